@@ -1,0 +1,5 @@
+"""``python -m riskmap`` runs the command line."""
+
+from riskmap.cli import entry
+
+entry()

@@ -1,0 +1,135 @@
+"""Command line: ``riskmap validate`` and ``riskmap score``.
+
+Exit status: 0 success; 1 ``validate --strict`` found rejected rows; 2 the
+input cannot be used (the message names the file, the problem and the fix);
+3 an internal error (rerun with ``--debug`` for the traceback and report it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from riskmap import __version__, i18n
+from riskmap._errors import RiskmapInputError
+from riskmap.config import CATEGORIES, load_config
+
+_INPUT_HELP = {
+    "villages": "village boundaries: Shapefile (.shp or .zip), GeoJSON, GeoPackage, FlatGeobuf, GeoParquet",
+    "tps": "polling stations (TPS): CSV, XLSX or point file",
+    "incidents": "incidents: riskmap CSV/XLSX/GeoJSON or an ACLED export",
+    "posts": "police posts: CSV, XLSX or point file (optional)",
+}
+
+
+def _add_inputs(p: argparse.ArgumentParser) -> None:
+    for name, text in _INPUT_HELP.items():
+        p.add_argument(f"--{name}", metavar="PATH", help=text)
+    p.add_argument("--columns", metavar="MAP",
+                   help="column mapping: a TOML file, or pairs like tps.lat=Lintang,tps.lon=Bujur")
+    p.add_argument("--config", metavar="FILE", help="configuration TOML merged over the defaults")
+    p.add_argument("--as-of", metavar="DATE", help="score as of this date (incidents after it are left out)")
+    p.add_argument("--lang", choices=i18n.LANGS, default="id", help="language of messages (default: id)")
+    p.add_argument("--debug", action="store_true", help="show the traceback of internal errors")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (also used to document the commands)."""
+    parser = argparse.ArgumentParser(
+        prog="riskmap",
+        description="Election-security risk per stage for villages and polling stations. "
+        "With no input options the embedded Kota Kupang demo data (synthetic) is used.",
+    )
+    parser.add_argument("--version", action="version", version=f"riskmap {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    v = sub.add_parser("validate", help="read and check the input files; report every rejected row")
+    _add_inputs(v)
+    v.add_argument("--report", metavar="FILE", help="write the load report as JSON")
+    v.add_argument("--strict", action="store_true", help="exit with status 1 when any row is rejected")
+    s = sub.add_parser("score", help="score risk per stage; write villages.geojson, tps.geojson, report.json")
+    _add_inputs(s)
+    s.add_argument("--out", metavar="DIR", required=True, help="output folder")
+    s.add_argument("--format", choices=["geojson", "parquet"], default="geojson",
+                   help="layer format: RFC 7946 GeoJSON (default) or GeoParquet (fast, for national data)")
+    return parser
+
+
+def _inputs(args: argparse.Namespace) -> dict[str, object]:
+    return {name: getattr(args, name) for name in _INPUT_HELP}
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from riskmap import pipeline
+    from riskmap.export import run_metadata, write_json
+
+    config = load_config(args.config)
+    as_of = pipeline.parse_as_of(args.as_of)
+    layers = pipeline.load(**_inputs(args), columns=args.columns, config=config, as_of=as_of)
+    print(layers.report.summary(args.lang))
+    if args.report:
+        data = layers.report.to_dict(args.lang)
+        data["_meta"] = run_metadata(config, as_of)
+        write_json(data, args.report)
+        print(f"-> {args.report}")
+    rejected = sum(len(r.rejected) for r in layers.report.layers.values())
+    return 1 if (args.strict and rejected) else 0
+
+
+def _score(args: argparse.Namespace) -> int:
+    from riskmap import pipeline
+    from riskmap.export import write_score_outputs
+
+    config = load_config(args.config)
+    result = pipeline.run(**_inputs(args), columns=args.columns, config=config, as_of=args.as_of)
+    print(result.report.summary(args.lang))
+    print()
+    lang = args.lang
+    header = i18n.t("layer_villages", lang)
+    print(f"{header}: as-of {result.as_of}")
+    for stage in config.stages:
+        counts = result.villages[f"level_{stage}"].value_counts()
+        line = ", ".join(f"{i18n.t(c, lang)} {int(counts.get(c, 0))}" for c in CATEGORIES)
+        extra = ""
+        if result.tps is not None:
+            tc = result.tps[f"level_{stage}"].value_counts()
+            extra = " | TPS: " + ", ".join(f"{i18n.t(c, lang)} {int(tc.get(c, 0))}" for c in CATEGORIES)
+        print(f"  {config.stage_label(stage, lang)}: {line}{extra}")
+    written = write_score_outputs(result, args.out, lang=lang, fmt=args.format)
+    for path in written.values():
+        print(f"-> {path}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "validate":
+            return _validate(args)
+        return _score(args)
+    except RiskmapInputError as exc:
+        print(("Kesalahan: " if args.lang == "id" else "Error: ") + exc.message(args.lang), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # an internal error: short message unless --debug
+        if args.debug:
+            raise
+        text = {
+            "id": "Terjadi kesalahan internal ({name}: {exc}). Jalankan lagi dengan --debug dan laporkan.",
+            "en": "Internal error ({name}: {exc}). Run again with --debug and report it.",
+        }[args.lang]
+        print(text.format(name=type(exc).__name__, exc=exc), file=sys.stderr)
+        return 3
+
+
+def entry() -> None:
+    """Console-script entry point."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    entry()

@@ -1,0 +1,147 @@
+"""Configuration: weights, thresholds, taxonomy and indicators.
+
+Defaults live in ``default.toml`` beside this module, with a comment on every
+key. A user file is merged over the defaults, key by key, so it only holds
+what it changes.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from riskmap._errors import RiskmapInputError
+
+DEFAULT_PATH = Path(__file__).with_name("default.toml")
+
+CATEGORIES: tuple[str, str, str] = ("kurang rawan", "rawan", "sangat rawan")
+"""Risk categories, lowest first (Polri's three classes)."""
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise RiskmapInputError("file_not_found", file=path) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise RiskmapInputError("config_syntax", file=path, detail=str(exc)) from None
+
+
+@dataclass(frozen=True)
+class Config:
+    """Resolved configuration (defaults merged with the user's file).
+
+    Attributes
+    ----------
+    data
+        The merged configuration as plain dicts, as read from TOML.
+    source
+        Paths merged, defaults first.
+    """
+
+    data: dict[str, Any]
+    source: tuple[str, ...] = field(default=(str(DEFAULT_PATH),))
+
+    # -- construction -----------------------------------------------------
+    @classmethod
+    def load(
+        cls, path: str | Path | None = None, overrides: dict[str, Any] | None = None
+    ) -> Config:
+        """Load the defaults, merge ``path`` (TOML) and ``overrides`` over them."""
+        data = _read_toml(DEFAULT_PATH)
+        source = [str(DEFAULT_PATH)]
+        if path is not None:
+            data = _merge(data, _read_toml(Path(path)))
+            source.append(str(path))
+        if overrides:
+            data = _merge(data, overrides)
+        cfg = cls(data=data, source=tuple(source))
+        cfg._validate(source[-1])
+        return cfg
+
+    def with_overrides(self, overrides: dict[str, Any]) -> Config:
+        """Return a copy with ``overrides`` merged over this configuration."""
+        cfg = Config(data=_merge(self.data, overrides), source=self.source)
+        cfg._validate(self.source[-1])
+        return cfg
+
+    def _validate(self, where: str) -> None:
+        stages = self.stages
+        for type_id, spec in self.taxonomy.items():
+            for stage in spec.get("stages", {}):
+                if stage not in stages:
+                    raise RiskmapInputError(
+                        "config_unknown_stage", file=where, key=f"taxonomy.{type_id}", stage=stage
+                    )
+        th = self.thresholds
+        if not 0 <= th["rawan"] <= th["sangat_rawan"] <= 100:
+            raise RiskmapInputError("config_thresholds", file=where, **th)
+        for kind in ("village_weights", "tps_weights"):
+            for stage in stages:
+                weights = self.data["scoring"][kind].get(stage)
+                if not weights or any(w < 0 for w in weights.values()):
+                    raise RiskmapInputError(
+                        "config_weights", file=where, key=f"scoring.{kind}.{stage}"
+                    )
+
+    # -- accessors --------------------------------------------------------
+    @property
+    def stages(self) -> list[str]:
+        """Stage ids in configuration order (campaign, voting, counting, recap)."""
+        return list(self.data["stages"])
+
+    @property
+    def taxonomy(self) -> dict[str, dict[str, Any]]:
+        """Incident types: id -> {label_id, label_en, aliases, stages}."""
+        return self.data["taxonomy"]
+
+    @property
+    def indicators(self) -> dict[str, dict[str, Any]]:
+        """Bawaslu TPS-rawan indicators: id -> {label_id, label_en, aliases, stages}."""
+        return self.data["indicators"]
+
+    @property
+    def thresholds(self) -> dict[str, float]:
+        """Score thresholds (0-100) for ``rawan`` and ``sangat_rawan``."""
+        return self.data["scoring"]["thresholds"]
+
+    def stage_label(self, stage: str, lang: str = "id") -> str:
+        """Human name of a stage in ``lang`` (``id`` or ``en``)."""
+        return self.data["stages"][stage][f"label_{lang}"]
+
+    def type_label(self, type_id: str, lang: str = "id") -> str:
+        """Human name of an incident type in ``lang``."""
+        return self.taxonomy[type_id][f"label_{lang}"]
+
+    def stage_weights(self, stage: str) -> dict[str, float]:
+        """Incident type id -> relevance (0-1) for ``stage``."""
+        return {t: float(spec.get("stages", {}).get(stage, 0.0)) for t, spec in self.taxonomy.items()}
+
+    def digest(self) -> str:
+        """Short SHA-256 of the resolved configuration (for provenance)."""
+        blob = json.dumps(self.data, sort_keys=True, ensure_ascii=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:12]
+
+    def __hash__(self) -> int:  # usable as a cache key
+        return hash(self.digest())
+
+
+def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Config:
+    """Load the configuration; see :meth:`Config.load`."""
+    return Config.load(path, overrides)

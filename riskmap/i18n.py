@@ -1,0 +1,332 @@
+"""One translation table for everything users read: Indonesian first, English on request.
+
+``t(key, lang, **params)`` returns the text for ``key`` in ``lang`` (``"id"``
+or ``"en"``) with ``{params}`` filled in. Stage, incident-type and indicator
+names live in the configuration (they are data); everything else is here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+LANGS = ("id", "en")
+
+MESSAGES: dict[str, dict[str, str]] = {
+    # -- general ------------------------------------------------------------
+    "row": {"id": "baris", "en": "row"},
+    "layer_villages": {"id": "Batas kelurahan/desa", "en": "Village boundaries"},
+    "layer_tps": {"id": "TPS", "en": "Polling stations (TPS)"},
+    "layer_incidents": {"id": "Insiden", "en": "Incidents"},
+    "layer_posts": {"id": "Pos polisi", "en": "Police posts"},
+    "layer_candidate_sites": {"id": "Calon lokasi pos", "en": "Candidate post sites"},
+    "layer_campaign_posts": {"id": "Posko kampanye", "en": "Campaign posts"},
+    "report_summary": {
+        "id": "{layer} ({source}): {read} baris dibaca, {used} dipakai, {rejected} ditolak.",
+        "en": "{layer} ({source}): {read} rows read, {used} used, {rejected} rejected.",
+    },
+    "report_warnings": {
+        "id": "{n} baris dipakai dengan catatan (lihat daftar peringatan).",
+        "en": "{n} rows used with a warning (see the warnings list).",
+    },
+    # -- categories and factors ----------------------------------------------
+    "kurang rawan": {"id": "Kurang rawan", "en": "Low risk"},
+    "rawan": {"id": "Rawan", "en": "Vulnerable"},
+    "sangat rawan": {"id": "Sangat rawan", "en": "Highly vulnerable"},
+    "factor_incidents": {"id": "Insiden di kelurahan", "en": "Incidents in the village"},
+    "factor_spillover": {"id": "Insiden di kelurahan sekitar", "en": "Incidents in neighbouring villages"},
+    "factor_indicators": {"id": "Indikator TPS rawan Bawaslu", "en": "Bawaslu TPS-rawan indicators"},
+    "factor_exposure": {"id": "Jumlah pemilih", "en": "Number of voters"},
+    "factor_nearby_incidents": {"id": "Insiden di sekitar TPS", "en": "Incidents near the TPS"},
+    "factor_village": {"id": "Kerawanan kelurahan", "en": "Village context"},
+    # -- errors (file level) ---------------------------------------------------
+    "file_not_found": {"id": "file tidak ditemukan.", "en": "file not found."},
+    "file_not_found_fix": {
+        "id": "Periksa nama dan folder file.", "en": "Check the file name and folder.",
+    },
+    "unknown_format": {
+        "id": "format file '{suffix}' tidak dikenali.", "en": "file format '{suffix}' is not supported.",
+    },
+    "unknown_format_fix": {
+        "id": "Gunakan CSV, XLSX, Shapefile (boleh di-zip), GeoJSON, GeoPackage, FlatGeobuf atau GeoParquet.",
+        "en": "Use CSV, XLSX, Shapefile (zipped is fine), GeoJSON, GeoPackage, FlatGeobuf or GeoParquet.",
+    },
+    "empty_file": {"id": "file kosong.", "en": "the file is empty."},
+    "empty_file_fix": {
+        "id": "Simpan ulang file beserta isinya.", "en": "Save the file again with its content.",
+    },
+    "csv_unreadable": {"id": "file CSV tidak dapat dibaca ({detail}).", "en": "the CSV file cannot be read ({detail})."},
+    "csv_unreadable_fix": {
+        "id": "Buka di Excel lalu simpan ulang sebagai CSV (UTF-8).",
+        "en": "Open it in Excel and save again as CSV (UTF-8).",
+    },
+    "excel_unreadable": {"id": "file Excel tidak dapat dibaca ({detail}).", "en": "the Excel file cannot be read ({detail})."},
+    "excel_unreadable_fix": {
+        "id": "Simpan ulang sebagai .xlsx, atau sebagai CSV.", "en": "Save it again as .xlsx, or as CSV.",
+    },
+    "zip_unreadable": {"id": "file ZIP rusak atau bukan ZIP.", "en": "the ZIP file is damaged or not a ZIP."},
+    "zip_unreadable_fix": {"id": "Buat ulang file ZIP-nya.", "en": "Create the ZIP file again."},
+    "zip_no_layer": {
+        "id": "di dalam ZIP tidak ada shapefile atau file peta lain (isi: {names}).",
+        "en": "the ZIP holds no shapefile or other map file (contents: {names}).",
+    },
+    "zip_no_layer_fix": {
+        "id": "ZIP harus berisi .shp bersama .shx, .dbf dan .prj.",
+        "en": "The ZIP must hold the .shp with its .shx, .dbf and .prj.",
+    },
+    "zip_many_layers": {
+        "id": "ZIP berisi beberapa layer ({names}).", "en": "the ZIP holds several layers ({names}).",
+    },
+    "zip_many_layers_fix": {
+        "id": "Sebutkan layer yang dipakai (opsi layer di pemetaan kolom) atau buat ZIP dengan satu layer.",
+        "en": "Name the layer to use (layer option of the column mapping) or make a ZIP with one layer.",
+    },
+    "gpkg_many_layers": {
+        "id": "GeoPackage berisi beberapa layer ({names}).", "en": "the GeoPackage holds several layers ({names}).",
+    },
+    "gpkg_many_layers_fix": {
+        "id": "Sebutkan layer yang dipakai (layer = \"...\" di pemetaan kolom).",
+        "en": "Name the layer to use (layer = \"...\" in the column mapping).",
+    },
+    "vector_unreadable": {"id": "file peta tidak dapat dibaca ({detail}).", "en": "the map file cannot be read ({detail})."},
+    "vector_unreadable_fix": {
+        "id": "Buka di QGIS untuk memeriksa, lalu ekspor ulang (misalnya ke GeoPackage).",
+        "en": "Open it in QGIS to check, then export it again (for example to GeoPackage).",
+    },
+    "vector_no_geometry": {"id": "file tidak berisi geometri.", "en": "the file has no geometry."},
+    "vector_no_geometry_fix": {
+        "id": "Gunakan file peta dengan poligon atau titik.", "en": "Use a map file with polygons or points.",
+    },
+    "no_crs": {
+        "id": "file tidak menyebut sistem koordinat (CRS) dan koordinatnya ({example}) bukan bujur/lintang Indonesia.",
+        "en": "the file declares no coordinate system (CRS) and its coordinates ({example}) are not Indonesian longitude/latitude.",
+    },
+    "no_crs_fix": {
+        "id": "Sertakan file .prj bersama shapefile, atau sebutkan CRS-nya (crs = \"EPSG:32751\" di pemetaan kolom).",
+        "en": "Include the .prj file with the shapefile, or state its CRS (crs = \"EPSG:32751\" in the column mapping).",
+    },
+    "config_syntax": {"id": "file konfigurasi salah tulis: {detail}.", "en": "the configuration file has a syntax error: {detail}."},
+    "config_syntax_fix": {
+        "id": "Perbaiki baris yang disebut (format TOML).", "en": "Fix the line named (TOML format).",
+    },
+    "config_unknown_stage": {
+        "id": "{key} menyebut tahap '{stage}' yang tidak ada.", "en": "{key} names a stage '{stage}' that does not exist.",
+    },
+    "config_unknown_stage_fix": {
+        "id": "Tahap yang ada: campaign, voting, counting, recap.", "en": "The stages are: campaign, voting, counting, recap.",
+    },
+    "config_thresholds": {
+        "id": "ambang kategori tidak masuk akal (rawan {rawan}, sangat rawan {sangat_rawan}).",
+        "en": "category thresholds do not make sense (rawan {rawan}, sangat rawan {sangat_rawan}).",
+    },
+    "config_thresholds_fix": {
+        "id": "Harus 0 <= rawan <= sangat_rawan <= 100.", "en": "They must satisfy 0 <= rawan <= sangat_rawan <= 100.",
+    },
+    "config_weights": {"id": "bobot {key} kosong atau negatif.", "en": "weights {key} are missing or negative."},
+    "config_weights_fix": {"id": "Beri bobot 0 atau lebih.", "en": "Give weights of 0 or more."},
+    "mapped_column_missing": {
+        "id": "kolom '{column}' dari pemetaan kolom tidak ada di file. Kolom yang ada: {columns}.",
+        "en": "column '{column}' named in the column mapping is not in the file. Columns found: {columns}.",
+    },
+    "mapped_column_missing_fix": {
+        "id": "Tulis nama kolom persis seperti di baris judul file.",
+        "en": "Write the column name exactly as in the file's header row.",
+    },
+    "column_map_syntax": {
+        "id": "pemetaan kolom '{pair}' tidak dimengerti.", "en": "column mapping '{pair}' is not understood.",
+    },
+    "column_map_syntax_fix": {
+        "id": "Tulis sebagai layer.field=kolom, misalnya tps.lat=Lintang.",
+        "en": "Write it as layer.field=column, for example tps.lat=Lintang.",
+    },
+    "villages_unrecognised": {
+        "id": "kolom kode dan nama kelurahan/desa tidak dikenali. Kolom yang ada: {columns}.",
+        "en": "the village code and name columns were not recognised. Columns found: {columns}.",
+    },
+    "villages_unrecognised_fix": {
+        "id": "Beri pemetaan kolom, misalnya --columns villages.village_code=KODE,villages.village_name=NAMA.",
+        "en": "Give a column mapping, for example --columns villages.village_code=KODE,villages.village_name=NAMA.",
+    },
+    "villages_need_polygons": {
+        "id": "batas kelurahan/desa harus berupa poligon, bukan tabel.",
+        "en": "village boundaries must be polygons, not a table.",
+    },
+    "villages_need_polygons_fix": {
+        "id": "Gunakan shapefile (boleh di-zip), GeoJSON atau GeoPackage batas desa, misalnya dari BIG.",
+        "en": "Use a village boundary shapefile (zipped is fine), GeoJSON or GeoPackage, for example BIG's.",
+    },
+    "no_coordinate_columns": {
+        "id": "tidak ada kolom koordinat (lintang/bujur). Kolom yang ada: {columns}.",
+        "en": "no coordinate columns (latitude/longitude). Columns found: {columns}.",
+    },
+    "no_coordinate_columns_fix": {
+        "id": "Beri nama kolom lat dan lon, atau pemetaan kolom (tps.lat=..., tps.lon=...).",
+        "en": "Name the columns lat and lon, or give a column mapping (tps.lat=..., tps.lon=...).",
+    },
+    "incidents_missing_column": {
+        "id": "kolom wajib '{field}' tidak ditemukan. Kolom yang ada: {columns}.",
+        "en": "required column '{field}' not found. Columns found: {columns}.",
+    },
+    "incidents_missing_column_fix": {
+        "id": "Tambahkan kolom itu (date/tanggal, type/jenis) atau beri pemetaan kolom.",
+        "en": "Add that column (date/tanggal, type/jenis) or give a column mapping.",
+    },
+    "bad_as_of": {"id": "tanggal --as-of '{value}' tidak dapat dibaca.", "en": "the --as-of date '{value}' cannot be read."},
+    "bad_as_of_fix": {"id": "Tulis sebagai 2024-11-01.", "en": "Write it as 2024-11-01."},
+    "no_villages_left": {
+        "id": "tidak ada satu pun kelurahan/desa yang dapat dipakai.", "en": "not a single village could be used.",
+    },
+    "no_villages_left_fix": {
+        "id": "Lihat laporan validasi untuk alasan setiap baris.", "en": "See the validation report for each row's reason.",
+    },
+    "output_not_writable": {"id": "tidak dapat menulis ke {path} ({detail}).", "en": "cannot write to {path} ({detail})."},
+    "output_not_writable_fix": {
+        "id": "Pilih folder lain yang dapat ditulisi.", "en": "Choose another folder you can write to.",
+    },
+    # -- rejected rows --------------------------------------------------------------
+    "missing_geometry": {"id": "baris ini tidak punya poligon.", "en": "this row has no polygon."},
+    "not_polygon": {"id": "geometri bukan poligon.", "en": "the geometry is not a polygon."},
+    "missing_id": {"id": "kode kelurahan/desa kosong (kolom {column}).", "en": "the village code is empty (column {column})."},
+    "invalid_geometry": {
+        "id": "poligon rusak dan tidak dapat diperbaiki.", "en": "the polygon is broken and cannot be repaired.",
+    },
+    "duplicate_id": {
+        "id": "kode '{id}' sudah dipakai di baris {first_row}; baris ini dilewati.",
+        "en": "id '{id}' already used on row {first_row}; this row is skipped.",
+    },
+    "missing_coordinates": {
+        "id": "koordinat kosong. Isi lintang dan bujur.", "en": "coordinates are empty. Fill in latitude and longitude.",
+    },
+    "unparseable_coordinates": {
+        "id": "koordinat tidak terbaca (lintang '{lat}', bujur '{lon}'). Tulis sebagai angka desimal, misalnya -10.1725.",
+        "en": "coordinates cannot be read (lat '{lat}', lon '{lon}'). Write them as decimal numbers, e.g. -10.1725.",
+    },
+    "swapped_coordinates": {
+        "id": "lintang dan bujur tampaknya tertukar (lintang '{lat}', bujur '{lon}'); seharusnya mungkin {suggestion}. Tukar kedua kolom.",
+        "en": "latitude and longitude look swapped (lat '{lat}', lon '{lon}'); probably {suggestion}. Swap the two columns.",
+    },
+    "lost_decimal_point": {
+        "id": "koordinat tampaknya kehilangan titik desimal (lintang '{lat}', bujur '{lon}'); mungkin maksudnya {suggestion}. Periksa dan perbaiki.",
+        "en": "the coordinates look like they lost a decimal point (lat '{lat}', lon '{lon}'); perhaps {suggestion} was meant. Check and fix.",
+    },
+    "outside_study_area": {
+        "id": "titik ({lat}, {lon}) berada di luar wilayah kajian ({area}). Periksa koordinatnya.",
+        "en": "the point ({lat}, {lon}) lies outside the study area ({area}). Check its coordinates.",
+    },
+    "no_village": {
+        "id": "titik ({lat}, {lon}) tidak berada di kelurahan/desa mana pun (laut atau celah antar-batas).",
+        "en": "the point ({lat}, {lon}) lies in no village (sea or a gap between boundaries).",
+    },
+    "unknown_type": {
+        "id": "jenis insiden '{value}' tidak dikenal. Jenis yang dikenal: {known}.",
+        "en": "incident type '{value}' is unknown. Known types: {known}.",
+    },
+    "unmapped_acled_type": {
+        "id": "jenis kejadian ACLED '{value}' tidak dipetakan ke jenis insiden riskmap. Tambahkan di [acled.types] konfigurasi bila relevan.",
+        "en": "ACLED event type '{value}' maps to no riskmap incident type. Add it to [acled.types] in the configuration if relevant.",
+    },
+    "missing_date": {"id": "tanggal kosong.", "en": "the date is empty."},
+    "unparseable_date": {
+        "id": "tanggal '{value}' tidak terbaca. Tulis seperti 27/11/2024, 27 November 2024 atau 2024-11-27.",
+        "en": "date '{value}' cannot be read. Write it like 27/11/2024, 27 November 2024 or 2024-11-27.",
+    },
+    "after_as_of": {
+        "id": "tanggal {date} setelah tanggal acuan {as_of}; tidak dihitung.",
+        "en": "dated {date}, after the as-of date {as_of}; not counted.",
+    },
+    # -- warnings (row still used) ----------------------------------------------------
+    "crs_assumed": {
+        "id": "file tidak menyebut CRS; koordinatnya cocok dengan bujur/lintang sehingga dianggap EPSG:4326.",
+        "en": "the file declares no CRS; its coordinates fit longitude/latitude, so EPSG:4326 was assumed.",
+    },
+    "crs_reprojected": {"id": "diproyeksikan ulang dari {crs} ke EPSG:4326.", "en": "reprojected from {crs} to EPSG:4326."},
+    "repaired_geometry": {"id": "poligon tidak valid, sudah diperbaiki.", "en": "invalid polygon, repaired."},
+    "merged_parts": {
+        "id": "kode '{id}' juga ada di baris {first_row}; bagian poligonnya digabung.",
+        "en": "code '{id}' also on row {first_row}; the polygon parts were merged.",
+    },
+    "missing_name": {"id": "nama kosong; kode dipakai sebagai nama.", "en": "the name is empty; the code is used as name."},
+    "unparseable_voters": {
+        "id": "jumlah pemilih '{value}' tidak terbaca; dipakai nilai bawaan.",
+        "en": "voter count '{value}' cannot be read; the default is used.",
+    },
+    "voters_over_limit": {
+        "id": "jumlah pemilih {value} melebihi batas {limit} per TPS; periksa.",
+        "en": "voter count {value} exceeds the limit of {limit} per TPS; check it.",
+    },
+    "no_voter_column": {
+        "id": "tidak ada kolom jumlah pemilih (DPT); dipakai nilai bawaan per TPS.",
+        "en": "no voter count (DPT) column; a default per TPS is used.",
+    },
+    "unparseable_flag": {
+        "id": "nilai '{value}' di kolom {column} bukan ya/tidak; dianggap tidak.",
+        "en": "value '{value}' in column {column} is not yes/no; taken as no.",
+    },
+    "severity_assumed": {
+        "id": "tidak ada kolom tingkat keparahan; semua insiden dianggap sedang (2).",
+        "en": "no severity column; all incidents taken as moderate (2).",
+    },
+    "unparseable_severity": {
+        "id": "tingkat keparahan '{value}' tidak dikenal; dianggap sedang (2).",
+        "en": "severity '{value}' is not known; taken as moderate (2).",
+    },
+    "precision_assumed": {
+        "id": "tidak ada kolom presisi lokasi; semua insiden dianggap tepat lokasinya.",
+        "en": "no location precision column; all incidents taken as exactly located.",
+    },
+    "unparseable_precision": {
+        "id": "presisi lokasi '{value}' tidak dikenal; dianggap tepat (exact).",
+        "en": "location precision '{value}' is not known; taken as exact.",
+    },
+    "village_mismatch": {
+        "id": "data menyebut kelurahan {named}, tetapi titiknya berada di {found}; dipakai sesuai titik. Periksa koordinat atau nama.",
+        "en": "the record names village {named}, but its point lies in {found}; the point is used. Check the coordinates or the name.",
+    },
+    "ambiguous_village": {
+        "id": "titik berada di tumpang-tindih {n} poligon kelurahan; dipakai {found}.",
+        "en": "the point lies where {n} village polygons overlap; {found} is used.",
+    },
+    "region_no_district": {
+        "id": "insiden berpresisi wilayah tidak berada di kecamatan mana pun; dibagi ke seluruh wilayah kajian.",
+        "en": "region-precision incident lies in no kecamatan; spread over the whole study area.",
+    },
+}
+
+# Short reason labels for summaries and tables.
+_REASON_LABELS: dict[str, tuple[str, str]] = {
+    "missing_geometry": ("Tanpa poligon", "No polygon"),
+    "not_polygon": ("Bukan poligon", "Not a polygon"),
+    "missing_id": ("Kode kosong", "Missing code"),
+    "invalid_geometry": ("Poligon rusak", "Broken polygon"),
+    "duplicate_id": ("Kode ganda", "Duplicate id"),
+    "missing_coordinates": ("Koordinat kosong", "Missing coordinates"),
+    "unparseable_coordinates": ("Koordinat tak terbaca", "Unreadable coordinates"),
+    "swapped_coordinates": ("Lintang/bujur tertukar", "Latitude/longitude swapped"),
+    "lost_decimal_point": ("Titik desimal hilang", "Lost decimal point"),
+    "outside_study_area": ("Di luar wilayah kajian", "Outside the study area"),
+    "no_village": ("Tidak di kelurahan mana pun", "In no village"),
+    "unknown_type": ("Jenis insiden tak dikenal", "Unknown incident type"),
+    "unmapped_acled_type": ("Jenis ACLED tak dipetakan", "Unmapped ACLED type"),
+    "missing_date": ("Tanggal kosong", "Missing date"),
+    "unparseable_date": ("Tanggal tak terbaca", "Unreadable date"),
+    "after_as_of": ("Setelah tanggal acuan", "After the as-of date"),
+}
+for _code, (_id, _en) in _REASON_LABELS.items():
+    MESSAGES["reason_" + _code] = {"id": _id, "en": _en}
+
+
+class _Missing(dict):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def t(key: str, lang: str = "id", **params: Any) -> str:
+    """Text for ``key`` in ``lang`` with ``params`` filled in.
+
+    Unknown keys come back as the key itself, so a missing translation shows
+    up in the interface instead of crashing it.
+    """
+    entry = MESSAGES.get(key)
+    if entry is None:
+        return key
+    text = entry.get(lang) or entry["id"]
+    return text.format_map(_Missing(params))

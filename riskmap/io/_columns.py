@@ -1,0 +1,102 @@
+"""Column recognition and the user's column mapping.
+
+Columns are matched on a normalised name (lower case, punctuation to ``_``),
+so ``Lintang``, ``LINTANG`` and ``lintang `` all match the alias ``lintang``.
+A column mapping (``--columns``) names the column for a canonical field when
+no alias fits; it is a small TOML file::
+
+    [villages]
+    village_code = "KODE_DESA"
+    village_name = "NAMA"
+
+    [tps]
+    lat = "Lintang"
+    lon = "Bujur"
+    crs = "EPSG:32751"   # for a file without a CRS
+
+or the same as ``layer.field=column`` pairs separated by commas.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from riskmap._errors import RiskmapInputError
+
+ColumnMap = dict[str, dict[str, str]]
+"""layer -> canonical field -> the file's column name."""
+
+
+def norm(name: object) -> str:
+    """Normalise a column name or a label for matching."""
+    text = str(name).strip().lower()
+    text = re.sub(r"[^0-9a-z]+", "_", text)
+    return text.strip("_")
+
+
+def find_column(
+    columns: Iterable[str],
+    aliases: Iterable[str],
+    *,
+    mapped: str | None = None,
+    file: str | None = None,
+) -> str | None:
+    """Return the first column matching an alias (or the mapped name).
+
+    Parameters
+    ----------
+    columns
+        Column names of the file.
+    aliases
+        Accepted names, in order of preference.
+    mapped
+        Column named by the user's mapping; it must exist.
+    file
+        File name, for the error message.
+    """
+    columns = list(columns)
+    by_norm = {}
+    for col in columns:
+        by_norm.setdefault(norm(col), col)
+    if mapped is not None:
+        if mapped in columns:
+            return mapped
+        if norm(mapped) in by_norm:
+            return by_norm[norm(mapped)]
+        raise RiskmapInputError(
+            "mapped_column_missing", file=file, column=mapped, columns=", ".join(columns[:30])
+        )
+    for alias in aliases:
+        if norm(alias) in by_norm:
+            return by_norm[norm(alias)]
+    return None
+
+
+def load_column_map(spec: str | Path | Mapping[str, Mapping[str, str]] | None) -> ColumnMap:
+    """Read a column mapping from a TOML file, ``layer.field=col`` pairs, or a dict."""
+    if spec is None:
+        return {}
+    if isinstance(spec, Mapping):
+        return {str(k): {str(f): str(c) for f, c in v.items()} for k, v in spec.items()}
+    text = str(spec)
+    path = Path(text)
+    if path.suffix.lower() == ".toml" or path.exists():
+        try:
+            with open(path, "rb") as fh:
+                data = tomllib.load(fh)
+        except FileNotFoundError:
+            raise RiskmapInputError("file_not_found", file=path) from None
+        except tomllib.TOMLDecodeError as exc:
+            raise RiskmapInputError("config_syntax", file=path, detail=str(exc)) from None
+        return load_column_map(data)
+    out: ColumnMap = {}
+    for pair in filter(None, (p.strip() for p in text.split(","))):
+        key, sep, column = pair.partition("=")
+        layer, dot, field = key.strip().partition(".")
+        if not sep or not dot or not column.strip():
+            raise RiskmapInputError("column_map_syntax", pair=pair)
+        out.setdefault(layer, {})[field.strip()] = column.strip()
+    return out

@@ -1,0 +1,185 @@
+"""Coordinates as people type them, and what is wrong with the bad ones.
+
+Parsing accepts numbers, text with a decimal point or a decimal comma
+(``-10,1725``), and degrees-minutes-seconds with English or Indonesian
+hemisphere letters (``10°10'21" LS``, ``123°35'BT``). Diagnosis sorts every
+point that does not lie in the study area into one reason: missing,
+unparseable, probably swapped latitude/longitude, probably a lost decimal
+point (with the value it probably should have), or simply outside.
+Nothing is corrected silently: a suspected fix is reported, not applied.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from itertools import product
+
+import numpy as np
+import pandas as pd
+
+_DMS = re.compile(
+    r"^\s*(?P<sign>[-+])?\s*(?P<deg>\d+(?:[.,]\d+)?)\s*[°º:d\s]\s*"
+    r"(?:(?P<min>\d+(?:[.,]\d+)?)\s*['′:m\s]?\s*)?"
+    r"(?:(?P<sec>\d+(?:[.,]\d+)?)\s*(?:\"|″|''|s)?\s*)?"
+    r"(?P<hem>LS|LU|BT|BB|[NSEWUTB])?\s*$",
+    re.IGNORECASE,
+)
+_NEGATIVE_HEMISPHERES = {"S", "W", "LS", "BB", "B"}
+
+
+@dataclass(frozen=True)
+class StudyArea:
+    """The box points must fall in, EPSG:4326 degrees.
+
+    Attributes
+    ----------
+    bounds
+        (min lon, min lat, max lon, max lat), already including the margin.
+    name
+        Shown in messages (e.g. ``"Kota Kupang"``).
+    """
+
+    bounds: tuple[float, float, float, float]
+    name: str = ""
+
+    @classmethod
+    def around(cls, bounds: np.ndarray | tuple[float, ...], margin_km: float = 5.0, name: str = "") -> StudyArea:
+        """Box around ``bounds`` with a margin in kilometres."""
+        minx, miny, maxx, maxy = (float(b) for b in bounds)
+        dlat = margin_km / 111.32
+        dlon = margin_km / (111.32 * max(np.cos(np.radians((miny + maxy) / 2)), 0.1))
+        return cls((minx - dlon, miny - dlat, maxx + dlon, maxy + dlat), name)
+
+    def contains(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+        """Boolean array: which (lon, lat) lie inside the box."""
+        minx, miny, maxx, maxy = self.bounds
+        return (lon >= minx) & (lon <= maxx) & (lat >= miny) & (lat <= maxy)
+
+
+def _dms(text: str) -> float:
+    m = _DMS.match(text)
+    if not m or (m["min"] is None and m["hem"] is None):
+        return np.nan
+    value = float(m["deg"].replace(",", "."))
+    value += float((m["min"] or "0").replace(",", ".")) / 60
+    value += float((m["sec"] or "0").replace(",", ".")) / 3600
+    hem = (m["hem"] or "").upper()
+    if m["sign"] == "-" or hem in _NEGATIVE_HEMISPHERES:
+        value = -value
+    return value
+
+
+def parse_numbers(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Parse a column of coordinates.
+
+    Returns
+    -------
+    numbers
+        float64 array, NaN where missing or unreadable.
+    missing
+        True where the cell is empty.
+    """
+    if pd.api.types.is_numeric_dtype(values):
+        numbers = values.to_numpy(dtype="float64", na_value=np.nan, copy=True)
+        return numbers, np.isnan(numbers)
+    text = values.astype(str).str.strip()
+    missing = (text == "") | text.str.lower().isin(["nan", "none", "null", "-", "na", "n/a"])
+    # decimal comma: "-10,1725" -> "-10.1725" (only when there is no point)
+    has_comma = text.str.contains(",", regex=False) & ~text.str.contains(".", regex=False)
+    text = text.where(~has_comma, text.str.replace(",", ".", regex=False))
+    numbers = pd.to_numeric(text, errors="coerce").to_numpy(dtype="float64", na_value=np.nan, copy=True)
+    retry = np.isnan(numbers) & ~missing.to_numpy()
+    if retry.any():
+        numbers[retry] = [_dms(v) for v in values.astype(str).to_numpy()[retry]]
+    numbers[~np.isfinite(numbers)] = np.nan
+    return numbers, missing.to_numpy()
+
+
+def split_pairs(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Split a single "lat, lon" column into two text columns.
+
+    ``"-10.17, 123.55"``, ``"-10,17; 123,55"`` and ``"-10.17 123.55"`` all work.
+    """
+    text = values.astype(str).str.strip()
+    semi = text.str.contains(";", regex=False)
+    parts = text.where(~semi, text.str.replace(";", "|", regex=False))
+    parts = parts.where(semi, parts.str.replace(r"\s*,\s*|\s+", "|", regex=True))
+    split = parts.str.split("|", n=1, expand=True)
+    if split.shape[1] < 2:
+        split[1] = ""
+    return split[0].fillna(""), split[1].fillna("")
+
+
+@dataclass
+class Diagnosis:
+    """Per-point verdict of :func:`diagnose`.
+
+    Attributes
+    ----------
+    ok
+        Point is readable and inside the study area.
+    reason
+        Reason code for the others (empty string where ok).
+    suggestion
+        For swapped / lost-decimal points: the (lat, lon) they probably meant.
+    """
+
+    ok: np.ndarray
+    reason: np.ndarray
+    suggestion: list[tuple[float, float] | None]
+
+
+_SCALES = [10.0**k for k in range(-7, 8)]
+
+
+def _explain(lat: float, lon: float, area: StudyArea) -> tuple[str, tuple[float, float] | None]:
+    """Find the likeliest reason a readable point falls outside the area."""
+    minx, miny, maxx, maxy = area.bounds
+
+    def inside(x: float, y: float) -> bool:
+        return minx <= x <= maxx and miny <= y <= maxy
+
+    if inside(lat, lon):
+        return "swapped_coordinates", (lon, lat)
+    best: tuple[int, str, tuple[float, float]] | None = None
+    for swap in (False, True):
+        y, x = (lon, lat) if swap else (lat, lon)
+        for sy, sx in product(_SCALES, _SCALES):
+            if sy == 1.0 and sx == 1.0:
+                continue
+            if inside(x * sx, y * sy):
+                cost = abs(round(np.log10(sy))) + abs(round(np.log10(sx))) + (2 if swap else 0)
+                if best is None or cost < best[0]:
+                    best = (cost, "lost_decimal_point", (y * sy, x * sx))
+    if best is not None:
+        return best[1], best[2]
+    return "outside_study_area", None
+
+
+def diagnose(lat: np.ndarray, lon: np.ndarray, missing: np.ndarray, area: StudyArea) -> Diagnosis:
+    """Classify each point: ok, or the reason it cannot be used.
+
+    Parameters
+    ----------
+    lat, lon
+        Parsed coordinates (NaN where unreadable), EPSG:4326 degrees.
+    missing
+        True where either coordinate cell was empty.
+    area
+        The study area box.
+    """
+    n = len(lat)
+    reason = np.full(n, "", dtype=object)
+    suggestion: list[tuple[float, float] | None] = [None] * n
+    readable = ~np.isnan(lat) & ~np.isnan(lon)
+    reason[missing] = "missing_coordinates"
+    reason[~missing & ~readable] = "unparseable_coordinates"
+    inside = readable & area.contains(lon, lat)
+    for i in np.flatnonzero(readable & ~inside):
+        reason[i], suggestion[i] = _explain(float(lat[i]), float(lon[i]), area)
+    return Diagnosis(ok=inside, reason=reason, suggestion=suggestion)
+
+
+INDONESIA = StudyArea((94.0, -11.5, 141.5, 6.5), "Indonesia")
+"""Fallback study area when no village layer is given."""

@@ -1,0 +1,73 @@
+"""Dates as Indonesian files write them.
+
+Accepted: ISO ``2024-11-27`` (with or without time), ``27/11/2024``,
+``27-11-2024``, ``27.11.2024`` (day first, as in Indonesia), ``27 November
+2024``, ``27 Nopember 2024``, ``27 Nov 2024``, ``Rabu, 27 November 2024``,
+English month names, and Excel date cells.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import numpy as np
+import pandas as pd
+
+MONTHS: dict[str, int] = {
+    "januari": 1, "jan": 1, "january": 1,
+    "februari": 2, "pebruari": 2, "feb": 2, "peb": 2, "february": 2,
+    "maret": 3, "mar": 3, "march": 3,
+    "april": 4, "apr": 4,
+    "mei": 5, "may": 5,
+    "juni": 6, "jun": 6, "june": 6,
+    "juli": 7, "jul": 7, "july": 7,
+    "agustus": 8, "agu": 8, "agt": 8, "ags": 8, "aug": 8, "august": 8,
+    "september": 9, "sep": 9, "sept": 9,
+    "oktober": 10, "okt": 10, "oct": 10, "october": 10,
+    "november": 11, "nopember": 11, "nov": 11, "nop": 11,
+    "desember": 12, "des": 12, "dec": 12, "december": 12,
+}
+
+_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ].*)?$")
+_DMY = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})(?:\s.*)?$")
+_TEXT = re.compile(r"^(?:[a-z]+,?\s+)?(\d{1,2})\s+([a-z]+)\.?\s+(\d{4})(?:\s.*)?$")
+_TEXT_MDY = re.compile(r"^([a-z]+)\.?\s+(\d{1,2}),?\s+(\d{4})(?:\s.*)?$")
+
+
+def parse_date(value: object) -> dt.date | None:
+    """Parse one date; ``None`` when it cannot be read."""
+    if isinstance(value, (dt.datetime, pd.Timestamp)):
+        return None if pd.isna(value) else value.date()
+    if isinstance(value, dt.date):
+        return value
+    text = str(value).strip().lower()
+    if not text:
+        return None
+    try:
+        if m := _ISO.match(text):
+            return dt.date(int(m[1]), int(m[2]), int(m[3]))
+        if m := _DMY.match(text):
+            year = int(m[3])
+            year += 2000 if year < 100 else 0
+            return dt.date(year, int(m[2]), int(m[1]))
+        if (m := _TEXT.match(text)) and m[2] in MONTHS:
+            return dt.date(int(m[3]), MONTHS[m[2]], int(m[1]))
+        if (m := _TEXT_MDY.match(text)) and m[1] in MONTHS:
+            return dt.date(int(m[3]), MONTHS[m[1]], int(m[2]))
+    except ValueError:  # 31/02/2024 and the like
+        return None
+    return None
+
+
+def parse_dates(values: pd.Series) -> pd.Series:
+    """Parse a column of dates to ``datetime64[ns]`` (NaT where unreadable).
+
+    Each distinct text is parsed once, so large files stay fast.
+    """
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values.astype("datetime64[ns]").dt.normalize()
+    uniques = pd.unique(values.astype(object))
+    parsed = {u: parse_date(u) for u in uniques}
+    out = values.astype(object).map(parsed)
+    return pd.to_datetime(out.where(out.notna(), np.nan), errors="coerce").astype("datetime64[ns]")

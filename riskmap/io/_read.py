@@ -1,0 +1,202 @@
+"""Read any supported file into a raw frame, keeping the user's row numbers.
+
+Tabular files (CSV, TXT, TSV, XLSX) are read as text, exactly as typed, so that
+a bad value can be quoted back to the user. Vector files (Shapefile, zipped
+Shapefile, GeoJSON, GeoPackage, FlatGeobuf, GeoParquet) are read with pyogrio
+and reprojected to EPSG:4326; a file without a CRS is taken as EPSG:4326 only
+when its coordinates are plausible for Indonesia.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+
+from riskmap._errors import RiskmapInputError
+
+TABULAR_SUFFIXES = {".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls"}
+VECTOR_SUFFIXES = {".shp", ".zip", ".geojson", ".json", ".gpkg", ".fgb", ".parquet", ".geoparquet"}
+
+INDONESIA_BOUNDS = (94.0, -11.5, 141.5, 6.5)
+"""(min lon, min lat, max lon, max lat) of Indonesia with a margin, EPSG:4326."""
+
+ROW_COLUMN = "_row"
+"""Column holding the row number as the user sees it in the file."""
+
+
+@dataclass
+class RawLayer:
+    """A file as read, before any schema is applied.
+
+    Attributes
+    ----------
+    frame
+        The rows; a GeoDataFrame in EPSG:4326 for vector files. Column
+        ``_row`` holds the user's row numbers.
+    path
+        The file read.
+    is_vector
+        True for vector files (geometry present).
+    notes
+        Layer-wide warnings as (code, params), e.g. an assumed CRS.
+    """
+
+    frame: pd.DataFrame
+    path: Path
+    is_vector: bool
+    notes: list[tuple[str, dict[str, object]]] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        """File name shown to users."""
+        return self.path.name
+
+
+def read_layer(path: str | Path, *, layer: str | None = None, crs: str | None = None) -> RawLayer:
+    """Read a tabular or vector file.
+
+    Parameters
+    ----------
+    path
+        File to read.
+    layer
+        Layer name inside a GeoPackage or a zip with several shapefiles.
+    crs
+        CRS to assume when the file declares none (e.g. ``"EPSG:32751"``).
+
+    Raises
+    ------
+    RiskmapInputError
+        Missing file, unknown format, unreadable content, missing CRS.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise RiskmapInputError("file_not_found", file=path)
+    suffix = path.suffix.lower()
+    if suffix in TABULAR_SUFFIXES:
+        frame = _read_excel(path) if suffix.startswith(".xls") else _read_csv(path)
+        # row numbers as a spreadsheet shows them: header is row 1; blank rows
+        # are skipped but keep their place in the numbering
+        frame.insert(0, ROW_COLUMN, frame.index.to_numpy() + 2)
+        blank = (frame.drop(columns=ROW_COLUMN) == "").all(axis=1)
+        frame = frame.loc[~blank].reset_index(drop=True)
+        return RawLayer(frame=frame, path=path, is_vector=False)
+    if suffix in VECTOR_SUFFIXES:
+        return _read_vector(path, layer=layer, crs=crs)
+    raise RiskmapInputError("unknown_format", file=path, suffix=suffix or "(none)")
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    raw = path.read_bytes()
+    text = None
+    for encoding in ("utf-8-sig", "cp1252", "latin-1"):
+        try:
+            text = raw.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    assert text is not None  # latin-1 decodes anything
+    if not text.strip():
+        raise RiskmapInputError("empty_file", file=path)
+    sample = text[:65536]
+    try:
+        sep = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+    except csv.Error:
+        sep = ","
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_filter=False,
+            skipinitialspace=True, skip_blank_lines=False,
+        )
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise RiskmapInputError("csv_unreadable", file=path, detail=str(exc).strip()) from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame
+
+
+def _read_excel(path: Path) -> pd.DataFrame:
+    try:
+        sheets = pd.read_excel(path, sheet_name=None, dtype=object)
+    except Exception as exc:  # openpyxl raises many types for corrupt files
+        raise RiskmapInputError("excel_unreadable", file=path, detail=str(exc).strip()) from None
+    for frame in sheets.values():  # the first sheet that holds data
+        if len(frame.columns) and frame.notna().any(axis=None):
+            frame.columns = [str(c).strip() for c in frame.columns]
+            return frame.astype(object).where(frame.notna(), "")
+    raise RiskmapInputError("empty_file", file=path)
+
+
+def _vector_source(path: Path, layer: str | None) -> tuple[str, str | None]:
+    """Return (pyogrio path, layer) for a file; zips are opened through /vsizip/."""
+    if path.suffix.lower() != ".zip":
+        return str(path), layer
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = [n for n in zf.namelist() if not n.startswith("__MACOSX")]
+    except zipfile.BadZipFile:
+        raise RiskmapInputError("zip_unreadable", file=path) from None
+    inner = [n for n in names if Path(n).suffix.lower() in VECTOR_SUFFIXES - {".zip"}]
+    shapefiles = [n for n in inner if n.lower().endswith(".shp")]
+    candidates = shapefiles or inner
+    if layer:
+        candidates = [n for n in candidates if Path(n).stem == layer] or candidates
+    if not candidates:
+        raise RiskmapInputError("zip_no_layer", file=path, names=", ".join(names[:10]))
+    if len(candidates) > 1:
+        raise RiskmapInputError(
+            "zip_many_layers", file=path, names=", ".join(Path(n).stem for n in candidates)
+        )
+    return f"/vsizip/{path}/{candidates[0]}", None
+
+
+def _read_vector(path: Path, *, layer: str | None, crs: str | None) -> RawLayer:
+    notes: list[tuple[str, dict[str, object]]] = []
+    try:
+        if path.suffix.lower() in {".parquet", ".geoparquet"}:
+            frame = gpd.read_parquet(path)
+        else:
+            source, layer = _vector_source(path, layer)
+            if layer is None and path.suffix.lower() == ".gpkg":
+                layers = pyogrio.list_layers(source)
+                if len(layers) > 1:
+                    raise RiskmapInputError(
+                        "gpkg_many_layers", file=path, names=", ".join(str(n) for n in layers[:, 0])
+                    )
+            frame = gpd.read_file(source, layer=layer, engine="pyogrio")
+    except RiskmapInputError:
+        raise
+    except Exception as exc:  # pyogrio/GDAL errors carry their own text
+        raise RiskmapInputError("vector_unreadable", file=path, detail=str(exc).strip()) from None
+    if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame:
+        raise RiskmapInputError("vector_no_geometry", file=path)
+    frame = frame.reset_index(drop=True)
+    frame.insert(0, ROW_COLUMN, np.arange(1, len(frame) + 1))
+    if frame.crs is None:
+        if crs:
+            frame = frame.set_crs(crs)
+        else:
+            bounds = frame.geometry.dropna().total_bounds if frame.geometry.notna().any() else None
+            if bounds is None or not _plausible_lonlat(bounds):
+                example = "" if bounds is None else f"{bounds[0]:.6g}, {bounds[1]:.6g}"
+                raise RiskmapInputError("no_crs", file=path, example=example)
+            frame = frame.set_crs(4326)
+            notes.append(("crs_assumed", {}))
+    if frame.crs is not None and not frame.crs.equals("EPSG:4326"):
+        notes.append(("crs_reprojected", {"crs": frame.crs.to_string()}))
+        frame = frame.to_crs(4326)
+    return RawLayer(frame=frame, path=path, is_vector=True, notes=notes)
+
+
+def _plausible_lonlat(bounds: np.ndarray) -> bool:
+    """True when bounds (minx, miny, maxx, maxy) lie within Indonesia's box."""
+    minx, miny, maxx, maxy = (float(b) for b in bounds)
+    lo_x, lo_y, hi_x, hi_y = INDONESIA_BOUNDS
+    return lo_x <= minx and maxx <= hi_x and lo_y <= miny and maxy <= hi_y

@@ -1,0 +1,184 @@
+"""Point layers: coordinates from columns or geometry, checked row by row.
+
+Shared by TPS, incidents and the optional point layers (police posts,
+candidate post sites, campaign posts). Every row either gets a valid point in
+the study area or a rejection with its reason (see :mod:`riskmap.io._coords`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from riskmap._errors import RiskmapInputError
+from riskmap.io._columns import ColumnMap, find_column, load_column_map
+from riskmap.io._coords import INDONESIA, StudyArea, diagnose, parse_numbers, split_pairs
+from riskmap.io._read import ROW_COLUMN, RawLayer, read_layer
+from riskmap.io.report import LayerReport
+
+LAT_ALIASES = [
+    "lat", "latitude", "lintang", "y", "koordinat_y", "lat_dd", "latitude_dd", "ycoord", "y_coord", "point_y",
+    "lat_tps", "lintang_selatan",
+]
+LON_ALIASES = [
+    "lon", "lng", "long", "longitude", "bujur", "x", "koordinat_x", "lon_dd", "longitude_dd", "xcoord",
+    "x_coord", "point_x", "lon_tps", "long_tps", "bujur_timur",
+]
+PAIR_ALIASES = ["koordinat", "coordinates", "coordinate", "latlon", "lat_lon", "lat_long", "titik_koordinat", "lokasi_koordinat", "gps"]
+
+POINT_KINDS = {"posts", "candidate_sites", "campaign_posts"}
+
+
+def _fmt(value: object) -> str:
+    text = str(value).strip()
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def locate(
+    raw: RawLayer,
+    mapping: dict[str, str],
+    area: StudyArea,
+    report: LayerReport,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Find, parse and check the coordinates of every row.
+
+    Returns
+    -------
+    frame
+        ``raw.frame`` with float columns ``lon`` and ``lat`` (EPSG:4326).
+    ok
+        True for rows whose point is usable; every other row has been
+        rejected in ``report`` with its reason.
+    """
+    frame = raw.frame
+    columns = [c for c in frame.columns if c != ROW_COLUMN]
+    lat_col = find_column(columns, LAT_ALIASES, mapped=mapping.get("lat"), file=raw.name)
+    lon_col = find_column(columns, LON_ALIASES, mapped=mapping.get("lon"), file=raw.name)
+    pair_col = None
+    if lat_col is None or lon_col is None:
+        pair_col = find_column(columns, PAIR_ALIASES, mapped=mapping.get("coordinates"), file=raw.name)
+    geometry = frame.geometry if raw.is_vector else None
+
+    if lat_col and lon_col:
+        lat_raw, lon_raw = frame[lat_col], frame[lon_col]
+    elif pair_col:
+        lat_raw, lon_raw = split_pairs(frame[pair_col])
+    elif geometry is None:
+        raise RiskmapInputError("no_coordinate_columns", file=raw.name, columns=", ".join(map(str, columns[:30])))
+    else:
+        lat_raw = lon_raw = None
+
+    if geometry is not None:
+        geoms = np.asarray(geometry.values)
+        kinds = shapely.get_type_id(geoms)
+        if not np.isin(kinds[kinds >= 0], [0]).all():  # not all points: use a point inside
+            geoms = np.where(kinds >= 0, shapely.point_on_surface(geoms), None)
+        x = shapely.get_x(geoms)
+        y = shapely.get_y(geoms)
+        have_geom = ~np.isnan(x)
+        if lat_raw is not None:  # a point file with lat/lon columns: columns fill the gaps
+            lat_c, miss_lat = parse_numbers(lat_raw)
+            lon_c, miss_lon = parse_numbers(lon_raw)
+            lat = np.where(have_geom, y, lat_c)
+            lon = np.where(have_geom, x, lon_c)
+            missing = ~have_geom & (miss_lat | miss_lon)
+        else:
+            lat, lon, missing = y, x, ~have_geom
+        lat_txt = pd.Series(np.where(have_geom, np.round(y, 7).astype(str), ""), index=frame.index)
+        lon_txt = pd.Series(np.where(have_geom, np.round(x, 7).astype(str), ""), index=frame.index)
+        if lat_raw is not None:
+            lat_txt = lat_txt.where(have_geom, lat_raw.astype(str))
+            lon_txt = lon_txt.where(have_geom, lon_raw.astype(str))
+    else:
+        lat, miss_lat = parse_numbers(lat_raw)
+        lon, miss_lon = parse_numbers(lon_raw)
+        missing = miss_lat | miss_lon
+        lat_txt, lon_txt = lat_raw.astype(str), lon_raw.astype(str)
+
+    diag = diagnose(lat, lon, missing, area)
+    bad = np.flatnonzero(~diag.ok)
+    rows = frame[ROW_COLUMN].to_numpy()
+    lat_list, lon_list = lat_txt.to_numpy(), lon_txt.to_numpy()
+    for i in bad:
+        params: dict[str, object] = {"lat": _fmt(lat_list[i]), "lon": _fmt(lon_list[i]), "area": area.name or "-"}
+        if diag.suggestion[i] is not None:
+            s_lat, s_lon = diag.suggestion[i]
+            params["suggestion"] = f"{s_lat:.7g}, {s_lon:.7g}"
+        report.reject(int(rows[i]), str(diag.reason[i]), **params)
+    out = frame.copy()
+    out["lat"] = lat
+    out["lon"] = lon
+    return out, diag.ok
+
+
+def to_points(frame: pd.DataFrame) -> gpd.GeoDataFrame:
+    """GeoDataFrame of points from ``lon``/``lat`` columns (EPSG:4326)."""
+    geom = gpd.points_from_xy(frame["lon"].to_numpy(), frame["lat"].to_numpy(), crs=4326)
+    data = frame.drop(columns=[c for c in ("geometry",) if c in frame.columns])
+    return gpd.GeoDataFrame(pd.DataFrame(data), geometry=geom, crs=4326)
+
+
+def reject_duplicates(ids: pd.Series, rows: pd.Series, ok: np.ndarray, report: LayerReport) -> np.ndarray:
+    """Reject later rows whose id repeats an earlier usable row; returns new ok."""
+    ids_ok = ids.where(ok)
+    dup = ids_ok.duplicated(keep="first").to_numpy() & ok & (ids.astype(str) != "").to_numpy()
+    if dup.any():
+        first = pd.Series(rows.to_numpy()[ok], index=ids.to_numpy()[ok])
+        first = first[~first.index.duplicated(keep="first")]
+        report.reject_frame(
+            rows[dup],
+            "duplicate_id",
+            id=[str(v) for v in ids[dup]],
+            first_row=[int(first[v]) for v in ids[dup]],
+        )
+    return ok & ~dup
+
+
+_POINT_FIELDS = {
+    "id": ["id", "kode", "kode_pos", "id_pos", "fid"],
+    "name": ["nama", "name", "nama_pos", "nama_lokasi", "lokasi"],
+    "kind": ["jenis", "kind", "type", "tipe", "kategori"],
+}
+
+
+def read_points(
+    path: str | Path,
+    kind: str,
+    *,
+    area: StudyArea = INDONESIA,
+    columns: ColumnMap | str | Path | None = None,
+) -> tuple[gpd.GeoDataFrame, LayerReport]:
+    """Read an optional point layer (``posts``, ``candidate_sites``, ``campaign_posts``).
+
+    Returns points with columns ``point_id``, ``name``, ``kind`` (EPSG:4326)
+    and the layer's report.
+    """
+    mapping = load_column_map(columns).get(kind, {})
+    raw = read_layer(path, crs=mapping.pop("crs", None))
+    report = LayerReport(kind, source=raw.name, schema="points")
+    for code, params in raw.notes:
+        report.warn(None, code, **params)
+    report.read = len(raw.frame)
+    frame, ok = locate(raw, mapping, area, report)
+    cols = [c for c in frame.columns if c not in (ROW_COLUMN, "lat", "lon", "geometry")]
+    picked = {f: find_column(cols, a, mapped=mapping.get(f), file=raw.name) for f, a in _POINT_FIELDS.items()}
+    ids = frame[picked["id"]].astype(str).str.strip() if picked["id"] else frame[ROW_COLUMN].map(lambda r: f"{kind}-{r}")
+    ok = reject_duplicates(ids, frame[ROW_COLUMN], ok, report)
+    out = pd.DataFrame(
+        {
+            ROW_COLUMN: frame[ROW_COLUMN],
+            "point_id": ids,
+            "name": frame[picked["name"]].astype(str).str.strip() if picked["name"] else ids,
+            "kind": frame[picked["kind"]].astype(str).str.strip() if picked["kind"] else kind,
+            "lon": frame["lon"],
+            "lat": frame["lat"],
+        }
+    )
+    points = to_points(out.loc[ok].reset_index(drop=True))
+    report.used = len(points)
+    report.check()
+    return points, report

@@ -1,0 +1,193 @@
+"""The load report: every input row is used or rejected with a reason.
+
+A :class:`LayerReport` per input layer counts rows read, used and rejected,
+lists each rejected row with a reason code and plain words, and keeps
+warnings about rows that were used anyway (repaired polygons, a TPS that lies
+in another village than its record names, ...). ``read == used + rejected``
+always holds; :meth:`LayerReport.check` enforces it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from riskmap import i18n
+
+
+@dataclass
+class RowNote:
+    """One rejected row or one warning.
+
+    Attributes
+    ----------
+    row
+        Row as the user sees it: spreadsheet row for CSV/XLSX (header = row 1),
+        feature number (from 1) for vector files. ``None`` for a layer-wide note.
+    reason
+        Stable code, e.g. ``"swapped_coordinates"`` (see :mod:`riskmap.i18n`).
+    params
+        Values for the message (column, value, suggestion, ...).
+    """
+
+    row: int | None
+    reason: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def message(self, lang: str = "id") -> str:
+        """Plain-words description in ``lang``."""
+        return i18n.t(self.reason, lang, **self.params)
+
+    def to_dict(self, lang: str = "id") -> dict[str, Any]:
+        """JSON-ready form: ``row``, ``reason``, ``message`` and the parameters."""
+        out: dict[str, Any] = {"row": self.row, "reason": self.reason, "message": self.message(lang)}
+        for key, value in self.params.items():
+            out[key] = value if isinstance(value, (int, float, str, bool, type(None))) else str(value)
+        return out
+
+
+@dataclass
+class LayerReport:
+    """Accounting for one input layer.
+
+    Attributes
+    ----------
+    layer
+        ``villages``, ``tps``, ``incidents``, ``posts``, ...
+    source
+        File name read.
+    read
+        Data rows read from the file.
+    used
+        Rows that made it into the layer.
+    rejected
+        Rows left out, each with its reason.
+    warnings
+        Rows used with a caveat, and layer-wide notes (``row`` is None).
+    schema
+        The schema recognised (``BIG``, ``GADM``, ``ACLED``, ...).
+    """
+
+    layer: str
+    source: str = ""
+    read: int = 0
+    used: int = 0
+    rejected: list[RowNote] = field(default_factory=list)
+    warnings: list[RowNote] = field(default_factory=list)
+    schema: str = ""
+
+    def reject(self, row: int | None, reason: str, **params: Any) -> None:
+        """Record a rejected row."""
+        self.rejected.append(RowNote(row, reason, params))
+
+    def warn(self, row: int | None, reason: str, **params: Any) -> None:
+        """Record a warning about a row that is still used (or a layer note)."""
+        self.warnings.append(RowNote(row, reason, params))
+
+    def reject_frame(self, rows: pd.Series | list[int], reason: str, **params: Any) -> None:
+        """Record the same rejection for many rows (params may be per-row Series)."""
+        rows = list(rows)
+        series = {k: list(v) for k, v in params.items() if isinstance(v, (pd.Series, list))}
+        scalars = {k: v for k, v in params.items() if k not in series}
+        for i, row in enumerate(rows):
+            p = dict(scalars)
+            p.update({k: v[i] for k, v in series.items()})
+            self.rejected.append(RowNote(int(row), reason, p))
+
+    def warn_frame(self, rows: pd.Series | list[int], reason: str, **params: Any) -> None:
+        """Record the same warning for many rows (params may be per-row Series)."""
+        before = len(self.rejected)
+        self.reject_frame(rows, reason, **params)
+        self.warnings.extend(self.rejected[before:])
+        del self.rejected[before:]
+
+    def check(self) -> None:
+        """Assert the accounting identity ``read == used + len(rejected)``."""
+        if self.read != self.used + len(self.rejected):
+            raise AssertionError(
+                f"{self.layer}: read {self.read} != used {self.used} + rejected {len(self.rejected)}"
+            )
+
+    def reason_counts(self) -> dict[str, int]:
+        """Rejections per reason code."""
+        return dict(Counter(note.reason for note in self.rejected))
+
+    def to_dict(self, lang: str = "id") -> dict[str, Any]:
+        """JSON-ready form (the ``report.json`` entry of this layer)."""
+        return {
+            "source": self.source,
+            "schema": self.schema,
+            "read": self.read,
+            "used": self.used,
+            "rejected": [n.to_dict(lang) for n in sorted(self.rejected, key=_sort_key)],
+            "rejected_by_reason": self.reason_counts(),
+            "warnings": [n.to_dict(lang) for n in sorted(self.warnings, key=_sort_key)],
+        }
+
+    def rejected_frame(self, lang: str = "id") -> pd.DataFrame:
+        """Rejected rows as a table (layer, file, row, reason, message)."""
+        rows = [
+            {"layer": self.layer, "file": self.source, **n.to_dict(lang)}
+            for n in sorted(self.rejected, key=_sort_key)
+        ]
+        return pd.DataFrame(rows, columns=["layer", "file", "row", "reason", "message"] if not rows else None)
+
+    def summary(self, lang: str = "id") -> str:
+        """One paragraph in plain words: counts and the reasons for rejections."""
+        lines = [
+            i18n.t(
+                "report_summary",
+                lang,
+                layer=i18n.t("layer_" + self.layer, lang),
+                source=self.source,
+                read=self.read,
+                used=self.used,
+                rejected=len(self.rejected),
+            )
+        ]
+        for reason, n in sorted(self.reason_counts().items(), key=lambda kv: -kv[1]):
+            lines.append(f"  - {i18n.t('reason_' + reason, lang)}: {n}")
+        n_warn = sum(1 for w in self.warnings if w.row is not None)
+        if n_warn:
+            lines.append("  " + i18n.t("report_warnings", lang, n=n_warn))
+        for note in self.warnings:
+            if note.row is None:
+                lines.append("  ! " + note.message(lang))
+        return "\n".join(lines)
+
+
+def _sort_key(note: RowNote) -> tuple[int, str]:
+    return (note.row if note.row is not None else -1, note.reason)
+
+
+@dataclass
+class LoadReport:
+    """Reports of all layers of one run, keyed by layer name."""
+
+    layers: dict[str, LayerReport] = field(default_factory=dict)
+
+    def add(self, report: LayerReport) -> None:
+        """Add (or replace) the report of one layer."""
+        self.layers[report.layer] = report
+
+    def __getitem__(self, layer: str) -> LayerReport:
+        return self.layers[layer]
+
+    def __contains__(self, layer: str) -> bool:
+        return layer in self.layers
+
+    def to_dict(self, lang: str = "id") -> dict[str, Any]:
+        """JSON-ready form: ``{layer: {read, used, rejected: [...], ...}}``."""
+        return {name: rep.to_dict(lang) for name, rep in self.layers.items()}
+
+    def rejected_frame(self, lang: str = "id") -> pd.DataFrame:
+        """All rejected rows of all layers as one table."""
+        frames = [rep.rejected_frame(lang) for rep in self.layers.values()]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+    def summary(self, lang: str = "id") -> str:
+        """Plain-words summary of every layer."""
+        return "\n".join(rep.summary(lang) for rep in self.layers.values())

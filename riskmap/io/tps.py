@@ -1,0 +1,191 @@
+"""Polling stations (TPS) from CSV, XLSX or any point vector file.
+
+Coordinates come from any common column names (see :mod:`riskmap.io.points`),
+as numbers or text, with decimal points or commas. Recognised when present:
+a KPU 13-digit TPS code (10-digit village code + 3-digit TPS number), the TPS
+number, the kelurahan/desa and kecamatan the record names, an address, the
+voter count (DPT), and Bawaslu TPS-rawan indicator columns (yes/no flags; the
+list and their aliases are in the configuration).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from riskmap.config import Config, load_config
+from riskmap.io._columns import ColumnMap, find_column, load_column_map, norm
+from riskmap.io._coords import INDONESIA, StudyArea
+from riskmap.io._read import ROW_COLUMN, read_layer
+from riskmap.io.points import locate, reject_duplicates, to_points
+from riskmap.io.report import LayerReport
+from riskmap.io.villages import normalise_code
+
+MAX_VOTERS_PER_TPS = 600
+"""Pilkada 2024 limit (PKPU); more is reported as a warning."""
+
+TPS_COLUMNS = [
+    "tps_id", "kpu_code", "tps_number", "named_village_code", "named_village", "named_district",
+    "address", "voters", "voters_known",
+]
+"""Canonical TPS columns (besides indicator flags ``ind_<id>``, lon, lat, geometry)."""
+
+_FIELDS: dict[str, list[str]] = {
+    "tps_id": ["tps_id", "id_tps", "kode_tps", "kd_tps", "tps_code", "kode", "id"],
+    "tps_number": ["no_tps", "nomor_tps", "nomor", "no", "tps", "tps_no"],
+    "named_village": [
+        "kelurahan", "desa", "desa_kelurahan", "kelurahan_desa", "nama_kelurahan", "nama_desa", "village",
+        "village_name", "wadmkd", "nmdesa", "kel_desa",
+    ],
+    "named_village_code": ["village_code", "kode_desa", "kode_kelurahan", "kode_wilayah", "kd_desa", "kdepum"],
+    "named_district": ["kecamatan", "nama_kecamatan", "kec", "district", "wadmkc", "nmkec"],
+    "address": ["alamat", "alamat_tps", "lokasi_tps", "lokasi", "address", "tempat"],
+    "voters": [
+        "dpt", "jumlah_dpt", "jml_dpt", "total_dpt", "dpt_total", "pemilih", "jumlah_pemilih", "jml_pemilih",
+        "voters",
+    ],
+}
+
+TRUE_WORDS = {"ya", "y", "yes", "1", "true", "benar", "ada", "x", "v", "√", "✓", "iya", "rawan", "1.0"}
+FALSE_WORDS = {"tidak", "t", "tdk", "no", "n", "0", "false", "salah", "", "-", "tidak ada", "0.0", "nan", "none"}
+
+_KPU = re.compile(r"^\d{13}$")
+
+
+def _kpu_column(frame: pd.DataFrame, columns: list[str]) -> str | None:
+    for col in columns:
+        text = frame[col].astype(str).str.strip().str.replace(r"\.0$", "", regex=True)
+        text = text[text != ""]
+        if len(text) and text.str.match(_KPU.pattern).mean() >= 0.8:
+            return col
+    return None
+
+
+def parse_flags(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Yes/no column to booleans. Returns (flags, unreadable)."""
+    text = values.astype(str).str.strip().str.lower()
+    flags = text.isin(TRUE_WORDS).to_numpy()
+    unreadable = ~flags & ~text.isin(FALSE_WORDS).to_numpy()
+    return flags, unreadable
+
+
+def indicator_columns(columns: list[str], config: Config) -> dict[str, str]:
+    """Indicator id -> the file's column, for the Bawaslu indicators present."""
+    by_norm = {norm(c): c for c in columns}
+    found = {}
+    for ind, spec in config.indicators.items():
+        for alias in [ind, *spec.get("aliases", [])]:
+            if norm(alias) in by_norm:
+                found[ind] = by_norm[norm(alias)]
+                break
+    return found
+
+
+def read_tps(
+    path: str | Path,
+    *,
+    area: StudyArea = INDONESIA,
+    columns: ColumnMap | str | Path | None = None,
+    config: Config | None = None,
+) -> tuple[gpd.GeoDataFrame, LayerReport]:
+    """Read polling stations.
+
+    Parameters
+    ----------
+    path
+        CSV, XLSX or point vector file.
+    area
+        Study area box; points outside are rejected with a reason.
+    columns
+        Optional column mapping (``[tps]`` part).
+    config
+        For the indicator list (defaults when None).
+
+    Returns
+    -------
+    tps
+        Usable TPS: :data:`TPS_COLUMNS`, ``ind_<id>`` booleans, ``lon``,
+        ``lat``, geometry (EPSG:4326). Not yet joined to villages.
+    report
+        The layer's accounting.
+    """
+    config = config or load_config()
+    mapping = load_column_map(columns).get("tps", {})
+    raw = read_layer(path, crs=mapping.pop("crs", None))
+    report = LayerReport("tps", source=raw.name, schema="TPS")
+    for code, params in raw.notes:
+        report.warn(None, code, **params)
+    report.read = len(raw.frame)
+    frame, ok = locate(raw, mapping, area, report)
+    cols = [c for c in frame.columns if c not in (ROW_COLUMN, "lat", "lon", "geometry")]
+    picked = {f: find_column(cols, a, mapped=mapping.get(f), file=raw.name) for f, a in _FIELDS.items()}
+    kpu_col = mapping.get("kpu_code") or _kpu_column(frame, cols)
+
+    def text(col: str | None) -> pd.Series:
+        if col is None:
+            return pd.Series("", index=frame.index, dtype=object)
+        return frame[col].astype(object).where(frame[col].notna(), "").astype(str).str.strip()
+
+    kpu = text(kpu_col).str.replace(r"\.0$", "", regex=True)
+    kpu = kpu.where(kpu.str.match(_KPU.pattern), "")
+    number = text(picked["tps_number"]).str.replace(r"\.0$", "", regex=True)
+    named_code = text(picked["named_village_code"]).map(lambda v: normalise_code(v) if v else "")
+    named_code = named_code.where(named_code != "", kpu.map(lambda k: normalise_code(k[:10]) if k else ""))
+    named_village = text(picked["named_village"])
+    named_district = text(picked["named_district"])
+
+    ids = text(picked["tps_id"]) if picked["tps_id"] else kpu
+    fallback = (named_code.where(named_code != "", named_district + "/" + named_village)
+                + "-TPS" + number.str.zfill(3))
+    use_fallback = (ids == "") & (number != "")
+    ids = ids.where(~use_fallback, fallback)
+    ids = ids.where(ids != "", "row-" + frame[ROW_COLUMN].astype(str))
+    ok = reject_duplicates(ids, frame[ROW_COLUMN], ok, report)
+
+    voters = pd.Series(np.nan, index=frame.index)
+    if picked["voters"]:
+        raw_voters = text(picked["voters"])
+        voters = pd.to_numeric(raw_voters.str.replace(r"[.,]0+$", "", regex=True), errors="coerce")
+        bad = ok & voters.isna().to_numpy() & (raw_voters != "").to_numpy()
+        report.warn_frame(frame.loc[bad, ROW_COLUMN], "unparseable_voters", value=list(raw_voters[bad]))
+        neg = ok & (voters < 0).to_numpy()
+        report.warn_frame(frame.loc[neg, ROW_COLUMN], "unparseable_voters", value=list(raw_voters[neg]))
+        voters = voters.where(voters >= 0)
+        over = ok & (voters > MAX_VOTERS_PER_TPS).to_numpy()
+        report.warn_frame(frame.loc[over, ROW_COLUMN], "voters_over_limit", value=list(voters[over].astype(int)),
+                          limit=MAX_VOTERS_PER_TPS)
+    else:
+        report.warn(None, "no_voter_column")
+
+    out = pd.DataFrame(
+        {
+            ROW_COLUMN: frame[ROW_COLUMN],
+            "tps_id": ids,
+            "kpu_code": kpu,
+            "tps_number": number,
+            "named_village_code": named_code,
+            "named_village": named_village,
+            "named_district": named_district,
+            "address": text(picked["address"]),
+            "voters": voters.astype("float64"),
+            "voters_known": voters.notna().to_numpy(),
+        }
+    )
+    present = indicator_columns(cols, config)
+    for ind, col in present.items():
+        flags, unreadable = parse_flags(frame[col])
+        out[f"ind_{ind}"] = flags
+        bad = ok & unreadable
+        report.warn_frame(frame.loc[bad, ROW_COLUMN], "unparseable_flag", column=col,
+                          value=list(frame.loc[bad, col].astype(str)))
+    report.schema = "TPS" + (f" + {len(present)} indikator Bawaslu" if present else "")
+    out["lon"] = frame["lon"]
+    out["lat"] = frame["lat"]
+    tps = to_points(out.loc[ok].reset_index(drop=True))
+    report.used = len(tps)
+    report.check()
+    return tps, report

@@ -1,0 +1,298 @@
+"""Village (desa/kelurahan) boundaries in any of the schemas users bring.
+
+Recognised without configuration (column names in any case):
+
+============  =====================================================
+schema        columns used
+============  =====================================================
+BIG           KDEPUM (code), WADMKD, WADMKC, WADMKK, WADMPR
+GADM          GID_4 (or CC_4 when it holds an official code), NAME_4..NAME_1
+BPS           iddesa, nmdesa, nmkec, nmkab, nmprov
+Kemendagri    a column of ``53.71.01.1001``-style codes plus a name column
+============  =====================================================
+
+Anything else loads with a column mapping (see :mod:`riskmap.io._columns`).
+The result has one row per village in the canonical schema
+:data:`VILLAGE_COLUMNS`, geometry in EPSG:4326.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from riskmap._errors import RiskmapInputError
+from riskmap.io._columns import ColumnMap, find_column, load_column_map, norm
+from riskmap.io._read import ROW_COLUMN, RawLayer, read_layer
+from riskmap.io.report import LayerReport
+
+VILLAGE_COLUMNS = [
+    "village_code", "village_name", "district", "district_code", "regency", "province", "area_km2",
+]
+"""Canonical village columns (besides ``geometry``). ``district`` = kecamatan,
+``regency`` = kabupaten/kota; ``area_km2`` is geodesic (EPSG:6933)."""
+
+_KEMENDAGRI = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{1,2})\.(\d{4})$")
+_KEMENDAGRI_PLAIN = re.compile(r"^\d{10}$")
+
+_SCHEMAS: dict[str, dict[str, list[str]]] = {
+    "BIG": {
+        "village_code": ["KDEPUM"], "village_name": ["WADMKD", "NAMOBJ"], "district": ["WADMKC"],
+        "regency": ["WADMKK"], "province": ["WADMPR"],
+    },
+    "GADM": {
+        "village_code": ["GID_4"], "village_name": ["NAME_4"], "district": ["NAME_3"],
+        "regency": ["NAME_2"], "province": ["NAME_1"],
+    },
+    "BPS": {
+        "village_code": ["iddesa", "kddesa_full"], "village_name": ["nmdesa"], "district": ["nmkec"],
+        "regency": ["nmkab"], "province": ["nmprov"],
+    },
+}
+
+_ALIASES: dict[str, list[str]] = {
+    "village_code": [
+        "village_code", "kode", "kode_desa", "kd_desa", "kode_kelurahan", "kode_kel", "kode_wilayah",
+        "kodewilayah", "kode_kemendagri", "kemendagri", "kd_wilayah", "desa_id", "id_desa", "kode_desa_kelurahan",
+        "adm4_pcode", "code",
+    ],
+    "village_name": [
+        "village_name", "nama", "nama_desa", "nama_kelurahan", "nama_desa_kelurahan", "desa_kelurahan",
+        "kelurahan", "desa", "nm_desa", "nm_kelurahan", "namobj", "village", "name",
+    ],
+    "district": ["district", "kecamatan", "nama_kecamatan", "nm_kecamatan", "nm_kec", "kec", "wadmkc"],
+    "regency": [
+        "regency", "kab_kota", "kabupaten_kota", "kabupaten", "kota", "nama_kabupaten", "nm_kab", "wadmkk",
+    ],
+    "province": ["province", "provinsi", "nama_provinsi", "nm_prov", "wadmpr"],
+}
+
+
+def normalise_code(value: object) -> str:
+    """Return a Kemendagri code as ``PP.KK.CC.DDDD``; other codes stripped as given.
+
+    ``5371011001``, ``53.71.01.1001`` and ``53.71.1.1001`` all give
+    ``53.71.01.1001``.
+    """
+    text = str(value).strip()
+    if text.endswith(".0") and text[:-2].isdigit():  # a code read as a float
+        text = text[:-2]
+    if m := _KEMENDAGRI.match(text):
+        return f"{int(m[1]):02d}.{int(m[2]):02d}.{int(m[3]):02d}.{m[4]}"
+    if _KEMENDAGRI_PLAIN.match(text):
+        return f"{text[:2]}.{text[2:4]}.{text[4:6]}.{text[6:]}"
+    return text
+
+
+def is_kemendagri(code: str) -> bool:
+    """True for a canonical ``PP.KK.CC.DDDD`` code."""
+    return bool(_KEMENDAGRI.match(code)) and len(code) == 13
+
+
+def _looks_like_codes(values: pd.Series) -> bool:
+    text = values.astype(str).str.strip()
+    text = text[text != ""]
+    if text.empty:
+        return False
+    hits = text.str.match(_KEMENDAGRI.pattern) | text.str.match(_KEMENDAGRI_PLAIN.pattern)
+    return bool(hits.mean() >= 0.8)
+
+
+def _detect(frame: pd.DataFrame, mapping: dict[str, str], file: str) -> tuple[str, dict[str, str | None]]:
+    """Pick the schema and return (schema name, canonical field -> column)."""
+    columns = [c for c in frame.columns if c not in (ROW_COLUMN, frame.geometry.name)]
+    if mapping:
+        fields = {
+            f: find_column(columns, _ALIASES.get(f, []), mapped=mapping.get(f), file=file) for f in _ALIASES
+        }
+        if fields["village_code"] is None and fields["village_name"] is None:
+            raise RiskmapInputError("villages_unrecognised", file=file, columns=", ".join(columns[:30]))
+        return "mapping", fields
+    for schema, spec in _SCHEMAS.items():
+        found = {f: find_column(columns, aliases) for f, aliases in spec.items()}
+        if found["village_code"] and found["village_name"]:
+            if schema == "GADM":  # CC_4 sometimes carries the official code
+                cc = find_column(columns, ["CC_4"])
+                if cc and _looks_like_codes(frame[cc]):
+                    found["village_code"] = cc
+            return schema, found
+    fields = {f: find_column(columns, aliases) for f, aliases in _ALIASES.items()}
+    if fields["village_code"] is None or not _looks_like_codes(frame[fields["village_code"]]):
+        coded = [c for c in columns if frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c])]
+        coded = [c for c in coded if _looks_like_codes(frame[c])]
+        fields["village_code"] = coded[0] if coded else None
+    if fields["village_code"] and fields["village_name"]:
+        return "Kemendagri", fields
+    raise RiskmapInputError("villages_unrecognised", file=file, columns=", ".join(columns[:30]))
+
+
+def read_villages(
+    path: str | Path,
+    *,
+    columns: ColumnMap | str | Path | None = None,
+    layer: str | None = None,
+) -> tuple[gpd.GeoDataFrame, LayerReport]:
+    """Read village polygons into the canonical schema.
+
+    Parameters
+    ----------
+    path
+        Shapefile (or zipped), GeoJSON, GeoPackage, FlatGeobuf or GeoParquet.
+    columns
+        Optional column mapping (its ``[villages]`` part is used, including an
+        optional ``crs`` for files that declare none).
+    layer
+        Layer inside a multi-layer GeoPackage or zip.
+
+    Returns
+    -------
+    villages
+        One row per village, columns :data:`VILLAGE_COLUMNS` + geometry,
+        EPSG:4326, indexed 0..n-1, sorted by ``village_code``.
+    report
+        Rows read, used and rejected, and warnings (repaired polygons, merged
+        parts).
+    """
+    mapping = load_column_map(columns).get("villages", {})
+    crs = mapping.pop("crs", None) if mapping else None
+    raw = read_layer(path, layer=layer or mapping.pop("layer", None), crs=crs)
+    return villages_from_raw(raw, mapping)
+
+
+def villages_from_raw(raw: RawLayer, mapping: dict[str, str] | None = None) -> tuple[gpd.GeoDataFrame, LayerReport]:
+    """Apply the village schema to an already-read layer (see :func:`read_villages`)."""
+    report = LayerReport("villages", source=raw.name)
+    for code, params in raw.notes:
+        report.warn(None, code, **params)
+    if not raw.is_vector:
+        raise RiskmapInputError("villages_need_polygons", file=raw.name)
+    frame = raw.frame
+    report.read = len(frame)
+    schema, fields = _detect(frame, dict(mapping or {}), raw.name)
+    report.schema = schema
+
+    def text(field: str) -> pd.Series:
+        col = fields.get(field)
+        if col is None:
+            return pd.Series("", index=frame.index, dtype=object)
+        return frame[col].astype(object).where(frame[col].notna(), "").astype(str).str.strip()
+
+    out = gpd.GeoDataFrame(
+        {
+            ROW_COLUMN: frame[ROW_COLUMN],
+            "village_code": text("village_code").map(normalise_code),
+            "village_name": text("village_name"),
+            "district": text("district"),
+            "regency": text("regency"),
+            "province": text("province"),
+        },
+        geometry=frame.geometry.values,
+        crs=4326,
+    )
+    if fields.get("village_code") is None:  # name-only mapping: names must be unique keys
+        out["village_code"] = out["village_name"]
+    keep = np.ones(len(out), dtype=bool)
+
+    geom = out.geometry.values
+    missing = np.asarray(geom.isna() | geom.is_empty)
+    report.reject_frame(out.loc[missing, ROW_COLUMN], "missing_geometry")
+    keep &= ~missing
+
+    kinds = shapely.get_type_id(np.asarray(geom))
+    not_polygon = keep & ~np.isin(kinds, [3, 6, 7])  # Polygon, MultiPolygon, GeometryCollection
+    report.reject_frame(out.loc[not_polygon, ROW_COLUMN], "not_polygon")
+    keep &= ~not_polygon
+
+    no_code = keep & (out["village_code"] == "").to_numpy()
+    report.reject_frame(out.loc[no_code, ROW_COLUMN], "missing_id", column=fields.get("village_code") or "")
+    keep &= ~no_code
+
+    out = out.loc[keep].copy()
+    out = _repair(out, report)
+    out = _merge_duplicates(out, report)
+
+    unnamed = out["village_name"] == ""
+    if unnamed.any():
+        report.warn_frame(out.loc[unnamed, ROW_COLUMN], "missing_name")
+        out.loc[unnamed, "village_name"] = out.loc[unnamed, "village_code"]
+
+    codes = out["village_code"]
+    kem = codes.map(is_kemendagri)
+    out["district_code"] = np.where(kem, codes.str[:8], "")
+    no_district_code = ~kem
+    if no_district_code.any():  # key districts by names when there is no official code
+        out.loc[no_district_code, "district_code"] = (
+            out.loc[no_district_code, "province"] + "|" + out.loc[no_district_code, "regency"] + "|"
+            + out.loc[no_district_code, "district"]
+        )
+    out["area_km2"] = out.geometry.to_crs(6933).area.to_numpy() / 1e6
+    out = out.sort_values("village_code", kind="stable").reset_index(drop=True)
+    report.used = int(out["_rows_used"].sum()) if "_rows_used" in out else len(out)
+    out = out[[ROW_COLUMN, *VILLAGE_COLUMNS, "geometry"]]
+    report.check()
+    return out, report
+
+
+def _repair(out: gpd.GeoDataFrame, report: LayerReport) -> gpd.GeoDataFrame:
+    """Make invalid polygons valid (counted as warnings); reject the unrepairable."""
+    geoms = out.geometry.to_numpy()
+    invalid = ~shapely.is_valid(geoms)
+    kinds = shapely.get_type_id(geoms)
+    needs = invalid | (kinds == 7)
+    if not needs.any():
+        return out
+    fixed = shapely.make_valid(geoms[needs])
+    # keep only polygonal parts (make_valid may add lines or points)
+    polys = [
+        shapely.union_all([p for p in shapely.get_parts(g) if shapely.get_type_id(p) in (3, 6)])
+        if shapely.get_type_id(g) == 7 else g
+        for g in fixed
+    ]
+    polys = np.array(polys, dtype=object)
+    ok = ~shapely.is_empty(polys) & np.isin(shapely.get_type_id(polys), [3, 6])
+    rows = out[ROW_COLUMN].to_numpy()[needs]
+    report.reject_frame(list(rows[~ok]), "invalid_geometry")
+    report.warn_frame(list(rows[ok & invalid[needs]]), "repaired_geometry")
+    geoms = geoms.copy()
+    geoms[needs] = polys
+    out = out.set_geometry(gpd.array.from_shapely(geoms, crs=4326))
+    drop = np.zeros(len(out), dtype=bool)
+    drop[np.flatnonzero(needs)[~ok]] = True
+    return out.loc[~drop]
+
+
+def _merge_duplicates(out: gpd.GeoDataFrame, report: LayerReport) -> gpd.GeoDataFrame:
+    """Same code twice: identical polygons are rejected, distinct parts merged."""
+    dup = out["village_code"].duplicated(keep=False)
+    out["_rows_used"] = 1
+    if not dup.any():
+        return out
+    keep_rows = []
+    merged_geoms = {}
+    for code, group in out.loc[dup].groupby("village_code", sort=False):
+        first = group.index[0]
+        seen = [group.geometry.iloc[0].normalize().wkb]
+        parts = [group.geometry.iloc[0]]
+        used = 1
+        for idx, row in group.iloc[1:].iterrows():
+            wkb = row.geometry.normalize().wkb
+            if wkb in seen:
+                report.reject(int(row[ROW_COLUMN]), "duplicate_id", id=code, first_row=int(group.loc[first, ROW_COLUMN]))
+            else:
+                seen.append(wkb)
+                parts.append(row.geometry)
+                used += 1
+                report.warn(int(row[ROW_COLUMN]), "merged_parts", id=code, first_row=int(group.loc[first, ROW_COLUMN]))
+        merged_geoms[first] = (shapely.union_all(parts) if len(parts) > 1 else parts[0], used)
+        keep_rows.append(first)
+    drop = out.index[dup & ~out.index.isin(keep_rows)]
+    out = out.drop(index=drop)
+    for idx, (geom, used) in merged_geoms.items():
+        out.loc[idx, "geometry"] = geom
+        out.loc[idx, "_rows_used"] = used
+    return out

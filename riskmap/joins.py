@@ -1,0 +1,210 @@
+"""Spatial joins: points to villages, incidents near TPS, village neighbours.
+
+Point-in-polygon runs in EPSG:4326 (edges are defined in lon/lat, so the test
+is exact). Distances are great-circle metres, correct anywhere in Indonesia:
+candidate pairs come from a World Mercator (EPSG:3395) index query whose
+radius is stretched by ``1 / cos(lat)`` per TPS, then every pair is measured
+with the haversine formula. No single UTM/TM-3 zone is assumed.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from scipy.spatial import cKDTree
+
+from riskmap.io._columns import norm
+from riskmap.io._read import ROW_COLUMN
+from riskmap.io.report import LayerReport
+
+EARTH_RADIUS_M = 6_371_008.8
+"""Mean Earth radius (IUGG), metres."""
+
+
+def haversine_m(lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray, lat2: np.ndarray) -> np.ndarray:
+    """Great-circle distance in metres between points given in degrees."""
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dp = p2 - p1
+    dl = np.radians(lon2 - lon1)
+    a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.6f}"
+
+
+def assign_villages(
+    points: gpd.GeoDataFrame,
+    villages: gpd.GeoDataFrame,
+    report: LayerReport,
+    *,
+    keep_unmatched: np.ndarray | None = None,
+) -> gpd.GeoDataFrame:
+    """Add ``village_code`` (and ``village_idx``) to points by point-in-polygon.
+
+    Points in no village are rejected in ``report`` (reason ``no_village``)
+    unless ``keep_unmatched`` marks them (region-precision incidents). A point
+    in the overlap of two polygons takes the village its record names, else
+    the lowest code, with a warning. For points whose record names a village
+    (``named_village_code`` or ``named_village``), a different polygon gives a
+    ``village_mismatch`` warning; the point's polygon is used.
+
+    Parameters
+    ----------
+    points
+        EPSG:4326 points with a ``_row`` column.
+    villages
+        Canonical villages (EPSG:4326), indexed 0..n-1.
+    report
+        The points' layer report; rejections are added and ``used`` updated.
+    keep_unmatched
+        Boolean mask over ``points``: keep these even when in no village.
+
+    Returns
+    -------
+    GeoDataFrame
+        The kept points with ``village_idx`` (-1 where none) and
+        ``village_code`` ("" where none), index reset.
+    """
+    left = points.reset_index(drop=True)
+    tree = villages.sindex
+    p_idx, v_idx = tree.query(left.geometry.values, predicate="within")
+    pairs = pd.DataFrame({"p": p_idx, "v": v_idx})
+    codes = villages["village_code"].to_numpy()
+    if pairs["p"].duplicated().any():  # overlap slivers: choose one village per point
+        named = left["named_village_code"].to_numpy() if "named_village_code" in left else None
+        pairs["named"] = (codes[pairs["v"]] == named[pairs["p"]]) if named is not None else False
+        pairs["code"] = codes[pairs["v"]]
+        counts = pairs.groupby("p").size()
+        pairs = pairs.sort_values(["p", "named", "code"], ascending=[True, False, True]).drop_duplicates("p")
+        multi = counts[counts > 1]
+        chosen = pairs.set_index("p").loc[multi.index, "v"]
+        report.warn_frame(
+            left.loc[multi.index, ROW_COLUMN], "ambiguous_village",
+            n=list(multi.to_numpy()), found=list(villages["village_name"].to_numpy()[chosen.to_numpy()]),
+        )
+    village_idx = np.full(len(left), -1, dtype=np.int64)
+    village_idx[pairs["p"].to_numpy()] = pairs["v"].to_numpy()
+    unmatched = village_idx < 0
+    if keep_unmatched is not None:
+        unmatched &= ~np.asarray(keep_unmatched)
+    if unmatched.any():
+        rows = left.loc[unmatched, ROW_COLUMN]
+        report.reject_frame(
+            rows, "no_village",
+            lat=[_fmt(v) for v in left.geometry.y[unmatched]], lon=[_fmt(v) for v in left.geometry.x[unmatched]],
+        )
+        report.used -= int(unmatched.sum())
+    out = left.loc[~unmatched].copy()
+    out["village_idx"] = village_idx[~unmatched]
+    out["village_code"] = np.where(out["village_idx"] >= 0, codes[np.maximum(out["village_idx"], 0)], "")
+    _check_named(out, villages, report)
+    report.check()
+    return out.reset_index(drop=True)
+
+
+def _check_named(points: gpd.GeoDataFrame, villages: gpd.GeoDataFrame, report: LayerReport) -> None:
+    """Warn where a point's polygon differs from the village its record names."""
+    if "named_village_code" not in points and "named_village" not in points:
+        return
+    has = points["village_idx"].to_numpy() >= 0
+    idx = np.maximum(points["village_idx"].to_numpy(), 0)
+    found_code = villages["village_code"].to_numpy()[idx]
+    found_name = villages["village_name"].to_numpy()[idx]
+    named_code = points.get("named_village_code", pd.Series("", index=points.index)).to_numpy()
+    named_name = points.get("named_village", pd.Series("", index=points.index)).to_numpy()
+    known_codes = set(villages["village_code"])
+    by_code = (named_code != "") & np.isin(named_code, list(known_codes))
+    mismatch = has & by_code & (named_code != found_code)
+    norm_found = np.array([norm(v) for v in found_name])
+    norm_named = np.array([norm(v) for v in named_name])
+    by_name = has & ~by_code & (norm_named != "")
+    mismatch |= by_name & (norm_named != norm_found)
+    if mismatch.any():
+        named_label = np.where(by_code, named_code, named_name)
+        report.warn_frame(
+            points.loc[mismatch, ROW_COLUMN], "village_mismatch",
+            named=list(named_label[mismatch]), found=list(found_name[mismatch]),
+        )
+
+
+def incidents_near(
+    targets: gpd.GeoDataFrame,
+    incidents: gpd.GeoDataFrame,
+    radius_m: float,
+) -> pd.DataFrame:
+    """All (target, incident) pairs closer than ``radius_m`` metres.
+
+    Parameters
+    ----------
+    targets, incidents
+        EPSG:4326 points, indexed 0..n-1.
+    radius_m
+        Great-circle radius in metres.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``target`` and ``incident`` (positional indices) and
+        ``distance_m``, sorted by target then distance.
+    """
+    empty = pd.DataFrame({"target": np.array([], dtype=np.int64), "incident": np.array([], dtype=np.int64),
+                          "distance_m": np.array([], dtype=float)})
+    if len(targets) == 0 or len(incidents) == 0:
+        return empty
+    t_merc = targets.geometry.to_crs(3395)
+    i_merc = incidents.geometry.to_crs(3395)
+    t_lat = targets.geometry.y.to_numpy()
+    # Mercator stretches distances by 1/cos(lat); 1 % slack, exact filter below
+    query_dist = radius_m * 1.01 / np.cos(np.radians(t_lat))
+    tree = gpd.GeoSeries(i_merc.values).sindex
+    t_idx, i_idx = tree.query(t_merc.values, predicate="dwithin", distance=query_dist)
+    d = haversine_m(
+        targets.geometry.x.to_numpy()[t_idx], t_lat[t_idx],
+        incidents.geometry.x.to_numpy()[i_idx], incidents.geometry.y.to_numpy()[i_idx],
+    )
+    keep = d <= radius_m
+    out = pd.DataFrame({"target": t_idx[keep], "incident": i_idx[keep], "distance_m": d[keep]})
+    return out.sort_values(["target", "distance_m"], kind="stable").reset_index(drop=True)
+
+
+def _unit_vectors(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    lo, la = np.radians(lon), np.radians(lat)
+    return np.column_stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)])
+
+
+def village_neighbours(villages: gpd.GeoDataFrame, k: int, max_km: float) -> pd.DataFrame:
+    """k nearest villages of each village, by great-circle distance between interior points.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``village``, ``neighbour`` (positional indices) and
+        ``distance_km``; pairs farther than ``max_km`` are left out.
+    """
+    n = len(villages)
+    if n < 2 or k < 1:
+        return pd.DataFrame({"village": [], "neighbour": [], "distance_km": []})
+    pts = villages.geometry.representative_point()
+    xyz = _unit_vectors(pts.x.to_numpy(), pts.y.to_numpy())
+    kk = min(k + 1, n)
+    chord, nbr = cKDTree(xyz).query(xyz, k=kk)
+    dist_km = 2 * np.arcsin(np.clip(chord / 2, 0, 1)) * EARTH_RADIUS_M / 1000
+    village = np.repeat(np.arange(n), kk)
+    out = pd.DataFrame({"village": village, "neighbour": nbr.ravel(), "distance_km": dist_km.ravel()})
+    out = out[(out["village"] != out["neighbour"]) & (out["distance_km"] <= max_km)]
+    return out.reset_index(drop=True)
+
+
+def nearest_village(points: gpd.GeoDataFrame, villages: gpd.GeoDataFrame) -> np.ndarray:
+    """Positional index of the nearest village polygon to each point (EPSG:3395 metric)."""
+    if len(points) == 0:
+        return np.array([], dtype=np.int64)
+    p = points.geometry.to_crs(3395).reset_index(drop=True)
+    v = villages.geometry.to_crs(3395).reset_index(drop=True)
+    p_idx, v_idx = v.sindex.nearest(p.values, return_all=False)
+    out = np.full(len(points), -1, dtype=np.int64)
+    out[p_idx] = v_idx
+    return out

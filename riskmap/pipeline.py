@@ -1,0 +1,183 @@
+"""From files to scores in one call: read, validate, join, score.
+
+:func:`load` reads and joins the layers and returns the complete load report;
+:func:`run` also scores. Both use the embedded demo data for any layer not
+given (villages and TPS), and no incidents unless given or using the demo.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+
+from riskmap import demo
+from riskmap._errors import RiskmapInputError
+from riskmap.config import Config, load_config
+from riskmap.io import ColumnMap, LoadReport, StudyArea, load_column_map
+from riskmap.io.incidents import read_incidents
+from riskmap.io.points import read_points
+from riskmap.io.tps import read_tps
+from riskmap.io.villages import read_villages
+from riskmap.joins import assign_villages, nearest_village
+from riskmap.scoring import RiskModel
+
+PathLike = str | Path
+
+STUDY_AREA_MARGIN_KM = 5.0
+"""Points farther than this outside the villages' bounding box are 'outside the study area'."""
+
+
+@dataclass
+class Layers:
+    """The validated, joined input layers and their load report."""
+
+    villages: gpd.GeoDataFrame
+    tps: gpd.GeoDataFrame | None
+    incidents: gpd.GeoDataFrame | None
+    posts: gpd.GeoDataFrame | None
+    report: LoadReport
+    area: StudyArea
+    demo: bool = False
+
+
+@dataclass
+class Result:
+    """Scores with everything needed to explain and export them."""
+
+    layers: Layers
+    model: RiskModel
+    config: Config
+    as_of: dt.date | None
+
+    @property
+    def villages(self) -> gpd.GeoDataFrame:
+        """Scored villages (see :class:`riskmap.scoring.RiskModel`)."""
+        return self.model.villages_
+
+    @property
+    def tps(self) -> gpd.GeoDataFrame | None:
+        """Scored TPS, or None without a TPS layer."""
+        return self.model.tps_
+
+    @property
+    def report(self) -> LoadReport:
+        """The load report of all layers."""
+        return self.layers.report
+
+
+def parse_as_of(value: str | dt.date | None) -> dt.date | None:
+    """Read an as-of date (ISO or Indonesian formats)."""
+    if value is None or isinstance(value, dt.date):
+        return value
+    from riskmap.io._dates import parse_date
+
+    parsed = parse_date(value)
+    if parsed is None:
+        raise RiskmapInputError("bad_as_of", value=value)
+    return parsed
+
+
+def _area_name(villages: gpd.GeoDataFrame) -> str:
+    regencies = villages["regency"][villages["regency"] != ""]
+    if regencies.empty:
+        return ""
+    top = regencies.value_counts()
+    return " / ".join(top.index[:3])
+
+
+def load(
+    villages: PathLike | None = None,
+    tps: PathLike | None = None,
+    incidents: PathLike | None = None,
+    *,
+    posts: PathLike | None = None,
+    columns: ColumnMap | PathLike | None = None,
+    config: Config | None = None,
+    as_of: dt.date | None = None,
+    demo_data: bool | None = None,
+) -> Layers:
+    """Read, validate and join the input layers.
+
+    Parameters
+    ----------
+    villages, tps, incidents, posts
+        Paths; when all of villages/tps/incidents are None (or ``demo_data``
+        is True) the embedded demo is used for each layer not given.
+    columns
+        Column mapping for files that need one.
+    config
+        Configuration (defaults when None).
+    as_of
+        Incidents after this date are reported and left out.
+    """
+    config = config or load_config()
+    use_demo = demo_data if demo_data is not None else (villages is None and tps is None and incidents is None)
+    if use_demo:
+        villages = villages or demo.VILLAGES
+        tps = tps or demo.TPS
+        incidents = incidents or demo.INCIDENTS
+        posts = posts or demo.POSTS
+    if villages is None:
+        villages = demo.VILLAGES
+    colmap = load_column_map(columns)
+    report = LoadReport()
+    v, v_rep = read_villages(villages, columns=colmap)
+    report.add(v_rep)
+    if len(v) == 0:
+        raise RiskmapInputError("no_villages_left", file=villages)
+    area = StudyArea.around(v.total_bounds, STUDY_AREA_MARGIN_KM, name=_area_name(v))
+
+    t = None
+    if tps is not None:
+        t, t_rep = read_tps(tps, area=area, columns=colmap, config=config)
+        t = assign_villages(t, v, t_rep)
+        report.add(t_rep)
+    i = None
+    if incidents is not None:
+        i, i_rep = read_incidents(incidents, area=area, columns=colmap, config=config, as_of=as_of)
+        region = (i["precision"] == "region").to_numpy()
+        i = assign_villages(i, v, i_rep, keep_unmatched=region)
+        region = (i["precision"] == "region").to_numpy()
+        idx = i["village_idx"].to_numpy().copy()
+        lost = region & (idx < 0)
+        if lost.any():  # a region centroid off the polygons: its nearest village's kecamatan
+            idx[lost] = nearest_village(i.loc[lost], v)
+        i["district_code"] = np.where(idx >= 0, v["district_code"].to_numpy()[np.maximum(idx, 0)], "")
+        i.loc[region, "village_idx"] = -1  # never pinned to a single village
+        i.loc[region, "village_code"] = ""
+        report.add(i_rep)
+    p = None
+    if posts is not None:
+        p, p_rep = read_points(posts, "posts", area=area, columns=colmap)
+        report.add(p_rep)
+    return Layers(villages=v, tps=t, incidents=i, posts=p, report=report, area=area, demo=bool(use_demo))
+
+
+def score(layers: Layers, config: Config | None = None, as_of: dt.date | None = None) -> Result:
+    """Score already-loaded layers."""
+    config = config or load_config()
+    model = RiskModel.from_geodataframes(layers.villages, layers.tps, layers.incidents, config=config, as_of=as_of).fit()
+    return Result(layers=layers, model=model, config=config, as_of=model.as_of_)
+
+
+def run(
+    villages: PathLike | None = None,
+    tps: PathLike | None = None,
+    incidents: PathLike | None = None,
+    *,
+    posts: PathLike | None = None,
+    columns: ColumnMap | PathLike | None = None,
+    config: Config | None = None,
+    as_of: dt.date | str | None = None,
+    demo_data: bool | None = None,
+) -> Result:
+    """Load, validate, join and score (see :func:`load` for the parameters)."""
+    config = config or load_config()
+    as_of = parse_as_of(as_of)
+    layers = load(villages, tps, incidents, posts=posts, columns=columns, config=config, as_of=as_of,
+                  demo_data=demo_data)
+    return score(layers, config, as_of)
