@@ -21,7 +21,7 @@ import pandas as pd
 _DMS = re.compile(
     r"^\s*(?P<sign>[-+])?\s*(?P<deg>\d+(?:[.,]\d+)?)\s*[°º:d\s]\s*"
     r"(?:(?P<min>\d+(?:[.,]\d+)?)\s*['′:m\s]?\s*)?"
-    r"(?:(?P<sec>\d+(?:[.,]\d+)?)\s*(?:\"|″|''|s)?\s*)?"
+    r"(?:(?P<sec>\d+(?:[.,]\d+)?)\s*(?:\"|″|'')?\s*)?"
     r"(?P<hem>LS|LU|BT|BB|[NSEWUTB])?\s*$",
     re.IGNORECASE,
 )
@@ -108,7 +108,7 @@ def split_pairs(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     split = parts.str.split("|", n=1, expand=True)
     if split.shape[1] < 2:
         split[1] = ""
-    return split[0].fillna(""), split[1].fillna("")
+    return split[0].fillna("").str.strip(), split[1].fillna("").str.strip()
 
 
 @dataclass

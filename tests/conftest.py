@@ -1,0 +1,56 @@
+"""Shared fixtures: small real-shaped layers written to real files."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+
+from riskmap.testing import grid_villages, incident_rows, village_center
+
+
+@pytest.fixture
+def villages() -> gpd.GeoDataFrame:
+    """3 x 3 grid of ~1.1 km square villages near Kupang, Kemendagri schema."""
+    return grid_villages()
+
+
+@pytest.fixture
+def villages_path(tmp_path, villages) -> str:
+    path = tmp_path / "desa.geojson"
+    villages.to_file(path)
+    return str(path)
+
+
+@pytest.fixture
+def tps_frame(villages) -> pd.DataFrame:
+    """One clean TPS at the centre of each village, KPU codes, text coordinates."""
+    rows = []
+    for k in range(len(villages)):
+        lat, lon = village_center(villages, k)
+        code = villages["kode"].iloc[k].replace(".", "")
+        rows.append({
+            "kode_tps": f"{code}001", "kecamatan": villages["kecamatan"].iloc[k],
+            "kelurahan": villages["nama"].iloc[k], "no_tps": "1", "alamat": f"Jl. Uji {k}",
+            "lat": f"{lat:.6f}", "lon": f"{lon:.6f}", "dpt": "400",
+        })
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture
+def tps_path(tmp_path, tps_frame) -> str:
+    path = tmp_path / "tps.csv"
+    tps_frame.to_csv(path, index=False)
+    return str(path)
+
+
+@pytest.fixture
+def incidents_path(tmp_path, villages) -> str:
+    frame = incident_rows(villages, [
+        (0, "supporter_clash", "2024-11-20"), (0, "supporter_clash", "2024-10-01"),
+        (4, "protest", "2024-11-28"), (8, "money_politics", "2024-11-26"),
+        (8, "apk_vandalism", "2024-10-15"),
+    ])
+    path = tmp_path / "insiden.csv"
+    frame.to_csv(path, index=False)
+    return str(path)

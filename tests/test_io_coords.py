@@ -1,0 +1,82 @@
+"""Coordinate parsing and diagnosis of bad points."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from riskmap.io._coords import StudyArea, diagnose, parse_numbers, split_pairs
+
+KUPANG = StudyArea.around((123.52, -10.25, 123.70, -10.12), margin_km=2.0, name="Kota Kupang")
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("-10.1725", -10.1725),
+        ("-10,1725", -10.1725),
+        (" 123,5546 ", 123.5546),
+        ("10°10'21\" LS", -(10 + 10 / 60 + 21 / 3600)),
+        ("123°35'BT", 123 + 35 / 60),
+        ("10 10 21 S", -(10 + 10 / 60 + 21 / 3600)),
+        ("-10.1725e0", -10.1725),
+    ],
+)
+def test_parse_accepts_common_forms(text, value):
+    numbers, missing = parse_numbers(pd.Series([text]))
+    assert not missing[0]
+    assert numbers[0] == pytest.approx(value, abs=1e-9)
+
+
+@pytest.mark.parametrize("text", ["abc", "12.3.4", "--1", "10°"])
+def test_parse_rejects_garbage(text):
+    numbers, missing = parse_numbers(pd.Series([text]))
+    assert np.isnan(numbers[0]) and not missing[0]
+
+
+def test_parse_marks_empty_cells_missing():
+    numbers, missing = parse_numbers(pd.Series(["", " ", "NaN", "-"]))
+    assert missing.all() and np.isnan(numbers).all()
+
+
+def test_numeric_columns_pass_through():
+    numbers, missing = parse_numbers(pd.Series([-10.1, np.nan]))
+    assert numbers[0] == -10.1 and missing[1]
+
+
+def test_split_pairs():
+    lat, lon = split_pairs(pd.Series(["-10.17, 123.55", "-10,17; 123,55", "-10.17 123.55", ""]))
+    assert list(lat) == ["-10.17", "-10,17", "-10.17", ""]
+    assert list(lon) == ["123.55", "123,55", "123.55", ""]
+
+
+def _diag(pairs):
+    lat = np.array([p[0] for p in pairs], dtype=float)
+    lon = np.array([p[1] for p in pairs], dtype=float)
+    return diagnose(lat, lon, np.isnan(lat) & False, KUPANG)
+
+
+def test_diagnosis_reasons_and_suggestions():
+    d = _diag([
+        (-10.17, 123.60),     # fine
+        (123.60, -10.17),     # swapped
+        (-10.17, 1.2360),     # lost decimal: 123.60 -> 1.2360
+        (-1017000, 123.60),   # lost decimal point entirely
+        (-6.2, 106.8),        # Jakarta: simply outside
+        (np.nan, 123.6),      # unreadable
+    ])
+    assert list(d.ok) == [True, False, False, False, False, False]
+    assert list(d.reason) == ["", "swapped_coordinates", "lost_decimal_point", "lost_decimal_point",
+                              "outside_study_area", "unparseable_coordinates"]
+    assert d.suggestion[1] == (-10.17, 123.60)
+    assert d.suggestion[2] == pytest.approx((-10.17, 123.60))
+    assert d.suggestion[3] == pytest.approx((-10.17, 123.60))
+    assert d.suggestion[4] is None
+
+
+def test_study_area_margin_is_in_km():
+    area = StudyArea.around((123.0, -10.0, 123.0, -10.0), margin_km=11.132)
+    minx, miny, maxx, maxy = area.bounds
+    assert maxy - miny == pytest.approx(0.2, rel=1e-3)
+    assert maxx - minx == pytest.approx(0.2 / np.cos(np.radians(10)), rel=1e-3)

@@ -1,0 +1,132 @@
+"""Incidents: own schema in several formats, ACLED exports, every rejection reason."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import geopandas as gpd
+import pandas as pd
+
+from riskmap import pipeline
+from riskmap.io import read_incidents
+from riskmap.testing import assert_accounted, incident_rows, reasons_by_row, village_center
+
+
+def test_own_schema_csv_xlsx_geojson_agree(tmp_path, villages, villages_path):
+    frame = incident_rows(villages, [(0, "supporter_clash", "2024-11-20"), (3, "protest", "2024-11-28")])
+    csv = tmp_path / "i.csv"
+    frame.to_csv(csv, index=False)
+    xlsx = tmp_path / "i.xlsx"
+    frame.to_excel(xlsx, index=False)
+    gj = tmp_path / "i.geojson"
+    gpd.GeoDataFrame(frame.drop(columns=["lat", "lon"]),
+                     geometry=gpd.points_from_xy(frame["lon"].astype(float), frame["lat"].astype(float)),
+                     crs=4326).to_file(gj)
+    results = [read_incidents(p)[0] for p in (csv, xlsx, gj)]
+    for inc in results:
+        assert list(inc["type"]) == ["supporter_clash", "protest"]
+        assert list(inc["date"]) == [pd.Timestamp("2024-11-20"), pd.Timestamp("2024-11-28")]
+        assert list(inc["severity"]) == [2, 2]
+        assert list(inc["precision"]) == ["exact", "exact"]
+
+
+def test_indonesian_columns_and_values(tmp_path):
+    frame = pd.DataFrame({
+        "Tanggal": ["27/11/2024", "1 Oktober 2024", "14 Pebruari 2024"],
+        "Jenis": ["Politik Uang", "perusakan APK", "Bentrok massa pendukung"],
+        "Tingkat": ["berat", "ringan", "sedang"],
+        "Lintang": ["-10,17", "-10.16", "-10.18"],
+        "Bujur": ["123,6", "123.61", "123.58"],
+        "Presisi": ["tepat", "perkiraan", "wilayah"],
+        "Keterangan": ["Bagi-bagi uang", "Baliho dirobek", "Bentrok"],
+    })
+    path = tmp_path / "insiden.csv"
+    frame.to_csv(path, index=False)
+    inc, report = read_incidents(path)
+    assert report.rejected == []
+    assert list(inc["type"]) == ["money_politics", "apk_vandalism", "supporter_clash"]
+    assert list(inc["severity"]) == [3, 1, 2]
+    assert list(inc["precision"]) == ["exact", "near", "region"]
+    assert inc["date"].iloc[1] == pd.Timestamp("2024-10-01")
+
+
+def test_every_rejection_reason(tmp_path, villages, villages_path):
+    frame = incident_rows(villages, [(0, "supporter_clash", "2024-11-20")] * 7)
+    frame.loc[1, "type"] = "gempa bumi"              # row 3 unknown type
+    frame.loc[2, "date"] = ""                         # row 4 missing date
+    frame.loc[3, "date"] = "kemarin sore"             # row 5 unreadable date
+    frame.loc[4, "date"] = "2025-01-05"               # row 6 after as-of
+    frame.loc[5, "incident_id"] = "INC-000"           # row 7 duplicate of row 2
+    lat, lon = village_center(villages, 0)
+    frame.loc[6, "lat"] = f"{lat - 0.02:.6f}"          # row 8 in no village (inside the box)
+    path = tmp_path / "i.csv"
+    frame.to_csv(path, index=False)
+    layers = pipeline.load(villages_path, None, path, as_of=dt.date(2024, 12, 31))
+    report = layers.report["incidents"]
+    assert_accounted(report)
+    assert reasons_by_row(report) == {
+        3: "unknown_type", 4: "missing_date", 5: "unparseable_date", 6: "after_as_of", 7: "duplicate_id",
+        8: "no_village",
+    }
+    assert report.used == 1
+    assert "gempa bumi" in report.rejected[0].message("id")
+
+
+def test_region_precision_not_pinned_to_a_village(tmp_path, villages, villages_path):
+    frame = incident_rows(villages, [(4, "protest", "2024-11-28"), (4, "protest", "2024-11-28")])
+    frame.loc[1, "precision"] = "region"
+    frame.loc[1, "incident_id"] = "R"
+    path = tmp_path / "i.csv"
+    frame.to_csv(path, index=False)
+    layers = pipeline.load(villages_path, None, path)
+    inc = layers.incidents
+    assert list(inc["village_idx"]) == [4, -1]
+    assert list(inc["district_code"]) == ["53.71.02", "53.71.02"]
+
+
+ACLED_COLUMNS = (
+    "event_id_cnty,event_date,year,time_precision,disorder_type,event_type,sub_event_type,actor1,assoc_actor_1,"
+    "inter1,actor2,assoc_actor_2,inter2,interaction,civilian_targeting,iso,region,country,admin1,admin2,admin3,"
+    "location,latitude,longitude,geo_precision,source,source_scale,notes,fatalities,tags,timestamp"
+).split(",")
+
+
+def _acled_row(event_id, date, etype, sub, lat, lon, geo, fatalities=0, notes=""):
+    row = dict.fromkeys(ACLED_COLUMNS, "")
+    row.update({
+        "event_id_cnty": event_id, "event_date": date, "year": date[-4:], "time_precision": "1",
+        "event_type": etype, "sub_event_type": sub, "iso": "360", "country": "Indonesia",
+        "admin1": "Nusa Tenggara Timur", "admin2": "Kota Kupang", "latitude": lat, "longitude": lon,
+        "geo_precision": str(geo), "source": "Pos Kupang", "notes": notes, "fatalities": str(fatalities),
+        "timestamp": "1733000000",
+    })
+    return row
+
+
+def test_acled_export_as_delivered(tmp_path, villages, villages_path):
+    lat, lon = village_center(villages, 4)
+    rows = [
+        _acled_row("IDN1", "28 November 2024", "Protests", "Peaceful protest", lat, lon, 1, notes="Demo di PPK"),
+        _acled_row("IDN2", "27 November 2024", "Riots", "Mob violence", lat, lon, 2, fatalities=1),
+        _acled_row("IDN3", "20 November 2024", "Battles", "Armed clash", lat, lon, 1),
+        _acled_row("IDN4", "21 November 2024", "Violence against civilians", "Attack", lat, lon, 3),
+        _acled_row("IDN5", "01 October 2024", "Strategic developments", "Looting/property destruction", lat, lon, 1,
+                   notes="Baliho paslon dibakar"),
+        _acled_row("IDN6", "02 October 2024", "Protests", "Peaceful protest", "-8.5", "115.2", 1),  # Bali
+    ]
+    path = tmp_path / "acled.csv"
+    pd.DataFrame(rows, columns=ACLED_COLUMNS).to_csv(path, index=False)
+    layers = pipeline.load(villages_path, None, path)
+    report = layers.report["incidents"]
+    assert report.schema == "ACLED"
+    assert_accounted(report)
+    assert reasons_by_row(report) == {4: "unmapped_acled_type", 7: "outside_study_area"}
+    inc = layers.incidents.set_index("incident_id")
+    assert inc.loc["IDN1", "type"] == "protest" and inc.loc["IDN1", "severity"] == 1
+    assert inc.loc["IDN2", "type"] == "supporter_clash" and inc.loc["IDN2", "severity"] == 3
+    assert inc.loc["IDN2", "precision"] == "near"
+    assert inc.loc["IDN4", "type"] == "intimidation" and inc.loc["IDN4", "precision"] == "region"
+    assert inc.loc["IDN4", "village_idx"] == -1
+    assert inc.loc["IDN5", "type"] == "apk_vandalism"
+    assert inc.loc["IDN1", "date"] == pd.Timestamp("2024-11-28")
+    assert inc.loc["IDN1", "description"] == "Demo di PPK"

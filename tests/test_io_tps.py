@@ -1,0 +1,156 @@
+"""Polling stations: formats, the dirty file, indicators, village cross-check."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+
+from riskmap import pipeline
+from riskmap._errors import RiskmapInputError
+from riskmap.io import read_tps
+from riskmap.testing import assert_accounted, reasons_by_row, village_center
+
+
+def _load(villages_path, tps_path):
+    layers = pipeline.load(villages_path, tps_path)
+    return layers.tps, layers.report["tps"]
+
+
+def test_clean_csv(villages_path, tps_path):
+    tps, report = _load(villages_path, tps_path)
+    assert len(tps) == 9 and report.rejected == [] and report.warnings == []
+    assert tps["tps_id"].iloc[0] == "5371011001001"
+    assert (tps["village_code"] == tps["named_village_code"]).all()
+    assert tps["voters"].sum() == 3600
+
+
+def test_xlsx_and_geojson_give_the_same_points(tmp_path, villages_path, tps_frame):
+    xlsx = tmp_path / "tps.xlsx"
+    frame = tps_frame.copy()
+    frame["lat"] = frame["lat"].astype(float)  # Excel holds real numbers
+    frame["lon"] = frame["lon"].astype(float)
+    frame.to_excel(xlsx, index=False)
+    gj = tmp_path / "tps.geojson"
+    gpd.GeoDataFrame(tps_frame.drop(columns=["lat", "lon"]),
+                     geometry=gpd.points_from_xy(frame["lon"], frame["lat"]), crs=4326).to_file(gj)
+    a, ra = _load(villages_path, xlsx)
+    b, rb = _load(villages_path, gj)
+    assert ra.schema == rb.schema == "TPS"
+    assert list(a["tps_id"]) == list(b["tps_id"])
+    assert (abs(a.geometry.x - b.geometry.x) < 1e-9).all() and (abs(a.geometry.y - b.geometry.y) < 1e-9).all()
+    assert list(a["village_code"]) == list(b["village_code"])
+
+
+def test_dirty_file_every_row_accounted(tmp_path, villages, villages_path, tps_frame):
+    """Text coordinates, decimal commas, swapped pairs, lost decimal points, far points, duplicates."""
+    rows = tps_frame.to_dict("records")
+    lat1, lon1 = village_center(villages, 1)
+    lat2, lon2 = village_center(villages, 2)
+    bad = [
+        {**rows[1], "kode_tps": "5371011002002", "lat": f"{lat1:.6f}".replace(".", ","),
+         "lon": f"{lon1:.6f}".replace(".", ",")},                                   # row 11 decimal commas: ok
+        {**rows[0], "kode_tps": "5371011001003", "lat": f"{lon1:.6f}", "lon": f"{lat1:.6f}"},  # 12 swapped
+        {**rows[0], "kode_tps": "5371011001004", "lat": f"{lat1:.6f}", "lon": f"{lon1 / 100:.8f}"},  # 13 lost decimal
+        {**rows[0], "kode_tps": "5371011001005", "lat": "-6.2088", "lon": "106.8456"},  # 14 Jakarta
+        {**rows[0], "kode_tps": "5371011001006", "lat": "", "lon": ""},               # 15 missing
+        {**rows[0], "kode_tps": "5371011001007", "lat": "sepuluh", "lon": "123"},     # 16 unreadable
+        {**rows[3]},                                                                 # 17 duplicate of row 5
+        {**rows[0], "kode_tps": "5371011001008", "lat": f"{lat2:.6f}", "lon": f"{lon2:.6f}"},  # 18 named 1001, lies in 1003
+        {**rows[0], "kode_tps": "5371011001009", "lat": f"{lat1 - 0.03:.6f}", "lon": f"{lon1:.6f}"},  # 19 gap: no village
+    ]
+    frame = pd.DataFrame([*rows, *bad])
+    path = tmp_path / "tps_kotor.csv"
+    frame.to_csv(path, index=False, sep=";")
+    tps, report = _load(villages_path, path)
+    assert_accounted(report)
+    assert report.read == 18
+    assert reasons_by_row(report) == {
+        12: "swapped_coordinates", 13: "lost_decimal_point", 14: "outside_study_area",
+        15: "missing_coordinates", 16: "unparseable_coordinates", 17: "duplicate_id", 19: "no_village",
+    }
+    assert report.used == 11
+    notes = {n.row: n for n in report.rejected}
+    assert notes[12].params["suggestion"] == f"{lat1:.7g}, {lon1:.7g}"
+    assert notes[13].params["suggestion"].startswith(f"{lat1:.7g}, ")
+    assert notes[17].params["first_row"] == 5
+    mismatch = [w for w in report.warnings if w.reason == "village_mismatch"]
+    assert [w.row for w in mismatch] == [18]
+    assert tps.loc[tps["tps_id"] == "5371011001008", "village_code"].item() == villages["kode"].iloc[2]
+    comma = tps.loc[tps["tps_id"] == "5371011002002"]
+    assert comma.geometry.y.item() == pytest.approx(lat1, abs=1e-6)
+    # the report's words name the row's problem and the fix
+    assert "Swap" in notes[12].message("en") and "tertukar" in notes[12].message("id")
+
+
+def test_indicator_columns_are_flags(tmp_path, villages_path, tps_frame):
+    frame = tps_frame.copy()
+    frame["Riwayat Kekerasan"] = ["ya", "tidak", "Ya", "", "1", "0", "YES", "no", "mungkin"]
+    frame["politik_uang"] = "tidak"
+    path = tmp_path / "tps.csv"
+    frame.to_csv(path, index=False)
+    tps, report = _load(villages_path, path)
+    assert list(tps["ind_riwayat_kekerasan"]) == [True, False, True, False, True, False, True, False, False]
+    assert not tps["ind_politik_uang"].any()
+    unreadable = [w for w in report.warnings if w.reason == "unparseable_flag"]
+    assert [(w.row, w.params["value"]) for w in unreadable] == [(10, "mungkin")]
+    assert "2 indikator" in report.schema
+
+
+def test_voter_problems_are_warnings(tmp_path, villages_path, tps_frame):
+    frame = tps_frame.copy()
+    frame.loc[0, "dpt"] = "banyak"
+    frame.loc[1, "dpt"] = "750"
+    path = tmp_path / "tps.csv"
+    frame.to_csv(path, index=False)
+    tps, report = _load(villages_path, path)
+    assert len(tps) == 9
+    reasons = {(w.row, w.reason) for w in report.warnings}
+    assert (2, "unparseable_voters") in reasons and (3, "voters_over_limit") in reasons
+    assert pd.isna(tps["voters"].iloc[0]) and tps["voters"].iloc[1] == 750
+
+
+def test_ids_built_when_no_code(tmp_path, villages_path, tps_frame):
+    frame = tps_frame.drop(columns=["kode_tps"])
+    path = tmp_path / "tps.csv"
+    frame.to_csv(path, index=False)
+    tps, report = _load(villages_path, path)
+    assert len(tps) == 9
+    assert tps["tps_id"].iloc[0] == "Kecamatan 1/Desa 0-TPS001"
+
+
+def test_single_coordinate_column(tmp_path, villages_path, tps_frame):
+    frame = tps_frame.copy()
+    frame["koordinat"] = frame["lat"] + ", " + frame["lon"]
+    path = tmp_path / "tps.csv"
+    frame.drop(columns=["lat", "lon"]).to_csv(path, index=False)
+    tps, _ = _load(villages_path, path)
+    assert len(tps) == 9
+
+
+def test_no_coordinates_is_a_clear_error(tmp_path, tps_frame):
+    path = tmp_path / "tps.csv"
+    tps_frame.drop(columns=["lat", "lon"]).to_csv(path, index=False)
+    with pytest.raises(RiskmapInputError) as err:
+        read_tps(path)
+    msg = err.value.message("en")
+    assert "tps.csv" in msg and "kode_tps" in msg and "lat" in msg
+
+
+def test_mapping_names_coordinate_columns(tmp_path, villages_path, tps_frame):
+    frame = tps_frame.rename(columns={"lat": "Titik U-S", "lon": "Titik B-T"})
+    path = tmp_path / "tps.csv"
+    frame.to_csv(path, index=False)
+    layers = pipeline.load(villages_path, path, columns="tps.lat=Titik U-S,tps.lon=Titik B-T")
+    assert layers.report["tps"].used == 9
+
+
+def test_blank_lines_keep_spreadsheet_row_numbers(tmp_path, villages_path, tps_frame):
+    path = tmp_path / "tps.csv"
+    text = tps_frame.to_csv(index=False).splitlines()
+    text.insert(3, "")  # a blank line as row 4
+    text[6] = text[6].replace(text[6].split(",")[5], "abc")  # spreadsheet row 7
+    path.write_text("\n".join(text) + "\n")
+    _, report = _load(villages_path, path)
+    assert reasons_by_row(report) == {7: "unparseable_coordinates"}
+    assert report.read == 9

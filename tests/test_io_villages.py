@@ -1,0 +1,193 @@
+"""Village boundaries: formats, schemas, CRS handling and every rejection reason."""
+
+from __future__ import annotations
+
+import zipfile
+
+import geopandas as gpd
+import numpy as np
+import pytest
+from shapely.geometry import LineString, Point, Polygon, box
+
+from riskmap._errors import RiskmapInputError
+from riskmap.io import read_villages
+from riskmap.testing import assert_accounted, reasons_by_row, to_big, to_gadm
+
+
+def _zip_shapefile(frame: gpd.GeoDataFrame, tmp_path, name: str = "desa") -> str:
+    folder = tmp_path / "shp"
+    folder.mkdir()
+    frame.to_file(folder / f"{name}.shp")
+    path = tmp_path / f"{name}.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        for part in folder.iterdir():
+            zf.write(part, part.name)
+    return str(path)
+
+
+@pytest.mark.parametrize("suffix", [".geojson", ".gpkg", ".fgb", ".shp", ".parquet", ".zip"])
+def test_every_vector_format_loads(tmp_path, villages, suffix):
+    path = tmp_path / f"desa{suffix}"
+    if suffix == ".zip":
+        path = _zip_shapefile(villages, tmp_path)
+    elif suffix == ".parquet":
+        villages.to_parquet(path)
+    else:
+        villages.to_file(path)
+    out, report = read_villages(path)
+    assert len(out) == 9
+    assert out.crs.to_epsg() == 4326
+    assert list(out["village_code"])[:2] == ["53.71.01.1001", "53.71.01.1002"]
+    assert set(out["district"]) == {"Kecamatan 1", "Kecamatan 2", "Kecamatan 3"}
+    assert (out["regency"] == "Kota Uji").all()
+    assert report.read == report.used == 9
+    assert_accounted(report)
+
+
+def test_schemas_recognised_without_mapping(tmp_path, villages):
+    big = tmp_path / "big.gpkg"
+    to_big(villages).to_file(big)
+    gadm = tmp_path / "gadm.gpkg"
+    to_gadm(villages).to_file(gadm)
+    bps = villages.rename(columns={"kode": "IDDESA", "nama": "NMDESA", "kecamatan": "NMKEC",
+                                   "kab_kota": "NMKAB", "provinsi": "NMPROV"})
+    bps["IDDESA"] = bps["IDDESA"].str.replace(".", "", regex=False)
+    bps_path = tmp_path / "bps.geojson"
+    bps.to_file(bps_path)
+    schemas = {}
+    for path in (big, gadm, bps_path):
+        out, report = read_villages(path)
+        schemas[path.stem] = report.schema
+        assert sorted(out["village_name"]) == sorted(villages["nama"])
+        assert set(out["district"]) == set(villages["kecamatan"])
+    assert schemas == {"big": "BIG", "gadm": "GADM", "bps": "BPS"}
+
+
+def test_kemendagri_codes_detected_by_value_and_normalised(tmp_path, villages):
+    frame = villages.rename(columns={"kode": "KD_WIL_X", "nama": "NAMA_DESA"})
+    frame["KD_WIL_X"] = frame["KD_WIL_X"].str.replace(".", "", regex=False)  # 10 digits, no dots
+    path = tmp_path / "odd.geojson"
+    frame.to_file(path)
+    out, report = read_villages(path)
+    assert report.schema == "Kemendagri"
+    assert out["village_code"].iloc[0] == "53.71.01.1001"
+    assert out["district_code"].iloc[0] == "53.71.01"
+
+
+def test_unrecognised_columns_need_a_mapping(tmp_path, villages):
+    frame = villages.rename(columns={"kode": "foo", "nama": "bar"})
+    frame["foo"] = np.arange(len(frame)).astype(str)
+    path = tmp_path / "odd.geojson"
+    frame.drop(columns=["kecamatan"]).to_file(path)
+    with pytest.raises(RiskmapInputError) as err:
+        read_villages(path)
+    msg = err.value.message("en")
+    assert "odd.geojson" in msg and "foo" in msg and "--columns" in msg
+    out, _ = read_villages(path, columns="villages.village_code=foo,villages.village_name=bar")
+    assert len(out) == 9
+    assert out["village_code"].iloc[0] == "0" and out["village_name"].iloc[0] == "Desa 0"
+
+
+def test_mapping_file_with_missing_column_is_a_clear_error(tmp_path, villages_path):
+    mapping = tmp_path / "map.toml"
+    mapping.write_text('[villages]\nvillage_code = "KODE_TIDAK_ADA"\nvillage_name = "nama"\n')
+    with pytest.raises(RiskmapInputError) as err:
+        read_villages(villages_path, columns=mapping)
+    assert "KODE_TIDAK_ADA" in err.value.message("en")
+
+
+def test_projected_file_is_reprojected(tmp_path, villages):
+    path = tmp_path / "utm.gpkg"
+    villages.to_crs(32751).to_file(path)
+    out, report = read_villages(path)
+    assert out.crs.to_epsg() == 4326
+    np.testing.assert_allclose(out.total_bounds, villages.total_bounds, atol=1e-7)
+    assert any(w.reason == "crs_reprojected" for w in report.warnings)
+
+
+def test_missing_crs_assumed_when_plausible_refused_otherwise(tmp_path, villages):
+    plain = villages.set_crs(None, allow_override=True)
+    path = tmp_path / "nocrs.shp"
+    plain.to_file(path)
+    out, report = read_villages(path)
+    assert len(out) == 9
+    assert any(w.reason == "crs_assumed" for w in report.warnings)
+
+    metric = villages.to_crs(32751).set_crs(None, allow_override=True)
+    bad = tmp_path / "metric_nocrs.shp"
+    metric.to_file(bad)
+    with pytest.raises(RiskmapInputError) as err:
+        read_villages(bad)
+    assert err.value.code == "no_crs"
+    assert ".prj" in err.value.message("en")
+    out, _ = read_villages(bad, columns={"villages": {"crs": "EPSG:32751"}})
+    np.testing.assert_allclose(out.total_bounds, villages.total_bounds, atol=1e-6)
+
+
+def test_every_rejection_reason_and_repair(tmp_path, villages):
+    frame = villages.copy()
+    extra = [
+        # row 10: no geometry
+        {"kode": "53.71.09.2001", "nama": "Tanpa Poligon", "geometry": None},
+        # row 11: a point, not a polygon
+        {"kode": "53.71.09.2002", "nama": "Titik", "geometry": Point(123.6, -10.19)},
+        # row 12: empty code
+        {"kode": "", "nama": "Tanpa Kode", "geometry": box(123.7, -10.2, 123.71, -10.19)},
+        # row 13: self-intersecting bow-tie: repaired, used
+        {"kode": "53.71.09.2003", "nama": "Dasi", "geometry": Polygon([(123.8, -10.2), (123.81, -10.19),
+                                                                        (123.81, -10.2), (123.8, -10.19)])},
+        # row 14: collapsed polygon (all points on a line): cannot be repaired
+        {"kode": "53.71.09.2004", "nama": "Garis", "geometry": Polygon([(123.9, -10.2), (123.91, -10.2),
+                                                                         (123.92, -10.2)])},
+        # row 15: same code and same polygon as row 2: duplicate
+        {"kode": villages["kode"].iloc[0], "nama": villages["nama"].iloc[0], "geometry": villages.geometry.iloc[0]},
+        # row 16: same code as row 3, another part (an island): merged
+        {"kode": villages["kode"].iloc[1], "nama": villages["nama"].iloc[1],
+         "geometry": box(123.95, -10.3, 123.96, -10.29)},
+    ]
+    frame = gpd.GeoDataFrame(
+        [*frame.to_dict("records"), *extra], geometry="geometry", crs=4326
+    )
+    path = tmp_path / "kotor.gpkg"
+    frame.to_file(path)
+    out, report = read_villages(path)
+    assert_accounted(report)
+    assert report.read == 16
+    assert reasons_by_row(report) == {
+        10: "missing_geometry", 11: "not_polygon", 12: "missing_id", 14: "invalid_geometry", 15: "duplicate_id",
+    }
+    warnings = {(w.row, w.reason) for w in report.warnings}
+    assert (13, "repaired_geometry") in warnings
+    assert (16, "merged_parts") in warnings
+    assert report.used == 11
+    assert len(out) == 10  # 9 + the repaired bow-tie; the island merged into village 2
+    assert out.geometry.is_valid.all()
+    merged = out.loc[out["village_code"] == villages["kode"].iloc[1]].geometry.iloc[0]
+    assert merged.geom_type == "MultiPolygon"
+
+
+def test_not_a_polygon_file_is_refused(tmp_path, tps_path):
+    with pytest.raises(RiskmapInputError) as err:
+        read_villages(tps_path)
+    assert err.value.code == "villages_need_polygons"
+
+
+def test_unknown_format_and_missing_file(tmp_path):
+    odd = tmp_path / "desa.kml2"
+    odd.write_text("x")
+    with pytest.raises(RiskmapInputError) as err:
+        read_villages(odd)
+    assert err.value.code == "unknown_format"
+    with pytest.raises(RiskmapInputError) as err:
+        read_villages(tmp_path / "tidak_ada.geojson")
+    assert err.value.code == "file_not_found"
+    assert "tidak_ada.geojson" in err.value.message("id")
+
+
+def test_line_geometry_file_rejects_rows(tmp_path):
+    frame = gpd.GeoDataFrame({"kode": ["53.71.01.1001"], "nama": ["X"]},
+                             geometry=[LineString([(123.5, -10.1), (123.6, -10.2)])], crs=4326)
+    path = tmp_path / "lines.geojson"
+    frame.to_file(path)
+    out, report = read_villages(path)
+    assert len(out) == 0 and reasons_by_row(report) == {1: "not_polygon"}
