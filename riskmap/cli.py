@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from riskmap import __version__, i18n
 from riskmap._errors import RiskmapInputError
@@ -27,8 +26,9 @@ _INPUT_HELP = {
 def _add_inputs(p: argparse.ArgumentParser) -> None:
     for name, text in _INPUT_HELP.items():
         p.add_argument(f"--{name}", metavar="PATH", help=text)
-    p.add_argument("--columns", metavar="MAP",
-                   help="column mapping: a TOML file, or pairs like tps.lat=Lintang,tps.lon=Bujur")
+    p.add_argument(
+        "--columns", metavar="MAP", help="column mapping: a TOML file, or pairs like tps.lat=Lintang,tps.lon=Bujur"
+    )
     p.add_argument("--config", metavar="FILE", help="configuration TOML merged over the defaults")
     p.add_argument("--as-of", metavar="DATE", help="score as of this date (incidents after it are left out)")
     p.add_argument("--lang", choices=i18n.LANGS, default="id", help="language of messages (default: id)")
@@ -51,8 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("score", help="score risk per stage; write villages.geojson, tps.geojson, report.json")
     _add_inputs(s)
     s.add_argument("--out", metavar="DIR", required=True, help="output folder")
-    s.add_argument("--format", choices=["geojson", "parquet"], default="geojson",
-                   help="layer format: RFC 7946 GeoJSON (default) or GeoParquet (fast, for national data)")
+    s.add_argument(
+        "--format",
+        choices=["geojson", "parquet"],
+        default="geojson",
+        help="layer format: RFC 7946 GeoJSON (default) or GeoParquet (fast, for national data)",
+    )
     return parser
 
 

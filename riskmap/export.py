@@ -20,8 +20,16 @@ from riskmap import __version__
 from riskmap._errors import RiskmapInputError
 from riskmap.io._read import ROW_COLUMN
 
-_INTERNAL = {ROW_COLUMN, "village_idx", "named_village_code", "named_village", "named_district", "voters_known",
-             "lon", "lat"}
+_INTERNAL = {
+    ROW_COLUMN,
+    "village_idx",
+    "named_village_code",
+    "named_village",
+    "named_district",
+    "voters_known",
+    "lon",
+    "lat",
+}
 
 
 def public_columns(frame: gpd.GeoDataFrame) -> list[str]:
@@ -48,9 +56,12 @@ def write_geojson(frame: gpd.GeoDataFrame, path: str | Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.exists():
             path.unlink()
-        pyogrio.write_dataframe(out, path, driver="GeoJSON", layer_options={"RFC7946": "YES",
-                                                                            "COORDINATE_PRECISION": "7",
-                                                                            "WRITE_NAME": "NO"})
+        pyogrio.write_dataframe(
+            out,
+            path,
+            driver="GeoJSON",
+            layer_options={"RFC7946": "YES", "COORDINATE_PRECISION": "7", "WRITE_NAME": "NO"},
+        )
     except OSError as exc:
         raise RiskmapInputError("output_not_writable", path=str(path), detail=exc.strerror or str(exc)) from None
     return path
@@ -71,8 +82,7 @@ def write_json(data: dict[str, Any], path: str | Path) -> Path:
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=_json_default) + "\n",
-                        encoding="utf-8")
+        path.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=_json_default) + "\n", encoding="utf-8")
     except OSError as exc:
         raise RiskmapInputError("output_not_writable", path=str(path), detail=exc.strerror or str(exc)) from None
     return path
@@ -105,9 +115,7 @@ def write_geoparquet(frame: gpd.GeoDataFrame, path: str | Path) -> Path:
 _WRITERS = {"geojson": (write_geojson, ".geojson"), "parquet": (write_geoparquet, ".parquet")}
 
 
-def write_score_outputs(
-    result: Any, out_dir: str | Path, *, lang: str = "id", fmt: str = "geojson"
-) -> dict[str, Path]:
+def write_score_outputs(result: Any, out_dir: str | Path, *, lang: str = "id", fmt: str = "geojson") -> dict[str, Path]:
     """Write ``villages.geojson``, ``tps.geojson`` and ``report.json`` into ``out_dir``.
 
     Parameters

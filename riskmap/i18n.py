@@ -41,10 +41,12 @@ MESSAGES: dict[str, dict[str, str]] = {
     # -- errors (file level) ---------------------------------------------------
     "file_not_found": {"id": "file tidak ditemukan.", "en": "file not found."},
     "file_not_found_fix": {
-        "id": "Periksa nama dan folder file.", "en": "Check the file name and folder.",
+        "id": "Periksa nama dan folder file.",
+        "en": "Check the file name and folder.",
     },
     "unknown_format": {
-        "id": "format file '{suffix}' tidak dikenali.", "en": "file format '{suffix}' is not supported.",
+        "id": "format file '{suffix}' tidak dikenali.",
+        "en": "file format '{suffix}' is not supported.",
     },
     "unknown_format_fix": {
         "id": "Gunakan CSV, XLSX, Shapefile (boleh di-zip), GeoJSON, GeoPackage, FlatGeobuf atau GeoParquet.",
@@ -52,16 +54,24 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "empty_file": {"id": "file kosong.", "en": "the file is empty."},
     "empty_file_fix": {
-        "id": "Simpan ulang file beserta isinya.", "en": "Save the file again with its content.",
+        "id": "Simpan ulang file beserta isinya.",
+        "en": "Save the file again with its content.",
     },
-    "csv_unreadable": {"id": "file CSV tidak dapat dibaca ({detail}).", "en": "the CSV file cannot be read ({detail})."},
+    "csv_unreadable": {
+        "id": "file CSV tidak dapat dibaca ({detail}).",
+        "en": "the CSV file cannot be read ({detail}).",
+    },
     "csv_unreadable_fix": {
         "id": "Buka di Excel lalu simpan ulang sebagai CSV (UTF-8).",
         "en": "Open it in Excel and save again as CSV (UTF-8).",
     },
-    "excel_unreadable": {"id": "file Excel tidak dapat dibaca ({detail}).", "en": "the Excel file cannot be read ({detail})."},
+    "excel_unreadable": {
+        "id": "file Excel tidak dapat dibaca ({detail}).",
+        "en": "the Excel file cannot be read ({detail}).",
+    },
     "excel_unreadable_fix": {
-        "id": "Simpan ulang sebagai .xlsx, atau sebagai CSV.", "en": "Save it again as .xlsx, or as CSV.",
+        "id": "Simpan ulang sebagai .xlsx, atau sebagai CSV.",
+        "en": "Save it again as .xlsx, or as CSV.",
     },
     "zip_unreadable": {"id": "file ZIP rusak atau bukan ZIP.", "en": "the ZIP file is damaged or not a ZIP."},
     "zip_unreadable_fix": {"id": "Buat ulang file ZIP-nya.", "en": "Create the ZIP file again."},
@@ -74,52 +84,65 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "The ZIP must hold the .shp with its .shx, .dbf and .prj.",
     },
     "zip_many_layers": {
-        "id": "ZIP berisi beberapa layer ({names}).", "en": "the ZIP holds several layers ({names}).",
+        "id": "ZIP berisi beberapa layer ({names}).",
+        "en": "the ZIP holds several layers ({names}).",
     },
     "zip_many_layers_fix": {
         "id": "Sebutkan layer yang dipakai (opsi layer di pemetaan kolom) atau buat ZIP dengan satu layer.",
         "en": "Name the layer to use (layer option of the column mapping) or make a ZIP with one layer.",
     },
     "gpkg_many_layers": {
-        "id": "GeoPackage berisi beberapa layer ({names}).", "en": "the GeoPackage holds several layers ({names}).",
+        "id": "GeoPackage berisi beberapa layer ({names}).",
+        "en": "the GeoPackage holds several layers ({names}).",
     },
     "gpkg_many_layers_fix": {
-        "id": "Sebutkan layer yang dipakai (layer = \"...\" di pemetaan kolom).",
-        "en": "Name the layer to use (layer = \"...\" in the column mapping).",
+        "id": 'Sebutkan layer yang dipakai (layer = "..." di pemetaan kolom).',
+        "en": 'Name the layer to use (layer = "..." in the column mapping).',
     },
-    "vector_unreadable": {"id": "file peta tidak dapat dibaca ({detail}).", "en": "the map file cannot be read ({detail})."},
+    "vector_unreadable": {
+        "id": "file peta tidak dapat dibaca ({detail}).",
+        "en": "the map file cannot be read ({detail}).",
+    },
     "vector_unreadable_fix": {
         "id": "Buka di QGIS untuk memeriksa, lalu ekspor ulang (misalnya ke GeoPackage).",
         "en": "Open it in QGIS to check, then export it again (for example to GeoPackage).",
     },
     "vector_no_geometry": {"id": "file tidak berisi geometri.", "en": "the file has no geometry."},
     "vector_no_geometry_fix": {
-        "id": "Gunakan file peta dengan poligon atau titik.", "en": "Use a map file with polygons or points.",
+        "id": "Gunakan file peta dengan poligon atau titik.",
+        "en": "Use a map file with polygons or points.",
     },
     "no_crs": {
         "id": "file tidak menyebut sistem koordinat (CRS) dan koordinatnya ({example}) bukan bujur/lintang Indonesia.",
         "en": "the file declares no coordinate system (CRS) and its coordinates ({example}) are not Indonesian longitude/latitude.",
     },
     "no_crs_fix": {
-        "id": "Sertakan file .prj bersama shapefile, atau sebutkan CRS-nya (crs = \"EPSG:32751\" di pemetaan kolom).",
-        "en": "Include the .prj file with the shapefile, or state its CRS (crs = \"EPSG:32751\" in the column mapping).",
+        "id": 'Sertakan file .prj bersama shapefile, atau sebutkan CRS-nya (crs = "EPSG:32751" di pemetaan kolom).',
+        "en": 'Include the .prj file with the shapefile, or state its CRS (crs = "EPSG:32751" in the column mapping).',
     },
-    "config_syntax": {"id": "file konfigurasi salah tulis: {detail}.", "en": "the configuration file has a syntax error: {detail}."},
+    "config_syntax": {
+        "id": "file konfigurasi salah tulis: {detail}.",
+        "en": "the configuration file has a syntax error: {detail}.",
+    },
     "config_syntax_fix": {
-        "id": "Perbaiki baris yang disebut (format TOML).", "en": "Fix the line named (TOML format).",
+        "id": "Perbaiki baris yang disebut (format TOML).",
+        "en": "Fix the line named (TOML format).",
     },
     "config_unknown_stage": {
-        "id": "{key} menyebut tahap '{stage}' yang tidak ada.", "en": "{key} names a stage '{stage}' that does not exist.",
+        "id": "{key} menyebut tahap '{stage}' yang tidak ada.",
+        "en": "{key} names a stage '{stage}' that does not exist.",
     },
     "config_unknown_stage_fix": {
-        "id": "Tahap yang ada: campaign, voting, counting, recap.", "en": "The stages are: campaign, voting, counting, recap.",
+        "id": "Tahap yang ada: campaign, voting, counting, recap.",
+        "en": "The stages are: campaign, voting, counting, recap.",
     },
     "config_thresholds": {
         "id": "ambang kategori tidak masuk akal (rawan {rawan}, sangat rawan {sangat_rawan}).",
         "en": "category thresholds do not make sense (rawan {rawan}, sangat rawan {sangat_rawan}).",
     },
     "config_thresholds_fix": {
-        "id": "Harus 0 <= rawan <= sangat_rawan <= 100.", "en": "They must satisfy 0 <= rawan <= sangat_rawan <= 100.",
+        "id": "Harus 0 <= rawan <= sangat_rawan <= 100.",
+        "en": "They must satisfy 0 <= rawan <= sangat_rawan <= 100.",
     },
     "config_weights": {"id": "bobot {key} kosong atau negatif.", "en": "weights {key} are missing or negative."},
     "config_weights_fix": {"id": "Beri bobot 0 atau lebih.", "en": "Give weights of 0 or more."},
@@ -132,7 +155,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Write the column name exactly as in the file's header row.",
     },
     "column_map_syntax": {
-        "id": "pemetaan kolom '{pair}' tidak dimengerti.", "en": "column mapping '{pair}' is not understood.",
+        "id": "pemetaan kolom '{pair}' tidak dimengerti.",
+        "en": "column mapping '{pair}' is not understood.",
     },
     "column_map_syntax_fix": {
         "id": "Tulis sebagai layer.field=kolom, misalnya tps.lat=Lintang.",
@@ -170,31 +194,45 @@ MESSAGES: dict[str, dict[str, str]] = {
         "id": "Tambahkan kolom itu (date/tanggal, type/jenis) atau beri pemetaan kolom.",
         "en": "Add that column (date/tanggal, type/jenis) or give a column mapping.",
     },
-    "bad_as_of": {"id": "tanggal --as-of '{value}' tidak dapat dibaca.", "en": "the --as-of date '{value}' cannot be read."},
+    "bad_as_of": {
+        "id": "tanggal --as-of '{value}' tidak dapat dibaca.",
+        "en": "the --as-of date '{value}' cannot be read.",
+    },
     "bad_as_of_fix": {"id": "Tulis sebagai 2024-11-01.", "en": "Write it as 2024-11-01."},
     "no_villages_left": {
-        "id": "tidak ada satu pun kelurahan/desa yang dapat dipakai.", "en": "not a single village could be used.",
+        "id": "tidak ada satu pun kelurahan/desa yang dapat dipakai.",
+        "en": "not a single village could be used.",
     },
     "no_villages_left_fix": {
-        "id": "Lihat laporan validasi untuk alasan setiap baris.", "en": "See the validation report for each row's reason.",
+        "id": "Lihat laporan validasi untuk alasan setiap baris.",
+        "en": "See the validation report for each row's reason.",
     },
-    "output_not_writable": {"id": "tidak dapat menulis ke {path} ({detail}).", "en": "cannot write to {path} ({detail})."},
+    "output_not_writable": {
+        "id": "tidak dapat menulis ke {path} ({detail}).",
+        "en": "cannot write to {path} ({detail}).",
+    },
     "output_not_writable_fix": {
-        "id": "Pilih folder lain yang dapat ditulisi.", "en": "Choose another folder you can write to.",
+        "id": "Pilih folder lain yang dapat ditulisi.",
+        "en": "Choose another folder you can write to.",
     },
     # -- rejected rows --------------------------------------------------------------
     "missing_geometry": {"id": "baris ini tidak punya poligon.", "en": "this row has no polygon."},
     "not_polygon": {"id": "geometri bukan poligon.", "en": "the geometry is not a polygon."},
-    "missing_id": {"id": "kode kelurahan/desa kosong (kolom {column}).", "en": "the village code is empty (column {column})."},
+    "missing_id": {
+        "id": "kode kelurahan/desa kosong (kolom {column}).",
+        "en": "the village code is empty (column {column}).",
+    },
     "invalid_geometry": {
-        "id": "poligon rusak dan tidak dapat diperbaiki.", "en": "the polygon is broken and cannot be repaired.",
+        "id": "poligon rusak dan tidak dapat diperbaiki.",
+        "en": "the polygon is broken and cannot be repaired.",
     },
     "duplicate_id": {
         "id": "kode '{id}' sudah dipakai di baris {first_row}; baris ini dilewati.",
         "en": "id '{id}' already used on row {first_row}; this row is skipped.",
     },
     "missing_coordinates": {
-        "id": "koordinat kosong. Isi lintang dan bujur.", "en": "coordinates are empty. Fill in latitude and longitude.",
+        "id": "koordinat kosong. Isi lintang dan bujur.",
+        "en": "coordinates are empty. Fill in latitude and longitude.",
     },
     "unparseable_coordinates": {
         "id": "koordinat tidak terbaca (lintang '{lat}', bujur '{lon}'). Tulis sebagai angka desimal, misalnya -10.1725.",
@@ -238,13 +276,19 @@ MESSAGES: dict[str, dict[str, str]] = {
         "id": "file tidak menyebut CRS; koordinatnya cocok dengan bujur/lintang sehingga dianggap EPSG:4326.",
         "en": "the file declares no CRS; its coordinates fit longitude/latitude, so EPSG:4326 was assumed.",
     },
-    "crs_reprojected": {"id": "diproyeksikan ulang dari {crs} ke EPSG:4326.", "en": "reprojected from {crs} to EPSG:4326."},
+    "crs_reprojected": {
+        "id": "diproyeksikan ulang dari {crs} ke EPSG:4326.",
+        "en": "reprojected from {crs} to EPSG:4326.",
+    },
     "repaired_geometry": {"id": "poligon tidak valid, sudah diperbaiki.", "en": "invalid polygon, repaired."},
     "merged_parts": {
         "id": "kode '{id}' juga ada di baris {first_row}; bagian poligonnya digabung.",
         "en": "code '{id}' also on row {first_row}; the polygon parts were merged.",
     },
-    "missing_name": {"id": "nama kosong; kode dipakai sebagai nama.", "en": "the name is empty; the code is used as name."},
+    "missing_name": {
+        "id": "nama kosong; kode dipakai sebagai nama.",
+        "en": "the name is empty; the code is used as name.",
+    },
     "unparseable_voters": {
         "id": "jumlah pemilih '{value}' tidak terbaca; dipakai nilai bawaan.",
         "en": "voter count '{value}' cannot be read; the default is used.",

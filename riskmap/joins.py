@@ -82,8 +82,10 @@ def assign_villages(
         multi = counts[counts > 1]
         chosen = pairs.set_index("p").loc[multi.index, "v"]
         report.warn_frame(
-            left.loc[multi.index, ROW_COLUMN], "ambiguous_village",
-            n=list(multi.to_numpy()), found=list(villages["village_name"].to_numpy()[chosen.to_numpy()]),
+            left.loc[multi.index, ROW_COLUMN],
+            "ambiguous_village",
+            n=list(multi.to_numpy()),
+            found=list(villages["village_name"].to_numpy()[chosen.to_numpy()]),
         )
     village_idx = np.full(len(left), -1, dtype=np.int64)
     village_idx[pairs["p"].to_numpy()] = pairs["v"].to_numpy()
@@ -93,8 +95,10 @@ def assign_villages(
     if unmatched.any():
         rows = left.loc[unmatched, ROW_COLUMN]
         report.reject_frame(
-            rows, "no_village",
-            lat=[_fmt(v) for v in left.geometry.y[unmatched]], lon=[_fmt(v) for v in left.geometry.x[unmatched]],
+            rows,
+            "no_village",
+            lat=[_fmt(v) for v in left.geometry.y[unmatched]],
+            lon=[_fmt(v) for v in left.geometry.x[unmatched]],
         )
         report.used -= int(unmatched.sum())
     out = left.loc[~unmatched].copy()
@@ -125,8 +129,10 @@ def _check_named(points: gpd.GeoDataFrame, villages: gpd.GeoDataFrame, report: L
     if mismatch.any():
         named_label = np.where(by_code, named_code, named_name)
         report.warn_frame(
-            points.loc[mismatch, ROW_COLUMN], "village_mismatch",
-            named=list(named_label[mismatch]), found=list(found_name[mismatch]),
+            points.loc[mismatch, ROW_COLUMN],
+            "village_mismatch",
+            named=list(named_label[mismatch]),
+            found=list(found_name[mismatch]),
         )
 
 
@@ -150,8 +156,13 @@ def incidents_near(
         Columns ``target`` and ``incident`` (positional indices) and
         ``distance_m``, sorted by target then distance.
     """
-    empty = pd.DataFrame({"target": np.array([], dtype=np.int64), "incident": np.array([], dtype=np.int64),
-                          "distance_m": np.array([], dtype=float)})
+    empty = pd.DataFrame(
+        {
+            "target": np.array([], dtype=np.int64),
+            "incident": np.array([], dtype=np.int64),
+            "distance_m": np.array([], dtype=float),
+        }
+    )
     if len(targets) == 0 or len(incidents) == 0:
         return empty
     t_merc = targets.geometry.to_crs(3395)
@@ -162,8 +173,10 @@ def incidents_near(
     tree = gpd.GeoSeries(i_merc.values).sindex
     t_idx, i_idx = tree.query(t_merc.values, predicate="dwithin", distance=query_dist)
     d = haversine_m(
-        targets.geometry.x.to_numpy()[t_idx], t_lat[t_idx],
-        incidents.geometry.x.to_numpy()[i_idx], incidents.geometry.y.to_numpy()[i_idx],
+        targets.geometry.x.to_numpy()[t_idx],
+        t_lat[t_idx],
+        incidents.geometry.x.to_numpy()[i_idx],
+        incidents.geometry.y.to_numpy()[i_idx],
     )
     keep = d <= radius_m
     out = pd.DataFrame({"target": t_idx[keep], "incident": i_idx[keep], "distance_m": d[keep]})
@@ -176,7 +189,7 @@ def _unit_vectors(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
 
 
 def village_neighbours(villages: gpd.GeoDataFrame, k: int, max_km: float) -> pd.DataFrame:
-    """k nearest villages of each village, by great-circle distance between interior points.
+    """K nearest villages of each village, by great-circle distance between interior points.
 
     Returns
     -------

@@ -160,7 +160,9 @@ def load(
 def score(layers: Layers, config: Config | None = None, as_of: dt.date | None = None) -> Result:
     """Score already-loaded layers."""
     config = config or load_config()
-    model = RiskModel.from_geodataframes(layers.villages, layers.tps, layers.incidents, config=config, as_of=as_of).fit()
+    model = RiskModel.from_geodataframes(
+        layers.villages, layers.tps, layers.incidents, config=config, as_of=as_of
+    ).fit()
     return Result(layers=layers, model=model, config=config, as_of=model.as_of_)
 
 
@@ -178,6 +180,7 @@ def run(
     """Load, validate, join and score (see :func:`load` for the parameters)."""
     config = config or load_config()
     as_of = parse_as_of(as_of)
-    layers = load(villages, tps, incidents, posts=posts, columns=columns, config=config, as_of=as_of,
-                  demo_data=demo_data)
+    layers = load(
+        villages, tps, incidents, posts=posts, columns=columns, config=config, as_of=as_of, demo_data=demo_data
+    )
     return score(layers, config, as_of)

@@ -226,8 +226,13 @@ class RiskModel:
             pairs = incidents_near(tps, inc.iloc[eligible].reset_index(drop=True), radius)
             pairs["incident"] = eligible[pairs["incident"].to_numpy()]
         else:
-            pairs = pd.DataFrame({"target": np.array([], dtype=np.int64), "incident": np.array([], dtype=np.int64),
-                                  "distance_m": np.array([], dtype=float)})
+            pairs = pd.DataFrame(
+                {
+                    "target": np.array([], dtype=np.int64),
+                    "incident": np.array([], dtype=np.int64),
+                    "distance_m": np.array([], dtype=float),
+                }
+            )
         self.near_pairs_ = pairs
 
         sc = cfg["scoring"]
@@ -257,8 +262,10 @@ class RiskModel:
                 flags = tps[ind_cols].to_numpy(dtype=float)
                 t_ind = 1.0 - np.prod(1.0 - flags * ind_w, axis=1)
                 v_ind = np.divide(
-                    np.bincount(t_village, weights=t_ind, minlength=n_v), n_tps,
-                    out=np.zeros(n_v), where=n_tps > 0,
+                    np.bincount(t_village, weights=t_ind, minlength=n_v),
+                    n_tps,
+                    out=np.zeros(n_v),
+                    where=n_tps > 0,
                 )
             v_factors = {
                 "incidents": _saturate(rate, half["incidents"]),
@@ -275,13 +282,19 @@ class RiskModel:
             self._store(vout, stage, v_score, v_contrib)
 
             if tps is not None:
-                near = np.bincount(pairs["target"], weights=w[pairs["incident"].to_numpy()] if len(w) else None,
-                                   minlength=len(tps)) if len(pairs) else np.zeros(len(tps))
+                near = (
+                    np.bincount(
+                        pairs["target"], weights=w[pairs["incident"].to_numpy()] if len(w) else None, minlength=len(tps)
+                    )
+                    if len(pairs)
+                    else np.zeros(len(tps))
+                )
                 vw = sc["village_weights"][stage]
                 ctx_w = vw["incidents"] + vw["spillover"]
                 village_ctx = (
                     (vw["incidents"] * v_factors["incidents"] + vw["spillover"] * v_factors["spillover"]) / ctx_w
-                    if ctx_w > 0 else np.zeros(n_v)
+                    if ctx_w > 0
+                    else np.zeros(n_v)
                 )
                 t_factors = {
                     "nearby_incidents": _saturate(near, half["nearby_incidents"]),
@@ -301,7 +314,9 @@ class RiskModel:
         vout["n_incidents"] = counts
         self.villages_ = self._frame(self.villages, vout)
         if tps is not None:
-            tout["n_nearby"] = np.bincount(pairs["target"], minlength=len(tps)) if len(pairs) else np.zeros(len(tps), int)
+            tout["n_nearby"] = (
+                np.bincount(pairs["target"], minlength=len(tps)) if len(pairs) else np.zeros(len(tps), int)
+            )
             tps_out = tps.copy()
             names = self.villages[["village_name", "district"]].to_numpy()
             tps_out["village_name"] = names[t_village, 0]
@@ -314,8 +329,14 @@ class RiskModel:
         if inc is None or len(inc) == 0:
             self.as_of_ = self.as_of
             return gpd.GeoDataFrame(
-                {"date": pd.Series([], dtype="datetime64[ns]"), "type": [], "severity": [], "precision": [],
-                 "village_idx": [], "district_code": []},
+                {
+                    "date": pd.Series([], dtype="datetime64[ns]"),
+                    "type": [],
+                    "severity": [],
+                    "precision": [],
+                    "village_idx": [],
+                    "district_code": [],
+                },
                 geometry=gpd.GeoSeries([], crs=4326),
             )
         as_of = self.as_of or inc["date"].max().date()
@@ -372,8 +393,12 @@ class RiskModel:
         pos = int(hit[0])
         row = frame.iloc[pos]
         raw_cols = {
-            "incidents": f"rate_{stage}", "spillover": f"spillover_{stage}", "indicators": f"indicators_{stage}",
-            "exposure": "voters", "nearby_incidents": f"nearby_{stage}", "village": None,
+            "incidents": f"rate_{stage}",
+            "spillover": f"spillover_{stage}",
+            "indicators": f"indicators_{stage}",
+            "exposure": "voters",
+            "nearby_incidents": f"nearby_{stage}",
+            "village": None,
         }
         recs = []
         for f in factors:
@@ -381,13 +406,15 @@ class RiskModel:
             if col not in frame:
                 continue
             raw_col = raw_cols[f]
-            recs.append({
-                "factor": f,
-                "label": i18n.t("factor_" + f, lang),
-                "raw": float(row[raw_col]) if raw_col and raw_col in frame else np.nan,
-                "weight": float(weights.get(f, 0.0)),
-                "points": float(row[col]),
-            })
+            recs.append(
+                {
+                    "factor": f,
+                    "label": i18n.t("factor_" + f, lang),
+                    "raw": float(row[raw_col]) if raw_col and raw_col in frame else np.nan,
+                    "weight": float(weights.get(f, 0.0)),
+                    "points": float(row[col]),
+                }
+            )
         fac = pd.DataFrame(recs)
         score = float(row[f"risk_{stage}"])
         fac["share"] = fac["points"] / score if score > 0 else 0.0
@@ -407,13 +434,31 @@ class RiskModel:
         else:
             behind = inc.iloc[0:0].assign(weight=[])
         behind = behind[behind["weight"] > 0].sort_values("weight", ascending=False, kind="stable")
-        cols = [c for c in ("incident_id", "date", "type", "severity", "precision", "description", "distance_m", "weight")
-                if c in behind]
-        by_type = behind.groupby("type")["weight"].sum().sort_values(ascending=False) if len(behind) else pd.Series(dtype=float)
-        name = str(row.get("village_name", unit_id)) if unit == "village" else f"TPS {row.get('tps_number') or unit_id} {row.get('village_name', '')}".strip()
+        cols = [
+            c
+            for c in ("incident_id", "date", "type", "severity", "precision", "description", "distance_m", "weight")
+            if c in behind
+        ]
+        by_type = (
+            behind.groupby("type")["weight"].sum().sort_values(ascending=False)
+            if len(behind)
+            else pd.Series(dtype=float)
+        )
+        name = (
+            str(row.get("village_name", unit_id))
+            if unit == "village"
+            else f"TPS {row.get('tps_number') or unit_id} {row.get('village_name', '')}".strip()
+        )
         return Explanation(
-            unit=unit, unit_id=unit_id, name=name, stage=stage, score=score, level=str(row[f"level_{stage}"]),
-            factors=fac, incidents=pd.DataFrame(behind[cols]).reset_index(drop=True), by_type=by_type,
+            unit=unit,
+            unit_id=unit_id,
+            name=name,
+            stage=stage,
+            score=score,
+            level=str(row[f"level_{stage}"]),
+            factors=fac,
+            incidents=pd.DataFrame(behind[cols]).reset_index(drop=True),
+            by_type=by_type,
         )
 
 
@@ -439,7 +484,9 @@ def _smoothed_rate(mass: np.ndarray, voters: np.ndarray, prior: float | str) -> 
     return 1000.0 * (mass + k * m) / (voters + k)
 
 
-def _combine(factors: dict[str, np.ndarray | None], weights: dict[str, float]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+def _combine(
+    factors: dict[str, np.ndarray | None], weights: dict[str, float]
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Weighted mean of the available factors, as a score and per-factor points."""
     available = {k: v for k, v in factors.items() if v is not None}
     total = sum(float(weights.get(k, 0.0)) for k in available)

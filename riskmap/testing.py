@@ -35,14 +35,16 @@ def grid_villages(
             d = k // district_every + 1
             x0 = origin[0] + i * size_deg
             y0 = origin[1] + j * size_deg
-            rows.append({
-                "kode": f"53.71.{d:02d}.{1001 + k}",
-                "nama": f"Desa {k}",
-                "kecamatan": f"Kecamatan {d}",
-                "kab_kota": "Kota Uji",
-                "provinsi": "Nusa Tenggara Timur",
-                "geometry": box(x0, y0, x0 + size_deg, y0 + size_deg),
-            })
+            rows.append(
+                {
+                    "kode": f"53.71.{d:02d}.{1001 + k}",
+                    "nama": f"Desa {k}",
+                    "kecamatan": f"Kecamatan {d}",
+                    "kab_kota": "Kota Uji",
+                    "provinsi": "Nusa Tenggara Timur",
+                    "geometry": box(x0, y0, x0 + size_deg, y0 + size_deg),
+                }
+            )
     return gpd.GeoDataFrame(rows, crs=4326)
 
 
@@ -117,9 +119,17 @@ def incident_rows(villages: gpd.GeoDataFrame, specs: list[tuple[int, str, str]])
     rows = []
     for n, (k, kind, date) in enumerate(specs):
         lat, lon = village_center(villages, k)
-        rows.append({
-            "incident_id": f"INC-{n:03d}", "date": date, "type": kind, "severity": "2",
-            "lat": f"{lat + 0.001:.6f}", "lon": f"{lon:.6f}", "precision": "exact",
-            "description": f"Kejadian uji {n}", "source": "uji",
-        })
+        rows.append(
+            {
+                "incident_id": f"INC-{n:03d}",
+                "date": date,
+                "type": kind,
+                "severity": "2",
+                "lat": f"{lat + 0.001:.6f}",
+                "lon": f"{lon:.6f}",
+                "precision": "exact",
+                "description": f"Kejadian uji {n}",
+                "source": "uji",
+            }
+        )
     return pd.DataFrame(rows)

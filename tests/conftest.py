@@ -29,11 +29,18 @@ def tps_frame(villages) -> pd.DataFrame:
     for k in range(len(villages)):
         lat, lon = village_center(villages, k)
         code = villages["kode"].iloc[k].replace(".", "")
-        rows.append({
-            "kode_tps": f"{code}001", "kecamatan": villages["kecamatan"].iloc[k],
-            "kelurahan": villages["nama"].iloc[k], "no_tps": "1", "alamat": f"Jl. Uji {k}",
-            "lat": f"{lat:.6f}", "lon": f"{lon:.6f}", "dpt": "400",
-        })
+        rows.append(
+            {
+                "kode_tps": f"{code}001",
+                "kecamatan": villages["kecamatan"].iloc[k],
+                "kelurahan": villages["nama"].iloc[k],
+                "no_tps": "1",
+                "alamat": f"Jl. Uji {k}",
+                "lat": f"{lat:.6f}",
+                "lon": f"{lon:.6f}",
+                "dpt": "400",
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -46,11 +53,16 @@ def tps_path(tmp_path, tps_frame) -> str:
 
 @pytest.fixture
 def incidents_path(tmp_path, villages) -> str:
-    frame = incident_rows(villages, [
-        (0, "supporter_clash", "2024-11-20"), (0, "supporter_clash", "2024-10-01"),
-        (4, "protest", "2024-11-28"), (8, "money_politics", "2024-11-26"),
-        (8, "apk_vandalism", "2024-10-15"),
-    ])
+    frame = incident_rows(
+        villages,
+        [
+            (0, "supporter_clash", "2024-11-20"),
+            (0, "supporter_clash", "2024-10-01"),
+            (4, "protest", "2024-11-28"),
+            (8, "money_politics", "2024-11-26"),
+            (8, "apk_vandalism", "2024-10-15"),
+        ],
+    )
     path = tmp_path / "insiden.csv"
     frame.to_csv(path, index=False)
     return str(path)

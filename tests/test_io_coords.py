@@ -58,17 +58,25 @@ def _diag(pairs):
 
 
 def test_diagnosis_reasons_and_suggestions():
-    d = _diag([
-        (-10.17, 123.60),     # fine
-        (123.60, -10.17),     # swapped
-        (-10.17, 1.2360),     # lost decimal: 123.60 -> 1.2360
-        (-1017000, 123.60),   # lost decimal point entirely
-        (-6.2, 106.8),        # Jakarta: simply outside
-        (np.nan, 123.6),      # unreadable
-    ])
+    d = _diag(
+        [
+            (-10.17, 123.60),  # fine
+            (123.60, -10.17),  # swapped
+            (-10.17, 1.2360),  # lost decimal: 123.60 -> 1.2360
+            (-1017000, 123.60),  # lost decimal point entirely
+            (-6.2, 106.8),  # Jakarta: simply outside
+            (np.nan, 123.6),  # unreadable
+        ]
+    )
     assert list(d.ok) == [True, False, False, False, False, False]
-    assert list(d.reason) == ["", "swapped_coordinates", "lost_decimal_point", "lost_decimal_point",
-                              "outside_study_area", "unparseable_coordinates"]
+    assert list(d.reason) == [
+        "",
+        "swapped_coordinates",
+        "lost_decimal_point",
+        "lost_decimal_point",
+        "outside_study_area",
+        "unparseable_coordinates",
+    ]
     assert d.suggestion[1] == (-10.17, 123.60)
     assert d.suggestion[2] == pytest.approx((-10.17, 123.60))
     assert d.suggestion[3] == pytest.approx((-10.17, 123.60))

@@ -12,9 +12,20 @@ from riskmap.io._dates import parse_date, parse_dates
 
 @pytest.mark.parametrize(
     "text",
-    ["2024-11-27", "27/11/2024", "27-11-2024", "27.11.2024", "27 November 2024", "27 Nopember 2024",
-     "27 Nov 2024", "Rabu, 27 November 2024", "27 november 2024 13:00", "2024-11-27T07:00:00", "27/11/24",
-     "November 27, 2024"],
+    [
+        "2024-11-27",
+        "27/11/2024",
+        "27-11-2024",
+        "27.11.2024",
+        "27 November 2024",
+        "27 Nopember 2024",
+        "27 Nov 2024",
+        "Rabu, 27 November 2024",
+        "27 november 2024 13:00",
+        "2024-11-27T07:00:00",
+        "27/11/24",
+        "November 27, 2024",
+    ],
 )
 def test_formats(text):
     assert parse_date(text) == dt.date(2024, 11, 27)

@@ -19,9 +19,11 @@ def test_own_schema_csv_xlsx_geojson_agree(tmp_path, villages, villages_path):
     xlsx = tmp_path / "i.xlsx"
     frame.to_excel(xlsx, index=False)
     gj = tmp_path / "i.geojson"
-    gpd.GeoDataFrame(frame.drop(columns=["lat", "lon"]),
-                     geometry=gpd.points_from_xy(frame["lon"].astype(float), frame["lat"].astype(float)),
-                     crs=4326).to_file(gj)
+    gpd.GeoDataFrame(
+        frame.drop(columns=["lat", "lon"]),
+        geometry=gpd.points_from_xy(frame["lon"].astype(float), frame["lat"].astype(float)),
+        crs=4326,
+    ).to_file(gj)
     results = [read_incidents(p)[0] for p in (csv, xlsx, gj)]
     for inc in results:
         assert list(inc["type"]) == ["supporter_clash", "protest"]
@@ -31,15 +33,17 @@ def test_own_schema_csv_xlsx_geojson_agree(tmp_path, villages, villages_path):
 
 
 def test_indonesian_columns_and_values(tmp_path):
-    frame = pd.DataFrame({
-        "Tanggal": ["27/11/2024", "1 Oktober 2024", "14 Pebruari 2024"],
-        "Jenis": ["Politik Uang", "perusakan APK", "Bentrok massa pendukung"],
-        "Tingkat": ["berat", "ringan", "sedang"],
-        "Lintang": ["-10,17", "-10.16", "-10.18"],
-        "Bujur": ["123,6", "123.61", "123.58"],
-        "Presisi": ["tepat", "perkiraan", "wilayah"],
-        "Keterangan": ["Bagi-bagi uang", "Baliho dirobek", "Bentrok"],
-    })
+    frame = pd.DataFrame(
+        {
+            "Tanggal": ["27/11/2024", "1 Oktober 2024", "14 Pebruari 2024"],
+            "Jenis": ["Politik Uang", "perusakan APK", "Bentrok massa pendukung"],
+            "Tingkat": ["berat", "ringan", "sedang"],
+            "Lintang": ["-10,17", "-10.16", "-10.18"],
+            "Bujur": ["123,6", "123.61", "123.58"],
+            "Presisi": ["tepat", "perkiraan", "wilayah"],
+            "Keterangan": ["Bagi-bagi uang", "Baliho dirobek", "Bentrok"],
+        }
+    )
     path = tmp_path / "insiden.csv"
     frame.to_csv(path, index=False)
     inc, report = read_incidents(path)
@@ -52,20 +56,24 @@ def test_indonesian_columns_and_values(tmp_path):
 
 def test_every_rejection_reason(tmp_path, villages, villages_path):
     frame = incident_rows(villages, [(0, "supporter_clash", "2024-11-20")] * 7)
-    frame.loc[1, "type"] = "gempa bumi"              # row 3 unknown type
-    frame.loc[2, "date"] = ""                         # row 4 missing date
-    frame.loc[3, "date"] = "kemarin sore"             # row 5 unreadable date
-    frame.loc[4, "date"] = "2025-01-05"               # row 6 after as-of
-    frame.loc[5, "incident_id"] = "INC-000"           # row 7 duplicate of row 2
-    lat, lon = village_center(villages, 0)
-    frame.loc[6, "lat"] = f"{lat - 0.02:.6f}"          # row 8 in no village (inside the box)
+    frame.loc[1, "type"] = "gempa bumi"  # row 3 unknown type
+    frame.loc[2, "date"] = ""  # row 4 missing date
+    frame.loc[3, "date"] = "kemarin sore"  # row 5 unreadable date
+    frame.loc[4, "date"] = "2025-01-05"  # row 6 after as-of
+    frame.loc[5, "incident_id"] = "INC-000"  # row 7 duplicate of row 2
+    lat, _lon = village_center(villages, 0)
+    frame.loc[6, "lat"] = f"{lat - 0.02:.6f}"  # row 8 in no village (inside the box)
     path = tmp_path / "i.csv"
     frame.to_csv(path, index=False)
     layers = pipeline.load(villages_path, None, path, as_of=dt.date(2024, 12, 31))
     report = layers.report["incidents"]
     assert_accounted(report)
     assert reasons_by_row(report) == {
-        3: "unknown_type", 4: "missing_date", 5: "unparseable_date", 6: "after_as_of", 7: "duplicate_id",
+        3: "unknown_type",
+        4: "missing_date",
+        5: "unparseable_date",
+        6: "after_as_of",
+        7: "duplicate_id",
         8: "no_village",
     }
     assert report.used == 1
@@ -84,22 +92,64 @@ def test_region_precision_not_pinned_to_a_village(tmp_path, villages, villages_p
     assert list(inc["district_code"]) == ["53.71.02", "53.71.02"]
 
 
-ACLED_COLUMNS = (
-    "event_id_cnty,event_date,year,time_precision,disorder_type,event_type,sub_event_type,actor1,assoc_actor_1,"
-    "inter1,actor2,assoc_actor_2,inter2,interaction,civilian_targeting,iso,region,country,admin1,admin2,admin3,"
-    "location,latitude,longitude,geo_precision,source,source_scale,notes,fatalities,tags,timestamp"
-).split(",")
+ACLED_COLUMNS = [
+    "event_id_cnty",
+    "event_date",
+    "year",
+    "time_precision",
+    "disorder_type",
+    "event_type",
+    "sub_event_type",
+    "actor1",
+    "assoc_actor_1",
+    "inter1",
+    "actor2",
+    "assoc_actor_2",
+    "inter2",
+    "interaction",
+    "civilian_targeting",
+    "iso",
+    "region",
+    "country",
+    "admin1",
+    "admin2",
+    "admin3",
+    "location",
+    "latitude",
+    "longitude",
+    "geo_precision",
+    "source",
+    "source_scale",
+    "notes",
+    "fatalities",
+    "tags",
+    "timestamp",
+]
 
 
 def _acled_row(event_id, date, etype, sub, lat, lon, geo, fatalities=0, notes=""):
     row = dict.fromkeys(ACLED_COLUMNS, "")
-    row.update({
-        "event_id_cnty": event_id, "event_date": date, "year": date[-4:], "time_precision": "1",
-        "event_type": etype, "sub_event_type": sub, "iso": "360", "country": "Indonesia",
-        "admin1": "Nusa Tenggara Timur", "admin2": "Kota Kupang", "latitude": lat, "longitude": lon,
-        "geo_precision": str(geo), "source": "Pos Kupang", "notes": notes, "fatalities": str(fatalities),
-        "timestamp": "1733000000",
-    })
+    row.update(
+        {
+            "event_id_cnty": event_id,
+            "event_date": date,
+            "year": date[-4:],
+            "time_precision": "1",
+            "event_type": etype,
+            "sub_event_type": sub,
+            "iso": "360",
+            "country": "Indonesia",
+            "admin1": "Nusa Tenggara Timur",
+            "admin2": "Kota Kupang",
+            "latitude": lat,
+            "longitude": lon,
+            "geo_precision": str(geo),
+            "source": "Pos Kupang",
+            "notes": notes,
+            "fatalities": str(fatalities),
+            "timestamp": "1733000000",
+        }
+    )
     return row
 
 
@@ -110,8 +160,16 @@ def test_acled_export_as_delivered(tmp_path, villages, villages_path):
         _acled_row("IDN2", "27 November 2024", "Riots", "Mob violence", lat, lon, 2, fatalities=1),
         _acled_row("IDN3", "20 November 2024", "Battles", "Armed clash", lat, lon, 1),
         _acled_row("IDN4", "21 November 2024", "Violence against civilians", "Attack", lat, lon, 3),
-        _acled_row("IDN5", "01 October 2024", "Strategic developments", "Looting/property destruction", lat, lon, 1,
-                   notes="Baliho paslon dibakar"),
+        _acled_row(
+            "IDN5",
+            "01 October 2024",
+            "Strategic developments",
+            "Looting/property destruction",
+            lat,
+            lon,
+            1,
+            notes="Baliho paslon dibakar",
+        ),
         _acled_row("IDN6", "02 October 2024", "Protests", "Peaceful protest", "-8.5", "115.2", 1),  # Bali
     ]
     path = tmp_path / "acled.csv"

@@ -32,8 +32,9 @@ def test_xlsx_and_geojson_give_the_same_points(tmp_path, villages_path, tps_fram
     frame["lon"] = frame["lon"].astype(float)
     frame.to_excel(xlsx, index=False)
     gj = tmp_path / "tps.geojson"
-    gpd.GeoDataFrame(tps_frame.drop(columns=["lat", "lon"]),
-                     geometry=gpd.points_from_xy(frame["lon"], frame["lat"]), crs=4326).to_file(gj)
+    gpd.GeoDataFrame(
+        tps_frame.drop(columns=["lat", "lon"]), geometry=gpd.points_from_xy(frame["lon"], frame["lat"]), crs=4326
+    ).to_file(gj)
     a, ra = _load(villages_path, xlsx)
     b, rb = _load(villages_path, gj)
     assert ra.schema == rb.schema == "TPS"
@@ -48,16 +49,30 @@ def test_dirty_file_every_row_accounted(tmp_path, villages, villages_path, tps_f
     lat1, lon1 = village_center(villages, 1)
     lat2, lon2 = village_center(villages, 2)
     bad = [
-        {**rows[1], "kode_tps": "5371011002002", "lat": f"{lat1:.6f}".replace(".", ","),
-         "lon": f"{lon1:.6f}".replace(".", ",")},                                   # row 11 decimal commas: ok
+        {
+            **rows[1],
+            "kode_tps": "5371011002002",
+            "lat": f"{lat1:.6f}".replace(".", ","),
+            "lon": f"{lon1:.6f}".replace(".", ","),
+        },  # row 11 decimal commas: ok
         {**rows[0], "kode_tps": "5371011001003", "lat": f"{lon1:.6f}", "lon": f"{lat1:.6f}"},  # 12 swapped
         {**rows[0], "kode_tps": "5371011001004", "lat": f"{lat1:.6f}", "lon": f"{lon1 / 100:.8f}"},  # 13 lost decimal
         {**rows[0], "kode_tps": "5371011001005", "lat": "-6.2088", "lon": "106.8456"},  # 14 Jakarta
-        {**rows[0], "kode_tps": "5371011001006", "lat": "", "lon": ""},               # 15 missing
-        {**rows[0], "kode_tps": "5371011001007", "lat": "sepuluh", "lon": "123"},     # 16 unreadable
-        {**rows[3]},                                                                 # 17 duplicate of row 5
-        {**rows[0], "kode_tps": "5371011001008", "lat": f"{lat2:.6f}", "lon": f"{lon2:.6f}"},  # 18 named 1001, lies in 1003
-        {**rows[0], "kode_tps": "5371011001009", "lat": f"{lat1 - 0.03:.6f}", "lon": f"{lon1:.6f}"},  # 19 gap: no village
+        {**rows[0], "kode_tps": "5371011001006", "lat": "", "lon": ""},  # 15 missing
+        {**rows[0], "kode_tps": "5371011001007", "lat": "sepuluh", "lon": "123"},  # 16 unreadable
+        {**rows[3]},  # 17 duplicate of row 5
+        {
+            **rows[0],
+            "kode_tps": "5371011001008",
+            "lat": f"{lat2:.6f}",
+            "lon": f"{lon2:.6f}",
+        },  # 18 named 1001, lies in 1003
+        {
+            **rows[0],
+            "kode_tps": "5371011001009",
+            "lat": f"{lat1 - 0.03:.6f}",
+            "lon": f"{lon1:.6f}",
+        },  # 19 gap: no village
     ]
     frame = pd.DataFrame([*rows, *bad])
     path = tmp_path / "tps_kotor.csv"
@@ -66,8 +81,13 @@ def test_dirty_file_every_row_accounted(tmp_path, villages, villages_path, tps_f
     assert_accounted(report)
     assert report.read == 18
     assert reasons_by_row(report) == {
-        12: "swapped_coordinates", 13: "lost_decimal_point", 14: "outside_study_area",
-        15: "missing_coordinates", 16: "unparseable_coordinates", 17: "duplicate_id", 19: "no_village",
+        12: "swapped_coordinates",
+        13: "lost_decimal_point",
+        14: "outside_study_area",
+        15: "missing_coordinates",
+        16: "unparseable_coordinates",
+        17: "duplicate_id",
+        19: "no_village",
     }
     assert report.used == 11
     notes = {n.row: n for n in report.rejected}
@@ -114,7 +134,7 @@ def test_ids_built_when_no_code(tmp_path, villages_path, tps_frame):
     frame = tps_frame.drop(columns=["kode_tps"])
     path = tmp_path / "tps.csv"
     frame.to_csv(path, index=False)
-    tps, report = _load(villages_path, path)
+    tps, _report = _load(villages_path, path)
     assert len(tps) == 9
     assert tps["tps_id"].iloc[0] == "Kecamatan 1/Desa 0-TPS001"
 

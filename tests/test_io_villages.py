@@ -49,8 +49,9 @@ def test_schemas_recognised_without_mapping(tmp_path, villages):
     to_big(villages).to_file(big)
     gadm = tmp_path / "gadm.gpkg"
     to_gadm(villages).to_file(gadm)
-    bps = villages.rename(columns={"kode": "IDDESA", "nama": "NMDESA", "kecamatan": "NMKEC",
-                                   "kab_kota": "NMKAB", "provinsi": "NMPROV"})
+    bps = villages.rename(
+        columns={"kode": "IDDESA", "nama": "NMDESA", "kecamatan": "NMKEC", "kab_kota": "NMKAB", "provinsi": "NMPROV"}
+    )
     bps["IDDESA"] = bps["IDDESA"].str.replace(".", "", regex=False)
     bps_path = tmp_path / "bps.geojson"
     bps.to_file(bps_path)
@@ -134,27 +135,38 @@ def test_every_rejection_reason_and_repair(tmp_path, villages):
         # row 12: empty code
         {"kode": "", "nama": "Tanpa Kode", "geometry": box(123.7, -10.2, 123.71, -10.19)},
         # row 13: self-intersecting bow-tie: repaired, used
-        {"kode": "53.71.09.2003", "nama": "Dasi", "geometry": Polygon([(123.8, -10.2), (123.81, -10.19),
-                                                                        (123.81, -10.2), (123.8, -10.19)])},
+        {
+            "kode": "53.71.09.2003",
+            "nama": "Dasi",
+            "geometry": Polygon([(123.8, -10.2), (123.81, -10.19), (123.81, -10.2), (123.8, -10.19)]),
+        },
         # row 14: collapsed polygon (all points on a line): cannot be repaired
-        {"kode": "53.71.09.2004", "nama": "Garis", "geometry": Polygon([(123.9, -10.2), (123.91, -10.2),
-                                                                         (123.92, -10.2)])},
+        {
+            "kode": "53.71.09.2004",
+            "nama": "Garis",
+            "geometry": Polygon([(123.9, -10.2), (123.91, -10.2), (123.92, -10.2)]),
+        },
         # row 15: same code and same polygon as row 2: duplicate
         {"kode": villages["kode"].iloc[0], "nama": villages["nama"].iloc[0], "geometry": villages.geometry.iloc[0]},
         # row 16: same code as row 3, another part (an island): merged
-        {"kode": villages["kode"].iloc[1], "nama": villages["nama"].iloc[1],
-         "geometry": box(123.95, -10.3, 123.96, -10.29)},
+        {
+            "kode": villages["kode"].iloc[1],
+            "nama": villages["nama"].iloc[1],
+            "geometry": box(123.95, -10.3, 123.96, -10.29),
+        },
     ]
-    frame = gpd.GeoDataFrame(
-        [*frame.to_dict("records"), *extra], geometry="geometry", crs=4326
-    )
+    frame = gpd.GeoDataFrame([*frame.to_dict("records"), *extra], geometry="geometry", crs=4326)
     path = tmp_path / "kotor.gpkg"
     frame.to_file(path)
     out, report = read_villages(path)
     assert_accounted(report)
     assert report.read == 16
     assert reasons_by_row(report) == {
-        10: "missing_geometry", 11: "not_polygon", 12: "missing_id", 14: "invalid_geometry", 15: "duplicate_id",
+        10: "missing_geometry",
+        11: "not_polygon",
+        12: "missing_id",
+        14: "invalid_geometry",
+        15: "duplicate_id",
     }
     warnings = {(w.row, w.reason) for w in report.warnings}
     assert (13, "repaired_geometry") in warnings
@@ -185,8 +197,9 @@ def test_unknown_format_and_missing_file(tmp_path):
 
 
 def test_line_geometry_file_rejects_rows(tmp_path):
-    frame = gpd.GeoDataFrame({"kode": ["53.71.01.1001"], "nama": ["X"]},
-                             geometry=[LineString([(123.5, -10.1), (123.6, -10.2)])], crs=4326)
+    frame = gpd.GeoDataFrame(
+        {"kode": ["53.71.01.1001"], "nama": ["X"]}, geometry=[LineString([(123.5, -10.1), (123.6, -10.2)])], crs=4326
+    )
     path = tmp_path / "lines.geojson"
     frame.to_file(path)
     out, report = read_villages(path)

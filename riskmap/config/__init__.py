@@ -60,9 +60,7 @@ class Config:
 
     # -- construction -----------------------------------------------------
     @classmethod
-    def load(
-        cls, path: str | Path | None = None, overrides: dict[str, Any] | None = None
-    ) -> Config:
+    def load(cls, path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Config:
         """Load the defaults, merge ``path`` (TOML) and ``overrides`` over them."""
         data = _read_toml(DEFAULT_PATH)
         source = [str(DEFAULT_PATH)]
@@ -86,9 +84,7 @@ class Config:
         for type_id, spec in self.taxonomy.items():
             for stage in spec.get("stages", {}):
                 if stage not in stages:
-                    raise RiskmapInputError(
-                        "config_unknown_stage", file=where, key=f"taxonomy.{type_id}", stage=stage
-                    )
+                    raise RiskmapInputError("config_unknown_stage", file=where, key=f"taxonomy.{type_id}", stage=stage)
         th = self.thresholds
         if not 0 <= th["rawan"] <= th["sangat_rawan"] <= 100:
             raise RiskmapInputError("config_thresholds", file=where, **th)
@@ -96,9 +92,7 @@ class Config:
             for stage in stages:
                 weights = self.data["scoring"][kind].get(stage)
                 if not weights or any(w < 0 for w in weights.values()):
-                    raise RiskmapInputError(
-                        "config_weights", file=where, key=f"scoring.{kind}.{stage}"
-                    )
+                    raise RiskmapInputError("config_weights", file=where, key=f"scoring.{kind}.{stage}")
 
     # -- accessors --------------------------------------------------------
     @property

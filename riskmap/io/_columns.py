@@ -66,9 +66,7 @@ def find_column(
             return mapped
         if norm(mapped) in by_norm:
             return by_norm[norm(mapped)]
-        raise RiskmapInputError(
-            "mapped_column_missing", file=file, column=mapped, columns=", ".join(columns[:30])
-        )
+        raise RiskmapInputError("mapped_column_missing", file=file, column=mapped, columns=", ".join(columns[:30]))
     for alias in aliases:
         if norm(alias) in by_norm:
             return by_norm[norm(alias)]

@@ -113,8 +113,13 @@ def _read_csv(path: Path) -> pd.DataFrame:
         sep = ","
     try:
         frame = pd.read_csv(
-            io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_filter=False,
-            skipinitialspace=True, skip_blank_lines=False,
+            io.StringIO(text),
+            sep=sep,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            skipinitialspace=True,
+            skip_blank_lines=False,
         )
     except (pd.errors.ParserError, ValueError) as exc:
         raise RiskmapInputError("csv_unreadable", file=path, detail=str(exc).strip()) from None
@@ -151,9 +156,7 @@ def _vector_source(path: Path, layer: str | None) -> tuple[str, str | None]:
     if not candidates:
         raise RiskmapInputError("zip_no_layer", file=path, names=", ".join(names[:10]))
     if len(candidates) > 1:
-        raise RiskmapInputError(
-            "zip_many_layers", file=path, names=", ".join(Path(n).stem for n in candidates)
-        )
+        raise RiskmapInputError("zip_many_layers", file=path, names=", ".join(Path(n).stem for n in candidates))
     return f"/vsizip/{path}/{candidates[0]}", None
 
 

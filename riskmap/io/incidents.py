@@ -59,7 +59,7 @@ _ACLED_REQUIRED = {"event_id_cnty", "event_date", "event_type", "latitude", "lon
 
 
 def _is_acled(columns: list[str]) -> bool:
-    return _ACLED_REQUIRED <= {norm(c) for c in columns}
+    return {norm(c) for c in columns} >= _ACLED_REQUIRED
 
 
 def _type_lookup(config: Config) -> dict[str, str]:
@@ -131,8 +131,9 @@ def read_incidents(
     # type
     unknown = ok & (fields["type"] == "").to_numpy()
     reason = "unmapped_acled_type" if report.schema == "ACLED" else "unknown_type"
-    report.reject_frame(rows[unknown], reason, value=list(fields["type_raw"][unknown]),
-                        known=", ".join(config.taxonomy))
+    report.reject_frame(
+        rows[unknown], reason, value=list(fields["type_raw"][unknown]), known=", ".join(config.taxonomy)
+    )
     ok &= ~unknown
     # date
     dates = parse_dates(fields["date_raw"])
@@ -144,8 +145,9 @@ def read_incidents(
     ok &= ~bad_date
     if as_of is not None:
         late = ok & (dates > pd.Timestamp(as_of)).to_numpy()
-        report.reject_frame(rows[late], "after_as_of", date=[d.date().isoformat() for d in dates[late]],
-                            as_of=as_of.isoformat())
+        report.reject_frame(
+            rows[late], "after_as_of", date=[d.date().isoformat() for d in dates[late]], as_of=as_of.isoformat()
+        )
         ok &= ~late
     ok = reject_duplicates(fields["incident_id"], rows, ok, report)
 
@@ -176,8 +178,9 @@ def _own_fields(
     picked = {f: find_column(cols, a, mapped=mapping.get(f), file=raw.name) for f, a in _FIELDS.items()}
     for required in ("date", "type"):
         if picked[required] is None:
-            raise RiskmapInputError("incidents_missing_column", file=raw.name, field=required,
-                                    columns=", ".join(map(str, cols[:30])))
+            raise RiskmapInputError(
+                "incidents_missing_column", file=raw.name, field=required, columns=", ".join(map(str, cols[:30]))
+            )
     type_raw = _text(frame, picked["type"])
     lookup = _type_lookup(config)
     types = type_raw.map(lambda v: lookup.get(norm(v), ""))
@@ -230,7 +233,9 @@ def _acled_fields(raw: RawLayer, config: Config, report: LayerReport) -> dict[st
     event_type, sub_type = col("event_type"), col("sub_event_type")
     table = {norm(k): v for k, v in config.data["acled"]["types"].items()}
     full = (event_type + " / " + sub_type).map(norm)
-    types = full.map(lambda k: table.get(k, "")).where(lambda s: s != "", event_type.map(lambda k: table.get(norm(k), "")))
+    types = full.map(lambda k: table.get(k, "")).where(
+        lambda s: s != "", event_type.map(lambda k: table.get(norm(k), ""))
+    )
     unknown_taxonomy = ~types.isin(list(config.taxonomy)) & (types != "")
     types = types.where(~unknown_taxonomy, "")
 

@@ -21,14 +21,47 @@ from riskmap.io._read import ROW_COLUMN, RawLayer, read_layer
 from riskmap.io.report import LayerReport
 
 LAT_ALIASES = [
-    "lat", "latitude", "lintang", "y", "koordinat_y", "lat_dd", "latitude_dd", "ycoord", "y_coord", "point_y",
-    "lat_tps", "lintang_selatan",
+    "lat",
+    "latitude",
+    "lintang",
+    "y",
+    "koordinat_y",
+    "lat_dd",
+    "latitude_dd",
+    "ycoord",
+    "y_coord",
+    "point_y",
+    "lat_tps",
+    "lintang_selatan",
 ]
 LON_ALIASES = [
-    "lon", "lng", "long", "longitude", "bujur", "x", "koordinat_x", "lon_dd", "longitude_dd", "xcoord",
-    "x_coord", "point_x", "lon_tps", "long_tps", "bujur_timur",
+    "lon",
+    "lng",
+    "long",
+    "longitude",
+    "bujur",
+    "x",
+    "koordinat_x",
+    "lon_dd",
+    "longitude_dd",
+    "xcoord",
+    "x_coord",
+    "point_x",
+    "lon_tps",
+    "long_tps",
+    "bujur_timur",
 ]
-PAIR_ALIASES = ["koordinat", "coordinates", "coordinate", "latlon", "lat_lon", "lat_long", "titik_koordinat", "lokasi_koordinat", "gps"]
+PAIR_ALIASES = [
+    "koordinat",
+    "coordinates",
+    "coordinate",
+    "latlon",
+    "lat_lon",
+    "lat_long",
+    "titik_koordinat",
+    "lokasi_koordinat",
+    "gps",
+]
 
 POINT_KINDS = {"posts", "candidate_sites", "campaign_posts"}
 
@@ -166,7 +199,9 @@ def read_points(
     frame, ok = locate(raw, mapping, area, report)
     cols = [c for c in frame.columns if c not in (ROW_COLUMN, "lat", "lon", "geometry")]
     picked = {f: find_column(cols, a, mapped=mapping.get(f), file=raw.name) for f, a in _POINT_FIELDS.items()}
-    ids = frame[picked["id"]].astype(str).str.strip() if picked["id"] else frame[ROW_COLUMN].map(lambda r: f"{kind}-{r}")
+    ids = (
+        frame[picked["id"]].astype(str).str.strip() if picked["id"] else frame[ROW_COLUMN].map(lambda r: f"{kind}-{r}")
+    )
     ok = reject_duplicates(ids, frame[ROW_COLUMN], ok, report)
     out = pd.DataFrame(
         {

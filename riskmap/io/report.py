@@ -107,9 +107,7 @@ class LayerReport:
     def check(self) -> None:
         """Assert the accounting identity ``read == used + len(rejected)``."""
         if self.read != self.used + len(self.rejected):
-            raise AssertionError(
-                f"{self.layer}: read {self.read} != used {self.used} + rejected {len(self.rejected)}"
-            )
+            raise AssertionError(f"{self.layer}: read {self.read} != used {self.used} + rejected {len(self.rejected)}")
 
     def reason_counts(self) -> dict[str, int]:
         """Rejections per reason code."""
@@ -130,8 +128,7 @@ class LayerReport:
     def rejected_frame(self, lang: str = "id") -> pd.DataFrame:
         """Rejected rows as a table (layer, file, row, reason, message)."""
         rows = [
-            {"layer": self.layer, "file": self.source, **n.to_dict(lang)}
-            for n in sorted(self.rejected, key=_sort_key)
+            {"layer": self.layer, "file": self.source, **n.to_dict(lang)} for n in sorted(self.rejected, key=_sort_key)
         ]
         return pd.DataFrame(rows, columns=["layer", "file", "row", "reason", "message"] if not rows else None)
 

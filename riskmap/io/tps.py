@@ -29,8 +29,15 @@ MAX_VOTERS_PER_TPS = 600
 """Pilkada 2024 limit (PKPU); more is reported as a warning."""
 
 TPS_COLUMNS = [
-    "tps_id", "kpu_code", "tps_number", "named_village_code", "named_village", "named_district",
-    "address", "voters", "voters_known",
+    "tps_id",
+    "kpu_code",
+    "tps_number",
+    "named_village_code",
+    "named_village",
+    "named_district",
+    "address",
+    "voters",
+    "voters_known",
 ]
 """Canonical TPS columns (besides indicator flags ``ind_<id>``, lon, lat, geometry)."""
 
@@ -38,14 +45,30 @@ _FIELDS: dict[str, list[str]] = {
     "tps_id": ["tps_id", "id_tps", "kode_tps", "kd_tps", "tps_code", "kode", "id"],
     "tps_number": ["no_tps", "nomor_tps", "nomor", "no", "tps", "tps_no"],
     "named_village": [
-        "kelurahan", "desa", "desa_kelurahan", "kelurahan_desa", "nama_kelurahan", "nama_desa", "village",
-        "village_name", "wadmkd", "nmdesa", "kel_desa",
+        "kelurahan",
+        "desa",
+        "desa_kelurahan",
+        "kelurahan_desa",
+        "nama_kelurahan",
+        "nama_desa",
+        "village",
+        "village_name",
+        "wadmkd",
+        "nmdesa",
+        "kel_desa",
     ],
     "named_village_code": ["village_code", "kode_desa", "kode_kelurahan", "kode_wilayah", "kd_desa", "kdepum"],
     "named_district": ["kecamatan", "nama_kecamatan", "kec", "district", "wadmkc", "nmkec"],
     "address": ["alamat", "alamat_tps", "lokasi_tps", "lokasi", "address", "tempat"],
     "voters": [
-        "dpt", "jumlah_dpt", "jml_dpt", "total_dpt", "dpt_total", "pemilih", "jumlah_pemilih", "jml_pemilih",
+        "dpt",
+        "jumlah_dpt",
+        "jml_dpt",
+        "total_dpt",
+        "dpt_total",
+        "pemilih",
+        "jumlah_pemilih",
+        "jml_pemilih",
         "voters",
     ],
 }
@@ -139,8 +162,7 @@ def read_tps(
     named_district = text(picked["named_district"])
 
     ids = text(picked["tps_id"]) if picked["tps_id"] else kpu
-    fallback = (named_code.where(named_code != "", named_district + "/" + named_village)
-                + "-TPS" + number.str.zfill(3))
+    fallback = named_code.where(named_code != "", named_district + "/" + named_village) + "-TPS" + number.str.zfill(3)
     use_fallback = (ids == "") & (number != "")
     ids = ids.where(~use_fallback, fallback)
     ids = ids.where(ids != "", "row-" + frame[ROW_COLUMN].astype(str))
@@ -156,8 +178,12 @@ def read_tps(
         report.warn_frame(frame.loc[neg, ROW_COLUMN], "unparseable_voters", value=list(raw_voters[neg]))
         voters = voters.where(voters >= 0)
         over = ok & (voters > MAX_VOTERS_PER_TPS).to_numpy()
-        report.warn_frame(frame.loc[over, ROW_COLUMN], "voters_over_limit", value=list(voters[over].astype(int)),
-                          limit=MAX_VOTERS_PER_TPS)
+        report.warn_frame(
+            frame.loc[over, ROW_COLUMN],
+            "voters_over_limit",
+            value=list(voters[over].astype(int)),
+            limit=MAX_VOTERS_PER_TPS,
+        )
     else:
         report.warn(None, "no_voter_column")
 
@@ -180,8 +206,9 @@ def read_tps(
         flags, unreadable = parse_flags(frame[col])
         out[f"ind_{ind}"] = flags
         bad = ok & unreadable
-        report.warn_frame(frame.loc[bad, ROW_COLUMN], "unparseable_flag", column=col,
-                          value=list(frame.loc[bad, col].astype(str)))
+        report.warn_frame(
+            frame.loc[bad, ROW_COLUMN], "unparseable_flag", column=col, value=list(frame.loc[bad, col].astype(str))
+        )
     report.schema = "TPS" + (f" + {len(present)} indikator Bawaslu" if present else "")
     out["lon"] = frame["lon"]
     out["lat"] = frame["lat"]

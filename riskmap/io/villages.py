@@ -27,12 +27,18 @@ import pandas as pd
 import shapely
 
 from riskmap._errors import RiskmapInputError
-from riskmap.io._columns import ColumnMap, find_column, load_column_map, norm
+from riskmap.io._columns import ColumnMap, find_column, load_column_map
 from riskmap.io._read import ROW_COLUMN, RawLayer, read_layer
 from riskmap.io.report import LayerReport
 
 VILLAGE_COLUMNS = [
-    "village_code", "village_name", "district", "district_code", "regency", "province", "area_km2",
+    "village_code",
+    "village_name",
+    "district",
+    "district_code",
+    "regency",
+    "province",
+    "area_km2",
 ]
 """Canonical village columns (besides ``geometry``). ``district`` = kecamatan,
 ``regency`` = kabupaten/kota; ``area_km2`` is geodesic (EPSG:6933)."""
@@ -42,32 +48,72 @@ _KEMENDAGRI_PLAIN = re.compile(r"^\d{10}$")
 
 _SCHEMAS: dict[str, dict[str, list[str]]] = {
     "BIG": {
-        "village_code": ["KDEPUM"], "village_name": ["WADMKD", "NAMOBJ"], "district": ["WADMKC"],
-        "regency": ["WADMKK"], "province": ["WADMPR"],
+        "village_code": ["KDEPUM"],
+        "village_name": ["WADMKD", "NAMOBJ"],
+        "district": ["WADMKC"],
+        "regency": ["WADMKK"],
+        "province": ["WADMPR"],
     },
     "GADM": {
-        "village_code": ["GID_4"], "village_name": ["NAME_4"], "district": ["NAME_3"],
-        "regency": ["NAME_2"], "province": ["NAME_1"],
+        "village_code": ["GID_4"],
+        "village_name": ["NAME_4"],
+        "district": ["NAME_3"],
+        "regency": ["NAME_2"],
+        "province": ["NAME_1"],
     },
     "BPS": {
-        "village_code": ["iddesa", "kddesa_full"], "village_name": ["nmdesa"], "district": ["nmkec"],
-        "regency": ["nmkab"], "province": ["nmprov"],
+        "village_code": ["iddesa", "kddesa_full"],
+        "village_name": ["nmdesa"],
+        "district": ["nmkec"],
+        "regency": ["nmkab"],
+        "province": ["nmprov"],
     },
 }
 
 _ALIASES: dict[str, list[str]] = {
     "village_code": [
-        "village_code", "kode", "kode_desa", "kd_desa", "kode_kelurahan", "kode_kel", "kode_wilayah",
-        "kodewilayah", "kode_kemendagri", "kemendagri", "kd_wilayah", "desa_id", "id_desa", "kode_desa_kelurahan",
-        "adm4_pcode", "code",
+        "village_code",
+        "kode",
+        "kode_desa",
+        "kd_desa",
+        "kode_kelurahan",
+        "kode_kel",
+        "kode_wilayah",
+        "kodewilayah",
+        "kode_kemendagri",
+        "kemendagri",
+        "kd_wilayah",
+        "desa_id",
+        "id_desa",
+        "kode_desa_kelurahan",
+        "adm4_pcode",
+        "code",
     ],
     "village_name": [
-        "village_name", "nama", "nama_desa", "nama_kelurahan", "nama_desa_kelurahan", "desa_kelurahan",
-        "kelurahan", "desa", "nm_desa", "nm_kelurahan", "namobj", "village", "name",
+        "village_name",
+        "nama",
+        "nama_desa",
+        "nama_kelurahan",
+        "nama_desa_kelurahan",
+        "desa_kelurahan",
+        "kelurahan",
+        "desa",
+        "nm_desa",
+        "nm_kelurahan",
+        "namobj",
+        "village",
+        "name",
     ],
     "district": ["district", "kecamatan", "nama_kecamatan", "nm_kecamatan", "nm_kec", "kec", "wadmkc"],
     "regency": [
-        "regency", "kab_kota", "kabupaten_kota", "kabupaten", "kota", "nama_kabupaten", "nm_kab", "wadmkk",
+        "regency",
+        "kab_kota",
+        "kabupaten_kota",
+        "kabupaten",
+        "kota",
+        "nama_kabupaten",
+        "nm_kab",
+        "wadmkk",
     ],
     "province": ["province", "provinsi", "nama_provinsi", "nm_prov", "wadmpr"],
 }
@@ -107,9 +153,7 @@ def _detect(frame: pd.DataFrame, mapping: dict[str, str], file: str) -> tuple[st
     """Pick the schema and return (schema name, canonical field -> column)."""
     columns = [c for c in frame.columns if c not in (ROW_COLUMN, frame.geometry.name)]
     if mapping:
-        fields = {
-            f: find_column(columns, _ALIASES.get(f, []), mapped=mapping.get(f), file=file) for f in _ALIASES
-        }
+        fields = {f: find_column(columns, _ALIASES.get(f, []), mapped=mapping.get(f), file=file) for f in _ALIASES}
         if fields["village_code"] is None and fields["village_name"] is None:
             raise RiskmapInputError("villages_unrecognised", file=file, columns=", ".join(columns[:30]))
         return "mapping", fields
@@ -227,7 +271,10 @@ def villages_from_raw(raw: RawLayer, mapping: dict[str, str] | None = None) -> t
     no_district_code = ~kem
     if no_district_code.any():  # key districts by names when there is no official code
         out.loc[no_district_code, "district_code"] = (
-            out.loc[no_district_code, "province"] + "|" + out.loc[no_district_code, "regency"] + "|"
+            out.loc[no_district_code, "province"]
+            + "|"
+            + out.loc[no_district_code, "regency"]
+            + "|"
             + out.loc[no_district_code, "district"]
         )
     out["area_km2"] = out.geometry.to_crs(6933).area.to_numpy() / 1e6
@@ -250,7 +297,8 @@ def _repair(out: gpd.GeoDataFrame, report: LayerReport) -> gpd.GeoDataFrame:
     # keep only polygonal parts (make_valid may add lines or points)
     polys = [
         shapely.union_all([p for p in shapely.get_parts(g) if shapely.get_type_id(p) in (3, 6)])
-        if shapely.get_type_id(g) == 7 else g
+        if shapely.get_type_id(g) == 7
+        else g
         for g in fixed
     ]
     polys = np.array(polys, dtype=object)
@@ -279,10 +327,12 @@ def _merge_duplicates(out: gpd.GeoDataFrame, report: LayerReport) -> gpd.GeoData
         seen = [group.geometry.iloc[0].normalize().wkb]
         parts = [group.geometry.iloc[0]]
         used = 1
-        for idx, row in group.iloc[1:].iterrows():
+        for _, row in group.iloc[1:].iterrows():
             wkb = row.geometry.normalize().wkb
             if wkb in seen:
-                report.reject(int(row[ROW_COLUMN]), "duplicate_id", id=code, first_row=int(group.loc[first, ROW_COLUMN]))
+                report.reject(
+                    int(row[ROW_COLUMN]), "duplicate_id", id=code, first_row=int(group.loc[first, ROW_COLUMN])
+                )
             else:
                 seen.append(wkb)
                 parts.append(row.geometry)

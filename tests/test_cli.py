@@ -1,0 +1,97 @@
+"""The command line end to end, as an analyst scripts it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import geopandas as gpd
+import pytest
+
+from riskmap.cli import main
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "riskmap", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_score_writes_rfc7946_layers_and_report(tmp_path, villages_path, tps_path, incidents_path):
+    out = tmp_path / "out"
+    proc = _run(
+        "score", "--villages", villages_path, "--tps", tps_path, "--incidents", incidents_path, "--out", str(out)
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    for name in ("villages.geojson", "tps.geojson", "report.json"):
+        assert (out / name).exists()
+    raw = json.loads((out / "villages.geojson").read_text())
+    assert raw["type"] == "FeatureCollection" and "crs" not in raw
+    props = raw["features"][0]["properties"]
+    for stage in ("campaign", "voting", "counting", "recap"):
+        assert 0 <= props[f"risk_{stage}"] <= 100
+        assert props[f"level_{stage}"] in {"kurang rawan", "rawan", "sangat rawan"}
+    assert {"village_code", "village_name", "district"} <= set(props)
+    coords = raw["features"][0]["geometry"]["coordinates"][0]
+    assert all(len(str(c).split(".")[-1]) <= 7 for xy in coords for c in xy)
+    assert all(95 < xy[0] < 141 and -11 < xy[1] < 6 for xy in coords)  # lon, lat order
+    tps = gpd.read_file(out / "tps.geojson")
+    assert {"tps_id", "village_code", "risk_voting", "level_voting", "risk_counting", "level_counting"} <= set(tps)
+    assert len(tps) == 9
+    report = json.loads((out / "report.json").read_text())
+    for layer in ("villages", "tps", "incidents"):
+        assert report[layer]["read"] == report[layer]["used"] + len(report[layer]["rejected"])
+
+
+def test_validate_report_and_strict(tmp_path, villages_path, tps_frame):
+    frame = tps_frame.copy()
+    frame.loc[2, "lat"] = "abc"
+    path = tmp_path / "tps.csv"
+    frame.to_csv(path, index=False)
+    rep = tmp_path / "rep.json"
+    proc = _run("validate", "--villages", villages_path, "--tps", str(path), "--report", str(rep), "--lang", "en")
+    assert proc.returncode == 0, proc.stderr
+    assert "9 rows read, 8 used, 1 rejected" in proc.stdout
+    data = json.loads(rep.read_text())
+    assert data["tps"]["rejected"] == [
+        {
+            "row": 4,
+            "reason": "unparseable_coordinates",
+            "message": data["tps"]["rejected"][0]["message"],
+            "lat": "abc",
+            "lon": frame.loc[2, "lon"],
+            "area": data["tps"]["rejected"][0]["area"],
+        }
+    ]
+    assert "abc" in data["tps"]["rejected"][0]["message"]
+    assert main(["validate", "--villages", villages_path, "--tps", str(path), "--strict"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--villages", "tidak_ada.geojson"], ["tidak_ada.geojson", "tidak ditemukan"]),
+        (["--tps", "x.docx"], ["x.docx", "format"]),
+    ],
+)
+def test_bad_input_exits_2_without_traceback(tmp_path, villages_path, args, words):
+    if args[0] == "--tps":
+        (tmp_path / "x.docx").write_text("x")
+        args = ["--villages", villages_path, "--tps", str(tmp_path / "x.docx")]
+    proc = _run("score", *args, "--out", str(tmp_path / "o"))
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    for w in words:
+        assert w in proc.stderr
+
+
+def test_bad_as_of_and_config(tmp_path, villages_path):
+    proc = _run("score", "--villages", villages_path, "--as-of", "kemarin", "--out", str(tmp_path / "o"))
+    assert proc.returncode == 2 and "kemarin" in proc.stderr
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[scoring.thresholds]\nrawan = 80\nsangat_rawan = 20\n")
+    proc = _run("score", "--villages", villages_path, "--config", str(cfg), "--out", str(tmp_path / "o"))
+    assert proc.returncode == 2 and "c.toml" in proc.stderr
+    cfg.write_text("[scoring\n")
+    proc = _run("score", "--villages", villages_path, "--config", str(cfg), "--out", str(tmp_path / "o"))
+    assert proc.returncode == 2 and "c.toml" in proc.stderr and "TOML" in proc.stderr
