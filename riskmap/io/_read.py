@@ -83,15 +83,52 @@ def read_layer(path: str | Path, *, layer: str | None = None, crs: str | None = 
     suffix = path.suffix.lower()
     if suffix in TABULAR_SUFFIXES:
         frame = _read_excel(path) if suffix.startswith(".xls") else _read_csv(path)
-        # row numbers as a spreadsheet shows them: header is row 1; blank rows
-        # are skipped but keep their place in the numbering
-        frame.insert(0, ROW_COLUMN, frame.index.to_numpy() + 2)
         blank = (frame.drop(columns=ROW_COLUMN) == "").all(axis=1)
         frame = frame.loc[~blank].reset_index(drop=True)
         return RawLayer(frame=frame, path=path, is_vector=False)
     if suffix in VECTOR_SUFFIXES:
         return _read_vector(path, layer=layer, crs=crs)
     raise RiskmapInputError("unknown_format", file=path, suffix=suffix or "(none)")
+
+
+_DELIMITERS = ["\t", ";", "|", ","]  # ties go to the rarer-in-data delimiter
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text.replace(",", "."))
+    except ValueError:
+        return False
+    return True
+
+
+def _header_index(rows: list[list[str]]) -> int:
+    """Index of the header row among the first rows of a sheet.
+
+    Government spreadsheets often carry a title and blank rows above the
+    header. The header is the first row whose filled cells span most of the
+    table's width and are all text.
+    """
+    filled = [[c for c in (str(v).strip() for v in r) if c and c.lower() not in ("nan", "none")] for r in rows]
+    width = max((len(f) for f in filled), default=0)
+    for i, cells in enumerate(filled):
+        if len(cells) >= max(2, 0.6 * width) and not any(_is_number(c) for c in cells):
+            return i
+    return 0
+
+
+def _sniff_delimiter(lines: list[str]) -> str:
+    best, best_score = ",", -1.0
+    for delim in _DELIMITERS:
+        counts = [len(r) for r in csv.reader(lines, delimiter=delim)]
+        counts = [c for c in counts if c > 1]
+        if not counts:
+            continue
+        mode = max(set(counts), key=counts.count)
+        score = counts.count(mode) / len(lines) + (0.001 * mode)
+        if score > best_score + 0.05:
+            best, best_score = delim, score
+    return best
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
@@ -106,11 +143,9 @@ def _read_csv(path: Path) -> pd.DataFrame:
     assert text is not None  # latin-1 decodes anything
     if not text.strip():
         raise RiskmapInputError("empty_file", file=path)
-    sample = text[:65536]
-    try:
-        sep = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
-    except csv.Error:
-        sep = ","
+    head = text[:65536].splitlines()[:50]
+    sep = _sniff_delimiter([line for line in head if line.strip()])
+    header = _header_index(list(csv.reader(head[:20], delimiter=sep)))
     try:
         frame = pd.read_csv(
             io.StringIO(text),
@@ -120,22 +155,37 @@ def _read_csv(path: Path) -> pd.DataFrame:
             na_filter=False,
             skipinitialspace=True,
             skip_blank_lines=False,
+            skiprows=header,
         )
     except (pd.errors.ParserError, ValueError) as exc:
         raise RiskmapInputError("csv_unreadable", file=path, detail=str(exc).strip()) from None
     frame.columns = [str(c).strip() for c in frame.columns]
+    # row numbers as a spreadsheet shows them (blank rows keep their place)
+    frame.insert(0, ROW_COLUMN, frame.index.to_numpy() + header + 2)
     return frame
 
 
 def _read_excel(path: Path) -> pd.DataFrame:
     try:
-        sheets = pd.read_excel(path, sheet_name=None, dtype=object)
+        sheets = pd.read_excel(path, sheet_name=None, dtype=object, header=None)
     except Exception as exc:  # openpyxl raises many types for corrupt files
         raise RiskmapInputError("excel_unreadable", file=path, detail=str(exc).strip()) from None
-    for frame in sheets.values():  # the first sheet that holds data
-        if len(frame.columns) and frame.notna().any(axis=None):
-            frame.columns = [str(c).strip() for c in frame.columns]
-            return frame.astype(object).where(frame.notna(), "")
+    for sheet in sheets.values():  # the first sheet that holds data
+        sheet = sheet.dropna(how="all", axis=1)
+        if not len(sheet.columns) or not sheet.notna().any(axis=None):
+            continue
+        top = sheet.head(20).astype(object).where(sheet.head(20).notna(), "").to_numpy().tolist()
+        header = _header_index(top)
+        names = [
+            str(c).strip() if str(c).strip() not in ("", "nan") else f"kolom_{i + 1}"
+            for i, c in enumerate(sheet.iloc[header])
+        ]
+        frame = sheet.iloc[header + 1 :].copy()
+        frame.columns = names
+        frame = frame.astype(object).where(frame.notna(), "")
+        # header=None: index 0 is Excel row 1
+        frame.insert(0, ROW_COLUMN, frame.index.to_numpy() + 1)
+        return frame.reset_index(drop=True)
     raise RiskmapInputError("empty_file", file=path)
 
 
