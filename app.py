@@ -40,7 +40,7 @@ def main() -> None:
     for col, cat in zip(cols, CATEGORIES, strict=True):
         col.metric(i18n.t(cat, lang), int(counts.get(cat, 0)))
     table = villages[["village_code", "village_name", "district", f"risk_{stage}", f"level_{stage}"]]
-    st.dataframe(table.sort_values(f"risk_{stage}", ascending=False), hide_index=True, use_container_width=True)
+    st.dataframe(table.sort_values(f"risk_{stage}", ascending=False), hide_index=True, width="stretch")
     with st.expander("Laporan pemuatan data" if lang == "id" else "Load report"):
         st.text(result.report.summary(lang))
 

@@ -20,12 +20,14 @@ _INPUT_HELP = {
     "tps": "polling stations (TPS): CSV, XLSX or point file",
     "incidents": "incidents: riskmap CSV/XLSX/GeoJSON or an ACLED export",
     "posts": "police posts: CSV, XLSX or point file (optional)",
+    "candidate_sites": "candidate sites for new posts: CSV, XLSX or point file (optional)",
+    "campaign_posts": "campaign posts (posko): TPS near one get the Bawaslu flag dekat_posko (optional)",
 }
 
 
 def _add_inputs(p: argparse.ArgumentParser) -> None:
     for name, text in _INPUT_HELP.items():
-        p.add_argument(f"--{name}", metavar="PATH", help=text)
+        p.add_argument(f"--{name.replace('_', '-')}", dest=name, metavar="PATH", help=text)
     p.add_argument(
         "--columns", metavar="MAP", help="column mapping: a TOML file, or pairs like tps.lat=Lintang,tps.lon=Bujur"
     )

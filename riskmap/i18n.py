@@ -329,6 +329,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "id": "titik berada di tumpang-tindih {n} poligon kelurahan; dipakai {found}.",
         "en": "the point lies where {n} village polygons overlap; {found} is used.",
     },
+    "campaign_posts_marked": {
+        "id": "{n} TPS berjarak kurang dari {radius} m dari posko kampanye; ditandai 'dekat posko'.",
+        "en": "{n} TPS lie within {radius} m of a campaign post; flagged 'near a campaign post'.",
+    },
     "region_no_district": {
         "id": "insiden berpresisi wilayah tidak berada di kecamatan mana pun; dibagi ke seluruh wilayah kajian.",
         "en": "region-precision incident lies in no kecamatan; spread over the whole study area.",

@@ -136,7 +136,7 @@ def _check_named(points: gpd.GeoDataFrame, villages: gpd.GeoDataFrame, report: L
         )
 
 
-def incidents_near(
+def points_within(
     targets: gpd.GeoDataFrame,
     incidents: gpd.GeoDataFrame,
     radius_m: float,

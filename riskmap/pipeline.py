@@ -17,12 +17,12 @@ import numpy as np
 from riskmap import demo
 from riskmap._errors import RiskmapInputError
 from riskmap.config import Config, load_config
-from riskmap.io import ColumnMap, LoadReport, StudyArea, load_column_map
+from riskmap.io import ColumnMap, LayerReport, LoadReport, StudyArea, load_column_map
 from riskmap.io.incidents import read_incidents
 from riskmap.io.points import read_points
 from riskmap.io.tps import read_tps
 from riskmap.io.villages import read_villages
-from riskmap.joins import assign_villages, nearest_village
+from riskmap.joins import assign_villages, nearest_village, points_within
 from riskmap.scoring import RiskModel
 
 PathLike = str | Path
@@ -42,6 +42,8 @@ class Layers:
     report: LoadReport
     area: StudyArea
     demo: bool = False
+    candidate_sites: gpd.GeoDataFrame | None = None
+    campaign_posts: gpd.GeoDataFrame | None = None
 
 
 @dataclass
@@ -95,6 +97,8 @@ def load(
     incidents: PathLike | None = None,
     *,
     posts: PathLike | None = None,
+    candidate_sites: PathLike | None = None,
+    campaign_posts: PathLike | None = None,
     columns: ColumnMap | PathLike | None = None,
     config: Config | None = None,
     as_of: dt.date | None = None,
@@ -104,9 +108,12 @@ def load(
 
     Parameters
     ----------
-    villages, tps, incidents, posts
-        Paths; when all of villages/tps/incidents are None (or ``demo_data``
-        is True) the embedded demo is used for each layer not given.
+    villages, tps, incidents
+        Paths; when all three are None (or ``demo_data`` is True) the
+        embedded demo is used for each layer not given.
+    posts, candidate_sites, campaign_posts
+        Optional point layers. TPS within ``joins.campaign_post_radius_m`` of
+        a campaign post get the Bawaslu flag ``dekat_posko``.
     columns
         Column mapping for files that need one.
     config
@@ -150,11 +157,38 @@ def load(
         i.loc[region, "village_idx"] = -1  # never pinned to a single village
         i.loc[region, "village_code"] = ""
         report.add(i_rep)
-    p = None
-    if posts is not None:
-        p, p_rep = read_points(posts, "posts", area=area, columns=colmap)
-        report.add(p_rep)
-    return Layers(villages=v, tps=t, incidents=i, posts=p, report=report, area=area, demo=bool(use_demo))
+    points: dict[str, gpd.GeoDataFrame | None] = {}
+    for kind, path in (("posts", posts), ("candidate_sites", candidate_sites), ("campaign_posts", campaign_posts)):
+        points[kind] = None
+        if path is not None:
+            points[kind], p_rep = read_points(path, kind, area=area, columns=colmap)
+            report.add(p_rep)
+    if t is not None and points["campaign_posts"] is not None:
+        _mark_near_campaign_posts(t, points["campaign_posts"], config, report["campaign_posts"])
+    return Layers(
+        villages=v,
+        tps=t,
+        incidents=i,
+        posts=points["posts"],
+        candidate_sites=points["candidate_sites"],
+        campaign_posts=points["campaign_posts"],
+        report=report,
+        area=area,
+        demo=bool(use_demo),
+    )
+
+
+def _mark_near_campaign_posts(
+    tps: gpd.GeoDataFrame, campaign_posts: gpd.GeoDataFrame, config: Config, report: LayerReport
+) -> None:
+    """Set the Bawaslu flag "near a candidate's campaign post" from a campaign-post layer."""
+    radius = float(config.data["joins"]["campaign_post_radius_m"])
+    pairs = points_within(tps, campaign_posts, radius)
+    near = np.zeros(len(tps), dtype=bool)
+    near[pairs["target"].to_numpy()] = True
+    column = "ind_dekat_posko"
+    tps[column] = near | (tps[column].to_numpy(dtype=bool) if column in tps else False)
+    report.warn(None, "campaign_posts_marked", n=int(near.sum()), radius=int(radius))
 
 
 def score(layers: Layers, config: Config | None = None, as_of: dt.date | None = None) -> Result:
@@ -172,6 +206,8 @@ def run(
     incidents: PathLike | None = None,
     *,
     posts: PathLike | None = None,
+    candidate_sites: PathLike | None = None,
+    campaign_posts: PathLike | None = None,
     columns: ColumnMap | PathLike | None = None,
     config: Config | None = None,
     as_of: dt.date | str | None = None,
@@ -181,6 +217,15 @@ def run(
     config = config or load_config()
     as_of = parse_as_of(as_of)
     layers = load(
-        villages, tps, incidents, posts=posts, columns=columns, config=config, as_of=as_of, demo_data=demo_data
+        villages,
+        tps,
+        incidents,
+        posts=posts,
+        candidate_sites=candidate_sites,
+        campaign_posts=campaign_posts,
+        columns=columns,
+        config=config,
+        as_of=as_of,
+        demo_data=demo_data,
     )
     return score(layers, config, as_of)

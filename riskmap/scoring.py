@@ -47,7 +47,7 @@ import pandas as pd
 
 from riskmap import i18n
 from riskmap.config import CATEGORIES, Config, load_config
-from riskmap.joins import incidents_near, village_neighbours
+from riskmap.joins import points_within, village_neighbours
 
 VILLAGE_FACTORS = ("incidents", "spillover", "indicators", "exposure")
 TPS_FACTORS = ("nearby_incidents", "village", "indicators", "exposure")
@@ -223,7 +223,7 @@ class RiskModel:
         if tps is not None and len(inc):
             near_ok = inc["precision"].isin(["exact", "near"] if cfg["incidents"]["near_counts_at_tps"] else ["exact"])
             eligible = np.flatnonzero(near_ok.to_numpy())
-            pairs = incidents_near(tps, inc.iloc[eligible].reset_index(drop=True), radius)
+            pairs = points_within(tps, inc.iloc[eligible].reset_index(drop=True), radius)
             pairs["incident"] = eligible[pairs["incident"].to_numpy()]
         else:
             pairs = pd.DataFrame(

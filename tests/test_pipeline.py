@@ -80,3 +80,46 @@ def test_big_gadm_kemendagri_files_give_identical_scores(tmp_path):
         pd.testing.assert_frame_equal(t, base_t, check_exact=False, atol=1e-6)
         assert used == base_used
     assert np.isfinite(base_v["risk_voting"]).all()
+
+
+def test_cli_score_on_demo_with_no_inputs(tmp_path):
+    from riskmap.cli import main
+
+    out = tmp_path / "out"
+    assert main(["score", "--out", str(out)]) == 0
+    villages = gpd.read_file(out / "villages.geojson")
+    assert len(villages) == 51
+    assert villages.crs.to_epsg() == 4326
+
+
+def test_campaign_posts_set_the_near_posko_flag(tmp_path, villages, villages_path, tps_path):
+    from riskmap.testing import village_center
+
+    lat, lon = village_center(villages, 4)
+    posts = pd.DataFrame({"nama": ["Posko Paslon 1", "Posko jauh"], "lat": [lat + 0.001, -6.2], "lon": [lon, 106.8]})
+    path = tmp_path / "posko.csv"
+    posts.to_csv(path, index=False)
+    layers = pipeline.load(villages_path, tps_path, None, campaign_posts=path)
+    assert list(layers.tps["ind_dekat_posko"]) == [k == 4 for k in range(9)]
+    rep = layers.report["campaign_posts"]
+    assert rep.used == 1 and [n.reason for n in rep.rejected] == ["outside_study_area"]
+    assert any(w.reason == "campaign_posts_marked" and w.params["n"] == 1 for w in rep.warnings)
+
+
+def test_overlapping_polygons_pick_one_village_with_a_warning(tmp_path, villages, tps_frame):
+    from shapely.geometry import box
+
+    overlap = villages.copy()
+    b = overlap.geometry.iloc[1].bounds  # widen village 1 over the west half of village 0... and its TPS
+    overlap.loc[1, "geometry"] = box(b[0] - 0.006, b[1], b[2], b[3])
+    vpath = tmp_path / "desa.geojson"
+    overlap.to_file(vpath)
+    tpath = tmp_path / "tps.csv"
+    tps_frame.to_csv(tpath, index=False)
+    layers = pipeline.load(vpath, tpath, None)
+    rep = layers.report["tps"]
+    ambiguous = [w for w in rep.warnings if w.reason == "ambiguous_village"]
+    assert [w.row for w in ambiguous] == [2]
+    # the record names village 0, which is one of the two: it is kept
+    assert layers.tps["village_code"].iloc[0] == villages["kode"].iloc[0]
+    assert rep.used == 9
