@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
-from riskmap.io._columns import norm
+from riskmap.io._columns import norm_series
 from riskmap.io._read import ROW_COLUMN
 from riskmap.io.report import LayerReport
 
@@ -122,8 +122,8 @@ def _check_named(points: gpd.GeoDataFrame, villages: gpd.GeoDataFrame, report: L
     known_codes = set(villages["village_code"])
     by_code = (named_code != "") & np.isin(named_code, list(known_codes))
     mismatch = has & by_code & (named_code != found_code)
-    norm_found = np.array([norm(v) for v in found_name])
-    norm_named = np.array([norm(v) for v in named_name])
+    norm_found = norm_series(pd.Series(found_name)).to_numpy()
+    norm_named = norm_series(pd.Series(named_name)).to_numpy()
     by_name = has & ~by_code & (norm_named != "")
     mismatch |= by_name & (norm_named != norm_found)
     if mismatch.any():

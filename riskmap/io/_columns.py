@@ -21,8 +21,11 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from typing import Any
+
+import pandas as pd
 
 from riskmap._errors import RiskmapInputError
 
@@ -35,6 +38,18 @@ def norm(name: object) -> str:
     text = str(name).strip().lower()
     text = re.sub(r"[^0-9a-z]+", "_", text)
     return text.strip("_")
+
+
+def norm_series(values: pd.Series) -> pd.Series:
+    """Vectorised :func:`norm` for a column of labels."""
+    text = values.astype(str).str.strip().str.lower()
+    return text.str.replace(r"[^0-9a-z]+", "_", regex=True).str.strip("_")
+
+
+def map_unique(values: pd.Series, func: Callable[[Any], Any]) -> pd.Series:
+    """Apply ``func`` once per distinct value (fast on long, repetitive columns)."""
+    uniques = pd.unique(values.astype(object))
+    return values.astype(object).map(dict(zip(uniques, map(func, uniques), strict=True)))
 
 
 def find_column(

@@ -33,7 +33,7 @@ import pandas as pd
 
 from riskmap._errors import RiskmapInputError
 from riskmap.config import Config, load_config
-from riskmap.io._columns import ColumnMap, find_column, load_column_map, norm
+from riskmap.io._columns import ColumnMap, find_column, load_column_map, map_unique, norm
 from riskmap.io._coords import INDONESIA, StudyArea
 from riskmap.io._dates import parse_dates
 from riskmap.io._read import ROW_COLUMN, RawLayer, read_layer
@@ -183,12 +183,12 @@ def _own_fields(
             )
     type_raw = _text(frame, picked["type"])
     lookup = _type_lookup(config)
-    types = type_raw.map(lambda v: lookup.get(norm(v), ""))
+    types = map_unique(type_raw, lambda v: lookup.get(norm(v), ""))
 
     sev_aliases = {norm(k): int(v) for k, v in config.data["incidents"]["severity_aliases"].items()}
     sev_raw = _text(frame, picked["severity"])
     sev_num = pd.to_numeric(sev_raw.str.replace(",", ".", regex=False), errors="coerce")
-    sev_word = sev_raw.map(lambda v: sev_aliases.get(norm(v), np.nan))
+    sev_word = map_unique(sev_raw, lambda v: sev_aliases.get(norm(v), np.nan)).astype(float)
     severity = sev_num.where(sev_num.notna(), sev_word)
     bad_sev = severity.isna() | ~severity.isin([1, 2, 3])
     if picked["severity"] is None:
@@ -201,7 +201,7 @@ def _own_fields(
     prec_aliases = {norm(k): v for k, v in config.data["incidents"]["precision_aliases"].items()}
     prec_aliases.update({p: p for p in PRECISIONS})
     prec_raw = _text(frame, picked["precision"])
-    precision = prec_raw.map(lambda v: prec_aliases.get(norm(v).replace("_0", ""), ""))
+    precision = map_unique(prec_raw, lambda v: prec_aliases.get(norm(v).replace("_0", ""), ""))
     if picked["precision"] is None:
         report.warn(None, "precision_assumed")
     else:

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from riskmap.config import Config, load_config
-from riskmap.io._columns import ColumnMap, find_column, load_column_map, norm
+from riskmap.io._columns import ColumnMap, find_column, load_column_map, map_unique, norm
 from riskmap.io._coords import INDONESIA, StudyArea
 from riskmap.io._read import ROW_COLUMN, read_layer
 from riskmap.io.points import locate, reject_duplicates, to_points
@@ -156,8 +156,9 @@ def read_tps(
     kpu = text(kpu_col).str.replace(r"\.0$", "", regex=True)
     kpu = kpu.where(kpu.str.match(_KPU.pattern), "")
     number = text(picked["tps_number"]).str.replace(r"\.0$", "", regex=True)
-    named_code = text(picked["named_village_code"]).map(lambda v: normalise_code(v) if v else "")
-    named_code = named_code.where(named_code != "", kpu.map(lambda k: normalise_code(k[:10]) if k else ""))
+    named_code = map_unique(text(picked["named_village_code"]), normalise_code)
+    from_kpu = kpu.str[:2] + "." + kpu.str[2:4] + "." + kpu.str[4:6] + "." + kpu.str[6:10]
+    named_code = named_code.where(named_code != "", from_kpu.where(kpu != "", ""))
     named_village = text(picked["named_village"])
     named_district = text(picked["named_district"])
 

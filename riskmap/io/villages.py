@@ -27,7 +27,7 @@ import pandas as pd
 import shapely
 
 from riskmap._errors import RiskmapInputError
-from riskmap.io._columns import ColumnMap, find_column, load_column_map
+from riskmap.io._columns import ColumnMap, find_column, load_column_map, map_unique
 from riskmap.io._read import ROW_COLUMN, RawLayer, read_layer
 from riskmap.io.report import LayerReport
 
@@ -229,7 +229,7 @@ def villages_from_raw(raw: RawLayer, mapping: dict[str, str] | None = None) -> t
     out = gpd.GeoDataFrame(
         {
             ROW_COLUMN: frame[ROW_COLUMN],
-            "village_code": text("village_code").map(normalise_code),
+            "village_code": map_unique(text("village_code"), normalise_code),
             "village_name": text("village_name"),
             "district": text("district"),
             "regency": text("regency"),
