@@ -109,6 +109,14 @@ def assign_villages(
     return out.reset_index(drop=True)
 
 
+_PLACE_PREFIX = r"^(?:kelurahan|kel|desa|ds|kampung|kp|nagari|gampong)_"
+
+
+def _place_name(names: pd.Series) -> np.ndarray:
+    """Names for comparison: normalised, without a "Kel." / "Desa" prefix."""
+    return norm_series(names).str.replace(_PLACE_PREFIX, "", regex=True).to_numpy()
+
+
 def _check_named(points: gpd.GeoDataFrame, villages: gpd.GeoDataFrame, report: LayerReport) -> None:
     """Warn where a point's polygon differs from the village its record names."""
     if "named_village_code" not in points and "named_village" not in points:
@@ -122,8 +130,8 @@ def _check_named(points: gpd.GeoDataFrame, villages: gpd.GeoDataFrame, report: L
     known_codes = set(villages["village_code"])
     by_code = (named_code != "") & np.isin(named_code, list(known_codes))
     mismatch = has & by_code & (named_code != found_code)
-    norm_found = norm_series(pd.Series(found_name)).to_numpy()
-    norm_named = norm_series(pd.Series(named_name)).to_numpy()
+    norm_found = _place_name(pd.Series(found_name))
+    norm_named = _place_name(pd.Series(named_name))
     by_name = has & ~by_code & (norm_named != "")
     mismatch |= by_name & (norm_named != norm_found)
     if mismatch.any():
