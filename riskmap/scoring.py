@@ -341,7 +341,7 @@ class RiskModel:
             )
         as_of = self.as_of or inc["date"].max().date()
         self.as_of_ = as_of
-        return inc.loc[inc["date"] <= pd.Timestamp(as_of)].reset_index(drop=True)
+        return inc.loc[inc["date"] <= pd.Timestamp(as_of)]  # keep the index: weights align with the layer
 
     def _incident_weights(self, inc: pd.DataFrame, stages: list[str]) -> pd.DataFrame:
         """Incident x stage weights (see the module formula)."""

@@ -1,0 +1,1 @@
+"""The Streamlit face of riskmap (the only package that imports Streamlit)."""

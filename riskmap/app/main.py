@@ -1,0 +1,401 @@
+"""The planner's page: choose data and stage, read the map, the reasons and the rankings.
+
+Only layout and widgets live here; loading, scoring, filtering, map building
+and exports are the core's (:mod:`riskmap.pipeline`, :mod:`riskmap.view`,
+:mod:`riskmap.mapping`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from riskmap import i18n
+from riskmap._errors import RiskmapInputError
+from riskmap.app import data
+from riskmap.config import CATEGORIES, Config, load_config
+from riskmap.mapping import build_map
+from riskmap.pipeline import Result
+from riskmap.view import (
+    ViewFilter,
+    csv_bytes,
+    escalation,
+    geojson_bytes,
+    make_view,
+    ranked_tps,
+    ranked_villages,
+    stage_matrix,
+)
+
+MAP_HEIGHT = 620
+
+# Texts of this page (the core's texts are in riskmap.i18n).
+T: dict[str, dict[str, str]] = {
+    "title": {"id": "Peta Kerawanan Pilkada", "en": "Pilkada Security Risk Map"},
+    "demo_note": {
+        "id": "Data demo Kota Kupang: kode dan nama kelurahan asli, tetapi batas wilayah, TPS, pos dan semua "
+        "insiden adalah **sintetis** (buatan).",
+        "en": "Kota Kupang demo data: real kelurahan codes and names, but boundaries, TPS, posts and all incidents "
+        "are **synthetic**.",
+    },
+    "data": {"id": "Data", "en": "Data"},
+    "demo": {"id": "Data demo (sintetis)", "en": "Demo data (synthetic)"},
+    "upload": {"id": "Unggah file sendiri", "en": "Upload your own files"},
+    "up_villages": {"id": "Batas kelurahan/desa (ZIP shapefile, GeoJSON, GPKG)", "en": "Village boundaries"},
+    "up_tps": {"id": "TPS (CSV, XLSX, GeoJSON)", "en": "Polling stations (CSV, XLSX, GeoJSON)"},
+    "up_incidents": {"id": "Insiden (CSV, XLSX, ACLED)", "en": "Incidents (CSV, XLSX, ACLED)"},
+    "up_posts": {"id": "Pos polisi (opsional)", "en": "Police posts (optional)"},
+    "need_villages": {"id": "Unggah file batas kelurahan/desa untuk mulai.", "en": "Upload a village file to start."},
+    "kept_previous": {
+        "id": "Data sebelumnya tetap ditampilkan. Perbaiki file lalu unggah lagi.",
+        "en": "The previous data stays on screen. Fix the file and upload it again.",
+    },
+    "stage": {"id": "Tahapan", "en": "Stage"},
+    "filters": {"id": "Saring tampilan", "en": "Filter the view"},
+    "districts": {"id": "Kecamatan", "en": "Kecamatan"},
+    "levels": {"id": "Kategori", "en": "Category"},
+    "types": {"id": "Jenis insiden", "en": "Incident types"},
+    "dates": {"id": "Tanggal insiden", "en": "Incident dates"},
+    "filter_note": {
+        "id": "Saringan mengubah yang ditampilkan, bukan skornya.",
+        "en": "Filters change what is shown, not the scores.",
+    },
+    "whatif": {"id": "Bobot dan ambang (simulasi)", "en": "Weights and thresholds (what-if)"},
+    "reset": {"id": "Kembalikan ke bawaan", "en": "Reset to defaults"},
+    "village_weights": {"id": "Bobot skor kelurahan", "en": "Village score weights"},
+    "tps_weights": {"id": "Bobot skor TPS", "en": "TPS score weights"},
+    "th_rawan": {"id": "Ambang rawan", "en": "Threshold rawan"},
+    "th_sangat": {"id": "Ambang sangat rawan", "en": "Threshold sangat rawan"},
+    "half_life": {"id": "Waktu paruh insiden (hari)", "en": "Incident half-life (days)"},
+    "tiles": {"id": "URL ubin peta (opsional)", "en": "Tile URL (optional)"},
+    "tiles_help": {
+        "id": "Kosongkan bila tanpa internet. Contoh: https://tile.openstreetmap.org/{z}/{x}/{y}.png atau server "
+        "ubin lokal.",
+        "en": "Leave empty without internet. E.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png or a local "
+        "tile server.",
+    },
+    "report": {"id": "Laporan pemuatan data", "en": "Load report"},
+    "rejected_rows": {"id": "baris ditolak - lihat laporan pemuatan", "en": "rows rejected - see the load report"},
+    "download_rejected": {"id": "Unduh baris ditolak (CSV)", "en": "Download rejected rows (CSV)"},
+    "explain": {"id": "Mengapa?", "en": "Why?"},
+    "pick": {"id": "Klik kelurahan atau TPS di peta, atau pilih:", "en": "Click a village or TPS on the map, or pick:"},
+    "none": {"id": "(belum dipilih)", "en": "(none)"},
+    "factor": {"id": "Faktor", "en": "Factor"},
+    "points": {"id": "Poin", "en": "Points"},
+    "share": {"id": "Porsi", "en": "Share"},
+    "behind": {"id": "Insiden di balik skor", "en": "Incidents behind the score"},
+    "no_incidents": {"id": "Tidak ada insiden yang relevan.", "en": "No relevant incidents."},
+    "rank_villages": {"id": "Peringkat kelurahan", "en": "Village ranking"},
+    "rank_tps": {"id": "Peringkat TPS", "en": "TPS ranking"},
+    "between": {"id": "Perubahan antar tahapan", "en": "Change between stages"},
+    "downloads": {"id": "Unduh", "en": "Download"},
+    "dl_villages_geojson": {"id": "Kelurahan (GeoJSON)", "en": "Villages (GeoJSON)"},
+    "dl_villages_csv": {"id": "Kelurahan (CSV)", "en": "Villages (CSV)"},
+    "dl_tps_geojson": {"id": "TPS (GeoJSON)", "en": "TPS (GeoJSON)"},
+    "dl_tps_csv": {"id": "TPS (CSV)", "en": "TPS (CSV)"},
+    "from": {"id": "Dari tahap", "en": "From stage"},
+    "to": {"id": "Ke tahap", "en": "To stage"},
+    "escalating": {"id": "kelurahan naik kategori", "en": "villages move up a category"},
+    "matrix": {"id": "Jumlah kelurahan per kategori dan tahapan", "en": "Villages per category and stage"},
+    "as_of": {"id": "Data per", "en": "Data as of"},
+}
+
+
+def tr(key: str, lang: str) -> str:
+    """Text of this page in ``lang``."""
+    return T[key][lang]
+
+
+def _sidebar_data(lang: str) -> data.Source | None:
+    choice = st.sidebar.radio(tr("data", lang), ["demo", "upload"], format_func=lambda c: tr(c, lang), key="source")
+    if choice == "demo":
+        return data.demo_source()
+    files = {
+        layer: st.sidebar.file_uploader(tr(f"up_{layer}", lang), type=data.ACCEPT[layer], key=f"up_{layer}")
+        for layer in data.LAYERS
+    }
+    return data.upload_source(files)
+
+
+def _default_whatif(config: Config, stage: str) -> dict[str, Any]:
+    sc = config.data["scoring"]
+    return {
+        "village": dict(sc["village_weights"][stage]),
+        "tps": dict(sc["tps_weights"][stage]),
+        "rawan": float(sc["thresholds"]["rawan"]),
+        "sangat_rawan": float(sc["thresholds"]["sangat_rawan"]),
+        "half_life": int(config.data["incidents"]["half_life_days"]),
+    }
+
+
+def _sidebar_whatif(lang: str, stage: str, defaults: Config) -> dict[str, Any]:
+    """What-if controls for the current stage; returns configuration overrides."""
+    base = _default_whatif(defaults, stage)
+    with st.sidebar.expander(tr("whatif", lang)):
+        if st.button(tr("reset", lang), key="reset_whatif"):
+            for key in [k for k in st.session_state if str(k).startswith("wi_")]:
+                del st.session_state[key]
+        st.caption(tr("village_weights", lang))
+        village = {
+            f: st.slider(i18n.t("factor_" + f, lang), 0.0, 1.0, float(w), 0.05, key=f"wi_v_{stage}_{f}")
+            for f, w in base["village"].items()
+        }
+        st.caption(tr("tps_weights", lang))
+        tps = {
+            f: st.slider(i18n.t("factor_" + f, lang), 0.0, 1.0, float(w), 0.05, key=f"wi_t_{stage}_{f}")
+            for f, w in base["tps"].items()
+        }
+        rawan = st.slider(tr("th_rawan", lang), 0.0, 100.0, base["rawan"], 1.0, key="wi_rawan")
+        sangat = st.slider(tr("th_sangat", lang), rawan, 100.0, max(base["sangat_rawan"], rawan), 1.0, key="wi_sangat")
+        half_life = st.number_input(tr("half_life", lang), 30, 3650, base["half_life"], 30, key="wi_half")
+    overrides: dict[str, Any] = {}
+    if village != base["village"]:
+        overrides.setdefault("scoring", {}).setdefault("village_weights", {})[stage] = village
+    if tps != base["tps"]:
+        overrides.setdefault("scoring", {}).setdefault("tps_weights", {})[stage] = tps
+    if (rawan, sangat) != (base["rawan"], base["sangat_rawan"]):
+        overrides.setdefault("scoring", {})["thresholds"] = {"rawan": rawan, "sangat_rawan": sangat}
+    if int(half_life) != base["half_life"]:
+        overrides["incidents"] = {"half_life_days": int(half_life)}
+    return overrides
+
+
+def _sidebar_filters(lang: str, result: Result) -> ViewFilter:
+    config = result.config
+    with st.sidebar.expander(tr("filters", lang), expanded=False):
+        districts = st.multiselect(tr("districts", lang), sorted(set(result.villages["district"])), key="f_dist")
+        levels = st.multiselect(
+            tr("levels", lang), list(CATEGORIES), format_func=lambda c: i18n.t(c, lang), key="f_levels"
+        )
+        types = st.multiselect(
+            tr("types", lang), list(config.taxonomy), format_func=lambda k: config.type_label(k, lang), key="f_types"
+        )
+        inc = result.layers.incidents
+        date_from = date_to = None
+        if inc is not None and len(inc):
+            lo, hi = inc["date"].min().date(), inc["date"].max().date()
+            picked = st.date_input(tr("dates", lang), (lo, hi), min_value=lo, max_value=hi, key="f_dates")
+            if isinstance(picked, tuple) and len(picked) == 2:
+                date_from, date_to = picked
+        st.caption(tr("filter_note", lang))
+    return ViewFilter(tuple(districts), tuple(levels), tuple(types), date_from, date_to)
+
+
+def _report(lang: str, result: Result) -> None:
+    report = result.report
+    rejected = sum(len(r.rejected) for r in report.layers.values())
+    if rejected:
+        st.warning(f"{rejected} {tr('rejected_rows', lang)}")
+    with st.expander(tr("report", lang), expanded=False):
+        counts = pd.DataFrame(
+            [
+                {
+                    "layer": i18n.t("layer_" + name, lang),
+                    "file": rep.source,
+                    "schema": rep.schema,
+                    "read": rep.read,
+                    "used": rep.used,
+                    "rejected": len(rep.rejected),
+                    "warnings": len(rep.warnings),
+                }
+                for name, rep in report.layers.items()
+            ]
+        )
+        st.dataframe(counts, hide_index=True, width="stretch")
+        st.text(report.summary(lang))
+        table = report.rejected_frame(lang)
+        if len(table):
+            st.dataframe(table, hide_index=True, width="stretch")
+            st.download_button(
+                tr("download_rejected", lang), csv_bytes(table), "baris_ditolak.csv", "text/csv", key="dl_rejected"
+            )
+
+
+def _explanation(lang: str, result: Result, stage: str) -> None:
+    st.subheader(tr("explain", lang))
+    villages = result.villages
+    options = [""] + [f"village:{c}" for c in villages.sort_values(f"risk_{stage}", ascending=False)["village_code"]]
+    if result.tps is not None:
+        options += [f"tps:{t}" for t in result.tps.sort_values(f"risk_{stage}", ascending=False)["tps_id"]]
+    names = dict(zip(villages["village_code"], villages["village_name"], strict=True))
+
+    def label(opt: str) -> str:
+        if not opt:
+            return tr("none", lang)
+        kind, ident = opt.split(":", 1)
+        return f"{names.get(ident, ident)} ({ident})" if kind == "village" else f"TPS {ident}"
+
+    selected = st.session_state.get("selected", "")
+    if selected not in options:
+        selected = ""
+    choice = st.selectbox(
+        tr("pick", lang), options, index=options.index(selected), format_func=label, key=f"pick_{selected}"
+    )
+    if choice != selected:
+        st.session_state["selected"] = choice
+        selected = choice
+    if not selected:
+        return
+    kind, ident = selected.split(":", 1)
+    ex = result.model.explain(ident, stage, unit=kind, lang=lang)
+    color = {"kurang rawan": "green", "rawan": "orange", "sangat rawan": "red"}[ex.level]
+    st.markdown(f"**{ex.name}** — :{color}[**{ex.score:.0f}** · {i18n.t(ex.level, lang)}]")
+    fac = ex.factors[["label", "points", "share"]].rename(
+        columns={"label": tr("factor", lang), "points": tr("points", lang), "share": tr("share", lang)}
+    )
+    st.dataframe(
+        fac,
+        hide_index=True,
+        width="stretch",
+        column_config={tr("share", lang): st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1)},
+    )
+    st.caption(tr("behind", lang))
+    if len(ex.incidents):
+        inc = ex.incidents.copy()
+        inc["type"] = inc["type"].map(lambda k: result.config.type_label(k, lang))
+        inc["date"] = inc["date"].dt.date
+        st.dataframe(inc.drop(columns=["incident_id"]), hide_index=True, width="stretch")
+    else:
+        st.caption(tr("no_incidents", lang))
+
+
+def _select_from_click(clicked: Any) -> None:
+    """Remember the village or TPS the user clicked on the map."""
+    if isinstance(clicked, dict):
+        props = clicked.get("properties") or {}
+        kind, ident = props.get("kind"), props.get("id")
+        if kind in ("village", "tps") and ident:
+            st.session_state["selected"] = f"{kind}:{ident}"
+
+
+def _tables(lang: str, result: Result, view: Any, stage: str) -> None:
+    config = result.config
+    tabs = st.tabs([tr("rank_villages", lang), tr("rank_tps", lang), tr("between", lang), tr("downloads", lang)])
+    with tabs[0]:
+        st.dataframe(ranked_villages(view, lang=lang), hide_index=True, width="stretch")
+    with tabs[1]:
+        st.dataframe(ranked_tps(view, lang=lang), hide_index=True, width="stretch")
+    with tabs[2]:
+        c1, c2 = st.columns(2)
+        first = c1.selectbox(
+            tr("from", lang), config.stages, index=0, format_func=lambda s: config.stage_label(s, lang), key="esc_from"
+        )
+        last = c2.selectbox(
+            tr("to", lang),
+            config.stages,
+            index=len(config.stages) - 1,
+            format_func=lambda s: config.stage_label(s, lang),
+            key="esc_to",
+        )
+        table = escalation(result, first, last, lang=lang)
+        n_up = int(table.iloc[:, -1].sum())
+        st.write(f"**{n_up}** {tr('escalating', lang)}")
+        st.dataframe(table, hide_index=True, width="stretch")
+        st.caption(tr("matrix", lang))
+        matrix = stage_matrix(result)
+        matrix.index = [config.stage_label(s, lang) for s in matrix.index]
+        matrix.columns = [i18n.t(c, lang) for c in matrix.columns]
+        st.dataframe(matrix, width="stretch")
+    with tabs[3]:
+        c1, c2 = st.columns(2)
+        c1.download_button(
+            tr("dl_villages_geojson", lang),
+            geojson_bytes(view.villages),
+            f"kelurahan_{stage}.geojson",
+            "application/geo+json",
+            key="dl_v_geojson",
+        )
+        c1.download_button(
+            tr("dl_villages_csv", lang), csv_bytes(view.villages), f"kelurahan_{stage}.csv", "text/csv", key="dl_v_csv"
+        )
+        if view.tps is not None:
+            c2.download_button(
+                tr("dl_tps_geojson", lang),
+                geojson_bytes(view.tps),
+                f"tps_{stage}.geojson",
+                "application/geo+json",
+                key="dl_t_geojson",
+            )
+            c2.download_button(
+                tr("dl_tps_csv", lang), csv_bytes(view.tps), f"tps_{stage}.csv", "text/csv", key="dl_t_csv"
+            )
+
+
+def main() -> None:
+    """Draw the page."""
+    st.set_page_config(page_title="riskmap", page_icon=None, layout="wide")
+    lang = st.sidebar.radio(
+        "Bahasa / Language",
+        ["id", "en"],
+        format_func={"id": "Indonesia", "en": "English"}.get,
+        horizontal=True,
+        key="lang",
+    )
+    defaults = load_config()
+    source = _sidebar_data(lang)
+    stage = st.sidebar.selectbox(
+        tr("stage", lang), defaults.stages, format_func=lambda s: defaults.stage_label(s, lang), key="stage"
+    )
+    overrides = _sidebar_whatif(lang, stage, defaults)
+    tiles = st.sidebar.text_input(
+        tr("tiles", lang), os.environ.get("RISKMAP_TILES", ""), help=tr("tiles_help", lang), key="tiles"
+    )
+
+    result: Result | None = None
+    if source is None:
+        st.info(tr("need_villages", lang))
+        good = st.session_state.get("last_good")
+        if good is None:
+            return
+        source = good
+    try:
+        result = data.score_layers(source, overrides)
+        st.session_state["last_good"] = source
+    except RiskmapInputError as exc:
+        st.error(exc.message(lang))
+        good = st.session_state.get("last_good")
+        if good is None or good == source:
+            return
+        st.info(tr("kept_previous", lang))
+        source = good
+        result = data.score_layers(source, overrides)
+
+    st.title(tr("title", lang))
+    if source.demo:
+        st.caption(tr("demo_note", lang))
+    as_of = result.as_of.isoformat() if isinstance(result.as_of, dt.date) else "-"
+    st.caption(f"{tr('as_of', lang)}: {as_of} · {defaults.stage_label(stage, lang)}")
+    _report(lang, result)
+
+    filters = _sidebar_filters(lang, result)
+    view = make_view(result, stage, filters)
+    geoms = data.display_geometry(source)[view.villages.index.to_numpy()]
+    weights = result.model.incident_weights_[stage] if len(result.model.incident_weights_) else None
+    selected = st.session_state.get("selected", "")
+    fmap = build_map(
+        view,
+        result.config,
+        lang=lang,
+        geoms=geoms,
+        tiles_url=tiles.strip() or None,
+        incident_weights=weights,
+        selected=selected.split(":", 1)[-1] if selected else None,
+    )
+    left, right = st.columns([3, 2])
+    with left:
+        out = st_folium(
+            fmap, key="map", height=MAP_HEIGHT, use_container_width=True, returned_objects=["last_active_drawing"]
+        )
+        clicked = (out or {}).get("last_active_drawing")
+        if clicked and clicked != st.session_state.get("last_click"):
+            st.session_state["last_click"] = clicked
+            _select_from_click(clicked)
+            st.rerun()
+    with right:
+        _explanation(lang, result, stage)
+    _tables(lang, result, view, stage)

@@ -1,0 +1,370 @@
+"""The planner's Leaflet map of one stage, built with folium, served offline.
+
+:func:`build_map` draws villages coloured by category, TPS by category,
+incidents as a heat layer and as points with popups, police posts, a legend
+with counts, a layer control, fullscreen and a distance-measuring tool, and
+fits the view to the data. Every piece of untrusted text (names from files,
+incident descriptions) is HTML-escaped before it reaches the page.
+
+:func:`use_local_assets` points folium at the Leaflet files vendored in
+``static/vendor`` (served by Streamlit at ``/app/static/vendor``), so no
+request leaves the machine. Without a tile URL the map has a plain background
+and the village polygons carry it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import folium
+import folium.plugins as plugins
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from branca.element import MacroElement, Template
+
+from riskmap import i18n
+from riskmap.config import CATEGORIES, Config
+from riskmap.view import View, esc, factor_text
+
+ASSET_URL = "/app/static/vendor"
+"""Where Streamlit serves the vendored Leaflet files (``static/vendor``)."""
+
+CATEGORY_COLORS: dict[str, str] = {
+    "kurang rawan": "#1a9641",
+    "rawan": "#fdae61",
+    "sangat rawan": "#d7191c",
+}
+"""Fill colour per category (ColorBrewer RdYlGn, colour-blind friendly end points)."""
+
+MAX_TPS_AS_SHAPES = 3000
+"""Above this many TPS, they are drawn as a fast cluster layer (not clickable)."""
+
+
+def use_local_assets(base: str = ASSET_URL) -> None:
+    """Point folium and the plugins we use at the vendored assets (idempotent)."""
+    folium.Map.default_js = [("leaflet", f"{base}/leaflet.js")]
+    folium.Map.default_css = [("leaflet_css", f"{base}/leaflet.css")]
+    cluster_js = [("markerclusterjs", f"{base}/markercluster/leaflet.markercluster.js")]
+    cluster_css = [
+        ("markerclustercss", f"{base}/markercluster/MarkerCluster.css"),
+        ("markerclusterdefaultcss", f"{base}/markercluster/MarkerCluster.Default.css"),
+    ]
+    for cls in (plugins.MarkerCluster, plugins.FastMarkerCluster):
+        cls.default_js = cluster_js
+        cls.default_css = cluster_css
+    plugins.HeatMap.default_js = [("leaflet-heat.js", f"{base}/heat/leaflet-heat.js")]
+    plugins.Fullscreen.default_js = [("Control.Fullscreen.js", f"{base}/fullscreen/Control.FullScreen.js")]
+    plugins.Fullscreen.default_css = [("Control.FullScreen.css", f"{base}/fullscreen/Control.FullScreen.css")]
+    plugins.MeasureControl.default_js = [("leaflet_measure_js", f"{base}/measure/leaflet-measure.js")]
+    plugins.MeasureControl.default_css = [("leaflet_measure_css", f"{base}/measure/leaflet-measure.css")]
+
+
+def display_geometry(villages: gpd.GeoDataFrame, tolerance_m: float = 30.0) -> np.ndarray:
+    """Village polygons simplified for the screen, shared borders kept intact.
+
+    ``shapely.coverage_simplify`` simplifies the coverage as a whole, so
+    neighbours keep one common border (per-polygon simplification opens gaps).
+    ``tolerance_m`` is converted to degrees at the layer's latitude.
+    """
+    geoms = villages.geometry.to_numpy()
+    if len(geoms) == 0:
+        return geoms
+    lat = float(np.mean(villages.total_bounds[[1, 3]]))
+    tol = tolerance_m / (111_320 * max(np.cos(np.radians(lat)), 0.1))
+    try:
+        return shapely.coverage_simplify(geoms, tol)
+    except Exception:  # not a clean coverage (overlaps): simplify each polygon
+        return shapely.simplify(geoms, tol, preserve_topology=True)
+
+
+def _round_coords(geom: dict[str, Any], nd: int = 5) -> dict[str, Any]:
+    def rnd(c: Any) -> Any:
+        return (
+            [rnd(x) for x in c]
+            if isinstance(c, (list, tuple)) and c and isinstance(c[0], (list, tuple))
+            else [round(float(c[0]), nd), round(float(c[1]), nd)]
+        )
+
+    return {"type": geom["type"], "coordinates": rnd(geom["coordinates"])}
+
+
+def _features(geoms: np.ndarray, props: pd.DataFrame) -> dict[str, Any]:
+    mapping = shapely.geometry.mapping
+    records = props.to_dict("records")
+    feats = [
+        {"type": "Feature", "properties": rec, "geometry": _round_coords(mapping(g))}
+        for g, rec in zip(geoms, records, strict=True)
+        if g is not None and not g.is_empty
+    ]
+    return {"type": "FeatureCollection", "features": feats}
+
+
+def _tip(title: str, rows: list[tuple[str, str]]) -> str:
+    body = "".join(f"<tr><td>{k}</td><td><b>{v}</b></td></tr>" for k, v in rows)
+    return f"<b>{title}</b><table>{body}</table>"
+
+
+def village_features(view: View, geoms: np.ndarray, *, lang: str = "id") -> dict[str, Any]:
+    """GeoJSON of the view's villages with escaped tooltip HTML per feature."""
+    v = view.villages
+    s = view.stage
+    factors = factor_text(v, s, lang=lang)
+    level_label = {c: i18n.t(c, lang) for c in CATEGORIES}
+    score_w = "Skor" if lang == "id" else "Score"
+    cat_w = "Kategori" if lang == "id" else "Category"
+    fac_w = "Faktor utama" if lang == "id" else "Top factors"
+    tips = [
+        _tip(
+            f"{esc(name)} <small>({esc(dist)})</small>",
+            [(score_w, f"{score:.0f}"), (cat_w, esc(level_label.get(level, level))), (fac_w, esc(fac) or "-")],
+        )
+        for name, dist, score, level, fac in zip(
+            v["village_name"], v["district"], v[f"risk_{s}"], v[f"level_{s}"], factors, strict=True
+        )
+    ]
+    props = pd.DataFrame(
+        {
+            "kind": "village",
+            "id": v["village_code"].to_numpy(),
+            "level": v[f"level_{s}"].to_numpy(),
+            "tip": tips,
+        }
+    )
+    return _features(geoms, props)
+
+
+def tps_features(view: View, *, lang: str = "id") -> dict[str, Any]:
+    """GeoJSON points of the view's TPS with escaped tooltip HTML."""
+    t = view.tps
+    s = view.stage
+    factors = factor_text(t, s, unit="tps", lang=lang)
+    level_label = {c: i18n.t(c, lang) for c in CATEGORIES}
+    tips = [
+        _tip(
+            f"TPS {esc(num or tid)} {esc(vname)}",
+            [
+                ("Alamat" if lang == "id" else "Address", esc(addr) or "-"),
+                ("Skor" if lang == "id" else "Score", f"{score:.0f}"),
+                ("Kategori" if lang == "id" else "Category", esc(level_label.get(level, level))),
+                ("Faktor utama" if lang == "id" else "Top factors", esc(fac) or "-"),
+            ],
+        )
+        for tid, num, vname, addr, score, level, fac in zip(
+            t["tps_id"],
+            t["tps_number"],
+            t["village_name"],
+            t["address"],
+            t[f"risk_{s}"],
+            t[f"level_{s}"],
+            factors,
+            strict=True,
+        )
+    ]
+    props = pd.DataFrame(
+        {"kind": "tps", "id": t["tps_id"].to_numpy(), "level": t[f"level_{s}"].to_numpy(), "tip": tips}
+    )
+    return _features(t.geometry.to_numpy(), props)
+
+
+_LEGEND = """
+{% macro html(this, kwargs) %}{% endmacro %}
+{% macro script(this, kwargs) %}
+    (function() {
+        var legend = L.control({position: 'bottomright'});
+        legend.onAdd = function () {
+            var div = L.DomUtil.create('div', 'riskmap-legend');
+            div.style.cssText = 'background:white;padding:6px 8px;border:1px solid #999;font:12px sans-serif;'
+                + 'line-height:18px;max-width:220px';
+            div.innerHTML = {{ this.html_json }};
+            return div;
+        };
+        legend.addTo({{ this._parent.get_name() }});
+    })();
+{% endmacro %}
+"""
+
+
+class _Legend(MacroElement):
+    """A legend control; its HTML is built (and escaped) in Python."""
+
+    _template = Template(_LEGEND)
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self._name = "RiskmapLegend"
+        self.html_json = json.dumps(html)
+
+
+def legend_html(view: View, config: Config, *, lang: str = "id") -> str:
+    """Legend: the stage, then each category's colour with village and TPS counts."""
+    s = view.stage
+    vc = view.villages[f"level_{s}"].value_counts()
+    tc = view.tps[f"level_{s}"].value_counts() if view.tps is not None else pd.Series(dtype=int)
+    head = f"<b>{esc(config.stage_label(s, lang))}</b><br>"
+    unit = "kel./TPS" if lang == "id" else "villages/TPS"
+    rows = "".join(
+        f"<i style='display:inline-block;width:12px;height:12px;background:{CATEGORY_COLORS[c]};"
+        f"border:1px solid #555;margin-right:4px'></i>{esc(i18n.t(c, lang))}: "
+        f"{int(vc.get(c, 0))} / {int(tc.get(c, 0))}<br>"
+        for c in reversed(CATEGORIES)
+    )
+    return head + rows + f"<small>{unit}</small>"
+
+
+def build_map(
+    view: View,
+    config: Config,
+    *,
+    lang: str = "id",
+    geoms: np.ndarray | None = None,
+    tiles_url: str | None = None,
+    tiles_attribution: str = "",
+    incident_weights: pd.Series | None = None,
+    selected: str | None = None,
+) -> folium.Map:
+    """Build the stage map.
+
+    Parameters
+    ----------
+    view
+        Filtered layers of one stage (:func:`riskmap.view.make_view`).
+    config
+        For stage and type labels.
+    lang
+        ``id`` or ``en``.
+    geoms
+        Display geometry of ``view.villages`` (see :func:`display_geometry`);
+        computed when None.
+    tiles_url
+        XYZ tile URL template (online OSM or a local tile server); None for a
+        plain background that needs no network.
+    incident_weights
+        Stage weight per incident (index aligned with ``view.incidents``) for
+        the heat layer; plain counts when None.
+    selected
+        Village code or TPS id to outline.
+    """
+    use_local_assets()
+    m = folium.Map(tiles=None, control_scale=True, prefer_canvas=True, zoom_start=12, location=_center(view))
+    if tiles_url:
+        folium.TileLayer(tiles=tiles_url, attr=tiles_attribution or "tiles", name="Peta dasar", control=False).add_to(m)
+    s = view.stage
+    if geoms is None:
+        geoms = display_geometry(view.villages)
+
+    v_name = "Kelurahan/desa" if lang == "id" else "Villages"
+    folium.GeoJson(
+        village_features(view, geoms, lang=lang),
+        name=v_name,
+        style_function=lambda f: {
+            "fillColor": CATEGORY_COLORS.get(f["properties"]["level"], "#cccccc"),
+            "color": "#333333" if f["properties"]["id"] != selected else "#0000ff",
+            "weight": 1 if f["properties"]["id"] != selected else 4,
+            "fillOpacity": 0.55,
+        },
+        highlight_function=lambda f: {"weight": 3, "color": "#000000"},
+        tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False, sticky=True),
+        zoom_on_click=False,
+    ).add_to(m)
+
+    if view.tps is not None and len(view.tps):
+        tps_name = "TPS"
+        if len(view.tps) <= MAX_TPS_AS_SHAPES:
+            folium.GeoJson(
+                tps_features(view, lang=lang),
+                name=tps_name,
+                marker=folium.CircleMarker(radius=5, fill=True, fill_opacity=0.95, weight=1),
+                style_function=lambda f: {
+                    "fillColor": CATEGORY_COLORS.get(f["properties"]["level"], "#cccccc"),
+                    "color": "#000000" if f["properties"]["id"] != selected else "#0000ff",
+                    "weight": 1 if f["properties"]["id"] != selected else 3,
+                    "radius": 5 if f["properties"]["id"] != selected else 9,
+                },
+                tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False, sticky=True),
+            ).add_to(m)
+        else:
+            t = view.tps
+            data = list(
+                zip(
+                    t.geometry.y.round(6),
+                    t.geometry.x.round(6),
+                    t[f"level_{s}"].map(CATEGORY_COLORS).fillna("#cccccc"),
+                    strict=True,
+                )
+            )
+            callback = (
+                "function (row) { return L.circleMarker(new L.LatLng(row[0], row[1]), "
+                "{radius: 5, color: '#000', weight: 1, fillColor: row[2], fillOpacity: 0.95}); }"
+            )
+            plugins.FastMarkerCluster(data, callback=callback, name=tps_name).add_to(m)
+
+    inc = view.incidents
+    if inc is not None and len(inc):
+        pts = inc[inc["precision"] != "region"]
+        weights = (
+            incident_weights.reindex(pts.index).fillna(0.0)
+            if incident_weights is not None
+            else pd.Series(1.0, index=pts.index)
+        )
+        heat = [
+            [y, x, w]
+            for y, x, w in zip(pts.geometry.y.round(6), pts.geometry.x.round(6), weights, strict=True)
+            if w > 0
+        ]
+        if heat:
+            plugins.HeatMap(
+                heat,
+                name="Sebaran insiden (heat)" if lang == "id" else "Incident heat",
+                radius=18,
+                blur=15,
+                min_opacity=0.3,
+                show=True,
+            ).add_to(m)
+        popups = [
+            f"<b>{esc(d.date().isoformat())}</b> {esc(config.type_label(k, lang) if k in config.taxonomy else k)}"
+            f"<br>{esc(desc)}"
+            for d, k, desc in zip(pts["date"], pts["type"], pts["description"], strict=True)
+        ]
+        data = list(zip(pts.geometry.y.round(6), pts.geometry.x.round(6), popups, strict=True))
+        callback = (
+            "function (row) { var m = L.circleMarker(new L.LatLng(row[0], row[1]), "
+            "{radius: 4, color: '#6a1b9a', weight: 1, fillColor: '#ba68c8', fillOpacity: 0.9}); "
+            "m.bindPopup(row[2]); return m; }"
+        )
+        plugins.FastMarkerCluster(
+            data, callback=callback, name="Insiden" if lang == "id" else "Incidents", show=False
+        ).add_to(m)
+
+    if view.posts is not None and len(view.posts):
+        group = folium.FeatureGroup(name="Pos polisi" if lang == "id" else "Police posts")
+        for name, kind, geom in zip(view.posts["name"], view.posts["kind"], view.posts.geometry, strict=True):
+            folium.Marker([geom.y, geom.x], tooltip=f"{esc(name)} ({esc(kind)})").add_to(group)
+        group.add_to(m)
+
+    _Legend(legend_html(view, config, lang=lang)).add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)
+    plugins.Fullscreen(
+        position="topleft",
+        title="Layar penuh" if lang == "id" else "Full screen",
+        title_cancel="Keluar" if lang == "id" else "Exit",
+    ).add_to(m)
+    plugins.MeasureControl(
+        position="topleft",
+        primary_length_unit="meters",
+        secondary_length_unit="kilometers",
+        primary_area_unit="hectares",
+    ).add_to(m)
+    bounds = view.villages.total_bounds if len(view.villages) else None
+    if bounds is not None and np.isfinite(bounds).all():
+        m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
+    return m
+
+
+def _center(view: View) -> list[float]:
+    if len(view.villages):
+        b = view.villages.total_bounds
+        return [float((b[1] + b[3]) / 2), float((b[0] + b[2]) / 2)]
+    return [-2.5, 118.0]

@@ -1,0 +1,229 @@
+"""What a planner looks at: filtered layers, ranked tables, stage changes, downloads.
+
+Pure functions over a :class:`riskmap.pipeline.Result`; the app and the
+printer call these and add nothing of their own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import io
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from riskmap import i18n
+from riskmap.config import CATEGORIES
+from riskmap.export import public_columns
+
+if TYPE_CHECKING:
+    from riskmap.pipeline import Result
+
+VILLAGE_FACTOR_ORDER = ("incidents", "spillover", "indicators", "exposure")
+TPS_FACTOR_ORDER = ("nearby_incidents", "village", "indicators", "exposure")
+
+
+@dataclass(frozen=True)
+class ViewFilter:
+    """Display filters (they change what is shown, never the scores).
+
+    Attributes
+    ----------
+    districts
+        Kecamatan names to show; empty = all.
+    levels
+        Categories to show; empty = all.
+    types
+        Incident type ids to show; empty = all.
+    date_from, date_to
+        Incident dates to show (inclusive); None = open.
+    """
+
+    districts: tuple[str, ...] = ()
+    levels: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+
+
+@dataclass
+class View:
+    """The layers of one stage after filtering."""
+
+    stage: str
+    villages: gpd.GeoDataFrame
+    tps: gpd.GeoDataFrame | None
+    incidents: gpd.GeoDataFrame | None
+    posts: gpd.GeoDataFrame | None
+    filters: ViewFilter = field(default_factory=ViewFilter)
+
+
+def make_view(result: Result, stage: str, filters: ViewFilter | None = None) -> View:
+    """Filter a result's layers for one stage.
+
+    Villages and TPS are filtered by kecamatan and by their category for
+    ``stage``; incidents by kecamatan (of the village they lie in), type and date.
+    """
+    f = filters or ViewFilter()
+    villages = result.villages
+    keep = np.ones(len(villages), dtype=bool)
+    if f.districts:
+        keep &= villages["district"].isin(f.districts).to_numpy()
+    in_area = set(villages.loc[keep, "village_code"])
+    if f.levels:
+        keep &= villages[f"level_{stage}"].isin(f.levels).to_numpy()
+    v = villages.loc[keep]
+
+    t = result.tps
+    if t is not None:
+        tk = t["village_code"].isin(in_area).to_numpy()
+        if f.levels:
+            tk &= t[f"level_{stage}"].isin(f.levels).to_numpy()
+        t = t.loc[tk]
+
+    inc = result.layers.incidents
+    if inc is not None:
+        ik = np.ones(len(inc), dtype=bool)
+        if f.districts:
+            codes = villages.loc[villages["district"].isin(f.districts), "district_code"]
+            ik &= inc["district_code"].isin(set(codes)).to_numpy()
+        if f.types:
+            ik &= inc["type"].isin(f.types).to_numpy()
+        if f.date_from:
+            ik &= (inc["date"] >= pd.Timestamp(f.date_from)).to_numpy()
+        if f.date_to:
+            ik &= (inc["date"] <= pd.Timestamp(f.date_to)).to_numpy()
+        if result.as_of is not None:
+            ik &= (inc["date"] <= pd.Timestamp(result.as_of)).to_numpy()
+        inc = inc.loc[ik]
+    return View(stage=stage, villages=v, tps=t, incidents=inc, posts=result.layers.posts, filters=f)
+
+
+def factor_text(frame: pd.DataFrame, stage: str, *, unit: str = "village", lang: str = "id", top: int = 2) -> pd.Series:
+    """Top contributing factors per row as text, e.g. "Insiden di sekitar TPS 62%; ..."."""
+    order = VILLAGE_FACTOR_ORDER if unit == "village" else TPS_FACTOR_ORDER
+    names = [f for f in order if f"contrib_{stage}_{f}" in frame]
+    if not names or frame.empty:
+        return pd.Series("", index=frame.index, dtype=object)
+    points = frame[[f"contrib_{stage}_{f}" for f in names]].to_numpy(dtype=float)
+    score = frame[f"risk_{stage}"].to_numpy(dtype=float)
+    labels = [i18n.t("factor_" + f, lang) for f in names]
+    ranks = np.argsort(-points, axis=1, kind="stable")[:, :top]
+    out = []
+    for row, idx in enumerate(ranks):
+        parts = [f"{labels[j]} {points[row, j] / score[row]:.0%}" for j in idx if points[row, j] > 0 and score[row] > 0]
+        out.append("; ".join(parts))
+    return pd.Series(out, index=frame.index, dtype=object)
+
+
+def ranked_villages(view: View, *, lang: str = "id") -> pd.DataFrame:
+    """Villages of the view, riskiest first, with display column names."""
+    s = view.stage
+    v = view.villages
+    table = pd.DataFrame(
+        {
+            "kode": v["village_code"],
+            "kelurahan/desa": v["village_name"],
+            "kecamatan": v["district"],
+            "skor": v[f"risk_{s}"],
+            "kategori": v[f"level_{s}"],
+            "faktor utama" if lang == "id" else "top factors": factor_text(v, s, lang=lang),
+            "TPS": v["n_tps"],
+            "pemilih" if lang == "id" else "voters": v["voters"].round().astype(int),
+            "insiden" if lang == "id" else "incidents": v["n_incidents"],
+        }
+    )
+    if lang == "en":
+        table = table.rename(
+            columns={
+                "kode": "code",
+                "kelurahan/desa": "village",
+                "kecamatan": "kecamatan",
+                "skor": "score",
+                "kategori": "category",
+            }
+        )
+    return table.sort_values(table.columns[3], ascending=False, kind="stable").reset_index(drop=True)
+
+
+def ranked_tps(view: View, *, lang: str = "id") -> pd.DataFrame:
+    """TPS of the view, riskiest first, with display column names."""
+    s = view.stage
+    t = view.tps
+    if t is None:
+        return pd.DataFrame()
+    table = pd.DataFrame(
+        {
+            "TPS": t["tps_id"],
+            "kelurahan/desa": t["village_name"],
+            "kecamatan": t["district"],
+            "alamat" if lang == "id" else "address": t["address"],
+            "skor" if lang == "id" else "score": t[f"risk_{s}"],
+            "kategori" if lang == "id" else "category": t[f"level_{s}"],
+            "faktor utama" if lang == "id" else "top factors": factor_text(t, s, unit="tps", lang=lang),
+            "pemilih" if lang == "id" else "voters": t["voters"],
+            "insiden ≤1 km" if lang == "id" else "incidents ≤1 km": t["n_nearby"],
+        }
+    )
+    if lang == "en":
+        table = table.rename(columns={"kelurahan/desa": "village"})
+    return table.sort_values(table.columns[4], ascending=False, kind="stable").reset_index(drop=True)
+
+
+def escalation(result: Result, first: str = "campaign", last: str = "recap", *, lang: str = "id") -> pd.DataFrame:
+    """Villages whose category rises from one stage to another, biggest rise first."""
+    v = result.villages
+    rank = {c: i for i, c in enumerate(CATEGORIES)}
+    change = v[f"level_{last}"].map(rank) - v[f"level_{first}"].map(rank)
+    table = pd.DataFrame(
+        {
+            "kode": v["village_code"],
+            "kelurahan/desa": v["village_name"],
+            "kecamatan": v["district"],
+            f"skor {first}": v[f"risk_{first}"],
+            f"skor {last}": v[f"risk_{last}"],
+            "selisih" if lang == "id" else "change": (v[f"risk_{last}"] - v[f"risk_{first}"]).round(2),
+            f"kategori {first}": v[f"level_{first}"],
+            f"kategori {last}": v[f"level_{last}"],
+            "naik" if lang == "id" else "escalates": change > 0,
+        }
+    )
+    return table.sort_values(table.columns[5], ascending=False, kind="stable").reset_index(drop=True)
+
+
+def stage_matrix(result: Result, *, unit: str = "village") -> pd.DataFrame:
+    """Count of units per category per stage (rows: stages, columns: categories)."""
+    frame = result.villages if unit == "village" else result.tps
+    stages = result.config.stages
+    rows = {s: frame[f"level_{s}"].value_counts().reindex(CATEGORIES, fill_value=0) for s in stages}
+    return pd.DataFrame(rows).T
+
+
+def geojson_bytes(frame: gpd.GeoDataFrame) -> bytes:
+    """RFC 7946 GeoJSON of a layer (internal columns dropped), as bytes."""
+    out = frame[public_columns(frame)]
+    if out.crs is not None and not out.crs.equals("EPSG:4326"):
+        out = out.to_crs(4326)
+    return out.to_json(na="null", show_bbox=False, drop_id=True, to_wgs84=False).encode("utf-8")
+
+
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    """CSV (UTF-8 with BOM so Excel reads it) with lon/lat columns instead of geometry."""
+    out = pd.DataFrame(frame)
+    if isinstance(frame, gpd.GeoDataFrame):
+        pts = frame.geometry.representative_point()
+        out = pd.DataFrame(frame[[c for c in public_columns(frame) if c != frame.geometry.name]])
+        out["lon"] = pts.x.round(7)
+        out["lat"] = pts.y.round(7)
+    buf = io.StringIO()
+    out.to_csv(buf, index=False)
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+def esc(value: object) -> str:
+    """HTML-escape untrusted text (names, descriptions) for tooltips and popups."""
+    return html.escape("" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value))
