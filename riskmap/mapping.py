@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from branca.element import MacroElement, Template
+from folium.template import Template as FoliumTemplate
 
 from riskmap import i18n
 from riskmap.config import CATEGORIES, Config
@@ -187,6 +188,32 @@ _LEGEND = """
 """
 
 
+class _PointCluster(plugins.FastMarkerCluster):
+    """FastMarkerCluster that honours ``show=False`` (folium's always adds itself)."""
+
+    _template = FoliumTemplate(
+        """
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = (function(){
+                {{ this.callback }}
+                var data = {{ this.data|tojson }};
+                var cluster = L.markerClusterGroup({{ this.options|tojavascript }});
+                for (var i = 0; i < data.length; i++) {
+                    callback(data[i]).addTo(cluster);
+                }
+                {% if this.show %}cluster.addTo({{ this._parent.get_name() }});{% endif %}
+                return cluster;
+            })();
+        {% endmacro %}"""
+    )
+
+
+_POST_ICON = (
+    "<div style='background:#0d2a6b;color:#fff;font:bold 11px sans-serif;width:16px;height:16px;"
+    "line-height:16px;text-align:center;border:1px solid #fff;box-shadow:0 0 2px #000'>P</div>"
+)
+
+
 class _Legend(MacroElement):
     """A legend control; its HTML is built (and escaped) in Python."""
 
@@ -248,7 +275,15 @@ def build_map(
         Village code or TPS id to outline.
     """
     use_local_assets()
-    m = folium.Map(tiles=None, control_scale=True, prefer_canvas=True, zoom_start=12, location=_center(view))
+    m = folium.Map(
+        tiles=None,
+        control_scale=True,
+        prefer_canvas=False,
+        zoom_start=12,
+        location=_center(view),
+        maxZoom=19,
+        minZoom=4,
+    )
     if tiles_url:
         folium.TileLayer(tiles=tiles_url, attr=tiles_attribution or "tiles", name="Peta dasar", control=False).add_to(m)
     s = view.stage
@@ -299,7 +334,7 @@ def build_map(
                 "function (row) { return L.circleMarker(new L.LatLng(row[0], row[1]), "
                 "{radius: 5, color: '#000', weight: 1, fillColor: row[2], fillOpacity: 0.95}); }"
             )
-            plugins.FastMarkerCluster(data, callback=callback, name=tps_name).add_to(m)
+            _PointCluster(data, callback=callback, name=tps_name).add_to(m)
 
     inc = view.incidents
     if inc is not None and len(inc):
@@ -334,14 +369,16 @@ def build_map(
             "{radius: 4, color: '#6a1b9a', weight: 1, fillColor: '#ba68c8', fillOpacity: 0.9}); "
             "m.bindPopup(row[2]); return m; }"
         )
-        plugins.FastMarkerCluster(
-            data, callback=callback, name="Insiden" if lang == "id" else "Incidents", show=False
-        ).add_to(m)
+        _PointCluster(data, callback=callback, name="Insiden" if lang == "id" else "Incidents", show=False).add_to(m)
 
     if view.posts is not None and len(view.posts):
         group = folium.FeatureGroup(name="Pos polisi" if lang == "id" else "Police posts")
         for name, kind, geom in zip(view.posts["name"], view.posts["kind"], view.posts.geometry, strict=True):
-            folium.Marker([geom.y, geom.x], tooltip=f"{esc(name)} ({esc(kind)})").add_to(group)
+            folium.Marker(
+                [geom.y, geom.x],
+                tooltip=f"{esc(name)} ({esc(kind)})",
+                icon=folium.DivIcon(html=_POST_ICON, icon_size=(16, 16), icon_anchor=(8, 8)),
+            ).add_to(group)
         group.add_to(m)
 
     _Legend(legend_html(view, config, lang=lang)).add_to(m)
