@@ -303,6 +303,7 @@ def build_map(
         highlight_function=lambda f: {"weight": 3, "color": "#000000"},
         tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False, sticky=True),
         zoom_on_click=False,
+        className="rm-village",
     ).add_to(m)
 
     if view.tps is not None and len(view.tps):
@@ -319,6 +320,7 @@ def build_map(
                     "radius": 5 if f["properties"]["id"] != selected else 9,
                 },
                 tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False, sticky=True),
+                className="rm-tps",
             ).add_to(m)
         else:
             t = view.tps

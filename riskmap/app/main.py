@@ -103,6 +103,13 @@ T: dict[str, dict[str, str]] = {
     "escalating": {"id": "kelurahan naik kategori", "en": "villages move up a category"},
     "matrix": {"id": "Jumlah kelurahan per kategori dan tahapan", "en": "Villages per category and stage"},
     "as_of": {"id": "Data per", "en": "Data as of"},
+    "col_date": {"id": "tanggal", "en": "date"},
+    "col_type": {"id": "jenis", "en": "type"},
+    "col_severity": {"id": "tingkat", "en": "severity"},
+    "col_precision": {"id": "presisi lokasi", "en": "precision"},
+    "col_description": {"id": "keterangan", "en": "description"},
+    "col_distance_m": {"id": "jarak (m)", "en": "distance (m)"},
+    "col_weight": {"id": "bobot tahap", "en": "stage weight"},
 }
 
 
@@ -259,7 +266,10 @@ def _explanation(lang: str, result: Result, stage: str) -> None:
         inc = ex.incidents.copy()
         inc["type"] = inc["type"].map(lambda k: result.config.type_label(k, lang))
         inc["date"] = inc["date"].dt.date
-        st.dataframe(inc.drop(columns=["incident_id"]), hide_index=True, width="stretch")
+        inc = inc.drop(columns=["incident_id"]).rename(
+            columns={c: tr("col_" + c, lang) for c in inc.columns if "col_" + c in T}
+        )
+        st.dataframe(inc, hide_index=True, width="stretch")
     else:
         st.caption(tr("no_incidents", lang))
 
