@@ -127,8 +127,7 @@ def _check_named(points: gpd.GeoDataFrame, villages: gpd.GeoDataFrame, report: L
     found_name = villages["village_name"].to_numpy()[idx]
     named_code = points.get("named_village_code", pd.Series("", index=points.index)).to_numpy()
     named_name = points.get("named_village", pd.Series("", index=points.index)).to_numpy()
-    known_codes = set(villages["village_code"])
-    by_code = (named_code != "") & np.isin(named_code, list(known_codes))
+    by_code = (named_code != "") & pd.Series(named_code).isin(villages["village_code"]).to_numpy()
     mismatch = has & by_code & (named_code != found_code)
     norm_found = _place_name(pd.Series(found_name))
     norm_named = _place_name(pd.Series(named_name))
