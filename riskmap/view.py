@@ -33,6 +33,8 @@ class ViewFilter:
 
     Attributes
     ----------
+    regencies
+        Kab/kota names to show; empty = all.
     districts
         Kecamatan names to show; empty = all.
     levels
@@ -48,6 +50,7 @@ class ViewFilter:
     types: tuple[str, ...] = ()
     date_from: dt.date | None = None
     date_to: dt.date | None = None
+    regencies: tuple[str, ...] = ()
 
 
 @dataclass
@@ -71,9 +74,12 @@ def make_view(result: Result, stage: str, filters: ViewFilter | None = None) -> 
     f = filters or ViewFilter()
     villages = result.villages
     keep = np.ones(len(villages), dtype=bool)
+    if f.regencies:
+        keep &= villages["regency"].isin(f.regencies).to_numpy()
     if f.districts:
         keep &= villages["district"].isin(f.districts).to_numpy()
     in_area = set(villages.loc[keep, "village_code"])
+    area_districts = set(villages.loc[keep, "district_code"])
     if f.levels:
         keep &= villages[f"level_{stage}"].isin(f.levels).to_numpy()
     v = villages.loc[keep]
@@ -88,9 +94,8 @@ def make_view(result: Result, stage: str, filters: ViewFilter | None = None) -> 
     inc = result.layers.incidents
     if inc is not None:
         ik = np.ones(len(inc), dtype=bool)
-        if f.districts:
-            codes = villages.loc[villages["district"].isin(f.districts), "district_code"]
-            ik &= inc["district_code"].isin(set(codes)).to_numpy()
+        if f.districts or f.regencies:
+            ik &= inc["district_code"].isin(area_districts).to_numpy()
         if f.types:
             ik &= inc["type"].isin(f.types).to_numpy()
         if f.date_from:
@@ -101,6 +106,15 @@ def make_view(result: Result, stage: str, filters: ViewFilter | None = None) -> 
             ik &= (inc["date"] <= pd.Timestamp(result.as_of)).to_numpy()
         inc = inc.loc[ik]
     return View(stage=stage, villages=v, tps=t, incidents=inc, posts=result.layers.posts, filters=f)
+
+
+MAX_VILLAGES_ON_MAP = 5000
+"""More villages than this are never drawn at once: the user picks a kab/kota."""
+
+
+def needs_area_choice(result: Result) -> bool:
+    """True when the data is too large to draw whole (province or country)."""
+    return len(result.villages) > MAX_VILLAGES_ON_MAP
 
 
 def factor_text(frame: pd.DataFrame, stage: str, *, unit: str = "village", lang: str = "id", top: int = 2) -> pd.Series:

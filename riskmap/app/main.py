@@ -27,6 +27,7 @@ from riskmap.view import (
     escalation,
     geojson_bytes,
     make_view,
+    needs_area_choice,
     ranked_tps,
     ranked_villages,
     stage_matrix,
@@ -103,6 +104,11 @@ T: dict[str, dict[str, str]] = {
     "escalating": {"id": "kelurahan naik kategori", "en": "villages move up a category"},
     "matrix": {"id": "Jumlah kelurahan per kategori dan tahapan", "en": "Villages per category and stage"},
     "as_of": {"id": "Data per", "en": "Data as of"},
+    "too_large": {
+        "id": "{n} kelurahan/desa: terlalu banyak untuk satu peta. Pilih kab/kota yang ditampilkan.",
+        "en": "{n} villages: too many for one map. Choose the kab/kota to show.",
+    },
+    "regency": {"id": "Kab/kota", "en": "Kab/kota"},
     "col_date": {"id": "tanggal", "en": "date"},
     "col_type": {"id": "jenis", "en": "type"},
     "col_severity": {"id": "tingkat", "en": "severity"},
@@ -172,10 +178,22 @@ def _sidebar_whatif(lang: str, stage: str, defaults: Config) -> dict[str, Any]:
     return overrides
 
 
+def _sidebar_area(lang: str, result: Result) -> tuple[str, ...]:
+    """For data too large to draw whole, the kab/kota to show (required)."""
+    if not needs_area_choice(result):
+        return ()
+    regencies = sorted(set(result.villages["regency"]))
+    st.sidebar.info(tr("too_large", lang).format(n=len(result.villages)))
+    picked = st.sidebar.selectbox(tr("regency", lang), regencies, key="f_regency")
+    return (picked,)
+
+
 def _sidebar_filters(lang: str, result: Result) -> ViewFilter:
     config = result.config
+    regencies = _sidebar_area(lang, result)
+    in_area = result.villages if not regencies else result.villages[result.villages["regency"].isin(regencies)]
     with st.sidebar.expander(tr("filters", lang), expanded=False):
-        districts = st.multiselect(tr("districts", lang), sorted(set(result.villages["district"])), key="f_dist")
+        districts = st.multiselect(tr("districts", lang), sorted(set(in_area["district"])), key="f_dist")
         levels = st.multiselect(
             tr("levels", lang), list(CATEGORIES), format_func=lambda c: i18n.t(c, lang), key="f_levels"
         )
@@ -190,7 +208,14 @@ def _sidebar_filters(lang: str, result: Result) -> ViewFilter:
             if isinstance(picked, tuple) and len(picked) == 2:
                 date_from, date_to = picked
         st.caption(tr("filter_note", lang))
-    return ViewFilter(tuple(districts), tuple(levels), tuple(types), date_from, date_to)
+    return ViewFilter(
+        districts=tuple(districts),
+        levels=tuple(levels),
+        types=tuple(types),
+        date_from=date_from,
+        date_to=date_to,
+        regencies=regencies,
+    )
 
 
 def _report(lang: str, result: Result) -> None:
