@@ -114,7 +114,9 @@ _PLACE_PREFIX = r"^(?:kelurahan|kel|desa|ds|kampung|kp|nagari|gampong)_"
 
 def _place_name(names: pd.Series) -> np.ndarray:
     """Names for comparison: normalised, without a "Kel." / "Desa" prefix."""
-    return norm_series(names).str.replace(_PLACE_PREFIX, "", regex=True).to_numpy()
+    codes, uniques = pd.factorize(names, use_na_sentinel=False)
+    normal = norm_series(pd.Series(uniques)).str.replace(_PLACE_PREFIX, "", regex=True).to_numpy()
+    return normal[codes]
 
 
 def _check_named(points: gpd.GeoDataFrame, villages: gpd.GeoDataFrame, report: LayerReport) -> None:
@@ -219,12 +221,15 @@ def village_neighbours(villages: gpd.GeoDataFrame, k: int, max_km: float) -> pd.
 
 
 def nearest_village(points: gpd.GeoDataFrame, villages: gpd.GeoDataFrame) -> np.ndarray:
-    """Positional index of the nearest village polygon to each point (EPSG:3395 metric)."""
+    """Positional index of the nearest village polygon to each point.
+
+    Nearness in degrees (EPSG:4326), good enough to name the kecamatan of a
+    region-precision point lying just off the polygons; it reuses the
+    villages' spatial index and reprojects nothing.
+    """
     if len(points) == 0:
         return np.array([], dtype=np.int64)
-    p = points.geometry.to_crs(3395).reset_index(drop=True)
-    v = villages.geometry.to_crs(3395).reset_index(drop=True)
-    p_idx, v_idx = v.sindex.nearest(p.values, return_all=False)
+    p_idx, v_idx = villages.sindex.nearest(points.geometry.values, return_all=False)
     out = np.full(len(points), -1, dtype=np.int64)
     out[p_idx] = v_idx
     return out

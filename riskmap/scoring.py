@@ -61,9 +61,8 @@ def _saturate(x: np.ndarray, half: float) -> np.ndarray:
 def categorise(scores: np.ndarray | pd.Series, thresholds: dict[str, float]) -> np.ndarray:
     """Category per score: ``kurang rawan`` / ``rawan`` / ``sangat rawan``."""
     s = np.asarray(scores, dtype=float)
-    return np.where(
-        s >= thresholds["sangat_rawan"], CATEGORIES[2], np.where(s >= thresholds["rawan"], CATEGORIES[1], CATEGORIES[0])
-    )
+    codes = (s >= thresholds["rawan"]).astype(np.int8) + (s >= thresholds["sangat_rawan"]).astype(np.int8)
+    return pd.Categorical.from_codes(codes, categories=list(CATEGORIES))
 
 
 @dataclass
@@ -364,8 +363,8 @@ class RiskModel:
         out[f"level_{stage}"] = categorise(out[f"risk_{stage}"], self.config.thresholds)
         names = list(contrib)
         matrix = np.column_stack([contrib[n] for n in names])
-        top = np.array(names, dtype=object)[np.argmax(matrix, axis=1)]
-        out[f"top_factor_{stage}"] = np.where(matrix.max(axis=1) > 0, top, "")
+        codes = np.where(matrix.max(axis=1) > 0, np.argmax(matrix, axis=1), -1)
+        out[f"top_factor_{stage}"] = pd.Categorical.from_codes(codes, categories=names)
         for name in names:
             out[f"contrib_{stage}_{name}"] = np.round(contrib[name], 2)
 

@@ -191,8 +191,11 @@ def ranked_tps(view: View, *, lang: str = "id") -> pd.DataFrame:
 def escalation(result: Result, first: str = "campaign", last: str = "recap", *, lang: str = "id") -> pd.DataFrame:
     """Villages whose category rises from one stage to another, biggest rise first."""
     v = result.villages
-    rank = {c: i for i, c in enumerate(CATEGORIES)}
-    change = v[f"level_{last}"].map(rank) - v[f"level_{first}"].map(rank)
+
+    def rank(col: str) -> np.ndarray:
+        return pd.Categorical(v[col], categories=list(CATEGORIES)).codes.astype(int)
+
+    change = pd.Series(rank(f"level_{last}") - rank(f"level_{first}"), index=v.index)
     table = pd.DataFrame(
         {
             "kode": v["village_code"],

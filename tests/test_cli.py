@@ -59,11 +59,12 @@ def test_validate_report_and_strict(tmp_path, villages_path, tps_frame):
             "reason": "unparseable_coordinates",
             "message": data["tps"]["rejected"][0]["message"],
             "lat": "abc",
-            "lon": frame.loc[2, "lon"],
+            "lon": data["tps"]["rejected"][0]["lon"],
             "area": data["tps"]["rejected"][0]["area"],
         }
     ]
     assert "abc" in data["tps"]["rejected"][0]["message"]
+    assert float(data["tps"]["rejected"][0]["lon"]) == float(frame.loc[2, "lon"])
     assert main(["validate", "--villages", villages_path, "--tps", str(path), "--strict"]) == 1
 
 

@@ -42,8 +42,38 @@ def norm(name: object) -> str:
 
 def norm_series(values: pd.Series) -> pd.Series:
     """Vectorised :func:`norm` for a column of labels."""
-    text = values.astype(str).str.strip().str.lower()
+    text = as_text(values).str.lower()
     return text.str.replace(r"[^0-9a-z]+", "_", regex=True).str.strip("_")
+
+
+def text_column(frame: pd.DataFrame, col: str | None) -> pd.Series:
+    """A column of ``frame`` as text (see :func:`as_text`); "" everywhere when ``col`` is None."""
+    if col is None:
+        return pd.Series("", index=frame.index, dtype="str")
+    return as_text(frame[col])
+
+
+def as_text(values: pd.Series) -> pd.Series:
+    """Cells as stripped text, "" where empty; whole numbers without ".0".
+
+    Numeric columns (a CSV column of codes or counts read as numbers) come
+    back as their usual text: ``5371011001001``, not ``5.371011001001e12``.
+    """
+    if pd.api.types.is_bool_dtype(values):
+        return values.map({True: "1", False: "0"}).fillna("").astype("str")
+    if pd.api.types.is_integer_dtype(values):
+        return values.astype("str")
+    if pd.api.types.is_float_dtype(values):
+        whole = values.dropna()
+        if (whole == whole.round()).all() and (whole.abs() < 1e15).all():
+            return values.astype("Int64").astype("str").fillna("").where(values.notna(), "")
+        return values.astype("str").where(values.notna(), "")
+    if pd.api.types.is_string_dtype(values) and values.dtype != object:
+        return values.fillna("").str.strip()
+    cells = values.astype(object).where(values.notna(), "")
+    if any(isinstance(v, float) for v in cells):  # spreadsheet numbers among text
+        cells = cells.map(lambda v: str(int(v)) if isinstance(v, float) and v.is_integer() and abs(v) < 1e15 else v)
+    return cells.astype("str").str.strip()
 
 
 def map_unique(values: pd.Series, func: Callable[[Any], Any]) -> pd.Series:

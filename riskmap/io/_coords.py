@@ -18,6 +18,8 @@ from itertools import product
 import numpy as np
 import pandas as pd
 
+from riskmap.io._columns import as_text
+
 _DMS = re.compile(
     r"^\s*(?P<sign>[-+])?\s*(?P<deg>\d+(?:[.,]\d+)?)\s*[°º:d\s]\s*"
     r"(?:(?P<min>\d+(?:[.,]\d+)?)\s*['′:m\s]?\s*)?"
@@ -83,17 +85,23 @@ def parse_numbers(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     if pd.api.types.is_numeric_dtype(values):
         numbers = values.to_numpy(dtype="float64", na_value=np.nan, copy=True)
         return numbers, np.isnan(numbers)
-    text = values.astype(str).str.strip()
-    missing = (text == "") | text.str.lower().isin(["nan", "none", "null", "-", "na", "n/a"])
-    # decimal comma: "-10,1725" -> "-10.1725" (only when there is no point)
-    has_comma = text.str.contains(",", regex=False) & ~text.str.contains(".", regex=False)
-    text = text.where(~has_comma, text.str.replace(",", ".", regex=False))
-    numbers = pd.to_numeric(text, errors="coerce").to_numpy(dtype="float64", na_value=np.nan, copy=True)
-    retry = np.isnan(numbers) & ~missing.to_numpy()
-    if retry.any():
-        numbers[retry] = [_dms(v) for v in values.astype(str).to_numpy()[retry]]
+    raw = as_text(values)
+    numbers = pd.to_numeric(raw, errors="coerce").to_numpy(dtype="float64", na_value=np.nan, copy=True)
+    missing = np.zeros(len(raw), dtype=bool)
+    todo = np.flatnonzero(np.isnan(numbers))  # only the cells that are not plain numbers
+    if len(todo):
+        text = raw.iloc[todo]
+        empty = ((text == "") | text.str.lower().isin(["nan", "none", "null", "-", "na", "n/a"])).to_numpy()
+        missing[todo[empty]] = True
+        # decimal comma: "-10,1725" -> "-10.1725" (only when there is no point)
+        has_comma = text.str.contains(",", regex=False) & ~text.str.contains(".", regex=False)
+        fixed = pd.to_numeric(text.where(~has_comma, text.str.replace(",", ".", regex=False)), errors="coerce")
+        numbers[todo] = fixed.to_numpy(dtype="float64", na_value=np.nan)
+        retry = todo[np.isnan(numbers[todo]) & ~empty]
+        if len(retry):
+            numbers[retry] = [_dms(v) for v in raw.to_numpy()[retry]]
     numbers[~np.isfinite(numbers)] = np.nan
-    return numbers, missing.to_numpy()
+    return numbers, missing
 
 
 def split_pairs(values: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -101,7 +109,7 @@ def split_pairs(values: pd.Series) -> tuple[pd.Series, pd.Series]:
 
     ``"-10.17, 123.55"``, ``"-10,17; 123,55"`` and ``"-10.17 123.55"`` all work.
     """
-    text = values.astype(str).str.strip()
+    text = as_text(values)
     semi = text.str.contains(";", regex=False)
     parts = text.where(~semi, text.str.replace(";", "|", regex=False))
     parts = parts.where(semi, parts.str.replace(r"\s*,\s*|\s+", "|", regex=True))

@@ -1,7 +1,8 @@
 """Read any supported file into a raw frame, keeping the user's row numbers.
 
-Tabular files (CSV, TXT, TSV, XLSX) are read as text, exactly as typed, so that
-a bad value can be quoted back to the user. Vector files (Shapefile, zipped
+Tabular files (CSV, TXT, TSV, XLSX) keep a column numeric when every cell in
+it is a number, and as text, exactly as typed, as soon as one cell is not, so
+that a bad value can be quoted back to the user. Vector files (Shapefile, zipped
 Shapefile, GeoJSON, GeoPackage, FlatGeobuf, GeoParquet) are read with pyogrio
 and reprojected to EPSG:4326; a file without a CRS is taken as EPSG:4326 only
 when its coordinates are plausible for Indonesia.
@@ -83,7 +84,7 @@ def read_layer(path: str | Path, *, layer: str | None = None, crs: str | None = 
     suffix = path.suffix.lower()
     if suffix in TABULAR_SUFFIXES:
         frame = _read_excel(path) if suffix.startswith(".xls") else _read_csv(path)
-        blank = (frame.drop(columns=ROW_COLUMN) == "").all(axis=1)
+        blank = frame.drop(columns=ROW_COLUMN).isna().all(axis=1)
         frame = frame.loc[~blank].reset_index(drop=True)
         return RawLayer(frame=frame, path=path, is_vector=False)
     if suffix in VECTOR_SUFFIXES:
@@ -147,15 +148,15 @@ def _read_csv(path: Path) -> pd.DataFrame:
     sep = _sniff_delimiter([line for line in head if line.strip()])
     header = _header_index(list(csv.reader(head[:20], delimiter=sep)))
     try:
+        # Types are inferred (fast, and a clean numeric column stays numeric);
+        # a column with any text in it stays text, exactly as typed.
         frame = pd.read_csv(
             io.StringIO(text),
             sep=sep,
-            dtype=str,
-            keep_default_na=False,
-            na_filter=False,
             skipinitialspace=True,
             skip_blank_lines=False,
             skiprows=header,
+            low_memory=False,
         )
     except (pd.errors.ParserError, ValueError) as exc:
         raise RiskmapInputError("csv_unreadable", file=path, detail=str(exc).strip()) from None
@@ -182,7 +183,7 @@ def _read_excel(path: Path) -> pd.DataFrame:
         ]
         frame = sheet.iloc[header + 1 :].copy()
         frame.columns = names
-        frame = frame.astype(object).where(frame.notna(), "")
+        frame = frame.astype(object).where(frame.notna() & (frame.astype(str).apply(lambda c: c.str.strip()) != ""))
         # header=None: index 0 is Excel row 1
         frame.insert(0, ROW_COLUMN, frame.index.to_numpy() + 1)
         return frame.reset_index(drop=True)

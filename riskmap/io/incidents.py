@@ -33,7 +33,7 @@ import pandas as pd
 
 from riskmap._errors import RiskmapInputError
 from riskmap.config import Config, load_config
-from riskmap.io._columns import ColumnMap, find_column, load_column_map, map_unique, norm
+from riskmap.io._columns import ColumnMap, as_text, find_column, load_column_map, map_unique, norm, text_column
 from riskmap.io._coords import INDONESIA, StudyArea
 from riskmap.io._dates import parse_dates
 from riskmap.io._read import ROW_COLUMN, RawLayer, read_layer
@@ -72,9 +72,7 @@ def _type_lookup(config: Config) -> dict[str, str]:
 
 
 def _text(frame: pd.DataFrame, col: str | None) -> pd.Series:
-    if col is None:
-        return pd.Series("", index=frame.index, dtype=object)
-    return frame[col].astype(object).where(frame[col].notna(), "").astype(str).str.strip()
+    return text_column(frame, col)
 
 
 def read_incidents(
@@ -137,11 +135,11 @@ def read_incidents(
     ok &= ~unknown
     # date
     dates = parse_dates(fields["date_raw"])
-    no_date = ok & (fields["date_raw"].astype(str).str.strip() == "").to_numpy()
+    no_date = ok & (as_text(fields["date_raw"]) == "").to_numpy()
     report.reject_frame(rows[no_date], "missing_date")
     ok &= ~no_date
     bad_date = ok & dates.isna().to_numpy()
-    report.reject_frame(rows[bad_date], "unparseable_date", value=list(fields["date_raw"][bad_date].astype(str)))
+    report.reject_frame(rows[bad_date], "unparseable_date", value=list(as_text(fields["date_raw"][bad_date])))
     ok &= ~bad_date
     if as_of is not None:
         late = ok & (dates > pd.Timestamp(as_of)).to_numpy()

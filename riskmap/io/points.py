@@ -15,7 +15,7 @@ import pandas as pd
 import shapely
 
 from riskmap._errors import RiskmapInputError
-from riskmap.io._columns import ColumnMap, find_column, load_column_map
+from riskmap.io._columns import ColumnMap, as_text, find_column, load_column_map, text_column
 from riskmap.io._coords import INDONESIA, StudyArea, diagnose, parse_numbers, split_pairs
 from riskmap.io._read import ROW_COLUMN, RawLayer, read_layer
 from riskmap.io.report import LayerReport
@@ -124,13 +124,13 @@ def locate(
         lat_txt = pd.Series(np.where(have_geom, np.round(y, 7).astype(str), ""), index=frame.index)
         lon_txt = pd.Series(np.where(have_geom, np.round(x, 7).astype(str), ""), index=frame.index)
         if lat_raw is not None:
-            lat_txt = lat_txt.where(have_geom, lat_raw.astype(str))
-            lon_txt = lon_txt.where(have_geom, lon_raw.astype(str))
+            lat_txt = lat_txt.where(have_geom, as_text(lat_raw))
+            lon_txt = lon_txt.where(have_geom, as_text(lon_raw))
     else:
         lat, miss_lat = parse_numbers(lat_raw)
         lon, miss_lon = parse_numbers(lon_raw)
         missing = miss_lat | miss_lon
-        lat_txt, lon_txt = lat_raw.astype(str), lon_raw.astype(str)
+        lat_txt, lon_txt = as_text(lat_raw), as_text(lon_raw)
 
     diag = diagnose(lat, lon, missing, area)
     bad = np.flatnonzero(~diag.ok)
@@ -158,7 +158,7 @@ def to_points(frame: pd.DataFrame) -> gpd.GeoDataFrame:
 def reject_duplicates(ids: pd.Series, rows: pd.Series, ok: np.ndarray, report: LayerReport) -> np.ndarray:
     """Reject later rows whose id repeats an earlier usable row; returns new ok."""
     ids_ok = ids.where(ok)
-    dup = ids_ok.duplicated(keep="first").to_numpy() & ok & (ids.astype(str) != "").to_numpy()
+    dup = ids_ok.duplicated(keep="first").to_numpy() & ok & (as_text(ids) != "").to_numpy()
     if dup.any():
         first = pd.Series(rows.to_numpy()[ok], index=ids.to_numpy()[ok])
         first = first[~first.index.duplicated(keep="first")]
@@ -199,16 +199,14 @@ def read_points(
     frame, ok = locate(raw, mapping, area, report)
     cols = [c for c in frame.columns if c not in (ROW_COLUMN, "lat", "lon", "geometry")]
     picked = {f: find_column(cols, a, mapped=mapping.get(f), file=raw.name) for f, a in _POINT_FIELDS.items()}
-    ids = (
-        frame[picked["id"]].astype(str).str.strip() if picked["id"] else frame[ROW_COLUMN].map(lambda r: f"{kind}-{r}")
-    )
+    ids = text_column(frame, picked["id"]) if picked["id"] else frame[ROW_COLUMN].map(lambda r: f"{kind}-{r}")
     ok = reject_duplicates(ids, frame[ROW_COLUMN], ok, report)
     out = pd.DataFrame(
         {
             ROW_COLUMN: frame[ROW_COLUMN],
             "point_id": ids,
-            "name": frame[picked["name"]].astype(str).str.strip() if picked["name"] else ids,
-            "kind": frame[picked["kind"]].astype(str).str.strip() if picked["kind"] else kind,
+            "name": text_column(frame, picked["name"]) if picked["name"] else ids,
+            "kind": text_column(frame, picked["kind"]) if picked["kind"] else kind,
             "lon": frame["lon"],
             "lat": frame["lat"],
         }

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from riskmap.config import Config, load_config
-from riskmap.io._columns import ColumnMap, find_column, load_column_map, map_unique, norm
+from riskmap.io._columns import ColumnMap, as_text, find_column, load_column_map, map_unique, norm, text_column
 from riskmap.io._coords import INDONESIA, StudyArea
 from riskmap.io._read import ROW_COLUMN, read_layer
 from riskmap.io.points import locate, reject_duplicates, to_points
@@ -81,7 +81,7 @@ _KPU = re.compile(r"^\d{13}$")
 
 def _kpu_column(frame: pd.DataFrame, columns: list[str]) -> str | None:
     for col in columns:
-        text = frame[col].astype(str).str.strip().str.replace(r"\.0$", "", regex=True)
+        text = as_text(frame[col])
         text = text[text != ""]
         if len(text) and text.str.match(_KPU.pattern).mean() >= 0.8:
             return col
@@ -90,7 +90,7 @@ def _kpu_column(frame: pd.DataFrame, columns: list[str]) -> str | None:
 
 def parse_flags(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Yes/no column to booleans. Returns (flags, unreadable)."""
-    text = values.astype(str).str.strip().str.lower()
+    text = as_text(values).str.lower()
     flags = text.isin(TRUE_WORDS).to_numpy()
     unreadable = ~flags & ~text.isin(FALSE_WORDS).to_numpy()
     return flags, unreadable
@@ -149,23 +149,26 @@ def read_tps(
     kpu_col = mapping.get("kpu_code") or _kpu_column(frame, cols)
 
     def text(col: str | None) -> pd.Series:
-        if col is None:
-            return pd.Series("", index=frame.index, dtype=object)
-        return frame[col].astype(object).where(frame[col].notna(), "").astype(str).str.strip()
+        return text_column(frame, col)
 
     kpu = text(kpu_col).str.replace(r"\.0$", "", regex=True)
     kpu = kpu.where(kpu.str.match(_KPU.pattern), "")
     number = text(picked["tps_number"]).str.replace(r"\.0$", "", regex=True)
     named_code = map_unique(text(picked["named_village_code"]), normalise_code)
-    from_kpu = kpu.str[:2] + "." + kpu.str[2:4] + "." + kpu.str[4:6] + "." + kpu.str[6:10]
-    named_code = named_code.where(named_code != "", from_kpu.where(kpu != "", ""))
+    need = ((named_code == "") & (kpu != "")).to_numpy()
+    if need.any():
+        k = kpu[need]
+        named_code = named_code.copy()
+        named_code[need] = k.str[:2] + "." + k.str[2:4] + "." + k.str[4:6] + "." + k.str[6:10]
     named_village = text(picked["named_village"])
     named_district = text(picked["named_district"])
 
     ids = text(picked["tps_id"]) if picked["tps_id"] else kpu
-    fallback = named_code.where(named_code != "", named_district + "/" + named_village) + "-TPS" + number.str.zfill(3)
-    use_fallback = (ids == "") & (number != "")
-    ids = ids.where(~use_fallback, fallback)
+    use_fallback = ((ids == "") & (number != "")).to_numpy()
+    if use_fallback.any():
+        code, dist, vill = named_code[use_fallback], named_district[use_fallback], named_village[use_fallback]
+        ids = ids.copy()
+        ids[use_fallback] = code.where(code != "", dist + "/" + vill) + "-TPS" + number[use_fallback].str.zfill(3)
     ids = ids.where(ids != "", "row-" + frame[ROW_COLUMN].astype(str))
     ok = reject_duplicates(ids, frame[ROW_COLUMN], ok, report)
 
@@ -208,7 +211,7 @@ def read_tps(
         out[f"ind_{ind}"] = flags
         bad = ok & unreadable
         report.warn_frame(
-            frame.loc[bad, ROW_COLUMN], "unparseable_flag", column=col, value=list(frame.loc[bad, col].astype(str))
+            frame.loc[bad, ROW_COLUMN], "unparseable_flag", column=col, value=list(as_text(frame.loc[bad, col]))
         )
     report.schema = "TPS" + (f" + {len(present)} indikator Bawaslu" if present else "")
     out["lon"] = frame["lon"]
