@@ -480,9 +480,10 @@ def main() -> None:
     for kind, runs in (("riskmap", args.runs), ("floor", args.runs), ("splits", args.split_runs)):
         results[kind] = []
         for k in range(runs):
-            rev, t0 = git_rev(), time.perf_counter()
+            rev, load, t0 = git_rev(), os.getloadavg()[0], time.perf_counter()
             results[kind].append(res := run_child(kind, data, DATA_ROOT / "out" / kind, args.timeout))
-            print(f"  {kind} run {k + 1}/{runs}: {time.perf_counter() - t0:.1f} s wall, riskmap at {rev}"
+            print(f"  {kind} run {k + 1}/{runs}: {time.perf_counter() - t0:.1f} s wall, riskmap at {rev}, "
+                  f"load average before/after {load:.1f}/{os.getloadavg()[0]:.1f}"
                   + (" (did not finish)" if res["problem"] else ""), flush=True)
             if res["problem"]:
                 break  # a failing or killed run would fail again
