@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import tempfile
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
+import shapely
 
 from riskmap import __version__
 from riskmap._errors import RiskmapInputError
@@ -139,3 +142,228 @@ def write_score_outputs(result: Any, out_dir: str | Path, *, lang: str = "id", f
     report["_meta"] = run_metadata(result.config, result.as_of)
     written["report"] = write_json(report, out_dir / "report.json")
     return written
+
+
+# -- analysts' exports ---------------------------------------------------------------
+
+EXPORT_FORMATS = ("geojson", "gpkg", "csv", "shp")
+EXPORT_LAYERS = ("villages", "tps", "incidents")
+
+_SHP_BASE = {
+    "village_code": "kode",
+    "village_name": "nama",
+    "district": "kecamatan",
+    "district_code": "kode_kec",
+    "regency": "kab_kota",
+    "province": "provinsi",
+    "area_km2": "luas_km2",
+    "voters": "dpt",
+    "n_tps": "n_tps",
+    "n_incidents": "n_insiden",
+    "n_nearby": "n_dekat",
+    "tps_id": "tps_id",
+    "kpu_code": "kode_kpu",
+    "tps_number": "no_tps",
+    "address": "alamat",
+    "village_name_tps": "kelurahan",
+    "incident_id": "id",
+    "date": "date",
+    "type": "type",
+    "severity": "severity",
+    "precision": "precision",
+    "description": "keterangan",
+    "source": "source",
+}
+_SHP_FACTOR = {
+    "incidents": "inc",
+    "spillover": "spl",
+    "indicators": "ind",
+    "exposure": "exp",
+    "nearby_incidents": "nby",
+    "village": "vil",
+}
+_SHP_PREFIX = {
+    "risk": "r",
+    "level": "l",
+    "top_factor": "t",
+    "rate": "rt",
+    "spillover": "sp",
+    "incidents": "in",
+    "indicators": "id",
+    "nearby": "nb",
+    "w": "w",
+}
+
+
+def layer_frames(result: Any, stage: str | None = None) -> dict[str, gpd.GeoDataFrame]:
+    """The exportable layers, internal columns dropped; only ``stage``'s columns when given.
+
+    ``incidents`` carries each incident's weight per stage (``w_<stage>``).
+    """
+    stages = result.config.stages
+    frames: dict[str, gpd.GeoDataFrame] = {"villages": result.villages}
+    if result.tps is not None:
+        frames["tps"] = result.tps
+    inc = result.layers.incidents
+    if inc is not None:
+        weights = result.model.incident_weights_.add_prefix("w_")
+        frames["incidents"] = inc.join(weights, how="left")
+    out = {}
+    for name, frame in frames.items():
+        cols = public_columns(frame)
+        if stage is not None:
+            others = [s for s in stages if s != stage]
+            cols = [c for c in cols if not any(c.endswith(f"_{s}") or f"_{s}_" in c for s in others)]
+        if name == "incidents":
+            cols = [c for c in cols if c not in ("village_code", "district_code")] + ["village_code", "district_code"]
+            cols.remove(frame.geometry.name)
+            cols.append(frame.geometry.name)
+        out[name] = gpd.GeoDataFrame(frame[cols], geometry=frame.geometry.name, crs=frame.crs)
+    return out
+
+
+def shp_field_names(columns: list[str], stages: list[str]) -> dict[str, str]:
+    """Column -> shapefile field name (at most 10 characters, unique)."""
+    mapping: dict[str, str] = {}
+    for col in columns:
+        name = _SHP_BASE.get(col)
+        if name is None and col.startswith("ind_"):
+            name = col[4:]
+        if name is None and col.startswith("contrib_"):
+            stage, _, factor = col[len("contrib_") :].partition("_")
+            name = f"c{stage[:2]}_{_SHP_FACTOR.get(factor, factor[:3])}"
+        if name is None:
+            for stage in stages:
+                suffix = f"_{stage}"
+                if col.endswith(suffix):
+                    prefix = col[: -len(suffix)]
+                    name = f"{_SHP_PREFIX.get(prefix, prefix[:2])}_{stage[:7]}"
+                    break
+        name = (name or col)[:10]
+        base, k = name, 1
+        while name in mapping.values():
+            name = f"{base[:8]}{k:02d}"
+            k += 1
+        mapping[col] = name
+    return mapping
+
+
+def _short_indicator(ind: str, config: Any) -> str:
+    """The shortest alias (<= 10 chars) of a Bawaslu indicator, so shapefiles read back."""
+    names = [ind, *config.indicators.get(ind, {}).get("aliases", [])]
+    short = [n for n in names if len(n) <= 10]
+    return min(short, key=len) if short else ind[:10]
+
+
+def _with_metadata(path: Path, meta: dict[str, Any]) -> None:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    out = {"type": data.pop("type"), "riskmap": meta, **data}
+    path.write_text(json.dumps(out, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+
+
+def export_layers(
+    result: Any,
+    out: str | Path,
+    *,
+    layer: str = "all",
+    fmt: str = "geojson",
+    stage: str | None = None,
+) -> list[Path]:
+    """Write layers for analysts.
+
+    Parameters
+    ----------
+    result
+        A scored :class:`riskmap.pipeline.Result`.
+    out
+        A file for one layer, or a folder (GeoJSON, CSV, shapefile) / a
+        ``.gpkg`` file (GeoPackage, all layers in one file) for ``all``.
+    layer
+        ``villages``, ``tps``, ``incidents`` or ``all``.
+    fmt
+        ``geojson`` (RFC 7946 with a ``riskmap`` metadata member: generated at,
+        stage, method version, configuration hash), ``gpkg`` (layers plus a
+        ``riskmap_metadata`` table), ``csv`` (polygons as WKT in ``wkt``, points
+        as ``lon``/``lat``; UTF-8 with BOM for Excel) or ``shp`` (a zipped
+        shapefile per layer, field names of at most 10 characters, the mapping in
+        ``FIELDS.csv`` inside the zip; docs/EXPORTS.md).
+    stage
+        Keep only this stage's score columns.
+    """
+    if fmt not in EXPORT_FORMATS:
+        raise RiskmapInputError("export_format", fmt=fmt, formats=", ".join(EXPORT_FORMATS))
+    frames = layer_frames(result, stage)
+    names = list(frames) if layer == "all" else [layer]
+    missing = [n for n in names if n not in frames]
+    if missing:
+        raise RiskmapInputError("export_no_layer", layer=missing[0])
+    out = Path(out)
+    meta = run_metadata(result.config, result.as_of, stage)
+    meta["generated_at"] = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+    ext = {"geojson": ".geojson", "csv": ".csv", "shp": ".zip", "gpkg": ".gpkg"}[fmt]
+
+    def target(name: str) -> Path:
+        if len(names) == 1 and out.suffix.lower() == ext:
+            return out
+        return out / f"{name}{ext}"
+
+    written: list[Path] = []
+    try:
+        if fmt == "gpkg":
+            path = out if out.suffix.lower() == ".gpkg" else out / "riskmap.gpkg"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if path.exists():
+                path.unlink()
+            for name in names:
+                frame = frames[name].copy()
+                for col in frame.columns:
+                    if isinstance(frame[col].dtype, pd.CategoricalDtype):
+                        frame[col] = frame[col].astype(str)
+                pyogrio.write_dataframe(frame, path, layer=name, driver="GPKG")
+            meta_frame = pd.DataFrame({"key": list(meta), "value": [str(v) for v in meta.values()]})
+            pyogrio.write_dataframe(meta_frame, path, layer="riskmap_metadata", driver="GPKG")
+            return [path]
+        for name in names:
+            frame = frames[name]
+            path = target(name)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if fmt == "geojson":
+                write_geojson(frame, path)
+                _with_metadata(path, {**meta, "layer": name})
+            elif fmt == "csv":
+                table = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+                if (frame.geom_type == "Point").all():
+                    table["lon"] = frame.geometry.x.round(7)
+                    table["lat"] = frame.geometry.y.round(7)
+                else:
+                    table["wkt"] = shapely.to_wkt(frame.geometry.values, rounding_precision=7)
+                path.write_bytes(("\ufeff" + table.to_csv(index=False)).encode("utf-8"))
+            else:
+                _write_shapefile_zip(frame, path, result.config, name)
+            written.append(path)
+    except OSError as exc:
+        raise RiskmapInputError("output_not_writable", path=str(out), detail=exc.strerror or str(exc)) from None
+    return written
+
+
+def _write_shapefile_zip(frame: gpd.GeoDataFrame, path: Path, config: Any, name: str) -> None:
+    cols = [c for c in frame.columns if c != frame.geometry.name]
+    mapping = shp_field_names(cols, config.stages)
+    for col in cols:
+        if col.startswith("ind_"):
+            mapping[col] = _short_indicator(col[4:], config)
+    table = pd.DataFrame({mapping[c]: frame[c] for c in cols})
+    for col in table.columns:
+        if isinstance(table[col].dtype, pd.CategoricalDtype) or pd.api.types.is_datetime64_any_dtype(table[col]):
+            table[col] = table[col].astype(str)
+        elif pd.api.types.is_bool_dtype(table[col]):
+            table[col] = table[col].map({True: "ya", False: "tidak"})
+    shp = gpd.GeoDataFrame(table, geometry=frame.geometry.values, crs=frame.crs)
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp) / name
+        shp.to_file(base.with_suffix(".shp"), driver="ESRI Shapefile", engine="pyogrio", encoding="UTF-8")
+        fields = pd.DataFrame({"field": [mapping[c] for c in cols], "column": cols})
+        (Path(tmp) / "FIELDS.csv").write_text(fields.to_csv(index=False), encoding="utf-8")
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+            for part in sorted(Path(tmp).iterdir()):
+                zf.write(part, part.name)

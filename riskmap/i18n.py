@@ -333,6 +333,26 @@ MESSAGES: dict[str, dict[str, str]] = {
         "id": "{n} TPS berjarak kurang dari {radius} m dari posko kampanye; ditandai 'dekat posko'.",
         "en": "{n} TPS lie within {radius} m of a campaign post; flagged 'near a campaign post'.",
     },
+    "unknown_area": {
+        "id": "wilayah '{area}' tidak ada di data. Contoh kecamatan yang ada: {choices}.",
+        "en": "area '{area}' is not in the data. Kecamatan found include: {choices}.",
+    },
+    "unknown_stage": {
+        "id": "tahap '{stage}' tidak dikenal. Tahap yang ada: {stages}, atau all.",
+        "en": "stage '{stage}' is unknown. Stages: {stages}, or all.",
+    },
+    "print_format": {
+        "id": "{path}: cetak hanya ke .pdf atau .png.",
+        "en": "{path}: printing writes .pdf or .png only.",
+    },
+    "export_format": {
+        "id": "format ekspor '{fmt}' tidak dikenal. Pilih: {formats}.",
+        "en": "export format '{fmt}' is unknown. Choose: {formats}.",
+    },
+    "export_no_layer": {
+        "id": "layer '{layer}' tidak ada (file-nya tidak diberikan).",
+        "en": "layer '{layer}' is not there (its file was not given).",
+    },
     "region_no_district": {
         "id": "insiden berpresisi wilayah tidak berada di kecamatan mana pun; dibagi ke seluruh wilayah kajian.",
         "en": "region-precision incident lies in no kecamatan; spread over the whole study area.",

@@ -99,6 +99,8 @@ def parse_flags(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 def indicator_columns(columns: list[str], config: Config) -> dict[str, str]:
     """Indicator id -> the file's column, for the Bawaslu indicators present."""
     by_norm = {norm(c): c for c in columns}
+    # riskmap's own exports carry flags as ind_<id>
+    by_norm.update({n[4:]: c for n, c in list(by_norm.items()) if n.startswith("ind_")})
     found = {}
     for ind, spec in config.indicators.items():
         for alias in [ind, *spec.get("aliases", [])]:

@@ -1,0 +1,630 @@
+"""Printed stage maps, TPS tables and atlases for commanders (PDF or PNG, offline).
+
+Pages are drawn with matplotlib in a local metric CRS (the UTM zone of the
+area), so the scale bar is true; the PDF is vector with embedded fonts
+(DejaVu Sans, which has every Indonesian letter). Categories stay apart in
+black-and-white print: villages by grey level *and* hatching, TPS by marker
+shape. Nothing is fetched: there are no tiles.
+
+Entry point: :func:`print_maps`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import textwrap
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_pdf import PdfPages
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch, Rectangle
+from pyproj import CRS, Transformer
+
+from riskmap import __version__, i18n
+from riskmap._errors import RiskmapInputError
+from riskmap.config import CATEGORIES
+from riskmap.view import View, ViewFilter, factor_text, make_view
+
+matplotlib.rcParams.update({"pdf.fonttype": 42, "font.family": "DejaVu Sans", "hatch.linewidth": 0.6})
+
+PAPER_MM = {"A4": (297.0, 210.0), "A3": (420.0, 297.0)}
+"""Paper sizes (long side, short side) in millimetres."""
+
+VILLAGE_STYLE = {
+    "kurang rawan": {"facecolor": "#d9f0d3", "hatch": None},
+    "rawan": {"facecolor": "#fdb863", "hatch": "////"},
+    "sangat rawan": {"facecolor": "#c2191c", "hatch": "xxxx"},
+}
+"""Fill and hatch per category: grey levels light / middle / dark plus hatching."""
+
+TPS_STYLE = {
+    "kurang rawan": {"marker": "o", "color": "white", "size": 14},
+    "rawan": {"marker": "^", "color": "#777777", "size": 26},
+    "sangat rawan": {"marker": "s", "color": "black", "size": 24},
+}
+"""Marker per TPS category: circle, triangle, square (shape, not colour alone)."""
+
+TEXT: dict[str, dict[str, str]] = {
+    "title": {"id": "Peta Kerawanan Tahap {stage} - {area}", "en": "Risk Map, {stage} Stage - {area}"},
+    "made": {"id": "Dibuat {made} · data per {as_of}", "en": "Made {made} · data as of {as_of}"},
+    "villages": {"id": "Kelurahan/desa", "en": "Villages"},
+    "tps": {"id": "TPS", "en": "Polling stations"},
+    "posts": {"id": "Pos polisi", "en": "Police posts"},
+    "sources": {"id": "Sumber data", "en": "Data sources"},
+    "method": {
+        "id": "Metode riskmap {version}, konfigurasi {digest}",
+        "en": "riskmap method {version}, config {digest}",
+    },
+    "page": {"id": "Halaman {n}", "en": "Page {n}"},
+    "table_title": {
+        "id": "TPS Rawan dan Sangat Rawan - Tahap {stage} - {area}",
+        "en": "Vulnerable and Highly Vulnerable TPS - {stage} Stage - {area}",
+    },
+    "cols": {
+        "id": "No|TPS|Kelurahan/desa|Alamat|Pemilih|Kategori|Skor|Faktor utama",
+        "en": "No|TPS|Village|Address|Voters|Category|Score|Top factors",
+    },
+    "none_rawan": {"id": "Tidak ada TPS rawan atau sangat rawan.", "en": "No vulnerable TPS."},
+    "cover": {"id": "Atlas Kerawanan Pilkada", "en": "Pilkada Security Risk Atlas"},
+    "overview": {"id": "Peta ikhtisar", "en": "Overview"},
+    "contents": {"id": "Isi", "en": "Contents"},
+    "north": {"id": "U", "en": "N"},
+    "synthetic": {
+        "id": "DATA DEMO SINTETIS - bukan data sebenarnya",
+        "en": "SYNTHETIC DEMO DATA - not real data",
+    },
+}
+
+
+def _t(key: str, lang: str, **kw: object) -> str:
+    return TEXT[key][lang].format(**kw)
+
+
+@dataclass
+class PrintOptions:
+    """What and how to print.
+
+    Attributes
+    ----------
+    stages
+        Stage ids, one map page each.
+    paper, orientation
+        ``A4``/``A3``, ``landscape``/``portrait``.
+    lang
+        ``id`` or ``en``.
+    classification
+        Line printed at the top and bottom of every page (e.g. "TERBATAS").
+    tables
+        Add the rawan / sangat rawan TPS table after each map page.
+    atlas
+        Cover, overview, then one zoomed page per kecamatan (per kab/kota
+        when the data spans several).
+    area
+        Kecamatan / kab/kota name or code to print, None for all.
+    dpi
+        Resolution of PNG output.
+    election
+        Election named on every page.
+    """
+
+    stages: Sequence[str]
+    paper: str = "A4"
+    orientation: str = "landscape"
+    lang: str = "id"
+    classification: str = "TERBATAS"
+    tables: bool = True
+    atlas: bool = False
+    area: str | None = None
+    dpi: int = 150
+    election: str = "Pilkada Serentak 2024"
+    made: dt.date = field(default_factory=dt.date.today)
+
+    @property
+    def figsize(self) -> tuple[float, float]:
+        """Figure size in inches."""
+        long, short = PAPER_MM[self.paper]
+        w, h = (long, short) if self.orientation == "landscape" else (short, long)
+        return w / 25.4, h / 25.4
+
+
+def _utm(gdf: gpd.GeoDataFrame) -> CRS:
+    lon, lat = gdf.geometry.union_all().centroid.coords[0]
+    zone = int((lon + 180) // 6) + 1
+    return CRS.from_epsg((32700 if lat < 0 else 32600) + zone)
+
+
+def _area_filter(result, area: str | None) -> tuple[ViewFilter, str]:
+    """Filter and display name for ``--area`` (kecamatan/kab-kota name or code)."""
+    v = result.villages
+    name = _region_name(v)
+    if not area:
+        return ViewFilter(), name
+    key = area.strip().lower()
+    for col, code_col in (("district", "district_code"), ("regency", None)):
+        names = v[col].str.lower()
+        hit = names == key
+        if code_col:
+            hit |= v[code_col].str.lower() == key
+        if hit.any():
+            picked = tuple(sorted(set(v.loc[hit, col])))
+            flt = ViewFilter(districts=picked) if col == "district" else ViewFilter(regencies=picked)
+            label = picked[0] if col == "regency" else f"Kec. {picked[0]}, {name}"
+            return flt, label
+    choices = ", ".join(sorted(set(v["district"]))[:20])
+    raise RiskmapInputError("unknown_area", area=area, choices=choices)
+
+
+def _region_name(villages: gpd.GeoDataFrame) -> str:
+    regs = [r for r in villages["regency"].unique() if r]
+    if len(regs) == 1:
+        return regs[0]
+    provs = [p for p in villages["province"].unique() if p]
+    return provs[0] if len(provs) == 1 else "Indonesia"
+
+
+# -- map elements -------------------------------------------------------------
+
+
+def _nice(x: float) -> float:
+    exp = 10 ** math.floor(math.log10(x))
+    for m in (1, 2, 5, 10):
+        if m * exp >= x:
+            return m * exp
+    return 10 * exp
+
+
+def _scalebar(ax: plt.Axes, lang: str) -> None:
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    length = _nice((x1 - x0) / 5) / 2 if _nice((x1 - x0) / 5) > (x1 - x0) / 4 else _nice((x1 - x0) / 5)
+    bx, by = x0 + (x1 - x0) * 0.03, y0 + (y1 - y0) * 0.04
+    h = (y1 - y0) * 0.008
+    for i in range(4):
+        ax.add_patch(
+            Rectangle(
+                (bx + i * length / 4, by),
+                length / 4,
+                h,
+                facecolor="black" if i % 2 == 0 else "white",
+                edgecolor="black",
+                lw=0.6,
+                zorder=20,
+            )
+        )
+    km = length / 1000
+    label = f"{km:g} km"
+    ax.text(bx, by + 2 * h, "0", fontsize=6, ha="center", va="bottom", zorder=20)
+    ax.text(bx + length, by + 2 * h, label, fontsize=6, ha="center", va="bottom", zorder=20)
+
+
+def _north(ax: plt.Axes, lang: str) -> None:
+    ax.annotate(
+        _t("north", lang),
+        xy=(0.965, 0.95),
+        xytext=(0.965, 0.86),
+        xycoords="axes fraction",
+        ha="center",
+        va="center",
+        fontsize=10,
+        fontweight="bold",
+        zorder=20,
+        arrowprops={"facecolor": "black", "width": 3, "headwidth": 9, "headlength": 9},
+    )
+
+
+def _graticule(ax: plt.Axes, to_lonlat: Transformer, to_xy: Transformer) -> None:
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    lons, lats = to_lonlat.transform([x0, x1, x0, x1], [y0, y0, y1, y1])
+    lo0, lo1, la0, la1 = min(lons), max(lons), min(lats), max(lats)
+    step = _nice(max(lo1 - lo0, la1 - la0) / 5)
+    xt, xl, yt, yl = [], [], [], []
+    for lon in np.arange(math.ceil(lo0 / step) * step, lo1, step):
+        xs, ys = to_xy.transform(np.full(50, lon), np.linspace(la0 - step, la1 + step, 50))
+        ax.plot(xs, ys, color="#888888", lw=0.3, ls=":", zorder=1)
+        bx, _ = to_xy.transform(lon, to_lonlat.transform(x0, y0)[1])
+        xt.append(bx)
+        xl.append(f"{abs(lon):.{_decimals(step)}f}°{'E' if lon >= 0 else 'W'}")
+    for lat in np.arange(math.ceil(la0 / step) * step, la1, step):
+        xs, ys = to_xy.transform(np.linspace(lo0 - step, lo1 + step, 50), np.full(50, lat))
+        ax.plot(xs, ys, color="#888888", lw=0.3, ls=":", zorder=1)
+        _, by = to_xy.transform(to_lonlat.transform(x0, y0)[0], lat)
+        yt.append(by)
+        yl.append(f"{abs(lat):.{_decimals(step)}f}°{'S' if lat < 0 else 'N'}")
+    ax.set_xticks(xt, xl, fontsize=6)
+    ax.set_yticks(yt, yl, fontsize=6, rotation=90, va="center")
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+
+
+def _decimals(step: float) -> int:
+    return max(0, -math.floor(math.log10(step)))
+
+
+def _labels(ax: plt.Axes, villages: gpd.GeoDataFrame, fontsize: float) -> None:
+    """Village names at interior points, skipping those that would collide."""
+    fig = ax.figure
+    renderer = fig.canvas.get_renderer()
+    placed = []
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    order = villages.assign(_a=villages.geometry.area).sort_values("_a", ascending=False)
+    for name, pt in zip(order["village_name"], order.geometry.representative_point(), strict=True):
+        if not (x0 < pt.x < x1 and y0 < pt.y < y1):
+            continue
+        txt = ax.text(
+            pt.x,
+            pt.y,
+            name,
+            fontsize=fontsize,
+            ha="center",
+            va="center",
+            zorder=15,
+            bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.6},
+        )
+        box = txt.get_window_extent(renderer).expanded(1.05, 1.1)
+        if any(box.overlaps(b) for b in placed):
+            txt.remove()
+        else:
+            placed.append(box)
+
+
+def _draw_layers(ax: plt.Axes, view: View, crs: CRS, context: gpd.GeoDataFrame | None) -> dict[str, int]:
+    s = view.stage
+    if context is not None and len(context):
+        context.to_crs(crs).plot(ax=ax, facecolor="#f2f2f2", edgecolor="#bbbbbb", lw=0.3, zorder=2)
+    v = view.villages.to_crs(crs)
+    counts: dict[str, int] = {}
+    for cat in CATEGORIES:
+        part = v[v[f"level_{s}"] == cat]
+        counts[f"v_{cat}"] = len(part)
+        if len(part):
+            st = VILLAGE_STYLE[cat]
+            part.plot(ax=ax, facecolor=st["facecolor"], hatch=st["hatch"], edgecolor="#333333", lw=0.5, zorder=3)
+    if view.tps is not None and len(view.tps):
+        t = view.tps.to_crs(crs)
+        for cat in CATEGORIES:
+            part = t[t[f"level_{s}"] == cat]
+            counts[f"t_{cat}"] = len(part)
+            if len(part):
+                st = TPS_STYLE[cat]
+                ax.scatter(
+                    part.geometry.x,
+                    part.geometry.y,
+                    marker=st["marker"],
+                    s=st["size"] * 0.5,
+                    c=st["color"],
+                    edgecolors="black",
+                    linewidths=0.4,
+                    zorder=10 + CATEGORIES.index(cat),
+                )
+    if view.posts is not None and len(view.posts):
+        p = view.posts.to_crs(crs)
+        ax.scatter(
+            p.geometry.x, p.geometry.y, marker="P", s=30, c="black", edgecolors="white", linewidths=0.5, zorder=14
+        )
+    return counts
+
+
+def _legend(ax: plt.Axes, counts: dict[str, int], view: View, lang: str) -> None:
+    handles = [Patch(facecolor="none", edgecolor="none", label=_t("villages", lang))]
+    for cat in reversed(CATEGORIES):
+        st = VILLAGE_STYLE[cat]
+        handles.append(
+            Patch(
+                facecolor=st["facecolor"],
+                hatch=st["hatch"],
+                edgecolor="#333333",
+                label=f"{i18n.t(cat, lang)} ({counts.get(f'v_{cat}', 0)})",
+            )
+        )
+    if view.tps is not None:
+        handles.append(Patch(facecolor="none", edgecolor="none", label=_t("tps", lang)))
+        for cat in reversed(CATEGORIES):
+            st = TPS_STYLE[cat]
+            handles.append(
+                Line2D(
+                    [],
+                    [],
+                    marker=st["marker"],
+                    ls="none",
+                    markerfacecolor=st["color"],
+                    markeredgecolor="black",
+                    markersize=6,
+                    label=f"{i18n.t(cat, lang)} ({counts.get(f't_{cat}', 0)})",
+                )
+            )
+    if view.posts is not None and len(view.posts):
+        handles.append(
+            Line2D(
+                [],
+                [],
+                marker="P",
+                ls="none",
+                markerfacecolor="black",
+                markeredgecolor="white",
+                markersize=7,
+                label=_t("posts", lang),
+            )
+        )
+    leg = ax.legend(
+        handles=handles,
+        loc="upper left",
+        fontsize=7,
+        frameon=True,
+        title=None,
+        borderpad=0.6,
+        handlelength=2.2,
+        handleheight=1.4,
+    )
+    for text in leg.get_texts():
+        if text.get_text() in (_t("villages", lang), _t("tps", lang)):
+            text.set_fontweight("bold")
+
+
+def _overview(ax: plt.Axes, whole: gpd.GeoDataFrame, extent: tuple[float, float, float, float]) -> None:
+    whole.plot(ax=ax, facecolor="#dddddd", edgecolor="#999999", lw=0.2)
+    x0, y0, x1, y1 = extent
+    ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor="black", lw=1.2, zorder=5))
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    ax.set_aspect("equal")
+
+
+def _frame(fig: plt.Figure, opts: PrintOptions, page: int, result) -> None:
+    lang = opts.lang
+    if opts.classification:
+        fig.text(0.5, 0.985, opts.classification, ha="center", va="top", fontsize=9, fontweight="bold")
+        fig.text(0.5, 0.008, opts.classification, ha="center", va="bottom", fontsize=9, fontweight="bold")
+    sources = ", ".join(f"{i18n.t('layer_' + k, lang)}: {r.source}" for k, r in result.report.layers.items())
+    method = _t("method", lang, version=result.config.data.get("method_version", ""), digest=result.config.digest())
+    footer = f"{_t('sources', lang)}: {sources}. {method}. riskmap {__version__}."
+    if result.layers.demo:
+        footer = _t("synthetic", lang) + ". " + footer
+    fig.text(0.02, 0.03, textwrap.fill(footer, 190), fontsize=5.5, va="bottom", ha="left")
+    fig.text(0.98, 0.03, _t("page", lang, n=page), fontsize=7, ha="right", va="bottom")
+
+
+def _map_page(
+    result, view: View, opts: PrintOptions, title: str, page: int, *, context: gpd.GeoDataFrame | None = None
+) -> plt.Figure:
+    lang = opts.lang
+    fig = plt.figure(figsize=opts.figsize)
+    landscape = opts.orientation == "landscape"
+    map_rect = [0.05, 0.08, 0.66, 0.80] if landscape else [0.08, 0.26, 0.86, 0.62]
+    ax = fig.add_axes(map_rect)
+    crs = _utm(result.villages)
+    counts = _draw_layers(ax, view, crs, context)
+    bounds = view.villages.to_crs(crs).total_bounds
+    pad_x = (bounds[2] - bounds[0]) * 0.04 + 200
+    pad_y = (bounds[3] - bounds[1]) * 0.04 + 200
+    x0, x1, y0, y1 = bounds[0] - pad_x, bounds[2] + pad_x, bounds[1] - pad_y, bounds[3] + pad_y
+    # keep the page's aspect ratio so the map fills its frame
+    fw, fh = fig.get_size_inches()
+    target = (map_rect[2] * fw) / (map_rect[3] * fh)
+    w, h = x1 - x0, y1 - y0
+    if w / h < target:
+        cx = (x0 + x1) / 2
+        x0, x1 = cx - h * target / 2, cx + h * target / 2
+    else:
+        cy = (y0 + y1) / 2
+        y0, y1 = cy - w / target / 2, cy + w / target / 2
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_aspect("equal", adjustable="box")
+    to_lonlat = Transformer.from_crs(crs, 4326, always_xy=True)
+    to_xy = Transformer.from_crs(4326, crs, always_xy=True)
+    _graticule(ax, to_lonlat, to_xy)
+    _labels(ax, view.villages.to_crs(crs), fontsize=6 if len(view.villages) < 80 else 4.5)
+    _scalebar(ax, lang)
+    _north(ax, lang)
+    for side in ax.spines.values():
+        side.set_linewidth(0.8)
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+
+    fig.text(0.05, 0.945, title, fontsize=15 if landscape else 13, fontweight="bold", va="center")
+    as_of = result.as_of.isoformat() if result.as_of else "-"
+    fig.text(
+        0.05,
+        0.905,
+        f"{opts.election} · " + _t("made", lang, made=opts.made.isoformat(), as_of=as_of),
+        fontsize=8.5,
+        va="center",
+    )
+    side_x = 0.74 if landscape else 0.08
+    leg_ax = fig.add_axes([side_x, 0.45, 0.24, 0.43] if landscape else [0.08, 0.07, 0.45, 0.17])
+    leg_ax.axis("off")
+    _legend(leg_ax, counts, view, lang)
+    ov_ax = fig.add_axes([side_x + 0.02, 0.10, 0.20, 0.30] if landscape else [0.60, 0.07, 0.32, 0.17])
+    _overview(ov_ax, result.villages.to_crs(crs), (x0, y0, x1, y1))
+    ov_ax.set_title(_t("overview", lang), fontsize=7)
+    _frame(fig, opts, page, result)
+    return fig
+
+
+def _table_pages(result, view: View, opts: PrintOptions, title: str, first_page: int) -> Iterator[plt.Figure]:
+    lang = opts.lang
+    s = view.stage
+    t = view.tps
+    rows = t[t[f"level_{s}"].isin(["rawan", "sangat rawan"])] if t is not None else pd.DataFrame()
+    rows = rows.sort_values(f"risk_{s}", ascending=False, kind="stable")
+    factors = factor_text(rows, s, unit="tps", lang=lang) if len(rows) else pd.Series(dtype=object)
+    per_page = 28 if opts.orientation == "landscape" else 40
+    if opts.paper == "A3":
+        per_page = int(per_page * 1.45)
+    cols = _t("cols", lang).split("|")
+    widths = [0.04, 0.14, 0.14, 0.22, 0.07, 0.1, 0.06, 0.23]
+    chunks = [rows.iloc[i : i + per_page] for i in range(0, len(rows), per_page)] or [rows]
+    for k, chunk in enumerate(chunks):
+        fig = plt.figure(figsize=opts.figsize)
+        fig.text(
+            0.05,
+            0.945,
+            title + (f" ({k + 1}/{len(chunks)})" if len(chunks) > 1 else ""),
+            fontsize=13,
+            fontweight="bold",
+            va="center",
+        )
+        as_of = result.as_of.isoformat() if result.as_of else "-"
+        fig.text(
+            0.05,
+            0.905,
+            f"{opts.election} · " + _t("made", lang, made=opts.made.isoformat(), as_of=as_of),
+            fontsize=8.5,
+            va="center",
+        )
+        ax = fig.add_axes([0.05, 0.07, 0.9, 0.80])
+        ax.axis("off")
+        if not len(chunk):
+            ax.text(0.0, 0.95, _t("none_rawan", lang), fontsize=10, va="top")
+        else:
+            cells = []
+            for i, (_, r) in enumerate(chunk.iterrows(), start=k * per_page + 1):
+                cells.append(
+                    [
+                        str(i),
+                        str(r["tps_id"]),
+                        _clip(r["village_name"], 24),
+                        _clip(r["address"], 40),
+                        f"{int(r['voters'])}" if pd.notna(r["voters"]) else "-",
+                        i18n.t(str(r[f"level_{s}"]), lang),
+                        f"{r[f'risk_{s}']:.0f}",
+                        _clip(factors.loc[r.name], 40),
+                    ]
+                )
+            table = ax.table(cellText=cells, colLabels=cols, colWidths=widths, loc="upper left", cellLoc="left")
+            table.auto_set_font_size(False)
+            table.set_fontsize(6.5)
+            table.scale(1, 1.25)
+            for (row, _col), cell in table.get_celld().items():
+                cell.set_linewidth(0.3)
+                if row == 0:
+                    cell.set_text_props(fontweight="bold")
+                    cell.set_facecolor("#e6e6e6")
+                elif cells[row - 1][5] == i18n.t("sangat rawan", lang):
+                    cell.set_text_props(fontweight="bold")
+        _frame(fig, opts, first_page + k, result)
+        yield fig
+
+
+def _clip(text: object, n: int) -> str:
+    s = "" if text is None or (isinstance(text, float) and np.isnan(text)) else str(text)
+    return s if len(s) <= n else s[: n - 1] + "…"
+
+
+def _cover(result, opts: PrintOptions, area_name: str, contents: list[str], page: int) -> plt.Figure:
+    lang = opts.lang
+    fig = plt.figure(figsize=opts.figsize)
+    fig.text(0.5, 0.70, _t("cover", lang), fontsize=26, fontweight="bold", ha="center")
+    fig.text(0.5, 0.62, area_name, fontsize=18, ha="center")
+    stages = ", ".join(result.config.stage_label(s, lang) for s in opts.stages)
+    fig.text(0.5, 0.56, f"{opts.election} · {stages}", fontsize=11, ha="center")
+    as_of = result.as_of.isoformat() if result.as_of else "-"
+    fig.text(0.5, 0.52, _t("made", lang, made=opts.made.isoformat(), as_of=as_of), fontsize=10, ha="center")
+    fig.text(0.2, 0.44, _t("contents", lang), fontsize=11, fontweight="bold")
+    fig.text(0.2, 0.42, "\n".join(contents[:30]), fontsize=8, va="top", family="DejaVu Sans")
+    _frame(fig, opts, page, result)
+    return fig
+
+
+def _pages(result, opts: PrintOptions) -> Iterator[plt.Figure]:
+    lang = opts.lang
+    flt, area_name = _area_filter(result, opts.area)
+    page = 1
+    if not opts.atlas:
+        for stage in opts.stages:
+            view = make_view(result, stage, flt)
+            label = result.config.stage_label(stage, lang)
+            yield _map_page(result, view, opts, _t("title", lang, stage=label, area=area_name), page)
+            page += 1
+            if opts.tables:
+                for fig in _table_pages(result, view, opts, _t("table_title", lang, stage=label, area=area_name), page):
+                    yield fig
+                    page += 1
+        return
+    # atlas: cover, overview, then per kecamatan (or per kab/kota for larger data)
+    base = make_view(result, opts.stages[0], flt)
+    unit = "regency" if base.villages["regency"].nunique() > 1 else "district"
+    parts = sorted(set(base.villages[unit]))
+    contents = [f"{i + 3}. {p}" for i, p in enumerate(parts)]
+    yield _cover(result, opts, area_name, [f"2. {_t('overview', lang)}", *contents], page)
+    page += 1
+    for stage in opts.stages:
+        label = result.config.stage_label(stage, lang)
+        view = make_view(result, stage, flt)
+        yield _map_page(result, view, opts, _t("title", lang, stage=label, area=area_name), page)
+        page += 1
+        for part in parts:
+            pf = ViewFilter(regencies=(part,)) if unit == "regency" else ViewFilter(districts=(part,))
+            pview = make_view(result, stage, pf)
+            context = view.villages[~view.villages.index.isin(pview.villages.index)]
+            name = part if unit == "regency" else f"Kec. {part}"
+            yield _map_page(result, pview, opts, _t("title", lang, stage=label, area=name), page, context=context)
+            page += 1
+
+
+def print_maps(result, out: str | Path, opts: PrintOptions) -> list[Path]:
+    """Print stage maps (and tables / atlas) to a PDF, or PNG pages.
+
+    Parameters
+    ----------
+    result
+        A scored :class:`riskmap.pipeline.Result`.
+    out
+        ``*.pdf`` (one file, all pages) or ``*.png`` (one file per page:
+        ``name.png``, or ``name-01.png``, ``name-02.png``... when there are
+        several).
+    opts
+        What and how to print.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    out = Path(out)
+    suffix = out.suffix.lower()
+    if suffix not in (".pdf", ".png"):
+        raise RiskmapInputError("print_format", path=str(out))
+    for stage in opts.stages:
+        if stage not in result.config.stages:
+            raise RiskmapInputError("unknown_stage", stage=stage, stages=", ".join(result.config.stages))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    try:
+        if suffix == ".pdf":
+            with PdfPages(
+                out,
+                metadata={
+                    "Title": f"riskmap {', '.join(opts.stages)}",
+                    "Creator": "riskmap",
+                    "Producer": f"riskmap {__version__} / matplotlib",
+                },
+            ) as pdf:
+                for fig in _pages(result, opts):
+                    pdf.savefig(fig)
+                    plt.close(fig)
+            written.append(out)
+        else:
+            figs = list(_pages(result, opts))
+            for i, fig in enumerate(figs, start=1):
+                path = out if len(figs) == 1 else out.with_name(f"{out.stem}-{i:02d}.png")
+                fig.savefig(path, dpi=opts.dpi)
+                plt.close(fig)
+                written.append(path)
+    except OSError as exc:
+        raise RiskmapInputError("output_not_writable", path=str(out), detail=exc.strerror or str(exc)) from None
+    return written
