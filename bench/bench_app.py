@@ -108,7 +108,7 @@ def _generate(rng: np.random.Generator) -> None:
     incidents.to_csv(DATA / "incidents.csv", index=False)
 
 
-def _median(fn, runs: int) -> tuple[float, object]:  # noqa: ANN001
+def _median(fn, runs: int) -> tuple[float, object]:
     times, out = [], None
     for _ in range(runs):
         t = time.perf_counter()
