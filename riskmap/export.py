@@ -109,7 +109,7 @@ def write_geoparquet(frame: gpd.GeoDataFrame, path: str | Path) -> Path:
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        _round(frame[public_columns(frame)]).to_parquet(path, compression="zstd")
+        frame[public_columns(frame)].to_parquet(path, compression="zstd")
     except OSError as exc:
         raise RiskmapInputError("output_not_writable", path=str(path), detail=exc.strerror or str(exc)) from None
     return path

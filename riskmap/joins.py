@@ -163,7 +163,7 @@ def points_within(
     -------
     DataFrame
         Columns ``target`` and ``incident`` (positional indices) and
-        ``distance_m``, sorted by target then distance.
+        ``distance_m``, in no particular order.
     """
     empty = pd.DataFrame(
         {
@@ -188,8 +188,7 @@ def points_within(
         incidents.geometry.y.to_numpy()[i_idx],
     )
     keep = d <= radius_m
-    out = pd.DataFrame({"target": t_idx[keep], "incident": i_idx[keep], "distance_m": d[keep]})
-    return out.sort_values(["target", "distance_m"], kind="stable").reset_index(drop=True)
+    return pd.DataFrame({"target": t_idx[keep], "incident": i_idx[keep], "distance_m": d[keep]})
 
 
 def _unit_vectors(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:

@@ -426,7 +426,7 @@ class RiskModel:
             )
             behind = inc.loc[mask].assign(weight=w[mask].to_numpy())
         elif unit == "tps" and len(inc):
-            pairs = self.near_pairs_[self.near_pairs_["target"] == pos]
+            pairs = self.near_pairs_[self.near_pairs_["target"] == pos].sort_values("distance_m")
             behind = inc.iloc[pairs["incident"].to_numpy()].assign(
                 weight=w.to_numpy()[pairs["incident"].to_numpy()], distance_m=pairs["distance_m"].to_numpy()
             )

@@ -80,8 +80,9 @@ _KPU = re.compile(r"^\d{13}$")
 
 
 def _kpu_column(frame: pd.DataFrame, columns: list[str]) -> str | None:
+    """The column holding KPU 13-digit TPS codes, judged on its first 2,000 cells."""
     for col in columns:
-        text = as_text(frame[col])
+        text = as_text(frame[col].head(2000))
         text = text[text != ""]
         if len(text) and text.str.match(_KPU.pattern).mean() >= 0.8:
             return col
@@ -150,12 +151,16 @@ def read_tps(
     picked = {f: find_column(cols, a, mapped=mapping.get(f), file=raw.name) for f, a in _FIELDS.items()}
     kpu_col = mapping.get("kpu_code") or _kpu_column(frame, cols)
 
-    def text(col: str | None) -> pd.Series:
-        return text_column(frame, col)
+    texts: dict[str | None, pd.Series] = {}
 
-    kpu = text(kpu_col).str.replace(r"\.0$", "", regex=True)
+    def text(col: str | None) -> pd.Series:
+        if col not in texts:
+            texts[col] = text_column(frame, col)
+        return texts[col]
+
+    kpu = text(kpu_col)
     kpu = kpu.where(kpu.str.match(_KPU.pattern), "")
-    number = text(picked["tps_number"]).str.replace(r"\.0$", "", regex=True)
+    number = text(picked["tps_number"])
     named_code = map_unique(text(picked["named_village_code"]), normalise_code)
     need = ((named_code == "") & (kpu != "")).to_numpy()
     if need.any():
@@ -176,12 +181,16 @@ def read_tps(
 
     voters = pd.Series(np.nan, index=frame.index)
     if picked["voters"]:
-        raw_voters = text(picked["voters"])
-        voters = pd.to_numeric(raw_voters.str.replace(r"[.,]0+$", "", regex=True), errors="coerce")
-        bad = ok & voters.isna().to_numpy() & (raw_voters != "").to_numpy()
-        report.warn_frame(frame.loc[bad, ROW_COLUMN], "unparseable_voters", value=list(raw_voters[bad]))
+        column = frame[picked["voters"]]
+        if pd.api.types.is_numeric_dtype(column):  # a clean numeric column: nothing to read as text
+            voters = column.astype("float64")
+        else:
+            raw_voters = text(picked["voters"])
+            voters = pd.to_numeric(raw_voters.str.replace(r"[.,]0+$", "", regex=True), errors="coerce")
+            bad = ok & voters.isna().to_numpy() & (raw_voters != "").to_numpy()
+            report.warn_frame(frame.loc[bad, ROW_COLUMN], "unparseable_voters", value=list(raw_voters[bad]))
         neg = ok & (voters < 0).to_numpy()
-        report.warn_frame(frame.loc[neg, ROW_COLUMN], "unparseable_voters", value=list(raw_voters[neg]))
+        report.warn_frame(frame.loc[neg, ROW_COLUMN], "unparseable_voters", value=[f"{v:g}" for v in voters[neg]])
         voters = voters.where(voters >= 0)
         over = ok & (voters > MAX_VOTERS_PER_TPS).to_numpy()
         report.warn_frame(
