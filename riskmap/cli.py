@@ -1,4 +1,4 @@
-"""Command line: ``riskmap validate`` and ``riskmap score``.
+"""Command line: ``riskmap validate``, ``score``, ``print`` and ``export``.
 
 Exit status: 0 success; 1 ``validate --strict`` found rejected rows; 2 the
 input cannot be used (the message names the file, the problem and the fix);
@@ -59,7 +59,65 @@ def build_parser() -> argparse.ArgumentParser:
         default="geojson",
         help="layer format: RFC 7946 GeoJSON (default) or GeoParquet (fast, for national data)",
     )
+    stages = ["campaign", "voting", "counting", "recap"]
+    pr = sub.add_parser("print", help="print stage maps (and TPS tables, or an atlas) to PDF or PNG")
+    _add_inputs(pr)
+    pr.add_argument("--stage", choices=[*stages, "all"], default="all", help="stage to print (default: all)")
+    pr.add_argument("--area", metavar="CODE_OR_NAME", help="a kecamatan or kab/kota (name or code); default: all")
+    pr.add_argument("--paper", choices=["A4", "A3"], default="A4")
+    pr.add_argument("--orientation", choices=["landscape", "portrait"], default="landscape")
+    pr.add_argument("--atlas", action="store_true", help="cover, overview, then one page per kecamatan (kab/kota)")
+    pr.add_argument(
+        "--tables",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="add the rawan/sangat rawan TPS table after each map (default: only for one stage)",
+    )
+    pr.add_argument("--classification", default="TERBATAS", help='line on every page (default "TERBATAS")')
+    pr.add_argument("--dpi", type=int, default=150, help="PNG resolution (default 150)")
+    pr.add_argument("--out", metavar="FILE", required=True, help="FILE.pdf (all pages) or FILE.png (one per page)")
+    ex = sub.add_parser("export", help="export layers for GIS: GeoJSON, GeoPackage, CSV or zipped shapefile")
+    _add_inputs(ex)
+    ex.add_argument("--stage", choices=stages, help="keep only this stage's score columns")
+    ex.add_argument("--layer", choices=["villages", "tps", "incidents", "all"], default="all")
+    ex.add_argument("--format", choices=["geojson", "gpkg", "csv", "shp"], default="geojson")
+    ex.add_argument("--out", metavar="PATH", required=True, help="a file for one layer (or a .gpkg), else a folder")
     return parser
+
+
+def _print(args: argparse.Namespace) -> int:
+    from riskmap import pipeline
+    from riskmap.printing import PrintOptions, print_maps
+
+    config = load_config(args.config)
+    result = pipeline.run(**_inputs(args), columns=args.columns, config=config, as_of=args.as_of)
+    stages = config.stages if args.stage == "all" else [args.stage]
+    tables = args.tables if args.tables is not None else len(stages) == 1 and not args.atlas
+    opts = PrintOptions(
+        stages=stages,
+        paper=args.paper,
+        orientation=args.orientation,
+        lang=args.lang,
+        classification=args.classification,
+        tables=tables,
+        atlas=args.atlas,
+        area=args.area,
+        dpi=args.dpi,
+    )
+    for path in print_maps(result, args.out, opts):
+        print(f"-> {path}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from riskmap import pipeline
+    from riskmap.export import export_layers
+
+    config = load_config(args.config)
+    result = pipeline.run(**_inputs(args), columns=args.columns, config=config, as_of=args.as_of)
+    for path in export_layers(result, args.out, layer=args.layer, fmt=args.format, stage=args.stage):
+        print(f"-> {path}")
+    return 0
 
 
 def _inputs(args: argparse.Namespace) -> dict[str, object]:
@@ -113,9 +171,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        if args.command == "validate":
-            return _validate(args)
-        return _score(args)
+        commands = {"validate": _validate, "score": _score, "print": _print, "export": _export}
+        return commands[args.command](args)
     except RiskmapInputError as exc:
         print(("Kesalahan: " if args.lang == "id" else "Error: ") + exc.message(args.lang), file=sys.stderr)
         return 2

@@ -9,9 +9,9 @@ PY=${PYTHON:-python3}
 "$PY" -m pip install --quiet --disable-pip-version-check -r requirements.txt
 "$PY" -m pip install --quiet --disable-pip-version-check --no-deps -e .
 
-if [[ "${1:-}" == "--test" ]] && ! command -v chromium >/dev/null 2>&1; then
+if [[ "${1:-}" == "--test" ]] && ! { command -v chromium && command -v pdftoppm; } >/dev/null 2>&1; then
     SUDO=""
     [[ $(id -u) -ne 0 ]] && SUDO="sudo"
     $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-dejavu-core >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-dejavu-core poppler-utils >/dev/null
 fi

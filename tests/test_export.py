@@ -1,0 +1,106 @@
+"""Exports for analysts: every format reads back through riskmap's own loader with the same scores."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import pytest
+
+from riskmap import demo as demo_files
+from riskmap import pipeline
+from riskmap.export import export_layers, shp_field_names
+
+STAGES = ["campaign", "voting", "counting", "recap"]
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return pipeline.run()
+
+
+def _scores(result) -> tuple[pd.DataFrame, pd.DataFrame]:
+    v = pd.DataFrame(result.villages[["village_code", *[f"risk_{s}" for s in STAGES]]]).sort_values("village_code")
+    t = pd.DataFrame(result.tps[["tps_id", *[f"risk_{s}" for s in STAGES]]]).sort_values("tps_id")
+    return v.reset_index(drop=True), t.reset_index(drop=True)
+
+
+@pytest.mark.parametrize("fmt", ["geojson", "gpkg", "csv", "shp"])
+def test_round_trip_gives_the_same_scores(demo, tmp_path, fmt):
+    out = tmp_path / ("x.gpkg" if fmt == "gpkg" else "x")
+    paths = export_layers(demo, out, fmt=fmt)
+    if fmt == "gpkg":
+        layers = {name: f"{out}" for name in ("villages", "tps", "incidents")}
+        assert set(pyogrio.list_layers(out)[:, 0]) >= {"villages", "tps", "incidents", "riskmap_metadata"}
+        # the loader takes one layer per file: split the GeoPackage as a user would in QGIS
+        for name in ("villages", "tps", "incidents"):
+            gpd.read_file(out, layer=name).to_file(tmp_path / f"{name}.gpkg")
+            layers[name] = tmp_path / f"{name}.gpkg"
+    else:
+        ext = {"geojson": ".geojson", "csv": ".csv", "shp": ".zip"}[fmt]
+        assert sorted(p.name for p in paths) == sorted(f"{n}{ext}" for n in ("villages", "tps", "incidents"))
+        layers = {p.stem: p for p in paths}
+    if fmt == "csv":  # CSV has no polygons a loader can read: use the original boundaries
+        layers["villages"] = demo_files.VILLAGES
+    again = pipeline.run(layers["villages"], layers["tps"], layers["incidents"])
+    assert again.report["tps"].rejected == [] and again.report["incidents"].rejected == []
+    v0, t0 = _scores(demo)
+    v1, t1 = _scores(again)
+    pd.testing.assert_frame_equal(v1, v0, check_exact=False, atol=1e-6)
+    pd.testing.assert_frame_equal(t1, t0, check_exact=False, atol=1e-6)
+
+
+def test_geojson_is_rfc7946_with_metadata(demo, tmp_path):
+    path = export_layers(demo, tmp_path / "v.geojson", layer="villages", stage="voting")[0]
+    data = json.loads(path.read_text())
+    assert "crs" not in data
+    meta = data["riskmap"]
+    assert meta["stage"] == "voting" and meta["method_version"] == "1.0" and len(meta["config_sha256_12"]) == 12
+    assert "generated_at" in meta and meta["as_of"] == "2024-12-04"
+    props = data["features"][0]["properties"]
+    assert "risk_voting" in props and "risk_recap" not in props
+    ring = data["features"][0]["geometry"]["coordinates"][0]
+    assert all(len(str(c).split(".")[-1]) <= 7 for xy in ring for c in xy)
+    assert 120 < ring[0][0] < 125 and -11 < ring[0][1] < -9  # lon, lat
+
+
+def test_shapefile_names_fit_and_are_documented(demo, tmp_path):
+    path = export_layers(demo, tmp_path / "tps.zip", layer="tps", fmt="shp")[0]
+    with zipfile.ZipFile(path) as zf:
+        names = zf.namelist()
+        fields = pd.read_csv(zf.open("FIELDS.csv"))
+    assert {"tps.shp", "tps.dbf", "tps.shx", "tps.prj", "FIELDS.csv"} <= set(names)
+    assert (fields["field"].str.len() <= 10).all() and fields["field"].is_unique
+    assert set(fields["column"]) >= {"tps_id", "risk_voting", "level_voting"}
+    frame = gpd.read_file(f"zip://{path}!tps.shp")
+    assert set(frame.columns) - {"geometry"} == set(fields["field"])
+
+
+def test_field_names_unique_even_when_truncated():
+    cols = ["contrib_counting_nearby_incidents", "contrib_counting_village", "risk_counting", "level_counting",
+            "something_very_long_a", "something_very_long_b"]
+    names = shp_field_names(cols, STAGES)
+    assert len(set(names.values())) == len(cols) and all(len(n) <= 10 for n in names.values())
+
+
+def test_csv_has_wkt_for_polygons_and_lonlat_for_points(demo, tmp_path):
+    paths = export_layers(demo, tmp_path, fmt="csv")
+    v = pd.read_csv(tmp_path / "villages.csv", encoding="utf-8-sig")
+    t = pd.read_csv(tmp_path / "tps.csv", encoding="utf-8-sig")
+    assert v["wkt"].str.startswith(("POLYGON", "MULTIPOLYGON")).all()
+    assert {"lon", "lat"} <= set(t.columns)
+    assert len(paths) == 3
+
+
+def test_cli_print_and_export(tmp_path):
+    from riskmap.cli import main
+
+    assert main(["print", "--stage", "voting", "--out", str(tmp_path / "m.pdf")]) == 0
+    assert (tmp_path / "m.pdf").stat().st_size > 10_000
+    assert main(["export", "--format", "gpkg", "--out", str(tmp_path / "all.gpkg")]) == 0
+    assert main(["export", "--format", "geojson", "--layer", "tps", "--stage", "voting",
+                 "--out", str(tmp_path / "tps.geojson")]) == 0
+    assert json.loads((tmp_path / "tps.geojson").read_text())["riskmap"]["stage"] == "voting"

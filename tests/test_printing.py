@@ -1,0 +1,106 @@
+"""Printed maps as a commander gets them: page count and size, content, the TPS table."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from riskmap import pipeline
+from riskmap.printing import PrintOptions, print_maps
+
+
+def _pdfinfo(path) -> dict[str, str]:
+    out = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
+    return dict(line.split(":", 1) for line in out.splitlines() if ":" in line)
+
+
+def _text(path, page: int | None = None) -> str:
+    args = ["pdftotext", "-layout"]
+    if page:
+        args += ["-f", str(page), "-l", str(page)]
+    return subprocess.run([*args, str(path), "-"], capture_output=True, text=True, check=True).stdout
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return pipeline.run()
+
+
+def test_poppler_is_installed():
+    assert shutil.which("pdfinfo") and shutil.which("pdftoppm"), "run bash scripts/setup.sh --test"
+
+
+def test_all_stages_four_a4_landscape_pages(demo, tmp_path):
+    path = tmp_path / "maps.pdf"
+    print_maps(demo, path, PrintOptions(stages=demo.config.stages, tables=False))
+    info = _pdfinfo(path)
+    assert info["Pages"].strip() == "4"
+    assert "841.89 x 595.276" in info["Page size"]
+    titles = [_text(path, p) for p in range(1, 5)]
+    for page, label in zip(titles, ["Kampanye", "Pemungutan Suara", "Penghitungan Suara", "Rekapitulasi Suara"],
+                           strict=True):
+        assert f"Peta Kerawanan Tahap {label} - Kota Kupang" in page
+        assert "TERBATAS" in page and "data per 2024-12-04" in page
+        assert "Sangat rawan" in page and "Kurang rawan" in page  # the legend
+        assert "km" in page and "°S" in page  # scale bar and grid
+        assert "SINTETIS" in page  # the demo says it is synthetic
+
+
+def test_map_page_is_drawn_with_title_and_legend_where_expected(demo, tmp_path):
+    path = tmp_path / "voting.pdf"
+    print_maps(demo, path, PrintOptions(stages=["voting"], tables=False))
+    subprocess.run(["pdftoppm", "-png", "-r", "60", str(path), str(tmp_path / "p")], check=True)
+    img = np.asarray(Image.open(tmp_path / "p-1.png").convert("L"), dtype=float)
+    h, w = img.shape
+    assert img.std() > 20  # not blank
+    title_band = img[int(0.03 * h):int(0.09 * h), int(0.05 * w):int(0.6 * w)]
+    assert (title_band < 100).mean() > 0.02  # dark title text at the top left
+    legend = img[int(0.12 * h):int(0.45 * h), int(0.74 * w):int(0.98 * w)]
+    assert (legend < 128).mean() > 0.01  # legend symbols and text on the right
+    map_area = img[int(0.15 * h):int(0.9 * h), int(0.06 * w):int(0.7 * w)]
+    assert len(np.unique((map_area // 16).astype(int))) > 5  # several grey levels: categories apart in B/W
+
+
+def test_table_lists_exactly_the_rawan_tps(demo, tmp_path):
+    path = tmp_path / "voting.pdf"
+    print_maps(demo, path, PrintOptions(stages=["voting"], tables=True))
+    pages = int(_pdfinfo(path)["Pages"])
+    text = "\n".join(_text(path, p) for p in range(2, pages + 1))
+    printed = set(re.findall(r"\b(53\d{11})\b", text))
+    tps = demo.tps
+    expected = set(tps.loc[tps["level_voting"].isin(["rawan", "sangat rawan"]), "tps_id"])
+    assert printed == expected
+    assert "TPS Rawan dan Sangat Rawan - Tahap Pemungutan Suara" in text
+
+
+def test_atlas_cover_overview_and_one_page_per_kecamatan(demo, tmp_path):
+    path = tmp_path / "atlas.pdf"
+    print_maps(demo, path, PrintOptions(stages=["voting"], atlas=True, paper="A3"))
+    info = _pdfinfo(path)
+    assert int(info["Pages"]) == 1 + 1 + 6  # cover, overview, six kecamatan
+    assert "1190.55 x 841.89" in info["Page size"]  # A3 landscape
+    assert "Atlas Kerawanan Pilkada" in _text(path, 1)
+    assert "Kec. Alak" in _text(path, 3)
+    assert "Halaman 8" in _text(path, 8)
+
+
+def test_area_english_portrait_png(demo, tmp_path):
+    out = tmp_path / "alak.png"
+    paths = print_maps(demo, out, PrintOptions(stages=["recap"], tables=False, area="Alak", lang="en",
+                                               orientation="portrait", dpi=60))
+    assert paths == [out]
+    img = Image.open(out)
+    assert img.size[0] < img.size[1]  # portrait
+
+
+def test_unknown_area_is_a_clear_error(demo, tmp_path):
+    from riskmap._errors import RiskmapInputError
+
+    with pytest.raises(RiskmapInputError) as err:
+        print_maps(demo, tmp_path / "x.pdf", PrintOptions(stages=["voting"], area="Atlantis"))
+    assert "Atlantis" in err.value.message("en") and "Alak" in err.value.message("en")
