@@ -63,22 +63,27 @@ def use_local_assets(base: str = ASSET_URL) -> None:
     plugins.MeasureControl.default_css = [("leaflet_measure_css", f"{base}/measure/leaflet-measure.css")]
 
 
-def display_geometry(villages: gpd.GeoDataFrame, tolerance_m: float = 30.0) -> np.ndarray:
+def display_geometry(villages: gpd.GeoDataFrame, tolerance_m: float | None = None) -> np.ndarray:
     """Village polygons simplified for the screen, shared borders kept intact.
 
     ``shapely.coverage_simplify`` simplifies the coverage as a whole, so
     neighbours keep one common border (per-polygon simplification opens gaps).
-    ``tolerance_m`` is converted to degrees at the layer's latitude.
+    ``tolerance_m`` (default: 30 m for a city, growing with the number of
+    villages up to 100 m for a province) is converted to degrees at the
+    layer's latitude. Coordinates are rounded to 5 decimals (about 1 m).
     """
     geoms = villages.geometry.to_numpy()
     if len(geoms) == 0:
         return geoms
+    if tolerance_m is None:
+        tolerance_m = float(np.clip(30.0 * np.sqrt(len(geoms) / 1000), 30.0, 100.0))
     lat = float(np.mean(villages.total_bounds[[1, 3]]))
     tol = tolerance_m / (111_320 * max(np.cos(np.radians(lat)), 0.1))
     try:
-        return shapely.coverage_simplify(geoms, tol)
+        simple = shapely.coverage_simplify(geoms, tol)
     except Exception:  # not a clean coverage (overlaps): simplify each polygon
-        return shapely.simplify(geoms, tol, preserve_topology=True)
+        simple = shapely.simplify(geoms, tol, preserve_topology=True)
+    return shapely.transform(simple, lambda xy: np.round(xy, 5))
 
 
 def _round_coords(geom: dict[str, Any], nd: int = 5) -> dict[str, Any]:
@@ -96,7 +101,7 @@ def _features(geoms: np.ndarray, props: pd.DataFrame) -> dict[str, Any]:
     mapping = shapely.geometry.mapping
     records = props.to_dict("records")
     feats = [
-        {"type": "Feature", "properties": rec, "geometry": _round_coords(mapping(g))}
+        {"type": "Feature", "properties": rec, "geometry": mapping(g)}
         for g, rec in zip(geoms, records, strict=True)
         if g is not None and not g.is_empty
     ]
@@ -167,7 +172,7 @@ def tps_features(view: View, *, lang: str = "id") -> dict[str, Any]:
     props = pd.DataFrame(
         {"kind": "tps", "id": t["tps_id"].to_numpy(), "level": t[f"level_{s}"].to_numpy(), "tip": tips}
     )
-    return _features(t.geometry.to_numpy(), props)
+    return _features(shapely.transform(t.geometry.to_numpy(), lambda xy: np.round(xy, 6)), props)
 
 
 _LEGEND = """
