@@ -25,6 +25,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import shapely
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
@@ -135,6 +136,28 @@ class PrintOptions:
         long, short = PAPER_MM[self.paper]
         w, h = (long, short) if self.orientation == "landscape" else (short, long)
         return w / 25.4, h / 25.4
+
+
+@dataclass
+class _Projected:
+    """The result's villages in the print CRS, and their outline, computed once per print job."""
+
+    crs: CRS
+    villages: gpd.GeoDataFrame
+    outline: gpd.GeoSeries
+
+    @classmethod
+    def of(cls, result) -> _Projected:
+        crs = _utm(result.villages)
+        villages = result.villages[["geometry"]].to_crs(crs)
+        outline = gpd.GeoSeries([villages.geometry.union_all().simplify(50)], crs=crs)
+        return cls(crs=crs, villages=villages, outline=outline)
+
+    def context(self, bbox: tuple[float, float, float, float], exclude: pd.Index) -> gpd.GeoDataFrame:
+        """Villages (projected) that touch ``bbox`` and are not in ``exclude``."""
+        idx = self.villages.sindex.query(shapely.box(*bbox))
+        near = self.villages.iloc[np.sort(idx)]
+        return near[~near.index.isin(exclude)]
 
 
 def _utm(gdf: gpd.GeoDataFrame) -> CRS:
@@ -279,11 +302,16 @@ def _labels(ax: plt.Axes, villages: gpd.GeoDataFrame, fontsize: float) -> None:
             placed.append(box)
 
 
-def _draw_layers(ax: plt.Axes, view: View, crs: CRS, context: gpd.GeoDataFrame | None) -> dict[str, int]:
+def _draw_layers(ax: plt.Axes, view: View, proj: _Projected, context: bool) -> dict[str, int]:
     s = view.stage
-    if context is not None and len(context):
-        context.to_crs(crs).plot(ax=ax, facecolor="#f2f2f2", edgecolor="#bbbbbb", lw=0.3, zorder=2)
-    v = view.villages.to_crs(crs)
+    crs = proj.crs
+    if context:
+        x0, y0, x1, y1 = proj.villages.loc[view.villages.index].total_bounds
+        pad = max(x1 - x0, y1 - y0) * 0.6
+        ctx = proj.context((x0 - pad, y0 - pad, x1 + pad, y1 + pad), view.villages.index)
+        if len(ctx):
+            ctx.plot(ax=ax, facecolor="#f2f2f2", edgecolor="#bbbbbb", lw=0.3, zorder=2)
+    v = view.villages.set_geometry(proj.villages.geometry.loc[view.villages.index].values, crs=crs)
     counts: dict[str, int] = {}
     for cat in CATEGORIES:
         part = v[v[f"level_{s}"] == cat]
@@ -372,8 +400,8 @@ def _legend(ax: plt.Axes, counts: dict[str, int], view: View, lang: str) -> None
             text.set_fontweight("bold")
 
 
-def _overview(ax: plt.Axes, whole: gpd.GeoDataFrame, extent: tuple[float, float, float, float]) -> None:
-    whole.plot(ax=ax, facecolor="#dddddd", edgecolor="#999999", lw=0.2)
+def _overview(ax: plt.Axes, whole: gpd.GeoSeries, extent: tuple[float, float, float, float]) -> None:
+    whole.plot(ax=ax, facecolor="#dddddd", edgecolor="#777777", lw=0.4)
     x0, y0, x1, y1 = extent
     ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor="black", lw=1.2, zorder=5))
     ax.set_xticks([])
@@ -398,16 +426,17 @@ def _frame(fig: plt.Figure, opts: PrintOptions, page: int, result) -> None:
 
 
 def _map_page(
-    result, view: View, opts: PrintOptions, title: str, page: int, *, context: gpd.GeoDataFrame | None = None
+    result, view: View, opts: PrintOptions, title: str, page: int, proj: _Projected, *, context: bool = False
 ) -> plt.Figure:
     lang = opts.lang
     fig = plt.figure(figsize=opts.figsize)
     landscape = opts.orientation == "landscape"
     map_rect = [0.05, 0.08, 0.66, 0.80] if landscape else [0.08, 0.26, 0.86, 0.62]
     ax = fig.add_axes(map_rect)
-    crs = _utm(result.villages)
-    counts = _draw_layers(ax, view, crs, context)
-    bounds = view.villages.to_crs(crs).total_bounds
+    crs = proj.crs
+    counts = _draw_layers(ax, view, proj, context)
+    projected = proj.villages.loc[view.villages.index]
+    bounds = projected.total_bounds
     pad_x = (bounds[2] - bounds[0]) * 0.04 + 200
     pad_y = (bounds[3] - bounds[1]) * 0.04 + 200
     x0, x1, y0, y1 = bounds[0] - pad_x, bounds[2] + pad_x, bounds[1] - pad_y, bounds[3] + pad_y
@@ -427,7 +456,11 @@ def _map_page(
     to_lonlat = Transformer.from_crs(crs, 4326, always_xy=True)
     to_xy = Transformer.from_crs(4326, crs, always_xy=True)
     _graticule(ax, to_lonlat, to_xy)
-    _labels(ax, view.villages.to_crs(crs), fontsize=6 if len(view.villages) < 80 else 4.5)
+    _labels(
+        ax,
+        view.villages.set_geometry(projected.geometry.values, crs=crs),
+        fontsize=6 if len(view.villages) < 80 else 4.5,
+    )
     _scalebar(ax, lang)
     _north(ax, lang)
     for side in ax.spines.values():
@@ -449,7 +482,7 @@ def _map_page(
     leg_ax.axis("off")
     _legend(leg_ax, counts, view, lang)
     ov_ax = fig.add_axes([side_x + 0.02, 0.10, 0.20, 0.30] if landscape else [0.60, 0.07, 0.32, 0.17])
-    _overview(ov_ax, result.villages.to_crs(crs), (x0, y0, x1, y1))
+    _overview(ov_ax, proj.outline, (x0, y0, x1, y1))
     ov_ax.set_title(_t("overview", lang), fontsize=7)
     _frame(fig, opts, page, result)
     return fig
@@ -543,12 +576,21 @@ def _cover(result, opts: PrintOptions, area_name: str, contents: list[str], page
 def _pages(result, opts: PrintOptions) -> Iterator[plt.Figure]:
     lang = opts.lang
     flt, area_name = _area_filter(result, opts.area)
+    proj = _Projected.of(result)
     page = 1
     if not opts.atlas:
         for stage in opts.stages:
             view = make_view(result, stage, flt)
             label = result.config.stage_label(stage, lang)
-            yield _map_page(result, view, opts, _t("title", lang, stage=label, area=area_name), page)
+            yield _map_page(
+                result,
+                view,
+                opts,
+                _t("title", lang, stage=label, area=area_name),
+                page,
+                proj,
+                context=bool(flt.districts or flt.regencies),
+            )
             page += 1
             if opts.tables:
                 for fig in _table_pages(result, view, opts, _t("table_title", lang, stage=label, area=area_name), page):
@@ -565,14 +607,13 @@ def _pages(result, opts: PrintOptions) -> Iterator[plt.Figure]:
     for stage in opts.stages:
         label = result.config.stage_label(stage, lang)
         view = make_view(result, stage, flt)
-        yield _map_page(result, view, opts, _t("title", lang, stage=label, area=area_name), page)
+        yield _map_page(result, view, opts, _t("title", lang, stage=label, area=area_name), page, proj)
         page += 1
         for part in parts:
             pf = ViewFilter(regencies=(part,)) if unit == "regency" else ViewFilter(districts=(part,))
             pview = make_view(result, stage, pf)
-            context = view.villages[~view.villages.index.isin(pview.villages.index)]
             name = part if unit == "regency" else f"Kec. {part}"
-            yield _map_page(result, pview, opts, _t("title", lang, stage=label, area=name), page, context=context)
+            yield _map_page(result, pview, opts, _t("title", lang, stage=label, area=name), page, proj, context=True)
             page += 1
 
 
