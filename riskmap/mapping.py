@@ -109,8 +109,8 @@ def _features(geoms: np.ndarray, props: pd.DataFrame) -> dict[str, Any]:
 
 
 def _tip(title: str, rows: list[tuple[str, str]]) -> str:
-    body = "".join(f"<tr><td>{k}</td><td><b>{v}</b></td></tr>" for k, v in rows)
-    return f"<b>{title}</b><table>{body}</table>"
+    body = "".join(f"<br>{k}: <b>{v}</b>" for k, v in rows)
+    return f"<b>{title}</b>{body}"
 
 
 def village_features(view: View, geoms: np.ndarray, *, lang: str = "id") -> dict[str, Any]:
