@@ -129,6 +129,8 @@ class PrintOptions:
     dpi: int = 150
     election: str = "Pilkada Serentak 2024"
     made: dt.date = field(default_factory=dt.date.today)
+    filters: ViewFilter | None = None
+    """Display filters of the app's current view (kecamatan, category...); overrides ``area``."""
 
     @property
     def figsize(self) -> tuple[float, float]:
@@ -576,6 +578,11 @@ def _cover(result, opts: PrintOptions, area_name: str, contents: list[str], page
 def _pages(result, opts: PrintOptions) -> Iterator[plt.Figure]:
     lang = opts.lang
     flt, area_name = _area_filter(result, opts.area)
+    if opts.filters is not None:
+        flt = opts.filters
+        picked = flt.districts or flt.regencies
+        if picked:
+            area_name = ", ".join(picked) if len(picked) <= 3 else f"{len(picked)} wilayah"
     proj = _Projected.of(result)
     page = 1
     if not opts.atlas:

@@ -109,3 +109,12 @@ def test_bad_upload_shows_message_and_keeps_previous_data():
     assert "Traceback" not in msg
     assert any("sebelumnya" in i.value for i in at.info)  # previous (demo) data stays
     assert _map_args(at)["script"]
+
+
+def test_print_button_makes_the_pdf_of_the_current_view(app):
+    app.sidebar.selectbox(key="stage").set_value("voting").run()
+    app.button(key="print_pdf").click().run()
+    assert not app.exception
+    stage, pdf = app.session_state["print_pdf_bytes"]
+    assert stage == "voting" and pdf.startswith(b"%PDF")
+    assert len(pdf) > 10_000

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -104,6 +106,9 @@ T: dict[str, dict[str, str]] = {
     "escalating": {"id": "kelurahan naik kategori", "en": "villages move up a category"},
     "matrix": {"id": "Jumlah kelurahan per kategori dan tahapan", "en": "Villages per category and stage"},
     "as_of": {"id": "Data per", "en": "Data as of"},
+    "print": {"id": "Cetak peta tahap ini (PDF)", "en": "Print this stage's map (PDF)"},
+    "printing": {"id": "Mencetak...", "en": "Printing..."},
+    "dl_pdf": {"id": "Unduh PDF", "en": "Download the PDF"},
     "too_large": {
         "id": "{n} kelurahan/desa: terlalu banyak untuk satu peta. Pilih kab/kota yang ditampilkan.",
         "en": "{n} villages: too many for one map. Choose the kab/kota to show.",
@@ -359,6 +364,23 @@ def _tables(lang: str, result: Result, view: Any, stage: str) -> None:
             c2.download_button(
                 tr("dl_tps_csv", lang), csv_bytes(view.tps), f"tps_{stage}.csv", "text/csv", key="dl_t_csv"
             )
+        _print_button(lang, result, view, stage)
+
+
+def _print_button(lang: str, result: Result, view: Any, stage: str) -> None:
+    """Print the current stage and filter to PDF (the same file as ``riskmap print``)."""
+    from riskmap.printing import PrintOptions, print_maps
+
+    if st.button(tr("print", lang), key="print_pdf"):
+        with tempfile.TemporaryDirectory() as tmp, st.spinner(tr("printing", lang)):
+            path = Path(tmp) / f"peta_{stage}.pdf"
+            print_maps(result, path, PrintOptions(stages=[stage], lang=lang, tables=True, filters=view.filters))
+            st.session_state["print_pdf_bytes"] = (stage, path.read_bytes())
+    printed = st.session_state.get("print_pdf_bytes")
+    if printed and printed[0] == stage:
+        st.download_button(
+            tr("dl_pdf", lang), printed[1], f"peta_kerawanan_{stage}.pdf", "application/pdf", key="dl_pdf"
+        )
 
 
 def main() -> None:
