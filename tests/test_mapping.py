@@ -74,3 +74,20 @@ def test_display_geometry_keeps_shared_borders(demo):
     assert all(shapely.is_valid(geoms))
     overlap = sum(shapely.area(shapely.intersection(geoms[i], geoms[j])) for i in range(10) for j in range(10) if i < j)
     assert overlap < 1e-10
+
+
+def test_verbatim_elements_render_exactly_as_branca_would(demo):
+    """The render shortcut (no Jinja re-lexing of rendered scripts) changes no byte of the page."""
+    from branca import element
+
+    def normalised(html: str) -> str:
+        return re.sub(r"[0-9a-f]{32}", "ID", html)
+
+    fast = normalised(_html(demo, "recap"))
+    patched = element.Element.__init__
+    element.Element.__init__ = patched._original
+    try:
+        slow = normalised(_html(demo, "recap"))
+    finally:
+        element.Element.__init__ = patched
+    assert fast == slow
