@@ -131,7 +131,7 @@ def _check_named(points: gpd.GeoDataFrame, villages: gpd.GeoDataFrame, report: L
     named_name = points.get("named_village", pd.Series("", index=points.index)).to_numpy()
     by_code = (named_code != "") & pd.Series(named_code).isin(villages["village_code"]).to_numpy()
     mismatch = has & by_code & (named_code != found_code)
-    norm_found = _place_name(pd.Series(found_name))
+    norm_found = _place_name(villages["village_name"])[idx]
     norm_named = _place_name(pd.Series(named_name))
     by_name = has & ~by_code & (norm_named != "")
     mismatch |= by_name & (norm_named != norm_found)

@@ -135,9 +135,11 @@ def _sniff_delimiter(lines: list[str]) -> str:
 def _read_csv(path: Path) -> pd.DataFrame:
     raw = path.read_bytes()
     text = None
+    used = "latin-1"
     for encoding in ("utf-8-sig", "cp1252", "latin-1"):
         try:
             text = raw.decode(encoding)
+            used = encoding
             break
         except UnicodeDecodeError:
             continue
@@ -151,7 +153,8 @@ def _read_csv(path: Path) -> pd.DataFrame:
         # Types are inferred (fast, and a clean numeric column stays numeric);
         # a column with any text in it stays text, exactly as typed.
         frame = pd.read_csv(
-            io.StringIO(text),
+            io.BytesIO(raw),
+            encoding=used,
             sep=sep,
             skipinitialspace=True,
             skip_blank_lines=False,

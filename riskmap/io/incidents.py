@@ -208,7 +208,10 @@ def _own_fields(
     precision = precision.where(precision != "", "exact")
 
     ids = _text(frame, picked["incident_id"])
-    ids = ids.where(ids != "", "row-" + frame[ROW_COLUMN].astype(str))
+    no_id = (ids == "").to_numpy()
+    if no_id.any():
+        ids = ids.copy()
+        ids[no_id] = "row-" + frame.loc[no_id, ROW_COLUMN].astype(str)
     return {
         "incident_id": ids,
         "date_raw": frame[picked["date"]] if picked["date"] else pd.Series("", index=frame.index),

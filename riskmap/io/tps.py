@@ -176,7 +176,10 @@ def read_tps(
         code, dist, vill = named_code[use_fallback], named_district[use_fallback], named_village[use_fallback]
         ids = ids.copy()
         ids[use_fallback] = code.where(code != "", dist + "/" + vill) + "-TPS" + number[use_fallback].str.zfill(3)
-    ids = ids.where(ids != "", "row-" + frame[ROW_COLUMN].astype(str))
+    no_id = (ids == "").to_numpy()
+    if no_id.any():
+        ids = ids.copy()
+        ids[no_id] = "row-" + frame.loc[no_id, ROW_COLUMN].astype(str)
     ok = reject_duplicates(ids, frame[ROW_COLUMN], ok, report)
 
     voters = pd.Series(np.nan, index=frame.index)

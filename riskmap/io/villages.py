@@ -135,6 +135,19 @@ def normalise_code(value: object) -> str:
     return text
 
 
+_CANONICAL = r"\d{2}\.\d{2}\.\d{2}\.\d{4}"
+
+
+def normalise_codes(values: pd.Series) -> pd.Series:
+    """:func:`normalise_code` for a column; codes already canonical are kept as they are."""
+    canonical = values.str.fullmatch(_CANONICAL).fillna(False).to_numpy(dtype=bool)
+    if canonical.all():
+        return values
+    out = values.copy()
+    out[~canonical] = map_unique(values[~canonical], normalise_code).to_numpy()
+    return out
+
+
 def is_kemendagri(code: str) -> bool:
     """True for a canonical ``PP.KK.CC.DDDD`` code."""
     return bool(_KEMENDAGRI.match(code)) and len(code) == 13
@@ -226,7 +239,7 @@ def villages_from_raw(raw: RawLayer, mapping: dict[str, str] | None = None) -> t
     out = gpd.GeoDataFrame(
         {
             ROW_COLUMN: frame[ROW_COLUMN],
-            "village_code": map_unique(text("village_code"), normalise_code),
+            "village_code": normalise_codes(text("village_code")),
             "village_name": text("village_name"),
             "district": text("district"),
             "regency": text("regency"),
@@ -263,7 +276,7 @@ def villages_from_raw(raw: RawLayer, mapping: dict[str, str] | None = None) -> t
         out.loc[unnamed, "village_name"] = out.loc[unnamed, "village_code"]
 
     codes = out["village_code"]
-    kem = codes.map(is_kemendagri)
+    kem = codes.str.fullmatch(_CANONICAL).fillna(False).astype(bool)
     out["district_code"] = np.where(kem, codes.str[:8], "")
     no_district_code = ~kem
     if no_district_code.any():  # key districts by names when there is no official code
@@ -286,12 +299,13 @@ def _area_km2(geoms: np.ndarray) -> np.ndarray:
     """Area in km² of EPSG:4326 polygons from the WGS84 scale at each polygon's centre.
 
     Square degrees times the length of a degree of latitude (meridian radius
-    of curvature M) and of longitude (N cos(lat)) at the centroid: within
+    of curvature M) and of longitude (N cos(lat)) at the middle latitude: within
     0.1 % of the geodesic area for village-sized polygons, with no
     reprojection of every vertex (83,000 villages in about 0.1 s).
     """
     a, e2 = 6378.137, 0.00669437999014  # WGS84 semi-major axis (km), eccentricity squared
-    lat = np.radians(shapely.get_y(shapely.centroid(geoms)))
+    bounds = shapely.bounds(geoms)
+    lat = np.radians((bounds[:, 1] + bounds[:, 3]) / 2)
     w = 1.0 - e2 * np.sin(lat) ** 2
     m = a * (1 - e2) / w**1.5
     n = a / np.sqrt(w)
