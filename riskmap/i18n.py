@@ -353,6 +353,18 @@ MESSAGES: dict[str, dict[str, str]] = {
         "id": "layer '{layer}' tidak ada (file-nya tidak diberikan).",
         "en": "layer '{layer}' is not there (its file was not given).",
     },
+    "staffing_pattern": {
+        "id": "pola pengamanan '{pattern}' tidak dimengerti.",
+        "en": "staffing pattern '{pattern}' is not understood.",
+    },
+    "staffing_pattern_fix": {
+        "id": "Tulis sebagai A-B-C (A polisi menjaga B TPS dibantu C Linmas), misalnya 2-2-4, atau A-B.",
+        "en": "Write it as A-B-C (A police guard B TPS with C Linmas), e.g. 2-2-4, or A-B.",
+    },
+    "staffing_no_pattern": {
+        "id": "tidak ada pola pengamanan untuk kategori '{category}' di [staffing.patterns].",
+        "en": "no staffing pattern for category '{category}' in [staffing.patterns].",
+    },
     "region_no_district": {
         "id": "insiden berpresisi wilayah tidak berada di kecamatan mana pun; dibagi ke seluruh wilayah kajian.",
         "en": "region-precision incident lies in no kecamatan; spread over the whole study area.",
