@@ -42,44 +42,209 @@ TARGET_E2E_S, TARGET_PEAK_MB, TARGET_RATIO = 15.0, 3 * 1024.0, 1.5
 VERTICES = 120  # target vertices per village polygon
 DIRTY_SHARE = 0.005  # of TPS rows: empty, swapped or decimal-comma coordinates
 
-PROVINCES = dict(zip(
-    [11, 12, 13, 14, 15, 16, 17, 18, 19, 21, 31, 32, 33, 34, 35, 36, 51, 52, 53, 61, 62, 63, 64, 65, 71, 72, 73,
-     74, 75, 76, 81, 82, 91, 92, 93, 94],
-    ["Aceh", "Sumatera Utara", "Sumatera Barat", "Riau", "Jambi", "Sumatera Selatan", "Bengkulu", "Lampung",
-     "Kepulauan Bangka Belitung", "Kepulauan Riau", "DKI Jakarta", "Jawa Barat", "Jawa Tengah", "DI Yogyakarta",
-     "Jawa Timur", "Banten", "Bali", "Nusa Tenggara Barat", "Nusa Tenggara Timur", "Kalimantan Barat",
-     "Kalimantan Tengah", "Kalimantan Selatan", "Kalimantan Timur", "Kalimantan Utara", "Sulawesi Utara",
-     "Sulawesi Tengah", "Sulawesi Selatan", "Sulawesi Tenggara", "Gorontalo", "Sulawesi Barat", "Maluku",
-     "Maluku Utara", "Papua", "Papua Barat", "Papua Selatan", "Papua Tengah"], strict=True))
+PROVINCES = dict(
+    zip(
+        [
+            11,
+            12,
+            13,
+            14,
+            15,
+            16,
+            17,
+            18,
+            19,
+            21,
+            31,
+            32,
+            33,
+            34,
+            35,
+            36,
+            51,
+            52,
+            53,
+            61,
+            62,
+            63,
+            64,
+            65,
+            71,
+            72,
+            73,
+            74,
+            75,
+            76,
+            81,
+            82,
+            91,
+            92,
+            93,
+            94,
+        ],
+        [
+            "Aceh",
+            "Sumatera Utara",
+            "Sumatera Barat",
+            "Riau",
+            "Jambi",
+            "Sumatera Selatan",
+            "Bengkulu",
+            "Lampung",
+            "Kepulauan Bangka Belitung",
+            "Kepulauan Riau",
+            "DKI Jakarta",
+            "Jawa Barat",
+            "Jawa Tengah",
+            "DI Yogyakarta",
+            "Jawa Timur",
+            "Banten",
+            "Bali",
+            "Nusa Tenggara Barat",
+            "Nusa Tenggara Timur",
+            "Kalimantan Barat",
+            "Kalimantan Tengah",
+            "Kalimantan Selatan",
+            "Kalimantan Timur",
+            "Kalimantan Utara",
+            "Sulawesi Utara",
+            "Sulawesi Tengah",
+            "Sulawesi Selatan",
+            "Sulawesi Tenggara",
+            "Gorontalo",
+            "Sulawesi Barat",
+            "Maluku",
+            "Maluku Utara",
+            "Papua",
+            "Papua Barat",
+            "Papua Selatan",
+            "Papua Tengah",
+        ],
+        strict=True,
+    )
+)
 
 # Island clusters, roughly where the real ones are: (province, centre lon, centre lat, semi-axes a, b in
 # degrees, rotation in degrees, relative number of villages ~ the real count).
 ISLANDS: list[tuple[int, float, float, float, float, float, int]] = [
-    (11, 96.9, 4.4, 2, 0.8, -46, 6500), (12, 99, 2.3, 2, 1, -46, 5500), (12, 97.6, 1.1, 0.6, 0.2, -40, 600),
-    (13, 100.5, -0.8, 1.6, 0.7, -46, 1100), (13, 99.3, -1.8, 0.7, 0.2, -46, 165), (14, 101.8, 0.5, 1.6, 1, -46, 1860),
-    (15, 103, -1.7, 1.3, 0.8, -46, 1585), (16, 104.2, -3.3, 1.6, 1, -46, 3260), (17, 102.2, -3.6, 1.5, 0.4, -46, 1510),
-    (18, 105, -5, 1, 0.8, -46, 2650), (19, 106.1, -2.2, 0.9, 0.35, -45, 300), (19, 107.9, -2.85, 0.4, 0.35, 0, 90),
-    (21, 104.3, 0.9, 0.6, 0.4, 0, 420), (31, 106.85, -6.2, 0.2, 0.12, 0, 270), (36, 106.1, -6.4, 0.5, 0.35, 0, 1550),
-    (32, 107.6, -6.9, 1.1, 0.45, -10, 5960), (33, 109.9, -7.2, 1.2, 0.4, 0, 8560),
-    (34, 110.4, -7.85, 0.25, 0.2, 0, 440), (35, 112.6, -7.7, 1.4, 0.45, 0, 7500),
-    (35, 113.3, -7.05, 0.9, 0.18, 0, 1000), (51, 115.1, -8.4, 0.6, 0.3, -10, 720),
-    (52, 116.3, -8.6, 0.4, 0.35, 0, 600), (52, 117.8, -8.7, 1.1, 0.4, 0, 570), (53, 121.2, -8.6, 1.7, 0.35, 5, 1700),
-    (53, 119.9, -9.7, 0.8, 0.35, -15, 550), (53, 124.3, -9.6, 1.2, 0.45, 30, 1200), (61, 110.8, 0, 1.8, 1.3, 0, 2150),
-    (62, 113.5, -1.6, 1.8, 1.2, 20, 1580), (63, 115.4, -2.9, 0.9, 0.8, 0, 2020), (64, 116.6, 0.6, 1.2, 1.6, 0, 1040),
-    (65, 116.6, 3.3, 0.9, 0.6, 0, 480), (71, 124.5, 1, 1.2, 0.3, 20, 1840), (75, 122.6, 0.7, 0.8, 0.3, 0, 730),
-    (72, 121, -1.2, 1.5, 1, 60, 2020), (76, 119.2, -2.5, 0.9, 0.4, 80, 650), (73, 120, -4.2, 1.3, 0.55, 80, 3060),
-    (74, 122.3, -4, 1, 0.6, 70, 2290), (81, 129.5, -3.1, 1.3, 0.3, 0, 800), (81, 126.6, -3.4, 0.5, 0.35, 0, 250),
-    (81, 132.7, -5.6, 0.4, 0.3, 60, 185), (82, 128, 1, 1.2, 0.5, 80, 1200), (92, 132.6, -1.2, 1.5, 0.55, 0, 2100),
-    (91, 139.5, -2.6, 1.5, 0.5, -10, 2000), (94, 136.8, -3.9, 1.6, 0.6, -15, 2300), (93, 139.5, -7.3, 1.3, 1, 0, 900),
+    (11, 96.9, 4.4, 2, 0.8, -46, 6500),
+    (12, 99, 2.3, 2, 1, -46, 5500),
+    (12, 97.6, 1.1, 0.6, 0.2, -40, 600),
+    (13, 100.5, -0.8, 1.6, 0.7, -46, 1100),
+    (13, 99.3, -1.8, 0.7, 0.2, -46, 165),
+    (14, 101.8, 0.5, 1.6, 1, -46, 1860),
+    (15, 103, -1.7, 1.3, 0.8, -46, 1585),
+    (16, 104.2, -3.3, 1.6, 1, -46, 3260),
+    (17, 102.2, -3.6, 1.5, 0.4, -46, 1510),
+    (18, 105, -5, 1, 0.8, -46, 2650),
+    (19, 106.1, -2.2, 0.9, 0.35, -45, 300),
+    (19, 107.9, -2.85, 0.4, 0.35, 0, 90),
+    (21, 104.3, 0.9, 0.6, 0.4, 0, 420),
+    (31, 106.85, -6.2, 0.2, 0.12, 0, 270),
+    (36, 106.1, -6.4, 0.5, 0.35, 0, 1550),
+    (32, 107.6, -6.9, 1.1, 0.45, -10, 5960),
+    (33, 109.9, -7.2, 1.2, 0.4, 0, 8560),
+    (34, 110.4, -7.85, 0.25, 0.2, 0, 440),
+    (35, 112.6, -7.7, 1.4, 0.45, 0, 7500),
+    (35, 113.3, -7.05, 0.9, 0.18, 0, 1000),
+    (51, 115.1, -8.4, 0.6, 0.3, -10, 720),
+    (52, 116.3, -8.6, 0.4, 0.35, 0, 600),
+    (52, 117.8, -8.7, 1.1, 0.4, 0, 570),
+    (53, 121.2, -8.6, 1.7, 0.35, 5, 1700),
+    (53, 119.9, -9.7, 0.8, 0.35, -15, 550),
+    (53, 124.3, -9.6, 1.2, 0.45, 30, 1200),
+    (61, 110.8, 0, 1.8, 1.3, 0, 2150),
+    (62, 113.5, -1.6, 1.8, 1.2, 20, 1580),
+    (63, 115.4, -2.9, 0.9, 0.8, 0, 2020),
+    (64, 116.6, 0.6, 1.2, 1.6, 0, 1040),
+    (65, 116.6, 3.3, 0.9, 0.6, 0, 480),
+    (71, 124.5, 1, 1.2, 0.3, 20, 1840),
+    (75, 122.6, 0.7, 0.8, 0.3, 0, 730),
+    (72, 121, -1.2, 1.5, 1, 60, 2020),
+    (76, 119.2, -2.5, 0.9, 0.4, 80, 650),
+    (73, 120, -4.2, 1.3, 0.55, 80, 3060),
+    (74, 122.3, -4, 1, 0.6, 70, 2290),
+    (81, 129.5, -3.1, 1.3, 0.3, 0, 800),
+    (81, 126.6, -3.4, 0.5, 0.35, 0, 250),
+    (81, 132.7, -5.6, 0.4, 0.3, 60, 185),
+    (82, 128, 1, 1.2, 0.5, 80, 1200),
+    (92, 132.6, -1.2, 1.5, 0.55, 0, 2100),
+    (91, 139.5, -2.6, 1.5, 0.5, -10, 2000),
+    (94, 136.8, -3.9, 1.6, 0.6, -15, 2300),
+    (93, 139.5, -7.3, 1.3, 1, 0, 900),
 ]
-PREFIX = np.array(["Suka", "Karang", "Sumber", "Tanjung", "Batu", "Air", "Kampung", "Pasir", "Bukit", "Teluk",
-                   "Mekar", "Sido", "Tegal", "Lubuk", "Sungai", "Padang", "Muara", "Wono", "Rejo", "Banjar",
-                   "Cempaka", "Jati", "Kebon", "Kali", "Sri", "Tirta", "Pulau", "Ujung", "Koto", "Nagari"])
-SUFFIX = np.array(["jaya", "makmur", "mulya", "rejo", "sari", "harjo", "agung", "baru", "indah", "asri", "lestari",
-                   "raya", "tengah", "wangi", "maju", "sejahtera", "utama", "permai", "kencana", "mukti", "damai"])
-INCIDENT_TYPES = {"hoax": .14, "money_politics": .14, "dawn_attack": .06, "identity_politics": .07,
-                  "black_campaign": .10, "intimidation": .10, "supporter_clash": .08, "apk_vandalism": .13,
-                  "state_facility_misuse": .06, "protest": .08, "count_delay": .04}
+PREFIX = np.array(
+    [
+        "Suka",
+        "Karang",
+        "Sumber",
+        "Tanjung",
+        "Batu",
+        "Air",
+        "Kampung",
+        "Pasir",
+        "Bukit",
+        "Teluk",
+        "Mekar",
+        "Sido",
+        "Tegal",
+        "Lubuk",
+        "Sungai",
+        "Padang",
+        "Muara",
+        "Wono",
+        "Rejo",
+        "Banjar",
+        "Cempaka",
+        "Jati",
+        "Kebon",
+        "Kali",
+        "Sri",
+        "Tirta",
+        "Pulau",
+        "Ujung",
+        "Koto",
+        "Nagari",
+    ]
+)
+SUFFIX = np.array(
+    [
+        "jaya",
+        "makmur",
+        "mulya",
+        "rejo",
+        "sari",
+        "harjo",
+        "agung",
+        "baru",
+        "indah",
+        "asri",
+        "lestari",
+        "raya",
+        "tengah",
+        "wangi",
+        "maju",
+        "sejahtera",
+        "utama",
+        "permai",
+        "kencana",
+        "mukti",
+        "damai",
+    ]
+)
+INCIDENT_TYPES = {
+    "hoax": 0.14,
+    "money_politics": 0.14,
+    "dawn_attack": 0.06,
+    "identity_politics": 0.07,
+    "black_campaign": 0.10,
+    "intimidation": 0.10,
+    "supporter_clash": 0.08,
+    "apk_vandalism": 0.13,
+    "state_facility_misuse": 0.06,
+    "protest": 0.08,
+    "count_delay": 0.04,
+}
 ELECTION_DAYS = np.array(["2018-06-27", "2019-04-17", "2020-12-09", "2024-02-14", "2024-11-27"], dtype="datetime64[D]")
 
 
@@ -129,10 +294,16 @@ def make_villages(rng: np.random.Generator, n: int) -> gpd.GeoDataFrame:
     per_island[np.argsort(-weights)[: n - per_island.sum()]] += 1
     seeds = np.vstack([_to_lonlat(_seeds(rng, k), isl) for isl, k in zip(ISLANDS, per_island, strict=True)])
     island_of = np.repeat(np.arange(len(ISLANDS)), per_island)
-    coasts = np.array([shapely.Polygon(_to_lonlat(np.column_stack([np.cos(t), np.sin(t)]), isl))
-                       for isl in ISLANDS for t in [np.linspace(0, 2 * np.pi, 361)[:-1]]])
-    cells = shapely.get_parts(shapely.voronoi_polygons(
-        shapely.multipoints(seeds), extend_to=shapely.box(90, -15, 145, 10), ordered=True))
+    coasts = np.array(
+        [
+            shapely.Polygon(_to_lonlat(np.column_stack([np.cos(t), np.sin(t)]), isl))
+            for isl in ISLANDS
+            for t in [np.linspace(0, 2 * np.pi, 361)[:-1]]
+        ]
+    )
+    cells = shapely.get_parts(
+        shapely.voronoi_polygons(shapely.multipoints(seeds), extend_to=shapely.box(90, -15, 145, 10), ordered=True)
+    )
     assert len(cells) == n and shapely.contains_xy(cells, seeds[:, 0], seeds[:, 1]).all()
     polys = shapely.intersection(cells, coasts[island_of])  # convex cell & convex island: one polygon
     k = shapely.get_num_coordinates(polys) - 1
@@ -151,21 +322,28 @@ def make_villages(rng: np.random.Generator, n: int) -> gpd.GeoDataFrame:
         reg = _chunks(rng, kec[-1] + 1, 8, 22)
         kec_in_reg = np.arange(len(reg)) - np.searchsorted(reg, reg)
         village_in_kec = np.arange(len(at)) - np.searchsorted(kec, kec)
-        codes[at] = [f"{prov:02d}.{reg[c] + 1:02d}.{kec_in_reg[c] + 1:02d}.{2001 + d:04d}"
-                     for c, d in zip(kec, village_in_kec, strict=True)]
+        codes[at] = [
+            f"{prov:02d}.{reg[c] + 1:02d}.{kec_in_reg[c] + 1:02d}.{2001 + d:04d}"
+            for c, d in zip(kec, village_in_kec, strict=True)
+        ]
         kec_id[at] = next_kec + kec
         next_kec += kec[-1] + 1
     reg_key, reg_id = np.unique(pd.Series(codes).str[:5].to_numpy(), return_inverse=True)
     reg_names = np.where(rng.random(len(reg_key)) < 0.12, "Kota ", "Kabupaten ").astype(object) + _names(
-        rng, len(reg_key))
-    return gpd.GeoDataFrame({
-        "KDEPUM": codes,
-        "WADMKD": _names(rng, n).astype(object),
-        "WADMKC": _names(rng, next_kec)[kec_id].astype(object),
-        "WADMKK": reg_names[reg_id],
-        "WADMPR": [PROVINCES[p] for p in province],
-        "_kec": kec_id,  # helper, dropped before writing
-    }, geometry=polys, crs=4326)
+        rng, len(reg_key)
+    )
+    return gpd.GeoDataFrame(
+        {
+            "KDEPUM": codes,
+            "WADMKD": _names(rng, n).astype(object),
+            "WADMKC": _names(rng, next_kec)[kec_id].astype(object),
+            "WADMKK": reg_names[reg_id],
+            "WADMPR": [PROVINCES[p] for p in province],
+            "_kec": kec_id,  # helper, dropped before writing
+        },
+        geometry=polys,
+        crs=4326,
+    )
 
 
 def points_in(rng: np.random.Generator, geoms: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -199,17 +377,23 @@ def make_tps(rng: np.random.Generator, v: gpd.GeoDataFrame, n: int) -> tuple[pd.
     lat[comma] = [s.replace(".", ",") for s in lat[comma]]
     lon[comma] = [s.replace(".", ",") for s in lon[comma]]
     digits = v["KDEPUM"].str.replace(".", "", regex=False).to_numpy()
-    flag = {"riwayat_kekerasan": .02, "politik_uang": .03, "intimidasi": .015, "rawan_bencana": .05}
-    frame = pd.DataFrame({
-        "kode_tps": digits[vi] + np.char.zfill(number.astype(str), 3).astype(object),
-        "kelurahan": v["WADMKD"].to_numpy()[vi],
-        "kecamatan": v["WADMKC"].to_numpy()[vi],
-        "no_tps": number,
-        "alamat": "Jl. " + _names(rng, n).astype(object) + " No. " + rng.integers(1, 200, n).astype(str).astype(object),
-        "lat": lat, "lon": lon,
-        "dpt": rng.integers(150, 601, n),
-        **{k: np.where(rng.random(n) < p, "ya", "tidak") for k, p in flag.items()},
-    })
+    flag = {"riwayat_kekerasan": 0.02, "politik_uang": 0.03, "intimidasi": 0.015, "rawan_bencana": 0.05}
+    frame = pd.DataFrame(
+        {
+            "kode_tps": digits[vi] + np.char.zfill(number.astype(str), 3).astype(object),
+            "kelurahan": v["WADMKD"].to_numpy()[vi],
+            "kecamatan": v["WADMKC"].to_numpy()[vi],
+            "no_tps": number,
+            "alamat": "Jl. "
+            + _names(rng, n).astype(object)
+            + " No. "
+            + rng.integers(1, 200, n).astype(str).astype(object),
+            "lat": lat,
+            "lon": lon,
+            "dpt": rng.integers(150, 601, n),
+            **{k: np.where(rng.random(n) < p, "ya", "tidak") for k, p in flag.items()},
+        }
+    )
     return frame, (x, y, vi), {"empty": len(empty), "swapped": len(swapped), "decimal_comma": len(comma)}
 
 
@@ -230,21 +414,29 @@ def make_incidents(rng: np.random.Generator, v: gpd.GeoDataFrame, sites: TpsSite
     lat[region] = (np.bincount(v["_kec"], weights=shapely.get_y(centre)) / size)[kec[region]]
     start, end = np.datetime64("2017-01-01"), np.datetime64("2024-12-31")
     near_vote = rng.random(n) < 0.6  # most incidents come in the weeks before a vote
-    day = np.where(near_vote, ELECTION_DAYS[rng.integers(len(ELECTION_DAYS), size=n)]
-                   + rng.normal(-20, 30, n).astype(int).astype("timedelta64[D]"),
-                   start + rng.integers(0, int((end - start).astype(int)) + 1, n).astype("timedelta64[D]"))
+    day = np.where(
+        near_vote,
+        ELECTION_DAYS[rng.integers(len(ELECTION_DAYS), size=n)]
+        + rng.normal(-20, 30, n).astype(int).astype("timedelta64[D]"),
+        start + rng.integers(0, int((end - start).astype(int)) + 1, n).astype("timedelta64[D]"),
+    )
     kind = rng.choice(list(INCIDENT_TYPES), size=n, p=list(INCIDENT_TYPES.values()))
-    return pd.DataFrame({
-        "incident_id": np.char.add("INS-", np.char.zfill(np.arange(1, n + 1).astype(str), 7)),
-        "date": np.datetime_as_string(np.clip(day, start, end), unit="D"),
-        "type": kind,
-        "severity": rng.choice([1, 2, 3], size=n, p=[0.5, 0.35, 0.15]),
-        "lat": _fmt6(lat), "lon": _fmt6(lon),
-        "precision": precision,
-        "description": "Laporan " + np.char.replace(kind, "_", " ").astype(object) + " di "
-                       + v["WADMKD"].to_numpy()[vi[pick]],
-        "source": rng.choice(["Bawaslu", "Polri", "media daring", "pemantau pemilu", "laporan warga"], size=n),
-    })
+    return pd.DataFrame(
+        {
+            "incident_id": np.char.add("INS-", np.char.zfill(np.arange(1, n + 1).astype(str), 7)),
+            "date": np.datetime_as_string(np.clip(day, start, end), unit="D"),
+            "type": kind,
+            "severity": rng.choice([1, 2, 3], size=n, p=[0.5, 0.35, 0.15]),
+            "lat": _fmt6(lat),
+            "lon": _fmt6(lon),
+            "precision": precision,
+            "description": "Laporan "
+            + np.char.replace(kind, "_", " ").astype(object)
+            + " di "
+            + v["WADMKD"].to_numpy()[vi[pick]],
+            "source": rng.choice(["Bawaslu", "Polri", "media daring", "pemantau pemilu", "laporan warga"], size=n),
+        }
+    )
 
 
 def generate(out: Path, scale: float) -> dict[str, Any]:
@@ -259,9 +451,14 @@ def generate(out: Path, scale: float) -> dict[str, Any]:
     villages.drop(columns="_kec").to_parquet(out / "villages.parquet")
     tps.to_csv(out / "tps.csv", index=False)
     incidents.to_csv(out / "incidents.csv", index=False)
-    meta = {"scale": scale, **n, "tps_dirty": dirty, "seconds": round(time.perf_counter() - t0, 1),
-            "mean_vertices": float(shapely.get_num_coordinates(villages.geometry.values).mean()),
-            "incident_precision": dict(Counter(incidents["precision"]))}
+    meta = {
+        "scale": scale,
+        **n,
+        "tps_dirty": dirty,
+        "seconds": round(time.perf_counter() - t0, 1),
+        "mean_vertices": float(shapely.get_num_coordinates(villages.geometry.values).mean()),
+        "incident_precision": dict(Counter(incidents["precision"])),
+    }
     (out / "meta.json").write_text(json.dumps(meta, indent=1))
     return meta
 
@@ -284,10 +481,23 @@ def child_riskmap(data: Path, out: Path, lap: Lap) -> dict[str, Any]:
     lap("score (4 stages)")
     write_score_outputs(result, out / "parquet", fmt="parquet")
     lap("write GeoParquet")
-    print(json.dumps({"report": {
-        name: {"read": rep.read, "used": rep.used, "rejected": len(rep.rejected), "reasons": rep.reason_counts(),
-               "warnings": dict(Counter(w.reason for w in rep.warnings))}
-        for name, rep in result.report.layers.items()}}), flush=True)
+    print(
+        json.dumps(
+            {
+                "report": {
+                    name: {
+                        "read": rep.read,
+                        "used": rep.used,
+                        "rejected": len(rep.rejected),
+                        "reasons": rep.reason_counts(),
+                        "warnings": dict(Counter(w.reason for w in rep.warnings)),
+                    }
+                    for name, rep in result.report.layers.items()
+                }
+            }
+        ),
+        flush=True,
+    )
     lap("")
     write_score_outputs(result, out / "geojson", fmt="geojson")
     lap("write GeoJSON (separate)")
@@ -435,14 +645,20 @@ def machine() -> str:
     cpuinfo, meminfo = (Path(f"/proc/{f}").read_text().splitlines() for f in ("cpuinfo", "meminfo"))
     cpu = next((ln.split(":", 1)[1].strip() for ln in cpuinfo if ln.startswith("model name")), "?")
     mem_kb = next(int(ln.split()[1]) for ln in meminfo if ln.startswith("MemTotal"))
-    return (f"machine: nproc={len(os.sched_getaffinity(0))}, CPU {cpu}, RAM {mem_kb / 2**20:.1f} GiB; "
-            f"Python {sys.version.split()[0]}, geopandas {gpd.__version__}, shapely {shapely.__version__}, "
-            f"pandas {pd.__version__}, numpy {np.__version__}")
+    return (
+        f"machine: nproc={len(os.sched_getaffinity(0))}, CPU {cpu}, RAM {mem_kb / 2**20:.1f} GiB; "
+        f"Python {sys.version.split()[0]}, geopandas {gpd.__version__}, shapely {shapely.__version__}, "
+        f"pandas {pd.__version__}, numpy {np.__version__}"
+    )
 
 
 def git_rev() -> str:
-    return subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True,
-                          cwd=REPO).stdout.strip() or "?"
+    return (
+        subprocess.run(
+            ["git", "describe", "--always", "--dirty"], capture_output=True, text=True, cwd=REPO
+        ).stdout.strip()
+        or "?"
+    )
 
 
 def check(label: str, value: float, limit: float, unit: str = "", digits: int = 2) -> str:
@@ -465,16 +681,21 @@ def main() -> None:
 
     data = DATA_ROOT if args.scale == 1 else DATA_ROOT / f"scale-{args.scale:g}"
     meta_path = data / "meta.json"
-    if args.regenerate or not meta_path.exists() or json.loads(meta_path.read_text())["tps"] != counts_for(
-            args.scale)["tps"]:
+    if (
+        args.regenerate
+        or not meta_path.exists()
+        or json.loads(meta_path.read_text())["tps"] != counts_for(args.scale)["tps"]
+    ):
         print(f"generating synthetic data in {data} ...", flush=True)
         generate(data, args.scale)
     meta = json.loads(meta_path.read_text())
     print(machine())
-    print(f"data: {meta['villages']:,} villages (mean {meta['mean_vertices']:.0f} vertices), {meta['tps']:,} TPS "
-          f"(dirty rows {meta['tps_dirty']}), {meta['incidents']:,} incidents {meta['incident_precision']}\nfiles: "
-          + ", ".join(f"{f} {(data / f).stat().st_size / 2**20:.0f} MB" for f in (VIL, TPS, INC))
-          + f" (generated in {meta['seconds']} s)")
+    print(
+        f"data: {meta['villages']:,} villages (mean {meta['mean_vertices']:.0f} vertices), {meta['tps']:,} TPS "
+        f"(dirty rows {meta['tps_dirty']}), {meta['incidents']:,} incidents {meta['incident_precision']}\nfiles: "
+        + ", ".join(f"{f} {(data / f).stat().st_size / 2**20:.0f} MB" for f in (VIL, TPS, INC))
+        + f" (generated in {meta['seconds']} s)"
+    )
 
     results: dict[str, list[dict[str, Any]]] = {}
     for kind, runs in (("riskmap", args.runs), ("floor", args.runs), ("splits", args.split_runs)):
@@ -482,9 +703,12 @@ def main() -> None:
         for k in range(runs):
             rev, load, t0 = git_rev(), os.getloadavg()[0], time.perf_counter()
             results[kind].append(res := run_child(kind, data, DATA_ROOT / "out" / kind, args.timeout))
-            print(f"  {kind} run {k + 1}/{runs}: {time.perf_counter() - t0:.1f} s wall, riskmap at {rev}, "
-                  f"load average before/after {load:.1f}/{os.getloadavg()[0]:.1f}"
-                  + (" (did not finish)" if res["problem"] else ""), flush=True)
+            print(
+                f"  {kind} run {k + 1}/{runs}: {time.perf_counter() - t0:.1f} s wall, riskmap at {rev}, "
+                f"load average before/after {load:.1f}/{os.getloadavg()[0]:.1f}"
+                + (" (did not finish)" if res["problem"] else ""),
+                flush=True,
+            )
             if res["problem"]:
                 break  # a failing or killed run would fail again
     rm, fl, sp = (medians(results[k]) for k in ("riskmap", "floor", "splits"))
@@ -507,8 +731,10 @@ def main() -> None:
         print("\nload report (riskmap, first run):")
         for layer, rep in rep_run["report"].items():
             ok = "OK" if rep["read"] == rep["used"] + rep["rejected"] else "MISMATCH"
-            print(f"  {layer:<10} read {rep['read']:>9,} = used {rep['used']:>9,} + rejected {rep['rejected']:>6,}"
-                  f"  [{ok}]\n    rejected by reason: {rep['reasons']}\n    warnings by reason: {rep['warnings']}")
+            print(
+                f"  {layer:<10} read {rep['read']:>9,} = used {rep['used']:>9,} + rejected {rep['rejected']:>6,}"
+                f"  [{ok}]\n    rejected by reason: {rep['reasons']}\n    warnings by reason: {rep['warnings']}"
+            )
     if results["floor"] and "used" in results["floor"][0]:
         print(f"floor rows used: {results['floor'][0]['used']}")
 

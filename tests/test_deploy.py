@@ -26,8 +26,9 @@ def test_polres_kupang_pemilu_2024():
 
 def test_older_patterns_are_configuration():
     # Pemilu 2019: 2-4-6 / 4-2-8 / 6-2-8
-    cfg = load_config(overrides={"staffing": {"patterns": {"kurang rawan": "2-4-6", "rawan": "4-2-8",
-                                                           "sangat rawan": "6-2-8"}}})
+    cfg = load_config(
+        overrides={"staffing": {"patterns": {"kurang rawan": "2-4-6", "rawan": "4-2-8", "sangat rawan": "6-2-8"}}}
+    )
     table = pattern_totals({"kurang rawan": 10, "rawan": 10, "sangat rawan": 3}, cfg).set_index("category")
     assert table.loc["kurang rawan", ["police", "linmas"]].tolist() == [5, 15]
     assert table.loc["rawan", ["police", "linmas"]].tolist() == [20, 40]
@@ -55,8 +56,12 @@ def test_guard_groups_on_the_demo():
         assert len(members) <= limits[cat]
         pts = tps.loc[members.index].geometry
         for a, b in itertools.combinations(range(len(pts)), 2):
-            d = haversine_m(np.array([pts.iloc[a].x]), np.array([pts.iloc[a].y]),
-                            np.array([pts.iloc[b].x]), np.array([pts.iloc[b].y]))[0]
+            d = haversine_m(
+                np.array([pts.iloc[a].x]),
+                np.array([pts.iloc[a].y]),
+                np.array([pts.iloc[b].x]),
+                np.array([pts.iloc[b].y]),
+            )[0]
             assert d <= walk + 1.0, label
         assert members["police"].sum() == pytest.approx(2.0)  # each pattern here has A = 2
     assert set(groups.loc[tps["ind_lokasi_khusus"], "category"]) == {"khusus"}  # the two prison TPS

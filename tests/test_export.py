@@ -80,8 +80,14 @@ def test_shapefile_names_fit_and_are_documented(demo, tmp_path):
 
 
 def test_field_names_unique_even_when_truncated():
-    cols = ["contrib_counting_nearby_incidents", "contrib_counting_village", "risk_counting", "level_counting",
-            "something_very_long_a", "something_very_long_b"]
+    cols = [
+        "contrib_counting_nearby_incidents",
+        "contrib_counting_village",
+        "risk_counting",
+        "level_counting",
+        "something_very_long_a",
+        "something_very_long_b",
+    ]
     names = shp_field_names(cols, STAGES)
     assert len(set(names.values())) == len(cols) and all(len(n) <= 10 for n in names.values())
 
@@ -101,6 +107,20 @@ def test_cli_print_and_export(tmp_path):
     assert main(["print", "--stage", "voting", "--out", str(tmp_path / "m.pdf")]) == 0
     assert (tmp_path / "m.pdf").stat().st_size > 10_000
     assert main(["export", "--format", "gpkg", "--out", str(tmp_path / "all.gpkg")]) == 0
-    assert main(["export", "--format", "geojson", "--layer", "tps", "--stage", "voting",
-                 "--out", str(tmp_path / "tps.geojson")]) == 0
+    assert (
+        main(
+            [
+                "export",
+                "--format",
+                "geojson",
+                "--layer",
+                "tps",
+                "--stage",
+                "voting",
+                "--out",
+                str(tmp_path / "tps.geojson"),
+            ]
+        )
+        == 0
+    )
     assert json.loads((tmp_path / "tps.geojson").read_text())["riskmap"]["stage"] == "voting"

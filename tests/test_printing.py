@@ -42,8 +42,9 @@ def test_all_stages_four_a4_landscape_pages(demo, tmp_path):
     assert info["Pages"].strip() == "4"
     assert "841.89 x 595.276" in info["Page size"]
     titles = [_text(path, p) for p in range(1, 5)]
-    for page, label in zip(titles, ["Kampanye", "Pemungutan Suara", "Penghitungan Suara", "Rekapitulasi Suara"],
-                           strict=True):
+    for page, label in zip(
+        titles, ["Kampanye", "Pemungutan Suara", "Penghitungan Suara", "Rekapitulasi Suara"], strict=True
+    ):
         assert f"Peta Kerawanan Tahap {label} - Kota Kupang" in page
         assert "TERBATAS" in page and "data per 2024-12-04" in page
         assert "Sangat rawan" in page and "Kurang rawan" in page  # the legend
@@ -58,11 +59,11 @@ def test_map_page_is_drawn_with_title_and_legend_where_expected(demo, tmp_path):
     img = np.asarray(Image.open(tmp_path / "p-1.png").convert("L"), dtype=float)
     h, w = img.shape
     assert img.std() > 20  # not blank
-    title_band = img[int(0.03 * h):int(0.09 * h), int(0.05 * w):int(0.6 * w)]
+    title_band = img[int(0.03 * h) : int(0.09 * h), int(0.05 * w) : int(0.6 * w)]
     assert (title_band < 100).mean() > 0.02  # dark title text at the top left
-    legend = img[int(0.12 * h):int(0.45 * h), int(0.74 * w):int(0.98 * w)]
+    legend = img[int(0.12 * h) : int(0.45 * h), int(0.74 * w) : int(0.98 * w)]
     assert (legend < 128).mean() > 0.01  # legend symbols and text on the right
-    map_area = img[int(0.15 * h):int(0.9 * h), int(0.06 * w):int(0.7 * w)]
+    map_area = img[int(0.15 * h) : int(0.9 * h), int(0.06 * w) : int(0.7 * w)]
     assert len(np.unique((map_area // 16).astype(int))) > 5  # several grey levels: categories apart in B/W
 
 
@@ -91,8 +92,9 @@ def test_atlas_cover_overview_and_one_page_per_kecamatan(demo, tmp_path):
 
 def test_area_english_portrait_png(demo, tmp_path):
     out = tmp_path / "alak.png"
-    paths = print_maps(demo, out, PrintOptions(stages=["recap"], tables=False, area="Alak", lang="en",
-                                               orientation="portrait", dpi=60))
+    paths = print_maps(
+        demo, out, PrintOptions(stages=["recap"], tables=False, area="Alak", lang="en", orientation="portrait", dpi=60)
+    )
     assert paths == [out]
     img = Image.open(out)
     assert img.size[0] < img.size[1]  # portrait
