@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from riskmap import __version__, i18n
 from riskmap._errors import RiskmapInputError
@@ -82,7 +83,44 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--layer", choices=["villages", "tps", "incidents", "all"], default="all")
     ex.add_argument("--format", choices=["geojson", "gpkg", "csv", "shp"], default="geojson")
     ex.add_argument("--out", metavar="PATH", required=True, help="a file for one layer (or a .gpkg), else a folder")
+    dp = sub.add_parser("deploy", help="staffing plan for voting or counting: guard groups and personnel per TPS")
+    _add_inputs(dp)
+    dp.add_argument("--stage", choices=["voting", "counting"], required=True)
+    dp.add_argument("--police", type=float, help="police available (default: as many as the patterns need)")
+    dp.add_argument("--linmas", type=float, help="Linmas available (default: as many as the patterns need)")
+    dp.add_argument("--out", metavar="DIR", required=True, help="output folder")
     return parser
+
+
+def _deploy(args: argparse.Namespace) -> int:
+    from riskmap import pipeline
+    from riskmap.deploy import area_totals, staffing_plan
+    from riskmap.export import run_metadata, write_geojson, write_json
+
+    config = load_config(args.config)
+    result = pipeline.run(**_inputs(args), columns=args.columns, config=config, as_of=args.as_of)
+    if result.tps is None:
+        raise RiskmapInputError("deploy_needs_tps")
+    plan, summary = staffing_plan(result.tps, args.stage, config, police=args.police, linmas=args.linmas)
+    out = Path(args.out)
+    summary["_meta"] = run_metadata(config, result.as_of, args.stage)
+    written = [
+        write_geojson(plan, out / "deployment.geojson"),
+        write_json(summary, out / "summary.json"),
+    ]
+    for by, name in (("village_code", "per_village.csv"), ("district", "per_kecamatan.csv")):
+        path = out / name
+        path.write_text(area_totals(plan, by).to_csv(index=False), encoding="utf-8")
+        written.append(path)
+    pol, lin = summary["police"], summary["linmas"]
+    print(
+        f"police: required {pol['required']:g}, assigned {pol['assigned']:g}; "
+        f"Linmas: required {lin['required']:g}, assigned {lin['assigned']:g}; "
+        f"TPS below pattern: {summary['tps_below_pattern']}"
+    )
+    for path in written:
+        print(f"-> {path}")
+    return 0
 
 
 def _print(args: argparse.Namespace) -> int:
@@ -171,7 +209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        commands = {"validate": _validate, "score": _score, "print": _print, "export": _export}
+        commands = {"validate": _validate, "score": _score, "print": _print, "export": _export, "deploy": _deploy}
         return commands[args.command](args)
     except RiskmapInputError as exc:
         print(("Kesalahan: " if args.lang == "id" else "Error: ") + exc.message(args.lang), file=sys.stderr)

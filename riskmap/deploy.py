@@ -164,3 +164,142 @@ def guard_groups(tps: gpd.GeoDataFrame, stage: str, config: Config) -> pd.DataFr
         {"category": cats.to_numpy(), "group": group, "group_size": size, "police": police, "linmas": linmas},
         index=tps.index,
     )
+
+
+def allocate(groups: pd.DataFrame, risk: pd.Series, available: float | None, column: str) -> pd.Series:
+    """Give people to guard groups riskiest first, within what is available.
+
+    Parameters
+    ----------
+    groups
+        :func:`guard_groups` output (``group`` and the per-TPS requirement in ``column``).
+    risk
+        Stage score per TPS (same index).
+    available
+        People available; None = as many as the pattern requires.
+    column
+        ``police`` or ``linmas``.
+
+    Returns
+    -------
+    Series
+        People assigned per TPS (same index). Whole groups are served in order of
+        their riskiest TPS; the first group that no longer fits gets what is left;
+        the total never exceeds ``available``.
+    """
+    need = groups[column].astype(float)
+    if available is None:
+        return need.copy()
+    by_group = pd.DataFrame({"group": groups["group"], "need": need, "risk": risk})
+    order = by_group.groupby("group").agg(need=("need", "sum"), risk=("risk", "max"))
+    order = order.sort_values(["risk", "need"], ascending=[False, True], kind="stable")
+    left = float(available)
+    share: dict[str, float] = {}
+    for name, row in order.iterrows():
+        give = min(row["need"], max(left, 0.0))
+        share[name] = give / row["need"] if row["need"] > 0 else 1.0
+        left -= give
+    return need * groups["group"].map(share).astype(float)
+
+
+def staffing_plan(
+    tps: gpd.GeoDataFrame,
+    stage: str,
+    config: Config,
+    *,
+    police: float | None = None,
+    linmas: float | None = None,
+) -> tuple[gpd.GeoDataFrame, dict[str, object]]:
+    """Guard groups and personnel per TPS for ``voting`` or ``counting``, within what is available.
+
+    Returns
+    -------
+    plan
+        The TPS with ``category``, ``group``, ``group_size``, ``police_required``,
+        ``linmas_required``, ``police``, ``linmas`` (assigned) and
+        ``police_short`` / ``linmas_short`` (required minus assigned).
+    summary
+        Totals per category (TPS, police and Linmas required by the planning
+        arithmetic and by the groups, and assigned), available against required,
+        and the TPS below pattern.
+    """
+    groups = guard_groups(tps, stage, config)
+    risk = tps[f"risk_{stage}"]
+    plan = tps[
+        ["tps_id", "village_code", "village_name", "district", f"risk_{stage}", f"level_{stage}", "geometry"]
+    ].copy()
+    plan["category"] = groups["category"]
+    plan["group"] = groups["group"]
+    plan["group_size"] = groups["group_size"]
+    # people per TPS are shares of their group's people (0.25 police = a pair guarding 8 TPS)
+    plan["police_required"] = groups["police"]
+    plan["linmas_required"] = groups["linmas"]
+    plan["police"] = allocate(groups, risk, police, "police")
+    plan["linmas"] = allocate(groups, risk, linmas, "linmas")
+    short_p = plan["police_required"] - plan["police"]
+    short_l = plan["linmas_required"] - plan["linmas"]
+    plan["police_short"] = short_p.where(short_p > 1e-9, 0.0)
+    plan["linmas_short"] = short_l.where(short_l > 1e-9, 0.0)
+
+    counts = plan["category"].value_counts().to_dict()
+    arithmetic = pattern_totals(counts, config).set_index("category")
+    per_cat = plan.groupby("category").agg(
+        tps=("tps_id", "size"),
+        groups=("group", "nunique"),
+        police_by_groups=("police_required", "sum"),
+        linmas_by_groups=("linmas_required", "sum"),
+        police_assigned=("police", "sum"),
+        linmas_assigned=("linmas", "sum"),
+    )
+    categories = {
+        cat: {
+            "tps": int(row["tps"]),
+            "guard_groups": int(row["groups"]),
+            "pattern": arithmetic.loc[cat, "pattern"],
+            "police_planning_arithmetic": int(arithmetic.loc[cat, "police"]),
+            "linmas_planning_arithmetic": int(arithmetic.loc[cat, "linmas"]),
+            "police_required_by_groups": round(float(row["police_by_groups"]), 2),
+            "linmas_required_by_groups": round(float(row["linmas_by_groups"]), 2),
+            "police_assigned": round(float(row["police_assigned"]), 2),
+            "linmas_assigned": round(float(row["linmas_assigned"]), 2),
+        }
+        for cat, row in per_cat.iterrows()
+    }
+    below = plan[(plan["police_short"] > 0) | (plan["linmas_short"] > 0)]
+    summary: dict[str, object] = {
+        "stage": stage,
+        "categories": categories,
+        "police": {
+            "available": police,
+            "required": round(float(plan["police_required"].sum()), 2),
+            "assigned": round(float(plan["police"].sum()), 2),
+        },
+        "linmas": {
+            "available": linmas,
+            "required": round(float(plan["linmas_required"].sum()), 2),
+            "assigned": round(float(plan["linmas"].sum()), 2),
+        },
+        "tps_below_pattern": len(below),
+        "below_pattern": [
+            {"tps_id": r.tps_id, "category": r.category, "police_short": r.police_short, "linmas_short": r.linmas_short}
+            for r in below.sort_values(f"risk_{stage}", ascending=False).itertuples()
+        ],
+    }
+    return plan, summary
+
+
+def area_totals(plan: gpd.GeoDataFrame, by: str) -> pd.DataFrame:
+    """Personnel per village (``village_code``) or kecamatan (``district``)."""
+    keys = ["village_code", "village_name", "district"] if by == "village_code" else ["district"]
+    return (
+        plan.groupby(keys, sort=True)
+        .agg(
+            tps=("tps_id", "size"),
+            police=("police", "sum"),
+            linmas=("linmas", "sum"),
+            police_required=("police_required", "sum"),
+            linmas_required=("linmas_required", "sum"),
+        )
+        .round(2)
+        .reset_index()
+    )

@@ -365,6 +365,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "id": "tidak ada pola pengamanan untuk kategori '{category}' di [staffing.patterns].",
         "en": "no staffing pattern for category '{category}' in [staffing.patterns].",
     },
+    "deploy_needs_tps": {
+        "id": "rencana pengamanan TPS membutuhkan file TPS (--tps).",
+        "en": "a TPS staffing plan needs a TPS file (--tps).",
+    },
     "region_no_district": {
         "id": "insiden berpresisi wilayah tidak berada di kecamatan mana pun; dibagi ke seluruh wilayah kajian.",
         "en": "region-precision incident lies in no kecamatan; spread over the whole study area.",

@@ -70,3 +70,54 @@ def test_guard_groups_on_the_demo():
     planned = pattern_totals(counts, cfg).set_index("category").loc["total", "police"]
     assert groups["police"].sum() >= planned - 1e-9
     assert groups["linmas"].sum() == pytest.approx(2 * len(tps))
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return pipeline.run()
+
+
+def test_full_plan_meets_every_pattern(demo):
+    from riskmap.deploy import staffing_plan
+
+    plan, summary = staffing_plan(demo.tps, "voting", demo.config)
+    assert summary["tps_below_pattern"] == 0
+    assert plan["police"].sum() == pytest.approx(plan["police_required"].sum())
+    assert summary["linmas"]["required"] == 2 * len(demo.tps)
+
+
+@pytest.mark.parametrize(("police", "linmas"), [(187, 1024), (60, 300), (0, 0)])
+def test_shortage_serves_the_riskiest_first_and_never_exceeds(demo, police, linmas):
+    from riskmap.deploy import staffing_plan
+
+    plan, summary = staffing_plan(demo.tps, "voting", demo.config, police=police, linmas=linmas)
+    assert plan["police"].sum() <= police + 1e-6
+    assert plan["linmas"].sum() <= linmas + 1e-6
+    # guard groups are served riskiest first: every group kept at full pattern has a riskiest TPS
+    # at least as risky as the riskiest TPS of every group left without police
+    groups = plan.groupby("group").agg(
+        risk=("risk_voting", "max"), got=("police", "sum"), need=("police_required", "sum")
+    )
+    full = groups[groups["got"] >= groups["need"] - 1e-9]
+    zero = groups[groups["got"] <= 1e-9]
+    if len(full) and len(zero):
+        assert full["risk"].min() >= zero["risk"].max() - 1e-9
+    assert summary["tps_below_pattern"] == int(((plan["police_short"] > 0) | (plan["linmas_short"] > 0)).sum())
+    if police:
+        top = plan["risk_voting"].idxmax()
+        assert plan.loc[top, "police"] == pytest.approx(plan.loc[top, "police_required"])
+
+
+def test_cli_deploy_writes_plan(tmp_path):
+    import json
+
+    import geopandas as gpd
+
+    from riskmap.cli import main
+
+    assert main(["deploy", "--stage", "voting", "--police", "187", "--out", str(tmp_path)]) == 0
+    plan = gpd.read_file(tmp_path / "deployment.geojson")
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert len(plan) == 552 and plan["group"].notna().all()
+    assert summary["police"]["assigned"] <= 187 + 1e-6
+    assert (tmp_path / "per_kecamatan.csv").read_text().count("\n") == 7  # header + 6 kecamatan
