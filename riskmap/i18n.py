@@ -375,6 +375,127 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
 }
 
+# Texts of the app's page (keys "app.<key>").
+_APP: dict[str, dict[str, str]] = {
+    "title": {"id": "Peta Kerawanan Pilkada", "en": "Pilkada Security Risk Map"},
+    "demo_note": {
+        "id": "Data demo Kota Kupang: kode dan nama kelurahan asli, tetapi batas wilayah, TPS, pos dan semua "
+        "insiden adalah **sintetis** (buatan).",
+        "en": "Kota Kupang demo data: real kelurahan codes and names, but boundaries, TPS, posts and all incidents "
+        "are **synthetic**.",
+    },
+    "data": {"id": "Data", "en": "Data"},
+    "demo": {"id": "Data demo (sintetis)", "en": "Demo data (synthetic)"},
+    "upload": {"id": "Unggah file sendiri", "en": "Upload your own files"},
+    "up_villages": {"id": "Batas kelurahan/desa (ZIP shapefile, GeoJSON, GPKG)", "en": "Village boundaries"},
+    "up_tps": {"id": "TPS (CSV, XLSX, GeoJSON)", "en": "Polling stations (CSV, XLSX, GeoJSON)"},
+    "up_incidents": {"id": "Insiden (CSV, XLSX, ACLED)", "en": "Incidents (CSV, XLSX, ACLED)"},
+    "up_posts": {"id": "Pos polisi (opsional)", "en": "Police posts (optional)"},
+    "need_villages": {"id": "Unggah file batas kelurahan/desa untuk mulai.", "en": "Upload a village file to start."},
+    "kept_previous": {
+        "id": "Data sebelumnya tetap ditampilkan. Perbaiki file lalu unggah lagi.",
+        "en": "The previous data stays on screen. Fix the file and upload it again.",
+    },
+    "stage": {"id": "Tahapan", "en": "Stage"},
+    "filters": {"id": "Saring tampilan", "en": "Filter the view"},
+    "districts": {"id": "Kecamatan", "en": "Kecamatan"},
+    "levels": {"id": "Kategori", "en": "Category"},
+    "types": {"id": "Jenis insiden", "en": "Incident types"},
+    "dates": {"id": "Tanggal insiden", "en": "Incident dates"},
+    "filter_note": {
+        "id": "Saringan mengubah yang ditampilkan, bukan skornya.",
+        "en": "Filters change what is shown, not the scores.",
+    },
+    "whatif": {"id": "Bobot dan ambang (simulasi)", "en": "Weights and thresholds (what-if)"},
+    "reset": {"id": "Kembalikan ke bawaan", "en": "Reset to defaults"},
+    "village_weights": {"id": "Bobot skor kelurahan", "en": "Village score weights"},
+    "tps_weights": {"id": "Bobot skor TPS", "en": "TPS score weights"},
+    "th_rawan": {"id": "Ambang rawan", "en": "Threshold rawan"},
+    "th_sangat": {"id": "Ambang sangat rawan", "en": "Threshold sangat rawan"},
+    "half_life": {"id": "Waktu paruh insiden (hari)", "en": "Incident half-life (days)"},
+    "tiles": {"id": "URL ubin peta (opsional)", "en": "Tile URL (optional)"},
+    "tiles_help": {
+        "id": "Kosongkan bila tanpa internet. Contoh: https://tile.openstreetmap.org/{z}/{x}/{y}.png atau server "
+        "ubin lokal.",
+        "en": "Leave empty without internet. E.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png or a local "
+        "tile server.",
+    },
+    "report": {"id": "Laporan pemuatan data", "en": "Load report"},
+    "rejected_rows": {"id": "baris ditolak - lihat laporan pemuatan", "en": "rows rejected - see the load report"},
+    "download_rejected": {"id": "Unduh baris ditolak (CSV)", "en": "Download rejected rows (CSV)"},
+    "explain": {"id": "Mengapa?", "en": "Why?"},
+    "pick": {"id": "Klik kelurahan atau TPS di peta, atau pilih:", "en": "Click a village or TPS on the map, or pick:"},
+    "none": {"id": "(belum dipilih)", "en": "(none)"},
+    "factor": {"id": "Faktor", "en": "Factor"},
+    "points": {"id": "Poin", "en": "Points"},
+    "share": {"id": "Porsi", "en": "Share"},
+    "behind": {"id": "Insiden di balik skor", "en": "Incidents behind the score"},
+    "no_incidents": {"id": "Tidak ada insiden yang relevan.", "en": "No relevant incidents."},
+    "rank_villages": {"id": "Peringkat kelurahan", "en": "Village ranking"},
+    "rank_tps": {"id": "Peringkat TPS", "en": "TPS ranking"},
+    "between": {"id": "Perubahan antar tahapan", "en": "Change between stages"},
+    "downloads": {"id": "Unduh", "en": "Download"},
+    "dl_villages_geojson": {"id": "Kelurahan (GeoJSON)", "en": "Villages (GeoJSON)"},
+    "dl_villages_csv": {"id": "Kelurahan (CSV)", "en": "Villages (CSV)"},
+    "dl_tps_geojson": {"id": "TPS (GeoJSON)", "en": "TPS (GeoJSON)"},
+    "dl_tps_csv": {"id": "TPS (CSV)", "en": "TPS (CSV)"},
+    "from": {"id": "Dari tahap", "en": "From stage"},
+    "to": {"id": "Ke tahap", "en": "To stage"},
+    "escalating": {"id": "kelurahan naik kategori", "en": "villages move up a category"},
+    "matrix": {"id": "Jumlah kelurahan per kategori dan tahapan", "en": "Villages per category and stage"},
+    "as_of": {"id": "Data per", "en": "Data as of"},
+    "print": {"id": "Cetak peta tahap ini (PDF)", "en": "Print this stage's map (PDF)"},
+    "printing": {"id": "Mencetak...", "en": "Printing..."},
+    "dl_pdf": {"id": "Unduh PDF", "en": "Download the PDF"},
+    "too_large": {
+        "id": "{n} kelurahan/desa: terlalu banyak untuk satu peta. Pilih kab/kota yang ditampilkan.",
+        "en": "{n} villages: too many for one map. Choose the kab/kota to show.",
+    },
+    "regency": {"id": "Kab/kota", "en": "Kab/kota"},
+    "col_date": {"id": "tanggal", "en": "date"},
+    "col_type": {"id": "jenis", "en": "type"},
+    "col_severity": {"id": "tingkat", "en": "severity"},
+    "col_precision": {"id": "presisi lokasi", "en": "precision"},
+    "col_description": {"id": "keterangan", "en": "description"},
+    "col_distance_m": {"id": "jarak (m)", "en": "distance (m)"},
+    "col_weight": {"id": "bobot tahap", "en": "stage weight"},
+}
+
+# Texts of printed pages (keys "print.<key>").
+_PRINT: dict[str, dict[str, str]] = {
+    "title": {"id": "Peta Kerawanan Tahap {stage} - {area}", "en": "Risk Map, {stage} Stage - {area}"},
+    "made": {"id": "Dibuat {made} · data per {as_of}", "en": "Made {made} · data as of {as_of}"},
+    "villages": {"id": "Kelurahan/desa", "en": "Villages"},
+    "tps": {"id": "TPS", "en": "Polling stations"},
+    "posts": {"id": "Pos polisi", "en": "Police posts"},
+    "sources": {"id": "Sumber data", "en": "Data sources"},
+    "method": {
+        "id": "Metode riskmap {version}, konfigurasi {digest}",
+        "en": "riskmap method {version}, config {digest}",
+    },
+    "page": {"id": "Halaman {n}", "en": "Page {n}"},
+    "table_title": {
+        "id": "TPS Rawan dan Sangat Rawan - Tahap {stage} - {area}",
+        "en": "Vulnerable and Highly Vulnerable TPS - {stage} Stage - {area}",
+    },
+    "cols": {
+        "id": "No|TPS|Kelurahan/desa|Alamat|Pemilih|Kategori|Skor|Faktor utama",
+        "en": "No|TPS|Village|Address|Voters|Category|Score|Top factors",
+    },
+    "none_rawan": {"id": "Tidak ada TPS rawan atau sangat rawan.", "en": "No vulnerable TPS."},
+    "cover": {"id": "Atlas Kerawanan Pilkada", "en": "Pilkada Security Risk Atlas"},
+    "overview": {"id": "Peta ikhtisar", "en": "Overview"},
+    "contents": {"id": "Isi", "en": "Contents"},
+    "north": {"id": "U", "en": "N"},
+    "synthetic": {
+        "id": "DATA DEMO SINTETIS - bukan data sebenarnya",
+        "en": "SYNTHETIC DEMO DATA - not real data",
+    },
+}
+
+MESSAGES.update({f"app.{k}": v for k, v in _APP.items()})
+MESSAGES.update({f"print.{k}": v for k, v in _PRINT.items()})
+
 # Short reason labels for summaries and tables.
 _REASON_LABELS: dict[str, tuple[str, str]] = {
     "missing_geometry": ("Tanpa poligon", "No polygon"),

@@ -55,40 +55,9 @@ TPS_STYLE = {
 }
 """Marker per TPS category: circle, triangle, square (shape, not colour alone)."""
 
-TEXT: dict[str, dict[str, str]] = {
-    "title": {"id": "Peta Kerawanan Tahap {stage} - {area}", "en": "Risk Map, {stage} Stage - {area}"},
-    "made": {"id": "Dibuat {made} · data per {as_of}", "en": "Made {made} · data as of {as_of}"},
-    "villages": {"id": "Kelurahan/desa", "en": "Villages"},
-    "tps": {"id": "TPS", "en": "Polling stations"},
-    "posts": {"id": "Pos polisi", "en": "Police posts"},
-    "sources": {"id": "Sumber data", "en": "Data sources"},
-    "method": {
-        "id": "Metode riskmap {version}, konfigurasi {digest}",
-        "en": "riskmap method {version}, config {digest}",
-    },
-    "page": {"id": "Halaman {n}", "en": "Page {n}"},
-    "table_title": {
-        "id": "TPS Rawan dan Sangat Rawan - Tahap {stage} - {area}",
-        "en": "Vulnerable and Highly Vulnerable TPS - {stage} Stage - {area}",
-    },
-    "cols": {
-        "id": "No|TPS|Kelurahan/desa|Alamat|Pemilih|Kategori|Skor|Faktor utama",
-        "en": "No|TPS|Village|Address|Voters|Category|Score|Top factors",
-    },
-    "none_rawan": {"id": "Tidak ada TPS rawan atau sangat rawan.", "en": "No vulnerable TPS."},
-    "cover": {"id": "Atlas Kerawanan Pilkada", "en": "Pilkada Security Risk Atlas"},
-    "overview": {"id": "Peta ikhtisar", "en": "Overview"},
-    "contents": {"id": "Isi", "en": "Contents"},
-    "north": {"id": "U", "en": "N"},
-    "synthetic": {
-        "id": "DATA DEMO SINTETIS - bukan data sebenarnya",
-        "en": "SYNTHETIC DEMO DATA - not real data",
-    },
-}
-
 
 def _t(key: str, lang: str, **kw: object) -> str:
-    return TEXT[key][lang].format(**kw)
+    return i18n.t("print." + key, lang, **kw)
 
 
 @dataclass
