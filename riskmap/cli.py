@@ -28,7 +28,8 @@ _INPUT_HELP = {
 
 def _add_inputs(p: argparse.ArgumentParser) -> None:
     for name, text in _INPUT_HELP.items():
-        p.add_argument(f"--{name.replace('_', '-')}", dest=name, metavar="PATH", help=text)
+        flag = "--police-posts" if name == "posts" else f"--{name.replace('_', '-')}"
+        p.add_argument(flag, dest=name, metavar="PATH", help=text)
     p.add_argument(
         "--columns", metavar="MAP", help="column mapping: a TOML file, or pairs like tps.lat=Lintang,tps.lon=Bujur"
     )
@@ -88,6 +89,14 @@ def build_parser() -> argparse.ArgumentParser:
     dp.add_argument("--stage", choices=["voting", "counting"], required=True)
     dp.add_argument("--police", type=float, help="police available (default: as many as the patterns need)")
     dp.add_argument("--linmas", type=float, help="Linmas available (default: as many as the patterns need)")
+    dp.add_argument(
+        "--posts", type=int, metavar="P", dest="n_posts", help="place P posts maximising risk-weighted TPS coverage"
+    )
+    dp.add_argument(
+        "--set-cover", action="store_true", help="place the fewest posts covering every rawan and sangat rawan TPS"
+    )
+    dp.add_argument("--radius-km", type=float, default=2.0, help="response radius of a post, km (default 2)")
+    dp.add_argument("--time-limit", type=float, default=30.0, help="solver time limit per area, seconds (default 30)")
     dp.add_argument("--out", metavar="DIR", required=True, help="output folder")
     return parser
 
@@ -112,6 +121,33 @@ def _deploy(args: argparse.Namespace) -> int:
         path = out / name
         path.write_text(area_totals(plan, by).to_csv(index=False), encoding="utf-8")
         written.append(path)
+    if args.n_posts is not None or args.set_cover:
+        from riskmap.posts import candidate_sites, place_posts
+
+        sites = result.layers.candidate_sites
+        if sites is not None and len(sites):
+            sites = sites.rename(columns={"point_id": "site_id"})[["site_id", "name", "kind", "geometry"]]
+        else:
+            sites = candidate_sites(result.villages, result.layers.posts)
+        posts = place_posts(
+            result.tps,
+            sites,
+            args.stage,
+            radius_m=args.radius_km * 1000,
+            p=None if args.set_cover else args.n_posts,
+            time_limit=args.time_limit,
+        )
+        summary["posts"] = posts.summary
+        plan = plan.join(posts.tps[["covered", "post", "distance_m"]])
+        written[0] = write_geojson(plan, out / "deployment.geojson")
+        written.append(write_geojson(posts.sites[posts.sites["chosen"]], out / "posts.geojson"))
+        write_json(summary, out / "summary.json")
+        s = posts.summary
+        print(
+            f"posts: {s['posts_chosen']} chosen, {s['tps_covered']}/{s['tps_total']} TPS covered "
+            f"({s['risk_covered_share']:.0%} of the risk), high-risk uncovered: {len(s['high_risk_uncovered'])}, "
+            f"proven optimal: {'yes' if s['all_proven_optimal'] else 'no (stopped at the time limit)'}"
+        )
     pol, lin = summary["police"], summary["linmas"]
     print(
         f"police: required {pol['required']:g}, assigned {pol['assigned']:g}; "

@@ -121,3 +121,22 @@ def test_cli_deploy_writes_plan(tmp_path):
     assert len(plan) == 552 and plan["group"].notna().all()
     assert summary["police"]["assigned"] <= 187 + 1e-6
     assert (tmp_path / "per_kecamatan.csv").read_text().count("\n") == 7  # header + 6 kecamatan
+
+
+def test_cli_deploy_with_posts(tmp_path):
+    import json
+
+    import geopandas as gpd
+
+    from riskmap.cli import main
+
+    assert main(["deploy", "--stage", "voting", "--posts", "8", "--radius-km", "1.5", "--out", str(tmp_path)]) == 0
+    posts = gpd.read_file(tmp_path / "posts.geojson")
+    summary = json.loads((tmp_path / "summary.json").read_text())["posts"]
+    assert len(posts) == 8 == summary["posts_chosen"] and summary["mode"] == "maximal covering"
+    assert summary["solves"][0]["solution"] in ("Optimal Solution Found", "Solution Found")
+    plan = gpd.read_file(tmp_path / "deployment.geojson")
+    assert int(plan["covered"].sum()) == summary["tps_covered"]
+    assert main(["deploy", "--stage", "counting", "--set-cover", "--out", str(tmp_path / "sc")]) == 0
+    sc = json.loads((tmp_path / "sc" / "summary.json").read_text())["posts"]
+    assert sc["mode"] == "set covering" and sc["high_risk_uncovered"] == []

@@ -149,6 +149,7 @@ def test_planner_journey(browser_page):
     frame = _map_frame(page, 51)
     assert frame.locator("path.rm-village").count() == 51
     assert frame.locator(".riskmap-legend").inner_text().startswith("Kampanye")
+    page.wait_for_timeout(2000)  # let the control icons paint
     page.screenshot(path=str(ARTIFACTS / "planner_map_campaign.png"), full_page=True)
     campaign = _fills(frame)
     assert set(campaign) <= {"#1a9641", "#fdae61", "#d7191c"}
