@@ -86,7 +86,13 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--out", metavar="PATH", required=True, help="a file for one layer (or a .gpkg), else a folder")
     dp = sub.add_parser("deploy", help="staffing plan for voting or counting: guard groups and personnel per TPS")
     _add_inputs(dp)
-    dp.add_argument("--stage", choices=["voting", "counting"], required=True)
+    dp.add_argument("--stage", choices=["voting", "counting", "campaign", "recap"], required=True)
+    dp.add_argument(
+        "--venues",
+        metavar="PATH",
+        help="recap venues (PPK/KPU offices: nama, jenis kpu|ppk, kecamatan); default: the demo's, "
+        "or one per kecamatan at its interior point",
+    )
     dp.add_argument("--police", type=float, help="police available (default: as many as the patterns need)")
     dp.add_argument("--linmas", type=float, help="Linmas available (default: as many as the patterns need)")
     dp.add_argument(
@@ -108,6 +114,8 @@ def _deploy(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     result = pipeline.run(**_inputs(args), columns=args.columns, config=config, as_of=args.as_of)
+    if args.stage in ("campaign", "recap"):
+        return _deploy_area(args, result, config)
     if result.tps is None:
         raise RiskmapInputError("deploy_needs_tps")
     plan, summary = staffing_plan(result.tps, args.stage, config, police=args.police, linmas=args.linmas)
@@ -156,6 +164,52 @@ def _deploy(args: argparse.Namespace) -> int:
     )
     for path in written:
         print(f"-> {path}")
+    return 0
+
+
+def _deploy_area(args: argparse.Namespace, result: object, config: object) -> int:
+    """Campaign patrol priorities, or recap venues."""
+    from riskmap import demo
+    from riskmap.deploy import patrol_priorities, recap_venues
+    from riskmap.export import run_metadata, write_geojson, write_json
+    from riskmap.io.points import read_points
+
+    out = Path(args.out)
+    meta = run_metadata(config, result.as_of, args.stage)
+    if args.stage == "campaign":
+        priorities, hotspots = patrol_priorities(result)
+        villages = result.villages.merge(priorities[["village_code", "rank", "hotspots"]], on="village_code")
+        written = [
+            write_geojson(villages.sort_values("rank"), out / "deployment.geojson"),
+            write_geojson(hotspots, out / "hotspots.geojson"),
+        ]
+        summary = {"stage": "campaign", "patrol_priorities": priorities.head(20).to_dict("records"), "_meta": meta}
+        print(
+            "\n".join(
+                f"{r.rank:>3}. {r.village_name} ({r.district}): {r.risk_campaign:.0f}, {r.hotspots} hot spots"
+                for r in priorities.head(10).itertuples()
+            )
+        )
+    else:
+        path = args.venues or (demo.ELECTION_OFFICES if result.layers.demo else None)
+        venues = None
+        if path is not None:
+            points, report = read_points(path, "venues", area=result.layers.area, columns=args.columns)
+            result.report.add(report)
+            venues = points[["name", "kind", "district", "geometry"]]
+        table = recap_venues(result, venues, config)
+        written = [write_geojson(table, out / "deployment.geojson")]
+        summary = {
+            "stage": "recap",
+            "venues": table.drop(columns="geometry").to_dict("records"),
+            "police_suggested_total": int(table["police_suggested"].sum()),
+            "_meta": meta,
+        }
+        for r in table.sort_values("risk_recap", ascending=False).itertuples():
+            print(f"  {r.name}: {r.risk_recap:.0f} ({r.level_recap}), police {r.police_suggested}")
+    written.append(write_json(summary, out / "summary.json"))
+    for p in written:
+        print(f"-> {p}")
     return 0
 
 

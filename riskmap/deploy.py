@@ -303,3 +303,147 @@ def area_totals(plan: gpd.GeoDataFrame, by: str) -> pd.DataFrame:
         .round(2)
         .reset_index()
     )
+
+
+def patrol_priorities(
+    result, *, top: int | None = None, cell_m: float = 500.0
+) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
+    """Campaign stage: villages ranked for patrols, and the hot spots behind them.
+
+    Hot spots are ``cell_m`` grid cells holding the campaign-weighted incidents
+    of each village (exact and near precision), heaviest first.
+
+    Returns
+    -------
+    priorities
+        Villages by campaign score: ``rank``, ``village_code``, ``village_name``,
+        ``district``, ``risk_campaign``, ``level_campaign``, ``hotspots``.
+    hotspots
+        Points (cell centres, EPSG:4326): ``village_code``, ``weight``,
+        ``incidents``, ``types`` (the main incident types).
+    """
+    v = result.villages.sort_values("risk_campaign", ascending=False, kind="stable")
+    inc = result.layers.incidents
+    hot = gpd.GeoDataFrame(
+        {"village_code": [], "weight": [], "incidents": [], "types": []}, geometry=gpd.GeoSeries([], crs=4326), crs=4326
+    )
+    if inc is not None and len(inc):
+        w = result.model.incident_weights_["campaign"].reindex(inc.index).fillna(0.0)
+        pts = inc[(w > 0).to_numpy() & (inc["village_code"] != "").to_numpy()]
+        wts = w[pts.index]
+        if len(pts):
+            lat0 = float(np.radians(pts.geometry.y.mean()))
+            dy = cell_m / 111_320
+            dx = dy / max(np.cos(lat0), 0.1)
+            gx = np.floor(pts.geometry.x / dx).astype(int)
+            gy = np.floor(pts.geometry.y / dy).astype(int)
+            table = pd.DataFrame(
+                {
+                    "village_code": pts["village_code"].to_numpy(),
+                    "gx": gx,
+                    "gy": gy,
+                    "weight": wts.to_numpy(),
+                    "type": pts["type"].to_numpy(),
+                }
+            )
+            agg = (
+                table.groupby(["village_code", "gx", "gy"])
+                .agg(
+                    weight=("weight", "sum"),
+                    incidents=("weight", "size"),
+                    types=("type", lambda s: ", ".join(s.value_counts().index[:3])),
+                )
+                .reset_index()
+                .sort_values("weight", ascending=False, kind="stable")
+            )
+            hot = gpd.GeoDataFrame(
+                agg[["village_code", "weight", "incidents", "types"]].assign(weight=lambda d: d["weight"].round(3)),
+                geometry=gpd.points_from_xy((agg["gx"] + 0.5) * dx, (agg["gy"] + 0.5) * dy),
+                crs=4326,
+            )
+    n_hot = hot.groupby("village_code").size() if len(hot) else pd.Series(dtype=int)
+    pri = pd.DataFrame(
+        {
+            "rank": np.arange(1, len(v) + 1),
+            "village_code": v["village_code"].to_numpy(),
+            "village_name": v["village_name"].to_numpy(),
+            "district": v["district"].to_numpy(),
+            "risk_campaign": v["risk_campaign"].to_numpy(),
+            "level_campaign": v["level_campaign"].astype(str).to_numpy(),
+            "hotspots": v["village_code"].map(n_hot).fillna(0).astype(int).to_numpy(),
+        }
+    )
+    return (pri.head(top) if top else pri), hot
+
+
+def recap_venues(result, venues: gpd.GeoDataFrame | None, config: Config) -> gpd.GeoDataFrame:
+    """Recap stage: risk and suggested police at each recapitulation venue.
+
+    A PPK venue counts the votes of its kecamatan's TPS; the KPU kab/kota office
+    those of every TPS. Venue score = (1 - a) x the voter-weighted mean recap
+    score of those TPS + a x 100 x F(recap-weighted incidents within the TPS
+    radius of the venue), with a = ``staffing.venues.nearby_weight`` and F the
+    same saturating curve as the TPS factor. Without a venue file, one venue per
+    kecamatan is placed at the interior point of its villages (reported in
+    ``placed``) and none for the KPU office.
+
+    Parameters
+    ----------
+    venues
+        Points with ``name``, ``kind`` (``kpu`` or ``ppk``) and ``district`` (the
+        kecamatan's name), or None.
+    """
+    from riskmap.joins import points_within
+    from riskmap.scoring import _saturate, categorise
+
+    sc = config.data
+    vcfg = sc["staffing"]["venues"]
+    tps = result.tps
+    if venues is None or not len(venues):
+        dissolved = result.villages.dissolve("district")
+        venues = gpd.GeoDataFrame(
+            {
+                "name": ["PPK " + d for d in dissolved.index],
+                "kind": "ppk",
+                "district": list(dissolved.index),
+                "placed": "kecamatan interior point",
+            },
+            geometry=dissolved.geometry.representative_point().values,
+            crs=4326,
+        )
+    else:
+        venues = venues.copy()
+        venues["placed"] = "file"
+    venues = venues.reset_index(drop=True)
+    voters = tps["voters"].fillna(float(sc["scoring"]["default_voters_per_tps"])) if tps is not None else None
+    tps_risk = []
+    for kind, district in zip(venues["kind"].astype(str).str.lower(), venues["district"].astype(str), strict=True):
+        if tps is None:
+            tps_risk.append(0.0)
+            continue
+        mask = np.ones(len(tps), dtype=bool) if kind == "kpu" else (tps["district"].astype(str) == district).to_numpy()
+        w = voters[mask]
+        tps_risk.append(float(np.average(tps.loc[mask, "risk_recap"], weights=w)) if mask.any() and w.sum() else 0.0)
+    nearby = np.zeros(len(venues))
+    inc = result.layers.incidents
+    if inc is not None and len(inc):
+        weights = result.model.incident_weights_["recap"].reindex(inc.index).fillna(0.0).to_numpy()
+        exact = (inc["precision"] != "region").to_numpy()
+        pairs = points_within(venues, inc[exact].reset_index(drop=True), float(sc["joins"]["tps_radius_m"]))
+        nearby = np.bincount(
+            pairs["target"], weights=weights[exact][pairs["incident"].to_numpy()], minlength=len(venues)
+        )
+    a = float(vcfg["nearby_weight"])
+    near_f = _saturate(nearby, sc["scoring"]["half"]["nearby_incidents"])
+    score = np.round((1 - a) * np.asarray(tps_risk) + a * 100 * near_f, 2)
+    level = categorise(score, config.thresholds).astype(str)
+    police = np.array([vcfg[lv] for lv in level]) * np.where(
+        venues["kind"].astype(str).str.lower() == "kpu", vcfg["kpu_multiplier"], 1
+    )
+    return venues.assign(
+        tps_risk=np.round(tps_risk, 2),
+        nearby_incidents=np.round(nearby, 3),
+        risk_recap=score,
+        level_recap=level,
+        police_suggested=police.astype(int),
+    )

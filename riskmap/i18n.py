@@ -20,6 +20,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "layer_posts": {"id": "Pos polisi", "en": "Police posts"},
     "layer_candidate_sites": {"id": "Calon lokasi pos", "en": "Candidate post sites"},
     "layer_campaign_posts": {"id": "Posko kampanye", "en": "Campaign posts"},
+    "layer_venues": {"id": "Tempat rekapitulasi", "en": "Recap venues"},
     "report_summary": {
         "id": "{layer} ({source}): {read} baris dibaca, {used} dipakai, {rejected} ditolak.",
         "en": "{layer} ({source}): {read} rows read, {used} used, {rejected} rejected.",

@@ -140,3 +140,37 @@ def test_cli_deploy_with_posts(tmp_path):
     assert main(["deploy", "--stage", "counting", "--set-cover", "--out", str(tmp_path / "sc")]) == 0
     sc = json.loads((tmp_path / "sc" / "summary.json").read_text())["posts"]
     assert sc["mode"] == "set covering" and sc["high_risk_uncovered"] == []
+
+
+def test_campaign_patrol_priorities_and_hot_spots(demo):
+    from riskmap.deploy import patrol_priorities
+
+    pri, hot = patrol_priorities(demo)
+    assert len(pri) == 51 and list(pri["rank"]) == list(range(1, 52))
+    assert pri["risk_campaign"].is_monotonic_decreasing
+    weights = demo.model.incident_weights_["campaign"]
+    inc = demo.layers.incidents
+    pinned = (inc["village_code"] != "") & (weights.reindex(inc.index) > 0)
+    assert hot["incidents"].sum() == int(pinned.sum())  # every campaign incident in exactly one hot spot
+    assert hot["weight"].sum() == pytest.approx(weights.reindex(inc.index)[pinned].sum(), rel=1e-3)
+    assert pri.set_index("village_code")["hotspots"].sum() == len(hot)
+
+
+def test_recap_venues_from_file_and_placed(demo):
+    from riskmap import demo as files
+    from riskmap.deploy import recap_venues
+    from riskmap.io.points import read_points
+
+    venues, _ = read_points(files.ELECTION_OFFICES, "venues")
+    table = recap_venues(demo, venues[["name", "kind", "district", "geometry"]], demo.config)
+    assert len(table) == 7 and set(table["kind"]) == {"kpu", "ppk"}
+    kpu = table[table["kind"] == "kpu"].iloc[0]
+    # the KPU office counts every TPS: its TPS term is the voter-weighted mean of all recap scores
+    tps = demo.tps
+    expected = np.average(tps["risk_recap"], weights=tps["voters"])
+    assert kpu["tps_risk"] == pytest.approx(expected, abs=0.01)
+    vcfg = demo.config.data["staffing"]["venues"]
+    assert kpu["police_suggested"] == vcfg[kpu["level_recap"]] * vcfg["kpu_multiplier"]
+    placed = recap_venues(demo, None, demo.config)
+    assert len(placed) == 6 and (placed["placed"] == "kecamatan interior point").all()
+    assert set(placed["district"]) == set(demo.villages["district"])

@@ -175,6 +175,7 @@ _POINT_FIELDS = {
     "id": ["id", "kode", "kode_pos", "id_pos", "fid"],
     "name": ["nama", "name", "nama_pos", "nama_lokasi", "lokasi"],
     "kind": ["jenis", "kind", "type", "tipe", "kategori"],
+    "district": ["kecamatan", "district", "nama_kecamatan", "kec"],
 }
 
 
@@ -187,7 +188,7 @@ def read_points(
 ) -> tuple[gpd.GeoDataFrame, LayerReport]:
     """Read an optional point layer (``posts``, ``candidate_sites``, ``campaign_posts``).
 
-    Returns points with columns ``point_id``, ``name``, ``kind`` (EPSG:4326)
+    Returns points with columns ``point_id``, ``name``, ``kind``, ``district`` (EPSG:4326)
     and the layer's report.
     """
     mapping = load_column_map(columns).get(kind, {})
@@ -207,6 +208,7 @@ def read_points(
             "point_id": ids,
             "name": text_column(frame, picked["name"]) if picked["name"] else ids,
             "kind": text_column(frame, picked["kind"]) if picked["kind"] else kind,
+            "district": text_column(frame, picked["district"]),
             "lon": frame["lon"],
             "lat": frame["lat"],
         }
