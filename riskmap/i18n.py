@@ -378,6 +378,31 @@ MESSAGES: dict[str, dict[str, str]] = {
 
 # Texts of the app's page (keys "app.<key>").
 _APP: dict[str, dict[str, str]] = {
+    "page": {"id": "Tampilan", "en": "View"},
+    "page_risk": {"id": "Peta kerawanan", "en": "Risk map"},
+    "page_deploy": {"id": "Penempatan Personel", "en": "Personnel deployment"},
+    "dep_title": {"id": "Penempatan Personel", "en": "Personnel deployment"},
+    "dep_police": {"id": "Polisi tersedia (0 = sesuai pola)", "en": "Police available (0 = as the patterns need)"},
+    "dep_linmas": {"id": "Linmas tersedia (0 = sesuai pola)", "en": "Linmas available (0 = as the patterns need)"},
+    "dep_mode": {"id": "Penempatan pos", "en": "Post placement"},
+    "dep_mode_none": {"id": "Tanpa pos", "en": "No posts"},
+    "dep_mode_max": {"id": "P pos, cakupan risiko terbesar", "en": "P posts, most risk covered"},
+    "dep_mode_set": {"id": "Pos paling sedikit untuk semua TPS rawan", "en": "Fewest posts covering every rawan TPS"},
+    "dep_p": {"id": "Jumlah pos (P)", "en": "Number of posts (P)"},
+    "dep_radius": {"id": "Radius tanggap (km)", "en": "Response radius (km)"},
+    "dep_summary": {"id": "Ringkasan per kategori", "en": "Summary per category"},
+    "dep_below": {"id": "TPS di bawah pola", "en": "TPS below pattern"},
+    "dep_posts": {"id": "Pos", "en": "Posts"},
+    "dep_optimal": {"id": "terbukti optimal", "en": "proven optimal"},
+    "dep_not_optimal": {
+        "id": "berhenti di batas waktu (belum terbukti optimal)",
+        "en": "stopped at the time limit (not proven optimal)",
+    },
+    "dep_download_plan": {"id": "Rencana (GeoJSON)", "en": "Plan (GeoJSON)"},
+    "dep_download_kec": {"id": "Per kecamatan (CSV)", "en": "Per kecamatan (CSV)"},
+    "dep_download_summary": {"id": "Ringkasan (JSON)", "en": "Summary (JSON)"},
+    "dep_campaign": {"id": "Prioritas patroli kampanye", "en": "Campaign patrol priorities"},
+    "dep_recap": {"id": "Tempat rekapitulasi", "en": "Recap venues"},
     "title": {"id": "Peta Kerawanan Pilkada", "en": "Pilkada Security Risk Map"},
     "demo_note": {
         "id": "Data demo Kota Kupang: kode dan nama kelurahan asli, tetapi batas wilayah, TPS, pos dan semua "

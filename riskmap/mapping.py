@@ -460,3 +460,79 @@ def _center(view: View) -> list[float]:
         b = view.villages.total_bounds
         return [float((b[1] + b[3]) / 2), float((b[0] + b[2]) / 2)]
     return [-2.5, 118.0]
+
+
+def deployment_map(
+    view: View,
+    plan: gpd.GeoDataFrame,
+    posts: gpd.GeoDataFrame | None,
+    radius_m: float,
+    config: Config,
+    *,
+    lang: str = "id",
+    geoms: np.ndarray | None = None,
+) -> folium.Map:
+    """Map of a staffing plan: villages, TPS by category, guard groups as lines, posts with their radius."""
+    use_local_assets()
+    m = folium.Map(tiles=None, control_scale=True, zoom_start=12, location=_center(view), maxZoom=19, minZoom=4)
+    if geoms is None:
+        geoms = display_geometry(view.villages)
+    feats = village_features(view, geoms, lang=lang)
+    folium.GeoJson(
+        feats,
+        name="Kelurahan/desa" if lang == "id" else "Villages",
+        style_function=lambda f: {"fillColor": "#eeeeee", "color": "#777777", "weight": 1, "fillOpacity": 0.4},
+        tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False, sticky=True),
+        className="rm-village",
+    ).add_to(m)
+    lines = folium.FeatureGroup(name="Kelompok jaga" if lang == "id" else "Guard groups")
+    for _, members in plan.groupby("group"):
+        if len(members) < 2:
+            continue
+        c = members.geometry.union_all().centroid
+        for g in members.geometry:
+            folium.PolyLine([[c.y, c.x], [g.y, g.x]], color="#555555", weight=1, opacity=0.7).add_to(lines)
+    lines.add_to(m)
+    s = view.stage
+    tps_group = folium.FeatureGroup(name="TPS")
+    for row in plan.itertuples():
+        cat = str(getattr(row, f"level_{s}"))
+        tip = (
+            f"<b>TPS {esc(row.tps_id)}</b> {esc(row.village_name)}<br>{esc(i18n.t(cat, lang))} · "
+            f"{'polisi' if lang == 'id' else 'police'} {row.police:.2f} / {row.police_required:.2f} · "
+            f"Linmas {row.linmas:.1f}"
+        )
+        folium.CircleMarker(
+            [row.geometry.y, row.geometry.x],
+            radius=4,
+            weight=1,
+            color="#000000",
+            fill_color=CATEGORY_COLORS.get(cat, "#cccccc"),
+            fill_opacity=0.95,
+            tooltip=tip,
+        ).add_to(tps_group)
+    tps_group.add_to(m)
+    if posts is not None and len(posts):
+        group = folium.FeatureGroup(name="Pos terpilih" if lang == "id" else "Chosen posts")
+        for row in posts.itertuples():
+            folium.Circle(
+                [row.geometry.y, row.geometry.x],
+                radius=radius_m,
+                color="#0d2a6b",
+                weight=1,
+                fill=True,
+                fill_opacity=0.06,
+            ).add_to(group)
+            folium.Marker(
+                [row.geometry.y, row.geometry.x],
+                tooltip=f"{esc(row.name)} ({row.tps_covered} TPS)",
+                icon=folium.DivIcon(html=_POST_ICON, icon_size=(16, 16), icon_anchor=(8, 8)),
+            ).add_to(group)
+        group.add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)
+    plugins.Fullscreen(position="topleft").add_to(m)
+    plugins.MeasureControl(position="topleft", primary_length_unit="meters").add_to(m)
+    b = view.villages.total_bounds
+    if len(view.villages) and np.isfinite(b).all():
+        m.fit_bounds([[b[1], b[0]], [b[3], b[2]]])
+    return m

@@ -118,3 +118,17 @@ def test_print_button_makes_the_pdf_of_the_current_view(app):
     stage, pdf = app.session_state["print_pdf_bytes"]
     assert stage == "voting" and pdf.startswith(b"%PDF")
     assert len(pdf) > 10_000
+
+
+def test_deployment_view(app):
+    app.sidebar.selectbox(key="stage").set_value("voting").run()
+    app.sidebar.radio(key="page").set_value("deploy").run()
+    assert not app.exception
+    assert "Penempatan Personel" in [t.value for t in app.title]
+    app.radio(key="dep_mode").set_value("max").run()
+    assert not app.exception
+    assert any("terbukti optimal" in c.value or "batas waktu" in c.value for c in app.caption)
+    app.number_input(key="dep_police").set_value(100).run()
+    assert not app.exception
+    assert any("100 / " in m.value for m in app.markdown)
+    app.sidebar.radio(key="page").set_value("risk").run()

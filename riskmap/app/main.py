@@ -345,6 +345,14 @@ def main() -> None:
 
     filters = _sidebar_filters(lang, result)
     view = make_view(result, stage, filters)
+    if (
+        st.sidebar.radio(tr("page", lang), ["risk", "deploy"], format_func=lambda k: tr("page_" + k, lang), key="page")
+        == "deploy"
+    ):
+        from riskmap.app.deploy_page import deployment_page
+
+        deployment_page(lang, result, view, data.display_geometry(source)[view.villages.index.to_numpy()])
+        return
     geoms = data.display_geometry(source)[view.villages.index.to_numpy()]
     weights = result.model.incident_weights_[stage] if len(result.model.incident_weights_) else None
     selected = st.session_state.get("selected", "")
