@@ -470,7 +470,14 @@ def _table_pages(result, view: View, opts: PrintOptions, title: str, first_page:
     if opts.paper == "A3":
         per_page = int(per_page * 1.45)
     cols = _t("cols", lang).split("|")
-    widths = [0.04, 0.14, 0.14, 0.22, 0.07, 0.1, 0.06, 0.23]
+    widths = [0.04, 0.13, 0.13, 0.2, 0.06, 0.09, 0.05, 0.21]
+    staff = None
+    if s in ("voting", "counting") and len(rows):  # personnel per TPS from the staffing patterns
+        from riskmap.deploy import staffing_plan
+
+        staff, _ = staffing_plan(t, s, result.config)
+        cols = [*cols, _t("staff", lang)]
+        widths = [*widths, 0.09]
     chunks = [rows.iloc[i : i + per_page] for i in range(0, len(rows), per_page)] or [rows]
     for k, chunk in enumerate(chunks):
         fig = plt.figure(figsize=opts.figsize)
@@ -506,8 +513,13 @@ def _table_pages(result, view: View, opts: PrintOptions, title: str, first_page:
                         f"{int(r['voters'])}" if pd.notna(r["voters"]) else "-",
                         i18n.t(str(r[f"level_{s}"]), lang),
                         f"{r[f'risk_{s}']:.0f}",
-                        _clip(factors.loc[r.name], 40),
+                        _clip(factors.loc[r.name], 34),
                     ]
+                    + (
+                        [f"{staff.loc[r.name, 'police_required']:.1f} / {staff.loc[r.name, 'linmas_required']:.0f}"]
+                        if staff is not None
+                        else []
+                    )
                 )
             table = ax.table(cellText=cells, colLabels=cols, colWidths=widths, loc="upper left", cellLoc="left")
             table.auto_set_font_size(False)
