@@ -129,6 +129,17 @@ def _deploy(args: argparse.Namespace) -> int:
         path = out / name
         path.write_text(area_totals(plan, by).to_csv(index=False), encoding="utf-8")
         written.append(path)
+    surplus = (args.police or 0) - summary["police"]["required"]
+    if args.police is not None and surplus >= 1:
+        from riskmap.deploy import propose_reserves
+        from riskmap.posts import candidate_sites as _sites
+
+        reserves = propose_reserves(
+            result.tps, _sites(result.villages, result.layers.posts), args.stage, surplus, config
+        )
+        summary["reserves"] = reserves.to_dict("records")
+        write_json(summary, out / "summary.json")
+        print(f"reserves: {len(reserves)} teams of {config.data['staffing']['reserve_team']} police")
     if args.n_posts is not None or args.set_cover:
         from riskmap.posts import candidate_sites, place_posts
 

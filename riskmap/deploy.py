@@ -447,3 +447,58 @@ def recap_venues(result, venues: gpd.GeoDataFrame | None, config: Config) -> gpd
         level_recap=level,
         police_suggested=police.astype(int),
     )
+
+
+def propose_reserves(
+    tps: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame,
+    stage: str,
+    surplus_police: float,
+    config: Config,
+) -> pd.DataFrame:
+    """Place surplus police as reserve teams where they reach the most risk.
+
+    Teams of ``staffing.reserve_team`` police go one by one to the candidate
+    site with the most stage risk among TPS within ``staffing.reserve_radius_m``;
+    the TPS a team reaches count half for the next team, so reserves spread over
+    the hot areas instead of piling on one.
+
+    Returns
+    -------
+    DataFrame
+        One row per team: ``site_id``, ``name``, ``police``, ``tps_reached``,
+        ``risk_reached`` (sum of stage scores of the TPS within reach).
+    """
+    from riskmap.joins import haversine_m
+
+    cfg = config.data["staffing"]
+    team = int(cfg.get("reserve_team", 2))
+    radius = float(cfg.get("reserve_radius_m", 2000.0))
+    teams = int(surplus_police // team) if surplus_police > 0 else 0
+    if teams == 0 or not len(sites) or not len(tps):
+        return pd.DataFrame(columns=["site_id", "name", "police", "tps_reached", "risk_reached"])
+    d = haversine_m(
+        tps.geometry.x.to_numpy()[:, None],
+        tps.geometry.y.to_numpy()[:, None],
+        sites.geometry.x.to_numpy()[None, :],
+        sites.geometry.y.to_numpy()[None, :],
+    )
+    reach = d <= radius
+    weight = tps[f"risk_{stage}"].to_numpy(dtype=float).copy()
+    rows = []
+    for _ in range(teams):
+        gain = weight @ reach
+        j = int(np.argmax(gain))
+        if gain[j] <= 0:
+            break
+        rows.append(
+            {
+                "site_id": sites["site_id"].iloc[j],
+                "name": sites["name"].iloc[j],
+                "police": team,
+                "tps_reached": int(reach[:, j].sum()),
+                "risk_reached": round(float(tps[f"risk_{stage}"].to_numpy()[reach[:, j]].sum()), 2),
+            }
+        )
+        weight[reach[:, j]] *= 0.5
+    return pd.DataFrame(rows)

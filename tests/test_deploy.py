@@ -174,3 +174,23 @@ def test_recap_venues_from_file_and_placed(demo):
     placed = recap_venues(demo, None, demo.config)
     assert len(placed) == 6 and (placed["placed"] == "kecamatan interior point").all()
     assert set(placed["district"]) == set(demo.villages["district"])
+
+
+def test_surplus_police_become_reserves_where_risk_is(demo):
+    from riskmap.deploy import propose_reserves
+    from riskmap.joins import haversine_m
+    from riskmap.posts import candidate_sites
+
+    sites = candidate_sites(demo.villages, demo.layers.posts)
+    reserves = propose_reserves(demo.tps, sites, "voting", 11.0, demo.config)
+    assert len(reserves) == 5 and (reserves["police"] == 2).all()  # floor(11 / 2) teams of 2
+    t = demo.tps
+    d = haversine_m(
+        t.geometry.x.to_numpy()[:, None],
+        t.geometry.y.to_numpy()[:, None],
+        sites.geometry.x.to_numpy()[None, :],
+        sites.geometry.y.to_numpy()[None, :],
+    )
+    best = (t["risk_voting"].to_numpy()[:, None] * (d <= 2000.0)).sum(axis=0).max()
+    assert reserves["risk_reached"].iloc[0] == pytest.approx(best, abs=0.01)
+    assert propose_reserves(demo.tps, sites, "voting", 1.0, demo.config).empty
