@@ -77,6 +77,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     pr.add_argument("--classification", default="TERBATAS", help='line on every page (default "TERBATAS")')
     pr.add_argument("--dpi", type=int, default=150, help="PNG resolution (default 150)")
+    pr.add_argument(
+        "--posts",
+        type=int,
+        metavar="P",
+        dest="n_posts",
+        help="also place and draw P posts (maximal covering) with their response radius",
+    )
+    pr.add_argument("--radius-km", type=float, default=2.0, help="response radius of the posts, km (default 2)")
     pr.add_argument("--out", metavar="FILE", required=True, help="FILE.pdf (all pages) or FILE.png (one per page)")
     ex = sub.add_parser("export", help="export layers for GIS: GeoJSON, GeoPackage, CSV or zipped shapefile")
     _add_inputs(ex)
@@ -232,6 +240,18 @@ def _print(args: argparse.Namespace) -> int:
     result = pipeline.run(**_inputs(args), columns=args.columns, config=config, as_of=args.as_of)
     stages = config.stages if args.stage == "all" else [args.stage]
     tables = args.tables if args.tables is not None else len(stages) == 1 and not args.atlas
+    chosen = None
+    if args.n_posts:
+        from riskmap.posts import candidate_sites, place_posts
+
+        placed = place_posts(
+            result.tps,
+            candidate_sites(result.villages, result.layers.posts),
+            stages[0],
+            radius_m=args.radius_km * 1000,
+            p=args.n_posts,
+        )
+        chosen = placed.sites[placed.sites["chosen"]]
     opts = PrintOptions(
         stages=stages,
         paper=args.paper,
@@ -242,6 +262,8 @@ def _print(args: argparse.Namespace) -> int:
         atlas=args.atlas,
         area=args.area,
         dpi=args.dpi,
+        chosen_posts=chosen,
+        post_radius_m=args.radius_km * 1000 if chosen is not None else 0.0,
     )
     for path in print_maps(result, args.out, opts):
         print(f"-> {path}")

@@ -100,6 +100,9 @@ class PrintOptions:
     made: dt.date = field(default_factory=dt.date.today)
     filters: ViewFilter | None = None
     """Display filters of the app's current view (kecamatan, category...); overrides ``area``."""
+    chosen_posts: gpd.GeoDataFrame | None = None
+    """Posts chosen by :func:`riskmap.posts.place_posts`, drawn with their response radius."""
+    post_radius_m: float = 0.0
 
     @property
     def figsize(self) -> tuple[float, float]:
@@ -315,7 +318,17 @@ def _draw_layers(ax: plt.Axes, view: View, proj: _Projected, context: bool) -> d
     return counts
 
 
-def _legend(ax: plt.Axes, counts: dict[str, int], view: View, lang: str) -> None:
+def _draw_chosen_posts(ax: plt.Axes, posts: gpd.GeoDataFrame, radius_m: float, crs: CRS) -> None:
+    """Chosen posts as stars with their response radius (dashed, true to scale)."""
+    p = posts.to_crs(crs)
+    if radius_m > 0:
+        gpd.GeoSeries(p.geometry.buffer(radius_m), crs=crs).plot(
+            ax=ax, facecolor="none", edgecolor="black", lw=0.8, linestyle="--", zorder=16
+        )
+    ax.scatter(p.geometry.x, p.geometry.y, marker="*", s=120, c="black", edgecolors="white", linewidths=0.6, zorder=17)
+
+
+def _legend(ax: plt.Axes, counts: dict[str, int], view: View, lang: str, radius_m: float = 0.0) -> None:
     handles = [Patch(facecolor="none", edgecolor="none", label=_t("villages", lang))]
     for cat in reversed(CATEGORIES):
         st = VILLAGE_STYLE[cat]
@@ -354,6 +367,18 @@ def _legend(ax: plt.Axes, counts: dict[str, int], view: View, lang: str) -> None
                 markeredgecolor="white",
                 markersize=7,
                 label=_t("posts", lang),
+            )
+        )
+    if counts.get("chosen_posts"):
+        handles.append(
+            Line2D(
+                [],
+                [],
+                marker="*",
+                ls="--",
+                color="black",
+                markersize=9,
+                label=_t("chosen_posts", lang, n=counts["chosen_posts"], km=f"{radius_m / 1000:g}"),
             )
         )
     leg = ax.legend(
@@ -406,6 +431,9 @@ def _map_page(
     ax = fig.add_axes(map_rect)
     crs = proj.crs
     counts = _draw_layers(ax, view, proj, context)
+    if opts.chosen_posts is not None and len(opts.chosen_posts):
+        _draw_chosen_posts(ax, opts.chosen_posts, opts.post_radius_m, crs)
+        counts["chosen_posts"] = len(opts.chosen_posts)
     projected = proj.villages.loc[view.villages.index]
     bounds = projected.total_bounds
     pad_x = (bounds[2] - bounds[0]) * 0.04 + 200
@@ -451,7 +479,7 @@ def _map_page(
     side_x = 0.74 if landscape else 0.08
     leg_ax = fig.add_axes([side_x, 0.45, 0.24, 0.43] if landscape else [0.08, 0.07, 0.45, 0.17])
     leg_ax.axis("off")
-    _legend(leg_ax, counts, view, lang)
+    _legend(leg_ax, counts, view, lang, radius_m=opts.post_radius_m)
     ov_ax = fig.add_axes([side_x + 0.02, 0.10, 0.20, 0.30] if landscape else [0.60, 0.07, 0.32, 0.17])
     _overview(ov_ax, proj.outline, (x0, y0, x1, y1))
     ov_ax.set_title(_t("overview", lang), fontsize=7)

@@ -106,3 +106,14 @@ def test_unknown_area_is_a_clear_error(demo, tmp_path):
     with pytest.raises(RiskmapInputError) as err:
         print_maps(demo, tmp_path / "x.pdf", PrintOptions(stages=["voting"], area="Atlantis"))
     assert "Atlantis" in err.value.message("en") and "Alak" in err.value.message("en")
+
+
+def test_print_with_proposed_posts(tmp_path):
+    from riskmap.cli import main
+
+    out = tmp_path / "posts.pdf"
+    assert (
+        main(["print", "--stage", "voting", "--no-tables", "--posts", "6", "--radius-km", "1.5", "--out", str(out)])
+        == 0
+    )
+    assert "Pos usulan (6), radius 1.5 km" in _text(out, 1)
