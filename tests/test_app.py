@@ -131,4 +131,7 @@ def test_deployment_view(app):
     app.number_input(key="dep_police").set_value(100).run()
     assert not app.exception
     assert any("100 / " in m.value for m in app.markdown)
+    app.button(key="dep_print").click().run()
+    assert not app.exception
+    assert app.session_state["dep_pdf"].startswith(b"%PDF")
     app.sidebar.radio(key="page").set_value("risk").run()

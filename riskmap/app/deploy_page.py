@@ -81,6 +81,35 @@ def deployment_page(lang: str, result: Result, view: View, geoms: Any) -> None:
         f"**Polisi / police**: {pol['assigned']:.0f} / {pol['required']:.0f} · **Linmas**: "
         f"{lin['assigned']:.0f} / {lin['required']:.0f} · {tr('dep_below', lang)}: {summary['tps_below_pattern']}"
     )
+    if st.button(tr("print", lang), key="dep_print"):
+        import tempfile
+        from pathlib import Path
+
+        from riskmap.printing import PrintOptions, print_maps
+
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "penempatan.pdf"
+            print_maps(
+                result,
+                path,
+                PrintOptions(
+                    stages=[stage],
+                    lang=lang,
+                    tables=True,
+                    filters=view.filters,
+                    chosen_posts=posts,
+                    post_radius_m=radius_km * 1000,
+                ),
+            )
+            st.session_state["dep_pdf"] = path.read_bytes()
+    if st.session_state.get("dep_pdf"):
+        st.download_button(
+            tr("dl_pdf", lang),
+            st.session_state["dep_pdf"],
+            f"penempatan_{stage}.pdf",
+            "application/pdf",
+            key="dl_dep_pdf",
+        )
     d1, d2, d3 = st.columns(3)
     d1.download_button(tr("dep_download_plan", lang), geojson_bytes(plan), f"rencana_{stage}.geojson", key="dl_plan")
     d2.download_button(
