@@ -407,6 +407,14 @@ def _overview(ax: plt.Axes, whole: gpd.GeoSeries, extent: tuple[float, float, fl
     ax.set_aspect("equal")
 
 
+def _heading(fig: plt.Figure, result, opts: PrintOptions, title: str, size: float) -> None:
+    """Title, then the election, the date made and the data's as-of date."""
+    fig.text(0.05, 0.945, title, fontsize=size, fontweight="bold", va="center")
+    as_of = result.as_of.isoformat() if result.as_of else "-"
+    made = _t("made", opts.lang, made=opts.made.isoformat(), as_of=as_of)
+    fig.text(0.05, 0.905, f"{opts.election} · {made}", fontsize=8.5, va="center")
+
+
 def _frame(fig: plt.Figure, opts: PrintOptions, page: int, result) -> None:
     lang = opts.lang
     if opts.classification:
@@ -467,15 +475,7 @@ def _map_page(
     ax.set_xlabel("")
     ax.set_ylabel("")
 
-    fig.text(0.05, 0.945, title, fontsize=15 if landscape else 13, fontweight="bold", va="center")
-    as_of = result.as_of.isoformat() if result.as_of else "-"
-    fig.text(
-        0.05,
-        0.905,
-        f"{opts.election} · " + _t("made", lang, made=opts.made.isoformat(), as_of=as_of),
-        fontsize=8.5,
-        va="center",
-    )
+    _heading(fig, result, opts, title, 15 if landscape else 13)
     side_x = 0.74 if landscape else 0.08
     leg_ax = fig.add_axes([side_x, 0.45, 0.24, 0.43] if landscape else [0.08, 0.07, 0.45, 0.17])
     leg_ax.axis("off")
@@ -509,22 +509,7 @@ def _table_pages(result, view: View, opts: PrintOptions, title: str, first_page:
     chunks = [rows.iloc[i : i + per_page] for i in range(0, len(rows), per_page)] or [rows]
     for k, chunk in enumerate(chunks):
         fig = plt.figure(figsize=opts.figsize)
-        fig.text(
-            0.05,
-            0.945,
-            title + (f" ({k + 1}/{len(chunks)})" if len(chunks) > 1 else ""),
-            fontsize=13,
-            fontweight="bold",
-            va="center",
-        )
-        as_of = result.as_of.isoformat() if result.as_of else "-"
-        fig.text(
-            0.05,
-            0.905,
-            f"{opts.election} · " + _t("made", lang, made=opts.made.isoformat(), as_of=as_of),
-            fontsize=8.5,
-            va="center",
-        )
+        _heading(fig, result, opts, title + (f" ({k + 1}/{len(chunks)})" if len(chunks) > 1 else ""), 13)
         ax = fig.add_axes([0.05, 0.07, 0.9, 0.80])
         ax.axis("off")
         if not len(chunk):
