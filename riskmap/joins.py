@@ -120,28 +120,40 @@ def _place_name(names: pd.Series) -> np.ndarray:
 
 
 def _check_named(points: gpd.GeoDataFrame, villages: gpd.GeoDataFrame, report: LayerReport) -> None:
-    """Warn where a point's polygon differs from the village its record names."""
+    """Warn where a point's polygon differs from the village its record names.
+
+    A record naming a known village code is compared by code (as integer
+    positions, no string work per row); otherwise by normalised name, only for
+    the rows that carry one.
+    """
     if "named_village_code" not in points and "named_village" not in points:
         return
-    has = points["village_idx"].to_numpy() >= 0
-    idx = np.maximum(points["village_idx"].to_numpy(), 0)
-    found_code = villages["village_code"].to_numpy()[idx]
-    found_name = villages["village_name"].to_numpy()[idx]
-    named_code = points.get("named_village_code", pd.Series("", index=points.index)).to_numpy()
-    named_name = points.get("named_village", pd.Series("", index=points.index)).to_numpy()
-    by_code = (named_code != "") & pd.Series(named_code).isin(villages["village_code"]).to_numpy()
-    mismatch = has & by_code & (named_code != found_code)
-    norm_found = _place_name(villages["village_name"])[idx]
-    norm_named = _place_name(pd.Series(named_name))
-    by_name = has & ~by_code & (norm_named != "")
-    mismatch |= by_name & (norm_named != norm_found)
+    idx = points["village_idx"].to_numpy()
+    has = idx >= 0
+    n = len(points)
+    named_code = points["named_village_code"] if "named_village_code" in points else pd.Series("", index=points.index)
+    named_pos = pd.Index(villages["village_code"]).get_indexer(named_code)
+    by_code = named_pos >= 0
+    mismatch = has & by_code & (named_pos != idx)
+    rest = has & ~by_code
+    if "named_village" in points and rest.any():
+        names = points["named_village"]
+        rows = np.flatnonzero(rest & (names != "").to_numpy())
+        if len(rows):
+            norm_found = _place_name(villages["village_name"])[idx[rows]]
+            norm_named = _place_name(names.iloc[rows].reset_index(drop=True))
+            differs = np.zeros(n, dtype=bool)
+            differs[rows] = norm_named != norm_found
+            mismatch |= differs
     if mismatch.any():
-        named_label = np.where(by_code, named_code, named_name)
+        found_name = villages["village_name"].to_numpy()[idx[mismatch]]
+        labels = np.where(
+            by_code[mismatch],
+            named_code.to_numpy()[mismatch],
+            points["named_village"].to_numpy()[mismatch] if "named_village" in points else "",
+        )
         report.warn_frame(
-            points.loc[mismatch, ROW_COLUMN],
-            "village_mismatch",
-            named=list(named_label[mismatch]),
-            found=list(found_name[mismatch]),
+            points.loc[mismatch, ROW_COLUMN], "village_mismatch", named=list(labels), found=list(found_name)
         )
 
 
