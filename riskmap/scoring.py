@@ -317,9 +317,9 @@ class RiskModel:
                 np.bincount(pairs["target"], minlength=len(tps)) if len(pairs) else np.zeros(len(tps), int)
             )
             tps_out = tps.copy()
-            names = self.villages[["village_name", "district"]].to_numpy()
-            tps_out["village_name"] = names[t_village, 0]
-            tps_out["district"] = names[t_village, 1]
+            for col in ("village_name", "district"):  # categorical: 820k repeated names cost nothing to write
+                codes, uniques = pd.factorize(self.villages[col])
+                tps_out[col] = pd.Categorical.from_codes(codes[t_village], categories=uniques)
             self.tps_ = self._frame(tps_out, tout)
         return self
 
