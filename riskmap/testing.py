@@ -108,12 +108,6 @@ def reasons_by_row(report: LayerReport) -> dict[int, str]:
     return {n.row: n.reason for n in report.rejected if n.row is not None}
 
 
-def write_csv(frame: pd.DataFrame, path: str, **kwargs: object) -> str:
-    """Write a test CSV (UTF-8, no index) and return its path."""
-    frame.to_csv(path, index=False, **kwargs)
-    return path
-
-
 def incident_rows(villages: gpd.GeoDataFrame, specs: list[tuple[int, str, str]]) -> pd.DataFrame:
     """Incidents at village centres: specs are (village index, type, ISO date)."""
     rows = []

@@ -17,7 +17,7 @@ from typing import Any
 import streamlit as st
 
 from riskmap import pipeline
-from riskmap.config import Config, load_config
+from riskmap.config import load_config
 
 LAYERS = ("villages", "tps", "incidents", "posts")
 ACCEPT: dict[str, list[str]] = {
@@ -100,11 +100,6 @@ def _display_geometry(key: str, paths: tuple[tuple[str, str | None], ...]) -> An
     return display_geometry(_load(key, paths).villages)
 
 
-def load_layers(source: Source) -> pipeline.Layers:
-    """Read, validate and join (cached per file content)."""
-    return _load(source.key, source.paths)
-
-
 def score_layers(source: Source, overrides: dict[str, Any]) -> pipeline.Result:
     """Score the cached layers with what-if overrides (cached per content and configuration)."""
     return _score(source.key, source.paths, json.dumps(overrides, sort_keys=True) if overrides else "")
@@ -113,8 +108,3 @@ def score_layers(source: Source, overrides: dict[str, Any]) -> pipeline.Result:
 def display_geometry(source: Source) -> Any:
     """Screen geometry of all villages (aligned with the villages' index), cached."""
     return _display_geometry(source.key, source.paths)
-
-
-def config_for(overrides: dict[str, Any]) -> Config:
-    """The configuration the app scores with."""
-    return load_config(overrides=overrides or None)
