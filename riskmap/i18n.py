@@ -277,6 +277,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "id": "file tidak menyebut CRS; koordinatnya cocok dengan bujur/lintang sehingga dianggap EPSG:4326.",
         "en": "the file declares no CRS; its coordinates fit longitude/latitude, so EPSG:4326 was assumed.",
     },
+    "layer_chosen": {
+        "id": "GeoPackage berisi beberapa layer ({names}); dipakai layer kelurahan/desa '{layer}'.",
+        "en": "the GeoPackage holds several layers ({names}); the village layer '{layer}' was used.",
+    },
     "crs_reprojected": {
         "id": "diproyeksikan ulang dari {crs} ke EPSG:4326.",
         "en": "reprojected from {crs} to EPSG:4326.",

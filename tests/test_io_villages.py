@@ -204,3 +204,30 @@ def test_line_geometry_file_rejects_rows(tmp_path):
     frame.to_file(path)
     out, report = read_villages(path)
     assert len(out) == 0 and reasons_by_row(report) == {1: "not_polygon"}
+
+
+def test_multi_layer_gadm_geopackage_picks_the_village_layer(tmp_path, villages):
+    path = tmp_path / "gadm41_IDN.gpkg"
+    gadm = to_gadm(villages)
+    gadm.dissolve("NAME_1").reset_index()[["NAME_1", "geometry"]].to_file(path, layer="ADM_ADM_1")
+    gadm.to_file(path, layer="ADM_ADM_4")
+    out, report = read_villages(path)
+    assert len(out) == 9 and report.schema == "GADM"
+    assert any(w.reason == "layer_chosen" and w.params["layer"] == "ADM_ADM_4" for w in report.warnings)
+    two = tmp_path / "two.gpkg"
+    gadm.to_file(two, layer="satu")
+    gadm.to_file(two, layer="dua")
+    with pytest.raises(RiskmapInputError) as err:
+        read_villages(two)
+    assert err.value.code == "gpkg_many_layers" and "satu" in err.value.message("en")
+
+
+def test_3d_polygons_load_as_2d(tmp_path, villages):
+    import shapely
+
+    z = villages.copy()
+    z["geometry"] = shapely.force_3d(z.geometry.to_numpy(), 12.0)
+    path = tmp_path / "z.shp"
+    z.to_file(path)
+    out, report = read_villages(path)
+    assert not out.geometry.has_z.any() and report.rejected == []

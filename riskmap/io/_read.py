@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
+import shapely
 
 from riskmap._errors import RiskmapInputError
 
@@ -222,11 +224,12 @@ def _read_vector(path: Path, *, layer: str | None, crs: str | None) -> RawLayer:
         else:
             source, layer = _vector_source(path, layer)
             if layer is None and path.suffix.lower() == ".gpkg":
-                layers = pyogrio.list_layers(source)
-                if len(layers) > 1:
-                    raise RiskmapInputError(
-                        "gpkg_many_layers", file=path, names=", ".join(str(n) for n in layers[:, 0])
-                    )
+                names = [str(n) for n in pyogrio.list_layers(source)[:, 0]]
+                if len(names) > 1:
+                    layer = _village_layer(names)
+                    if layer is None:
+                        raise RiskmapInputError("gpkg_many_layers", file=path, names=", ".join(names))
+                    notes.append(("layer_chosen", {"layer": layer, "names": ", ".join(names)}))
             frame = gpd.read_file(source, layer=layer, engine="pyogrio")
     except RiskmapInputError:
         raise
@@ -235,6 +238,9 @@ def _read_vector(path: Path, *, layer: str | None, crs: str | None) -> RawLayer:
     if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame:
         raise RiskmapInputError("vector_no_geometry", file=path)
     frame = frame.reset_index(drop=True)
+    if frame.geometry.has_z.any():  # BIG layers often carry a Z coordinate: plans are 2D
+        flat = gpd.GeoSeries(shapely.force_2d(frame.geometry.to_numpy()), index=frame.index, crs=frame.crs)
+        frame = frame.set_geometry(flat)
     frame.insert(0, ROW_COLUMN, np.arange(1, len(frame) + 1))
     if frame.crs is None:
         if crs:
@@ -250,6 +256,15 @@ def _read_vector(path: Path, *, layer: str | None, crs: str | None) -> RawLayer:
         notes.append(("crs_reprojected", {"crs": frame.crs.to_string()}))
         frame = frame.to_crs(4326)
     return RawLayer(frame=frame, path=path, is_vector=True, notes=notes)
+
+
+_VILLAGE_LAYER = re.compile(r"(adm_?4|_4$|desa|kelurahan|village)", re.IGNORECASE)
+
+
+def _village_layer(names: list[str]) -> str | None:
+    """The one layer of a multi-layer GeoPackage that holds villages (GADM's ADM_ADM_4, "batas_desa"...)."""
+    hits = [n for n in names if _VILLAGE_LAYER.search(n)]
+    return hits[0] if len(hits) == 1 else None
 
 
 def _plausible_lonlat(bounds: np.ndarray) -> bool:
