@@ -126,36 +126,23 @@ def _deploy(args: argparse.Namespace) -> int:
         return _deploy_area(args, result, config)
     if result.tps is None:
         raise RiskmapInputError("deploy_needs_tps")
+    from riskmap.deploy import propose_reserves
+    from riskmap.posts import candidate_sites, place_posts
+
     plan, summary = staffing_plan(result.tps, args.stage, config, police=args.police, linmas=args.linmas)
-    out = Path(args.out)
     summary["_meta"] = run_metadata(config, result.as_of, args.stage)
-    written = [
-        write_geojson(plan, out / "deployment.geojson"),
-        write_json(summary, out / "summary.json"),
-    ]
-    for by, name in (("village_code", "per_village.csv"), ("district", "per_kecamatan.csv")):
-        path = out / name
-        path.write_text(area_totals(plan, by).to_csv(index=False), encoding="utf-8")
-        written.append(path)
+    sites = result.layers.candidate_sites
+    if sites is not None and len(sites):
+        sites = sites.rename(columns={"point_id": "site_id"})[["site_id", "name", "kind", "geometry"]]
+    else:
+        sites = candidate_sites(result.villages, result.layers.posts)
     surplus = (args.police or 0) - summary["police"]["required"]
     if args.police is not None and surplus >= 1:
-        from riskmap.deploy import propose_reserves
-        from riskmap.posts import candidate_sites as _sites
-
-        reserves = propose_reserves(
-            result.tps, _sites(result.villages, result.layers.posts), args.stage, surplus, config
-        )
+        reserves = propose_reserves(result.tps, sites, args.stage, surplus, config)
         summary["reserves"] = reserves.to_dict("records")
-        write_json(summary, out / "summary.json")
         print(f"reserves: {len(reserves)} teams of {config.data['staffing']['reserve_team']} police")
+    chosen = None
     if args.n_posts is not None or args.set_cover:
-        from riskmap.posts import candidate_sites, place_posts
-
-        sites = result.layers.candidate_sites
-        if sites is not None and len(sites):
-            sites = sites.rename(columns={"point_id": "site_id"})[["site_id", "name", "kind", "geometry"]]
-        else:
-            sites = candidate_sites(result.villages, result.layers.posts)
         posts = place_posts(
             result.tps,
             sites,
@@ -166,15 +153,21 @@ def _deploy(args: argparse.Namespace) -> int:
         )
         summary["posts"] = posts.summary
         plan = plan.join(posts.tps[["covered", "post", "distance_m"]])
-        written[0] = write_geojson(plan, out / "deployment.geojson")
-        written.append(write_geojson(posts.sites[posts.sites["chosen"]], out / "posts.geojson"))
-        write_json(summary, out / "summary.json")
+        chosen = posts.sites[posts.sites["chosen"]]
         s = posts.summary
         print(
             f"posts: {s['posts_chosen']} chosen, {s['tps_covered']}/{s['tps_total']} TPS covered "
             f"({s['risk_covered_share']:.0%} of the risk), high-risk uncovered: {len(s['high_risk_uncovered'])}, "
             f"proven optimal: {'yes' if s['all_proven_optimal'] else 'no (stopped at the time limit)'}"
         )
+    out = Path(args.out)
+    written = [write_geojson(plan, out / "deployment.geojson"), write_json(summary, out / "summary.json")]
+    for by, name in (("village_code", "per_village.csv"), ("district", "per_kecamatan.csv")):
+        path = out / name
+        path.write_text(area_totals(plan, by).to_csv(index=False), encoding="utf-8")
+        written.append(path)
+    if chosen is not None:
+        written.append(write_geojson(chosen, out / "posts.geojson"))
     pol, lin = summary["police"], summary["linmas"]
     print(
         f"police: required {pol['required']:g}, assigned {pol['assigned']:g}; "

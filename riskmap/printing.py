@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import tempfile
 import textwrap
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -670,3 +671,11 @@ def print_maps(result, out: str | Path, opts: PrintOptions) -> list[Path]:
     except OSError as exc:
         raise RiskmapInputError("output_not_writable", path=str(out), detail=exc.strerror or str(exc)) from None
     return written
+
+
+def pdf_bytes(result, opts: PrintOptions) -> bytes:
+    """The PDF of :func:`print_maps` as bytes (for a download button)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "riskmap.pdf"
+        print_maps(result, path, opts)
+        return path.read_bytes()

@@ -230,12 +230,13 @@ def geojson_bytes(frame: gpd.GeoDataFrame) -> bytes:
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:
     """CSV (UTF-8 with BOM so Excel reads it) with lon/lat columns instead of geometry."""
-    out = pd.DataFrame(frame)
     if isinstance(frame, gpd.GeoDataFrame):
         pts = frame.geometry.representative_point()
         out = pd.DataFrame(frame[[c for c in public_columns(frame) if c != frame.geometry.name]])
         out["lon"] = pts.x.round(7)
         out["lat"] = pts.y.round(7)
+    else:
+        out = pd.DataFrame(frame)
     buf = io.StringIO()
     out.to_csv(buf, index=False)
     return ("\ufeff" + buf.getvalue()).encode("utf-8")

@@ -9,16 +9,12 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from riskmap import i18n
+from riskmap.app import tr
 from riskmap.deploy import area_totals, patrol_priorities, recap_venues, staffing_plan
 from riskmap.mapping import deployment_map
 from riskmap.pipeline import Result
 from riskmap.posts import candidate_sites, place_posts
 from riskmap.view import View, csv_bytes, geojson_bytes
-
-
-def tr(key: str, lang: str) -> str:
-    """Text of this page (``app.<key>`` in :mod:`riskmap.i18n`)."""
-    return i18n.t("app." + key, lang)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -82,26 +78,17 @@ def deployment_page(lang: str, result: Result, view: View, geoms: Any) -> None:
         f"{lin['assigned']:.0f} / {lin['required']:.0f} · {tr('dep_below', lang)}: {summary['tps_below_pattern']}"
     )
     if st.button(tr("print", lang), key="dep_print"):
-        import tempfile
-        from pathlib import Path
+        from riskmap.printing import PrintOptions, pdf_bytes
 
-        from riskmap.printing import PrintOptions, print_maps
-
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "penempatan.pdf"
-            print_maps(
-                result,
-                path,
-                PrintOptions(
-                    stages=[stage],
-                    lang=lang,
-                    tables=True,
-                    filters=view.filters,
-                    chosen_posts=posts,
-                    post_radius_m=radius_km * 1000,
-                ),
-            )
-            st.session_state["dep_pdf"] = path.read_bytes()
+        opts = PrintOptions(
+            stages=[stage],
+            lang=lang,
+            tables=True,
+            filters=view.filters,
+            chosen_posts=posts,
+            post_radius_m=radius_km * 1000,
+        )
+        st.session_state["dep_pdf"] = pdf_bytes(result, opts)
     if st.session_state.get("dep_pdf"):
         st.download_button(
             tr("dl_pdf", lang),

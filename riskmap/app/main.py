@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -19,7 +17,7 @@ from streamlit_folium import st_folium
 
 from riskmap import i18n
 from riskmap._errors import RiskmapInputError
-from riskmap.app import data
+from riskmap.app import data, tr
 from riskmap.config import CATEGORIES, Config, load_config
 from riskmap.mapping import build_map
 from riskmap.pipeline import Result
@@ -36,11 +34,6 @@ from riskmap.view import (
 )
 
 MAP_HEIGHT = 620
-
-
-def tr(key: str, lang: str) -> str:
-    """Text of this page in ``lang`` (``app.<key>`` in :mod:`riskmap.i18n`)."""
-    return i18n.t("app." + key, lang)
 
 
 def _sidebar_data(lang: str) -> data.Source | None:
@@ -283,13 +276,12 @@ def _tables(lang: str, result: Result, view: Any, stage: str) -> None:
 
 def _print_button(lang: str, result: Result, view: Any, stage: str) -> None:
     """Print the current stage and filter to PDF (the same file as ``riskmap print``)."""
-    from riskmap.printing import PrintOptions, print_maps
+    from riskmap.printing import PrintOptions, pdf_bytes
 
     if st.button(tr("print", lang), key="print_pdf"):
-        with tempfile.TemporaryDirectory() as tmp, st.spinner(tr("printing", lang)):
-            path = Path(tmp) / f"peta_{stage}.pdf"
-            print_maps(result, path, PrintOptions(stages=[stage], lang=lang, tables=True, filters=view.filters))
-            st.session_state["print_pdf_bytes"] = (stage, path.read_bytes())
+        with st.spinner(tr("printing", lang)):
+            opts = PrintOptions(stages=[stage], lang=lang, tables=True, filters=view.filters)
+            st.session_state["print_pdf_bytes"] = (stage, pdf_bytes(result, opts))
     printed = st.session_state.get("print_pdf_bytes")
     if printed and printed[0] == stage:
         st.download_button(

@@ -71,10 +71,6 @@ def _type_lookup(config: Config) -> dict[str, str]:
     return lookup
 
 
-def _text(frame: pd.DataFrame, col: str | None) -> pd.Series:
-    return text_column(frame, col)
-
-
 def read_incidents(
     path: str | Path,
     *,
@@ -179,12 +175,12 @@ def _own_fields(
             raise RiskmapInputError(
                 "incidents_missing_column", file=raw.name, field=required, columns=", ".join(map(str, cols[:30]))
             )
-    type_raw = _text(frame, picked["type"])
+    type_raw = text_column(frame, picked["type"])
     lookup = _type_lookup(config)
     types = map_unique(type_raw, lambda v: lookup.get(norm(v), ""))
 
     sev_aliases = {norm(k): int(v) for k, v in config.data["incidents"]["severity_aliases"].items()}
-    sev_raw = _text(frame, picked["severity"])
+    sev_raw = text_column(frame, picked["severity"])
     sev_num = pd.to_numeric(sev_raw.str.replace(",", ".", regex=False), errors="coerce")
     sev_word = map_unique(sev_raw, lambda v: sev_aliases.get(norm(v), np.nan)).astype(float)
     severity = sev_num.where(sev_num.notna(), sev_word)
@@ -198,7 +194,7 @@ def _own_fields(
 
     prec_aliases = {norm(k): v for k, v in config.data["incidents"]["precision_aliases"].items()}
     prec_aliases.update({p: p for p in PRECISIONS})
-    prec_raw = _text(frame, picked["precision"])
+    prec_raw = text_column(frame, picked["precision"])
     precision = map_unique(prec_raw, lambda v: prec_aliases.get(norm(v).replace("_0", ""), ""))
     if picked["precision"] is None:
         report.warn(None, "precision_assumed")
@@ -207,7 +203,7 @@ def _own_fields(
         report.warn_frame(frame.loc[warn.to_numpy(), ROW_COLUMN], "unparseable_precision", value=list(prec_raw[warn]))
     precision = precision.where(precision != "", "exact")
 
-    ids = _text(frame, picked["incident_id"])
+    ids = text_column(frame, picked["incident_id"])
     no_id = (ids == "").to_numpy()
     if no_id.any():
         ids = ids.copy()
@@ -219,8 +215,8 @@ def _own_fields(
         "type": types,
         "severity": severity,
         "precision": precision,
-        "description": _text(frame, picked["description"]),
-        "source": _text(frame, picked["source"]),
+        "description": text_column(frame, picked["description"]),
+        "source": text_column(frame, picked["source"]),
     }
 
 
@@ -229,7 +225,7 @@ def _acled_fields(raw: RawLayer, config: Config, report: LayerReport) -> dict[st
     by_norm = {norm(c): c for c in frame.columns}
 
     def col(name: str) -> pd.Series:
-        return _text(frame, by_norm.get(name))
+        return text_column(frame, by_norm.get(name))
 
     event_type, sub_type = col("event_type"), col("sub_event_type")
     table = {norm(k): v for k, v in config.data["acled"]["types"].items()}
