@@ -129,6 +129,15 @@ def _generate(rng: np.random.Generator) -> None:
     incidents.to_csv(DATA / "incidents.csv", index=False)
 
 
+def ensure_province(regenerate: bool = False) -> Path:
+    """Generate the synthetic province once (seeded); return its folder."""
+    if regenerate or not (DATA / "incidents.csv").exists():
+        t = time.perf_counter()
+        _generate(np.random.default_rng(7))
+        print(f"generated synthetic province in {time.perf_counter() - t:.1f} s -> {DATA}")
+    return DATA
+
+
 def _median(fn, runs: int) -> tuple[float, object]:
     times, out = [], None
     for _ in range(runs):
@@ -144,10 +153,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--regenerate", action="store_true")
     args = ap.parse_args()
-    if args.regenerate or not (DATA / "incidents.csv").exists():
-        t = time.perf_counter()
-        _generate(np.random.default_rng(7))
-        print(f"generated synthetic province in {time.perf_counter() - t:.1f} s -> {DATA}")
+    ensure_province(regenerate=args.regenerate)
 
     cfg = load_config()
     t = time.perf_counter()

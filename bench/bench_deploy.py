@@ -15,22 +15,18 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from bench_app import DATA as PROVINCE
+from bench_app import ensure_province
 
 from riskmap import pipeline
 from riskmap.deploy import staffing_plan
 from riskmap.posts import candidate_sites, place_posts
-
-HERE = Path(__file__).resolve().parent
-PROVINCE = HERE / "_data" / "province"
 
 
 def _sites_from_tps(tps: gpd.GeoDataFrame, n: int, seed: int) -> gpd.GeoDataFrame:
@@ -54,8 +50,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--runs", type=int, default=3)
     args = ap.parse_args()
-    if not (PROVINCE / "incidents.csv").exists():
-        subprocess.run([sys.executable, str(HERE / "bench_app.py"), "--runs", "1"], check=True)
+    ensure_province()
 
     city = pipeline.run()
     sites = candidate_sites(city.villages, city.layers.posts)

@@ -11,16 +11,15 @@ import argparse
 import os
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+from bench_app import DATA as PROVINCE
+from bench_app import ensure_province
+
 from riskmap import pipeline
 from riskmap.printing import PrintOptions, print_maps
-
-HERE = Path(__file__).resolve().parent
-PROVINCE = HERE / "_data" / "province"
 
 
 def _pages(path: Path) -> str:
@@ -33,8 +32,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--runs", type=int, default=3)
     args = ap.parse_args()
-    if not (PROVINCE / "incidents.csv").exists():
-        subprocess.run([sys.executable, str(HERE / "bench_app.py"), "--runs", "1"], check=True)
+    ensure_province()
     city = pipeline.run()
     province = pipeline.run(PROVINCE / "villages.parquet", PROVINCE / "tps.csv", PROVINCE / "incidents.csv")
     with tempfile.TemporaryDirectory() as tmp:

@@ -320,18 +320,7 @@ def build_map(
     selected
         Village code or TPS id to outline.
     """
-    use_local_assets()
-    m = folium.Map(
-        tiles=None,
-        control_scale=True,
-        prefer_canvas=False,
-        zoom_start=12,
-        location=_center(view),
-        maxZoom=19,
-        minZoom=4,
-    )
-    if tiles_url:
-        folium.TileLayer(tiles=tiles_url, attr=tiles_attribution or "tiles", name="Peta dasar", control=False).add_to(m)
+    m = _new_map(view, tiles_url, tiles_attribution)
     s = view.stage
     if geoms is None:
         geoms = display_geometry(view.villages)
@@ -437,6 +426,30 @@ def build_map(
         group.add_to(m)
 
     _Legend(legend_html(view, config, lang=lang)).add_to(m)
+    _finish_map(m, view, lang)
+    return m
+
+
+def _new_map(view: View, tiles_url: str | None = None, tiles_attribution: str = "") -> folium.Map:
+    """An empty map served from local assets; tiles only when a URL is given."""
+    use_local_assets()
+    # no tile layer means no maxZoom for markercluster to read: set it on the map
+    m = folium.Map(
+        tiles=None,
+        control_scale=True,
+        prefer_canvas=False,
+        zoom_start=12,
+        location=_center(view),
+        maxZoom=19,
+        minZoom=4,
+    )
+    if tiles_url:
+        folium.TileLayer(tiles=tiles_url, attr=tiles_attribution or "tiles", name="Peta dasar", control=False).add_to(m)
+    return m
+
+
+def _finish_map(m: folium.Map, view: View, lang: str) -> None:
+    """Layer control, fullscreen, measuring tool, and a view fitted to the villages."""
     folium.LayerControl(collapsed=True).add_to(m)
     plugins.Fullscreen(
         position="topleft",
@@ -452,7 +465,6 @@ def build_map(
     bounds = view.villages.total_bounds if len(view.villages) else None
     if bounds is not None and np.isfinite(bounds).all():
         m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
-    return m
 
 
 def _center(view: View) -> list[float]:
@@ -473,8 +485,7 @@ def deployment_map(
     geoms: np.ndarray | None = None,
 ) -> folium.Map:
     """Map of a staffing plan: villages, TPS by category, guard groups as lines, posts with their radius."""
-    use_local_assets()
-    m = folium.Map(tiles=None, control_scale=True, zoom_start=12, location=_center(view), maxZoom=19, minZoom=4)
+    m = _new_map(view)
     if geoms is None:
         geoms = display_geometry(view.villages)
     feats = village_features(view, geoms, lang=lang)
@@ -529,10 +540,5 @@ def deployment_map(
                 icon=folium.DivIcon(html=_POST_ICON, icon_size=(16, 16), icon_anchor=(8, 8)),
             ).add_to(group)
         group.add_to(m)
-    folium.LayerControl(collapsed=True).add_to(m)
-    plugins.Fullscreen(position="topleft").add_to(m)
-    plugins.MeasureControl(position="topleft", primary_length_unit="meters").add_to(m)
-    b = view.villages.total_bounds
-    if len(view.villages) and np.isfinite(b).all():
-        m.fit_bounds([[b[1], b[0]], [b[3], b[2]]])
+    _finish_map(m, view, lang)
     return m
