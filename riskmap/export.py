@@ -16,11 +16,14 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pyogrio
 import shapely
 
 from riskmap import __version__
 from riskmap._errors import RiskmapInputError
+from riskmap._threads import thread_map
 from riskmap.io._read import ROW_COLUMN
 
 _INTERNAL = {
@@ -104,12 +107,78 @@ def run_metadata(config: Any, as_of: dt.date | None, stage: str | None = None) -
     return meta
 
 
+_GEOMETRY_TYPES = {
+    0: "Point",
+    1: "LineString",
+    2: "LineString",  # a LinearRing is written as a LineString
+    3: "Polygon",
+    4: "MultiPoint",
+    5: "MultiLineString",
+    6: "MultiPolygon",
+    7: "GeometryCollection",
+}
+"""Shapely type ids to GeoParquet ``geometry_types`` names."""
+
+
+def wkb_array(geoms: np.ndarray) -> pa.Array:
+    """ISO WKB of shapely geometries as one Arrow binary array (None -> null).
+
+    Equal to ``pa.array(shapely.to_wkb(geoms, flavor="iso"))``, built from one
+    preallocated buffer: for national polygons this is about 0.1 s instead of
+    about 1 s of buffer regrowth. 2D points are packed directly with numpy.
+    """
+    n = len(geoms)
+    valid = ~shapely.is_missing(geoms)
+    types = shapely.get_type_id(geoms)
+    if n and valid.all() and (types == 0).all() and not shapely.has_z(geoms).any():
+        x, y = shapely.get_x(geoms), shapely.get_y(geoms)
+        rec = np.empty(n, dtype=[("order", "u1"), ("type", "<u4"), ("x", "<f8"), ("y", "<f8")])
+        rec["order"], rec["type"], rec["x"], rec["y"] = 1, 1, x, y
+        offsets = np.arange(n + 1, dtype=np.int64) * rec.itemsize
+        data, mask = rec.tobytes(), None
+    else:
+        blobs = shapely.to_wkb(geoms, flavor="iso")
+        blobs[~valid] = b""
+        lengths = np.fromiter(map(len, blobs), dtype=np.int64, count=n)
+        offsets = np.concatenate([[0], np.cumsum(lengths)])
+        data = b"".join(blobs)
+        mask = None if valid.all() else pa.array(valid).buffers()[1]  # validity bitmap: 1 = present
+    big = offsets[-1] >= 2**31
+    kind, offsets = (pa.large_binary(), offsets) if big else (pa.binary(), offsets.astype(np.int32))
+    null_count = int((~valid).sum())
+    return pa.Array.from_buffers(kind, n, [mask, pa.py_buffer(offsets), pa.py_buffer(data)], null_count=null_count)
+
+
 def write_geoparquet(frame: gpd.GeoDataFrame, path: str | Path) -> Path:
-    """Write ``frame`` as GeoParquet (zstd), internal columns dropped."""
+    """Write ``frame`` as GeoParquet 1.0 (WKB, snappy), internal columns dropped.
+
+    Written with pyarrow: geometry as one ISO WKB column (see
+    :func:`wkb_array`) and the GeoParquet ``geo`` metadata (encoding,
+    geometry types, PROJJSON CRS, bbox). Snappy is GDAL's and geopandas' default and writes national data
+    about twice as fast as zstd, for files about 15 % larger.
+    """
     path = Path(path)
+    geom_name = frame.geometry.name
+    columns = [c for c in public_columns(frame) if c != geom_name]
+    geoms = np.asarray(frame.geometry.values)
+    # column by column from the frame: no copy of the whole frame
+    table = pa.Table.from_pandas(frame, columns=columns, preserve_index=False)
+    table = table.append_column(geom_name, wkb_array(geoms))
+    present = shapely.get_type_id(geoms[~shapely.is_missing(geoms)])
+    z = " Z" if len(geoms) and shapely.has_z(geoms).any() else ""
+    column: dict[str, Any] = {
+        "encoding": "WKB",
+        "geometry_types": sorted({_GEOMETRY_TYPES[int(t)] + z for t in np.unique(present)}),
+    }
+    if frame.crs is not None:
+        column["crs"] = frame.crs.to_json_dict()
+    if len(present):
+        column["bbox"] = [float(v) for v in frame.geometry.total_bounds]
+    geo = {"version": "1.0.0", "primary_column": geom_name, "columns": {geom_name: column}}
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}), b"geo": json.dumps(geo).encode()})
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        frame[public_columns(frame)].to_parquet(path, compression="zstd")
+        pq.write_table(table, path, compression="snappy")
     except OSError as exc:
         raise RiskmapInputError("output_not_writable", path=str(path), detail=exc.strerror or str(exc)) from None
     return path
@@ -135,9 +204,11 @@ def write_score_outputs(result: Any, out_dir: str | Path, *, lang: str = "id", f
     """
     out_dir = Path(out_dir)
     writer, suffix = _WRITERS[fmt]
-    written = {"villages": writer(result.villages, out_dir / f"villages{suffix}")}
-    if result.tps is not None:
-        written["tps"] = writer(result.tps, out_dir / f"tps{suffix}")
+    layers = {"villages": result.villages, "tps": result.tps}
+    names = [name for name, frame in layers.items() if frame is not None]
+    # the encoders release the GIL: the two files are written side by side
+    paths = thread_map(lambda name: writer(layers[name], out_dir / f"{name}{suffix}"), names)
+    written = dict(zip(names, paths, strict=True))
     report = result.report.to_dict(lang)
     report["_meta"] = run_metadata(result.config, result.as_of)
     written["report"] = write_json(report, out_dir / "report.json")

@@ -2,9 +2,9 @@
 
 Point-in-polygon runs in EPSG:4326 (edges are defined in lon/lat, so the test
 is exact). Distances are great-circle metres, correct anywhere in Indonesia:
-candidate pairs come from a World Mercator (EPSG:3395) index query whose
-radius is stretched by ``1 / cos(lat)`` per TPS, then every pair is measured
-with the haversine formula. No single UTM/TM-3 zone is assumed.
+points become unit vectors in 3D and k-d trees find the pairs whose chord is
+within the radius's chord, which is the same set as a haversine filter. No
+single UTM/TM-3 zone and no projection is assumed.
 """
 
 from __future__ import annotations
@@ -12,14 +12,21 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from scipy.spatial import cKDTree
 
+from riskmap._threads import chunks, thread_map
 from riskmap.io._columns import norm_series
 from riskmap.io._read import ROW_COLUMN
 from riskmap.io.report import LayerReport
 
 EARTH_RADIUS_M = 6_371_008.8
 """Mean Earth radius (IUGG), metres."""
+
+MIN_CHUNK_POLYGONS = 2_000
+"""Polygons per thread in :func:`points_in_polygons` (smaller inputs run in one thread)."""
+MIN_CHUNK_TARGETS = 50_000
+"""Targets per thread in :func:`points_within`."""
 
 
 def haversine_m(lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray, lat2: np.ndarray) -> np.ndarray:
@@ -33,6 +40,30 @@ def haversine_m(lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray, lat2: np.n
 
 def _fmt(v: float) -> str:
     return f"{v:.6f}"
+
+
+def points_in_polygons(points: np.ndarray, polygons: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positional ``(point, polygon)`` pairs where the point lies inside the polygon.
+
+    Same answer as ``STRtree(polygons).query(points, predicate="within")``
+    (a point on an edge is in neither polygon), computed the fast way round
+    for many points: the index is built on the points, each polygon is
+    prepared once and queried with ``contains``, and the polygons are split
+    over threads (GEOS releases the GIL).
+
+    Parameters
+    ----------
+    points, polygons
+        Shapely geometry arrays in the same CRS.
+    """
+    tree = shapely.STRtree(points)
+
+    def run(part: slice) -> tuple[np.ndarray, np.ndarray]:
+        v, p = tree.query(polygons[part], predicate="contains")
+        return p, v + part.start
+
+    found = thread_map(run, chunks(len(polygons), MIN_CHUNK_POLYGONS))
+    return np.concatenate([f[0] for f in found]), np.concatenate([f[1] for f in found])
 
 
 def assign_villages(
@@ -69,8 +100,7 @@ def assign_villages(
         ``village_code`` ("" where none), index reset.
     """
     left = points.reset_index(drop=True)
-    tree = villages.sindex
-    p_idx, v_idx = tree.query(left.geometry.values, predicate="within")
+    p_idx, v_idx = points_in_polygons(left.geometry.to_numpy(), villages.geometry.to_numpy())
     pairs = pd.DataFrame({"p": p_idx, "v": v_idx})
     codes = villages["village_code"].to_numpy()
     if pairs["p"].duplicated().any():  # overlap slivers: choose one village per point
@@ -162,7 +192,13 @@ def points_within(
     incidents: gpd.GeoDataFrame,
     radius_m: float,
 ) -> pd.DataFrame:
-    """All (target, incident) pairs closer than ``radius_m`` metres.
+    """All (target, incident) pairs no farther apart than ``radius_m`` metres.
+
+    Distances are great-circle metres on a sphere of radius
+    :data:`EARTH_RADIUS_M` (the haversine distance), exact anywhere in
+    Indonesia: points become unit vectors in 3D, the pairs within chord
+    ``c = 2 sin(r / 2R)`` come from k-d trees, and each chord converts back to
+    ``d = 2R asin(c / 2)``. Targets are split over threads when there are many.
 
     Parameters
     ----------
@@ -175,32 +211,31 @@ def points_within(
     -------
     DataFrame
         Columns ``target`` and ``incident`` (positional indices) and
-        ``distance_m``, in no particular order.
+        ``distance_m``, ordered by target.
     """
-    empty = pd.DataFrame(
-        {
-            "target": np.array([], dtype=np.int64),
-            "incident": np.array([], dtype=np.int64),
-            "distance_m": np.array([], dtype=float),
-        }
-    )
     if len(targets) == 0 or len(incidents) == 0:
-        return empty
-    t_merc = targets.geometry.to_crs(3395)
-    i_merc = incidents.geometry.to_crs(3395)
-    t_lat = targets.geometry.y.to_numpy()
-    # Mercator stretches distances by 1/cos(lat); 1 % slack, exact filter below
-    query_dist = radius_m * 1.01 / np.cos(np.radians(t_lat))
-    tree = gpd.GeoSeries(i_merc.values).sindex
-    t_idx, i_idx = tree.query(t_merc.values, predicate="dwithin", distance=query_dist)
-    d = haversine_m(
-        targets.geometry.x.to_numpy()[t_idx],
-        t_lat[t_idx],
-        incidents.geometry.x.to_numpy()[i_idx],
-        incidents.geometry.y.to_numpy()[i_idx],
+        return pd.DataFrame(
+            {
+                "target": np.array([], dtype=np.int64),
+                "incident": np.array([], dtype=np.int64),
+                "distance_m": np.array([], dtype=float),
+            }
+        )
+    t_xyz = _unit_vectors(targets.geometry.x.to_numpy(), targets.geometry.y.to_numpy())
+    i_tree = cKDTree(_unit_vectors(incidents.geometry.x.to_numpy(), incidents.geometry.y.to_numpy()))
+    chord = 2 * np.sin(min(radius_m / (2 * EARTH_RADIUS_M), np.pi / 2))
+
+    def run(part: slice) -> np.ndarray:
+        found = cKDTree(t_xyz[part], balanced_tree=False).sparse_distance_matrix(i_tree, chord, output_type="ndarray")
+        found["i"] += part.start
+        return found
+
+    found = np.concatenate(thread_map(run, chunks(len(t_xyz), MIN_CHUNK_TARGETS)))
+    found = found[np.lexsort((found["j"], found["i"]))]  # the same order whatever the thread count
+    distance = 2 * EARTH_RADIUS_M * np.arcsin(np.clip(found["v"] / 2, 0.0, 1.0))
+    return pd.DataFrame(
+        {"target": found["i"].astype(np.int64), "incident": found["j"].astype(np.int64), "distance_m": distance}
     )
-    keep = d <= radius_m
-    return pd.DataFrame({"target": t_idx[keep], "incident": i_idx[keep], "distance_m": d[keep]})
 
 
 def _unit_vectors(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:

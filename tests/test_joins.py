@@ -47,6 +47,32 @@ def test_pairs_match_brute_force():
     assert set(zip(pairs["target"], pairs["incident"], strict=True)) == expected
 
 
+@pytest.mark.parametrize("threads", ["1", "3"])
+def test_threaded_joins_match_single_pass(monkeypatch, threads):
+    """Split over threads (tiny chunks), the joins give the brute-force answer, in the same order."""
+    from riskmap import joins
+
+    monkeypatch.setenv("RISKMAP_THREADS", threads)
+    monkeypatch.setattr(joins, "MIN_CHUNK_TARGETS", 10)
+    monkeypatch.setattr(joins, "MIN_CHUNK_POLYGONS", 2)
+    rng = np.random.default_rng(5)
+    a = _points(list(zip(rng.uniform(123.5, 123.7, 120), rng.uniform(-10.25, -10.1, 120), strict=True)))
+    b = _points(list(zip(rng.uniform(123.5, 123.7, 90), rng.uniform(-10.25, -10.1, 90), strict=True)))
+    pairs = joins.points_within(a, b, 2500.0)
+    ax, ay = a.geometry.x.to_numpy(), a.geometry.y.to_numpy()
+    bx, by = b.geometry.x.to_numpy(), b.geometry.y.to_numpy()
+    d = haversine_m(ax[:, None], ay[:, None], bx[None, :], by[None, :])
+    t, i = np.nonzero(d <= 2500.0)  # row-major: ordered by target, then incident
+    assert pairs["target"].tolist() == t.tolist() and pairs["incident"].tolist() == i.tolist()
+    np.testing.assert_allclose(pairs["distance_m"], d[t, i], rtol=1e-9)
+
+    villages = grid_villages(4, 3, origin=(123.5, -10.25), size_deg=0.04)
+    p_idx, v_idx = joins.points_in_polygons(a.geometry.to_numpy(), villages.geometry.to_numpy())
+    assert len(p_idx) > 60 and len(set(v_idx)) == 12
+    expected = villages.sindex.query(a.geometry.to_numpy(), predicate="within")
+    assert sorted(zip(p_idx, v_idx, strict=True)) == sorted(zip(*expected, strict=True))
+
+
 def test_haversine_known_distance():
     # one degree of latitude on the mean sphere
     assert haversine_m(np.array([0.0]), np.array([0.0]), np.array([0.0]), np.array([1.0]))[0] == pytest.approx(

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from riskmap._errors import RiskmapInputError
@@ -78,8 +79,10 @@ def as_text(values: pd.Series) -> pd.Series:
 
 def map_unique(values: pd.Series, func: Callable[[Any], Any]) -> pd.Series:
     """Apply ``func`` once per distinct value (fast on long, repetitive columns)."""
-    uniques = pd.unique(values.astype(object))
-    return values.astype(object).map(dict(zip(uniques, map(func, uniques), strict=True)))
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    mapped = np.empty(len(uniques), dtype=object)
+    mapped[:] = [func(u) for u in uniques]
+    return pd.Series(mapped[codes], index=values.index, dtype=object)
 
 
 def find_column(

@@ -85,21 +85,21 @@ def parse_numbers(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     if pd.api.types.is_numeric_dtype(values):
         numbers = values.to_numpy(dtype="float64", na_value=np.nan, copy=True)
         return numbers, np.isnan(numbers)
-    raw = as_text(values)
-    numbers = pd.to_numeric(raw, errors="coerce").to_numpy(dtype="float64", na_value=np.nan, copy=True)
-    missing = np.zeros(len(raw), dtype=bool)
-    todo = np.flatnonzero(np.isnan(numbers))  # only the cells that are not plain numbers
+    # plain numbers first, straight from the cells; text work only for the rest
+    numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan, copy=True)
+    missing = np.zeros(len(values), dtype=bool)
+    todo = np.flatnonzero(np.isnan(numbers))
     if len(todo):
-        text = raw.iloc[todo]
+        text = as_text(values.iloc[todo])
         empty = ((text == "") | text.str.lower().isin(["nan", "none", "null", "-", "na", "n/a"])).to_numpy()
         missing[todo[empty]] = True
         # decimal comma: "-10,1725" -> "-10.1725" (only when there is no point)
         has_comma = text.str.contains(",", regex=False) & ~text.str.contains(".", regex=False)
         fixed = pd.to_numeric(text.where(~has_comma, text.str.replace(",", ".", regex=False)), errors="coerce")
         numbers[todo] = fixed.to_numpy(dtype="float64", na_value=np.nan)
-        retry = todo[np.isnan(numbers[todo]) & ~empty]
-        if len(retry):
-            numbers[retry] = [_dms(v) for v in raw.to_numpy()[retry]]
+        again = np.isnan(numbers[todo]) & ~empty  # degrees-minutes-seconds and other text
+        if again.any():
+            numbers[todo[again]] = [_dms(v) for v in text.to_numpy()[again]]
     numbers[~np.isfinite(numbers)] = np.nan
     return numbers, missing
 

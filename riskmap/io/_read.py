@@ -146,7 +146,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
         except UnicodeDecodeError:
             continue
     assert text is not None  # latin-1 decodes anything
-    if not text.strip():
+    if not text or text.isspace():
         raise RiskmapInputError("empty_file", file=path)
     head = text[:65536].splitlines()[:50]
     sep = _sniff_delimiter([line for line in head if line.strip()])

@@ -121,31 +121,46 @@ def locate(
             missing = ~have_geom & (miss_lat | miss_lon)
         else:
             lat, lon, missing = y, x, ~have_geom
-        lat_txt = pd.Series(np.where(have_geom, np.round(y, 7).astype(str), ""), index=frame.index)
-        lon_txt = pd.Series(np.where(have_geom, np.round(x, 7).astype(str), ""), index=frame.index)
-        if lat_raw is not None:
-            lat_txt = lat_txt.where(have_geom, as_text(lat_raw))
-            lon_txt = lon_txt.where(have_geom, as_text(lon_raw))
     else:
         lat, miss_lat = parse_numbers(lat_raw)
         lon, miss_lon = parse_numbers(lon_raw)
         missing = miss_lat | miss_lon
-        lat_txt, lon_txt = as_text(lat_raw), as_text(lon_raw)
+        have_geom = np.zeros(len(frame), dtype=bool)
 
     diag = diagnose(lat, lon, missing, area)
     bad = np.flatnonzero(~diag.ok)
-    rows = frame[ROW_COLUMN].to_numpy()
-    lat_list, lon_list = lat_txt.to_numpy(), lon_txt.to_numpy()
-    for i in bad:
-        params: dict[str, object] = {"lat": _fmt(lat_list[i]), "lon": _fmt(lon_list[i]), "area": area.name or "-"}
-        if diag.suggestion[i] is not None:
-            s_lat, s_lon = diag.suggestion[i]
-            params["suggestion"] = f"{s_lat:.7g}, {s_lon:.7g}"
-        report.reject(int(rows[i]), str(diag.reason[i]), **params)
-    out = frame.copy()
+    if len(bad):  # the cells as the user typed them, for the rejected rows only
+        lat_txt, lon_txt = _typed(bad, have_geom, lat, lon, lat_raw, lon_raw)
+        rows = frame[ROW_COLUMN].to_numpy()[bad]
+        for k, i in enumerate(bad):
+            params: dict[str, object] = {"lat": _fmt(lat_txt[k]), "lon": _fmt(lon_txt[k]), "area": area.name or "-"}
+            if diag.suggestion[i] is not None:
+                s_lat, s_lon = diag.suggestion[i]
+                params["suggestion"] = f"{s_lat:.7g}, {s_lon:.7g}"
+            report.reject(int(rows[k]), str(diag.reason[i]), **params)
+    out = frame.copy(deep=False)  # copy-on-write: the new columns leave raw.frame alone
     out["lat"] = lat
     out["lon"] = lon
     return out, diag.ok
+
+
+def _typed(
+    rows: np.ndarray,
+    have_geom: np.ndarray,
+    lat: np.ndarray,
+    lon: np.ndarray,
+    lat_raw: pd.Series | None,
+    lon_raw: pd.Series | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Latitude and longitude text of ``rows``: the geometry's numbers, else the cells as typed."""
+    from_geom = have_geom[rows]
+    lat_txt = np.where(from_geom, np.round(lat[rows], 7).astype(str), "").astype(object)
+    lon_txt = np.where(from_geom, np.round(lon[rows], 7).astype(str), "").astype(object)
+    if lat_raw is not None and lon_raw is not None:
+        typed = ~from_geom
+        lat_txt[typed] = as_text(lat_raw.iloc[rows[typed]]).to_numpy()
+        lon_txt[typed] = as_text(lon_raw.iloc[rows[typed]]).to_numpy()
+    return lat_txt, lon_txt
 
 
 def to_points(frame: pd.DataFrame) -> gpd.GeoDataFrame:
@@ -157,8 +172,11 @@ def to_points(frame: pd.DataFrame) -> gpd.GeoDataFrame:
 
 def reject_duplicates(ids: pd.Series, rows: pd.Series, ok: np.ndarray, report: LayerReport) -> np.ndarray:
     """Reject later rows whose id repeats an earlier usable row; returns new ok."""
-    ids_ok = ids.where(ok)
-    dup = ids_ok.duplicated(keep="first").to_numpy() & ok & (as_text(ids) != "").to_numpy()
+    usable = np.flatnonzero(ok)
+    keys = pd.Series(ids.to_numpy(dtype=object)[usable])  # object keys hash faster than Arrow strings
+    again = keys.duplicated(keep="first").to_numpy() & (keys != "").to_numpy()
+    dup = np.zeros(len(ids), dtype=bool)
+    dup[usable[again]] = True
     if dup.any():
         first = pd.Series(rows.to_numpy()[ok], index=ids.to_numpy()[ok])
         first = first[~first.index.duplicated(keep="first")]

@@ -89,6 +89,11 @@ def _kpu_column(frame: pd.DataFrame, columns: list[str]) -> str | None:
     return None
 
 
+def _dotted_village_code(digits: str) -> str:
+    """``5371011001`` -> ``53.71.01.1001``."""
+    return f"{digits[:2]}.{digits[2:4]}.{digits[4:6]}.{digits[6:10]}"
+
+
 def parse_flags(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Yes/no column to booleans. Returns (flags, unreadable)."""
     text = as_text(values).str.lower()
@@ -159,14 +164,17 @@ def read_tps(
         return texts[col]
 
     kpu = text(kpu_col)
-    kpu = kpu.where(kpu.str.match(_KPU.pattern), "")
+    kpu = kpu.where((kpu.str.len() == 13) & kpu.str.isdigit(), "")  # 13 digits, as _KPU
     number = text(picked["tps_number"])
     named_code = map_unique(text(picked["named_village_code"]), normalise_code)
     need = ((named_code == "") & (kpu != "")).to_numpy()
-    if need.any():
-        k = kpu[need]
-        named_code = named_code.copy()
-        named_code[need] = k.str[:2] + "." + k.str[2:4] + "." + k.str[4:6] + "." + k.str[6:10]
+    if need.any():  # the KPU code's first 10 digits are the village's Kemendagri code
+        from_kpu = map_unique(kpu[need].str.slice(0, 10), _dotted_village_code).to_numpy()
+        if need.all():
+            named_code = pd.Series(from_kpu, index=named_code.index, dtype=object)
+        else:
+            named_code = named_code.copy()
+            named_code[need] = from_kpu
     named_village = text(picked["named_village"])
     named_district = text(picked["named_district"])
 
