@@ -331,8 +331,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "the record names village {named}, but its point lies in {found}; the point is used. Check the coordinates or the name.",
     },
     "ambiguous_village": {
-        "id": "titik berada di tumpang-tindih {n} poligon kelurahan; dipakai {found}.",
-        "en": "the point lies where {n} village polygons overlap; {found} is used.",
+        "id": "titik berada di tumpang-tindih atau tepat di batas {n} poligon kelurahan; dipakai {found}.",
+        "en": "the point lies where {n} village polygons overlap or meet; {found} is used.",
     },
     "campaign_posts_marked": {
         "id": "{n} TPS berjarak kurang dari {radius} m dari posko kampanye; ditandai 'dekat posko'.",

@@ -77,8 +77,8 @@ def assign_villages(
 
     Points in no village are rejected in ``report`` (reason ``no_village``)
     unless ``keep_unmatched`` marks them (region-precision incidents). A point
-    in the overlap of two polygons takes the village its record names, else
-    the lowest code, with a warning. For points whose record names a village
+    in the overlap of two polygons, or exactly on the edge between two, takes
+    the village its record names, else the lowest code, with a warning. For points whose record names a village
     (``named_village_code`` or ``named_village``), a different polygon gives a
     ``village_mismatch`` warning; the point's polygon is used.
 
@@ -101,6 +101,12 @@ def assign_villages(
     """
     left = points.reset_index(drop=True)
     p_idx, v_idx = points_in_polygons(left.geometry.to_numpy(), villages.geometry.to_numpy())
+    inside = np.zeros(len(left), dtype=bool)
+    inside[p_idx] = True
+    if not inside.all():  # on an edge: in the villages it touches (one is chosen below)
+        rest = np.flatnonzero(~inside)
+        e_p, e_v = villages.sindex.query(left.geometry.to_numpy()[rest], predicate="intersects")
+        p_idx, v_idx = np.concatenate([p_idx, rest[e_p]]), np.concatenate([v_idx, e_v])
     pairs = pd.DataFrame({"p": p_idx, "v": v_idx})
     codes = villages["village_code"].to_numpy()
     if pairs["p"].duplicated().any():  # overlap slivers: choose one village per point

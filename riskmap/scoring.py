@@ -199,6 +199,7 @@ class RiskModel:
             n_tps = np.zeros(n_v, dtype=np.int64)
             ind_cols = []
         has_indicators = bool(ind_cols)
+        flags = tps[ind_cols].to_numpy(dtype=float) if has_indicators else np.zeros((0, 0))
 
         # village <- incidents (exact/near by polygon, region spread over its kecamatan)
         district = self.villages["district_code"].to_numpy()
@@ -258,7 +259,6 @@ class RiskModel:
 
             if has_indicators:
                 ind_w = np.array([self.config.indicators[c[4:]]["stages"].get(stage, 0.0) for c in ind_cols])
-                flags = tps[ind_cols].to_numpy(dtype=float)
                 t_ind = 1.0 - np.prod(1.0 - flags * ind_w, axis=1)
                 v_ind = np.divide(
                     np.bincount(t_village, weights=t_ind, minlength=n_v),
@@ -316,7 +316,7 @@ class RiskModel:
             tout["n_nearby"] = (
                 np.bincount(pairs["target"], minlength=len(tps)) if len(pairs) else np.zeros(len(tps), int)
             )
-            tps_out = tps.copy()
+            tps_out = tps.copy(deep=False)  # copy-on-write: the input layer is left as it was
             for col in ("village_name", "district"):  # categorical: 820k repeated names cost nothing to write
                 codes, uniques = pd.factorize(self.villages[col])
                 tps_out[col] = pd.Categorical.from_codes(codes[t_village], categories=uniques)

@@ -106,6 +106,21 @@ def test_campaign_posts_set_the_near_posko_flag(tmp_path, villages, villages_pat
     assert any(w.reason == "campaign_posts_marked" and w.params["n"] == 1 for w in rep.warnings)
 
 
+def test_point_on_a_shared_edge_is_kept_in_one_village(tmp_path, villages, villages_path):
+    """A TPS exactly on the edge between two villages is in neither interior: it is still used, with a warning."""
+    b0, b1 = villages.geometry.iloc[0].bounds, villages.geometry.iloc[1].bounds
+    assert b0[2] == b1[0]  # villages 0 and 1 share their east/west edge
+    edge = pd.DataFrame({"kode_tps": ["A", "B"], "lat": [(b0[1] + b0[3]) / 2] * 2, "lon": [b0[2], b1[0] + 0.001]})
+    path = tmp_path / "tps_edge.csv"
+    edge.to_csv(path, index=False)
+    layers = pipeline.load(villages_path, path, None)
+    rep = layers.report["tps"]
+    assert rep.used == 2 and rep.rejected == []
+    assert [w.row for w in rep.warnings if w.reason == "ambiguous_village"] == [2]
+    codes = sorted(villages["kode"].iloc[:2])
+    assert list(layers.tps["village_code"]) == [codes[0], villages["kode"].iloc[1]]
+
+
 def test_overlapping_polygons_pick_one_village_with_a_warning(tmp_path, villages, tps_frame):
     from shapely.geometry import box
 
