@@ -93,8 +93,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Name the layer to use (layer option of the column mapping) or make a ZIP with one layer.",
     },
     "gpkg_many_layers": {
-        "id": "GeoPackage berisi beberapa layer ({names}).",
-        "en": "the GeoPackage holds several layers ({names}).",
+        "id": "berkas (GeoPackage atau File Geodatabase) berisi beberapa layer ({names}).",
+        "en": "the file (GeoPackage or File Geodatabase) holds several layers ({names}).",
     },
     "gpkg_many_layers_fix": {
         "id": 'Sebutkan layer yang dipakai (layer = "..." di pemetaan kolom).',
@@ -278,8 +278,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "the file declares no CRS; its coordinates fit longitude/latitude, so EPSG:4326 was assumed.",
     },
     "layer_chosen": {
-        "id": "GeoPackage berisi beberapa layer ({names}); dipakai layer kelurahan/desa '{layer}'.",
-        "en": "the GeoPackage holds several layers ({names}); the village layer '{layer}' was used.",
+        "id": "berkas berisi beberapa layer ({names}); dipakai layer '{layer}'.",
+        "en": "the file holds several layers ({names}); the layer '{layer}' was used.",
     },
     "crs_reprojected": {
         "id": "diproyeksikan ulang dari {crs} ke EPSG:4326.",

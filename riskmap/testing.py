@@ -96,6 +96,28 @@ def to_gadm(villages: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     )
 
 
+def to_codab(villages: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Rename to OCHA/HDX COD-AB level 4 (``ADM4_PCODE`` = "ID" + a BPS-style 10-digit code)."""
+    digits = villages["kode"].str.replace(".", "", regex=False)
+    return gpd.GeoDataFrame(
+        {
+            "ADM4_EN": villages["nama"],
+            "ADM4_PCODE": "ID" + digits,
+            "ADM4_REF": None,
+            "ADM3_EN": villages["kecamatan"],
+            "ADM3_PCODE": "ID" + digits.str[:7],
+            "ADM2_EN": villages["kab_kota"],
+            "ADM2_PCODE": "ID" + digits.str[:4],
+            "ADM1_EN": villages["provinsi"],
+            "ADM1_PCODE": "ID" + digits.str[:2],
+            "ADM0_EN": "Indonesia",
+            "ADM0_PCODE": "ID",
+        },
+        geometry=villages.geometry.values,
+        crs=villages.crs,
+    )
+
+
 def assert_accounted(report: LayerReport | LoadReport) -> None:
     """Assert ``read == used + rejected`` for a layer or every layer of a report."""
     layers = report.layers.values() if isinstance(report, LoadReport) else [report]

@@ -11,7 +11,7 @@ from shapely.geometry import LineString, Point, Polygon, box
 
 from riskmap._errors import RiskmapInputError
 from riskmap.io import read_villages
-from riskmap.testing import assert_accounted, reasons_by_row, to_big, to_gadm
+from riskmap.testing import assert_accounted, reasons_by_row, to_big, to_codab, to_gadm
 
 
 def _zip_shapefile(frame: gpd.GeoDataFrame, tmp_path, name: str = "desa") -> str:
@@ -55,13 +55,15 @@ def test_schemas_recognised_without_mapping(tmp_path, villages):
     bps["IDDESA"] = bps["IDDESA"].str.replace(".", "", regex=False)
     bps_path = tmp_path / "bps.geojson"
     bps.to_file(bps_path)
+    codab = tmp_path / "codab.shp"
+    to_codab(villages).to_file(codab)
     schemas = {}
-    for path in (big, gadm, bps_path):
+    for path in (big, gadm, bps_path, codab):
         out, report = read_villages(path)
         schemas[path.stem] = report.schema
         assert sorted(out["village_name"]) == sorted(villages["nama"])
         assert set(out["district"]) == set(villages["kecamatan"])
-    assert schemas == {"big": "BIG", "gadm": "GADM", "bps": "BPS"}
+    assert schemas == {"big": "BIG", "gadm": "GADM", "bps": "BPS", "codab": "COD-AB"}
 
 
 def test_kemendagri_codes_detected_by_value_and_normalised(tmp_path, villages):
@@ -220,6 +222,48 @@ def test_multi_layer_gadm_geopackage_picks_the_village_layer(tmp_path, villages)
     with pytest.raises(RiskmapInputError) as err:
         read_villages(two)
     assert err.value.code == "gpkg_many_layers" and "satu" in err.value.message("en")
+
+
+@pytest.mark.parametrize("style", ["gadm", "hdx"])
+def test_zip_with_every_admin_level_picks_the_village_level(tmp_path, villages, style):
+    """GADM's gadm41_IDN_shp.zip and HDX's idn_adm_bps_*_shp.zip hold levels 0-4 side by side."""
+    import zipfile
+
+    level4 = to_gadm(villages) if style == "gadm" else to_codab(villages)
+    name = {"gadm": "gadm41_IDN_{k}", "hdx": "idn_admbnda_adm{k}_bps_20200401"}[style]
+    path = tmp_path / f"{style}_shp.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        for k in range(5):
+            level = level4 if k == 4 else level4.dissolve(level4.columns[2 if k else 0]).reset_index()
+            level.to_file(tmp_path / f"{name.format(k=k)}.shp")
+            for part in tmp_path.glob(f"{name.format(k=k)}.*"):
+                zf.write(part, f"{style}/{part.name}")
+    out, report = read_villages(path)
+    assert len(out) == 9 and report.schema == ("GADM" if style == "gadm" else "COD-AB")
+    chosen = [w for w in report.warnings if w.reason == "layer_chosen"]
+    assert [w.params["layer"] for w in chosen] == [name.format(k=4)]
+    assert name.format(k=0) in chosen[0].message("en")
+
+
+def test_file_geodatabase_folder_and_zip(tmp_path, villages):
+    """A BIG-style File Geodatabase: the village polygons beside line and point layers, as a folder or zipped."""
+    import shutil
+
+    from shapely.geometry import LineString, Point
+
+    big = to_big(villages).astype({"OBJECTID": "int32", "TIPADM": "int32"})  # Integer64 would be Float64 in a .gdb
+    gdb = tmp_path / "RBI_ADMINISTRASI.gdb"
+    big.to_file(gdb, layer="ADMINISTRASI_AR", driver="OpenFileGDB")
+    lines = gpd.GeoDataFrame({"NAMOBJ": ["batas"]}, geometry=[LineString([(123.5, -10.2), (123.6, -10.1)])], crs=4326)
+    lines.to_file(gdb, layer="ADMINISTRASI_LN", driver="OpenFileGDB")
+    points = gpd.GeoDataFrame({"NAMOBJ": ["kantor"]}, geometry=[Point(123.55, -10.15)], crs=4326)
+    points.to_file(gdb, layer="TOPONIMI_PT", driver="OpenFileGDB")
+    zipped = shutil.make_archive(str(tmp_path / "rbi"), "zip", tmp_path, gdb.name)
+    for path in (gdb, zipped):
+        out, report = read_villages(path)
+        assert len(out) == 9 and report.schema == "BIG"
+        assert sorted(out["village_code"]) == sorted(villages["kode"])
+        assert [w.params["layer"] for w in report.warnings if w.reason == "layer_chosen"] == ["ADMINISTRASI_AR"]
 
 
 def test_3d_polygons_load_as_2d(tmp_path, villages):

@@ -26,7 +26,7 @@ import shapely
 from riskmap._errors import RiskmapInputError
 
 TABULAR_SUFFIXES = {".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls"}
-VECTOR_SUFFIXES = {".shp", ".zip", ".geojson", ".json", ".gpkg", ".fgb", ".parquet", ".geoparquet"}
+VECTOR_SUFFIXES = {".shp", ".zip", ".geojson", ".json", ".gpkg", ".gdb", ".fgb", ".parquet", ".geoparquet"}
 
 INDONESIA_BOUNDS = (94.0, -11.5, 141.5, 6.5)
 """(min lon, min lat, max lon, max lat) of Indonesia with a margin, EPSG:4326."""
@@ -195,15 +195,23 @@ def _read_excel(path: Path) -> pd.DataFrame:
     raise RiskmapInputError("empty_file", file=path)
 
 
-def _vector_source(path: Path, layer: str | None) -> tuple[str, str | None]:
-    """Return (pyogrio path, layer) for a file; zips are opened through /vsizip/."""
+def _vector_source(path: Path, layer: str | None) -> tuple[str, str | None, list[str]]:
+    """Return (pyogrio path, layer, shapefile names) for a file; zips are opened through /vsizip/.
+
+    A zip may hold one map file, a File Geodatabase folder, or several
+    shapefiles (GADM's levels 0-4, HDX's adm0-adm4): then the village level
+    is picked by name (see :func:`_village_layer`).
+    """
     if path.suffix.lower() != ".zip":
-        return str(path), layer
+        return str(path), layer, []
     try:
         with zipfile.ZipFile(path) as zf:
             names = [n for n in zf.namelist() if not n.startswith("__MACOSX")]
     except zipfile.BadZipFile:
         raise RiskmapInputError("zip_unreadable", file=path) from None
+    gdbs = sorted({n[: n.lower().index(".gdb/") + 4] for n in names if ".gdb/" in n.lower()})
+    if len(gdbs) == 1:
+        return f"/vsizip/{path}/{gdbs[0]}", layer, []
     inner = [n for n in names if Path(n).suffix.lower() in VECTOR_SUFFIXES - {".zip"}]
     shapefiles = [n for n in inner if n.lower().endswith(".shp")]
     candidates = shapefiles or inner
@@ -211,9 +219,13 @@ def _vector_source(path: Path, layer: str | None) -> tuple[str, str | None]:
         candidates = [n for n in candidates if Path(n).stem == layer] or candidates
     if not candidates:
         raise RiskmapInputError("zip_no_layer", file=path, names=", ".join(names[:10]))
+    stems = [Path(n).stem for n in candidates]
     if len(candidates) > 1:
-        raise RiskmapInputError("zip_many_layers", file=path, names=", ".join(Path(n).stem for n in candidates))
-    return f"/vsizip/{path}/{candidates[0]}", None
+        chosen = _village_layer(stems)
+        if chosen is None:
+            raise RiskmapInputError("zip_many_layers", file=path, names=", ".join(stems))
+        return f"/vsizip/{path}/{candidates[stems.index(chosen)]}", None, stems
+    return f"/vsizip/{path}/{candidates[0]}", None, []
 
 
 def _read_vector(path: Path, *, layer: str | None, crs: str | None) -> RawLayer:
@@ -222,14 +234,11 @@ def _read_vector(path: Path, *, layer: str | None, crs: str | None) -> RawLayer:
         if path.suffix.lower() in {".parquet", ".geoparquet"}:
             frame = gpd.read_parquet(path)
         else:
-            source, layer = _vector_source(path, layer)
-            if layer is None and path.suffix.lower() == ".gpkg":
-                names = [str(n) for n in pyogrio.list_layers(source)[:, 0]]
-                if len(names) > 1:
-                    layer = _village_layer(names)
-                    if layer is None:
-                        raise RiskmapInputError("gpkg_many_layers", file=path, names=", ".join(names))
-                    notes.append(("layer_chosen", {"layer": layer, "names": ", ".join(names)}))
+            source, layer, siblings = _vector_source(path, layer)
+            if siblings:
+                notes.append(("layer_chosen", {"layer": Path(source).stem, "names": ", ".join(siblings)}))
+            if layer is None and not siblings:
+                layer = _pick_layer(path, source, notes)
             frame = gpd.read_file(source, layer=layer, engine="pyogrio")
     except RiskmapInputError:
         raise
@@ -258,11 +267,30 @@ def _read_vector(path: Path, *, layer: str | None, crs: str | None) -> RawLayer:
     return RawLayer(frame=frame, path=path, is_vector=True, notes=notes)
 
 
-_VILLAGE_LAYER = re.compile(r"(adm_?4|_4$|desa|kelurahan|village)", re.IGNORECASE)
+def _pick_layer(path: Path, source: str, notes: list[tuple[str, dict[str, object]]]) -> str | None:
+    """The layer to read from a multi-layer source (GeoPackage, File Geodatabase); None when there is one."""
+    listed = pyogrio.list_layers(source)
+    if len(listed) <= 1:
+        return None
+    names = [str(n) for n in listed[:, 0]]
+    layer = _village_layer(names)
+    if layer is None:  # one polygon layer among lines and points (BIG's *_AR beside *_LN, *_PT)
+        polygons = [str(n) for n, kind in listed if kind and "polygon" in str(kind).lower()]
+        layer = polygons[0] if len(polygons) == 1 else None
+    if layer is None:
+        raise RiskmapInputError("gpkg_many_layers", file=path, names=", ".join(names))
+    notes.append(("layer_chosen", {"layer": layer, "names": ", ".join(names)}))
+    return layer
+
+
+_VILLAGE_LAYER = re.compile(r"(adm_?4(?!\d)|_4$|desa|kelurahan|village)", re.IGNORECASE)  # not "gadm41"
 
 
 def _village_layer(names: list[str]) -> str | None:
-    """The one layer of a multi-layer GeoPackage that holds villages (GADM's ADM_ADM_4, "batas_desa"...)."""
+    """The one layer among several that holds villages.
+
+    GADM's ``ADM_ADM_4`` or ``gadm41_IDN_4``, HDX's ``..._adm4_...``, "batas_desa"...
+    """
     hits = [n for n in names if _VILLAGE_LAYER.search(n)]
     return hits[0] if len(hits) == 1 else None
 

@@ -8,6 +8,7 @@ schema        columns used
 BIG           KDEPUM (code), WADMKD, WADMKC, WADMKK, WADMPR
 GADM          GID_4 (or CC_4 when it holds an official code), NAME_4..NAME_1
 BPS           iddesa, nmdesa, nmkec, nmkab, nmprov
+COD-AB        ADM4_PCODE, ADM4_EN, ADM3_EN, ADM2_EN, ADM1_EN (OCHA/HDX)
 Kemendagri    a column of ``53.71.01.1001``-style codes plus a name column
 ============  =====================================================
 
@@ -67,6 +68,13 @@ _SCHEMAS: dict[str, dict[str, list[str]]] = {
         "district": ["nmkec"],
         "regency": ["nmkab"],
         "province": ["nmprov"],
+    },
+    "COD-AB": {  # OCHA/HDX common operational boundaries (idn_admbnda_adm4_bps_*)
+        "village_code": ["ADM4_PCODE"],
+        "village_name": ["ADM4_EN", "ADM4_ID"],
+        "district": ["ADM3_EN", "ADM3_ID"],
+        "regency": ["ADM2_EN", "ADM2_ID"],
+        "province": ["ADM1_EN", "ADM1_ID"],
     },
 }
 
@@ -199,7 +207,9 @@ def read_villages(
     Parameters
     ----------
     path
-        Shapefile (or zipped), GeoJSON, GeoPackage, FlatGeobuf or GeoParquet.
+        Shapefile (or zipped, also several levels in one zip: the village
+        level is picked), GeoJSON, GeoPackage, File Geodatabase (``.gdb``
+        folder or zipped), FlatGeobuf or GeoParquet.
     columns
         Optional column mapping (its ``[villages]`` part is used, including an
         optional ``crs`` for files that declare none).
