@@ -277,6 +277,20 @@ MESSAGES: dict[str, dict[str, str]] = {
         "id": "file tidak menyebut CRS; koordinatnya cocok dengan bujur/lintang sehingga dianggap EPSG:4326.",
         "en": "the file declares no CRS; its coordinates fit longitude/latitude, so EPSG:4326 was assumed.",
     },
+    "sheets_stacked": {
+        "id": "{n} lembar kerja dengan kolom yang sama dibaca sebagai satu tabel ({names}); baris dilaporkan per lembar.",
+        "en": "{n} worksheets with the same columns were read as one table ({names}); rows are reported per sheet.",
+    },
+    "sheet_skipped": {
+        "id": (
+            "lembar '{sheet}' ({rows} baris) tidak dibaca: kolomnya ({columns}) berbeda dari lembar '{first}'. "
+            "Jika lembar itu berisi data TPS, samakan judul kolomnya dengan lembar '{first}'."
+        ),
+        "en": (
+            "sheet '{sheet}' ({rows} rows) was not read: its columns ({columns}) differ from sheet '{first}'. "
+            "If it holds TPS data, give it the same column headers as sheet '{first}'."
+        ),
+    },
     "layer_chosen": {
         "id": "berkas berisi beberapa layer ({names}); dipakai layer '{layer}'.",
         "en": "the file holds several layers ({names}); the layer '{layer}' was used.",

@@ -174,3 +174,35 @@ def test_blank_lines_keep_spreadsheet_row_numbers(tmp_path, villages_path, tps_f
     _, report = _load(villages_path, path)
     assert reasons_by_row(report) == {7: "unparseable_coordinates"}
     assert report.read == 9
+
+
+def test_workbook_with_one_sheet_per_kecamatan(tmp_path, villages_path, tps_frame):
+    """Sheets with the same columns are stacked; rows are reported by sheet and row; other sheets are named."""
+    frame = tps_frame.copy()
+    frame["lat"] = frame["lat"].astype(float)
+    frame["lon"] = frame["lon"].astype(float)
+    first, second = frame.iloc[:5], frame.iloc[5:].copy()
+    second.loc[second.index[1], "lat"] = None  # Excel row 5 of the second sheet (2 blank rows, header, data)
+    second.loc[second.index[2], "kode_tps"] = first["kode_tps"].iloc[0]  # row 6 repeats row 2 of "Kec 1"
+    second = second[list(reversed(second.columns))].rename(columns=str.upper)  # same columns, other order and case
+    path = tmp_path / "tps_per_kecamatan.xlsx"
+    with pd.ExcelWriter(path) as xl:
+        first.to_excel(xl, sheet_name="Kec 1", index=False)
+        second.to_excel(xl, sheet_name="Kec 2", index=False, startrow=2)
+        recap = pd.DataFrame({"kecamatan": ["Kec 1", "Kec 2"], "jumlah_tps": [5, 4]})
+        recap.to_excel(xl, sheet_name="Rekap", index=False)
+    tps, report = _load(villages_path, path)
+    assert report.read == 9 and report.used == 7
+    assert_accounted(report)
+    rejected = report.to_dict("en")["rejected"]
+    assert [(r["sheet"], r["row"], r["reason"]) for r in rejected] == [
+        ("Kec 2", 5, "missing_coordinates"),
+        ("Kec 2", 6, "duplicate_id"),
+    ]
+    assert rejected[1]["first_row"] == "2 (Kec 1)" and "2 (Kec 1)" in rejected[1]["message"]
+    notes = {w.reason: w for w in report.warnings if w.row is None}
+    assert notes["sheets_stacked"].params["n"] == 2
+    assert notes["sheet_skipped"].params["sheet"] == "Rekap" and "jumlah_tps" in notes["sheet_skipped"].message("en")
+    assert sorted(tps["tps_id"]) == sorted(frame["kode_tps"].drop(frame.index[[6, 7]]))
+    table = pipeline.load(villages_path, path).report.rejected_frame("id")
+    assert list(table[["sheet", "row"]].itertuples(index=False, name=None)) == [("Kec 2", 5), ("Kec 2", 6)]

@@ -1,9 +1,10 @@
 """Read any supported file into a raw frame, keeping the user's row numbers.
 
-Tabular files (CSV, TXT, TSV, XLSX) keep a column numeric when every cell in
+Tabular files (CSV, TXT, TSV, XLSX; a workbook's sheets with the same
+columns are stacked, e.g. one sheet per kecamatan) keep a column numeric when every cell in
 it is a number, and as text, exactly as typed, as soon as one cell is not, so
 that a bad value can be quoted back to the user. Vector files (Shapefile, zipped
-Shapefile, GeoJSON, GeoPackage, FlatGeobuf, GeoParquet) are read with pyogrio
+Shapefile, GeoJSON, GeoPackage, File Geodatabase, FlatGeobuf, GeoParquet) are read with pyogrio
 and reprojected to EPSG:4326; a file without a CRS is taken as EPSG:4326 only
 when its coordinates are plausible for Indonesia.
 """
@@ -24,6 +25,8 @@ import pyogrio
 import shapely
 
 from riskmap._errors import RiskmapInputError
+from riskmap.io._columns import norm
+from riskmap.io.report import LayerReport, RowLabels
 
 TABULAR_SUFFIXES = {".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls"}
 VECTOR_SUFFIXES = {".shp", ".zip", ".geojson", ".json", ".gpkg", ".gdb", ".fgb", ".parquet", ".geoparquet"}
@@ -50,12 +53,16 @@ class RawLayer:
         True for vector files (geometry present).
     notes
         Layer-wide warnings as (code, params), e.g. an assumed CRS.
+    row_labels
+        For a workbook whose sheets were stacked: ``_row`` id -> (sheet name,
+        row in that sheet). None otherwise (``_row`` is then the user's row).
     """
 
     frame: pd.DataFrame
     path: Path
     is_vector: bool
     notes: list[tuple[str, dict[str, object]]] = field(default_factory=list)
+    row_labels: RowLabels | None = None
 
     @property
     def name(self) -> str:
@@ -85,10 +92,15 @@ def read_layer(path: str | Path, *, layer: str | None = None, crs: str | None = 
         raise RiskmapInputError("file_not_found", file=path)
     suffix = path.suffix.lower()
     if suffix in TABULAR_SUFFIXES:
-        frame = _read_excel(path) if suffix.startswith(".xls") else _read_csv(path)
+        notes: list[tuple[str, dict[str, object]]] = []
+        labels = None
+        if suffix.startswith(".xls"):
+            frame, labels = _read_excel(path, notes)
+        else:
+            frame = _read_csv(path)
         blank = frame.drop(columns=ROW_COLUMN).isna().all(axis=1)
         frame = frame.loc[~blank].reset_index(drop=True)
-        return RawLayer(frame=frame, path=path, is_vector=False)
+        return RawLayer(frame=frame, path=path, is_vector=False, notes=notes, row_labels=labels)
     if suffix in VECTOR_SUFFIXES:
         return _read_vector(path, layer=layer, crs=crs)
     raise RiskmapInputError("unknown_format", file=path, suffix=suffix or "(none)")
@@ -171,28 +183,72 @@ def _read_csv(path: Path) -> pd.DataFrame:
     return frame
 
 
-def _read_excel(path: Path) -> pd.DataFrame:
+def _read_excel(path: Path, notes: list[tuple[str, dict[str, object]]]) -> tuple[pd.DataFrame, RowLabels | None]:
+    """Read a workbook: its first sheet with data, plus every later sheet with the same columns.
+
+    Offices often keep one sheet per kecamatan. Sheets with other columns
+    (a recap, notes) are left out with a layer note naming them. Returns the
+    rows and, when several sheets were stacked, the row labels
+    (``_row`` id -> (sheet, Excel row)).
+    """
     try:
         sheets = pd.read_excel(path, sheet_name=None, dtype=object, header=None)
     except Exception as exc:  # openpyxl raises many types for corrupt files
         raise RiskmapInputError("excel_unreadable", file=path, detail=str(exc).strip()) from None
-    for sheet in sheets.values():  # the first sheet that holds data
-        sheet = sheet.dropna(how="all", axis=1)
-        if not len(sheet.columns) or not sheet.notna().any(axis=None):
+    tables: list[tuple[str, pd.DataFrame]] = []
+    for name, sheet in sheets.items():
+        table = _sheet_table(sheet)
+        if table is None:
             continue
-        top = sheet.head(20).astype(object).where(sheet.head(20).notna(), "").to_numpy().tolist()
-        header = _header_index(top)
-        names = [
-            str(c).strip() if str(c).strip() not in ("", "nan") else f"kolom_{i + 1}"
-            for i, c in enumerate(sheet.iloc[header])
-        ]
-        frame = sheet.iloc[header + 1 :].copy()
-        frame.columns = names
-        frame = frame.astype(object).where(frame.notna() & (frame.astype(str).apply(lambda c: c.str.strip()) != ""))
-        # header=None: index 0 is Excel row 1
-        frame.insert(0, ROW_COLUMN, frame.index.to_numpy() + 1)
-        return frame.reset_index(drop=True)
-    raise RiskmapInputError("empty_file", file=path)
+        if tables and sorted(map(norm, table.columns)) != sorted(map(norm, tables[0][1].columns)):
+            columns = ", ".join(str(c) for c in table.columns if c != ROW_COLUMN)
+            notes.append(
+                ("sheet_skipped", {"sheet": name, "rows": len(table), "first": tables[0][0], "columns": columns})
+            )
+            continue
+        if tables:  # same columns, perhaps in another order or case: use the first sheet's names
+            by_norm = {norm(c): c for c in tables[0][1].columns}
+            table = table.rename(columns={c: by_norm[norm(c)] for c in table.columns})[list(tables[0][1].columns)]
+        tables.append((str(name), table))
+    if not tables:
+        raise RiskmapInputError("empty_file", file=path)
+    if len(tables) == 1:
+        return tables[0][1], None
+    notes.append(("sheets_stacked", {"n": len(tables), "names": ", ".join(name for name, _ in tables)}))
+    frame = pd.concat([t for _, t in tables], ignore_index=True)
+    sheet_rows = frame[ROW_COLUMN].to_numpy()
+    sheet_names = np.repeat([name for name, _ in tables], [len(t) for _, t in tables])
+    frame[ROW_COLUMN] = np.arange(1, len(frame) + 1)
+    labels = {i + 1: (str(sheet_names[i]), int(sheet_rows[i])) for i in range(len(frame))}
+    return frame, labels
+
+
+def _sheet_table(sheet: pd.DataFrame) -> pd.DataFrame | None:
+    """One sheet as a table under its detected header row; None for a sheet with no data."""
+    sheet = sheet.dropna(how="all", axis=1)
+    if not len(sheet.columns) or not sheet.notna().any(axis=None):
+        return None
+    top = sheet.head(20).astype(object).where(sheet.head(20).notna(), "").to_numpy().tolist()
+    header = _header_index(top)
+    names = [
+        str(c).strip() if str(c).strip() not in ("", "nan") else f"kolom_{i + 1}"
+        for i, c in enumerate(sheet.iloc[header])
+    ]
+    frame = sheet.iloc[header + 1 :].copy()
+    frame.columns = names
+    frame = frame.astype(object).where(frame.notna() & (frame.astype(str).apply(lambda c: c.str.strip()) != ""))
+    # header=None: index 0 is Excel row 1
+    frame.insert(0, ROW_COLUMN, frame.index.to_numpy() + 1)
+    return frame.reset_index(drop=True)
+
+
+def start_report(layer: str, raw: RawLayer, schema: str = "") -> LayerReport:
+    """A layer's report for a file as read: its notes, rows read and row labels."""
+    report = LayerReport(layer, source=raw.name, schema=schema, row_labels=raw.row_labels)
+    for code, params in raw.notes:
+        report.warn(None, code, **params)
+    report.read = len(raw.frame)
+    return report
 
 
 def _vector_source(path: Path, layer: str | None) -> tuple[str, str | None, list[str]]:

@@ -36,7 +36,7 @@ from riskmap.config import Config, load_config
 from riskmap.io._columns import ColumnMap, as_text, find_column, load_column_map, map_unique, norm, text_column
 from riskmap.io._coords import INDONESIA, StudyArea
 from riskmap.io._dates import parse_dates
-from riskmap.io._read import ROW_COLUMN, RawLayer, read_layer
+from riskmap.io._read import ROW_COLUMN, RawLayer, read_layer, start_report
 from riskmap.io.points import locate, reject_duplicates, to_points
 from riskmap.io.report import LayerReport
 
@@ -106,10 +106,7 @@ def read_incidents(
     config = config or load_config()
     mapping = load_column_map(columns).get("incidents", {})
     raw = read_layer(path, crs=mapping.pop("crs", None))
-    report = LayerReport("incidents", source=raw.name)
-    for code, params in raw.notes:
-        report.warn(None, code, **params)
-    report.read = len(raw.frame)
+    report = start_report("incidents", raw)
     if not mapping and _is_acled(list(raw.frame.columns)):
         report.schema = "ACLED"
         fields = _acled_fields(raw, config, report)

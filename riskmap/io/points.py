@@ -17,7 +17,7 @@ import shapely
 from riskmap._errors import RiskmapInputError
 from riskmap.io._columns import ColumnMap, as_text, find_column, load_column_map, text_column
 from riskmap.io._coords import INDONESIA, StudyArea, diagnose, parse_numbers, split_pairs
-from riskmap.io._read import ROW_COLUMN, RawLayer, read_layer
+from riskmap.io._read import ROW_COLUMN, RawLayer, read_layer, start_report
 from riskmap.io.report import LayerReport
 
 LAT_ALIASES = [
@@ -211,10 +211,7 @@ def read_points(
     """
     mapping = load_column_map(columns).get(kind, {})
     raw = read_layer(path, crs=mapping.pop("crs", None))
-    report = LayerReport(kind, source=raw.name, schema="points")
-    for code, params in raw.notes:
-        report.warn(None, code, **params)
-    report.read = len(raw.frame)
+    report = start_report(kind, raw, schema="points")
     frame, ok = locate(raw, mapping, area, report)
     cols = [c for c in frame.columns if c not in (ROW_COLUMN, "lat", "lon", "geometry")]
     picked = {f: find_column(cols, a, mapped=mapping.get(f), file=raw.name) for f, a in _POINT_FIELDS.items()}

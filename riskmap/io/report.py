@@ -17,6 +17,9 @@ import pandas as pd
 
 from riskmap import i18n
 
+RowLabels = dict[int, tuple[str, int]]
+"""Row id -> (sheet name, row in that sheet), for workbooks read sheet by sheet."""
+
 
 @dataclass
 class RowNote:
@@ -41,10 +44,24 @@ class RowNote:
         """Plain-words description in ``lang``."""
         return i18n.t(self.reason, lang, **self.params)
 
-    def to_dict(self, lang: str = "id") -> dict[str, Any]:
-        """JSON-ready form: ``row``, ``reason``, ``message`` and the parameters."""
-        out: dict[str, Any] = {"row": self.row, "reason": self.reason, "message": self.message(lang)}
-        for key, value in self.params.items():
+    def to_dict(self, lang: str = "id", labels: RowLabels | None = None) -> dict[str, Any]:
+        """JSON-ready form: ``row``, ``reason``, ``message`` and the parameters.
+
+        With ``labels`` (a workbook read sheet by sheet), ``row`` is the row in
+        its sheet and the key ``sheet`` names the sheet.
+        """
+        note = self
+        sheet = None
+        if labels is not None and self.row in labels:
+            sheet, row = labels[self.row]
+            params = dict(self.params)
+            if params.get("first_row") in labels:
+                first_sheet, first_row = labels[params["first_row"]]
+                params["first_row"] = f"{first_row} ({first_sheet})"
+            note = RowNote(row, self.reason, params)
+        out: dict[str, Any] = {} if sheet is None else {"sheet": sheet}
+        out.update(row=note.row, reason=note.reason, message=note.message(lang))
+        for key, value in note.params.items():
             out[key] = value if isinstance(value, (int, float, str, bool, type(None))) else str(value)
         return out
 
@@ -69,6 +86,9 @@ class LayerReport:
         Rows used with a caveat, and layer-wide notes (``row`` is None).
     schema
         The schema recognised (``BIG``, ``GADM``, ``ACLED``, ...).
+    row_labels
+        For a workbook read sheet by sheet: row id -> (sheet, row in the
+        sheet); notes then show the sheet's own row numbers.
     """
 
     layer: str
@@ -78,6 +98,7 @@ class LayerReport:
     rejected: list[RowNote] = field(default_factory=list)
     warnings: list[RowNote] = field(default_factory=list)
     schema: str = ""
+    row_labels: RowLabels | None = None
 
     def reject(self, row: int | None, reason: str, **params: Any) -> None:
         """Record a rejected row."""
@@ -120,15 +141,16 @@ class LayerReport:
             "schema": self.schema,
             "read": self.read,
             "used": self.used,
-            "rejected": [n.to_dict(lang) for n in sorted(self.rejected, key=_sort_key)],
+            "rejected": [n.to_dict(lang, self.row_labels) for n in sorted(self.rejected, key=_sort_key)],
             "rejected_by_reason": self.reason_counts(),
-            "warnings": [n.to_dict(lang) for n in sorted(self.warnings, key=_sort_key)],
+            "warnings": [n.to_dict(lang, self.row_labels) for n in sorted(self.warnings, key=_sort_key)],
         }
 
     def rejected_frame(self, lang: str = "id") -> pd.DataFrame:
         """Rejected rows as a table (layer, file, row, reason, message)."""
         rows = [
-            {"layer": self.layer, "file": self.source, **n.to_dict(lang)} for n in sorted(self.rejected, key=_sort_key)
+            {"layer": self.layer, "file": self.source, **n.to_dict(lang, self.row_labels)}
+            for n in sorted(self.rejected, key=_sort_key)
         ]
         return pd.DataFrame(rows, columns=["layer", "file", "row", "reason", "message"] if not rows else None)
 

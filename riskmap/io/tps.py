@@ -20,7 +20,7 @@ import pandas as pd
 from riskmap.config import Config, load_config
 from riskmap.io._columns import ColumnMap, as_text, find_column, load_column_map, map_unique, norm, text_column
 from riskmap.io._coords import INDONESIA, StudyArea
-from riskmap.io._read import ROW_COLUMN, read_layer
+from riskmap.io._read import ROW_COLUMN, read_layer, start_report
 from riskmap.io.points import locate, reject_duplicates, to_points
 from riskmap.io.report import LayerReport
 from riskmap.io.villages import normalise_code
@@ -147,10 +147,7 @@ def read_tps(
     config = config or load_config()
     mapping = load_column_map(columns).get("tps", {})
     raw = read_layer(path, crs=mapping.pop("crs", None))
-    report = LayerReport("tps", source=raw.name, schema="TPS")
-    for code, params in raw.notes:
-        report.warn(None, code, **params)
-    report.read = len(raw.frame)
+    report = start_report("tps", raw, schema="TPS")
     frame, ok = locate(raw, mapping, area, report)
     cols = [c for c in frame.columns if c not in (ROW_COLUMN, "lat", "lon", "geometry")]
     picked = {f: find_column(cols, a, mapped=mapping.get(f), file=raw.name) for f, a in _FIELDS.items()}

@@ -29,7 +29,7 @@ import shapely
 
 from riskmap._errors import RiskmapInputError
 from riskmap.io._columns import ColumnMap, as_text, find_column, load_column_map, map_unique, text_column
-from riskmap.io._read import ROW_COLUMN, RawLayer, read_layer
+from riskmap.io._read import ROW_COLUMN, RawLayer, read_layer, start_report
 from riskmap.io.report import LayerReport
 
 VILLAGE_COLUMNS = [
@@ -233,13 +233,10 @@ def read_villages(
 
 def villages_from_raw(raw: RawLayer, mapping: dict[str, str] | None = None) -> tuple[gpd.GeoDataFrame, LayerReport]:
     """Apply the village schema to an already-read layer (see :func:`read_villages`)."""
-    report = LayerReport("villages", source=raw.name)
-    for code, params in raw.notes:
-        report.warn(None, code, **params)
     if not raw.is_vector:
         raise RiskmapInputError("villages_need_polygons", file=raw.name)
+    report = start_report("villages", raw)
     frame = raw.frame
-    report.read = len(frame)
     schema, fields = _detect(frame, dict(mapping or {}), raw.name)
     report.schema = schema
 
