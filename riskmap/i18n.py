@@ -236,8 +236,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "coordinates are empty. Fill in latitude and longitude.",
     },
     "unparseable_coordinates": {
-        "id": "koordinat tidak terbaca (lintang '{lat}', bujur '{lon}'). Tulis sebagai angka desimal, misalnya -10.1725.",
-        "en": "coordinates cannot be read (lat '{lat}', lon '{lon}'). Write them as decimal numbers, e.g. -10.1725.",
+        "id": (
+            "koordinat tidak terbaca (lintang '{lat}', bujur '{lon}'). Tulis sebagai angka desimal, misalnya "
+            "-10.1725, atau tempel tautan peta yang lengkap (tautan pendek maps.app.goo.gl tidak memuat koordinat)."
+        ),
+        "en": (
+            "coordinates cannot be read (lat '{lat}', lon '{lon}'). Write them as decimal numbers, e.g. -10.1725, "
+            "or paste the full map link (a short maps.app.goo.gl link holds no coordinates)."
+        ),
     },
     "swapped_coordinates": {
         "id": "lintang dan bujur tampaknya tertukar (lintang '{lat}', bujur '{lon}'); seharusnya mungkin {suggestion}. Tukar kedua kolom.",
@@ -276,6 +282,20 @@ MESSAGES: dict[str, dict[str, str]] = {
     "crs_assumed": {
         "id": "file tidak menyebut CRS; koordinatnya cocok dengan bujur/lintang sehingga dianggap EPSG:4326.",
         "en": "the file declares no CRS; its coordinates fit longitude/latitude, so EPSG:4326 was assumed.",
+    },
+    "voters_from_parts": {
+        "id": "jumlah pemilih (DPT) per TPS dihitung sebagai {columns}.",
+        "en": "voters (DPT) per TPS are taken as {columns}.",
+    },
+    "no_district_column": {
+        "id": (
+            "tidak ada kolom kecamatan dan kode kelurahan bukan kode Kemendagri: insiden yang lokasinya hanya "
+            "setingkat wilayah disebar ke semua kelurahan di berkas. Tambahkan kolom kecamatan agar lebih tepat."
+        ),
+        "en": (
+            "no kecamatan column and the village codes are not Kemendagri codes: region-level incidents are "
+            "spread over every village in the file. Add a kecamatan column to narrow them down."
+        ),
     },
     "sheets_stacked": {
         "id": "{n} lembar kerja dengan kolom yang sama dibaca sebagai satu tabel ({names}); baris dilaporkan per lembar.",

@@ -148,6 +148,33 @@ def test_single_coordinate_column(tmp_path, villages_path, tps_frame):
     assert len(tps) == 9
 
 
+def test_map_links_pasted_by_field_officers(tmp_path, villages_path, tps_frame):
+    """Google Maps and OpenStreetMap links give their pin; a short link is unreadable, quoted back."""
+    frame = tps_frame.copy()
+    lat, lon = frame["lat"], frame["lon"]
+    styles = [
+        "https://www.google.com/maps/place/TPS/@{a},{o},17z/data=!3m1!4b1!4m6!3m5!8m2!3d{a}!4d{o}!16s",
+        "https://maps.google.com/?q={a},{o}",
+        "https://www.google.com/maps/search/?api=1&query={a}%2C{o}",
+        "https://www.openstreetmap.org/?mlat={a}&mlon={o}#map=18/{a}/{o}",
+        "https://www.openstreetmap.org/#map=19/{a}/{o}",
+        "geo:{a},{o}",
+        "https://www.google.com/maps/@{a},{o},15z",
+        "{a}, {o}",
+        "https://maps.app.goo.gl/x1Y2z3",
+    ]
+    frame["link_maps"] = [style.format(a=a, o=o) for style, a, o in zip(styles, lat, lon, strict=True)]
+    path = tmp_path / "tps_links.csv"
+    frame.drop(columns=["lat", "lon"]).to_csv(path, index=False)
+    tps, report = _load(villages_path, path)
+    assert len(tps) == 8 and reasons_by_row(report) == {10: "unparseable_coordinates"}
+    assert "maps.app.goo.gl/x1Y2z3" in report.rejected[0].message("en")
+    expected = frame.iloc[:8]
+    assert list(tps["tps_id"]) == list(expected["kode_tps"])
+    assert (abs(tps["lat"] - expected["lat"].astype(float)) < 1e-9).all()
+    assert (abs(tps["lon"] - expected["lon"].astype(float)) < 1e-9).all()
+
+
 def test_no_coordinates_is_a_clear_error(tmp_path, tps_frame):
     path = tmp_path / "tps.csv"
     tps_frame.drop(columns=["lat", "lon"]).to_csv(path, index=False)
@@ -206,3 +233,17 @@ def test_workbook_with_one_sheet_per_kecamatan(tmp_path, villages_path, tps_fram
     assert sorted(tps["tps_id"]) == sorted(frame["kode_tps"].drop(frame.index[[6, 7]]))
     table = pipeline.load(villages_path, path).report.rejected_frame("id")
     assert list(table[["sheet", "row"]].itertuples(index=False, name=None)) == [("Kec 2", 5), ("Kec 2", 6)]
+
+
+def test_voters_from_kpu_male_and_female_columns(tmp_path, villages_path, tps_frame):
+    """KPU lists DPT by sex (DPT L, DPT P): the TPS total is their sum, said in a note."""
+    frame = tps_frame.drop(columns=["dpt"])
+    frame["DPT L"] = ["190", "200", "210", "x", "150", "160", "170", "180", "100"]
+    frame["DPT P"] = [200, 201, 202, 203, 204, 205, 206, 207, 208]
+    path = tmp_path / "tps_kpu.csv"
+    frame.to_csv(path, index=False)
+    tps, report = _load(villages_path, path)
+    assert list(tps["voters"].fillna(-1)) == [390, 401, 412, -1, 354, 365, 376, 387, 308]
+    notes = [w for w in report.warnings if w.reason == "voters_from_parts"]
+    assert len(notes) == 1 and notes[0].params["columns"] == "DPT L + DPT P"
+    assert [(w.row, w.params["value"]) for w in report.warnings if w.reason == "unparseable_voters"] == [(5, "x")]

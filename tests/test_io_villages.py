@@ -266,6 +266,19 @@ def test_file_geodatabase_folder_and_zip(tmp_path, villages):
         assert [w.params["layer"] for w in report.warnings if w.reason == "layer_chosen"] == ["ADMINISTRASI_AR"]
 
 
+def test_no_kecamatan_and_no_official_code_is_said(tmp_path, villages):
+    frame = villages[["nama", "geometry"]].assign(id_lokal=[f"V{k}" for k in range(len(villages))])
+    path = tmp_path / "desa_tanpa_kecamatan.geojson"
+    frame.to_file(path)
+    out, report = read_villages(path, columns="villages.village_code=id_lokal,villages.village_name=nama")
+    assert len(out) == 9 and out["district_code"].nunique() == 1
+    assert [w.reason for w in report.warnings if w.row is None] == ["no_district_column"]
+    coded = tmp_path / "desa_berkode.geojson"  # Kemendagri codes carry their kecamatan: nothing to say
+    villages[["kode", "nama", "geometry"]].to_file(coded)
+    out, report = read_villages(coded)
+    assert out["district_code"].nunique() == 3 and not [w for w in report.warnings if w.row is None]
+
+
 def test_3d_polygons_load_as_2d(tmp_path, villages):
     import shapely
 

@@ -104,19 +104,53 @@ def parse_numbers(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return numbers, missing
 
 
+_NUM = r"(-?\d{1,3}(?:\.\d+)?)"
+_MAP_LINKS = [  # (lat, lon) in the link, most precise first
+    re.compile(rf"!3d{_NUM}!4d{_NUM}"),  # Google Maps pin
+    re.compile(rf"[?&](?:q|query|ll|destination|daddr)=(?:loc:)?\s*{_NUM}\s*(?:,|%2C)\s*{_NUM}", re.IGNORECASE),
+    re.compile(rf"[?&]mlat={_NUM}&mlon={_NUM}", re.IGNORECASE),  # OpenStreetMap marker
+    re.compile(rf"@{_NUM},{_NUM}"),  # Google Maps view centre
+    re.compile(rf"#map=\d+(?:\.\d+)?/{_NUM}/{_NUM}"),  # OpenStreetMap view
+    re.compile(rf"^geo:{_NUM},{_NUM}", re.IGNORECASE),
+]
+
+
+def _from_map_links(text: pd.Series) -> pd.Series:
+    """Replace Google Maps / OpenStreetMap links and geo: URIs by their "lat, lon"; other cells unchanged."""
+    links = text.str.contains(r"https?://|geo:|maps\.|openstreetmap", case=False, regex=True).to_numpy(dtype=bool)
+    if not links.any():
+        return text
+    out = text.copy()
+    todo = text[links]
+    found = pd.Series("", index=todo.index, dtype="str")
+    for pattern in _MAP_LINKS:
+        parts = todo.str.extract(pattern)
+        hit = parts[0].notna() & (found == "")
+        found[hit] = parts.loc[hit, 0] + ", " + parts.loc[hit, 1]
+    out[found.index[found != ""]] = found[found != ""]
+    return out
+
+
 def split_pairs(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Split a single "lat, lon" column into two text columns.
 
-    ``"-10.17, 123.55"``, ``"-10,17; 123,55"`` and ``"-10.17 123.55"`` all work.
+    ``"-10.17, 123.55"``, ``"-10,17; 123,55"`` and ``"-10.17 123.55"`` all work,
+    and so do map links as field officers paste them: Google Maps
+    (``.../@-10.17,123.55,17z``, ``?q=-10.17,123.55``, ``!3d-10.17!4d123.55``),
+    OpenStreetMap (``?mlat=-10.17&mlon=123.55``, ``#map=17/-10.17/123.55``) and
+    ``geo:-10.17,123.55``. A shortened link (``maps.app.goo.gl/...``) holds no
+    coordinates and is rejected as unreadable.
     """
-    text = as_text(values)
+    text = _from_map_links(as_text(values))
     semi = text.str.contains(";", regex=False)
     parts = text.where(~semi, text.str.replace(";", "|", regex=False))
     parts = parts.where(semi, parts.str.replace(r"\s*,\s*|\s+", "|", regex=True))
     split = parts.str.split("|", n=1, expand=True)
     if split.shape[1] < 2:
         split[1] = ""
-    return split[0].fillna("").str.strip(), split[1].fillna("").str.strip()
+    lat, lon = split[0].fillna("").str.strip(), split[1].fillna("").str.strip()
+    link = (lon == "") & lat.str.contains("://", regex=False)  # a link with no coordinates: unreadable, not empty
+    return lat, lon.where(~link, lat)
 
 
 @dataclass

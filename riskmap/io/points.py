@@ -61,6 +61,14 @@ PAIR_ALIASES = [
     "titik_koordinat",
     "lokasi_koordinat",
     "gps",
+    "link_maps",
+    "link_google_maps",
+    "google_maps",
+    "gmaps",
+    "maps",
+    "link_lokasi",
+    "tautan_lokasi",
+    "share_lokasi",
 ]
 
 POINT_KINDS = {"posts", "candidate_sites", "campaign_posts"}

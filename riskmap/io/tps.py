@@ -11,6 +11,7 @@ list and their aliases are in the configuration).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
@@ -70,6 +71,24 @@ _FIELDS: dict[str, list[str]] = {
         "jumlah_pemilih",
         "jml_pemilih",
         "voters",
+        "dpt_l_p",
+        "dpt_lp",
+        "jumlah_dpt_l_p",
+        "jumlah_dpt_lp",
+        "jml_dpt_l_p",
+        "jml_dpt_lp",
+        "total_pemilih",
+    ],
+    "voters_male": ["dpt_l", "dpt_laki_laki", "dpt_lk", "jumlah_dpt_l", "jml_dpt_l", "pemilih_laki_laki", "laki_laki"],
+    "voters_female": [
+        "dpt_p",
+        "dpt_perempuan",
+        "dpt_pr",
+        "jumlah_dpt_p",
+        "jml_dpt_p",
+        "pemilih_perempuan",
+        "perempuan",
+        "wanita",
     ],
 }
 
@@ -87,6 +106,20 @@ def _kpu_column(frame: pd.DataFrame, columns: list[str]) -> str | None:
         if len(text) and text.str.match(_KPU.pattern).mean() >= 0.8:
             return col
     return None
+
+
+def _counts(
+    frame: pd.DataFrame, col: str, text: Callable[[str], pd.Series], ok: np.ndarray, report: LayerReport
+) -> pd.Series:
+    """A column of counts as float64 (NaN where unreadable, with a warning for usable rows)."""
+    column = frame[col]
+    if pd.api.types.is_numeric_dtype(column):  # a clean numeric column: nothing to read as text
+        return column.astype("float64")
+    raw = text(col)
+    counts = pd.to_numeric(raw.str.replace(r"[.,]0+$", "", regex=True), errors="coerce")
+    bad = ok & counts.isna().to_numpy() & (raw != "").to_numpy()
+    report.warn_frame(frame.loc[bad, ROW_COLUMN], "unparseable_voters", value=list(raw[bad]))
+    return counts
 
 
 def _dotted_village_code(digits: str) -> str:
@@ -188,15 +221,11 @@ def read_tps(
     ok = reject_duplicates(ids, frame[ROW_COLUMN], ok, report)
 
     voters = pd.Series(np.nan, index=frame.index)
-    if picked["voters"]:
-        column = frame[picked["voters"]]
-        if pd.api.types.is_numeric_dtype(column):  # a clean numeric column: nothing to read as text
-            voters = column.astype("float64")
-        else:
-            raw_voters = text(picked["voters"])
-            voters = pd.to_numeric(raw_voters.str.replace(r"[.,]0+$", "", regex=True), errors="coerce")
-            bad = ok & voters.isna().to_numpy() & (raw_voters != "").to_numpy()
-            report.warn_frame(frame.loc[bad, ROW_COLUMN], "unparseable_voters", value=list(raw_voters[bad]))
+    voter_cols = [picked["voters"]] if picked["voters"] else [picked["voters_male"], picked["voters_female"]]
+    if all(voter_cols):
+        if len(voter_cols) == 2:  # KPU lists DPT by sex: the TPS total is their sum
+            report.warn(None, "voters_from_parts", columns=" + ".join(str(c) for c in voter_cols))
+        voters = sum(_counts(frame, col, text, ok, report) for col in voter_cols)
         neg = ok & (voters < 0).to_numpy()
         report.warn_frame(frame.loc[neg, ROW_COLUMN], "unparseable_voters", value=[f"{v:g}" for v in voters[neg]])
         voters = voters.where(voters >= 0)

@@ -286,6 +286,8 @@ def villages_from_raw(raw: RawLayer, mapping: dict[str, str] | None = None) -> t
     kem = codes.str.fullmatch(_CANONICAL).fillna(False).astype(bool)
     out["district_code"] = np.where(kem, codes.str[:8], "")
     no_district_code = ~kem
+    if no_district_code.any() and fields.get("district") is None:
+        report.warn(None, "no_district_column")
     if no_district_code.any():  # key districts by names when there is no official code
         out.loc[no_district_code, "district_code"] = (
             out.loc[no_district_code, "province"]
