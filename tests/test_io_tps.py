@@ -203,6 +203,50 @@ def test_blank_lines_keep_spreadsheet_row_numbers(tmp_path, villages_path, tps_f
     assert report.read == 9
 
 
+@pytest.mark.parametrize("suffix", [".xls", ".ods"])
+def test_excel_97_and_libreoffice_workbooks(tmp_path, villages_path, tps_frame, suffix):
+    """Offices still save Excel 97-2003 (.xls) and LibreOffice (.ods) files: same TPS as from the CSV."""
+    frame = tps_frame.copy()
+    frame["lat"] = frame["lat"].astype(float)
+    frame["lon"] = frame["lon"].astype(float)
+    frame.loc[3, "lat"] = None
+    path = tmp_path / f"tps{suffix}"
+    if suffix == ".xls":
+        import xlwt
+
+        book = xlwt.Workbook()
+        sheet = book.add_sheet("TPS")
+        sheet.write(0, 0, "DAFTAR TPS")  # a title row above the header
+        for j, name in enumerate(frame.columns):
+            sheet.write(2, j, name)
+        for i, row in enumerate(frame.itertuples(index=False), start=3):
+            for j, value in enumerate(row):
+                if not pd.isna(value):
+                    sheet.write(i, j, value)
+        book.save(str(path))
+        first_data_row = 4
+    else:
+        frame.to_excel(path, index=False, engine="odf")
+        first_data_row = 2
+    tps, report = _load(villages_path, path)
+    assert report.read == 9 and len(tps) == 8
+    assert reasons_by_row(report) == {first_data_row + 3: "missing_coordinates"}
+    assert list(tps["tps_id"]) == list(frame["kode_tps"].drop(3))
+    assert (abs(tps["lat"].to_numpy() - frame["lat"].drop(3).to_numpy()) < 1e-12).all()
+    assert tps["voters"].sum() == 8 * 400
+
+
+def test_excel_unicode_text_export(tmp_path, villages_path, tps_frame):
+    """Excel's "Unicode Text" (.txt) is UTF-16 with a byte-order mark, tab-separated."""
+    frame = tps_frame.copy()
+    frame.loc[0, "alamat"] = "Jl. Timor Raya, depan Gereja Sétia"
+    path = tmp_path / "tps_unicode.txt"
+    path.write_bytes(frame.to_csv(sep="\t", index=False).encode("utf-16"))
+    tps, report = _load(villages_path, path)
+    assert len(tps) == 9 and report.rejected == []
+    assert tps["address"].iloc[0] == "Jl. Timor Raya, depan Gereja Sétia"
+
+
 def test_workbook_with_one_sheet_per_kecamatan(tmp_path, villages_path, tps_frame):
     """Sheets with the same columns are stacked; rows are reported by sheet and row; other sheets are named."""
     frame = tps_frame.copy()

@@ -22,9 +22,9 @@ from riskmap.config import load_config
 LAYERS = ("villages", "tps", "incidents", "posts")
 ACCEPT: dict[str, list[str]] = {
     "villages": ["zip", "geojson", "json", "gpkg", "fgb", "parquet"],
-    "tps": ["csv", "txt", "xlsx", "geojson", "json", "gpkg"],
-    "incidents": ["csv", "txt", "xlsx", "geojson", "json", "gpkg"],
-    "posts": ["csv", "xlsx", "geojson", "json", "gpkg"],
+    "tps": ["csv", "txt", "xlsx", "xls", "ods", "geojson", "json", "gpkg"],
+    "incidents": ["csv", "txt", "xlsx", "xls", "ods", "geojson", "json", "gpkg"],
+    "posts": ["csv", "xlsx", "xls", "ods", "geojson", "json", "gpkg"],
 }
 _UPLOAD_DIR = Path(tempfile.gettempdir()) / "riskmap-uploads"
 

@@ -1,6 +1,6 @@
 """Read any supported file into a raw frame, keeping the user's row numbers.
 
-Tabular files (CSV, TXT, TSV, XLSX; a workbook's sheets with the same
+Tabular files (CSV, TXT, TSV, XLSX, XLS, ODS; a workbook's sheets with the same
 columns are stacked, e.g. one sheet per kecamatan) keep a column numeric when every cell in
 it is a number, and as text, exactly as typed, as soon as one cell is not, so
 that a bad value can be quoted back to the user. Vector files (Shapefile, zipped
@@ -11,6 +11,7 @@ when its coordinates are plausible for Indonesia.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
@@ -28,7 +29,8 @@ from riskmap._errors import RiskmapInputError
 from riskmap.io._columns import norm
 from riskmap.io.report import LayerReport, RowLabels
 
-TABULAR_SUFFIXES = {".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls"}
+SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods"}
+TABULAR_SUFFIXES = {".csv", ".txt", ".tsv", *SPREADSHEET_SUFFIXES}
 VECTOR_SUFFIXES = {".shp", ".zip", ".geojson", ".json", ".gpkg", ".gdb", ".fgb", ".parquet", ".geoparquet"}
 
 INDONESIA_BOUNDS = (94.0, -11.5, 141.5, 6.5)
@@ -94,7 +96,7 @@ def read_layer(path: str | Path, *, layer: str | None = None, crs: str | None = 
     if suffix in TABULAR_SUFFIXES:
         notes: list[tuple[str, dict[str, object]]] = []
         labels = None
-        if suffix.startswith(".xls"):
+        if suffix in SPREADSHEET_SUFFIXES:
             frame, labels = _read_excel(path, notes)
         else:
             frame = _read_csv(path)
@@ -150,7 +152,8 @@ def _read_csv(path: Path) -> pd.DataFrame:
     raw = path.read_bytes()
     text = None
     used = "latin-1"
-    for encoding in ("utf-8-sig", "cp1252", "latin-1"):
+    utf16 = raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))  # Excel's "Unicode Text" export
+    for encoding in ("utf-16",) if utf16 else ("utf-8-sig", "cp1252", "latin-1"):
         try:
             text = raw.decode(encoding)
             used = encoding
@@ -192,7 +195,9 @@ def _read_excel(path: Path, notes: list[tuple[str, dict[str, object]]]) -> tuple
     (``_row`` id -> (sheet, Excel row)).
     """
     try:
-        sheets = pd.read_excel(path, sheet_name=None, dtype=object, header=None)
+        # Excel 97-2003 (.xls) and LibreOffice (.ods) through calamine; .xlsx through openpyxl
+        engine = "calamine" if path.suffix.lower() in {".xls", ".ods"} else None
+        sheets = pd.read_excel(path, sheet_name=None, dtype=object, header=None, engine=engine)
     except Exception as exc:  # openpyxl raises many types for corrupt files
         raise RiskmapInputError("excel_unreadable", file=path, detail=str(exc).strip()) from None
     tables: list[tuple[str, pd.DataFrame]] = []
