@@ -195,9 +195,8 @@ def _read_excel(path: Path, notes: list[tuple[str, dict[str, object]]]) -> tuple
     (``_row`` id -> (sheet, Excel row)).
     """
     try:
-        # Excel 97-2003 (.xls) and LibreOffice (.ods) through calamine; .xlsx through openpyxl
-        engine = "calamine" if path.suffix.lower() in {".xls", ".ods"} else None
-        sheets = pd.read_excel(path, sheet_name=None, dtype=object, header=None, engine=engine)
+        # calamine reads .xlsx, Excel 97-2003 .xls and LibreOffice .ods alike
+        sheets = pd.read_excel(path, sheet_name=None, dtype=object, header=None, engine="calamine")
     except Exception as exc:  # openpyxl raises many types for corrupt files
         raise RiskmapInputError("excel_unreadable", file=path, detail=str(exc).strip()) from None
     tables: list[tuple[str, pd.DataFrame]] = []
