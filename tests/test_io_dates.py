@@ -25,6 +25,8 @@ from riskmap.io._dates import parse_date, parse_dates
         "2024-11-27T07:00:00",
         "27/11/24",
         "November 27, 2024",
+        "27-Nov-24",
+        "27-Nop-2024",
     ],
 )
 def test_formats(text):

@@ -2,7 +2,8 @@
 
 Accepted: ISO ``2024-11-27`` (with or without time), ``27/11/2024``,
 ``27-11-2024``, ``27.11.2024`` (day first, as in Indonesia), ``27 November
-2024``, ``27 Nopember 2024``, ``27 Nov 2024``, ``Rabu, 27 November 2024``,
+2024``, ``27 Nopember 2024``, ``27 Nov 2024``, ``27-Nov-24`` (Excel's
+default), ``Rabu, 27 November 2024``,
 English month names, and Excel date cells.
 """
 
@@ -61,7 +62,7 @@ MONTHS: dict[str, int] = {
 
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[t ].*)?$")
 _DMY = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})(?:\s.*)?$")
-_TEXT = re.compile(r"^(?:[a-z]+,?\s+)?(\d{1,2})\s+([a-z]+)\.?\s+(\d{4})(?:\s.*)?$")
+_TEXT = re.compile(r"^(?:[a-z]+,?\s+)?(\d{1,2})(?:\s+|-)([a-z]+)\.?(?:\s+|-)(\d{4}|\d{2})(?:\s.*)?$")
 _TEXT_MDY = re.compile(r"^([a-z]+)\.?\s+(\d{1,2}),?\s+(\d{4})(?:\s.*)?$")
 
 
@@ -81,8 +82,10 @@ def parse_date(value: object) -> dt.date | None:
             year = int(m[3])
             year += 2000 if year < 100 else 0
             return dt.date(year, int(m[2]), int(m[1]))
-        if (m := _TEXT.match(text)) and m[2] in MONTHS:
-            return dt.date(int(m[3]), MONTHS[m[2]], int(m[1]))
+        if (m := _TEXT.match(text)) and m[2] in MONTHS:  # also Excel's 27-Nov-24
+            year = int(m[3])
+            year += 2000 if year < 100 else 0
+            return dt.date(year, MONTHS[m[2]], int(m[1]))
         if (m := _TEXT_MDY.match(text)) and m[1] in MONTHS:
             return dt.date(int(m[3]), MONTHS[m[1]], int(m[2]))
     except ValueError:  # 31/02/2024 and the like
