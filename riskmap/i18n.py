@@ -25,6 +25,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "id": "{layer} ({source}): {read} baris dibaca, {used} dipakai, {rejected} ditolak.",
         "en": "{layer} ({source}): {read} rows read, {used} used, {rejected} rejected.",
     },
+    "report_schema": {
+        "id": "Format dikenali: {schema}.",
+        "en": "Format recognised: {schema}.",
+    },
     "report_warnings": {
         "id": "{n} baris dipakai dengan catatan (lihat daftar peringatan).",
         "en": "{n} rows used with a warning (see the warnings list).",

@@ -257,7 +257,10 @@ def test_workbook_with_one_sheet_per_kecamatan(tmp_path, villages_path, tps_fram
     second.loc[second.index[2], "kode_tps"] = first["kode_tps"].iloc[0]  # row 6 repeats row 2 of "Kec 1"
     second = second[list(reversed(second.columns))].rename(columns=str.upper)  # same columns, other order and case
     path = tmp_path / "tps_per_kecamatan.xlsx"
+    cover = pd.DataFrame({"PETUNJUK PENGISIAN": ["Isi satu baris per TPS.", "Koordinat dalam derajat desimal."]})
     with pd.ExcelWriter(path) as xl:
+        cover.to_excel(xl, sheet_name="Petunjuk", index=False)
+        pd.DataFrame({"kode_tps": []}).to_excel(xl, sheet_name="Kosong", index=False)  # a header, no rows
         first.to_excel(xl, sheet_name="Kec 1", index=False)
         second.to_excel(xl, sheet_name="Kec 2", index=False, startrow=2)
         recap = pd.DataFrame({"kecamatan": ["Kec 1", "Kec 2"], "jumlah_tps": [5, 4]})
@@ -273,7 +276,8 @@ def test_workbook_with_one_sheet_per_kecamatan(tmp_path, villages_path, tps_fram
     assert rejected[1]["first_row"] == "2 (Kec 1)" and "2 (Kec 1)" in rejected[1]["message"]
     notes = {w.reason: w for w in report.warnings if w.row is None}
     assert notes["sheets_stacked"].params["n"] == 2
-    assert notes["sheet_skipped"].params["sheet"] == "Rekap" and "jumlah_tps" in notes["sheet_skipped"].message("en")
+    skipped = {w.params["sheet"]: w for w in report.warnings if w.reason == "sheet_skipped"}
+    assert sorted(skipped) == ["Petunjuk", "Rekap"] and "jumlah_tps" in skipped["Rekap"].message("en")
     assert sorted(tps["tps_id"]) == sorted(frame["kode_tps"].drop(frame.index[[6, 7]]))
     table = pipeline.load(villages_path, path).report.rejected_frame("id")
     assert list(table[["sheet", "row"]].itertuples(index=False, name=None)) == [("Kec 2", 5), ("Kec 2", 6)]

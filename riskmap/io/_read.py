@@ -187,10 +187,11 @@ def _read_csv(path: Path) -> pd.DataFrame:
 
 
 def _read_excel(path: Path, notes: list[tuple[str, dict[str, object]]]) -> tuple[pd.DataFrame, RowLabels | None]:
-    """Read a workbook: its first sheet with data, plus every later sheet with the same columns.
+    """Read a workbook: every sheet with the columns that hold the most rows, stacked.
 
-    Offices often keep one sheet per kecamatan. Sheets with other columns
-    (a recap, notes) are left out with a layer note naming them. Returns the
+    Offices often keep one sheet per kecamatan, beside a cover, a recap or
+    notes. Sheets with other columns are left out with a layer note naming
+    them; sheets with no rows are passed over. Returns the
     rows and, when several sheets were stacked, the row labels
     (``_row`` id -> (sheet, Excel row)).
     """
@@ -199,23 +200,28 @@ def _read_excel(path: Path, notes: list[tuple[str, dict[str, object]]]) -> tuple
         sheets = pd.read_excel(path, sheet_name=None, dtype=object, header=None, engine="calamine")
     except Exception as exc:  # openpyxl raises many types for corrupt files
         raise RiskmapInputError("excel_unreadable", file=path, detail=str(exc).strip()) from None
-    tables: list[tuple[str, pd.DataFrame]] = []
-    for name, sheet in sheets.items():
-        table = _sheet_table(sheet)
-        if table is None:
-            continue
-        if tables and sorted(map(norm, table.columns)) != sorted(map(norm, tables[0][1].columns)):
-            columns = ", ".join(str(c) for c in table.columns if c != ROW_COLUMN)
-            notes.append(
-                ("sheet_skipped", {"sheet": name, "rows": len(table), "first": tables[0][0], "columns": columns})
-            )
-            continue
-        if tables:  # same columns, perhaps in another order or case: use the first sheet's names
-            by_norm = {norm(c): c for c in tables[0][1].columns}
-            table = table.rename(columns={c: by_norm[norm(c)] for c in table.columns})[list(tables[0][1].columns)]
-        tables.append((str(name), table))
-    if not tables:
+    found = [(str(name), _sheet_table(sheet)) for name, sheet in sheets.items()]
+    found = [(name, table) for name, table in found if table is not None and len(table)]
+    if not found:
         raise RiskmapInputError("empty_file", file=path)
+    # the data are the sheets sharing the columns that hold the most rows (not a cover or recap sheet)
+    key = {name: tuple(sorted(norm(c) for c in table.columns)) for name, table in found}
+    rows_by_key: dict[tuple[str, ...], int] = {}
+    for name, table in found:
+        rows_by_key[key[name]] = rows_by_key.get(key[name], 0) + len(table)
+    best = max(rows_by_key, key=lambda k: rows_by_key[k])  # ties: the first sheet's columns
+    reference = next(table for name, table in found if key[name] == best)
+    first = next(name for name, _ in found if key[name] == best)
+    by_norm = {norm(c): c for c in reference.columns}
+    tables: list[tuple[str, pd.DataFrame]] = []
+    for name, table in found:
+        if key[name] != best:
+            columns = ", ".join(str(c) for c in table.columns if c != ROW_COLUMN)
+            notes.append(("sheet_skipped", {"sheet": name, "rows": len(table), "first": first, "columns": columns}))
+            continue
+        # same columns, perhaps in another order or case: the reference sheet's names
+        table = table.rename(columns={c: by_norm[norm(c)] for c in table.columns})
+        tables.append((name, table[list(reference.columns)]))
     if len(tables) == 1:
         return tables[0][1], None
     notes.append(("sheets_stacked", {"n": len(tables), "names": ", ".join(name for name, _ in tables)}))

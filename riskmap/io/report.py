@@ -166,6 +166,7 @@ class LayerReport:
                 used=self.used,
                 rejected=len(self.rejected),
             )
+            + (" " + i18n.t("report_schema", lang, schema=self.schema) if self.schema else "")
         ]
         for reason, n in sorted(self.reason_counts().items(), key=lambda kv: -kv[1]):
             lines.append(f"  - {i18n.t('reason_' + reason, lang)}: {n}")
