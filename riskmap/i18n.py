@@ -455,9 +455,12 @@ _APP: dict[str, dict[str, str]] = {
     "data": {"id": "Data", "en": "Data"},
     "demo": {"id": "Data demo (sintetis)", "en": "Demo data (synthetic)"},
     "upload": {"id": "Unggah file sendiri", "en": "Upload your own files"},
-    "up_villages": {"id": "Batas kelurahan/desa (ZIP shapefile, GeoJSON, GPKG)", "en": "Village boundaries"},
-    "up_tps": {"id": "TPS (CSV, XLSX, GeoJSON)", "en": "Polling stations (CSV, XLSX, GeoJSON)"},
-    "up_incidents": {"id": "Insiden (CSV, XLSX, ACLED)", "en": "Incidents (CSV, XLSX, ACLED)"},
+    "up_villages": {
+        "id": "Batas kelurahan/desa (ZIP shapefile atau GDB, GeoJSON, GPKG, FGB, GeoParquet)",
+        "en": "Village boundaries (zipped shapefile or GDB, GeoJSON, GPKG, FGB, GeoParquet)",
+    },
+    "up_tps": {"id": "TPS (CSV, XLSX, XLS, ODS, GeoJSON)", "en": "Polling stations (CSV, XLSX, XLS, ODS, GeoJSON)"},
+    "up_incidents": {"id": "Insiden (CSV, XLSX, XLS, ODS, ACLED)", "en": "Incidents (CSV, XLSX, XLS, ODS, ACLED)"},
     "up_posts": {"id": "Pos polisi (opsional)", "en": "Police posts (optional)"},
     "need_villages": {"id": "Unggah file batas kelurahan/desa untuk mulai.", "en": "Upload a village file to start."},
     "kept_previous": {
