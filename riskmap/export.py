@@ -1,7 +1,10 @@
-"""Writing results: RFC 7946 GeoJSON layers and the JSON load report.
+"""Writing results: RFC 7946 GeoJSON, GeoParquet, analysts' exports and the JSON load report.
 
-GeoJSON is written by GDAL with ``RFC7946=YES``: longitude/latitude in
-EPSG:4326, no ``crs`` member, coordinates rounded to 7 decimals (about 1 cm).
+GeoJSON (:func:`geojson_chunks`): longitude/latitude in EPSG:4326, no ``crs``
+member, coordinates rounded to 7 decimals (about 1 cm), exterior rings
+counter-clockwise; encoded column by column with Arrow (a national TPS layer,
+1.3 GB, in seconds). GeoParquet (:func:`write_geoparquet`): GeoParquet 1.0,
+WKB, snappy. GeoPackage, shapefile and CSV exports go through GDAL.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import datetime as dt
 import json
 import tempfile
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +21,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pyogrio
 import shapely
@@ -44,31 +49,128 @@ def public_columns(frame: gpd.GeoDataFrame) -> list[str]:
     return [c for c in frame.columns if c not in _INTERNAL and c != geom] + [geom]
 
 
-def _round(frame: gpd.GeoDataFrame, decimals: int = 4) -> gpd.GeoDataFrame:
-    out = frame.copy()
-    for col in out.columns:
-        if col != out.geometry.name and pd.api.types.is_float_dtype(out[col]):
-            out[col] = out[col].round(decimals)
+PROPERTY_DECIMALS = 4
+"""Decimals kept in float properties of GeoJSON output."""
+COORDINATE_DECIMALS = 7
+"""Decimals of GeoJSON coordinates (about 1 cm)."""
+_CHUNK_BYTES = 50_000_000  # about this much JSON text per chunk (memory stays flat)
+_CONTROL = r"[\x00-\x1f]"
+
+
+def _json_values(values: pd.Series) -> pa.Array:
+    """Each cell as JSON text (Arrow strings): numbers, true/false, escaped strings, null."""
+    if isinstance(values.dtype, pd.CategoricalDtype):  # encode each category once
+        texts = _json_values(pd.Series(values.cat.categories.astype(str)))
+        codes = values.cat.codes.to_numpy()
+        out = pc.take(texts, pa.array(np.maximum(codes, 0)))
+        return pc.if_else(pa.array(codes < 0), pa.scalar("null"), out)
+    if pd.api.types.is_bool_dtype(values):
+        known = values.notna().to_numpy()
+        truth = values.fillna(False).to_numpy(dtype=bool)
+        return pa.array(np.where(known, np.where(truth, "true", "false"), "null"), pa.string())
+    if pd.api.types.is_float_dtype(values):
+        numbers = values.to_numpy(dtype="float64", na_value=np.nan).round(PROPERTY_DECIMALS)
+        finite = np.isfinite(numbers)
+        text = pa.array(np.where(finite, numbers, 0.0)).cast(pa.string())
+        text = pc.if_else(pc.match_substring_regex(text, r"^-?\d+$"), pc.binary_join_element_wise(text, ".0", ""), text)
+        return pc.if_else(pa.array(finite), text, pa.scalar("null"))
+    if pd.api.types.is_integer_dtype(values):
+        known = values.notna().to_numpy()
+        return pc.if_else(
+            pa.array(known), pa.array(values.fillna(0).to_numpy(dtype=np.int64)).cast(pa.string()), "null"
+        )
+    if pd.api.types.is_datetime64_any_dtype(values):
+        stamps = pa.array(values.dt.tz_localize(None) if values.dt.tz is not None else values)
+        stamps = stamps.cast(pa.timestamp("s"), safe=False)  # whole seconds: no ".000000"
+        text = pc.binary_join_element_wise('"', pc.strftime(stamps, format="%Y-%m-%dT%H:%M:%S"), '"', "")
+        return pc.fill_null(text, "null")
+    cells = values.to_numpy(dtype=object)
+    known = pd.notna(cells)
+    if not pd.api.types.is_string_dtype(values) or pd.api.types.infer_dtype(values, skipna=True) != "string":
+        return pa.array(  # mixed objects: one by one
+            [
+                json.dumps(v, ensure_ascii=False, default=str) if k else "null"
+                for v, k in zip(cells, known, strict=True)
+            ],
+            pa.string(),
+        )
+    text = pc.fill_null(pa.array(values, pa.string(), from_pandas=True), "")
+    text = pc.replace_substring(pc.replace_substring(text, "\\", "\\\\"), '"', '\\"')
+    control = pc.match_substring_regex(text, _CONTROL).to_numpy(zero_copy_only=False)
+    if control.any():  # newlines, tabs and the like: let json escape those cells
+        fixed = text.to_numpy(zero_copy_only=False).astype(object)
+        fixed[control] = [json.dumps(str(v), ensure_ascii=False)[1:-1] for v in cells[control]]
+        text = pa.array(fixed, pa.string())
+    text = pc.binary_join_element_wise('"', text, '"', "")
+    return pc.if_else(pa.array(known), text, pa.scalar("null"))
+
+
+def _geometries(geoms: np.ndarray) -> pa.Array:
+    """RFC 7946 geometry JSON: counter-clockwise exterior rings, coordinates rounded to 7 decimals."""
+    geoms = shapely.orient_polygons(geoms)
+    geoms = shapely.transform(geoms, lambda xy: np.round(xy, COORDINATE_DECIMALS))
+    text = pa.array(shapely.to_geojson(geoms), pa.string())
+    return pc.fill_null(text, "null")
+
+
+def geojson_chunks(frame: gpd.GeoDataFrame, meta: dict[str, Any] | None = None) -> Iterator[str]:
+    """RFC 7946 GeoJSON text of ``frame`` in pieces (internal columns dropped).
+
+    Longitude/latitude in EPSG:4326, no ``crs`` member, coordinates rounded to
+    :data:`COORDINATE_DECIMALS`, exterior rings counter-clockwise, float
+    properties rounded to :data:`PROPERTY_DECIMALS`. ``meta`` becomes a
+    top-level ``riskmap`` member. Encoded column by column with Arrow, so a
+    national layer takes seconds, not minutes.
+    """
+    frame = frame[public_columns(frame)]
+    if frame.crs is not None and not frame.crs.equals("EPSG:4326"):
+        frame = frame.to_crs(4326)
+    head: dict[str, Any] = {"type": "FeatureCollection"}
+    if meta:
+        head["riskmap"] = meta
+    yield json.dumps(head, ensure_ascii=False, default=_json_default)[:-1] + ', "features": [\n'
+    columns = [c for c in frame.columns if c != frame.geometry.name]
+    keys = [json.dumps(str(c), ensure_ascii=False) + ": " for c in columns]
+    vertices = shapely.get_num_coordinates(np.asarray(frame.geometry.values)).mean() if len(frame) else 1.0
+    rows = int(np.clip(_CHUNK_BYTES / (40 * max(vertices, 1.0) + 40 * len(columns)), 1_000, 50_000))
+    for start in range(0, len(frame), rows):
+        part = frame.iloc[start : start + rows]
+        pieces: list[Any] = []
+        for key, col in zip(keys, columns, strict=True):
+            pieces += [key, _json_values(part[col])]
+        props = pc.binary_join_element_wise(*_interleave(pieces), "") if pieces else None
+        geom = _geometries(np.asarray(part.geometry.values))
+        parts = ['{ "type": "Feature", "properties": { ']
+        parts += [props] if props is not None else []
+        parts += [' }, "geometry": ', geom, " }"]
+        features = pc.binary_join_element_wise(*parts, "")
+        yield ("," if start else "") + ",\n".join(features.to_pylist()) + "\n"
+    yield "]\n}\n"
+
+
+def _interleave(pieces: list[Any]) -> list[Any]:
+    """Key and value pieces with ", " between properties."""
+    out: list[Any] = []
+    for i in range(0, len(pieces), 2):
+        if i:
+            out.append(", ")
+        out += pieces[i : i + 2]
     return out
 
 
-def write_geojson(frame: gpd.GeoDataFrame, path: str | Path) -> Path:
-    """Write ``frame`` as RFC 7946 GeoJSON (internal columns dropped)."""
+def geojson_bytes(frame: gpd.GeoDataFrame, meta: dict[str, Any] | None = None) -> bytes:
+    """:func:`geojson_chunks` as UTF-8 bytes (for downloads)."""
+    return "".join(geojson_chunks(frame, meta)).encode("utf-8")
+
+
+def write_geojson(frame: gpd.GeoDataFrame, path: str | Path, meta: dict[str, Any] | None = None) -> Path:
+    """Write ``frame`` as RFC 7946 GeoJSON (see :func:`geojson_chunks`)."""
     path = Path(path)
-    out = _round(frame[public_columns(frame)])
-    if out.crs is not None and not out.crs.equals("EPSG:4326"):
-        out = out.to_crs(4326)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        if path.exists():
-            path.unlink()
-        pyogrio.write_dataframe(
-            out,
-            path,
-            driver="GeoJSON",
-            layer_options={"RFC7946": "YES", "COORDINATE_PRECISION": "7", "WRITE_NAME": "NO"},
-            use_arrow=True,  # the same bytes, about 20 % faster than feature by feature
-        )
+        with path.open("w", encoding="utf-8", newline="\n") as fh:
+            for chunk in geojson_chunks(frame, meta):
+                fh.write(chunk)
     except OSError as exc:
         raise RiskmapInputError("output_not_writable", path=str(path), detail=exc.strerror or str(exc)) from None
     return path
@@ -327,12 +429,6 @@ def _short_indicator(ind: str, config: Any) -> str:
     return min(short, key=len) if short else ind[:10]
 
 
-def _with_metadata(path: Path, meta: dict[str, Any]) -> None:
-    data = json.loads(path.read_text(encoding="utf-8"))
-    out = {"type": data.pop("type"), "riskmap": meta, **data}
-    path.write_text(json.dumps(out, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
-
-
 def export_layers(
     result: Any,
     out: str | Path,
@@ -400,8 +496,7 @@ def export_layers(
             path = target(name)
             path.parent.mkdir(parents=True, exist_ok=True)
             if fmt == "geojson":
-                write_geojson(frame, path)
-                _with_metadata(path, {**meta, "layer": name})
+                write_geojson(frame, path, meta={**meta, "layer": name})
             elif fmt == "csv":
                 table = pd.DataFrame(frame.drop(columns=frame.geometry.name))
                 if (frame.geom_type == "Point").all():

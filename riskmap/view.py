@@ -220,14 +220,6 @@ def stage_matrix(result: Result, *, unit: str = "village") -> pd.DataFrame:
     return pd.DataFrame(rows).T
 
 
-def geojson_bytes(frame: gpd.GeoDataFrame) -> bytes:
-    """RFC 7946 GeoJSON of a layer (internal columns dropped), as bytes."""
-    out = frame[public_columns(frame)]
-    if out.crs is not None and not out.crs.equals("EPSG:4326"):
-        out = out.to_crs(4326)
-    return out.to_json(na="null", show_bbox=False, drop_id=True, to_wgs84=False).encode("utf-8")
-
-
 def csv_bytes(frame: pd.DataFrame) -> bytes:
     """CSV (UTF-8 with BOM so Excel reads it) with lon/lat columns instead of geometry."""
     if isinstance(frame, gpd.GeoDataFrame):

@@ -160,3 +160,67 @@ def test_geoparquet_matches_geopandas_and_reloads(demo, tmp_path):
     mixed = np.array([shapely.Point(1, 2), None, shapely.box(0, 0, 1, 1), shapely.Point(1, 2, 3)], dtype=object)
     for geoms in (mixed, mixed[[0]], mixed[:0]):
         assert wkb_array(geoms).to_pylist() == [None if g is None else shapely.to_wkb(g, flavor="iso") for g in geoms]
+
+
+@pytest.mark.filterwarnings("ignore:Could not parse column 'mixed'")
+def test_geojson_encoder_escapes_and_types(tmp_path):
+    """Every property type becomes valid JSON; untrusted text is escaped; rings turn counter-clockwise."""
+    import numpy as np
+    import shapely
+
+    from riskmap.export import geojson_bytes, write_geojson
+
+    clockwise = shapely.Polygon([(123.5, -10.1), (123.6, -10.1), (123.6, -10.2), (123.5, -10.2)])
+    assert not clockwise.exterior.is_ccw
+    text = ['a "quoted" \\ back', "baris\nbaru\ttab", "ctl\x01x", "<script>alert(1)</script>", None]
+    frame = gpd.GeoDataFrame(
+        {
+            "text": text,
+            "number": [1.0, 2.123456, np.nan, np.inf, -0.00004],
+            "count": pd.array([1, None, 3, 4, 5], dtype="Int64"),
+            "flag": pd.array([True, False, None, True, False], dtype="boolean"),
+            "level": pd.Categorical(["rawan", None, "kurang rawan", "rawan", "sangat rawan"]),
+            "when": pd.to_datetime(
+                ["2024-11-27", None, "2024-11-28 13:45", "2017-02-15", "2019-04-17"], format="mixed"
+            ),
+            "mixed": [1, "dua", 3.5, None, {"a": 1}],
+            "_row": [1, 2, 3, 4, 5],  # internal: dropped
+        },
+        geometry=[
+            clockwise,
+            shapely.MultiPolygon([clockwise, shapely.box(124, -10, 124.1, -9.9)]),
+            shapely.Point(123.123456789, -10.987654321),
+            None,
+            shapely.Point(123.5, -10.15),
+        ],
+        crs=4326,
+    ).to_crs(32751)  # reprojected back to EPSG:4326 on the way out
+    data = json.loads(geojson_bytes(frame, meta={"layer": "uji"}))
+    assert data["riskmap"] == {"layer": "uji"} and "crs" not in data
+    props = [f["properties"] for f in data["features"]]
+    assert [p["text"] for p in props] == text
+    assert [p["number"] for p in props] == [1.0, 2.1235, None, None, -0.0]
+    assert isinstance(props[0]["number"], float)
+    assert [p["count"] for p in props] == [1, None, 3, 4, 5]
+    assert [p["flag"] for p in props] == [True, False, None, True, False]
+    assert [p["level"] for p in props] == ["rawan", None, "kurang rawan", "rawan", "sangat rawan"]
+    assert [p["when"] for p in props] == [
+        "2024-11-27T00:00:00",
+        None,
+        "2024-11-28T13:45:00",
+        "2017-02-15T00:00:00",
+        "2019-04-17T00:00:00",
+    ]
+    assert [p["mixed"] for p in props] == [1, "dua", 3.5, None, {"a": 1}]
+    assert all("_row" not in p for p in props)
+    geoms = [f["geometry"] for f in data["features"]]
+    assert geoms[3] is None
+    polygon = shapely.geometry.shape(geoms[0])
+    assert polygon.exterior.is_ccw and polygon.symmetric_difference(clockwise).area < 1e-12
+    assert all(p.exterior.is_ccw for p in shapely.geometry.shape(geoms[1]).geoms)
+    assert geoms[2]["coordinates"] == [pytest.approx(123.1234568, abs=1e-9), pytest.approx(-10.9876543, abs=1e-9)]
+    path = write_geojson(frame, tmp_path / "uji.geojson")
+    again = gpd.read_file(path)
+    assert list(again["text"].iloc[:4]) == text[:4] and again["text"].isna().iloc[4] and again.crs.equals("EPSG:4326")
+    empty = json.loads(geojson_bytes(frame.iloc[:0]))
+    assert empty == {"type": "FeatureCollection", "features": []}

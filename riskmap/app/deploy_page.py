@@ -11,10 +11,11 @@ from streamlit_folium import st_folium
 from riskmap import i18n
 from riskmap.app import tr
 from riskmap.deploy import area_totals, patrol_priorities, recap_venues, staffing_plan
+from riskmap.export import geojson_bytes
 from riskmap.mapping import deployment_map
 from riskmap.pipeline import Result
 from riskmap.posts import candidate_sites, place_posts
-from riskmap.view import View, csv_bytes, geojson_bytes
+from riskmap.view import View, csv_bytes
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

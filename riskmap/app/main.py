@@ -19,13 +19,13 @@ from riskmap import i18n
 from riskmap._errors import RiskmapInputError
 from riskmap.app import data, tr
 from riskmap.config import CATEGORIES, Config, load_config
+from riskmap.export import geojson_bytes
 from riskmap.mapping import build_map
 from riskmap.pipeline import Result
 from riskmap.view import (
     ViewFilter,
     csv_bytes,
     escalation,
-    geojson_bytes,
     make_view,
     needs_area_choice,
     ranked_tps,
