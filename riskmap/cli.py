@@ -90,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_inputs(ex)
     ex.add_argument("--stage", choices=stages, help="keep only this stage's score columns")
     ex.add_argument("--layer", choices=["villages", "tps", "incidents", "all"], default="all")
-    ex.add_argument("--format", choices=["geojson", "gpkg", "csv", "shp"], default="geojson")
+    ex.add_argument("--format", choices=["geojson", "gpkg", "csv", "shp", "parquet"], default="geojson")
     ex.add_argument("--out", metavar="PATH", required=True, help="a file for one layer (or a .gpkg), else a folder")
     dp = sub.add_parser("deploy", help="staffing plan for voting or counting: guard groups and personnel per TPS")
     _add_inputs(dp)

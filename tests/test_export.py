@@ -28,7 +28,7 @@ def _scores(result) -> tuple[pd.DataFrame, pd.DataFrame]:
     return v.reset_index(drop=True), t.reset_index(drop=True)
 
 
-@pytest.mark.parametrize("fmt", ["geojson", "gpkg", "csv", "shp"])
+@pytest.mark.parametrize("fmt", ["geojson", "gpkg", "csv", "shp", "parquet"])
 def test_round_trip_gives_the_same_scores(demo, tmp_path, fmt):
     out = tmp_path / ("x.gpkg" if fmt == "gpkg" else "x")
     paths = export_layers(demo, out, fmt=fmt)
@@ -40,11 +40,16 @@ def test_round_trip_gives_the_same_scores(demo, tmp_path, fmt):
             gpd.read_file(out, layer=name).to_file(tmp_path / f"{name}.gpkg")
             layers[name] = tmp_path / f"{name}.gpkg"
     else:
-        ext = {"geojson": ".geojson", "csv": ".csv", "shp": ".zip"}[fmt]
+        ext = {"geojson": ".geojson", "csv": ".csv", "shp": ".zip", "parquet": ".parquet"}[fmt]
         assert sorted(p.name for p in paths) == sorted(f"{n}{ext}" for n in ("villages", "tps", "incidents"))
         layers = {p.stem: p for p in paths}
     if fmt == "csv":  # CSV has no polygons a loader can read: use the original boundaries
         layers["villages"] = demo_files.VILLAGES
+    if fmt == "parquet":  # the run's provenance travels in the file's metadata
+        import pyarrow.parquet as pq
+
+        meta = json.loads(pq.read_schema(layers["tps"]).metadata[b"riskmap"])
+        assert meta["layer"] == "tps" and meta["method_version"] == "1.0" and "generated_at" in meta
     again = pipeline.run(layers["villages"], layers["tps"], layers["incidents"])
     assert again.report["tps"].rejected == [] and again.report["incidents"].rejected == []
     v0, t0 = _scores(demo)
