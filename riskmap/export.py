@@ -87,13 +87,7 @@ def _json_values(values: pd.Series) -> pa.Array:
     cells = values.to_numpy(dtype=object)
     known = pd.notna(cells)
     if not pd.api.types.is_string_dtype(values) or pd.api.types.infer_dtype(values, skipna=True) != "string":
-        return pa.array(  # mixed objects: one by one
-            [
-                json.dumps(v, ensure_ascii=False, default=str) if k else "null"
-                for v, k in zip(cells, known, strict=True)
-            ],
-            pa.string(),
-        )
+        return pa.array([_json_cell(v) if k else "null" for v, k in zip(cells, known, strict=True)], pa.string())
     text = pc.fill_null(pa.array(values, pa.string(), from_pandas=True), "")
     text = pc.replace_substring(pc.replace_substring(text, "\\", "\\\\"), '"', '\\"')
     control = pc.match_substring_regex(text, _CONTROL).to_numpy(zero_copy_only=False)
@@ -103,6 +97,16 @@ def _json_values(values: pd.Series) -> pa.Array:
         text = pa.array(fixed, pa.string())
     text = pc.binary_join_element_wise('"', text, '"', "")
     return pc.if_else(pa.array(known), text, pa.scalar("null"))
+
+
+def _json_cell(value: Any) -> str:
+    """One cell of a mixed column as JSON (non-finite numbers as null, other objects as text)."""
+    if isinstance(value, float | np.floating) and not np.isfinite(value):
+        return "null"
+    try:
+        return json.dumps(value, ensure_ascii=False, allow_nan=False, default=_json_default)
+    except ValueError:  # a NaN or infinity inside a list or dict
+        return json.dumps(str(value), ensure_ascii=False)
 
 
 def _geometries(geoms: np.ndarray) -> pa.Array:

@@ -188,7 +188,7 @@ def test_geojson_encoder_escapes_and_types(tmp_path):
             "when": pd.to_datetime(
                 ["2024-11-27", None, "2024-11-28 13:45", "2017-02-15", "2019-04-17"], format="mixed"
             ),
-            "mixed": [1, "dua", 3.5, None, {"a": 1}],
+            "mixed": [1, "dua", float("inf"), None, {"a": 1}],
             "_row": [1, 2, 3, 4, 5],  # internal: dropped
         },
         geometry=[
@@ -216,7 +216,7 @@ def test_geojson_encoder_escapes_and_types(tmp_path):
         "2017-02-15T00:00:00",
         "2019-04-17T00:00:00",
     ]
-    assert [p["mixed"] for p in props] == [1, "dua", 3.5, None, {"a": 1}]
+    assert [p["mixed"] for p in props] == [1, "dua", None, None, {"a": 1}]
     assert all("_row" not in p for p in props)
     geoms = [f["geometry"] for f in data["features"]]
     assert geoms[3] is None
