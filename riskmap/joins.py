@@ -78,9 +78,10 @@ def assign_villages(
     Points in no village are rejected in ``report`` (reason ``no_village``)
     unless ``keep_unmatched`` marks them (region-precision incidents). A point
     in the overlap of two polygons, or exactly on the edge between two, takes
-    the village its record names, else the lowest code, with a warning. For points whose record names a village
-    (``named_village_code`` or ``named_village``), a different polygon gives a
-    ``village_mismatch`` warning; the point's polygon is used.
+    the village its record names, else the lowest code, with a warning. For
+    points whose record names a village (``named_village_code`` or
+    ``named_village``), a different polygon gives a ``village_mismatch``
+    warning; the point's polygon is used.
 
     Parameters
     ----------
