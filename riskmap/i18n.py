@@ -125,6 +125,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "id": 'Sertakan file .prj bersama shapefile, atau sebutkan CRS-nya (crs = "EPSG:32751" di pemetaan kolom).',
         "en": 'Include the .prj file with the shapefile, or state its CRS (crs = "EPSG:32751" in the column mapping).',
     },
+    "unknown_crs": {
+        "id": "sistem koordinat '{crs}' di pemetaan kolom tidak dikenal.",
+        "en": "the coordinate system '{crs}' in the column mapping is unknown.",
+    },
+    "unknown_crs_fix": {
+        "id": 'Tulis kode EPSG, misalnya crs = "EPSG:32751" (WGS 84 / UTM 51S) atau "EPSG:23891" (DGN95 / UTM 51S).',
+        "en": 'Write an EPSG code, e.g. crs = "EPSG:32751" (WGS 84 / UTM 51S) or "EPSG:23891" (DGN95 / UTM 51S).',
+    },
     "config_syntax": {
         "id": "file konfigurasi salah tulis: {detail}.",
         "en": "the configuration file has a syntax error: {detail}.",
@@ -300,6 +308,20 @@ MESSAGES: dict[str, dict[str, str]] = {
             "no kecamatan column and the village codes are not Kemendagri codes: region-level incidents are "
             "spread over every village in the file. Add a kecamatan column to narrow them down."
         ),
+    },
+    "coordinates_utm_guessed": {
+        "id": (
+            "{n} baris berkoordinat dalam meter (UTM GPS); dianggap {crs}, zona UTM wilayah kajian, dan diubah ke "
+            'bujur/lintang. Jika salah, sebutkan sistem koordinatnya di pemetaan kolom (crs = "EPSG:...").'
+        ),
+        "en": (
+            "{n} rows have coordinates in metres (GPS UTM); taken as {crs}, the study area's UTM zone, and converted "
+            'to longitude/latitude. If that is wrong, name the coordinate system in the column mapping (crs = "EPSG:...").'
+        ),
+    },
+    "coordinates_declared_crs": {
+        "id": "koordinat {n} baris diubah dari {crs} (pemetaan kolom) ke bujur/lintang.",
+        "en": "the coordinates of {n} rows were converted from {crs} (column mapping) to longitude/latitude.",
     },
     "sheets_stacked": {
         "id": "{n} lembar kerja dengan kolom yang sama dibaca sebagai satu tabel ({names}); baris dilaporkan per lembar.",

@@ -295,3 +295,48 @@ def test_voters_from_kpu_male_and_female_columns(tmp_path, villages_path, tps_fr
     notes = [w for w in report.warnings if w.reason == "voters_from_parts"]
     assert len(notes) == 1 and notes[0].params["columns"] == "DPT L + DPT P"
     assert [(w.row, w.params["value"]) for w in report.warnings if w.reason == "unparseable_voters"] == [(5, "x")]
+
+
+def test_gps_utm_metres_are_converted_with_a_note(tmp_path, villages_path, tps_frame):
+    """A GPS set to UTM writes metres: those rows are converted from the area's UTM zone (51S for Kupang)."""
+    from pyproj import Transformer
+
+    to_utm = Transformer.from_crs("EPSG:4326", "EPSG:32751", always_xy=True)
+    lon, lat = tps_frame["lon"].astype(float).to_numpy(), tps_frame["lat"].astype(float).to_numpy()
+    east, north = to_utm.transform(lon, lat)
+    frame = tps_frame.drop(columns=["lat", "lon"])
+    frame["x"] = [f"{e:.2f}" for e in east]
+    frame["y"] = [f"{n:.2f}" for n in north]
+    frame.loc[0, ["x", "y"]] = [f"{lon[0]:.6f}", f"{lat[0]:.6f}"]  # one officer typed degrees
+    frame.loc[1, ["x", "y"]] = [f"{lon[1] * 10_000:.0f}", f"{lat[1]:.6f}"]  # a lost decimal point is not metres
+    path = tmp_path / "tps_utm.csv"
+    frame.to_csv(path, index=False)
+    tps, report = _load(villages_path, path)
+    assert reasons_by_row(report) == {3: "lost_decimal_point"}
+    notes = [w for w in report.warnings if w.reason == "coordinates_utm_guessed"]
+    assert len(notes) == 1 and notes[0].params == {"crs": "EPSG:32751", "n": 7}
+    keep = [k for k in range(9) if k != 1]
+    assert (abs(tps["lon"].to_numpy() - lon[keep]) < 1e-6).all()
+    assert (abs(tps["lat"].to_numpy() - lat[keep]) < 1e-6).all()
+    assert (tps["village_code"] == tps["named_village_code"]).all()
+
+
+def test_declared_crs_of_coordinate_columns(tmp_path, villages_path, tps_frame):
+    from pyproj import Transformer
+
+    to_dgn95 = Transformer.from_crs("EPSG:4326", "EPSG:23891", always_xy=True)  # DGN95 / UTM 51S
+    lon, lat = tps_frame["lon"].astype(float).to_numpy(), tps_frame["lat"].astype(float).to_numpy()
+    east, north = to_dgn95.transform(lon, lat)
+    frame = tps_frame.drop(columns=["lat", "lon"]).assign(timur=east, utara=north)
+    path = tmp_path / "tps_dgn95.csv"
+    frame.to_csv(path, index=False)
+    layers = pipeline.load(villages_path, path, columns="tps.lon=timur,tps.lat=utara,tps.crs=EPSG:23891")
+    tps, report = layers.tps, layers.report["tps"]
+    assert len(tps) == 9 and report.rejected == []
+    assert [w.params for w in report.warnings if w.reason == "coordinates_declared_crs"] == [
+        {"crs": "EPSG:23891", "n": 9}
+    ]
+    assert (abs(tps["lon"].to_numpy() - lon) < 1e-6).all() and (abs(tps["lat"].to_numpy() - lat) < 1e-6).all()
+    with pytest.raises(RiskmapInputError) as err:
+        pipeline.load(villages_path, path, columns="tps.lon=timur,tps.lat=utara,tps.crs=EPSG:99999")
+    assert err.value.code == "unknown_crs" and "EPSG:99999" in err.value.message("en")

@@ -223,5 +223,51 @@ def diagnose(lat: np.ndarray, lon: np.ndarray, missing: np.ndarray, area: StudyA
     return Diagnosis(ok=inside, reason=reason, suggestion=suggestion)
 
 
+def utm_epsg(area: StudyArea, south: bool) -> int:
+    """EPSG code of the WGS 84 / UTM zone at the centre of ``area`` (326zz north, 327zz south)."""
+    minx, _, maxx, _ = area.bounds
+    zone = int(np.clip(np.floor(((minx + maxx) / 2 + 180) / 6) + 1, 1, 60))
+    return (32700 if south else 32600) + zone
+
+
+def from_projected(
+    x: np.ndarray, y: np.ndarray, area: StudyArea, crs: str | int | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, str | None]:
+    """Convert projected coordinates (metres) to longitude/latitude.
+
+    With ``crs`` (declared by the user) every row is converted from it.
+    Otherwise rows that can only be GPS UTM metres (easting 100,000-900,000
+    and northing 0-10,000,000; no degree value or lost decimal point looks
+    like that) are converted from the WGS 84 / UTM zone of the study area,
+    south when the northing is above 5,000,000 (false northing).
+
+    Parameters
+    ----------
+    x, y
+        Parsed numbers of the longitude/easting and latitude/northing columns.
+
+    Returns
+    -------
+    lon, lat, converted, crs
+        Degrees (the input where not converted), the rows converted, and the
+        CRS used (None when nothing was converted).
+    """
+    from pyproj import Transformer
+
+    lon, lat = x.copy(), y.copy()
+    if crs is not None:
+        converted = ~np.isnan(x) & ~np.isnan(y)
+        used = crs
+    else:
+        converted = (x >= 100_000) & (x <= 900_000) & (y >= 0) & (y <= 10_000_000)
+        if not converted.any():
+            return lon, lat, converted, None
+        used = f"EPSG:{utm_epsg(area, south=bool(np.median(y[converted]) > 5_000_000))}"
+    if converted.any():
+        transformer = Transformer.from_crs(used, "EPSG:4326", always_xy=True)
+        lon[converted], lat[converted] = transformer.transform(x[converted], y[converted])
+    return lon, lat, converted, str(used)
+
+
 INDONESIA = StudyArea((94.0, -11.5, 141.5, 6.5), "Indonesia")
 """Fallback study area when no village layer is given."""

@@ -23,6 +23,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
+import pyproj
 import shapely
 
 from riskmap._errors import RiskmapInputError
@@ -58,6 +59,9 @@ class RawLayer:
     row_labels
         For a workbook whose sheets were stacked: ``_row`` id -> (sheet name,
         row in that sheet). None otherwise (``_row`` is then the user's row).
+    coordinate_crs
+        For a table: the CRS its coordinate columns are in, when the column
+        mapping names one (e.g. ``EPSG:32751`` for UTM metres).
     """
 
     frame: pd.DataFrame
@@ -65,6 +69,7 @@ class RawLayer:
     is_vector: bool
     notes: list[tuple[str, dict[str, object]]] = field(default_factory=list)
     row_labels: RowLabels | None = None
+    coordinate_crs: str | None = None
 
     @property
     def name(self) -> str:
@@ -82,7 +87,8 @@ def read_layer(path: str | Path, *, layer: str | None = None, crs: str | None = 
     layer
         Layer name inside a GeoPackage or a zip with several shapefiles.
     crs
-        CRS to assume when the file declares none (e.g. ``"EPSG:32751"``).
+        CRS to assume when the file declares none (e.g. ``"EPSG:32751"``);
+        for a table, the CRS of its coordinate columns.
 
     Raises
     ------
@@ -102,7 +108,9 @@ def read_layer(path: str | Path, *, layer: str | None = None, crs: str | None = 
             frame = _read_csv(path)
         blank = frame.drop(columns=ROW_COLUMN).isna().all(axis=1)
         frame = frame.loc[~blank].reset_index(drop=True)
-        return RawLayer(frame=frame, path=path, is_vector=False, notes=notes, row_labels=labels)
+        if crs:
+            _check_crs(crs, path)
+        return RawLayer(frame=frame, path=path, is_vector=False, notes=notes, row_labels=labels, coordinate_crs=crs)
     if suffix in VECTOR_SUFFIXES:
         return _read_vector(path, layer=layer, crs=crs)
     raise RiskmapInputError("unknown_format", file=path, suffix=suffix or "(none)")
@@ -359,6 +367,14 @@ def _village_layer(names: list[str]) -> str | None:
     """
     hits = [n for n in names if _VILLAGE_LAYER.search(n)]
     return hits[0] if len(hits) == 1 else None
+
+
+def _check_crs(crs: str, path: Path) -> None:
+    """Refuse a CRS that PROJ does not know, with the value quoted."""
+    try:
+        pyproj.CRS.from_user_input(crs)
+    except pyproj.exceptions.CRSError:
+        raise RiskmapInputError("unknown_crs", file=path, crs=crs) from None
 
 
 def _plausible_lonlat(bounds: np.ndarray) -> bool:

@@ -16,7 +16,7 @@ import shapely
 
 from riskmap._errors import RiskmapInputError
 from riskmap.io._columns import ColumnMap, as_text, find_column, load_column_map, text_column
-from riskmap.io._coords import INDONESIA, StudyArea, diagnose, parse_numbers, split_pairs
+from riskmap.io._coords import INDONESIA, StudyArea, diagnose, from_projected, parse_numbers, split_pairs
 from riskmap.io._read import ROW_COLUMN, RawLayer, read_layer, start_report
 from riskmap.io.report import LayerReport
 
@@ -134,6 +134,10 @@ def locate(
         lon, miss_lon = parse_numbers(lon_raw)
         missing = miss_lat | miss_lon
         have_geom = np.zeros(len(frame), dtype=bool)
+        lon, lat, converted, used = from_projected(lon, lat, area, raw.coordinate_crs)
+        if used is not None:  # metres (UTM or the declared CRS) -> degrees, said once for the layer
+            note = "coordinates_declared_crs" if raw.coordinate_crs else "coordinates_utm_guessed"
+            report.warn(None, note, crs=used, n=int(converted.sum()))
 
     diag = diagnose(lat, lon, missing, area)
     bad = np.flatnonzero(~diag.ok)
