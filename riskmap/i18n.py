@@ -323,6 +323,16 @@ MESSAGES: dict[str, dict[str, str]] = {
         "id": "koordinat {n} baris diubah dari {crs} (pemetaan kolom) ke bujur/lintang.",
         "en": "the coordinates of {n} rows were converted from {crs} (column mapping) to longitude/latitude.",
     },
+    "ids_shortened": {
+        "id": (
+            "kolom '{column}' berisi {n} kode yang sudah dipendekkan Excel (misalnya {example}); angka aslinya hilang, "
+            "jadi ID TPS dibuat dari kelurahan dan nomor TPS. Format kolom itu sebagai Teks di Excel sebelum menyimpan CSV."
+        ),
+        "en": (
+            "column '{column}' holds {n} codes Excel has shortened (e.g. {example}); the digits are lost, so TPS ids "
+            "were built from the village and TPS number. Format that column as Text in Excel before saving the CSV."
+        ),
+    },
     "sheets_stacked": {
         "id": "{n} lembar kerja dengan kolom yang sama dibaca sebagai satu tabel ({names}); baris dilaporkan per lembar.",
         "en": "{n} worksheets with the same columns were read as one table ({names}); rows are reported per sheet.",

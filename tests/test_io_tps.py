@@ -340,3 +340,26 @@ def test_declared_crs_of_coordinate_columns(tmp_path, villages_path, tps_frame):
     with pytest.raises(RiskmapInputError) as err:
         pipeline.load(villages_path, path, columns="tps.lon=timur,tps.lat=utara,tps.crs=EPSG:99999")
     assert err.value.code == "unknown_crs" and "EPSG:99999" in err.value.message("en")
+
+
+@pytest.mark.parametrize("all_shortened", [True, False])
+def test_codes_excel_shortened_to_scientific_notation(tmp_path, villages_path, tps_frame, all_shortened):
+    """Excel saves long codes as 5.37101E+12: the digits are gone, so ids are rebuilt, not reported as duplicates."""
+    frame = tps_frame.copy()
+    codes = frame["kode_tps"].tolist()
+    frame["kode_tps"] = [f"{float(c):.5E}" for c in codes]
+    if not all_shortened:  # one cell kept as text: the column is read as text, not as numbers
+        frame.loc[0, "kode_tps"] = codes[0]
+    path = tmp_path / "tps_excel.csv"
+    frame.to_csv(path, index=False)
+    tps, report = _load(villages_path, path)
+    assert len(tps) == 9 and report.rejected == []
+    notes = [w for w in report.warnings if w.reason == "ids_shortened"]
+    assert len(notes) == 1 and notes[0].params["n"] == (9 if all_shortened else 8)
+    assert notes[0].params["example"] == f"{float(codes[0 if all_shortened else 1]):.5E}"
+    # no code left: kecamatan/kelurahan + TPS number, as for a file without codes
+    expected = [f"{d}/{v}-TPS001" for d, v in zip(frame["kecamatan"], frame["kelurahan"], strict=True)]
+    if not all_shortened:
+        expected[0] = codes[0]
+    assert list(tps["tps_id"]) == expected
+    assert not [w for w in report.warnings if w.reason == "village_mismatch"]

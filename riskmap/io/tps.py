@@ -96,6 +96,7 @@ TRUE_WORDS = {"ya", "y", "yes", "1", "true", "benar", "ada", "x", "v", "âˆš", "â
 FALSE_WORDS = {"tidak", "t", "tdk", "no", "n", "0", "false", "salah", "", "-", "tidak ada", "0.0", "nan", "none"}
 
 _KPU = re.compile(r"^\d{13}$")
+_SCIENTIFIC = r"[-+]?\d+(?:[.,]\d+)?[eE][+-]?\d+"  # how Excel shows a long number it has rounded
 
 
 def _kpu_column(frame: pd.DataFrame, columns: list[str]) -> str | None:
@@ -120,6 +121,16 @@ def _counts(
     bad = ok & counts.isna().to_numpy() & (raw != "").to_numpy()
     report.warn_frame(frame.loc[bad, ROW_COLUMN], "unparseable_voters", value=list(raw[bad]))
     return counts
+
+
+def _shortened(column: pd.Series, text: pd.Series) -> np.ndarray:
+    """Codes Excel rounded to 6 significant digits: ``5.37101E+12`` as text, or a float read from it."""
+    if pd.api.types.is_float_dtype(column):
+        v = column.to_numpy(dtype="float64", na_value=np.nan)
+        big = np.abs(v) >= 1e9
+        scale = 10.0 ** (np.floor(np.log10(np.where(big, np.abs(v), 1.0))) - 5)
+        return big & (np.round(v / scale) * scale == v)
+    return text.str.fullmatch(_SCIENTIFIC).fillna(False).to_numpy(dtype=bool)
 
 
 def _dotted_village_code(digits: str) -> str:
@@ -193,7 +204,22 @@ def read_tps(
             texts[col] = text_column(frame, col)
         return texts[col]
 
-    kpu = text(kpu_col)
+    warned: set[str] = set()
+
+    def codes(col: str | None) -> pd.Series:
+        """A code column as text, cells Excel shortened to ``5.37101E+12`` blanked (one note per column)."""
+        values = text(col)
+        short = _shortened(frame[col], values) if col is not None else np.zeros(len(values), dtype=bool)
+        if short.any():  # the digits are gone: the ids are built from village and TPS number below
+            if col not in warned:
+                first = frame[col][short].iloc[0]
+                example = f"{first:.5E}" if isinstance(first, float) else str(first)
+                report.warn(None, "ids_shortened", column=str(col), example=example, n=int(short.sum()))
+                warned.add(str(col))
+            values = values.where(~short, "")
+        return values
+
+    kpu = codes(kpu_col)
     kpu = kpu.where((kpu.str.len() == 13) & kpu.str.isdigit(), "")  # 13 digits, as _KPU
     number = text(picked["tps_number"])
     named_code = map_unique(text(picked["named_village_code"]), normalise_code)
@@ -208,7 +234,7 @@ def read_tps(
     named_village = text(picked["named_village"])
     named_district = text(picked["named_district"])
 
-    ids = text(picked["tps_id"]) if picked["tps_id"] else kpu
+    ids = codes(picked["tps_id"]) if picked["tps_id"] else kpu
     use_fallback = ((ids == "") & (number != "")).to_numpy()
     if use_fallback.any():
         code, dist, vill = named_code[use_fallback], named_district[use_fallback], named_village[use_fallback]
