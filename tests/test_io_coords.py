@@ -88,3 +88,15 @@ def test_study_area_margin_is_in_km():
     minx, miny, maxx, maxy = area.bounds
     assert maxy - miny == pytest.approx(0.2, rel=1e-3)
     assert maxx - minx == pytest.approx(0.2 / np.cos(np.radians(10)), rel=1e-3)
+
+
+def test_thousands_separators_become_a_lost_decimal_point_not_unreadable():
+    """123607123 typed without its point and shown Indonesian-style as 123.607.123: diagnosed, with the fix."""
+    lat, _ = parse_numbers(pd.Series(["-10.171.234", "-10,1712"], dtype="str"))
+    lon, _ = parse_numbers(pd.Series(["123.607.123", "1,236,071"], dtype="str"))
+    assert list(lat) == [-10171234.0, -10.1712] and list(lon) == [123607123.0, 1236071.0]
+    area = StudyArea((123.4, -10.4, 123.8, -10.0), "Kota Kupang")
+    diag = diagnose(lat, lon, np.zeros(2, dtype=bool), area)
+    assert list(diag.reason) == ["lost_decimal_point", "lost_decimal_point"]
+    assert diag.suggestion[0] == pytest.approx((-10.171234, 123.607123))
+    assert diag.suggestion[1] == pytest.approx((-10.1712, 123.6071))

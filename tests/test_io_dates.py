@@ -27,6 +27,9 @@ from riskmap.io._dates import parse_date, parse_dates
         "November 27, 2024",
         "27-Nov-24",
         "27-Nop-2024",
+        "45623",
+        "45623.0",
+        45623,
     ],
 )
 def test_formats(text):

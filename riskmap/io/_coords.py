@@ -95,7 +95,12 @@ def parse_numbers(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         missing[todo[empty]] = True
         # decimal comma: "-10,1725" -> "-10.1725" (only when there is no point)
         has_comma = text.str.contains(",", regex=False) & ~text.str.contains(".", regex=False)
-        fixed = pd.to_numeric(text.where(~has_comma, text.str.replace(",", ".", regex=False)), errors="coerce")
+        fixed_text = text.where(~has_comma, text.str.replace(",", ".", regex=False))
+        # thousands separators ("123.607.123", a number typed without its decimal point and shown
+        # Indonesian-style): the digits, so that the lost decimal point is diagnosed, not "unreadable"
+        grouped = text.str.fullmatch(r"[-+]?\d{1,3}(?:\.\d{3}){2,}|[-+]?\d{1,3}(?:,\d{3}){2,}").fillna(False)
+        fixed_text = fixed_text.where(~grouped, text.str.replace(r"[.,]", "", regex=True))
+        fixed = pd.to_numeric(fixed_text, errors="coerce")
         numbers[todo] = fixed.to_numpy(dtype="float64", na_value=np.nan)
         again = np.isnan(numbers[todo]) & ~empty  # degrees-minutes-seconds and other text
         if again.any():

@@ -4,7 +4,9 @@ Accepted: ISO ``2024-11-27`` (with or without time), ``27/11/2024``,
 ``27-11-2024``, ``27.11.2024`` (day first, as in Indonesia), ``27 November
 2024``, ``27 Nopember 2024``, ``27 Nov 2024``, ``27-Nov-24`` (Excel's
 default), ``Rabu, 27 November 2024``,
-English month names, and Excel date cells.
+English month names, Excel date cells, and Excel serial day numbers
+(``45623`` = 27 November 2024) as a CSV saved from a General-format column
+carries them.
 """
 
 from __future__ import annotations
@@ -60,6 +62,8 @@ MONTHS: dict[str, int] = {
     "december": 12,
 }
 
+_EXCEL_SERIAL = re.compile(r"^(\d{5})(?:\.\d+)?$")
+_EXCEL_EPOCH = dt.date(1899, 12, 30)  # Excel's day 0 (1900 system, after its 1900 leap-year bug)
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[t ].*)?$")
 _DMY = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})(?:\s.*)?$")
 _TEXT = re.compile(r"^(?:[a-z]+,?\s+)?(\d{1,2})(?:\s+|-)([a-z]+)\.?(?:\s+|-)(\d{4}|\d{2})(?:\s.*)?$")
@@ -76,6 +80,8 @@ def parse_date(value: object) -> dt.date | None:
     if not text:
         return None
     try:
+        if (m := _EXCEL_SERIAL.match(text)) and 20_000 <= int(m[1]) <= 80_000:  # 1954-2119
+            return _EXCEL_EPOCH + dt.timedelta(days=int(m[1]))
         if m := _ISO.match(text):
             return dt.date(int(m[1]), int(m[2]), int(m[3]))
         if m := _DMY.match(text):
