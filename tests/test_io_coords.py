@@ -51,6 +51,33 @@ def test_split_pairs():
     assert list(lon) == ["123.55", "123,55", "123.55", ""]
 
 
+@pytest.mark.parametrize(
+    "cell",
+    [
+        "-10,1725 123,6071",  # decimal commas, a space between
+        "-10,1725, 123,6071",
+        "-10,1725,123,6071",
+        "(-10.1725, 123.6071)",
+        "[-10.1725 123.6071]",
+        "POINT (123.6071 -10.1725)",  # WKT: longitude first
+        "point z (123.6071 -10.1725 12)",
+        "10°10'21\" LS, 123°36'25.56\" BT",
+        "10°10'21\"S 123°36'25.56\"E",
+        "LS 10°10'21\" BT 123°36'25.56\"",
+    ],
+)
+def test_split_pairs_as_people_and_tools_write_them(cell):
+    lat, lon = split_pairs(pd.Series([cell], dtype="str"))
+    (lat_value,), _ = parse_numbers(lat)
+    (lon_value,), _ = parse_numbers(lon)
+    assert lat_value == pytest.approx(-10.1725, abs=1e-6) and lon_value == pytest.approx(123.6071, abs=1e-6)
+
+
+def test_split_pairs_one_value_is_missing_half():
+    lat, lon = split_pairs(pd.Series(["-10.1725", "https://maps.app.goo.gl/x1"], dtype="str"))
+    assert list(lat) == ["-10.1725", "https://maps.app.goo.gl/x1"] and list(lon) == ["", "https://maps.app.goo.gl/x1"]
+
+
 def _diag(pairs):
     lat = np.array([p[0] for p in pairs], dtype=float)
     lon = np.array([p[1] for p in pairs], dtype=float)

@@ -21,7 +21,7 @@ import pandas as pd
 from riskmap.io._columns import as_text
 
 _DMS = re.compile(
-    r"^\s*(?P<sign>[-+])?\s*(?P<deg>\d+(?:[.,]\d+)?)\s*[°º:d\s]\s*"
+    r"^\s*(?P<pre>LS|LU|BT|BB|[NSEWUTB](?![a-z]))?\s*(?P<sign>[-+])?\s*(?P<deg>\d+(?:[.,]\d+)?)\s*[°º:d\s]\s*"
     r"(?:(?P<min>\d+(?:[.,]\d+)?)\s*['′:m\s]?\s*)?"
     r"(?:(?P<sec>\d+(?:[.,]\d+)?)\s*(?:\"|″|'')?\s*)?"
     r"(?P<hem>LS|LU|BT|BB|[NSEWUTB])?\s*$",
@@ -61,12 +61,12 @@ class StudyArea:
 
 def _dms(text: str) -> float:
     m = _DMS.match(text)
-    if not m or (m["min"] is None and m["hem"] is None):
+    if not m or (m["min"] is None and m["hem"] is None and m["pre"] is None) or (m["pre"] and m["hem"]):
         return np.nan
     value = float(m["deg"].replace(",", "."))
     value += float((m["min"] or "0").replace(",", ".")) / 60
     value += float((m["sec"] or "0").replace(",", ".")) / 3600
-    hem = (m["hem"] or "").upper()
+    hem = (m["hem"] or m["pre"] or "").upper()
     if m["sign"] == "-" or hem in _NEGATIVE_HEMISPHERES:
         value = -value
     return value
@@ -136,26 +136,54 @@ def _from_map_links(text: pd.Series) -> pd.Series:
     return out
 
 
-def split_pairs(values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Split a single "lat, lon" column into two text columns.
+_DEC = r"[-+]?\d+(?:\.\d+)?"
+_DEC_COMMA = r"[-+]?\d+(?:,\d+)?"
+_HEMI_LAT = r"(?:LS|LU|[NS])"
+_PAIRS = [  # (pattern, lat group, lon group), tried in order on the rows not yet read
+    (re.compile(rf"^POINT\s*Z?\s*\(\s*({_DEC})\s+({_DEC})(?:\s+{_DEC})?\s*\)$", re.IGNORECASE), 2, 1),  # WKT: x y
+    (re.compile(rf"^({_DEC})\s*[,;\s]\s*({_DEC})$"), 1, 2),
+    (re.compile(rf"^({_DEC_COMMA})\s*(?:;|\s|,\s+)\s*({_DEC_COMMA})$"), 1, 2),  # decimal commas
+    (re.compile(r"^([-+]?\d+,\d+),([-+]?\d+,\d+)$"), 1, 2),  # "-10,1725,123,6071"
+    (re.compile(rf"^(.*?\d.*?{_HEMI_LAT})\s*[,;]?\s+(.*\d.*)$", re.IGNORECASE), 1, 2),  # 10°10'21" LS 123°35' BT
+    (re.compile(rf"^({_HEMI_LAT}\s*\d.*?)\s*[,;]?\s+([A-Z]{{1,2}}\s*\d.*)$", re.IGNORECASE), 1, 2),  # LS 10° BT 123°
+    (re.compile(r"^(.+?)\s*[,;]\s*(.+)$"), 1, 2),  # anything else with a separator: each half read on its own
+]
 
-    ``"-10.17, 123.55"``, ``"-10,17; 123,55"`` and ``"-10.17 123.55"`` all work,
-    and so do map links as field officers paste them: Google Maps
-    (``.../@-10.17,123.55,17z``, ``?q=-10.17,123.55``, ``!3d-10.17!4d123.55``),
-    OpenStreetMap (``?mlat=-10.17&mlon=123.55``, ``#map=17/-10.17/123.55``) and
+
+def split_pairs(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Split a single coordinates column into latitude and longitude text.
+
+    Read as people and tools write a point: ``"-10.17, 123.55"``,
+    ``"-10.17 123.55"``, ``"(-10.17, 123.55)"``, decimal commas
+    (``"-10,17; 123,55"``, ``"-10,17 123,55"``), degrees-minutes-seconds
+    (``10°10'21" LS, 123°35'10" BT`` or ``LS 10°10'21" BT 123°35'10"``), WKT
+    (``POINT (123.55 -10.17)``, longitude first), and map links as field
+    officers paste them: Google Maps (``.../@-10.17,123.55,17z``,
+    ``?q=-10.17,123.55``, ``!3d-10.17!4d123.55``), OpenStreetMap
+    (``?mlat=-10.17&mlon=123.55``, ``#map=17/-10.17/123.55``) and
     ``geo:-10.17,123.55``. A shortened link (``maps.app.goo.gl/...``) holds no
-    coordinates and is rejected as unreadable.
+    coordinates and is rejected as unreadable. Latitude comes first except in
+    WKT; a column written longitude first is found by :func:`diagnose` row
+    by row (``swapped_coordinates``).
     """
-    text = _from_map_links(as_text(values))
-    semi = text.str.contains(";", regex=False)
-    parts = text.where(~semi, text.str.replace(";", "|", regex=False))
-    parts = parts.where(semi, parts.str.replace(r"\s*,\s*|\s+", "|", regex=True))
-    split = parts.str.split("|", n=1, expand=True)
-    if split.shape[1] < 2:
-        split[1] = ""
-    lat, lon = split[0].fillna("").str.strip(), split[1].fillna("").str.strip()
-    link = (lon == "") & lat.str.contains("://", regex=False)  # a link with no coordinates: unreadable, not empty
-    return lat, lon.where(~link, lat)
+    text = _from_map_links(as_text(values)).str.strip()
+    text = text.where(text.str.upper().str.startswith("POINT"), text.str.strip("()[]{} "))
+    lat = pd.Series("", index=text.index, dtype="str")
+    lon = pd.Series("", index=text.index, dtype="str")
+    todo = (text != "").to_numpy(copy=True)
+    for pattern, lat_group, lon_group in _PAIRS:
+        if not todo.any():
+            break
+        found = text[todo].str.extract(pattern)
+        hit = found[0].notna()
+        rows = found.index[hit]
+        lat[rows] = found.loc[hit, lat_group - 1].str.strip()
+        lon[rows] = found.loc[hit, lon_group - 1].str.strip()
+        todo[text.index.get_indexer(rows)] = False
+    left = text.index[todo]  # one value (the other is missing), or a link with no coordinates (unreadable)
+    lat[left] = text[left]
+    lon[left] = text[left].where(text[left].str.contains("://", regex=False), "")
+    return lat, lon
 
 
 @dataclass
