@@ -125,6 +125,8 @@ def _counts(
 
 def _shortened(column: pd.Series, text: pd.Series) -> np.ndarray:
     """Codes Excel rounded to 6 significant digits: ``5.37101E+12`` as text, or a float read from it."""
+    if pd.api.types.is_integer_dtype(column) or pd.api.types.is_bool_dtype(column):  # whole digits: intact
+        return np.zeros(len(column), dtype=bool)
     if pd.api.types.is_float_dtype(column):
         v = column.to_numpy(dtype="float64", na_value=np.nan)
         big = np.abs(v) >= 1e9
