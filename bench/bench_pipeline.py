@@ -697,20 +697,25 @@ def main() -> None:
         + f" (generated in {meta['seconds']} s)"
     )
 
-    results: dict[str, list[dict[str, Any]]] = {}
-    for kind, runs in (("riskmap", args.runs), ("floor", args.runs), ("splits", args.split_runs)):
-        results[kind] = []
-        for k in range(runs):
-            rev, load, t0 = git_rev(), os.getloadavg()[0], time.perf_counter()
-            results[kind].append(res := run_child(kind, data, DATA_ROOT / "out" / kind, args.timeout))
-            print(
-                f"  {kind} run {k + 1}/{runs}: {time.perf_counter() - t0:.1f} s wall, riskmap at {rev}, "
-                f"load average before/after {load:.1f}/{os.getloadavg()[0]:.1f}"
-                + (" (did not finish)" if res["problem"] else ""),
-                flush=True,
-            )
-            if res["problem"]:
-                break  # a failing or killed run would fail again
+    # riskmap and floor runs alternate, so that a machine slowing down or speeding up
+    # during the benchmark weighs on both sides alike
+    order = [kind for _ in range(args.runs) for kind in ("riskmap", "floor")] + ["splits"] * args.split_runs
+    results: dict[str, list[dict[str, Any]]] = {"riskmap": [], "floor": [], "splits": []}
+    failed: set[str] = set()
+    for kind in order:
+        if kind in failed:
+            continue  # a failing or killed run would fail again
+        runs = args.split_runs if kind == "splits" else args.runs
+        rev, load, t0 = git_rev(), os.getloadavg()[0], time.perf_counter()
+        results[kind].append(res := run_child(kind, data, DATA_ROOT / "out" / kind, args.timeout))
+        print(
+            f"  {kind} run {len(results[kind])}/{runs}: {time.perf_counter() - t0:.1f} s wall, riskmap at {rev}, "
+            f"load average before/after {load:.1f}/{os.getloadavg()[0]:.1f}"
+            + (" (did not finish)" if res["problem"] else ""),
+            flush=True,
+        )
+        if res["problem"]:
+            failed.add(kind)
     rm, fl, sp = (medians(results[k]) for k in ("riskmap", "floor", "splits"))
     parts = ("load (read+validate+join)", "score (4 stages)", "write GeoParquet")
     e2e = sum(rm[p][0] for p in parts) if all(p in rm for p in parts) else None
