@@ -50,7 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     v = sub.add_parser("validate", help="read and check the input files; report every rejected row")
     _add_inputs(v)
-    v.add_argument("--report", metavar="FILE", help="write the load report as JSON")
+    v.add_argument(
+        "--report",
+        metavar="FILE",
+        help="write the load report: JSON, or the rejected rows as a table when FILE ends in .csv (opens in Excel)",
+    )
     v.add_argument("--strict", action="store_true", help="exit with status 1 when any row is rejected")
     s = sub.add_parser("score", help="score risk per stage; write villages.geojson, tps.geojson, report.json")
     _add_inputs(s)
@@ -281,12 +285,21 @@ def _inputs(args: argparse.Namespace) -> dict[str, object]:
 def _validate(args: argparse.Namespace) -> int:
     from riskmap import pipeline
     from riskmap.export import run_metadata, write_json
+    from riskmap.view import csv_bytes
 
     config = load_config(args.config)
     as_of = pipeline.parse_as_of(args.as_of)
     layers = pipeline.load(**_inputs(args), columns=args.columns, config=config, as_of=as_of)
     print(layers.report.summary(args.lang))
-    if args.report:
+    if args.report and str(args.report).lower().endswith(".csv"):
+        path = Path(args.report)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(csv_bytes(layers.report.rejected_frame(args.lang)))
+        except OSError as exc:
+            raise RiskmapInputError("output_not_writable", path=str(path), detail=exc.strerror or str(exc)) from None
+        print(f"-> {args.report}")
+    elif args.report:
         data = layers.report.to_dict(args.lang)
         data["_meta"] = run_metadata(config, as_of)
         write_json(data, args.report)

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import geopandas as gpd
+import pandas as pd
 import pytest
 
 from riskmap.cli import main
@@ -66,6 +67,14 @@ def test_validate_report_and_strict(tmp_path, villages_path, tps_frame):
     assert "abc" in data["tps"]["rejected"][0]["message"]
     assert float(data["tps"]["rejected"][0]["lon"]) == float(frame.loc[2, "lon"])
     assert main(["validate", "--villages", villages_path, "--tps", str(path), "--strict"]) == 1
+    table = tmp_path / "ditolak.csv"  # the same rejected rows as a table for Excel
+    assert main(["validate", "--villages", villages_path, "--tps", str(path), "--report", str(table)]) == 0
+    raw = table.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # a byte-order mark, so Excel reads UTF-8
+    rows = pd.read_csv(table, encoding="utf-8-sig")
+    assert list(rows[["layer", "row", "reason"]].itertuples(index=False, name=None)) == [
+        ("tps", 4, "unparseable_coordinates")
+    ]
 
 
 @pytest.mark.parametrize(
