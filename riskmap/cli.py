@@ -284,7 +284,7 @@ def _inputs(args: argparse.Namespace) -> dict[str, object]:
 
 def _validate(args: argparse.Namespace) -> int:
     from riskmap import pipeline
-    from riskmap.export import run_metadata, write_json
+    from riskmap.export import run_metadata, write_bytes, write_json
     from riskmap.view import csv_bytes
 
     config = load_config(args.config)
@@ -292,17 +292,12 @@ def _validate(args: argparse.Namespace) -> int:
     layers = pipeline.load(**_inputs(args), columns=args.columns, config=config, as_of=as_of)
     print(layers.report.summary(args.lang))
     if args.report and str(args.report).lower().endswith(".csv"):
-        path = Path(args.report)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(csv_bytes(layers.report.rejected_frame(args.lang)))
-        except OSError as exc:
-            raise RiskmapInputError("output_not_writable", path=str(path), detail=exc.strerror or str(exc)) from None
-        print(f"-> {args.report}")
+        write_bytes(csv_bytes(layers.report.rejected_frame(args.lang)), args.report)
     elif args.report:
         data = layers.report.to_dict(args.lang)
         data["_meta"] = run_metadata(config, as_of)
         write_json(data, args.report)
+    if args.report:
         print(f"-> {args.report}")
     rejected = sum(len(r.rejected) for r in layers.report.layers.values())
     return 1 if (args.strict and rejected) else 0

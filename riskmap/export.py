@@ -84,16 +84,16 @@ def _json_values(values: pd.Series) -> pa.Array:
         stamps = stamps.cast(pa.timestamp("s"), safe=False)  # whole seconds: no ".000000"
         text = pc.binary_join_element_wise('"', pc.strftime(stamps, format="%Y-%m-%dT%H:%M:%S"), '"', "")
         return pc.fill_null(text, "null")
-    cells = values.to_numpy(dtype=object)
-    known = pd.notna(cells)
+    known = values.notna().to_numpy()
     if not pd.api.types.is_string_dtype(values) or pd.api.types.infer_dtype(values, skipna=True) != "string":
+        cells = values.to_numpy(dtype=object)  # mixed objects: one by one
         return pa.array([_json_cell(v) if k else "null" for v, k in zip(cells, known, strict=True)], pa.string())
     text = pc.fill_null(pa.array(values, pa.string(), from_pandas=True), "")
     text = pc.replace_substring(pc.replace_substring(text, "\\", "\\\\"), '"', '\\"')
     control = pc.match_substring_regex(text, _CONTROL).to_numpy(zero_copy_only=False)
     if control.any():  # newlines, tabs and the like: let json escape those cells
         fixed = text.to_numpy(zero_copy_only=False).astype(object)
-        fixed[control] = [json.dumps(str(v), ensure_ascii=False)[1:-1] for v in cells[control]]
+        fixed[control] = [json.dumps(str(v), ensure_ascii=False)[1:-1] for v in values.to_numpy(dtype=object)[control]]
         text = pa.array(fixed, pa.string())
     text = pc.binary_join_element_wise('"', text, '"', "")
     return pc.if_else(pa.array(known), text, pa.scalar("null"))
@@ -139,27 +139,14 @@ def geojson_chunks(frame: gpd.GeoDataFrame, meta: dict[str, Any] | None = None) 
     rows = int(np.clip(_CHUNK_BYTES / (40 * max(vertices, 1.0) + 40 * len(columns)), 1_000, 50_000))
     for start in range(0, len(frame), rows):
         part = frame.iloc[start : start + rows]
-        pieces: list[Any] = []
-        for key, col in zip(keys, columns, strict=True):
-            pieces += [key, _json_values(part[col])]
-        props = pc.binary_join_element_wise(*_interleave(pieces), "") if pieces else None
+        props: list[Any] = []
+        for i, (key, col) in enumerate(zip(keys, columns, strict=True)):
+            props += [(", " if i else "") + key, _json_values(part[col])]
         geom = _geometries(np.asarray(part.geometry.values))
-        parts = ['{ "type": "Feature", "properties": { ']
-        parts += [props] if props is not None else []
-        parts += [' }, "geometry": ', geom, " }"]
+        parts = ['{ "type": "Feature", "properties": { ', *props, ' }, "geometry": ', geom, " }"]
         features = pc.binary_join_element_wise(*parts, "")
         yield ("," if start else "") + ",\n".join(features.to_pylist()) + "\n"
     yield "]\n}\n"
-
-
-def _interleave(pieces: list[Any]) -> list[Any]:
-    """Key and value pieces with ", " between properties."""
-    out: list[Any] = []
-    for i in range(0, len(pieces), 2):
-        if i:
-            out.append(", ")
-        out += pieces[i : i + 2]
-    return out
 
 
 def geojson_bytes(frame: gpd.GeoDataFrame, meta: dict[str, Any] | None = None) -> bytes:
@@ -190,15 +177,21 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
-def write_json(data: dict[str, Any], path: str | Path) -> Path:
-    """Write a dict as pretty UTF-8 JSON."""
+def write_bytes(data: bytes, path: str | Path) -> Path:
+    """Write ``data`` to ``path`` (folders created); a clear error when it cannot be written."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=_json_default) + "\n", encoding="utf-8")
+        path.write_bytes(data)
     except OSError as exc:
         raise RiskmapInputError("output_not_writable", path=str(path), detail=exc.strerror or str(exc)) from None
     return path
+
+
+def write_json(data: dict[str, Any], path: str | Path) -> Path:
+    """Write a dict as pretty UTF-8 JSON."""
+    text = json.dumps(data, indent=2, ensure_ascii=False, default=_json_default) + "\n"
+    return write_bytes(text.encode("utf-8"), path)
 
 
 def run_metadata(config: Any, as_of: dt.date | None, stage: str | None = None) -> dict[str, Any]:

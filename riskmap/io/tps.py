@@ -206,19 +206,20 @@ def read_tps(
             texts[col] = text_column(frame, col)
         return texts[col]
 
-    warned: set[str] = set()
+    code_texts: dict[str | None, pd.Series] = {}
 
     def codes(col: str | None) -> pd.Series:
         """A code column as text, cells Excel shortened to ``5.37101E+12`` blanked (one note per column)."""
+        if col in code_texts:
+            return code_texts[col]
         values = text(col)
         short = _shortened(frame[col], values) if col is not None else np.zeros(len(values), dtype=bool)
         if short.any():  # the digits are gone: the ids are built from village and TPS number below
-            if col not in warned:
-                first = frame[col][short].iloc[0]
-                example = f"{first:.5E}" if isinstance(first, float) else str(first)
-                report.warn(None, "ids_shortened", column=str(col), example=example, n=int(short.sum()))
-                warned.add(str(col))
+            first = frame[col][short].iloc[0]
+            example = f"{first:.5E}" if isinstance(first, float) else str(first)
+            report.warn(None, "ids_shortened", column=str(col), example=example, n=int(short.sum()))
             values = values.where(~short, "")
+        code_texts[col] = values
         return values
 
     kpu = codes(kpu_col)
