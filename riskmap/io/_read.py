@@ -218,8 +218,7 @@ def _read_excel(path: Path, notes: list[tuple[str, dict[str, object]]]) -> tuple
     for name, table in found:
         rows_by_key[key[name]] = rows_by_key.get(key[name], 0) + len(table)
     best = max(rows_by_key, key=lambda k: rows_by_key[k])  # ties: the first sheet's columns
-    reference = next(table for name, table in found if key[name] == best)
-    first = next(name for name, _ in found if key[name] == best)
+    first, reference = next((name, table) for name, table in found if key[name] == best)
     by_norm = {norm(c): c for c in reference.columns}
     tables: list[tuple[str, pd.DataFrame]] = []
     for name, table in found:
@@ -311,7 +310,8 @@ def _read_vector(path: Path, *, layer: str | None, crs: str | None) -> RawLayer:
             source, layer, siblings = _vector_source(path, layer)
             if siblings:
                 notes.append(("layer_chosen", {"layer": Path(source).stem, "names": ", ".join(siblings)}))
-            if layer is None and not siblings:
+            # only GeoPackages and geodatabases hold several layers: other files are not opened twice
+            if layer is None and source.lower().rstrip("/").endswith((".gpkg", ".gdb")):
                 layer = _pick_layer(path, source, notes)
             frame = gpd.read_file(source, layer=layer, engine="pyogrio")
     except RiskmapInputError:
