@@ -269,10 +269,13 @@ def from_projected(
     """Convert projected coordinates (metres) to longitude/latitude.
 
     With ``crs`` (declared by the user) every row is converted from it.
-    Otherwise rows that can only be GPS UTM metres (easting 100,000-900,000
-    and northing 0-10,000,000; no degree value or lost decimal point looks
-    like that) are converted from the WGS 84 / UTM zone of the study area,
-    south when the northing is above 5,000,000 (false northing).
+    Otherwise rows that look like GPS UTM metres (easting 100,000-900,000
+    and northing 0-10,000,000) are converted from the WGS 84 / UTM zone of
+    the study area, south when the northing is above 5,000,000 (false
+    northing). No degree value looks like that; a lost decimal point only
+    does when both values lost it north of the equator with a six-digit
+    longitude (``123607``, ``14748``), and such a row then lands outside the
+    study area and is rejected.
 
     Parameters
     ----------
