@@ -37,7 +37,16 @@ from riskmap._errors import RiskmapInputError
 from riskmap.config import CATEGORIES
 from riskmap.view import View, ViewFilter, factor_text, make_view
 
-matplotlib.rcParams.update({"pdf.fonttype": 42, "font.family": "DejaVu Sans", "hatch.linewidth": 0.6})
+# names from files are text, never mathtext (`$x^2$`) or TeX
+matplotlib.rcParams.update(
+    {
+        "pdf.fonttype": 42,
+        "font.family": "DejaVu Sans",
+        "hatch.linewidth": 0.6,
+        "text.parse_math": False,
+        "text.usetex": False,
+    }
+)
 
 PAPER_MM = {"A4": (297.0, 210.0), "A3": (420.0, 297.0)}
 """Paper sizes (long side, short side) in millimetres."""

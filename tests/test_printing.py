@@ -117,3 +117,21 @@ def test_print_with_proposed_posts(tmp_path):
         == 0
     )
     assert "Pos usulan (6), radius 1.5 km" in _text(out, 1)
+
+
+def test_names_print_literally_never_as_mathtext(tmp_path, villages, tps_frame):
+    """A name with matplotlib mathtext (``$...$``) prints as typed; a broken formula does not stop the print."""
+    names = [r"$\frac{$", r"$x^2$ Baru", r"\$y$"]
+    for k, name in enumerate(names):
+        villages.loc[k, "nama"] = name
+    vpath = tmp_path / "desa.geojson"
+    villages.to_file(vpath)
+    tps = tps_frame.copy()
+    tps.loc[:2, "kelurahan"] = names
+    tpath = tmp_path / "tps.csv"
+    tps.to_csv(tpath, index=False)
+    result = pipeline.run(villages=str(vpath), tps=str(tpath), demo_data=False)
+    path = tmp_path / "maps.pdf"
+    print_maps(result, path, PrintOptions(stages=["voting"], tables=True))
+    text = _text(path)
+    assert "$x^2$ Baru" in text
