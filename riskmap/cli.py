@@ -14,6 +14,7 @@ from pathlib import Path
 
 from riskmap import __version__, i18n
 from riskmap._errors import RiskmapInputError
+from riskmap._terminal import SafeStream
 from riskmap.config import CATEGORIES, load_config
 
 _INPUT_HELP = {
@@ -330,6 +331,15 @@ def _score(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = SafeStream(out), SafeStream(err)  # names from files cannot drive the terminal
+    try:
+        return _main(argv)
+    finally:
+        sys.stdout, sys.stderr = out, err
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

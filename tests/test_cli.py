@@ -105,3 +105,17 @@ def test_bad_as_of_and_config(tmp_path, villages_path):
     cfg.write_text("[scoring\n")
     proc = _run("score", "--villages", villages_path, "--config", str(cfg), "--out", str(tmp_path / "o"))
     assert proc.returncode == 2 and "c.toml" in proc.stderr and "TOML" in proc.stderr
+
+
+def test_names_cannot_drive_the_terminal(tmp_path, villages, capsys):
+    """A name holding terminal escapes (retitle, clear screen) is printed with the escapes visible, not run."""
+    villages.loc[0, "nama"] = "Desa\x1b]0;owned\x07\x1b[2J\rX"
+    villages.loc[1, "geometry"] = None  # a rejected row: its message quotes the file
+    path = tmp_path / "desa\x1b[31m.geojson"
+    villages.to_file(path)
+    status = main(["validate", "--villages", str(path), "--lang", "en"])
+    out = capsys.readouterr()
+    assert status == 0
+    text = out.out + out.err
+    assert "\x1b" not in text and "\x07" not in text and "\r" not in text
+    assert "\\x1b[31m" in text
