@@ -603,7 +603,7 @@ def _pages(result, opts: PrintOptions) -> Iterator[plt.Figure]:
                 context=bool(flt.districts or flt.regencies),
             )
             page += 1
-            if opts.tables and view.tps is not None:  # the tables list TPS
+            if opts.tables:
                 for fig in _table_pages(result, view, opts, _t("table_title", lang, stage=label, area=area_name), page):
                     yield fig
                     page += 1

@@ -135,11 +135,3 @@ def test_names_print_literally_never_as_mathtext(tmp_path, villages, tps_frame):
     print_maps(result, path, PrintOptions(stages=["voting"], tables=True))
     text = _text(path)
     assert "$x^2$ Baru" in text
-
-
-def test_tables_without_tps_print_the_map_only(tmp_path, villages_path):
-    """The app's print button asks for tables; with no TPS file the map page still prints (it stopped with KeyError)."""
-    result = pipeline.run(villages=villages_path, demo_data=False)
-    path = tmp_path / "maps.pdf"
-    print_maps(result, path, PrintOptions(stages=["voting"], tables=True))
-    assert _pdfinfo(path)["Pages"].strip() == "1"
