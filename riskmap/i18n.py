@@ -102,12 +102,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "In QGIS, save that layer as an ordinary layer (Export > Save Features As... GeoPackage).",
     },
     "limit_exceeded": {
-        "id": "file melebihi batas: {what} = {value}, batasnya {limit}.",
-        "en": "the file exceeds a limit: {what} = {value}, the limit is {limit}.",
+        "id": "file melebihi batas {setting}: {what} {value}, padahal batasnya {limit}; file tidak dibaca.",
+        "en": "the file exceeds the limit {setting}: {what} {value}, the limit is {limit}; the file is not read.",
     },
     "limit_exceeded_fix": {
-        "id": "Periksa apakah file-nya benar. Bila benar, naikkan batasnya di file konfigurasi, misalnya my.toml berisi [limits] {key} = ..., lalu jalankan riskmap ... --config my.toml.",
-        "en": "Check that it is the right file. If it is, raise the limit in a configuration file, e.g. my.toml holding [limits] {key} = ..., then run riskmap ... --config my.toml.",
+        "id": "Periksa apakah file-nya benar. Bila benar, naikkan batasnya di file konfigurasi, misalnya my.toml berisi [limits] {setting} = ..., lalu jalankan riskmap ... --config my.toml.",
+        "en": "Check that it is the right file. If it is, raise the limit in a configuration file, e.g. my.toml holding [limits] {setting} = ..., then run riskmap ... --config my.toml.",
     },
     "crs_local": {
         "id": "sistem koordinat file ('{crs}') adalah sistem lokal/teknik yang tidak dapat ditempatkan di peta.",
