@@ -407,7 +407,7 @@ def _warn_bad_characters(frame: pd.DataFrame, replaced: bool, warned: list[tuple
     hit = np.zeros(len(frame), dtype=bool)
     where: dict[int, str] = {}
     for col in frame.columns:
-        if col == ROW_COLUMN or frame[col].dtype != object:
+        if col == ROW_COLUMN or pd.api.types.is_numeric_dtype(frame[col]):
             continue
         cells = frame[col]
         found = cells.astype(str).str.contains(BAD_CHARACTER, regex=False).to_numpy() & cells.notna().to_numpy()
