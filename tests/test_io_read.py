@@ -111,7 +111,7 @@ def test_one_invalid_byte_keeps_utf8_and_warns_the_row(tmp_path, tps_frame):
     assert "\ufffd" in tps["address"].iloc[3]
     warned = [(w.row, w.reason) for w in report.warnings if w.row is not None]
     assert (5, "bad_character") in warned
-    assert "ejaan" in [w for w in report.warnings if w.reason == "bad_character"][0].message("id")
+    assert "ejaan" in next(w for w in report.warnings if w.reason == "bad_character").message("id")
 
 
 def test_windows_1252_export_still_read_as_cp1252(tmp_path, tps_frame):
