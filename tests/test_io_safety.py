@@ -291,3 +291,15 @@ def test_damaged_map_files_are_input_errors(tmp_path, villages):
     fgb = tmp_path / "desa.fgb"
     fgb.write_bytes(b"fgb\x03fgb\x00" + b"\x7f" * 100)
     assert _refused(fgb).code == "vector_unreadable"
+
+
+def test_pipeline_applies_the_configured_limits(tmp_path, villages_path, tps_path):
+    from riskmap import pipeline
+
+    config = load_config(overrides={"limits": {"max_table_rows": 3}})
+    try:
+        with pytest.raises(RiskmapInputError) as info:
+            pipeline.load(villages_path, tps_path, config=config)
+        assert info.value.params["setting"] == "max_table_rows"
+    finally:
+        _safety.use_limits(None)
