@@ -44,6 +44,91 @@ MESSAGES: dict[str, dict[str, str]] = {
     "factor_nearby_incidents": {"id": "Insiden di sekitar TPS", "en": "Incidents near the TPS"},
     "factor_village": {"id": "Kerawanan kelurahan", "en": "Village context"},
     # -- errors (file level) ---------------------------------------------------
+    # -- hostile input: file names, content, limits (gdal: io/_read.py, io/_safety.py) --------------
+    "file_name_invalid": {
+        "id": "nama file tidak dapat dipakai ({reason}: terlalu panjang, berisi karakter NUL, atau ditolak sistem).",
+        "en": "the file name cannot be used ({reason}: too long, holds a NUL character, or refused by the system).",
+    },
+    "file_name_invalid_fix": {
+        "id": "Ganti nama file dengan nama pendek (huruf, angka, garis bawah), lalu unggah lagi.",
+        "en": "Rename the file to a short name (letters, digits, underscores) and upload it again.",
+    },
+    "name_forbidden": {
+        "id": "nama '{name}' berisi '{part}' (alamat internet atau jalur khusus GDAL); riskmap hanya membuka file lokal.",
+        "en": "the name '{name}' holds '{part}' (an internet address or a special GDAL path); riskmap opens only local files.",
+    },
+    "name_forbidden_fix": {
+        "id": "Unduh datanya dulu, simpan sebagai file biasa, lalu pilih file itu.",
+        "en": "Download the data first, save it as an ordinary file, then choose that file.",
+    },
+    "zip_member_unsafe": {
+        "id": "ZIP berisi nama file yang tidak aman ('{name}': jalur absolut, '..', garis miring terbalik atau NUL).",
+        "en": "the ZIP holds an unsafe file name ('{name}': an absolute path, '..', a backslash or NUL).",
+    },
+    "zip_member_unsafe_fix": {
+        "id": "Buat ulang ZIP dari folder berisi file peta saja.",
+        "en": "Create the ZIP again from a folder holding only the map files.",
+    },
+    "content_redirect": {
+        "id": "isi file bukan {format}: file ini adalah dokumen {kind} GDAL yang dapat membaca file lain; riskmap tidak membukanya.",
+        "en": "the content is not {format}: this file is a GDAL {kind} document that can read other files; riskmap does not open it.",
+    },
+    "content_redirect_fix": {
+        "id": "Ekspor ulang layer-nya sebagai {format} asli (misalnya di QGIS: Export > Save Features As).",
+        "en": "Export the layer again as a real {format} file (e.g. in QGIS: Export > Save Features As).",
+    },
+    "content_not_format": {
+        "id": "isi file bukan {format} (awal file tidak cocok dengan format yang disebut nama file).",
+        "en": "the content is not {format} (the start of the file does not match the format its name gives).",
+    },
+    "content_not_format_fix": {
+        "id": "Periksa ekstensi nama file, atau ekspor ulang layer-nya sebagai {format}.",
+        "en": "Check the file name's extension, or export the layer again as {format}.",
+    },
+    "content_driver": {
+        "id": "isi file bukan {format}: GDAL membacanya sebagai '{driver}'; riskmap tidak membukanya.",
+        "en": "the content is not {format}: GDAL reads it as '{driver}'; riskmap does not open it.",
+    },
+    "content_driver_fix": {
+        "id": "Ekspor ulang layer-nya sebagai {format}.",
+        "en": "Export the layer again as {format}.",
+    },
+    "gpkg_view": {
+        "id": "GeoPackage berisi layer '{layer}' yang berupa tampilan SQL (view) atau tabel virtual; riskmap tidak menjalankannya.",
+        "en": "the GeoPackage holds a layer '{layer}' that is an SQL view or a virtual table; riskmap does not run it.",
+    },
+    "gpkg_view_fix": {
+        "id": "Di QGIS, simpan layer itu sebagai layer biasa (Export > Save Features As... GeoPackage).",
+        "en": "In QGIS, save that layer as an ordinary layer (Export > Save Features As... GeoPackage).",
+    },
+    "limit_exceeded": {
+        "id": "file melebihi batas {setting}: {what} {value}, padahal batasnya {limit}; file tidak dibaca.",
+        "en": "the file exceeds the limit {setting}: {what} {value}, the limit is {limit}; the file is not read.",
+    },
+    "limit_exceeded_fix": {
+        "id": "Periksa apakah file-nya benar. Bila benar, naikkan batasnya di file konfigurasi, misalnya my.toml berisi [limits] {setting} = ..., lalu jalankan riskmap ... --config my.toml.",
+        "en": "Check that it is the right file. If it is, raise the limit in a configuration file, e.g. my.toml holding [limits] {setting} = ..., then run riskmap ... --config my.toml.",
+    },
+    "crs_local": {
+        "id": "sistem koordinat file ('{crs}') adalah sistem lokal/teknik yang tidak dapat ditempatkan di peta.",
+        "en": "the file's coordinate system ('{crs}') is a local/engineering system that cannot be placed on the map.",
+    },
+    "crs_local_fix": {
+        "id": "Ekspor ulang dalam CRS geografis (EPSG:4326) atau UTM (misalnya EPSG:32751).",
+        "en": "Export it again in a geographic CRS (EPSG:4326) or a UTM CRS (e.g. EPSG:32751).",
+    },
+    "truncated_row": {
+        "id": "baris ini terpotong: hanya {n} dari {m} kolom; baris tidak dipakai.",
+        "en": "this row is cut short: only {n} of {m} columns; the row is not used.",
+    },
+    "misaligned_row": {
+        "id": "baris ini berisi {n} kolom, padahal judulnya {m} kolom (kolom bergeser); baris tidak dipakai.",
+        "en": "this row holds {n} columns but the header has {m} (columns shifted); the row is not used.",
+    },
+    "bad_character": {
+        "id": "ada karakter yang tidak terbaca di kolom '{column}' (ditampilkan sebagai �); periksa ejaannya.",
+        "en": "a character could not be read in column '{column}' (shown as �); check the spelling.",
+    },
     "file_not_found": {"id": "file tidak ditemukan.", "en": "file not found."},
     "file_not_found_fix": {
         "id": "Periksa nama dan folder file.",
@@ -619,6 +704,9 @@ _REASON_LABELS: dict[str, tuple[str, str]] = {
     "missing_date": ("Tanggal kosong", "Missing date"),
     "unparseable_date": ("Tanggal tak terbaca", "Unreadable date"),
     "after_as_of": ("Setelah tanggal acuan", "After the as-of date"),
+    # gdal (io/_read.py): rows rejected while reading
+    "truncated_row": ("Baris terpotong", "Row cut short"),
+    "misaligned_row": ("Kolom bergeser", "Columns shifted"),
 }
 for _code, (_id, _en) in _REASON_LABELS.items():
     MESSAGES["reason_" + _code] = {"id": _id, "en": _en}

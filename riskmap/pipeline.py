@@ -18,6 +18,7 @@ from riskmap import demo
 from riskmap._errors import RiskmapInputError
 from riskmap.config import Config, load_config
 from riskmap.io import ColumnMap, LayerReport, LoadReport, StudyArea, load_column_map
+from riskmap.io._safety import use_limits
 from riskmap.io.incidents import read_incidents
 from riskmap.io.points import read_points
 from riskmap.io.tps import read_tps
@@ -122,6 +123,7 @@ def load(
         Incidents after this date are reported and left out.
     """
     config = config or load_config()
+    use_limits(config)  # the readers refuse files beyond config's [limits]
     use_demo = demo_data if demo_data is not None else (villages is None and tps is None and incidents is None)
     if use_demo:
         villages = villages or demo.VILLAGES
