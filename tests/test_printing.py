@@ -117,3 +117,15 @@ def test_print_with_proposed_posts(tmp_path):
         == 0
     )
     assert "Pos usulan (6), radius 1.5 km" in _text(out, 1)
+
+
+def test_one_village_without_tps_prints_map_and_empty_table(tmp_path, villages):
+    # issue 9: a one-village file crashed scoring (IndexError); with no TPS layer the table page crashed (KeyError)
+    path = tmp_path / "desa.geojson"
+    villages.iloc[:1].to_file(path)
+    result = pipeline.run(path)
+    out = tmp_path / "one.pdf"
+    print_maps(result, out, PrintOptions(stages=["voting"], tables=True))
+    assert _pdfinfo(out)["Pages"].strip() == "2"
+    assert "Desa 0" in _text(out, 1)
+    assert "Tidak ada TPS rawan" in _text(out, 2)
