@@ -624,6 +624,31 @@ for _code, (_id, _en) in _REASON_LABELS.items():
     MESSAGES["reason_" + _code] = {"id": _id, "en": _en}
 
 
+# -- data layers (issue 9: hostile input; data engineer) ---------------------------
+MESSAGES.update(
+    {
+        "impossible_coordinates": {
+            "id": (
+                "koordinat (lintang '{lat}', bujur '{lon}') tidak mungkin ada di bumi: lintang harus antara -90 "
+                "dan 90, bujur antara -180 dan 180. Periksa dan tulis ulang titiknya."
+            ),
+            "en": (
+                "the coordinates (lat '{lat}', lon '{lon}') cannot exist on Earth: latitude must lie between -90 "
+                "and 90, longitude between -180 and 180. Check and retype the point."
+            ),
+        },
+        "implausible_voters": {
+            "id": "jumlah pemilih {value} tidak masuk akal (lebih dari {most} per TPS); dipakai nilai bawaan. Periksa DPT.",
+            "en": "voter count {value} is not plausible (more than {most} per TPS); the default is used. Check the DPT.",
+        },
+    }
+)
+for _code, (_id, _en) in {
+    "impossible_coordinates": ("Koordinat mustahil", "Impossible coordinates"),
+}.items():
+    MESSAGES["reason_" + _code] = {"id": _id, "en": _en}
+
+
 class _Missing(dict):
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
