@@ -288,7 +288,7 @@ def _validate(args: argparse.Namespace) -> int:
     from riskmap.view import csv_bytes
 
     config = load_config(args.config)
-    as_of = pipeline.parse_as_of(args.as_of)
+    as_of = pipeline.parse_as_of(args.as_of, config)
     layers = pipeline.load(**_inputs(args), columns=args.columns, config=config, as_of=as_of)
     print(layers.report.summary(args.lang))
     if args.report and str(args.report).lower().endswith(".csv"):

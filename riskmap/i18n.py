@@ -641,10 +641,23 @@ MESSAGES.update(
             "id": "jumlah pemilih {value} tidak masuk akal (lebih dari {most} per TPS); dipakai nilai bawaan. Periksa DPT.",
             "en": "voter count {value} is not plausible (more than {most} per TPS); the default is used. Check the DPT.",
         },
+        "date_out_of_range": {
+            "id": "tanggal '{value}' di luar rentang {first} sampai {last}. Periksa tahunnya.",
+            "en": "date '{value}' lies outside {first} to {last}. Check the year.",
+        },
+        "as_of_out_of_range": {
+            "id": "tanggal --as-of '{value}' di luar rentang {first} sampai {last}.",
+            "en": "the --as-of date '{value}' lies outside {first} to {last}.",
+        },
+        "as_of_out_of_range_fix": {
+            "id": "Tulis tanggal acuan dalam rentang itu, misalnya 2024-11-27.",
+            "en": "Give an as-of date in that range, e.g. 2024-11-27.",
+        },
     }
 )
 for _code, (_id, _en) in {
     "impossible_coordinates": ("Koordinat mustahil", "Impossible coordinates"),
+    "date_out_of_range": ("Tanggal di luar rentang", "Date out of range"),
 }.items():
     MESSAGES["reason_" + _code] = {"id": _id, "en": _en}
 

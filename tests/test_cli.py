@@ -105,3 +105,13 @@ def test_bad_as_of_and_config(tmp_path, villages_path):
     cfg.write_text("[scoring\n")
     proc = _run("score", "--villages", villages_path, "--config", str(cfg), "--out", str(tmp_path / "o"))
     assert proc.returncode == 2 and "c.toml" in proc.stderr and "TOML" in proc.stderr
+
+
+@pytest.mark.parametrize("command", ["validate", "score"])
+@pytest.mark.parametrize("as_of", ["9999-12-31", "0001-01-01", "1 Januari 1600"])
+def test_as_of_out_of_range_exits_2(tmp_path, villages_path, incidents_path, command, as_of):
+    # issue 9: --as-of 9999-12-31 stopped with OutOfBoundsDatetime (exit 3) once incidents were given
+    extra = ["--out", str(tmp_path / "o")] if command == "score" else []
+    proc = _run(command, "--villages", villages_path, "--incidents", incidents_path, "--as-of", as_of, *extra)
+    assert proc.returncode == 2, proc.stderr
+    assert as_of in proc.stderr and "1900-01-01" in proc.stderr and "Traceback" not in proc.stderr
