@@ -14,7 +14,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 
-from riskmap import demo
+from riskmap import demo, i18n
 from riskmap._errors import RiskmapInputError
 from riskmap.config import Config, load_config
 from riskmap.io import ColumnMap, LayerReport, LoadReport, StudyArea, load_column_map
@@ -145,10 +145,12 @@ def load(
         villages = demo.VILLAGES
     colmap = load_column_map(columns)
     report = LoadReport()
-    v, v_rep = read_villages(villages, columns=colmap)
+    v, v_rep = read_villages(villages, columns=colmap, config=config)
     report.add(v_rep)
-    if len(v) == 0:
-        raise RiskmapInputError("no_villages_left", file=villages)
+    if len(v) == 0:  # say why here too: score and print show no report before stopping
+        reasons = "; ".join(f"{i18n.t('reason_' + r, 'id')} ({n})" for r, n in v_rep.reason_counts().items())
+        reasons_en = "; ".join(f"{i18n.t('reason_' + r, 'en')} ({n})" for r, n in v_rep.reason_counts().items())
+        raise RiskmapInputError("no_villages_left", file=villages, reasons=reasons or "-", reasons_en=reasons_en or "-")
     area = StudyArea.around(v.total_bounds, STUDY_AREA_MARGIN_KM, name=_area_name(v))
 
     t = None
