@@ -683,6 +683,22 @@ MESSAGES.update(
                 "the row really is a village, not a regency or province."
             ),
         },
+        "no_tps_left": {
+            "id": "tidak ada satu pun TPS yang dapat dipakai (alasan: {reasons}).",
+            "en": "not a single polling station (TPS) could be used (reasons: {reasons_en}).",
+        },
+        "no_tps_left_fix": {
+            "id": "Jalankan riskmap validate --report ditolak.csv untuk melihat setiap baris, perbaiki file TPS, lalu coba lagi.",
+            "en": "Run riskmap validate --report rejected.csv to see every row, fix the TPS file, then retry.",
+        },
+        "bad_number_option": {
+            "id": "nilai {option} '{value}' tidak dapat dipakai.",
+            "en": "the value '{value}' of {option} cannot be used.",
+        },
+        "bad_number_option_fix": {
+            "id": "Beri angka dari {low} sampai {high}.",
+            "en": "Give a number from {low} to {high}.",
+        },
     }
 )
 for _code, (_id, _en) in {
