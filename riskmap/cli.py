@@ -8,6 +8,7 @@ input cannot be used (the message names the file, the problem and the fix);
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -129,8 +130,7 @@ def _deploy(args: argparse.Namespace) -> int:
     result = pipeline.run(**_inputs(args), columns=args.columns, config=config, as_of=args.as_of)
     if args.stage in ("campaign", "recap"):
         return _deploy_area(args, result, config)
-    if result.tps is None:
-        raise RiskmapInputError("deploy_needs_tps")
+    _need_tps(args, result)
     from riskmap.deploy import propose_reserves
     from riskmap.posts import candidate_sites, place_posts
 
@@ -242,6 +242,8 @@ def _print(args: argparse.Namespace) -> int:
     if args.n_posts:
         from riskmap.posts import candidate_sites, place_posts
 
+        _need_tps(args, result)
+
         placed = place_posts(
             result.tps,
             candidate_sites(result.villages, result.layers.posts),
@@ -279,6 +281,40 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _need_tps(args: argparse.Namespace, result: object) -> None:
+    """Stop with a clear message when a command needs TPS and there are none left."""
+    if result.tps is not None and len(result.tps):
+        return
+    report = result.report.layers.get("tps")
+    if report is None:
+        raise RiskmapInputError("deploy_needs_tps")
+    reasons = report.reason_counts().items()
+    raise RiskmapInputError(
+        "no_tps_left",
+        file=report.source or args.tps,
+        reasons="; ".join(f"{i18n.t('reason_' + r, 'id')} ({n})" for r, n in reasons) or "-",
+        reasons_en="; ".join(f"{i18n.t('reason_' + r, 'en')} ({n})" for r, n in reasons) or "-",
+    )
+
+
+_NUMBER_OPTIONS = {  # option -> (attribute, smallest, largest), both inclusive
+    "--radius-km": ("radius_km", 0.01, 100.0),
+    "--posts": ("n_posts", 1, 100_000),
+    "--police": ("police", 0, 10_000_000),
+    "--linmas": ("linmas", 0, 10_000_000),
+    "--dpi": ("dpi", 50, 600),
+    "--time-limit": ("time_limit", 0.1, 86_400.0),
+}
+
+
+def _check_numbers(args: argparse.Namespace) -> None:
+    """Refuse numeric options that are not finite or lie outside their sensible range (nan, inf, -3 posts)."""
+    for option, (name, low, high) in _NUMBER_OPTIONS.items():
+        value = getattr(args, name, None)
+        if value is not None and not (math.isfinite(value) and low <= value <= high):
+            raise RiskmapInputError("bad_number_option", option=option, value=f"{value:g}", low=low, high=high)
+
+
 def _inputs(args: argparse.Namespace) -> dict[str, object]:
     return {name: getattr(args, name) for name in _INPUT_HELP}
 
@@ -289,7 +325,7 @@ def _validate(args: argparse.Namespace) -> int:
     from riskmap.view import csv_bytes
 
     config = load_config(args.config)
-    as_of = pipeline.parse_as_of(args.as_of)
+    as_of = pipeline.parse_as_of(args.as_of, config)
     layers = pipeline.load(**_inputs(args), columns=args.columns, config=config, as_of=as_of)
     print(layers.report.summary(args.lang))
     if args.report and str(args.report).lower().endswith(".csv"):
@@ -344,6 +380,7 @@ def _main(argv: Sequence[str] | None) -> int:
     args = parser.parse_args(argv)
     try:
         commands = {"validate": _validate, "score": _score, "print": _print, "export": _export, "deploy": _deploy}
+        _check_numbers(args)
         return commands[args.command](args)
     except RiskmapInputError as exc:
         print(("Kesalahan: " if args.lang == "id" else "Error: ") + exc.message(args.lang), file=sys.stderr)

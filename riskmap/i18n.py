@@ -298,12 +298,12 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "bad_as_of_fix": {"id": "Tulis sebagai 2024-11-01.", "en": "Write it as 2024-11-01."},
     "no_villages_left": {
-        "id": "tidak ada satu pun kelurahan/desa yang dapat dipakai.",
-        "en": "not a single village could be used.",
+        "id": "tidak ada satu pun kelurahan/desa yang dapat dipakai (alasan: {reasons}).",
+        "en": "not a single village could be used (reasons: {reasons_en}).",
     },
     "no_villages_left_fix": {
-        "id": "Lihat laporan validasi untuk alasan setiap baris.",
-        "en": "See the validation report for each row's reason.",
+        "id": "Perbaiki file batas sesuai alasan itu (misalnya ekspor ulang dari QGIS dengan CRS yang benar), lalu coba lagi.",
+        "en": "Fix the boundary file for those reasons (for example export it again from QGIS with the right CRS), then retry.",
     },
     "output_not_writable": {
         "id": "tidak dapat menulis ke {path} ({detail}).",
@@ -709,6 +709,93 @@ _REASON_LABELS: dict[str, tuple[str, str]] = {
     "misaligned_row": ("Kolom bergeser", "Columns shifted"),
 }
 for _code, (_id, _en) in _REASON_LABELS.items():
+    MESSAGES["reason_" + _code] = {"id": _id, "en": _en}
+
+
+# -- data layers (issue 9: hostile input; data engineer) ---------------------------
+MESSAGES.update(
+    {
+        "impossible_coordinates": {
+            "id": (
+                "koordinat (lintang '{lat}', bujur '{lon}') tidak mungkin ada di bumi: lintang harus antara -90 "
+                "dan 90, bujur antara -180 dan 180. Periksa dan tulis ulang titiknya."
+            ),
+            "en": (
+                "the coordinates (lat '{lat}', lon '{lon}') cannot exist on Earth: latitude must lie between -90 "
+                "and 90, longitude between -180 and 180. Check and retype the point."
+            ),
+        },
+        "implausible_voters": {
+            "id": "jumlah pemilih {value} tidak masuk akal (lebih dari {most} per TPS); dipakai nilai bawaan. Periksa DPT.",
+            "en": "voter count {value} is not plausible (more than {most} per TPS); the default is used. Check the DPT.",
+        },
+        "date_out_of_range": {
+            "id": "tanggal '{value}' di luar rentang {first} sampai {last}. Periksa tahunnya.",
+            "en": "date '{value}' lies outside {first} to {last}. Check the year.",
+        },
+        "as_of_out_of_range": {
+            "id": "tanggal --as-of '{value}' di luar rentang {first} sampai {last}.",
+            "en": "the --as-of date '{value}' lies outside {first} to {last}.",
+        },
+        "as_of_out_of_range_fix": {
+            "id": "Tulis tanggal acuan dalam rentang itu, misalnya 2024-11-27.",
+            "en": "Give an as-of date in that range, e.g. 2024-11-27.",
+        },
+        "village_off_earth": {
+            "id": (
+                "poligon ini memakai koordinat yang tidak ada di bumi (batas {bounds}; lintang harus antara -90 dan "
+                "90, bujur antara -180 dan 180). Periksa sistem koordinat (CRS) file di QGIS lalu ekspor ulang."
+            ),
+            "en": (
+                "this polygon has coordinates that do not exist on Earth (extent {bounds}; latitude must lie "
+                "between -90 and 90, longitude between -180 and 180). Check the file's CRS in QGIS and export again."
+            ),
+        },
+        "village_outside_indonesia": {
+            "id": (
+                "poligon ini keluar dari wilayah Indonesia (batas {bounds}, wilayah Indonesia {box}). Periksa sistem "
+                "koordinat (CRS) dan apakah barisnya memang kelurahan/desa."
+            ),
+            "en": (
+                "this polygon reaches outside Indonesia (extent {bounds}, Indonesia's box {box}). Check the CRS and "
+                "whether the row really is a village."
+            ),
+        },
+        "village_too_large": {
+            "id": (
+                "poligon ini seluas {area} km², lebih besar dari kelurahan/desa mana pun (batas {most} km²). "
+                "Periksa sistem koordinat (CRS) dan apakah barisnya memang kelurahan/desa, bukan kabupaten atau provinsi."
+            ),
+            "en": (
+                "this polygon covers {area} km², more than any village (limit {most} km²). Check the CRS and whether "
+                "the row really is a village, not a regency or province."
+            ),
+        },
+        "no_tps_left": {
+            "id": "tidak ada satu pun TPS yang dapat dipakai (alasan: {reasons}).",
+            "en": "not a single polling station (TPS) could be used (reasons: {reasons_en}).",
+        },
+        "no_tps_left_fix": {
+            "id": "Jalankan riskmap validate --report ditolak.csv untuk melihat setiap baris, perbaiki file TPS, lalu coba lagi.",
+            "en": "Run riskmap validate --report rejected.csv to see every row, fix the TPS file, then retry.",
+        },
+        "bad_number_option": {
+            "id": "nilai {option} '{value}' tidak dapat dipakai.",
+            "en": "the value '{value}' of {option} cannot be used.",
+        },
+        "bad_number_option_fix": {
+            "id": "Beri angka dari {low} sampai {high}.",
+            "en": "Give a number from {low} to {high}.",
+        },
+    }
+)
+for _code, (_id, _en) in {
+    "impossible_coordinates": ("Koordinat mustahil", "Impossible coordinates"),
+    "village_off_earth": ("Koordinat poligon di luar bumi", "Polygon coordinates off the Earth"),
+    "village_outside_indonesia": ("Poligon di luar Indonesia", "Polygon outside Indonesia"),
+    "village_too_large": ("Poligon terlalu luas", "Polygon too large"),
+    "date_out_of_range": ("Tanggal di luar rentang", "Date out of range"),
+}.items():
     MESSAGES["reason_" + _code] = {"id": _id, "en": _en}
 
 

@@ -501,8 +501,11 @@ def _table_pages(result, view: View, opts: PrintOptions, title: str, first_page:
     lang = opts.lang
     s = view.stage
     t = view.tps
-    rows = t[t[f"level_{s}"].isin(["rawan", "sangat rawan"])] if t is not None else pd.DataFrame()
-    rows = rows.sort_values(f"risk_{s}", ascending=False, kind="stable")
+    if t is not None:  # without a TPS layer the table says there is no rawan TPS
+        rows = t[t[f"level_{s}"].isin(["rawan", "sangat rawan"])]
+        rows = rows.sort_values(f"risk_{s}", ascending=False, kind="stable")
+    else:
+        rows = pd.DataFrame()
     factors = factor_text(rows, s, unit="tps", lang=lang) if len(rows) else pd.Series(dtype=object)
     per_page = 28 if opts.orientation == "landscape" else 40
     if opts.paper == "A3":

@@ -135,3 +135,15 @@ def test_names_print_literally_never_as_mathtext(tmp_path, villages, tps_frame):
     print_maps(result, path, PrintOptions(stages=["voting"], tables=True))
     text = _text(path)
     assert "$x^2$ Baru" in text
+
+
+def test_one_village_without_tps_prints_map_and_empty_table(tmp_path, villages):
+    # issue 9: a one-village file crashed scoring (IndexError); with no TPS layer the table page crashed (KeyError)
+    path = tmp_path / "desa.geojson"
+    villages.iloc[:1].to_file(path)
+    result = pipeline.run(path)
+    out = tmp_path / "one.pdf"
+    print_maps(result, out, PrintOptions(stages=["voting"], tables=True))
+    assert _pdfinfo(out)["Pages"].strip() == "2"
+    assert "Desa 0" in _text(out, 1)
+    assert "Tidak ada TPS rawan" in _text(out, 2)
