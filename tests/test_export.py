@@ -229,3 +229,48 @@ def test_geojson_encoder_escapes_and_types(tmp_path):
     assert list(again["text"].iloc[:4]) == text[:4] and again["text"].isna().iloc[4] and again.crs.equals("EPSG:4326")
     empty = json.loads(geojson_bytes(frame.iloc[:0]))
     assert empty == {"type": "FeatureCollection", "features": []}
+
+
+def _coordinate_texts(text: str) -> list[str]:
+    """Every number inside the ``coordinates`` members of GeoJSON text, as written."""
+    import re
+
+    out: list[str] = []
+    for block in re.findall(r'"coordinates":\s*(\[[\[\]\d\s,.eE+-]*\])', text):
+        out += re.findall(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?", block)
+    return out
+
+
+def test_geojson_coordinates_have_at_most_7_decimals(tmp_path):
+    """GEOS prints some rounded coordinates with 17 digits (118.43681050000001) or as 1e-07: never written."""
+    import numpy as np
+    import shapely
+
+    from riskmap.export import geojson_bytes, write_geojson
+
+    rng = np.random.default_rng(7)
+    n = 4000
+    x, y = rng.uniform(95, 141, n), rng.uniform(-11, 6, n)
+    x[:4], y[:4] = [1e-7, -3e-7, 0.0, 123.4599999], [-1e-7, 2.5e-6, -0.0, 0.9999999]  # tiny and all-9 values
+    rings = shapely.buffer(shapely.points(x[:300], y[:300]), rng.uniform(0.001, 0.05, 300), quad_segs=8)
+    frame = gpd.GeoDataFrame(
+        {"k": np.arange(n + 300)},
+        geometry=np.concatenate([shapely.points(x, y), rings]),
+        crs=4326,
+    )
+    frame.loc[5, "geometry"] = shapely.MultiPolygon([rings[0], shapely.box(130.12345678, 1.1, 130.2, 1.2)])
+    frame.loc[6, "geometry"] = shapely.LineString([(120.123456789, -5.1), (120.2, -5.2)])
+    frame.loc[7, "geometry"] = None
+    text = geojson_bytes(frame).decode("utf-8")
+    numbers = _coordinate_texts(text)
+    assert len(numbers) == 2 * int(shapely.get_num_coordinates(frame.geometry.values).sum())
+    too_long = [v for v in numbers if "e" in v.lower() or len(v.partition(".")[2]) > 7]
+    assert too_long == []
+    data = json.loads(text)
+    assert data["features"][0]["geometry"]["coordinates"] == [1e-7, -1e-7]
+    assert '"coordinates":[0.0000001,-0.0000001]' in text.replace(" ", "")
+    again = gpd.read_file(write_geojson(frame, tmp_path / "p.geojson"))
+    present = np.arange(len(frame)) != 7
+    assert again.geometry.iloc[7] is None
+    original = shapely.orient_polygons(frame.geometry.values)  # RFC 7946 ring order, then within 1e-7 degrees
+    assert shapely.equals_exact(again.geometry.values, original, 1e-7)[present].all()
