@@ -483,7 +483,7 @@ def _xlsx_column(values: pd.Series) -> tuple[list[Any], int]:
         return [None if v is None else bool(v) for v in values.to_numpy(dtype=object, na_value=None)], 0
     if pd.api.types.is_float_dtype(values) or pd.api.types.is_integer_dtype(values):
         numbers = values.to_numpy(dtype="float64", na_value=np.nan)
-        cells = values.to_numpy(dtype=object, na_value=None)
+        cells = values.to_numpy(dtype=object, na_value=None).copy()
         cells[~np.isfinite(numbers)] = None  # NaN and infinity: an empty cell (Excel cannot store them)
         return cells.tolist(), 0
     if pd.api.types.is_datetime64_any_dtype(values):
@@ -587,6 +587,7 @@ def write_xlsx(
                         row[k] = text_cell(sheet, row[k])
             sheet.append(row)
     readme = book.create_sheet(_sheet_title(i18n.t("xlsx_readme_sheet", lang)))
+    readme.freeze_panes = "A2"
     readme.column_dimensions["A"].width = 30
     readme.column_dimensions["B"].width = 60
     readme.append(
