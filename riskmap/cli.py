@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument(
         "--report",
         metavar="FILE",
-        help="write the load report: JSON, or the rejected rows as a table when FILE ends in .csv (opens in Excel)",
+        help="write the load report: JSON, or the rejected rows as a table when FILE ends in .csv or .xlsx (Excel)",
     )
     v.add_argument("--strict", action="store_true", help="exit with status 1 when any row is rejected")
     s = sub.add_parser("score", help="score risk per stage; write villages.geojson, tps.geojson, report.json")
@@ -92,11 +92,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     pr.add_argument("--radius-km", type=float, default=2.0, help="response radius of the posts, km (default 2)")
     pr.add_argument("--out", metavar="FILE", required=True, help="FILE.pdf (all pages) or FILE.png (one per page)")
-    ex = sub.add_parser("export", help="export layers for GIS: GeoJSON, GeoPackage, CSV or zipped shapefile")
+    ex = sub.add_parser(
+        "export", help="export layers for GIS: GeoJSON, GeoPackage, CSV, Excel (XLSX), zipped shapefile or GeoParquet"
+    )
     _add_inputs(ex)
     ex.add_argument("--stage", choices=stages, help="keep only this stage's score columns")
     ex.add_argument("--layer", choices=["villages", "tps", "incidents", "all"], default="all")
-    ex.add_argument("--format", choices=["geojson", "gpkg", "csv", "shp", "parquet"], default="geojson")
+    ex.add_argument("--format", choices=["geojson", "gpkg", "csv", "xlsx", "shp", "parquet"], default="geojson")
     ex.add_argument("--out", metavar="PATH", required=True, help="a file for one layer (or a .gpkg), else a folder")
     dp = sub.add_parser("deploy", help="staffing plan for voting or counting: guard groups and personnel per TPS")
     _add_inputs(dp)
@@ -124,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _deploy(args: argparse.Namespace) -> int:
     from riskmap import pipeline
     from riskmap.deploy import area_totals, staffing_plan
-    from riskmap.export import run_metadata, write_geojson, write_json
+    from riskmap.export import run_metadata, write_csv, write_geojson, write_json, write_xlsx
 
     config = load_config(args.config)
     result = pipeline.run(**_inputs(args), columns=args.columns, config=config, as_of=args.as_of)
@@ -168,9 +170,9 @@ def _deploy(args: argparse.Namespace) -> int:
     out = Path(args.out)
     written = [write_geojson(plan, out / "deployment.geojson"), write_json(summary, out / "summary.json")]
     for by, name in (("village_code", "per_village.csv"), ("district", "per_kecamatan.csv")):
-        path = out / name
-        path.write_text(area_totals(plan, by).to_csv(index=False), encoding="utf-8")
-        written.append(path)
+        written.append(write_csv(area_totals(plan, by), out / name))  # UTF-8 with BOM, never a formula
+    written.append(out / "per_kecamatan.xlsx")
+    write_xlsx({"per_kecamatan": area_totals(plan, "district")}, written[-1], meta=summary["_meta"], lang=args.lang)
     if chosen is not None:
         written.append(write_geojson(chosen, out / "posts.geojson"))
     pol, lin = summary["police"], summary["linmas"]
@@ -276,7 +278,7 @@ def _export(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     result = pipeline.run(**_inputs(args), columns=args.columns, config=config, as_of=args.as_of)
-    for path in export_layers(result, args.out, layer=args.layer, fmt=args.format, stage=args.stage):
+    for path in export_layers(result, args.out, layer=args.layer, fmt=args.format, stage=args.stage, lang=args.lang):
         print(f"-> {path}")
     return 0
 
@@ -321,7 +323,7 @@ def _inputs(args: argparse.Namespace) -> dict[str, object]:
 
 def _validate(args: argparse.Namespace) -> int:
     from riskmap import pipeline
-    from riskmap.export import run_metadata, write_bytes, write_json
+    from riskmap.export import run_metadata, write_bytes, write_json, write_xlsx
     from riskmap.view import csv_bytes
 
     config = load_config(args.config)
@@ -330,6 +332,10 @@ def _validate(args: argparse.Namespace) -> int:
     print(layers.report.summary(args.lang))
     if args.report and str(args.report).lower().endswith(".csv"):
         write_bytes(csv_bytes(layers.report.rejected_frame(args.lang)), args.report)
+    elif args.report and str(args.report).lower().endswith(".xlsx"):
+        meta = run_metadata(config, as_of)
+        sheets = {i18n.t("xlsx_sheet_rejected", args.lang): layers.report.rejected_frame(args.lang)}
+        write_xlsx(sheets, args.report, meta=meta, lang=args.lang)
     elif args.report:
         data = layers.report.to_dict(args.lang)
         data["_meta"] = run_metadata(config, as_of)

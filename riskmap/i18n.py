@@ -513,6 +513,28 @@ MESSAGES: dict[str, dict[str, str]] = {
         "id": "layer '{layer}' tidak ada (file-nya tidak diberikan).",
         "en": "layer '{layer}' is not there (its file was not given).",
     },
+    # -- exports: XLSX and CSV (exports engineer, issue 9) ---------------------------
+    "xlsx_too_many_rows": {
+        "id": "tabel '{sheet}' punya {rows} baris, lebih dari yang muat di satu lembar Excel ({limit} baris).",
+        "en": "table '{sheet}' has {rows} rows, more than an Excel worksheet holds ({limit} rows).",
+    },
+    "xlsx_too_many_rows_fix": {
+        "id": "Ekspor sebagai CSV, GeoPackage atau GeoParquet, atau pilih satu kab/kota atau satu layer.",
+        "en": "Export as CSV, GeoPackage or GeoParquet instead, or choose one kab/kota or one layer.",
+    },
+    "xlsx_readme_sheet": {"id": "Keterangan", "en": "README"},
+    "xlsx_readme_key": {"id": "keterangan", "en": "item"},
+    "xlsx_readme_value": {"id": "nilai", "en": "value"},
+    "xlsx_readme_text": {
+        "id": "Dibuat oleh riskmap. Teks dari berkas masukan ditulis sebagai teks, tidak pernah sebagai rumus.",
+        "en": "Made by riskmap. Text from the input files is written as text, never as a formula.",
+    },
+    "xlsx_readme_rows": {"id": "baris di lembar {sheet}", "en": "rows in sheet {sheet}"},
+    "xlsx_sheet_rejected": {"id": "ditolak", "en": "rejected"},
+    "xlsx_note_too_long": {
+        "id": "lembar {sheet}, kolom {column}: sel lebih dari 32.767 karakter dibiarkan kosong",
+        "en": "sheet {sheet}, column {column}: cells over 32,767 characters left empty",
+    },
     "staffing_pattern": {
         "id": "pola pengamanan '{pattern}' tidak dimengerti.",
         "en": "staffing pattern '{pattern}' is not understood.",
@@ -627,6 +649,11 @@ _APP: dict[str, dict[str, str]] = {
     "dl_villages_csv": {"id": "Kelurahan (CSV)", "en": "Villages (CSV)"},
     "dl_tps_geojson": {"id": "TPS (GeoJSON)", "en": "TPS (GeoJSON)"},
     "dl_tps_csv": {"id": "TPS (CSV)", "en": "TPS (CSV)"},
+    # -- XLSX downloads (exports engineer, issue 9) --
+    "dl_villages_xlsx": {"id": "Kelurahan (Excel)", "en": "Villages (Excel)"},
+    "dl_tps_xlsx": {"id": "TPS (Excel)", "en": "TPS (Excel)"},
+    "download_rejected_xlsx": {"id": "Unduh baris ditolak (Excel)", "en": "Download rejected rows (Excel)"},
+    "dep_download_kec_xlsx": {"id": "Per kecamatan (Excel)", "en": "Per kecamatan (Excel)"},
     "from": {"id": "Dari tahap", "en": "From stage"},
     "to": {"id": "Ke tahap", "en": "To stage"},
     "escalating": {"id": "kelurahan naik kategori", "en": "villages move up a category"},

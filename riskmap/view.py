@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import io
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -18,7 +17,7 @@ import pandas as pd
 
 from riskmap import i18n
 from riskmap.config import CATEGORIES
-from riskmap.export import public_columns
+from riskmap.export import plain_table, table_csv_bytes
 
 if TYPE_CHECKING:
     from riskmap.pipeline import Result
@@ -221,17 +220,11 @@ def stage_matrix(result: Result, *, unit: str = "village") -> pd.DataFrame:
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:
-    """CSV (UTF-8 with BOM so Excel reads it) with lon/lat columns instead of geometry."""
-    if isinstance(frame, gpd.GeoDataFrame):
-        pts = frame.geometry.representative_point()
-        out = pd.DataFrame(frame[[c for c in public_columns(frame) if c != frame.geometry.name]])
-        out["lon"] = pts.x.round(7)
-        out["lat"] = pts.y.round(7)
-    else:
-        out = pd.DataFrame(frame)
-    buf = io.StringIO()
-    out.to_csv(buf, index=False)
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+    """CSV for Excel (UTF-8 with BOM, text never a formula) with lon/lat columns instead of geometry.
+
+    See :func:`riskmap.export.plain_table` and :func:`riskmap.export.table_csv_bytes`.
+    """
+    return table_csv_bytes(plain_table(frame))
 
 
 def esc(value: object) -> str:
