@@ -676,6 +676,37 @@ _APP: dict[str, dict[str, str]] = {
     "col_weight": {"id": "bobot tahap", "en": "stage weight"},
 }
 
+# app area (issue 9, hostile input): the tile-URL check, the page's last-resort message, uploads.
+_APP.update(
+    {
+        "unexpected_error": {
+            "id": "Terjadi kesalahan tak terduga saat menyiapkan halaman. Muat ulang halaman; bila berulang, "
+            "periksa file yang diunggah atau hubungi pengelola aplikasi (rinciannya tercatat di log server).",
+            "en": "Something unexpected went wrong while preparing the page. Reload the page; if it happens again, "
+            "check the uploaded files or contact the app's administrator (the details are in the server log).",
+        },
+        "tiles_refused": {
+            "id": "Peta digambar tanpa ubin peta.",
+            "en": "The map is drawn without map tiles.",
+        },
+    }
+)
+MESSAGES.update(
+    {
+        "tiles_url_invalid": {
+            "id": "URL ubin peta '{url}' tidak dipakai: hanya alamat http:// atau https:// (atau jalur di server "
+            "ini) dengan {z}, {x}, {y} (serta {s}, {r} bila perlu), tanpa spasi, tanda kutip, garis miring "
+            "terbalik atau kurung kurawal lain.",
+            "en": "tile URL '{url}' is not used: only an http:// or https:// address (or a path on this server) "
+            "with {z}, {x}, {y} (and {s}, {r} if needed), without spaces, quotes, backslashes or other braces.",
+        },
+        "tiles_url_invalid_fix": {
+            "id": "Contoh: https://tile.openstreetmap.org/{z}/{x}/{y}.png - atau kosongkan kolom ini.",
+            "en": "Example: https://tile.openstreetmap.org/{z}/{x}/{y}.png - or leave the box empty.",
+        },
+    }
+)
+
 # Texts of printed pages (keys "print.<key>").
 _PRINT: dict[str, dict[str, str]] = {
     "staff": {"id": "Polisi / Linmas", "en": "Police / Linmas"},

@@ -71,38 +71,39 @@ def make_view(result: Result, stage: str, filters: ViewFilter | None = None) -> 
     ``stage``; incidents by kecamatan (of the village they lie in), type and date.
     """
     f = filters or ViewFilter()
+    # masks are combined with ``a & b``, never ``&=``: pandas 3's ``to_numpy()`` may return a read-only view
     villages = result.villages
     keep = np.ones(len(villages), dtype=bool)
     if f.regencies:
-        keep &= villages["regency"].isin(f.regencies).to_numpy()
+        keep = keep & villages["regency"].isin(f.regencies).to_numpy()
     if f.districts:
-        keep &= villages["district"].isin(f.districts).to_numpy()
+        keep = keep & villages["district"].isin(f.districts).to_numpy()
     in_area = set(villages.loc[keep, "village_code"])
     area_districts = set(villages.loc[keep, "district_code"])
     if f.levels:
-        keep &= villages[f"level_{stage}"].isin(f.levels).to_numpy()
+        keep = keep & villages[f"level_{stage}"].isin(f.levels).to_numpy()
     v = villages.loc[keep]
 
     t = result.tps
     if t is not None:
         tk = t["village_code"].isin(in_area).to_numpy()
         if f.levels:
-            tk &= t[f"level_{stage}"].isin(f.levels).to_numpy()
+            tk = tk & t[f"level_{stage}"].isin(f.levels).to_numpy()
         t = t.loc[tk]
 
     inc = result.layers.incidents
     if inc is not None:
         ik = np.ones(len(inc), dtype=bool)
         if f.districts or f.regencies:
-            ik &= inc["district_code"].isin(area_districts).to_numpy()
+            ik = ik & inc["district_code"].isin(area_districts).to_numpy()
         if f.types:
-            ik &= inc["type"].isin(f.types).to_numpy()
+            ik = ik & inc["type"].isin(f.types).to_numpy()
         if f.date_from:
-            ik &= (inc["date"] >= pd.Timestamp(f.date_from)).to_numpy()
+            ik = ik & (inc["date"] >= pd.Timestamp(f.date_from)).to_numpy()
         if f.date_to:
-            ik &= (inc["date"] <= pd.Timestamp(f.date_to)).to_numpy()
+            ik = ik & (inc["date"] <= pd.Timestamp(f.date_to)).to_numpy()
         if result.as_of is not None:
-            ik &= (inc["date"] <= pd.Timestamp(result.as_of)).to_numpy()
+            ik = ik & (inc["date"] <= pd.Timestamp(result.as_of)).to_numpy()
         inc = inc.loc[ik]
     return View(stage=stage, villages=v, tps=t, incidents=inc, posts=result.layers.posts, filters=f)
 
@@ -227,6 +228,17 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
     return table_csv_bytes(plain_table(frame))
 
 
+_HTML_EXTRA = str.maketrans({"{": "&#123;", "}": "&#125;", "`": "&#96;", "\\": "&#92;"})
+"""Characters HTML does not need escaped but templates and scripts would read: braces, backtick, backslash."""
+
+
 def esc(value: object) -> str:
-    """HTML-escape untrusted text (names, descriptions) for tooltips and popups."""
-    return html.escape("" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value))
+    """HTML-escape untrusted text (names, descriptions) for tooltips and popups.
+
+    Besides ``& < > " '``, braces, backticks and backslashes become character
+    references, so the escaped text can form no ``{{``/``{%``/``{#`` template
+    syntax, no ``${`` or end of a JavaScript template literal and no string
+    escape, wherever it lands. The browser shows the same characters.
+    """
+    text = "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
+    return html.escape(text).translate(_HTML_EXTRA)
