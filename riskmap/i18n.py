@@ -105,6 +105,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "id": "file melebihi batas {setting}: {what} {value}, padahal batasnya {limit}; file tidak dibaca.",
         "en": "the file exceeds the limit {setting}: {what} {value}, the limit is {limit}; the file is not read.",
     },
+    "limit_file_mb": {"id": "ukuran file (MiB)", "en": "file size (MiB)"},
+    "limit_zip_expanded_mb": {"id": "ukuran isi ZIP setelah dibuka (MiB)", "en": "expanded ZIP size (MiB)"},
+    "limit_zip_ratio": {"id": "rasio kompresi satu file di ZIP", "en": "compression ratio of one ZIP member"},
+    "limit_zip_members": {"id": "jumlah file di ZIP", "en": "files in the ZIP"},
+    "limit_features": {"id": "jumlah fitur", "en": "features"},
+    "limit_table_rows": {"id": "jumlah baris", "en": "rows"},
     "limit_exceeded_fix": {
         "id": "Periksa apakah file-nya benar. Bila benar, naikkan batasnya di file konfigurasi, misalnya my.toml berisi [limits] {setting} = ..., lalu jalankan riskmap ... --config my.toml.",
         "en": "Check that it is the right file. If it is, raise the limit in a configuration file, e.g. my.toml holding [limits] {setting} = ..., then run riskmap ... --config my.toml.",
@@ -862,9 +868,14 @@ class _Missing(dict):
         return "{" + key + "}"
 
 
+class Term(str):
+    """A message parameter that is itself a key of :data:`MESSAGES`, translated with the message."""
+
+
 def t(key: str, lang: str = "id", **params: Any) -> str:
     """Text for ``key`` in ``lang`` with ``params`` filled in.
 
+    Parameters that are :class:`Term` are translated into ``lang`` too.
     Unknown keys come back as the key itself, so a missing translation shows
     up in the interface instead of crashing it.
     """
@@ -872,4 +883,5 @@ def t(key: str, lang: str = "id", **params: Any) -> str:
     if entry is None:
         return key
     text = entry.get(lang) or entry["id"]
+    params = {k: t(v, lang) if isinstance(v, Term) else v for k, v in params.items()}
     return text.format_map(_Missing(params))
