@@ -807,21 +807,25 @@ MESSAGES.update(
         },
         "village_off_earth": {
             "id": (
-                "poligon ini memakai koordinat yang tidak ada di bumi (batas {bounds}; lintang harus antara -90 dan "
-                "90, bujur antara -180 dan 180). Periksa sistem koordinat (CRS) file di QGIS lalu ekspor ulang."
+                "poligon ini memakai koordinat yang tidak ada di bumi (bujur {lon_min} sampai {lon_max}, lintang "
+                "{lat_min} sampai {lat_max}; lintang harus antara -90 dan 90, bujur antara -180 dan 180). Periksa "
+                "sistem koordinat (CRS) file di QGIS lalu ekspor ulang."
             ),
             "en": (
-                "this polygon has coordinates that do not exist on Earth (extent {bounds}; latitude must lie "
-                "between -90 and 90, longitude between -180 and 180). Check the file's CRS in QGIS and export again."
+                "this polygon has coordinates that do not exist on Earth (longitude {lon_min} to {lon_max}, latitude "
+                "{lat_min} to {lat_max}; latitude must lie between -90 and 90, longitude between -180 and 180). "
+                "Check the file's CRS in QGIS and export again."
             ),
         },
         "village_outside_indonesia": {
             "id": (
-                "poligon ini keluar dari wilayah Indonesia (batas {bounds}, wilayah Indonesia {box}). Periksa sistem "
-                "koordinat (CRS) dan apakah barisnya memang kelurahan/desa."
+                "poligon ini keluar dari wilayah Indonesia (bujur {lon_min} sampai {lon_max}, lintang {lat_min} "
+                "sampai {lat_max}; Indonesia ada di bujur {box_lon} dan lintang {box_lat}). Periksa sistem koordinat "
+                "(CRS) dan apakah barisnya memang kelurahan/desa."
             ),
             "en": (
-                "this polygon reaches outside Indonesia (extent {bounds}, Indonesia's box {box}). Check the CRS and "
+                "this polygon reaches outside Indonesia (longitude {lon_min} to {lon_max}, latitude {lat_min} to "
+                "{lat_max}; Indonesia lies within longitude {box_lon} and latitude {box_lat}). Check the CRS and "
                 "whether the row really is a village."
             ),
         },
