@@ -43,6 +43,12 @@ MESSAGES: dict[str, dict[str, str]] = {
     "factor_exposure": {"id": "Jumlah pemilih", "en": "Number of voters"},
     "factor_nearby_incidents": {"id": "Insiden di sekitar TPS", "en": "Incidents near the TPS"},
     "factor_village": {"id": "Kerawanan kelurahan", "en": "Village context"},
+    # -- command line ----------------------------------------------------------
+    "cli_error": {"id": "Kesalahan: {message}", "en": "Error: {message}"},
+    "cli_internal_error": {
+        "id": "Terjadi kesalahan internal ({name}: {exc}). Jalankan lagi dengan --debug dan laporkan.",
+        "en": "Internal error ({name}: {exc}). Run again with --debug and report it.",
+    },
     # -- errors (file level) ---------------------------------------------------
     # -- hostile input: file names, content, limits (gdal: io/_read.py, io/_safety.py) --------------
     "file_name_invalid": {
