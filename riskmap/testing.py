@@ -258,12 +258,18 @@ def count_data_rows(path: str | Path) -> int | None:
         if not lines:
             return 0
         delimiter = max(("\t", ";", "|", ","), key=lines[0].count)
+        physical = text.splitlines(keepends=True)
+        blank = re.compile(r"[\s,;|]*")
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        count, start = 0, 0
         try:
-            records = [r for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
+            for _ in reader:  # a record spans physical lines start..line_num (quoted line breaks)
+                raw = "".join(physical[start : reader.line_num])
+                start = reader.line_num
+                count += not blank.fullmatch(raw)
         except csv.Error:
             return len(lines) - 1
-        filled = [r for r in records if any(c.strip() for c in r)]
-        return max(len(filled) - 1, 0)
+        return max(count - 1, 0)
     if suffix in (".geojson", ".json"):
         try:
             doc = json.loads(raw)

@@ -66,3 +66,17 @@ def incidents_path(tmp_path, villages) -> str:
     path = tmp_path / "insiden.csv"
     frame.to_csv(path, index=False)
     return str(path)
+
+
+# --------------------------------------------------------------------------
+# Hypothesis profiles for the fuzz suite (tests/test_fuzz_*.py, marker "fuzz").
+# "ci" (default): a few thousand examples across the suite, well under 3 minutes
+# on 2 cores. "long": pytest -m fuzz --hypothesis-profile long (by hand).
+# Slow tests take a fraction of max_examples (hostile.scaled).
+# --------------------------------------------------------------------------
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+_FUZZ_HEALTH = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large]
+settings.register_profile("ci", max_examples=150, deadline=None, suppress_health_check=_FUZZ_HEALTH, print_blob=True)
+settings.register_profile("long", max_examples=3000, deadline=None, suppress_health_check=_FUZZ_HEALTH, print_blob=True)
+settings.load_profile("ci")
