@@ -77,6 +77,7 @@ def incidents_path(tmp_path, villages) -> str:
 from hypothesis import HealthCheck, settings  # noqa: E402
 
 _FUZZ_HEALTH = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large]
-settings.register_profile("ci", max_examples=150, deadline=None, suppress_health_check=_FUZZ_HEALTH, print_blob=True)
-settings.register_profile("long", max_examples=3000, deadline=None, suppress_health_check=_FUZZ_HEALTH, print_blob=True)
+_FUZZ = {"deadline": None, "suppress_health_check": _FUZZ_HEALTH, "print_blob": True}
+settings.register_profile("ci", max_examples=40, report_multiple_bugs=False, **_FUZZ)
+settings.register_profile("long", max_examples=2000, **_FUZZ)
 settings.load_profile("ci")
