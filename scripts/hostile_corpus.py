@@ -94,7 +94,8 @@ def check_one(path: Path, secrets: list[str]) -> list[dict[str, object]]:
             counts = ""
             texts: list[str] = []
             try:
-                _, report = _reader(layer, path, area)
+                frame, report = _reader(layer, path, area)
+                texts.append(frame.drop(columns="geometry", errors="ignore").to_json(default_handler=str))
                 counts = f"{report.read}/{report.used}/{len(report.rejected)}"
                 found += report_violations({layer: report.to_dict("en")})
                 if expected is not None and report.read != expected:
