@@ -8,12 +8,14 @@ input cannot be used (the message names the file, the problem and the fix);
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from riskmap import __version__, i18n
 from riskmap._errors import RiskmapInputError
+from riskmap._terminal import SafeStream
 from riskmap.config import CATEGORIES, load_config
 
 _INPUT_HELP = {
@@ -53,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument(
         "--report",
         metavar="FILE",
-        help="write the load report: JSON, or the rejected rows as a table when FILE ends in .csv (opens in Excel)",
+        help="write the load report: JSON, or the rejected rows as a table when FILE ends in .csv or .xlsx (Excel)",
     )
     v.add_argument("--strict", action="store_true", help="exit with status 1 when any row is rejected")
     s = sub.add_parser("score", help="score risk per stage; write villages.geojson, tps.geojson, report.json")
@@ -90,11 +92,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     pr.add_argument("--radius-km", type=float, default=2.0, help="response radius of the posts, km (default 2)")
     pr.add_argument("--out", metavar="FILE", required=True, help="FILE.pdf (all pages) or FILE.png (one per page)")
-    ex = sub.add_parser("export", help="export layers for GIS: GeoJSON, GeoPackage, CSV or zipped shapefile")
+    ex = sub.add_parser(
+        "export", help="export layers for GIS: GeoJSON, GeoPackage, CSV, Excel (XLSX), zipped shapefile or GeoParquet"
+    )
     _add_inputs(ex)
     ex.add_argument("--stage", choices=stages, help="keep only this stage's score columns")
     ex.add_argument("--layer", choices=["villages", "tps", "incidents", "all"], default="all")
-    ex.add_argument("--format", choices=["geojson", "gpkg", "csv", "shp", "parquet"], default="geojson")
+    ex.add_argument("--format", choices=["geojson", "gpkg", "csv", "xlsx", "shp", "parquet"], default="geojson")
     ex.add_argument("--out", metavar="PATH", required=True, help="a file for one layer (or a .gpkg), else a folder")
     dp = sub.add_parser("deploy", help="staffing plan for voting or counting: guard groups and personnel per TPS")
     _add_inputs(dp)
@@ -122,14 +126,13 @@ def build_parser() -> argparse.ArgumentParser:
 def _deploy(args: argparse.Namespace) -> int:
     from riskmap import pipeline
     from riskmap.deploy import area_totals, staffing_plan
-    from riskmap.export import run_metadata, write_geojson, write_json
+    from riskmap.export import run_metadata, write_csv, write_geojson, write_json, write_xlsx
 
     config = load_config(args.config)
     result = pipeline.run(**_inputs(args), columns=args.columns, config=config, as_of=args.as_of)
     if args.stage in ("campaign", "recap"):
         return _deploy_area(args, result, config)
-    if result.tps is None:
-        raise RiskmapInputError("deploy_needs_tps")
+    _need_tps(args, result)
     from riskmap.deploy import propose_reserves
     from riskmap.posts import candidate_sites, place_posts
 
@@ -167,9 +170,9 @@ def _deploy(args: argparse.Namespace) -> int:
     out = Path(args.out)
     written = [write_geojson(plan, out / "deployment.geojson"), write_json(summary, out / "summary.json")]
     for by, name in (("village_code", "per_village.csv"), ("district", "per_kecamatan.csv")):
-        path = out / name
-        path.write_text(area_totals(plan, by).to_csv(index=False), encoding="utf-8")
-        written.append(path)
+        written.append(write_csv(area_totals(plan, by), out / name))  # UTF-8 with BOM, never a formula
+    written.append(out / "per_kecamatan.xlsx")
+    write_xlsx({"per_kecamatan": area_totals(plan, "district")}, written[-1], meta=summary["_meta"], lang=args.lang)
     if chosen is not None:
         written.append(write_geojson(chosen, out / "posts.geojson"))
     pol, lin = summary["police"], summary["linmas"]
@@ -241,6 +244,8 @@ def _print(args: argparse.Namespace) -> int:
     if args.n_posts:
         from riskmap.posts import candidate_sites, place_posts
 
+        _need_tps(args, result)
+
         placed = place_posts(
             result.tps,
             candidate_sites(result.villages, result.layers.posts),
@@ -273,9 +278,43 @@ def _export(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     result = pipeline.run(**_inputs(args), columns=args.columns, config=config, as_of=args.as_of)
-    for path in export_layers(result, args.out, layer=args.layer, fmt=args.format, stage=args.stage):
+    for path in export_layers(result, args.out, layer=args.layer, fmt=args.format, stage=args.stage, lang=args.lang):
         print(f"-> {path}")
     return 0
+
+
+def _need_tps(args: argparse.Namespace, result: object) -> None:
+    """Stop with a clear message when a command needs TPS and there are none left."""
+    if result.tps is not None and len(result.tps):
+        return
+    report = result.report.layers.get("tps")
+    if report is None:
+        raise RiskmapInputError("deploy_needs_tps")
+    reasons = report.reason_counts().items()
+    raise RiskmapInputError(
+        "no_tps_left",
+        file=report.source or args.tps,
+        reasons="; ".join(f"{i18n.t('reason_' + r, 'id')} ({n})" for r, n in reasons) or "-",
+        reasons_en="; ".join(f"{i18n.t('reason_' + r, 'en')} ({n})" for r, n in reasons) or "-",
+    )
+
+
+_NUMBER_OPTIONS = {  # option -> (attribute, smallest, largest), both inclusive
+    "--radius-km": ("radius_km", 0.01, 100.0),
+    "--posts": ("n_posts", 1, 100_000),
+    "--police": ("police", 0, 10_000_000),
+    "--linmas": ("linmas", 0, 10_000_000),
+    "--dpi": ("dpi", 50, 600),
+    "--time-limit": ("time_limit", 0.1, 86_400.0),
+}
+
+
+def _check_numbers(args: argparse.Namespace) -> None:
+    """Refuse numeric options that are not finite or lie outside their sensible range (nan, inf, -3 posts)."""
+    for option, (name, low, high) in _NUMBER_OPTIONS.items():
+        value = getattr(args, name, None)
+        if value is not None and not (math.isfinite(value) and low <= value <= high):
+            raise RiskmapInputError("bad_number_option", option=option, value=f"{value:g}", low=low, high=high)
 
 
 def _inputs(args: argparse.Namespace) -> dict[str, object]:
@@ -284,15 +323,19 @@ def _inputs(args: argparse.Namespace) -> dict[str, object]:
 
 def _validate(args: argparse.Namespace) -> int:
     from riskmap import pipeline
-    from riskmap.export import run_metadata, write_bytes, write_json
+    from riskmap.export import run_metadata, write_bytes, write_json, write_xlsx
     from riskmap.view import csv_bytes
 
     config = load_config(args.config)
-    as_of = pipeline.parse_as_of(args.as_of)
+    as_of = pipeline.parse_as_of(args.as_of, config)
     layers = pipeline.load(**_inputs(args), columns=args.columns, config=config, as_of=as_of)
     print(layers.report.summary(args.lang))
     if args.report and str(args.report).lower().endswith(".csv"):
         write_bytes(csv_bytes(layers.report.rejected_frame(args.lang)), args.report)
+    elif args.report and str(args.report).lower().endswith(".xlsx"):
+        meta = run_metadata(config, as_of)
+        sheets = {i18n.t("xlsx_sheet_rejected", args.lang): layers.report.rejected_frame(args.lang)}
+        write_xlsx(sheets, args.report, meta=meta, lang=args.lang)
     elif args.report:
         data = layers.report.to_dict(args.lang)
         data["_meta"] = run_metadata(config, as_of)
@@ -330,10 +373,20 @@ def _score(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = SafeStream(out), SafeStream(err)  # names from files cannot drive the terminal
+    try:
+        return _main(argv)
+    finally:
+        sys.stdout, sys.stderr = out, err
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         commands = {"validate": _validate, "score": _score, "print": _print, "export": _export, "deploy": _deploy}
+        _check_numbers(args)
         return commands[args.command](args)
     except RiskmapInputError as exc:
         print(("Kesalahan: " if args.lang == "id" else "Error: ") + exc.message(args.lang), file=sys.stderr)

@@ -9,8 +9,11 @@ WKB, snappy. GeoPackage, shapefile and CSV exports go through GDAL.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import json
+import re
 import tempfile
 import zipfile
 from collections.abc import Iterator
@@ -26,7 +29,7 @@ import pyarrow.parquet as pq
 import pyogrio
 import shapely
 
-from riskmap import __version__
+from riskmap import __version__, i18n
 from riskmap._errors import RiskmapInputError
 from riskmap._threads import thread_map
 from riskmap.io._read import ROW_COLUMN
@@ -55,6 +58,8 @@ COORDINATE_DECIMALS = 7
 """Decimals of GeoJSON coordinates (about 1 cm)."""
 _CHUNK_BYTES = 50_000_000  # about this much JSON text per chunk (memory stays flat)
 _CONTROL = r"[\x00-\x1f]"
+_XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")  # not allowed in XLSX text
+_XLSX_ERRORS = frozenset(("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A"))
 
 
 def _json_values(values: pd.Series) -> pa.Array:
@@ -109,11 +114,76 @@ def _json_cell(value: Any) -> str:
         return json.dumps(str(value), ensure_ascii=False)
 
 
+_LONG_NUMBER_RE2 = r"\d\.\d{8}|\d[eE]"  # (Arrow regex) a number printed with 8+ decimals or an exponent
+_NUMBER_RE2 = r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?"  # (Arrow regex) any number in geometry JSON
+_LONG_NUMBER = re.compile(r"(?<![\d.])\d+(?:\.\d{8,}|(?:\.\d+)?[eE][-+]?\d+)")
+
+
+def _short_number(match: re.Match[str]) -> str:
+    """A coordinate GEOS printed with 17 digits or an exponent, as at most 7 plain decimals."""
+    return _plain(float(match.group()))
+
+
+def _plain(value: float) -> str:
+    """``value`` rounded to :data:`COORDINATE_DECIMALS`, in plain notation (``1e-07`` -> ``0.0000001``)."""
+    text = f"{round(value, COORDINATE_DECIMALS):.{COORDINATE_DECIMALS}f}".rstrip("0")
+    return text + "0" if text.endswith(".") else text
+
+
+def _coordinate_text(values: np.ndarray) -> pa.Array:
+    """Rounded coordinates as their shortest decimal text (Arrow), tiny ones without an exponent."""
+    text = pa.array(values).cast(pa.string())
+    tiny = np.flatnonzero((values != 0) & (np.abs(values) < 1e-5))  # Arrow writes 1e-7
+    if len(tiny):
+        fixed = text.to_numpy(zero_copy_only=False).astype(object)
+        fixed[tiny] = [_plain(v) for v in values[tiny]]
+        text = pa.array(fixed, pa.string())
+    return text
+
+
+def _reprint_numbers(text: pa.Array, geoms: np.ndarray) -> pa.Array:
+    """Geometry JSON ``text`` of 2D ``geoms`` with every number replaced by its shortest text.
+
+    The JSON is split around its numbers (Arrow regex) and the pieces are
+    interleaved with :func:`_coordinate_text` of the same coordinates, which
+    GEOS prints in the order :func:`shapely.get_coordinates` returns them.
+    """
+    pieces = pc.split_pattern_regex(text, _NUMBER_RE2)
+    numbers = 2 * shapely.get_num_coordinates(geoms)
+    coords = shapely.get_coordinates(geoms).ravel()
+    if not np.isfinite(coords).all() or (pc.list_value_length(pieces).to_numpy() - 1 != numbers).any():
+        return pa.array([_LONG_NUMBER.sub(_short_number, g) for g in text.to_pylist()], pa.string())
+    seps = pieces.flatten()
+    n_seps = numbers + 1
+    start = np.concatenate([[0], np.cumsum(numbers + n_seps)])
+    first_sep = np.repeat(np.concatenate([[0], np.cumsum(n_seps)[:-1]]), n_seps)
+    first_num = np.repeat(np.concatenate([[0], np.cumsum(numbers)[:-1]]), numbers)
+    order = np.empty(len(seps) + len(coords), dtype=np.int64)
+    sep_at = np.repeat(start[:-1], n_seps) + 2 * (np.arange(len(seps)) - first_sep)
+    num_at = np.repeat(start[:-1], numbers) + 2 * (np.arange(len(coords)) - first_num) + 1
+    order[sep_at] = np.arange(len(seps))
+    order[num_at] = len(seps) + np.arange(len(coords))
+    flat = pa.concat_arrays([seps, _coordinate_text(coords)]).take(pa.array(order))
+    lists = pa.ListArray.from_arrays(pa.array(start.astype(np.int32)), flat)
+    return pc.binary_join(lists, "")
+
+
 def _geometries(geoms: np.ndarray) -> pa.Array:
-    """RFC 7946 geometry JSON: counter-clockwise exterior rings, coordinates rounded to 7 decimals."""
+    """RFC 7946 geometry JSON: counter-clockwise exterior rings, coordinates of at most 7 decimals.
+
+    Coordinates are rounded first; GEOS then still prints about 0.1-0.5 % of
+    them with 17 significant digits (``118.43681050000001``) or an exponent
+    (``1e-07``). Those geometries (found with an Arrow regex) are printed again
+    with the shortest text of each number (:func:`_reprint_numbers`).
+    """
     geoms = shapely.orient_polygons(geoms)
     geoms = shapely.transform(geoms, lambda xy: np.round(xy, COORDINATE_DECIMALS))
     text = pa.array(shapely.to_geojson(geoms), pa.string())
+    long = pc.fill_null(pc.match_substring_regex(text, _LONG_NUMBER_RE2), False)
+    if pc.any(long).as_py():
+        picked = np.flatnonzero(long.to_numpy(zero_copy_only=False))
+        fixed = _reprint_numbers(text.take(pa.array(picked)), geoms[picked])
+        text = pc.replace_with_mask(text, long, fixed)
     return pc.fill_null(text, "null")
 
 
@@ -320,9 +390,243 @@ def write_score_outputs(result: Any, out_dir: str | Path, *, lang: str = "id", f
     return written
 
 
+# -- spreadsheets: CSV and XLSX -----------------------------------------------------
+
+_FORMULA_START = r"^\s*[=+\-@\t\r\n\uff1d\uff0b\uff0d\uff20\ufe62\ufe63\ufe66\ufe6b\u2212]"
+"""A text cell a spreadsheet may run as a formula (OWASP "CSV Injection"): ``= + - @``, tab, CR, LF,
+their full-width and small forms and the minus sign U+2212, after any leading spaces."""
+_PLAIN_NUMBER = r"^\s*[-+]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][-+]?\d+)?\s*$"
+"""Text that is only a number (``-10.17``, ``+62812``): a spreadsheet reads it as a number, never runs it."""
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLSX_MAX_ROWS = 1_048_576
+"""Rows per Excel worksheet, the header row included."""
+XLSX_MAX_CHARS = 32_767
+"""Characters per Excel cell; longer cells are left empty (and counted on the ``Keterangan`` sheet)."""
+_XLSX_MAX_WIDTH = 50  # characters: the widest column on screen
+_XLSX_WIDTH_SAMPLE = 2_000  # rows looked at to size the columns
+
+
+def _neutralise(values: pd.Series) -> pd.Series:
+    """``values`` with every text cell that could start a formula prefixed with ``'`` (other cells untouched)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        values = values.astype(object)
+    elif not (pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)):
+        return values  # numbers, booleans, dates: never formulas
+    cells = values.to_numpy(dtype=object, na_value=None)
+    is_text = np.fromiter((isinstance(v, str) for v in cells), dtype=bool, count=len(cells))
+    if not is_text.any():
+        return values
+    text = pd.Series(np.where(is_text, cells, ""), index=values.index, dtype=object).astype(str)
+    risky = text.str.contains(_FORMULA_START, regex=True) & ~text.str.match(_PLAIN_NUMBER)
+    risky = risky.to_numpy() & is_text
+    if not risky.any():
+        return values
+    out = cells.copy()
+    out[risky] = ["'" + v for v in cells[risky]]
+    return pd.Series(out, index=values.index, name=values.name, dtype=object)
+
+
+def safe_text_cells(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` a spreadsheet cannot run as formulas.
+
+    Text cells and column names that could start a formula get a leading
+    ``'`` (OWASP "CSV Injection"); numbers, booleans and dates are unchanged.
+    Text that is only a number (``"-10.17"``) is left as it is: a spreadsheet reads it as a number.
+    """
+    out = pd.DataFrame({k: _neutralise(frame.iloc[:, k]) for k in range(frame.shape[1])}, index=frame.index)
+    names = _neutralise(pd.Series(list(frame.columns), dtype=object))
+    out.columns = [str(c) for c in names]
+    return out
+
+
+def plain_table(frame: pd.DataFrame, *, polygons: str = "point") -> pd.DataFrame:
+    """A layer as a plain table: internal columns dropped, geometry as ``lon``/``lat`` (EPSG:4326, degrees).
+
+    Polygons get the ``lon``/``lat`` of a point inside them, or with ``polygons="wkt"`` their WKT
+    (7 decimals) in a ``wkt`` column. A frame without geometry is returned as it is.
+    """
+    if not isinstance(frame, gpd.GeoDataFrame):
+        return pd.DataFrame(frame)
+    if frame.crs is not None and not frame.crs.equals("EPSG:4326"):
+        frame = frame.to_crs(4326)
+    geom = frame.geometry
+    out = pd.DataFrame(frame[[c for c in public_columns(frame) if c != geom.name]])
+    points = geom.geom_type.isin(["Point", None]) | geom.isna()
+    if polygons == "wkt" and not points.all():
+        out["wkt"] = shapely.to_wkt(geom.values, rounding_precision=COORDINATE_DECIMALS)
+        return out
+    pts = geom if points.all() else geom.representative_point()
+    out["lon"] = pts.x.round(COORDINATE_DECIMALS)
+    out["lat"] = pts.y.round(COORDINATE_DECIMALS)
+    return out
+
+
+def table_csv_bytes(frame: pd.DataFrame) -> bytes:
+    """A table as CSV for Excel: UTF-8 with a byte-order mark, text cells quoted and never formulas.
+
+    Every CSV riskmap writes goes through here (see :func:`safe_text_cells`).
+    """
+    text = safe_text_cells(frame).to_csv(index=False, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\r\n")
+    return ("\ufeff" + text).encode("utf-8")
+
+
+def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Write a table as CSV for Excel (:func:`table_csv_bytes`); a clear error when it cannot be written."""
+    return write_bytes(table_csv_bytes(frame), path)
+
+
+def _xlsx_column(values: pd.Series) -> tuple[list[Any], int]:
+    """Cells of one column for openpyxl (None for missing) and the count of text cells too long to write."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        values = values.astype(object)
+    if pd.api.types.is_bool_dtype(values):
+        return [None if v is None else bool(v) for v in values.to_numpy(dtype=object, na_value=None)], 0
+    if pd.api.types.is_float_dtype(values) or pd.api.types.is_integer_dtype(values):
+        numbers = values.to_numpy(dtype="float64", na_value=np.nan)
+        cells = values.to_numpy(dtype=object, na_value=None).copy()
+        cells[~np.isfinite(numbers)] = None  # NaN and infinity: an empty cell (Excel cannot store them)
+        return cells.tolist(), 0
+    if pd.api.types.is_datetime64_any_dtype(values):
+        if values.dt.tz is not None:
+            values = values.dt.tz_localize(None)
+        return [None if pd.isna(v) else v.to_pydatetime() for v in values], 0
+    cells = values.to_numpy(dtype=object, na_value=None)
+    out: list[Any] = []
+    too_long = 0
+    for v in cells:
+        if v is None or isinstance(v, bool | int | float | np.bool_ | np.integer | np.floating):
+            out.append(None if isinstance(v, float | np.floating) and not np.isfinite(v) else v)
+            continue
+        if isinstance(v, dt.datetime | dt.date):
+            out.append(v)
+            continue
+        text = _XLSX_ILLEGAL.sub("\ufffd", v if isinstance(v, str) else str(v))
+        if len(text) > XLSX_MAX_CHARS:
+            too_long += 1
+            text = None
+        out.append(text)
+    return out, too_long
+
+
+def _xlsx_guesses(value: Any) -> bool:
+    """True for text openpyxl would store as a formula (``=...``) or an error value (``#N/A``)."""
+    return isinstance(value, str) and (value[:1] == "=" or value in _XLSX_ERRORS)
+
+
+def check_xlsx_rows(sheets: dict[str, pd.DataFrame]) -> None:
+    """Raise a clear error when a table has more rows than an Excel worksheet holds."""
+    for name, frame in sheets.items():
+        if len(frame) >= XLSX_MAX_ROWS:
+            raise RiskmapInputError(
+                "xlsx_too_many_rows", sheet=name, rows=f"{len(frame):,}", limit=f"{XLSX_MAX_ROWS - 1:,}"
+            )
+
+
+def _xlsx_width(name: str, cells: list[Any]) -> float:
+    sample = [len(str(v)) for v in cells[:_XLSX_WIDTH_SAMPLE] if v is not None]
+    return float(min(max([len(name), *sample]) + 2, _XLSX_MAX_WIDTH))
+
+
+def write_xlsx(
+    sheets: dict[str, pd.DataFrame],
+    target: str | Path | io.BytesIO,
+    *,
+    meta: dict[str, Any] | None = None,
+    lang: str = "id",
+) -> None:
+    """Write tables as an Excel workbook: one worksheet per table, then a ``Keterangan`` sheet.
+
+    Header row frozen, columns sized to their contents, numbers as numbers,
+    text as text and never a formula (every text cell is typed as a string,
+    characters XLSX cannot hold become U+FFFD, cells over
+    :data:`XLSX_MAX_CHARS` are left empty and counted). The ``Keterangan``
+    (README) sheet lists ``meta`` (the run's provenance, :func:`run_metadata`),
+    the rows per sheet and those notes. Written with openpyxl in write-only mode.
+
+    Raises
+    ------
+    RiskmapInputError
+        ``xlsx_too_many_rows`` when a table does not fit in a worksheet.
+    """
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    check_xlsx_rows(sheets)
+    book = Workbook(write_only=True)
+    bold = Font(bold=True)
+    notes: list[tuple[str, Any]] = []
+
+    def text_cell(sheet: Any, value: str, font: Font | None = None) -> Any:
+        cell = WriteOnlyCell(sheet, value=None)
+        cell.value, cell.data_type = value, "s"  # a string, even when it starts with "="
+        if font is not None:
+            cell.font = font
+        return cell
+
+    for name, frame in sheets.items():
+        sheet = book.create_sheet(_sheet_title(name))
+        sheet.freeze_panes = "A2"
+        names = [_XLSX_ILLEGAL.sub("\ufffd", str(c))[:XLSX_MAX_CHARS] for c in frame.columns]
+        columns = []
+        for col_name, col in zip(names, frame.columns, strict=True):
+            cells, too_long = _xlsx_column(frame[col])
+            columns.append(cells)
+            if too_long:
+                notes.append((i18n.t("xlsx_note_too_long", lang, sheet=name, column=col_name), too_long))
+        for k, (col_name, cells) in enumerate(zip(names, columns, strict=True), start=1):
+            sheet.column_dimensions[get_column_letter(k)].width = _xlsx_width(col_name, cells)
+        sheet.append([text_cell(sheet, n, bold) for n in names])
+        typed = [k for k, cells in enumerate(columns) if any(map(_xlsx_guesses, cells))]
+        for row in zip(*columns, strict=True) if columns else ():
+            if typed:  # text openpyxl would write as a formula or an error value: typed as a string
+                row = list(row)
+                for k in typed:
+                    if _xlsx_guesses(row[k]):
+                        row[k] = text_cell(sheet, row[k])
+            sheet.append(row)
+    readme = book.create_sheet(_sheet_title(i18n.t("xlsx_readme_sheet", lang)))
+    readme.freeze_panes = "A2"
+    readme.column_dimensions["A"].width = 30
+    readme.column_dimensions["B"].width = 60
+    readme.append(
+        [
+            text_cell(readme, i18n.t("xlsx_readme_key", lang), bold),
+            text_cell(readme, i18n.t("xlsx_readme_value", lang), bold),
+        ]
+    )
+    readme.append([text_cell(readme, i18n.t("xlsx_readme_text", lang)), None])
+    for key, value in (meta or {}).items():
+        shown = value if isinstance(value, int | float) and not isinstance(value, bool) else _json_default(value)
+        readme.append([text_cell(readme, str(key)), text_cell(readme, shown) if isinstance(shown, str) else shown])
+    for name, frame in sheets.items():
+        readme.append([text_cell(readme, i18n.t("xlsx_readme_rows", lang, sheet=name)), len(frame)])
+    for text, count in notes:
+        readme.append([text_cell(readme, text), count])
+    try:
+        if isinstance(target, str | Path):
+            Path(target).parent.mkdir(parents=True, exist_ok=True)
+        book.save(target)
+    except OSError as exc:
+        raise RiskmapInputError("output_not_writable", path=str(target), detail=exc.strerror or str(exc)) from None
+
+
+def xlsx_bytes(sheets: dict[str, pd.DataFrame], *, meta: dict[str, Any] | None = None, lang: str = "id") -> bytes:
+    """:func:`write_xlsx` into memory (for downloads)."""
+    buf = io.BytesIO()
+    write_xlsx(sheets, buf, meta=meta, lang=lang)
+    return buf.getvalue()
+
+
+def _sheet_title(name: str) -> str:
+    """A valid worksheet title: at most 31 characters, none of the characters Excel forbids in titles."""
+    return re.sub(r"[\[\]:*?/\\]", "_", name)[:31] or "sheet"
+
+
 # -- analysts' exports ---------------------------------------------------------------
 
-EXPORT_FORMATS = ("geojson", "gpkg", "csv", "shp", "parquet")
+EXPORT_FORMATS = ("geojson", "gpkg", "csv", "xlsx", "shp", "parquet")
 EXPORT_LAYERS = ("villages", "tps", "incidents")
 
 _SHP_BASE = {
@@ -438,6 +742,7 @@ def export_layers(
     layer: str = "all",
     fmt: str = "geojson",
     stage: str | None = None,
+    lang: str = "id",
 ) -> list[Path]:
     """Write layers for analysts.
 
@@ -454,12 +759,16 @@ def export_layers(
         ``geojson`` (RFC 7946 with a ``riskmap`` metadata member: generated at,
         stage, method version, configuration hash), ``gpkg`` (layers plus a
         ``riskmap_metadata`` table), ``csv`` (polygons as WKT in ``wkt``, points
-        as ``lon``/``lat``; UTF-8 with BOM for Excel) or ``shp`` (a zipped
+        as ``lon``/``lat``; UTF-8 with BOM for Excel, text never a formula:
+        :func:`table_csv_bytes`), ``xlsx`` (one Excel workbook, a sheet per
+        layer with ``lon``/``lat`` and a ``Keterangan`` sheet: :func:`write_xlsx`), ``shp`` (a zipped
         shapefile per layer, field names of at most 10 characters, the mapping in
         ``FIELDS.csv`` inside the zip; docs/EXPORTS.md) or ``parquet``
         (GeoParquet 1.0 per layer, the metadata under the key ``riskmap``).
     stage
         Keep only this stage's score columns.
+    lang
+        Language of the XLSX ``Keterangan`` sheet.
     """
     if fmt not in EXPORT_FORMATS:
         raise RiskmapInputError("export_format", fmt=fmt, formats=", ".join(EXPORT_FORMATS))
@@ -471,7 +780,14 @@ def export_layers(
     out = Path(out)
     meta = run_metadata(result.config, result.as_of, stage)
     meta["generated_at"] = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
-    ext = {"geojson": ".geojson", "csv": ".csv", "shp": ".zip", "gpkg": ".gpkg", "parquet": ".parquet"}[fmt]
+    ext = {
+        "geojson": ".geojson",
+        "csv": ".csv",
+        "xlsx": ".xlsx",
+        "shp": ".zip",
+        "gpkg": ".gpkg",
+        "parquet": ".parquet",
+    }[fmt]
 
     def target(name: str) -> Path:
         if len(names) == 1 and out.suffix.lower() == ext:
@@ -494,6 +810,11 @@ def export_layers(
             meta_frame = pd.DataFrame({"key": list(meta), "value": [str(v) for v in meta.values()]})
             pyogrio.write_dataframe(meta_frame, path, layer="riskmap_metadata", driver="GPKG")
             return [path]
+        if fmt == "xlsx":
+            path = out if out.suffix.lower() == ".xlsx" else out / "riskmap.xlsx"
+            sheets = {name: plain_table(frames[name]) for name in names}
+            write_xlsx(sheets, path, meta=meta, lang=lang)
+            return [path]
         for name in names:
             frame = frames[name]
             path = target(name)
@@ -503,13 +824,7 @@ def export_layers(
             elif fmt == "parquet":
                 write_geoparquet(frame, path, meta={**meta, "layer": name})
             elif fmt == "csv":
-                table = pd.DataFrame(frame.drop(columns=frame.geometry.name))
-                if (frame.geom_type == "Point").all():
-                    table["lon"] = frame.geometry.x.round(7)
-                    table["lat"] = frame.geometry.y.round(7)
-                else:
-                    table["wkt"] = shapely.to_wkt(frame.geometry.values, rounding_precision=7)
-                path.write_bytes(("\ufeff" + table.to_csv(index=False)).encode("utf-8"))
+                write_csv(plain_table(frame, polygons="wkt"), path)
             else:
                 _write_shapefile_zip(frame, path, result.config, name)
             written.append(path)
@@ -535,7 +850,7 @@ def _write_shapefile_zip(frame: gpd.GeoDataFrame, path: Path, config: Any, name:
         base = Path(tmp) / name
         shp.to_file(base.with_suffix(".shp"), driver="ESRI Shapefile", engine="pyogrio", encoding="UTF-8")
         fields = pd.DataFrame({"field": [mapping[c] for c in cols], "column": cols})
-        (Path(tmp) / "FIELDS.csv").write_text(fields.to_csv(index=False), encoding="utf-8")
+        (Path(tmp) / "FIELDS.csv").write_bytes(table_csv_bytes(fields))
         with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
             for part in sorted(Path(tmp).iterdir()):
                 zf.write(part, part.name)

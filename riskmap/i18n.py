@@ -44,6 +44,91 @@ MESSAGES: dict[str, dict[str, str]] = {
     "factor_nearby_incidents": {"id": "Insiden di sekitar TPS", "en": "Incidents near the TPS"},
     "factor_village": {"id": "Kerawanan kelurahan", "en": "Village context"},
     # -- errors (file level) ---------------------------------------------------
+    # -- hostile input: file names, content, limits (gdal: io/_read.py, io/_safety.py) --------------
+    "file_name_invalid": {
+        "id": "nama file tidak dapat dipakai ({reason}: terlalu panjang, berisi karakter NUL, atau ditolak sistem).",
+        "en": "the file name cannot be used ({reason}: too long, holds a NUL character, or refused by the system).",
+    },
+    "file_name_invalid_fix": {
+        "id": "Ganti nama file dengan nama pendek (huruf, angka, garis bawah), lalu unggah lagi.",
+        "en": "Rename the file to a short name (letters, digits, underscores) and upload it again.",
+    },
+    "name_forbidden": {
+        "id": "nama '{name}' berisi '{part}' (alamat internet atau jalur khusus GDAL); riskmap hanya membuka file lokal.",
+        "en": "the name '{name}' holds '{part}' (an internet address or a special GDAL path); riskmap opens only local files.",
+    },
+    "name_forbidden_fix": {
+        "id": "Unduh datanya dulu, simpan sebagai file biasa, lalu pilih file itu.",
+        "en": "Download the data first, save it as an ordinary file, then choose that file.",
+    },
+    "zip_member_unsafe": {
+        "id": "ZIP berisi nama file yang tidak aman ('{name}': jalur absolut, '..', garis miring terbalik atau NUL).",
+        "en": "the ZIP holds an unsafe file name ('{name}': an absolute path, '..', a backslash or NUL).",
+    },
+    "zip_member_unsafe_fix": {
+        "id": "Buat ulang ZIP dari folder berisi file peta saja.",
+        "en": "Create the ZIP again from a folder holding only the map files.",
+    },
+    "content_redirect": {
+        "id": "isi file bukan {format}: file ini adalah dokumen {kind} GDAL yang dapat membaca file lain; riskmap tidak membukanya.",
+        "en": "the content is not {format}: this file is a GDAL {kind} document that can read other files; riskmap does not open it.",
+    },
+    "content_redirect_fix": {
+        "id": "Ekspor ulang layer-nya sebagai {format} asli (misalnya di QGIS: Export > Save Features As).",
+        "en": "Export the layer again as a real {format} file (e.g. in QGIS: Export > Save Features As).",
+    },
+    "content_not_format": {
+        "id": "isi file bukan {format} (awal file tidak cocok dengan format yang disebut nama file).",
+        "en": "the content is not {format} (the start of the file does not match the format its name gives).",
+    },
+    "content_not_format_fix": {
+        "id": "Periksa ekstensi nama file, atau ekspor ulang layer-nya sebagai {format}.",
+        "en": "Check the file name's extension, or export the layer again as {format}.",
+    },
+    "content_driver": {
+        "id": "isi file bukan {format}: GDAL membacanya sebagai '{driver}'; riskmap tidak membukanya.",
+        "en": "the content is not {format}: GDAL reads it as '{driver}'; riskmap does not open it.",
+    },
+    "content_driver_fix": {
+        "id": "Ekspor ulang layer-nya sebagai {format}.",
+        "en": "Export the layer again as {format}.",
+    },
+    "gpkg_view": {
+        "id": "GeoPackage berisi layer '{layer}' yang berupa tampilan SQL (view) atau tabel virtual; riskmap tidak menjalankannya.",
+        "en": "the GeoPackage holds a layer '{layer}' that is an SQL view or a virtual table; riskmap does not run it.",
+    },
+    "gpkg_view_fix": {
+        "id": "Di QGIS, simpan layer itu sebagai layer biasa (Export > Save Features As... GeoPackage).",
+        "en": "In QGIS, save that layer as an ordinary layer (Export > Save Features As... GeoPackage).",
+    },
+    "limit_exceeded": {
+        "id": "file melebihi batas {setting}: {what} {value}, padahal batasnya {limit}; file tidak dibaca.",
+        "en": "the file exceeds the limit {setting}: {what} {value}, the limit is {limit}; the file is not read.",
+    },
+    "limit_exceeded_fix": {
+        "id": "Periksa apakah file-nya benar. Bila benar, naikkan batasnya di file konfigurasi, misalnya my.toml berisi [limits] {setting} = ..., lalu jalankan riskmap ... --config my.toml.",
+        "en": "Check that it is the right file. If it is, raise the limit in a configuration file, e.g. my.toml holding [limits] {setting} = ..., then run riskmap ... --config my.toml.",
+    },
+    "crs_local": {
+        "id": "sistem koordinat file ('{crs}') adalah sistem lokal/teknik yang tidak dapat ditempatkan di peta.",
+        "en": "the file's coordinate system ('{crs}') is a local/engineering system that cannot be placed on the map.",
+    },
+    "crs_local_fix": {
+        "id": "Ekspor ulang dalam CRS geografis (EPSG:4326) atau UTM (misalnya EPSG:32751).",
+        "en": "Export it again in a geographic CRS (EPSG:4326) or a UTM CRS (e.g. EPSG:32751).",
+    },
+    "truncated_row": {
+        "id": "baris ini terpotong: hanya {n} dari {m} kolom; baris tidak dipakai.",
+        "en": "this row is cut short: only {n} of {m} columns; the row is not used.",
+    },
+    "misaligned_row": {
+        "id": "baris ini berisi {n} kolom, padahal judulnya {m} kolom (kolom bergeser); baris tidak dipakai.",
+        "en": "this row holds {n} columns but the header has {m} (columns shifted); the row is not used.",
+    },
+    "bad_character": {
+        "id": "ada karakter yang tidak terbaca di kolom '{column}' (ditampilkan sebagai �); periksa ejaannya.",
+        "en": "a character could not be read in column '{column}' (shown as �); check the spelling.",
+    },
     "file_not_found": {"id": "file tidak ditemukan.", "en": "file not found."},
     "file_not_found_fix": {
         "id": "Periksa nama dan folder file.",
@@ -213,12 +298,12 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "bad_as_of_fix": {"id": "Tulis sebagai 2024-11-01.", "en": "Write it as 2024-11-01."},
     "no_villages_left": {
-        "id": "tidak ada satu pun kelurahan/desa yang dapat dipakai.",
-        "en": "not a single village could be used.",
+        "id": "tidak ada satu pun kelurahan/desa yang dapat dipakai (alasan: {reasons}).",
+        "en": "not a single village could be used (reasons: {reasons_en}).",
     },
     "no_villages_left_fix": {
-        "id": "Lihat laporan validasi untuk alasan setiap baris.",
-        "en": "See the validation report for each row's reason.",
+        "id": "Perbaiki file batas sesuai alasan itu (misalnya ekspor ulang dari QGIS dengan CRS yang benar), lalu coba lagi.",
+        "en": "Fix the boundary file for those reasons (for example export it again from QGIS with the right CRS), then retry.",
     },
     "output_not_writable": {
         "id": "tidak dapat menulis ke {path} ({detail}).",
@@ -428,6 +513,28 @@ MESSAGES: dict[str, dict[str, str]] = {
         "id": "layer '{layer}' tidak ada (file-nya tidak diberikan).",
         "en": "layer '{layer}' is not there (its file was not given).",
     },
+    # -- exports: XLSX and CSV (exports engineer, issue 9) ---------------------------
+    "xlsx_too_many_rows": {
+        "id": "tabel '{sheet}' punya {rows} baris, lebih dari yang muat di satu lembar Excel ({limit} baris).",
+        "en": "table '{sheet}' has {rows} rows, more than an Excel worksheet holds ({limit} rows).",
+    },
+    "xlsx_too_many_rows_fix": {
+        "id": "Ekspor sebagai CSV, GeoPackage atau GeoParquet, atau pilih satu kab/kota atau satu layer.",
+        "en": "Export as CSV, GeoPackage or GeoParquet instead, or choose one kab/kota or one layer.",
+    },
+    "xlsx_readme_sheet": {"id": "Keterangan", "en": "README"},
+    "xlsx_readme_key": {"id": "keterangan", "en": "item"},
+    "xlsx_readme_value": {"id": "nilai", "en": "value"},
+    "xlsx_readme_text": {
+        "id": "Dibuat oleh riskmap. Teks dari berkas masukan ditulis sebagai teks, tidak pernah sebagai rumus.",
+        "en": "Made by riskmap. Text from the input files is written as text, never as a formula.",
+    },
+    "xlsx_readme_rows": {"id": "baris di lembar {sheet}", "en": "rows in sheet {sheet}"},
+    "xlsx_sheet_rejected": {"id": "ditolak", "en": "rejected"},
+    "xlsx_note_too_long": {
+        "id": "lembar {sheet}, kolom {column}: sel lebih dari 32.767 karakter dibiarkan kosong",
+        "en": "sheet {sheet}, column {column}: cells over 32,767 characters left empty",
+    },
     "staffing_pattern": {
         "id": "pola pengamanan '{pattern}' tidak dimengerti.",
         "en": "staffing pattern '{pattern}' is not understood.",
@@ -542,6 +649,11 @@ _APP: dict[str, dict[str, str]] = {
     "dl_villages_csv": {"id": "Kelurahan (CSV)", "en": "Villages (CSV)"},
     "dl_tps_geojson": {"id": "TPS (GeoJSON)", "en": "TPS (GeoJSON)"},
     "dl_tps_csv": {"id": "TPS (CSV)", "en": "TPS (CSV)"},
+    # -- XLSX downloads (exports engineer, issue 9) --
+    "dl_villages_xlsx": {"id": "Kelurahan (Excel)", "en": "Villages (Excel)"},
+    "dl_tps_xlsx": {"id": "TPS (Excel)", "en": "TPS (Excel)"},
+    "download_rejected_xlsx": {"id": "Unduh baris ditolak (Excel)", "en": "Download rejected rows (Excel)"},
+    "dep_download_kec_xlsx": {"id": "Per kecamatan (Excel)", "en": "Per kecamatan (Excel)"},
     "from": {"id": "Dari tahap", "en": "From stage"},
     "to": {"id": "Ke tahap", "en": "To stage"},
     "escalating": {"id": "kelurahan naik kategori", "en": "villages move up a category"},
@@ -563,6 +675,37 @@ _APP: dict[str, dict[str, str]] = {
     "col_distance_m": {"id": "jarak (m)", "en": "distance (m)"},
     "col_weight": {"id": "bobot tahap", "en": "stage weight"},
 }
+
+# app area (issue 9, hostile input): the tile-URL check, the page's last-resort message, uploads.
+_APP.update(
+    {
+        "unexpected_error": {
+            "id": "Terjadi kesalahan tak terduga saat menyiapkan halaman. Muat ulang halaman; bila berulang, "
+            "periksa file yang diunggah atau hubungi pengelola aplikasi (rinciannya tercatat di log server).",
+            "en": "Something unexpected went wrong while preparing the page. Reload the page; if it happens again, "
+            "check the uploaded files or contact the app's administrator (the details are in the server log).",
+        },
+        "tiles_refused": {
+            "id": "Peta digambar tanpa ubin peta.",
+            "en": "The map is drawn without map tiles.",
+        },
+    }
+)
+MESSAGES.update(
+    {
+        "tiles_url_invalid": {
+            "id": "URL ubin peta '{url}' tidak dipakai: hanya alamat http:// atau https:// (atau jalur di server "
+            "ini) dengan {z}, {x}, {y} (serta {s}, {r} bila perlu), tanpa spasi, tanda kutip, garis miring "
+            "terbalik atau kurung kurawal lain.",
+            "en": "tile URL '{url}' is not used: only an http:// or https:// address (or a path on this server) "
+            "with {z}, {x}, {y} (and {s}, {r} if needed), without spaces, quotes, backslashes or other braces.",
+        },
+        "tiles_url_invalid_fix": {
+            "id": "Contoh: https://tile.openstreetmap.org/{z}/{x}/{y}.png - atau kosongkan kolom ini.",
+            "en": "Example: https://tile.openstreetmap.org/{z}/{x}/{y}.png - or leave the box empty.",
+        },
+    }
+)
 
 # Texts of printed pages (keys "print.<key>").
 _PRINT: dict[str, dict[str, str]] = {
@@ -619,8 +762,98 @@ _REASON_LABELS: dict[str, tuple[str, str]] = {
     "missing_date": ("Tanggal kosong", "Missing date"),
     "unparseable_date": ("Tanggal tak terbaca", "Unreadable date"),
     "after_as_of": ("Setelah tanggal acuan", "After the as-of date"),
+    # gdal (io/_read.py): rows rejected while reading
+    "truncated_row": ("Baris terpotong", "Row cut short"),
+    "misaligned_row": ("Kolom bergeser", "Columns shifted"),
 }
 for _code, (_id, _en) in _REASON_LABELS.items():
+    MESSAGES["reason_" + _code] = {"id": _id, "en": _en}
+
+
+# -- data layers (issue 9: hostile input; data engineer) ---------------------------
+MESSAGES.update(
+    {
+        "impossible_coordinates": {
+            "id": (
+                "koordinat (lintang '{lat}', bujur '{lon}') tidak mungkin ada di bumi: lintang harus antara -90 "
+                "dan 90, bujur antara -180 dan 180. Periksa dan tulis ulang titiknya."
+            ),
+            "en": (
+                "the coordinates (lat '{lat}', lon '{lon}') cannot exist on Earth: latitude must lie between -90 "
+                "and 90, longitude between -180 and 180. Check and retype the point."
+            ),
+        },
+        "implausible_voters": {
+            "id": "jumlah pemilih {value} tidak masuk akal (lebih dari {most} per TPS); dipakai nilai bawaan. Periksa DPT.",
+            "en": "voter count {value} is not plausible (more than {most} per TPS); the default is used. Check the DPT.",
+        },
+        "date_out_of_range": {
+            "id": "tanggal '{value}' di luar rentang {first} sampai {last}. Periksa tahunnya.",
+            "en": "date '{value}' lies outside {first} to {last}. Check the year.",
+        },
+        "as_of_out_of_range": {
+            "id": "tanggal --as-of '{value}' di luar rentang {first} sampai {last}.",
+            "en": "the --as-of date '{value}' lies outside {first} to {last}.",
+        },
+        "as_of_out_of_range_fix": {
+            "id": "Tulis tanggal acuan dalam rentang itu, misalnya 2024-11-27.",
+            "en": "Give an as-of date in that range, e.g. 2024-11-27.",
+        },
+        "village_off_earth": {
+            "id": (
+                "poligon ini memakai koordinat yang tidak ada di bumi (batas {bounds}; lintang harus antara -90 dan "
+                "90, bujur antara -180 dan 180). Periksa sistem koordinat (CRS) file di QGIS lalu ekspor ulang."
+            ),
+            "en": (
+                "this polygon has coordinates that do not exist on Earth (extent {bounds}; latitude must lie "
+                "between -90 and 90, longitude between -180 and 180). Check the file's CRS in QGIS and export again."
+            ),
+        },
+        "village_outside_indonesia": {
+            "id": (
+                "poligon ini keluar dari wilayah Indonesia (batas {bounds}, wilayah Indonesia {box}). Periksa sistem "
+                "koordinat (CRS) dan apakah barisnya memang kelurahan/desa."
+            ),
+            "en": (
+                "this polygon reaches outside Indonesia (extent {bounds}, Indonesia's box {box}). Check the CRS and "
+                "whether the row really is a village."
+            ),
+        },
+        "village_too_large": {
+            "id": (
+                "poligon ini seluas {area} km², lebih besar dari kelurahan/desa mana pun (batas {most} km²). "
+                "Periksa sistem koordinat (CRS) dan apakah barisnya memang kelurahan/desa, bukan kabupaten atau provinsi."
+            ),
+            "en": (
+                "this polygon covers {area} km², more than any village (limit {most} km²). Check the CRS and whether "
+                "the row really is a village, not a regency or province."
+            ),
+        },
+        "no_tps_left": {
+            "id": "tidak ada satu pun TPS yang dapat dipakai (alasan: {reasons}).",
+            "en": "not a single polling station (TPS) could be used (reasons: {reasons_en}).",
+        },
+        "no_tps_left_fix": {
+            "id": "Jalankan riskmap validate --report ditolak.csv untuk melihat setiap baris, perbaiki file TPS, lalu coba lagi.",
+            "en": "Run riskmap validate --report rejected.csv to see every row, fix the TPS file, then retry.",
+        },
+        "bad_number_option": {
+            "id": "nilai {option} '{value}' tidak dapat dipakai.",
+            "en": "the value '{value}' of {option} cannot be used.",
+        },
+        "bad_number_option_fix": {
+            "id": "Beri angka dari {low} sampai {high}.",
+            "en": "Give a number from {low} to {high}.",
+        },
+    }
+)
+for _code, (_id, _en) in {
+    "impossible_coordinates": ("Koordinat mustahil", "Impossible coordinates"),
+    "village_off_earth": ("Koordinat poligon di luar bumi", "Polygon coordinates off the Earth"),
+    "village_outside_indonesia": ("Poligon di luar Indonesia", "Polygon outside Indonesia"),
+    "village_too_large": ("Poligon terlalu luas", "Polygon too large"),
+    "date_out_of_range": ("Tanggal di luar rentang", "Date out of range"),
+}.items():
     MESSAGES["reason_" + _code] = {"id": _id, "en": _en}
 
 

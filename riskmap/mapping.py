@@ -15,6 +15,7 @@ and the village polygons carry it.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import folium
@@ -27,12 +28,13 @@ from branca.element import MacroElement, Template
 from folium.template import Template as FoliumTemplate
 
 from riskmap import i18n
+from riskmap._errors import RiskmapInputError
 from riskmap.config import CATEGORIES, Config
 from riskmap.view import View, esc, factor_text
 
 
 class _Verbatim:
-    """Stands in for a Jinja template whose text has no template syntax left."""
+    """Stands in for a Jinja template: the text of an already rendered element, kept as it is."""
 
     def __init__(self, text: str) -> None:
         self.text = text
@@ -41,35 +43,113 @@ class _Verbatim:
         return self.text
 
 
-def _install_verbatim_elements() -> None:
-    """Stop branca from compiling already-rendered scripts as Jinja templates.
+_DIV_CHILDREN = "{% for name, element in this._children.items() %}{{element.render(**kwargs)}}{% endfor %}"
+"""branca's ``Div.html`` template, the one structural template branca passes to ``Element(text)``."""
 
-    folium renders each layer's script, then wraps the text in
-    ``branca.element.Element(text)``, which compiles it as a template again:
-    Jinja lexes every byte of the embedded GeoJSON (about 0.2 s per 3 MB on
-    every map render). Text without template syntax renders to itself, so it
-    is kept verbatim instead. Idempotent.
+
+def _install_verbatim_elements() -> None:
+    """Never compile rendered text as a Jinja template again.
+
+    folium and branca render each element's macros, then wrap the text in
+    ``branca.element.Element(text)`` (``MacroElement.render``, ``Div.render``,
+    ``folium.map.Class.render``, ``Popup.render``, ``folium.features``), whose
+    constructor compiles it as a template a second time. That text holds
+    names from the user's files, so ``{{ ... }}`` in a village name would run
+    on the server, and ``{%raw%}`` would crash the map. Here ``Element(text)``
+    always keeps the text verbatim (also faster: Jinja no longer lexes every
+    byte of the embedded GeoJSON). Templates still come from an element's
+    ``_template`` or ``template_name``; branca's ``Div``, the one class that
+    passes a template as text, gets its template back. Idempotent.
     """
     from branca import element
 
     if getattr(element.Element.__init__, "_riskmap", False):
         return
     original = element.Element.__init__
+    original_setstate = element.Element.__setstate__
+    original_div = element.Div.__init__
 
     def init(self: element.Element, template: str | None = None, template_name: str | None = None) -> None:
-        if template is not None and not any(tag in template for tag in ("{{", "{%", "{#")):
-            original(self, template=None, template_name=None)
-            self._template_str = template
-            self._template = _Verbatim(template.removesuffix("\n"))
-            return
-        original(self, template=template, template_name=template_name)
+        original(self, template=None, template_name=None if template is not None else template_name)
+        if template is not None:
+            # jinja drops one trailing newline; verbatim text matches what it rendered
+            self._riskmap_text = template.removesuffix("\n")
+            self._template = _Verbatim(self._riskmap_text)
+
+    def setstate(self: element.Element, state: dict[str, Any]) -> None:
+        original_setstate(self, state)
+        if "_riskmap_text" in state:
+            self._template = _Verbatim(state["_riskmap_text"])
+
+    def div_init(self: element.Div, *args: Any, **kwargs: Any) -> None:
+        original_div(self, *args, **kwargs)
+        self.html._template = Template(_DIV_CHILDREN)
 
     init._riskmap = True  # type: ignore[attr-defined]
     init._original = original  # type: ignore[attr-defined]
     element.Element.__init__ = init
+    element.Element.__setstate__ = setstate
+    element.Div.__init__ = div_init
+
+
+def _brace_free(text: str) -> str:
+    r"""JSON text with ``{`` and ``}`` inside its strings written as ``\u007b`` and ``\u007d``.
+
+    The same JSON value, but no user string can form ``{{``, ``{%`` or
+    ``{#`` in the page. Relies on what ``json.dumps`` guarantees: strings are
+    double-quoted and never hold a raw control character.
+    """
+    if "{" not in text and "}" not in text:
+        return text
+    parts = text.replace("\\\\", "\x00").replace('\\"', "\x01").split('"')
+    for i in range(1, len(parts), 2):  # odd parts are the insides of strings
+        if "{" in parts[i] or "}" in parts[i]:
+            parts[i] = parts[i].replace("{", "\\u007b").replace("}", "\\u007d")
+    return '"'.join(parts).replace("\x01", '\\"').replace("\x00", "\\\\")
+
+
+def _json_dumps(obj: Any, **kwargs: Any) -> str:
+    """``json.dumps`` whose strings carry no braces (Jinja's ``tojson`` policy in folium's templates)."""
+    return _brace_free(json.dumps(obj, **kwargs))
+
+
+def js_literal(obj: Any) -> str:
+    """A value as a JavaScript literal safe inside ``<script>`` and in any template.
+
+    JSON with ``<``, ``>``, ``&``, ``'`` and, inside strings, ``{`` ``}``
+    written as unicode escapes: user text can neither end the script nor
+    form template syntax, and a backtick or ``${`` is only a character of a
+    string.
+    """
+    return (
+        _json_dumps(obj)
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("'", "\\u0027")
+    )
+
+
+def _install_safe_json() -> None:
+    """Make folium's ``tojson`` and ``tojavascript`` write brace-free strings (idempotent)."""
+    import folium.template as ft
+
+    ft._to_escaped_json = js_literal
+    FoliumTemplate("").environment.policies["json.dumps_function"] = _json_dumps
+    env_init = ft.Environment.__init__
+    if getattr(env_init, "_riskmap", False):
+        return
+
+    def init(self: ft.Environment, *args: Any, **kwargs: Any) -> None:
+        env_init(self, *args, **kwargs)
+        self.policies["json.dumps_function"] = _json_dumps
+
+    init._riskmap = True  # type: ignore[attr-defined]
+    ft.Environment.__init__ = init
 
 
 _install_verbatim_elements()
+_install_safe_json()
 
 ASSET_URL = "/app/static/vendor"
 """Where Streamlit serves the vendored Leaflet files (``static/vendor``)."""
@@ -225,7 +305,7 @@ _LEGEND = """
             var div = L.DomUtil.create('div', 'riskmap-legend');
             div.style.cssText = 'background:white;padding:6px 8px;border:1px solid #999;font:12px sans-serif;'
                 + 'line-height:18px;max-width:220px';
-            div.innerHTML = {{ this.html_json }};
+            div.innerHTML = {{ this.html|tojson }};
             return div;
         };
         legend.addTo({{ this._parent.get_name() }});
@@ -263,12 +343,33 @@ _POST_ICON = (
 class _Legend(MacroElement):
     """A legend control; its HTML is built (and escaped) in Python."""
 
-    _template = Template(_LEGEND)
+    _template = FoliumTemplate(_LEGEND)
 
     def __init__(self, html: str) -> None:
         super().__init__()
         self._name = "RiskmapLegend"
-        self.html_json = json.dumps(html)
+        self.html = html
+
+
+class _Tooltip(MacroElement):
+    r"""A tooltip on its parent layer; the HTML (escaped in Python) reaches Leaflet as a JSON string.
+
+    ``folium.Tooltip`` pastes its text into a JavaScript template literal, where
+    a backtick, ``${`` or ``\u`` in a name is code. Here the text is data.
+    """
+
+    _template = FoliumTemplate(
+        """
+        {% macro script(this, kwargs) %}
+            {{ this._parent.get_name() }}.bindTooltip({{ this.html|tojson }}, {{ this.options|tojson }});
+        {% endmacro %}"""
+    )
+
+    def __init__(self, html: str, *, sticky: bool = True) -> None:
+        super().__init__()
+        self._name = "RiskmapTooltip"
+        self.html = html
+        self.options = {"sticky": sticky}
 
 
 def legend_html(view: View, config: Config, *, lang: str = "id") -> str:
@@ -320,7 +421,7 @@ def build_map(
     selected
         Village code or TPS id to outline.
     """
-    m = _new_map(view, tiles_url, tiles_attribution)
+    m = _new_map(view, check_tiles_url(tiles_url), tiles_attribution)
     s = view.stage
     if geoms is None:
         geoms = display_geometry(view.villages)
@@ -367,7 +468,7 @@ def build_map(
                     strict=True,
                 )
             )
-            colors = json.dumps([CATEGORY_COLORS[c] for c in CATEGORIES])
+            colors = js_literal([CATEGORY_COLORS[c] for c in CATEGORIES])
             callback = (
                 f"function (row) {{ var C = {colors}; return L.circleMarker(new L.LatLng(row[0], row[1]), "
                 "{radius: 5, color: '#000', weight: 1, fillColor: C[row[2]] || '#cccccc', fillOpacity: 0.95}); }"
@@ -408,7 +509,7 @@ def build_map(
             )
         ]
         callback = (
-            f"function (row) {{ var T = {json.dumps(labels)}; "
+            f"function (row) {{ var T = {js_literal(labels)}; "
             "var m = L.circleMarker(new L.LatLng(row[0], row[1]), "
             "{radius: 4, color: '#6a1b9a', weight: 1, fillColor: '#ba68c8', fillOpacity: 0.9}); "
             "m.bindPopup('<b>' + row[2] + '</b> ' + T[row[3]] + '<br>' + row[4]); return m; }"
@@ -418,11 +519,11 @@ def build_map(
     if view.posts is not None and len(view.posts):
         group = folium.FeatureGroup(name="Pos polisi" if lang == "id" else "Police posts")
         for name, kind, geom in zip(view.posts["name"], view.posts["kind"], view.posts.geometry, strict=True):
-            folium.Marker(
-                [geom.y, geom.x],
-                tooltip=f"{esc(name)} ({esc(kind)})",
-                icon=folium.DivIcon(html=_POST_ICON, icon_size=(16, 16), icon_anchor=(8, 8)),
-            ).add_to(group)
+            marker = folium.Marker(
+                [geom.y, geom.x], icon=folium.DivIcon(html=_POST_ICON, icon_size=(16, 16), icon_anchor=(8, 8))
+            )
+            marker.add_child(_Tooltip(f"{esc(name)} ({esc(kind)})"))
+            marker.add_to(group)
         group.add_to(m)
 
     _Legend(legend_html(view, config, lang=lang)).add_to(m)
@@ -444,8 +545,40 @@ def _new_map(view: View, tiles_url: str | None = None, tiles_attribution: str = 
         minZoom=4,
     )
     if tiles_url:
-        folium.TileLayer(tiles=tiles_url, attr=tiles_attribution or "tiles", name="Peta dasar", control=False).add_to(m)
+        folium.TileLayer(
+            tiles=tiles_url, attr=esc(tiles_attribution) or "tiles", name="Peta dasar", control=False
+        ).add_to(m)
     return m
+
+
+_TILE_URL = re.compile(r"(?:https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?)?/?[A-Za-z0-9._~/?&=+,;:@%!-]*")
+"""A tile URL once its placeholders are removed: http(s) or a relative path, no quotes, spaces or backslashes."""
+
+_TILE_PLACEHOLDERS = re.compile(r"\{[szxyr]\}")
+
+
+def check_tiles_url(url: str | None) -> str | None:
+    """A tile URL template as Leaflet takes it, checked; None stays None.
+
+    Accepted: ``http://`` or ``https://`` URLs and relative paths on this
+    server, with the placeholders ``{s}``, ``{z}``, ``{x}``, ``{y}``, ``{r}``
+    only (``{z}``, ``{x}`` and ``{y}`` all present) and no quotes, spaces,
+    backslashes or other braces.
+
+    Raises
+    ------
+    RiskmapInputError
+        ``tiles_url_invalid``: anything else (another scheme such as
+        ``javascript:``, template syntax, a provider name).
+    """
+    if url is None or not url.strip():
+        return None
+    url = url.strip()
+    rest = _TILE_PLACEHOLDERS.sub("", url)
+    has_xyz = all(p in url for p in ("{z}", "{x}", "{y}"))
+    if len(url) > 2000 or not has_xyz or not _TILE_URL.fullmatch(rest) or rest.startswith("//"):
+        raise RiskmapInputError("tiles_url_invalid", url=url[:200])
+    return url
 
 
 def _finish_map(m: folium.Map, view: View, lang: str) -> None:
@@ -520,8 +653,7 @@ def deployment_map(
             color="#000000",
             fill_color=CATEGORY_COLORS.get(cat, "#cccccc"),
             fill_opacity=0.95,
-            tooltip=tip,
-        ).add_to(tps_group)
+        ).add_child(_Tooltip(tip)).add_to(tps_group)
     tps_group.add_to(m)
     if posts is not None and len(posts):
         group = folium.FeatureGroup(name="Pos terpilih" if lang == "id" else "Chosen posts")
@@ -536,9 +668,8 @@ def deployment_map(
             ).add_to(group)
             folium.Marker(
                 [row.geometry.y, row.geometry.x],
-                tooltip=f"{esc(row.name)} ({row.tps_covered} TPS)",
                 icon=folium.DivIcon(html=_POST_ICON, icon_size=(16, 16), icon_anchor=(8, 8)),
-            ).add_to(group)
+            ).add_child(_Tooltip(f"{esc(row.name)} ({esc(row.tps_covered)} TPS)")).add_to(group)
         group.add_to(m)
     _finish_map(m, view, lang)
     return m

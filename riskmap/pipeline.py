@@ -14,10 +14,11 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 
-from riskmap import demo
+from riskmap import demo, i18n
 from riskmap._errors import RiskmapInputError
 from riskmap.config import Config, load_config
 from riskmap.io import ColumnMap, LayerReport, LoadReport, StudyArea, load_column_map
+from riskmap.io._safety import use_limits
 from riskmap.io.incidents import read_incidents
 from riskmap.io.points import read_points
 from riskmap.io.tps import read_tps
@@ -71,15 +72,27 @@ class Result:
         return self.layers.report
 
 
-def parse_as_of(value: str | dt.date | None) -> dt.date | None:
-    """Read an as-of date (ISO or Indonesian formats)."""
-    if value is None or isinstance(value, dt.date):
-        return value
-    from riskmap.io._dates import parse_date
+def parse_as_of(value: str | dt.date | None, config: Config | None = None) -> dt.date | None:
+    """Read an as-of date (ISO or Indonesian formats), within the configuration's years.
 
-    parsed = parse_date(value)
+    Raises
+    ------
+    RiskmapInputError
+        ``bad_as_of`` when it cannot be read, ``as_of_out_of_range`` when it
+        falls outside ``incidents.earliest_year`` .. ``latest_year``.
+    """
+    if value is None:
+        return None
+    from riskmap.io._dates import config_window, parse_date
+
+    parsed = value if isinstance(value, dt.date) else parse_date(value)
     if parsed is None:
         raise RiskmapInputError("bad_as_of", value=value)
+    if isinstance(parsed, dt.datetime):
+        parsed = parsed.date()
+    first, last = config_window((config or load_config()).data)
+    if not first <= parsed <= last:
+        raise RiskmapInputError("as_of_out_of_range", value=value, first=first.isoformat(), last=last.isoformat())
     return parsed
 
 
@@ -122,6 +135,8 @@ def load(
         Incidents after this date are reported and left out.
     """
     config = config or load_config()
+    use_limits(config)  # the readers refuse files beyond config's [limits]
+    as_of = parse_as_of(as_of, config)
     use_demo = demo_data if demo_data is not None else (villages is None and tps is None and incidents is None)
     if use_demo:
         villages = villages or demo.VILLAGES
@@ -132,10 +147,12 @@ def load(
         villages = demo.VILLAGES
     colmap = load_column_map(columns)
     report = LoadReport()
-    v, v_rep = read_villages(villages, columns=colmap)
+    v, v_rep = read_villages(villages, columns=colmap, config=config)
     report.add(v_rep)
-    if len(v) == 0:
-        raise RiskmapInputError("no_villages_left", file=villages)
+    if len(v) == 0:  # say why here too: score and print show no report before stopping
+        reasons = "; ".join(f"{i18n.t('reason_' + r, 'id')} ({n})" for r, n in v_rep.reason_counts().items())
+        reasons_en = "; ".join(f"{i18n.t('reason_' + r, 'en')} ({n})" for r, n in v_rep.reason_counts().items())
+        raise RiskmapInputError("no_villages_left", file=villages, reasons=reasons or "-", reasons_en=reasons_en or "-")
     area = StudyArea.around(v.total_bounds, STUDY_AREA_MARGIN_KM, name=_area_name(v))
 
     t = None
@@ -194,6 +211,7 @@ def _mark_near_campaign_posts(
 def score(layers: Layers, config: Config | None = None, as_of: dt.date | None = None) -> Result:
     """Score already-loaded layers."""
     config = config or load_config()
+    as_of = parse_as_of(as_of, config)
     model = RiskModel.from_geodataframes(
         layers.villages, layers.tps, layers.incidents, config=config, as_of=as_of
     ).fit()
@@ -215,7 +233,7 @@ def run(
 ) -> Result:
     """Load, validate, join and score (see :func:`load` for the parameters)."""
     config = config or load_config()
-    as_of = parse_as_of(as_of)
+    as_of = parse_as_of(as_of, config)
     layers = load(
         villages,
         tps,

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import pulp
 
+from riskmap._errors import RiskmapInputError
 from riskmap.joins import haversine_m
 
 MAX_PAIRS = 400_000
@@ -137,6 +138,8 @@ def place_posts(
         maximal covering the posts are shared out in proportion to each area's
         risk (largest remainders).
     """
+    if tps is None or len(tps) == 0:  # nothing to cover (no TPS file, or every row rejected)
+        raise RiskmapInputError("deploy_needs_tps")
     tps = tps.reset_index(drop=True)
     sites = sites.reset_index(drop=True)
     risk = tps[f"risk_{stage}"].to_numpy(dtype=float)

@@ -37,7 +37,16 @@ from riskmap._errors import RiskmapInputError
 from riskmap.config import CATEGORIES
 from riskmap.view import View, ViewFilter, factor_text, make_view
 
-matplotlib.rcParams.update({"pdf.fonttype": 42, "font.family": "DejaVu Sans", "hatch.linewidth": 0.6})
+# names from files are text, never mathtext (`$x^2$`) or TeX
+matplotlib.rcParams.update(
+    {
+        "pdf.fonttype": 42,
+        "font.family": "DejaVu Sans",
+        "hatch.linewidth": 0.6,
+        "text.parse_math": False,
+        "text.usetex": False,
+    }
+)
 
 PAPER_MM = {"A4": (297.0, 210.0), "A3": (420.0, 297.0)}
 """Paper sizes (long side, short side) in millimetres."""
@@ -492,8 +501,11 @@ def _table_pages(result, view: View, opts: PrintOptions, title: str, first_page:
     lang = opts.lang
     s = view.stage
     t = view.tps
-    rows = t[t[f"level_{s}"].isin(["rawan", "sangat rawan"])] if t is not None else pd.DataFrame()
-    rows = rows.sort_values(f"risk_{s}", ascending=False, kind="stable")
+    if t is not None:  # without a TPS layer the table says there is no rawan TPS
+        rows = t[t[f"level_{s}"].isin(["rawan", "sangat rawan"])]
+        rows = rows.sort_values(f"risk_{s}", ascending=False, kind="stable")
+    else:
+        rows = pd.DataFrame()
     factors = factor_text(rows, s, unit="tps", lang=lang) if len(rows) else pd.Series(dtype=object)
     per_page = 28 if opts.orientation == "landscape" else 40
     if opts.paper == "A3":

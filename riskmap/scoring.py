@@ -215,8 +215,11 @@ class RiskModel:
         neighbours = village_neighbours(
             self.villages, int(cfg["joins"]["neighbours_k"]), float(cfg["joins"]["neighbours_max_km"])
         )
-        nb_w = 1.0 / np.maximum(neighbours["distance_km"].to_numpy(), 0.5)
-        nb_sum = np.bincount(neighbours["village"], weights=nb_w, minlength=n_v)
+        # positional int arrays: a lone village (or one beyond neighbours_max_km) has none at all
+        nb_village = neighbours["village"].to_numpy(dtype=np.int64)
+        nb_neighbour = neighbours["neighbour"].to_numpy(dtype=np.int64)
+        nb_w = 1.0 / np.maximum(neighbours["distance_km"].to_numpy(dtype=float), 0.5)
+        nb_sum = np.bincount(nb_village, weights=nb_w, minlength=n_v)
 
         # TPS <- nearby incidents
         radius = float(cfg["joins"]["tps_radius_m"])
@@ -252,9 +255,7 @@ class RiskModel:
                 reg_unknown = region & ~known
                 mass += w[reg_unknown].sum() / n_v
             rate = _smoothed_rate(mass, voters, prior)
-            spill = np.bincount(
-                neighbours["village"], weights=nb_w * rate[neighbours["neighbour"].to_numpy()], minlength=n_v
-            )
+            spill = np.bincount(nb_village, weights=nb_w * rate[nb_neighbour], minlength=n_v)
             spill = np.divide(spill, nb_sum, out=np.zeros(n_v), where=nb_sum > 0)
 
             if has_indicators:

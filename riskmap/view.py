@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import io
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -18,7 +17,7 @@ import pandas as pd
 
 from riskmap import i18n
 from riskmap.config import CATEGORIES
-from riskmap.export import public_columns
+from riskmap.export import plain_table, table_csv_bytes
 
 if TYPE_CHECKING:
     from riskmap.pipeline import Result
@@ -72,38 +71,39 @@ def make_view(result: Result, stage: str, filters: ViewFilter | None = None) -> 
     ``stage``; incidents by kecamatan (of the village they lie in), type and date.
     """
     f = filters or ViewFilter()
+    # masks are combined with ``a & b``, never ``&=``: pandas 3's ``to_numpy()`` may return a read-only view
     villages = result.villages
     keep = np.ones(len(villages), dtype=bool)
     if f.regencies:
-        keep &= villages["regency"].isin(f.regencies).to_numpy()
+        keep = keep & villages["regency"].isin(f.regencies).to_numpy()
     if f.districts:
-        keep &= villages["district"].isin(f.districts).to_numpy()
+        keep = keep & villages["district"].isin(f.districts).to_numpy()
     in_area = set(villages.loc[keep, "village_code"])
     area_districts = set(villages.loc[keep, "district_code"])
     if f.levels:
-        keep &= villages[f"level_{stage}"].isin(f.levels).to_numpy()
+        keep = keep & villages[f"level_{stage}"].isin(f.levels).to_numpy()
     v = villages.loc[keep]
 
     t = result.tps
     if t is not None:
         tk = t["village_code"].isin(in_area).to_numpy()
         if f.levels:
-            tk &= t[f"level_{stage}"].isin(f.levels).to_numpy()
+            tk = tk & t[f"level_{stage}"].isin(f.levels).to_numpy()
         t = t.loc[tk]
 
     inc = result.layers.incidents
     if inc is not None:
         ik = np.ones(len(inc), dtype=bool)
         if f.districts or f.regencies:
-            ik &= inc["district_code"].isin(area_districts).to_numpy()
+            ik = ik & inc["district_code"].isin(area_districts).to_numpy()
         if f.types:
-            ik &= inc["type"].isin(f.types).to_numpy()
+            ik = ik & inc["type"].isin(f.types).to_numpy()
         if f.date_from:
-            ik &= (inc["date"] >= pd.Timestamp(f.date_from)).to_numpy()
+            ik = ik & (inc["date"] >= pd.Timestamp(f.date_from)).to_numpy()
         if f.date_to:
-            ik &= (inc["date"] <= pd.Timestamp(f.date_to)).to_numpy()
+            ik = ik & (inc["date"] <= pd.Timestamp(f.date_to)).to_numpy()
         if result.as_of is not None:
-            ik &= (inc["date"] <= pd.Timestamp(result.as_of)).to_numpy()
+            ik = ik & (inc["date"] <= pd.Timestamp(result.as_of)).to_numpy()
         inc = inc.loc[ik]
     return View(stage=stage, villages=v, tps=t, incidents=inc, posts=result.layers.posts, filters=f)
 
@@ -221,19 +221,24 @@ def stage_matrix(result: Result, *, unit: str = "village") -> pd.DataFrame:
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:
-    """CSV (UTF-8 with BOM so Excel reads it) with lon/lat columns instead of geometry."""
-    if isinstance(frame, gpd.GeoDataFrame):
-        pts = frame.geometry.representative_point()
-        out = pd.DataFrame(frame[[c for c in public_columns(frame) if c != frame.geometry.name]])
-        out["lon"] = pts.x.round(7)
-        out["lat"] = pts.y.round(7)
-    else:
-        out = pd.DataFrame(frame)
-    buf = io.StringIO()
-    out.to_csv(buf, index=False)
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+    """CSV for Excel (UTF-8 with BOM, text never a formula) with lon/lat columns instead of geometry.
+
+    See :func:`riskmap.export.plain_table` and :func:`riskmap.export.table_csv_bytes`.
+    """
+    return table_csv_bytes(plain_table(frame))
+
+
+_HTML_EXTRA = str.maketrans({"{": "&#123;", "}": "&#125;", "`": "&#96;", "\\": "&#92;"})
+"""Characters HTML does not need escaped but templates and scripts would read: braces, backtick, backslash."""
 
 
 def esc(value: object) -> str:
-    """HTML-escape untrusted text (names, descriptions) for tooltips and popups."""
-    return html.escape("" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value))
+    """HTML-escape untrusted text (names, descriptions) for tooltips and popups.
+
+    Besides ``& < > " '``, braces, backticks and backslashes become character
+    references, so the escaped text can form no ``{{``/``{%``/``{#`` template
+    syntax, no ``${`` or end of a JavaScript template literal and no string
+    escape, wherever it lands. The browser shows the same characters.
+    """
+    text = "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
+    return html.escape(text).translate(_HTML_EXTRA)

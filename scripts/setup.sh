@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PY=${PYTHON:-python3}
-"$PY" -m pip install --quiet --disable-pip-version-check -r requirements.txt
+# exact versions from the lock file (requirements.txt lists the ranges it is compiled from)
+"$PY" -m pip install --quiet --disable-pip-version-check -r requirements.lock
 "$PY" -m pip install --quiet --disable-pip-version-check --no-deps -e .
 
 if [[ "${1:-}" == "--test" ]] && ! { command -v chromium && command -v pdftoppm; } >/dev/null 2>&1; then

@@ -105,3 +105,55 @@ def test_bad_as_of_and_config(tmp_path, villages_path):
     cfg.write_text("[scoring\n")
     proc = _run("score", "--villages", villages_path, "--config", str(cfg), "--out", str(tmp_path / "o"))
     assert proc.returncode == 2 and "c.toml" in proc.stderr and "TOML" in proc.stderr
+
+
+def test_names_cannot_drive_the_terminal(tmp_path, villages, capsys):
+    """A name holding terminal escapes (retitle, clear screen) is printed with the escapes visible, not run."""
+    villages.loc[0, "nama"] = "Desa\x1b]0;owned\x07\x1b[2J\rX"
+    villages.loc[1, "geometry"] = None  # a rejected row: its message quotes the file
+    path = tmp_path / "desa\x1b[31m.geojson"
+    villages.to_file(path)
+    status = main(["validate", "--villages", str(path), "--lang", "en"])
+    out = capsys.readouterr()
+    assert status == 0
+    text = out.out + out.err
+    assert "\x1b" not in text and "\x07" not in text and "\r" not in text
+    assert "\\x1b[31m" in text
+
+
+@pytest.mark.parametrize("command", ["validate", "score"])
+@pytest.mark.parametrize("as_of", ["9999-12-31", "0001-01-01", "1 Januari 1600"])
+def test_as_of_out_of_range_exits_2(tmp_path, villages_path, incidents_path, command, as_of):
+    # issue 9: --as-of 9999-12-31 stopped with OutOfBoundsDatetime (exit 3) once incidents were given
+    extra = ["--out", str(tmp_path / "o")] if command == "score" else []
+    proc = _run(command, "--villages", villages_path, "--incidents", incidents_path, "--as-of", as_of, *extra)
+    assert proc.returncode == 2, proc.stderr
+    assert as_of in proc.stderr and "1900-01-01" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("command", [["deploy", "--stage", "voting"], ["print", "--stage", "voting", "--posts", "2"]])
+def test_every_tps_rejected_is_a_clear_error(tmp_path, villages_path, tps_frame, command):
+    # issue 9: print --posts stopped with AttributeError (exit 3); deploy asked for a --tps file that was given
+    frame = tps_frame.copy()
+    frame["lat"] = "abc"
+    tps = tmp_path / "tps.csv"
+    frame.to_csv(tps, index=False)
+    out = tmp_path / ("plan" if command[0] == "deploy" else "maps.pdf")
+    proc = _run(*command, "--villages", villages_path, "--tps", str(tps), "--out", str(out), "--lang", "en")
+    assert proc.returncode == 2, proc.stderr
+    assert "tps.csv" in proc.stderr and "Unreadable coordinates (9)" in proc.stderr and "validate" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "option",
+    [["--radius-km", "nan"], ["--radius-km", "-1"], ["--posts", "0"], ["--police", "inf"], ["--dpi", "100000"]],
+)
+def test_impossible_numeric_options_exit_2(tmp_path, option):
+    command = (
+        ["deploy", "--stage", "voting"] if option[0] in ("--police", "--posts") else ["print", "--stage", "voting"]
+    )
+    if option[0] == "--radius-km":
+        command += ["--posts", "2"]
+    out = tmp_path / ("plan" if command[0] == "deploy" else "maps.pdf")
+    assert main([*command, *option, "--out", str(out)]) == 2
+    assert not out.exists()

@@ -8,6 +8,8 @@ import pytest
 
 from riskmap.io._coords import StudyArea, diagnose, parse_numbers, split_pairs
 
+STUDY = StudyArea((123.4, -10.4, 123.8, -10.0), "Kota Kupang")
+
 KUPANG = StudyArea.around((123.52, -10.25, 123.70, -10.12), margin_km=2.0, name="Kota Kupang")
 
 
@@ -127,3 +129,23 @@ def test_thousands_separators_become_a_lost_decimal_point_not_unreadable():
     assert list(diag.reason) == ["lost_decimal_point", "lost_decimal_point"]
     assert diag.suggestion[0] == pytest.approx((-10.171234, 123.607123))
     assert diag.suggestion[1] == pytest.approx((-10.1712, 123.6071))
+
+
+@pytest.mark.parametrize("value", ["1e400", "inf", "-inf", "Infinity", "9" * 400, "-" + "9" * 400, "1e400, 123.6"])
+def test_overflowing_coordinates_are_unreadable_not_a_crash(value):
+    # issue 9: "9" * 400 reached pandas as an int too large for a float (OverflowError); inf was "outside"
+    numbers, missing = parse_numbers(pd.Series([value, "-10.17", 10**400], dtype=object))
+    assert np.isnan(numbers[0]) and not missing[0] and numbers[1] == -10.17 and np.isnan(numbers[2])
+    d = diagnose(numbers[:1], np.array([123.6]), missing[:1], STUDY)
+    assert list(d.reason) == ["unparseable_coordinates"]
+
+
+@pytest.mark.parametrize("lat", [1e308, -1e20, 1e12, 95.0, float("inf")])
+def test_coordinates_beyond_the_earth_are_impossible(lat):
+    d = diagnose(np.array([lat]), np.array([123.6]), np.array([False]), STUDY)
+    assert list(d.reason) == ["impossible_coordinates"] and d.suggestion == [None]
+
+
+def test_numeric_column_with_inf_is_unreadable_not_empty():
+    numbers, missing = parse_numbers(pd.Series([float("inf"), np.nan, -10.17]))
+    assert np.isnan(numbers[:2]).all() and list(missing) == [False, True, False]

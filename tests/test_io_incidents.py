@@ -188,3 +188,34 @@ def test_acled_export_as_delivered(tmp_path, villages, villages_path):
     assert inc.loc["IDN5", "type"] == "apk_vandalism"
     assert inc.loc["IDN1", "date"] == pd.Timestamp("2024-11-28")
     assert inc.loc["IDN1", "description"] == "Demo di PPK"
+
+
+def test_dates_outside_the_window_are_rejected_rows(tmp_path, villages, villages_path):
+    # issue 9: 0001-01-01 or 9999-12-31 in an incident file stopped the run with OutOfBoundsDatetime
+    specs = [(0, "protest", d) for d in ("2024-11-20", "0001-01-01", "9999-12-31", "31/12/9999", "1850-06-01")]
+    path = tmp_path / "i.csv"
+    incident_rows(villages, specs).to_csv(path, index=False)
+    layers = pipeline.load(villages_path, None, path)
+    report = layers.report["incidents"]
+    assert_accounted(report)
+    assert len(layers.incidents) == 1
+    assert reasons_by_row(report) == {
+        3: "date_out_of_range",
+        4: "date_out_of_range",
+        5: "date_out_of_range",
+        6: "date_out_of_range",
+    }
+    note = next(n for n in report.rejected if n.row == 3)
+    assert (
+        "0001-01-01" in note.message("id") and "1900-01-01" in note.message("en") and "2100-12-31" in note.message("en")
+    )
+
+
+def test_date_window_comes_from_the_configuration(tmp_path, villages, villages_path):
+    from riskmap.config import load_config
+
+    path = tmp_path / "i.csv"
+    incident_rows(villages, [(0, "protest", "2024-11-20"), (0, "protest", "2019-04-17")]).to_csv(path, index=False)
+    config = load_config(overrides={"incidents": {"earliest_year": 2020}})
+    layers = pipeline.load(villages_path, None, path, config=config)
+    assert reasons_by_row(layers.report["incidents"]) == {3: "date_out_of_range"}

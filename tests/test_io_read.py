@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import csv
+import io
+
 import openpyxl
 import pandas as pd
+import pytest
 
+from riskmap._errors import RiskmapInputError
 from riskmap.io._read import read_layer
 from riskmap.io.tps import read_tps
 from riskmap.testing import reasons_by_row
@@ -73,3 +78,110 @@ def test_excel_numbers_stay_numbers(tmp_path, tps_frame):
     assert tps["tps_id"].iloc[0] == "5371011001001"
     assert tps["named_village_code"].iloc[0] == "53.71.01.1001"
     assert pd.api.types.is_float_dtype(tps["voters"])
+
+
+# -- hostile and damaged tables (issue 9) ------------------------------------
+
+
+def test_csv_header_then_random_bytes_is_an_input_error_or_read(tmp_path, tps_frame):
+    import random
+
+    rng = random.Random(9)
+    header = ",".join(tps_frame.columns) + "\n"
+    for seed in range(20):
+        rng.seed(seed)
+        path = tmp_path / f"tps{seed}.csv"
+        path.write_bytes(header.encode() + bytes(rng.randrange(256) for _ in range(3000)))
+        try:
+            raw = read_layer(path)
+        except RiskmapInputError as exc:
+            assert exc.code == "csv_unreadable" and exc.message("id")
+            continue
+        assert raw.frame["_row"].is_monotonic_increasing
+
+
+def test_one_invalid_byte_keeps_utf8_and_warns_the_row(tmp_path, tps_frame):
+    frame = tps_frame.copy()
+    frame.loc[0, "alamat"] = "Jl. Kelapa\u00a0Lima"  # a UTF-8 multi-byte character, as Excel writes it
+    data = frame.to_csv(index=False).encode("utf-8").replace(b"Jl. Uji 3", b"Jl. Uji \xff3")
+    path = tmp_path / "tps.csv"
+    path.write_bytes(data)
+    tps, report = read_tps(path)
+    assert tps["address"].iloc[0] == "Jl. Kelapa\u00a0Lima"  # not 'KelapaÂ\xa0Lima'
+    assert "\ufffd" in tps["address"].iloc[3]
+    warned = [(w.row, w.reason) for w in report.warnings if w.row is not None]
+    assert (5, "bad_character") in warned
+    assert "ejaan" in next(w for w in report.warnings if w.reason == "bad_character").message("id")
+
+
+def test_windows_1252_export_still_read_as_cp1252(tmp_path, tps_frame):
+    frame = tps_frame.copy()
+    frame.loc[0, "alamat"] = "Jl. Sédia – Café"
+    path = tmp_path / "tps.csv"
+    frame.to_csv(path, index=False, encoding="cp1252")
+    raw = read_layer(path)
+    assert raw.frame["alamat"].iloc[0] == "Jl. Sédia – Café" and raw.row_warnings == []
+
+
+def test_na_words_are_data_and_numbers_stay_numbers(tmp_path, tps_frame):
+    frame = tps_frame.copy()
+    words = ["NA", "N/A", "null", "None", "NaN", "nan", "#N/A", "-", "NULL"]
+    frame["alamat"] = words
+    frame["kelurahan"] = frame["kelurahan"].where(frame.index != 0, "NA")
+    path = tmp_path / "tps.csv"
+    frame.to_csv(path, index=False)
+    raw = read_layer(path)
+    assert list(raw.frame["alamat"]) == words
+    assert raw.frame["kelurahan"].iloc[0] == "NA"
+    assert pd.api.types.is_float_dtype(raw.frame["lat"]) and pd.api.types.is_integer_dtype(raw.frame["dpt"])
+    xlsx = tmp_path / "tps.xlsx"
+    frame.to_excel(xlsx, index=False)
+    got = list(read_layer(xlsx).frame["alamat"])  # openpyxl writes "#N/A" as an Excel error cell: empty
+    assert got[:6] == words[:6] and got[7:] == words[7:]
+
+
+def test_truncated_last_row_is_rejected_not_moved(tmp_path, tps_frame):
+    path = tmp_path / "tps.csv"
+    text = tps_frame.to_csv(index=False)
+    cut = text.rstrip("\n")
+    cut = cut[: cut.rindex(",") - 3]  # the last line stops inside its longitude
+    path.write_text(cut + "\n")
+    tps, report = read_tps(path)
+    assert reasons_by_row(report) == {10: "truncated_row"}
+    assert "7 dari 8" in report.rejected[0].message("id")
+    assert report.read == 9 and len(tps) == 8
+    report.check()
+
+
+def test_row_with_more_fields_is_rejected_and_numbers_kept(tmp_path, tps_frame):
+    lines = tps_frame.to_csv(index=False).splitlines()
+    lines[3] = lines[3] + ",extra"  # row 4: shifted columns
+    lines[5] = lines[5] + ",,"  # row 6: trailing delimiters only: used
+    path = tmp_path / "tps.csv"
+    path.write_text("\n".join(lines) + "\n")
+    raw = read_layer(path)
+    assert raw.rejected == [(4, "misaligned_row", {"n": 9, "m": 8})]
+    assert list(raw.frame["_row"]) == [2, 3, 5, 6, 7, 8, 9, 10]
+    assert pd.api.types.is_float_dtype(raw.frame["lat"])
+    tps, report = read_tps(path)
+    assert reasons_by_row(report) == {4: "misaligned_row"} and report.read == 9 and len(tps) == 8
+    report.check()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "a,b,c\n1,2,3\n\n4,5\n6,7,8,9\n\n",
+        "a,b,c\n1,2,3\n4,5,6,7\n8,9,10\n",
+        'a,b,c\n1,"two\nlines",3\n4,5\n',
+        "a;b;c\r\n1;2;3\r\n4;5\r\n",
+        "a,b,c,\n1,2,3\n4,5,6,7\n",
+        "a,b,c\nNA,N/A,-\n,,\n x , y ,z\n",
+    ],
+)
+def test_data_rows_in_the_file_equal_rows_read(tmp_path, body):
+    path = tmp_path / "t.csv"
+    path.write_text(body)
+    raw = read_layer(path)
+    records = [r for r in csv.reader(io.StringIO(body.replace("\r\n", "\n"))) if any(c.strip() for c in r)]
+    assert len(raw.frame) + len(raw.rejected) == len(records) - 1  # the header is not a row

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import warnings
+
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -363,3 +366,71 @@ def test_codes_excel_shortened_to_scientific_notation(tmp_path, villages_path, t
         expected[0] = codes[0]
     assert list(tps["tps_id"]) == expected
     assert not [w for w in report.warnings if w.reason == "village_mismatch"]
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf", "1e400", "-5", "1e20", "9" * 400, "Infinity"])
+def test_impossible_voter_counts_are_unknown_with_a_warning(tmp_path, villages_path, tps_frame, value):
+    # issue 9: dpt = inf crashed with IntCastingNaNError; 1e20 became a garbage integer in the message
+    # ("nan" is an empty cell for the reader: voters unknown, no warning needed)
+    frame = tps_frame.copy()
+    frame.loc[0, "dpt"] = value
+    path = tmp_path / "tps.csv"
+    frame.to_csv(path, index=False)
+    tps, report = _load(villages_path, path)
+    assert_accounted(report)
+    assert len(tps) == 9
+    first = tps.set_index("tps_id").loc["5371011001001"]
+    assert not first["voters_known"] and np.isnan(first["voters"])
+    assert np.isfinite(tps["voters"].dropna()).all()
+    notes = [w for w in report.warnings if w.row == 2]
+    assert [w.reason for w in notes] in (["unparseable_voters"], ["implausible_voters"])
+    assert all("{" not in w.message(lang) for w in notes for lang in ("id", "en"))
+
+
+def test_numeric_voter_column_with_inf_is_unknown(tmp_path, villages_path, tps_frame):
+    frame = tps_frame.copy()
+    frame["dpt"] = [float("inf"), -1.0, 1e20] + [400.0] * 6
+    path = tmp_path / "tps.xlsx"
+    frame.to_excel(path, index=False)
+    tps, report = _load(villages_path, path)
+    assert_accounted(report)
+    assert len(tps) == 9 and tps["voters_known"].sum() == 6
+    assert {w.row for w in report.warnings if w.reason in ("unparseable_voters", "implausible_voters")} == {2, 3, 4}
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("9" * 400, "unparseable_coordinates"),
+        ("1e400", "unparseable_coordinates"),
+        ("inf", "unparseable_coordinates"),
+        ("1e308", "impossible_coordinates"),
+        ("-1e20", "impossible_coordinates"),
+    ],
+)
+def test_huge_coordinates_are_rejected_rows(tmp_path, villages_path, tps_frame, value, reason):
+    # issue 9: a 400-digit latitude stopped the run with OverflowError; 1e308 was "outside the study area"
+    frame = tps_frame.copy()
+    frame.loc[0, "lat"] = value
+    path = tmp_path / "tps.csv"
+    frame.to_csv(path, index=False)
+    tps, report = _load(villages_path, path)
+    assert_accounted(report)
+    assert len(tps) == 8 and reasons_by_row(report) == {2: reason}
+    assert all(len(n.params["lat"]) <= 40 for n in report.rejected)
+
+
+def test_point_file_with_coordinates_beyond_the_earth(tmp_path, villages_path, villages):
+    from shapely.geometry import Point
+
+    lat, lon = village_center(villages, 0)
+    points = gpd.GeoDataFrame(
+        {"kode_tps": ["1", "2"], "dpt": [100, 200]}, geometry=[Point(1e308, 1e308), Point(lon, lat)], crs=4326
+    )
+    path = tmp_path / "tps.gpkg"
+    points.to_file(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # no numpy overflow noise on the user's console
+        tps, report = _load(villages_path, path)
+    assert_accounted(report)
+    assert len(tps) == 1 and reasons_by_row(report) == {1: "impossible_coordinates"}

@@ -288,3 +288,66 @@ def test_3d_polygons_load_as_2d(tmp_path, villages):
     z.to_file(path)
     out, report = read_villages(path)
     assert not out.geometry.has_z.any() and report.rejected == []
+
+
+def test_polygons_off_the_earth_outside_indonesia_or_too_large_are_rejected(tmp_path, villages):
+    # issue 9: latitude > 90, 1e308 coordinates and a world-sized polygon were accepted (exit 0)
+    bad = villages.copy()
+    bad.loc[0, "geometry"] = box(123.55, 91, 123.56, 92)  # latitude beyond the pole
+    bad.loc[1, "geometry"] = box(1e307, 1e307, 1e308, 1e308)
+    bad.loc[2, "geometry"] = box(-180, -90, 180, 90)  # the whole world
+    bad.loc[3, "geometry"] = box(100.0, -5.0, 110.0, 5.0)  # inside Indonesia's box, 1.2 million km²
+    bad.loc[4, "geometry"] = box(10.0, 45.0, 10.01, 45.01)  # a village-sized polygon in Italy
+    path = tmp_path / "desa.gpkg"  # GeoJSON cannot carry 1e308 and beyond through every writer; a GeoPackage can
+    bad.to_file(path)
+    out, report = read_villages(path)
+    assert_accounted(report)
+    assert len(out) == 4
+    assert reasons_by_row(report) == {
+        1: "village_off_earth",
+        2: "village_off_earth",
+        3: "village_outside_indonesia",
+        4: "village_too_large",
+        5: "village_outside_indonesia",
+    }
+    for note in report.rejected:
+        for lang in ("id", "en"):
+            assert "{" not in note.message(lang)
+    too_large = next(n for n in report.rejected if n.row == 4)
+    assert "50,000" in too_large.message("en") and "km²" in too_large.message("id")
+
+
+def test_world_polygon_alone_is_a_clear_error(tmp_path, villages):
+    from riskmap import pipeline
+
+    world = villages.iloc[:1].copy()
+    world.loc[world.index[0], "geometry"] = box(-180, -90, 180, 90)
+    path = tmp_path / "dunia.geojson"
+    world.to_file(path)
+    with pytest.raises(RiskmapInputError) as err:
+        pipeline.run(path)
+    assert err.value.code == "no_villages_left"
+    assert "dunia.geojson" in err.value.message("id") and "Poligon di luar Indonesia (1)" in err.value.message("id")
+    assert "Polygon outside Indonesia (1)" in err.value.message("en")
+
+
+def test_max_area_comes_from_the_configuration(tmp_path, villages):
+    from riskmap.config import load_config
+
+    path = tmp_path / "desa.geojson"
+    villages.to_file(path)  # ~1.2 km² each
+    out, report = read_villages(path, config=load_config(overrides={"villages": {"max_area_km2": 1.0}}))
+    assert len(out) == 0 and set(reasons_by_row(report).values()) == {"village_too_large"}
+    assert_accounted(report)
+
+
+def test_every_geometry_empty_is_a_clear_error(tmp_path, villages):
+    from riskmap import pipeline
+
+    empty = villages.copy()
+    empty["geometry"] = Polygon()
+    path = tmp_path / "kosong.gpkg"
+    empty.to_file(path)
+    with pytest.raises(RiskmapInputError) as err:
+        pipeline.run(path)
+    assert err.value.code == "no_villages_left" and "Tanpa poligon (9)" in err.value.message("id")

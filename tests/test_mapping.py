@@ -91,3 +91,215 @@ def test_verbatim_elements_render_exactly_as_branca_would(demo):
     finally:
         element.Element.__init__ = patched
     assert fast == slow
+
+
+# --- hostile text (issue 9): no template, script or markup from user text ---------------------------------------
+
+
+def _command(marker) -> str:
+    """A shell command spelled with chr() joined by ``~`` (no quotes needed in Jinja)."""
+    return "~".join(f"chr({ord(c)})" for c in f"touch {marker}")
+
+
+def hostile_payloads(marker) -> list[str]:
+    """What a hostile file puts in every text field that reaches the map."""
+    return [
+        "{{ 6*7 }}",
+        "{{ cycler.__init__.__globals__.os.popen(" + _command(marker) + ").read() }}",
+        "{%raw%}",
+        "{# x",
+        "`",
+        "${alert(1)}",
+        "</script><script>alert(1)</script>",
+        "<img src=x onerror=alert(1)>",
+        "\\u0041",
+        "\\",
+        "\"'",
+        "[l](javascript:alert(1))",
+        "![i](http://127.0.0.2/x.png)",
+        ":red[x]",
+        "$x$",
+    ]
+
+
+def _hostile_view(result, text: str, stage: str = "voting"):
+    """The demo's view of ``stage`` with ``text`` in every field that reaches the map (codes kept unique)."""
+    view = make_view(result, stage)
+    v = view.villages.copy()
+    v["village_name"] = text
+    v["district"] = text
+    v["village_code"] = [f"{text}{i}" for i in range(len(v))]
+    t = view.tps.copy()
+    t["tps_id"] = [f"{text}{i}" for i in range(len(t))]
+    t["tps_number"] = text
+    t["address"] = text
+    t["village_name"] = text
+    inc = view.incidents.copy()
+    inc["description"] = text
+    posts = view.posts.copy()
+    posts["name"] = text
+    posts["kind"] = text
+    view.villages, view.tps, view.incidents, view.posts = v, t, inc, posts
+    return view
+
+
+def _no_template_syntax(html: str) -> None:
+    for tag in ("{{", "{%", "{#"):
+        assert tag not in html, tag
+
+
+@pytest.fixture(scope="module")
+def payload_marker(tmp_path_factory):
+    return tmp_path_factory.mktemp("hostile") / "command_ran"
+
+
+@pytest.mark.parametrize("index", range(15))
+def test_hostile_text_in_every_map_field_stays_text(demo, payload_marker, index):
+    from riskmap.mapping import js_literal
+    from riskmap.view import esc
+
+    text = hostile_payloads(payload_marker)[index]
+    view = _hostile_view(demo, text)
+    html = build_map(view, demo.config, geoms=display_geometry(view.villages)).get_root().render()
+    assert not payload_marker.exists(), "a command ran on the server"
+    shown = js_literal(esc(text))[1:-1]  # the escaped text as it sits in a JSON string of the page
+    assert js_literal(f"<b>{esc(text)} <small>({esc(text)})</small></b>")[1:-1] in html  # village tooltip
+    assert js_literal(f"<b>TPS {esc(text)} {esc(text)}</b>")[1:-1] in html  # TPS tooltip
+    assert f"bindTooltip({js_literal(f'{esc(text)} ({esc(text)})')}" in html  # post tooltip: a JSON string
+    assert shown in html
+    for evaluated in ("<b>42 <small>(42)", "<b>TPS 42", "42 (42)"):  # where {{ 6*7 }} was, the text stays
+        assert js_literal(evaluated)[1:-1] not in html and evaluated not in html
+    _no_template_syntax(html)
+    assert "bindTooltip(`" not in re.sub(r"\s", "", html)  # no tooltip in a JavaScript template literal
+    for bad in ("${alert", "</script><script>alert", "<img src=x"):  # a backtick may sit inside a JSON string
+        if bad in text:
+            assert bad not in html
+
+
+@pytest.mark.parametrize("index", range(15))
+def test_hostile_text_in_the_deployment_map_stays_text(demo, payload_marker, index):
+    import geopandas as gpd
+
+    from riskmap.deploy import staffing_plan
+    from riskmap.mapping import deployment_map, js_literal
+    from riskmap.view import esc
+
+    text = hostile_payloads(payload_marker)[index]
+    view = _hostile_view(demo, text)
+    plan, _ = staffing_plan(view.tps, "voting", demo.config)
+    posts = gpd.GeoDataFrame({"name": [text], "tps_covered": [3]}, geometry=[view.tps.geometry.iloc[0]], crs=4326)
+    fmap = deployment_map(view, plan, posts, 2000.0, demo.config, geoms=display_geometry(view.villages))
+    html = fmap.get_root().render()
+    assert not payload_marker.exists(), "a command ran on the server"
+    assert js_literal(f"<b>TPS {esc(text)}0</b> {esc(text)}<br>")[1:-1] in html
+    assert f"bindTooltip({js_literal(f'{esc(text)} (3 TPS)')}" in html
+    assert js_literal("<b>TPS 420</b> 42")[1:-1] not in html and 'bindTooltip("42 (3 TPS)' not in html
+    _no_template_syntax(html)
+    assert "bindTooltip(`" not in re.sub(r"\s", "", html)
+
+
+def test_streamlit_folium_renders_hostile_text_once(demo, payload_marker):
+    """st_folium renders the map again and builds its own script string: still no template evaluation."""
+    from streamlit_folium import _get_header, _get_html, _get_map_string
+
+    view = _hostile_view(demo, "{{ 6*7 }}" + hostile_payloads(payload_marker)[1])
+    fmap = build_map(view, demo.config, geoms=display_geometry(view.villages))
+    fmap.get_root().render()
+    fmap.render()
+    text = _get_html(fmap) + _get_header(fmap) + _get_map_string(fmap)
+    assert not payload_marker.exists()
+    assert "&#123;&#123; 6*7 &#125;&#125;" in text.replace("\\u0026", "&")
+    _no_template_syntax(text)
+
+
+def test_rendered_text_is_never_compiled_again():
+    """Element(text) is verbatim whatever the text; branca's Div still renders its children."""
+    import pickle
+
+    from branca.element import Div, Element, Figure
+
+    assert Element("{{ 6*7 }} {%raw%} {# x").render() == "{{ 6*7 }} {%raw%} {# x"
+    assert pickle.loads(pickle.dumps(Element("{{ 6*7 }}"))).render() == "{{ 6*7 }}"
+    fig = Figure()
+    div = Div()
+    fig.add_child(div)
+    div.html.add_child(Element("<p>inside</p>"))
+    assert "<p>inside</p>" in fig.render()
+
+
+def test_json_in_scripts_has_no_braces_in_strings():
+    import json
+
+    from riskmap.mapping import _brace_free, js_literal
+
+    values = [{"a": "{{ 6*7 }}", "b": ["\\\"{", "\\", "\"}", "\\u007b"], "{k}": {"x": "}}{%"}}, "{%raw%}", [1, {}]]
+    for value in values:
+        text = _brace_free(json.dumps(value))
+        assert json.loads(text) == value
+        _no_template_syntax(text)
+    assert js_literal("</script>`${x}`") == '"\\u003c/script\\u003e`$\\u007bx\\u007d`"'
+
+
+def test_esc_leaves_no_template_or_script_syntax():
+    from riskmap.view import esc
+
+    out = esc("{{ 6*7 }} {%raw%} {# `${a}` \\u0041 <b>\"'")
+    for bad in ("{", "}", "`", "\\", "<", ">", '"', "'"):
+        assert bad not in out
+    assert html_unescape(out) == "{{ 6*7 }} {%raw%} {# `${a}` \\u0041 <b>\"'"
+
+
+def html_unescape(text: str) -> str:
+    import html
+
+    return html.unescape(text)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        "https://{s}.tile.example.org/{z}/{x}/{y}{r}.png?key=a-b_c",
+        "http://127.0.0.1:8080/tiles/{z}/{x}/{y}.png",
+        "/app/static/tiles/{z}/{x}/{y}.png",
+    ],
+)
+def test_tile_urls_that_are_accepted(demo, url):
+    from riskmap.mapping import check_tiles_url, js_literal
+
+    assert check_tiles_url(url) == url
+    assert f"L.tileLayer(\n                {js_literal(url)}" in _html(demo, tiles_url=url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "{{ 6*7 }}/{z}/{x}/{y}",
+        "https://t.example.org/{{z}}/{x}/{y}.png",
+        "javascript:alert(1)//{z}/{x}/{y}",
+        "https://t.example.org/{z}/{x}/{y}.png\"onload=alert(1)",
+        "https://t.example.org/{z}/{x}/{y}.png'",
+        "https://t.example.org/{z}/{x}/{y}.png\\",
+        "https://t.example.org/{z}/{x} /{y}.png",
+        "https://t.example.org/{z}/{x}/{y}/{%raw%}",
+        "//evil.example.org/{z}/{x}/{y}.png",
+        "OpenStreetMap",
+        "https://t.example.org/{z}/{x}/{y}`${alert(1)}`",
+    ],
+)
+def test_tile_urls_that_are_refused(demo, url):
+    from riskmap._errors import RiskmapInputError
+
+    with pytest.raises(RiskmapInputError) as err:
+        _html(demo, tiles_url=url)
+    assert err.value.code == "tiles_url_invalid"
+    assert "https://tile.openstreetmap.org/{z}/{x}/{y}.png" in err.value.message("id")
+
+
+def test_level_filter_with_tps_on_pandas_3(demo):
+    """The Kategori filter combined masks in place on a read-only array (pandas 3: ValueError)."""
+    flt = ViewFilter(levels=("rawan", "sangat rawan"))
+    view = make_view(demo, "voting", flt)
+    assert set(view.villages["level_voting"]) <= {"rawan", "sangat rawan"}
+    assert len(view.tps) and set(view.tps["level_voting"]) <= {"rawan", "sangat rawan"}
+    assert set(view.tps["village_code"]) <= set(demo.villages["village_code"])

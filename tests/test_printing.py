@@ -117,3 +117,33 @@ def test_print_with_proposed_posts(tmp_path):
         == 0
     )
     assert "Pos usulan (6), radius 1.5 km" in _text(out, 1)
+
+
+def test_names_print_literally_never_as_mathtext(tmp_path, villages, tps_frame):
+    """A name with matplotlib mathtext (``$...$``) prints as typed; a broken formula does not stop the print."""
+    names = [r"$\frac{$", r"$x^2$ Baru", r"\$y$"]
+    for k, name in enumerate(names):
+        villages.loc[k, "nama"] = name
+    vpath = tmp_path / "desa.geojson"
+    villages.to_file(vpath)
+    tps = tps_frame.copy()
+    tps.loc[:2, "kelurahan"] = names
+    tpath = tmp_path / "tps.csv"
+    tps.to_csv(tpath, index=False)
+    result = pipeline.run(villages=str(vpath), tps=str(tpath), demo_data=False)
+    path = tmp_path / "maps.pdf"
+    print_maps(result, path, PrintOptions(stages=["voting"], tables=True))
+    text = _text(path)
+    assert "$x^2$ Baru" in text
+
+
+def test_one_village_without_tps_prints_map_and_empty_table(tmp_path, villages):
+    # issue 9: a one-village file crashed scoring (IndexError); with no TPS layer the table page crashed (KeyError)
+    path = tmp_path / "desa.geojson"
+    villages.iloc[:1].to_file(path)
+    result = pipeline.run(path)
+    out = tmp_path / "one.pdf"
+    print_maps(result, out, PrintOptions(stages=["voting"], tables=True))
+    assert _pdfinfo(out)["Pages"].strip() == "2"
+    assert "Desa 0" in _text(out, 1)
+    assert "Tidak ada TPS rawan" in _text(out, 2)

@@ -177,3 +177,23 @@ def test_model_constructor_and_fit_returns_self(tmp_path, villages, villages_pat
     model = RiskModel.from_geodataframes(layers.villages, layers.tps)
     assert model.fit() is model
     assert model.villages_ is not None and model.tps_ is not None
+
+
+@pytest.mark.parametrize("far", [False, True])
+def test_village_with_no_neighbour_scores_normally(tmp_path, villages, far):
+    # issue 9: a one-village boundary file, or an island beyond neighbours_max_km, crashed with IndexError
+    from shapely.geometry import box
+
+    v = villages.iloc[:1].copy() if not far else villages.iloc[:2].copy()
+    if far:  # the second village 300 km away: no pair within neighbours_max_km
+        v.loc[v.index[1], "geometry"] = box(126.3, -10.2, 126.31, -10.19)
+    path = tmp_path / "desa.geojson"
+    v.to_file(path)
+    inc = tmp_path / "i.csv"
+    incident_rows(v, [(0, "supporter_clash", "2024-11-20")]).to_csv(inc, index=False)
+    res = pipeline.run(path, None, inc, as_of=AS_OF)
+    assert len(res.villages) == len(v)
+    for stage in STAGES:
+        assert (res.villages[f"spillover_{stage}"] == 0).all()
+        assert res.villages[f"risk_{stage}"].between(0, 100).all()
+    assert res.villages["risk_voting"].iloc[0] > 0

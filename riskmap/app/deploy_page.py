@@ -11,7 +11,7 @@ from streamlit_folium import st_folium
 from riskmap import i18n
 from riskmap.app import tr
 from riskmap.deploy import area_totals, patrol_priorities, recap_venues, staffing_plan
-from riskmap.export import geojson_bytes
+from riskmap.export import XLSX_MIME, geojson_bytes, plain_table, run_metadata, xlsx_bytes
 from riskmap.mapping import deployment_map
 from riskmap.pipeline import Result
 from riskmap.posts import candidate_sites, place_posts
@@ -98,15 +98,23 @@ def deployment_page(lang: str, result: Result, view: View, geoms: Any) -> None:
             "application/pdf",
             key="dl_dep_pdf",
         )
-    d1, d2, d3 = st.columns(3)
+    kec, meta = area_totals(plan, "district"), run_metadata(result.config, result.as_of, stage)
+    d1, d2, d3, d4 = st.columns(4)
     d1.download_button(tr("dep_download_plan", lang), geojson_bytes(plan), f"rencana_{stage}.geojson", key="dl_plan")
     d2.download_button(
         tr("dep_download_kec", lang),
-        csv_bytes(area_totals(plan, "district")),
+        csv_bytes(kec),
         f"personel_kecamatan_{stage}.csv",
         key="dl_kec",
     )
     d3.download_button(
+        tr("dep_download_kec_xlsx", lang),
+        lambda: xlsx_bytes({"per_kecamatan": plain_table(kec)}, meta=meta, lang=lang),
+        f"personel_kecamatan_{stage}.xlsx",
+        XLSX_MIME,
+        key="dl_kec_x",
+    )
+    d4.download_button(
         tr("dep_download_summary", lang),
         json.dumps(summary, ensure_ascii=False, indent=2, default=str).encode("utf-8"),
         f"ringkasan_{stage}.json",

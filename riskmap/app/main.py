@@ -19,7 +19,7 @@ from riskmap import i18n
 from riskmap._errors import RiskmapInputError
 from riskmap.app import data, tr
 from riskmap.config import CATEGORIES, Config, load_config
-from riskmap.export import geojson_bytes
+from riskmap.export import XLSX_MAX_ROWS, XLSX_MIME, geojson_bytes, plain_table, run_metadata, xlsx_bytes
 from riskmap.mapping import build_map
 from riskmap.pipeline import Result
 from riskmap.view import (
@@ -158,6 +158,7 @@ def _report(lang: str, result: Result) -> None:
             st.download_button(
                 tr("download_rejected", lang), csv_bytes(table), "baris_ditolak.csv", "text/csv", key="dl_rejected"
             )
+            _xlsx_button(st, lang, result, "download_rejected_xlsx", "ditolak", table, "baris_ditolak", "dl_rejected_x")
 
 
 def _explanation(lang: str, result: Result, stage: str) -> None:
@@ -260,6 +261,9 @@ def _tables(lang: str, result: Result, view: Any, stage: str) -> None:
         c1.download_button(
             tr("dl_villages_csv", lang), csv_bytes(view.villages), f"kelurahan_{stage}.csv", "text/csv", key="dl_v_csv"
         )
+        _xlsx_button(
+            c1, lang, result, "dl_villages_xlsx", "kelurahan", view.villages, f"kelurahan_{stage}", "dl_v_x", stage
+        )
         if view.tps is not None:
             c2.download_button(
                 tr("dl_tps_geojson", lang),
@@ -271,7 +275,34 @@ def _tables(lang: str, result: Result, view: Any, stage: str) -> None:
             c2.download_button(
                 tr("dl_tps_csv", lang), csv_bytes(view.tps), f"tps_{stage}.csv", "text/csv", key="dl_t_csv"
             )
+            _xlsx_button(c2, lang, result, "dl_tps_xlsx", "tps", view.tps, f"tps_{stage}", "dl_t_x", stage)
         _print_button(lang, result, view, stage)
+
+
+def _xlsx_button(
+    where: Any,
+    lang: str,
+    result: Result,
+    label: str,
+    sheet: str,
+    frame: pd.DataFrame,
+    name: str,
+    key: str,
+    stage: str | None = None,
+) -> None:
+    """An Excel download of one table, made when clicked; disabled (with the reason) when it cannot fit."""
+    if len(frame) >= XLSX_MAX_ROWS:
+        why = RiskmapInputError("xlsx_too_many_rows", sheet=sheet, rows=len(frame), limit=XLSX_MAX_ROWS - 1)
+        where.download_button(tr(label, lang), b"", f"{name}.xlsx", disabled=True, help=why.message(lang), key=key)
+        return
+    meta = run_metadata(result.config, result.as_of, stage)
+    where.download_button(
+        tr(label, lang),
+        lambda: xlsx_bytes({sheet: plain_table(frame)}, meta=meta, lang=lang),
+        f"{name}.xlsx",
+        XLSX_MIME,
+        key=key,
+    )
 
 
 def _print_button(lang: str, result: Result, view: Any, stage: str) -> None:

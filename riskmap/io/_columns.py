@@ -77,6 +77,29 @@ def as_text(values: pd.Series) -> pd.Series:
     return cells.astype("str").str.strip()
 
 
+def to_numbers(values: pd.Series) -> pd.Series:
+    """Cells as float64 numbers: NaN where empty, not a number, or not finite.
+
+    Never raises on what a file can hold: ``inf``, ``-inf``, ``1e400`` and a
+    400-digit integer (which a reader may hand over as a Python ``int`` too
+    large for a float) all become NaN. Text is read as :func:`pandas.to_numeric`
+    reads it (decimal point, no thousands separators).
+    """
+    if pd.api.types.is_bool_dtype(values):
+        numbers = values.astype("float64")
+    elif pd.api.types.is_numeric_dtype(values):
+        numbers = pd.Series(values.to_numpy(dtype="float64", na_value=np.nan), index=values.index)
+    else:
+        try:
+            numbers = pd.to_numeric(values, errors="coerce")
+        except (OverflowError, TypeError, ValueError):  # an int beyond float range among the cells: read it as text
+            cells = values.astype(object).map(lambda v: str(v) if isinstance(v, int) and not isinstance(v, bool) else v)
+            numbers = pd.to_numeric(cells.astype("str").where(values.notna(), ""), errors="coerce")
+    out = numbers.to_numpy(dtype="float64", na_value=np.nan, copy=True)
+    out[~np.isfinite(out)] = np.nan
+    return pd.Series(out, index=values.index)
+
+
 def map_unique(values: pd.Series, func: Callable[[Any], Any]) -> pd.Series:
     """Apply ``func`` once per distinct value (fast on long, repetitive columns)."""
     codes, uniques = pd.factorize(values, use_na_sentinel=False)

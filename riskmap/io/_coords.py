@@ -18,7 +18,7 @@ from itertools import product
 import numpy as np
 import pandas as pd
 
-from riskmap.io._columns import as_text
+from riskmap.io._columns import as_text, to_numbers
 
 _DMS = re.compile(
     r"^\s*(?P<pre>LS|LU|BT|BB|[NSEWUTB](?![a-z]))?\s*(?P<sign>[-+])?\s*(?P<deg>\d+(?:[.,]\d+)?)\s*[°º:d\s]\s*"
@@ -83,10 +83,10 @@ def parse_numbers(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         True where the cell is empty.
     """
     if pd.api.types.is_numeric_dtype(values):
-        numbers = values.to_numpy(dtype="float64", na_value=np.nan, copy=True)
-        return numbers, np.isnan(numbers)
+        missing = values.isna().to_numpy()
+        return to_numbers(values).to_numpy(copy=True), missing  # inf is unreadable, not empty
     # plain numbers first, straight from the cells; text work only for the rest
-    numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan, copy=True)
+    numbers = to_numbers(values).to_numpy(copy=True)
     missing = np.zeros(len(values), dtype=bool)
     todo = np.flatnonzero(np.isnan(numbers))
     if len(todo):
@@ -206,6 +206,8 @@ class Diagnosis:
 
 
 _SCALES = [10.0**k for k in range(-7, 8)]
+_MAX_LOST_DECIMAL = 180.0 * _SCALES[-1]
+"""Largest value a degree with a lost decimal point can reach (180 x 10^7); beyond it a point is impossible."""
 
 
 def _explain(lat: float, lon: float, area: StudyArea) -> tuple[str, tuple[float, float] | None]:
@@ -217,6 +219,8 @@ def _explain(lat: float, lon: float, area: StudyArea) -> tuple[str, tuple[float,
 
     if inside(lat, lon):
         return "swapped_coordinates", (lon, lat)
+    if max(abs(lat), abs(lon)) > _MAX_LOST_DECIMAL:  # no decimal point lost can explain it
+        return "impossible_coordinates", None
     best: tuple[int, str, tuple[float, float]] | None = None
     for swap in (False, True):
         y, x = (lon, lat) if swap else (lat, lon)
@@ -229,6 +233,8 @@ def _explain(lat: float, lon: float, area: StudyArea) -> tuple[str, tuple[float,
                     best = (cost, "lost_decimal_point", (y * sy, x * sx))
     if best is not None:
         return best[1], best[2]
+    if abs(lat) > 90 or abs(lon) > 180:
+        return "impossible_coordinates", None
     return "outside_study_area", None
 
 
@@ -302,6 +308,8 @@ def from_projected(
     if converted.any():
         transformer = Transformer.from_crs(used, "EPSG:4326", always_xy=True)
         lon[converted], lat[converted] = transformer.transform(x[converted], y[converted])
+        off = converted & ~(np.isfinite(lon) & np.isfinite(lat))  # metres no projection can map: unreadable
+        lon[off] = lat[off] = np.nan
     return lon, lat, converted, str(used)
 
 

@@ -85,12 +85,10 @@ def parse_date(value: object) -> dt.date | None:
         if m := _ISO.match(text):
             return dt.date(int(m[1]), int(m[2]), int(m[3]))
         if m := _DMY.match(text):
-            year = int(m[3])
-            year += 2000 if year < 100 else 0
+            year = int(m[3]) + (2000 if len(m[3]) == 2 else 0)  # 24 is 2024; 0024 is the year 24
             return dt.date(year, int(m[2]), int(m[1]))
         if (m := _TEXT.match(text)) and m[2] in MONTHS:  # also Excel's 27-Nov-24
-            year = int(m[3])
-            year += 2000 if year < 100 else 0
+            year = int(m[3]) + (2000 if len(m[3]) == 2 else 0)  # 24 is 2024; 0024 is the year 24
             return dt.date(year, MONTHS[m[2]], int(m[1]))
         if (m := _TEXT_MDY.match(text)) and m[1] in MONTHS:
             return dt.date(int(m[3]), MONTHS[m[1]], int(m[2]))
@@ -99,14 +97,55 @@ def parse_date(value: object) -> dt.date | None:
     return None
 
 
+Window = tuple[dt.date, dt.date]
+"""First and last acceptable day."""
+
+PANDAS_WINDOW: Window = (dt.date(1678, 1, 1), dt.date(2261, 12, 31))
+"""The days a ``datetime64[ns]`` column can hold (pandas' nanosecond range, whole years)."""
+
+
+def date_window(first_year: int, last_year: int) -> Window:
+    """1 January of ``first_year`` to 31 December of ``last_year``, clipped to :data:`PANDAS_WINDOW`."""
+    first = max(dt.date(max(int(first_year), 1), 1, 1), PANDAS_WINDOW[0])
+    last = min(dt.date(min(int(last_year), 9999), 12, 31), PANDAS_WINDOW[1])
+    return first, last
+
+
+def config_window(data: dict) -> Window:
+    """The window of acceptable dates from a configuration's ``[incidents]`` table."""
+    inc = data["incidents"]
+    return date_window(inc.get("earliest_year", 1900), inc.get("latest_year", 2100))
+
+
 def parse_dates(values: pd.Series) -> pd.Series:
-    """Parse a column of dates to ``datetime64[ns]`` (NaT where unreadable).
+    """Parse a column of dates to ``datetime64[ns]`` (NaT where unreadable or beyond pandas' range).
 
     Each distinct text is parsed once, so large files stay fast.
     """
+    return read_dates(values, PANDAS_WINDOW)[0]
+
+
+def read_dates(values: pd.Series, window: Window) -> tuple[pd.Series, np.ndarray]:
+    """Parse a column of dates and tell which readable dates fall outside ``window``.
+
+    Returns
+    -------
+    dates
+        ``datetime64[ns]``, normalised to the day; NaT where unreadable or
+        outside the window (a year 1 or 9999 never reaches pandas, which
+        cannot hold it).
+    outside
+        True where the cell is a readable date outside ``window``.
+    """
+    first, last = pd.Timestamp(window[0]), pd.Timestamp(window[1]) + pd.Timedelta(days=1)
     if pd.api.types.is_datetime64_any_dtype(values):
-        return values.astype("datetime64[ns]").dt.normalize()
+        if isinstance(values.dtype, pd.DatetimeTZDtype):
+            values = values.dt.tz_localize(None)
+        outside = (values.notna() & ((values < first) | (values >= last))).to_numpy()
+        return values.where(~outside).astype("datetime64[ns]").dt.normalize(), outside
     uniques = pd.unique(values.astype(object))
     parsed = {u: parse_date(u) for u in uniques}
     out = values.astype(object).map(parsed)
-    return pd.to_datetime(out.where(out.notna(), np.nan), errors="coerce").astype("datetime64[ns]")
+    outside = out.map(lambda d: d is not None and not window[0] <= d <= window[1]).to_numpy(dtype=bool)
+    out = out.where(out.notna() & ~outside, np.nan)
+    return pd.to_datetime(out, errors="coerce").astype("datetime64[ns]"), outside

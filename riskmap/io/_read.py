@@ -12,9 +12,12 @@ when its coordinates are plausible for Indonesia.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import io
 import re
+import tempfile
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +31,23 @@ import shapely
 
 from riskmap._errors import RiskmapInputError
 from riskmap.io._columns import norm
+from riskmap.io._safety import (
+    ALLOWED_DRIVERS,
+    FORMAT_NAMES,
+    Limits,
+    active_limits,
+    check_archive_file,
+    check_driver,
+    check_file_size,
+    check_gpkg,
+    check_magic,
+    check_name,
+    check_path,
+    check_zip,
+    gdb_catalogue,
+    read_head,
+    refuse_limit,
+)
 from riskmap.io.report import LayerReport, RowLabels
 
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods"}
@@ -62,6 +82,13 @@ class RawLayer:
     coordinate_crs
         For a table: the CRS its coordinate columns are in, when the column
         mapping names one (e.g. ``EPSG:32751`` for UTM metres).
+    rejected
+        Rows left out while reading, as (row, reason code, params): a
+        truncated or misaligned CSV row. They count as read (see
+        :func:`start_report`).
+    row_warnings
+        Rows read with a caveat, as (row, reason code, params): e.g. a
+        character that could not be decoded.
     """
 
     frame: pd.DataFrame
@@ -70,6 +97,8 @@ class RawLayer:
     notes: list[tuple[str, dict[str, object]]] = field(default_factory=list)
     row_labels: RowLabels | None = None
     coordinate_crs: str | None = None
+    rejected: list[tuple[int, str, dict[str, object]]] = field(default_factory=list)
+    row_warnings: list[tuple[int, str, dict[str, object]]] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -77,8 +106,16 @@ class RawLayer:
         return self.path.name
 
 
-def read_layer(path: str | Path, *, layer: str | None = None, crs: str | None = None) -> RawLayer:
+def read_layer(
+    path: str | Path, *, layer: str | None = None, crs: str | None = None, limits: Limits | None = None
+) -> RawLayer:
     """Read a tabular or vector file.
+
+    Every failure is a :class:`RiskmapInputError` (never a traceback): the
+    name is checked first (NUL, too long, ``/vsi`` or URL prefixes), then the
+    size limits, then the content (see :mod:`riskmap.io._safety`); any error
+    GDAL, pandas or calamine raises while reading becomes the file's
+    "unreadable" error with the library's words.
 
     Parameters
     ----------
@@ -89,31 +126,66 @@ def read_layer(path: str | Path, *, layer: str | None = None, crs: str | None = 
     crs
         CRS to assume when the file declares none (e.g. ``"EPSG:32751"``);
         for a table, the CRS of its coordinate columns.
+    limits
+        Resource limits; by default the ones set with
+        :func:`riskmap.io._safety.use_limits`, else the configuration defaults.
 
     Raises
     ------
     RiskmapInputError
-        Missing file, unknown format, unreadable content, missing CRS.
+        Missing file, unknown format, unsafe or unreadable content, a limit
+        exceeded, missing CRS.
     """
-    path = Path(path)
-    if not path.exists():
-        raise RiskmapInputError("file_not_found", file=path)
+    limits = limits or active_limits()
+    path = check_path(path)
+    if layer is not None:
+        check_name(str(layer), path)
     suffix = path.suffix.lower()
-    if suffix in TABULAR_SUFFIXES:
-        notes: list[tuple[str, dict[str, object]]] = []
-        labels = None
+    if suffix not in TABULAR_SUFFIXES and suffix not in VECTOR_SUFFIXES:
+        raise RiskmapInputError("unknown_format", file=path, suffix=suffix or "(none)")
+    check_file_size(path, limits)
+    if crs:
+        _check_crs(crs, path)
+    if suffix in VECTOR_SUFFIXES:
+        try:
+            return _read_vector(path, layer=layer, crs=crs, limits=limits)
+        except RiskmapInputError:
+            raise
+        except Exception as exc:  # GDAL, shapely, PROJ: any failure is the file's
+            raise RiskmapInputError("vector_unreadable", file=path, detail=_detail(exc)) from None
+    notes: list[tuple[str, dict[str, object]]] = []
+    rejected: list[tuple[int, str, dict[str, object]]] = []
+    warned: list[tuple[int, str, dict[str, object]]] = []
+    labels = None
+    try:
         if suffix in SPREADSHEET_SUFFIXES:
+            check_archive_file(path, limits)
             frame, labels = _read_excel(path, notes)
         else:
-            frame = _read_csv(path)
+            raw = path.read_bytes()
+            lines = raw.count(b"\n")
+            if lines > limits.max_table_rows:
+                refuse_limit(path, "table_rows", lines, limits.max_table_rows, "max_table_rows")
+            frame = _read_csv(path, raw, rejected, warned)
         blank = frame.drop(columns=ROW_COLUMN).isna().all(axis=1)
         frame = frame.loc[~blank].reset_index(drop=True)
-        if crs:
-            _check_crs(crs, path)
-        return RawLayer(frame=frame, path=path, is_vector=False, notes=notes, row_labels=labels, coordinate_crs=crs)
-    if suffix in VECTOR_SUFFIXES:
-        return _read_vector(path, layer=layer, crs=crs)
-    raise RiskmapInputError("unknown_format", file=path, suffix=suffix or "(none)")
+    except RiskmapInputError:
+        raise
+    except Exception as exc:  # pandas, calamine, codecs: any failure is the file's
+        code = "excel_unreadable" if suffix in SPREADSHEET_SUFFIXES else "csv_unreadable"
+        raise RiskmapInputError(code, file=path, detail=_detail(exc)) from None
+    if len(frame) > limits.max_table_rows:
+        refuse_limit(path, "table_rows", len(frame), limits.max_table_rows, "max_table_rows")
+    return RawLayer(
+        frame=frame,
+        path=path,
+        is_vector=False,
+        notes=notes,
+        row_labels=labels,
+        coordinate_crs=crs,
+        rejected=rejected,
+        row_warnings=warned,
+    )
 
 
 _DELIMITERS = ["\t", ";", "|", ","]  # ties go to the rarer-in-data delimiter
@@ -156,42 +228,230 @@ def _sniff_delimiter(lines: list[str]) -> str:
     return best
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
-    raw = path.read_bytes()
-    text = None
-    used = "latin-1"
-    utf16 = raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))  # Excel's "Unicode Text" export
-    for encoding in ("utf-16",) if utf16 else ("utf-8-sig", "cp1252", "latin-1"):
+_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+BAD_CHARACTER = "\ufffd"
+
+
+def _decode(raw: bytes) -> tuple[str, str, bool]:
+    """Decode a text file: (text, encoding, invalid bytes replaced).
+
+    UTF-16 with a BOM (Excel's "Unicode Text"), else UTF-8. A file that is
+    UTF-8 but for a few invalid bytes stays UTF-8 with those bytes replaced by
+    U+FFFD (the rows are reported); only a file with no valid multi-byte UTF-8
+    sequence at all (a real Windows-1252 export) is read as cp1252, then
+    latin-1 (which decodes anything).
+    """
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
-            text = raw.decode(encoding)
-            used = encoding
-            break
+            return raw.decode("utf-16"), "utf-16", False
+        except UnicodeDecodeError:
+            return raw.decode("utf-16", errors="replace"), "utf-16", True
+    try:
+        return raw.decode("utf-8-sig"), "utf-8-sig", False
+    except UnicodeDecodeError:
+        pass
+    if _UTF8_MULTIBYTE.search(raw):
+        return raw.decode("utf-8-sig", errors="replace"), "utf-8-sig", True
+    for encoding in ("cp1252", "latin-1"):
+        try:
+            return raw.decode(encoding), encoding, False
         except UnicodeDecodeError:
             continue
-    assert text is not None  # latin-1 decodes anything
+    raise AssertionError("latin-1 decodes anything")  # pragma: no cover
+
+
+def _lines(text: str) -> list[str]:
+    """Physical lines as the CSV parser splits them (LF, CRLF or CR)."""
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+def _header_width(names: list[str]) -> int:
+    """Fields of a header up to its last named column (Excel pads headers with empty cells)."""
+    width = len(names)
+    while width > 1 and not str(names[width - 1]).strip():
+        width -= 1
+    return width
+
+
+def _read_csv(
+    path: Path, raw: bytes, rejected: list[tuple[int, str, dict[str, object]]], warned: list[tuple[int, str, dict]]
+) -> pd.DataFrame:
+    """Read a delimited text file; rows of the wrong width go to ``rejected``, bad characters to ``warned``.
+
+    Only truly empty cells are empty: ``NA``, ``N/A``, ``null``, ``-`` and the
+    like are data (a village may be called "NA"). A row with fewer fields than
+    the header (a truncated last line) or with more non-empty fields (columns
+    shifted) is rejected with its row number, never used half-read. The fast
+    path is pandas' C parser; the rows' widths are checked with :mod:`csv`
+    only for rows whose last column came out empty, or for the whole file when
+    pandas reported a row too long.
+    """
+    text, used, replaced = _decode(raw)
     if not text or text.isspace():
         raise RiskmapInputError("empty_file", file=path)
     head = text[:65536].splitlines()[:50]
     sep = _sniff_delimiter([line for line in head if line.strip()])
     header = _header_index(list(csv.reader(head[:20], delimiter=sep)))
+    # Types are inferred (fast, and a clean numeric column stays numeric);
+    # a column with any text in it stays text, exactly as typed.
+    options: dict[str, object] = dict(
+        sep=sep,
+        skipinitialspace=True,
+        skip_blank_lines=False,
+        skiprows=header,
+        low_memory=False,
+        index_col=False,
+        keep_default_na=False,
+        na_values=[""],
+        on_bad_lines="warn",
+    )
+    source = io.StringIO(text) if replaced else io.BytesIO(raw)
+    if not replaced:
+        options["encoding"] = used
     try:
-        # Types are inferred (fast, and a clean numeric column stays numeric);
-        # a column with any text in it stays text, exactly as typed.
-        frame = pd.read_csv(
-            io.BytesIO(raw),
-            encoding=used,
-            sep=sep,
-            skipinitialspace=True,
-            skip_blank_lines=False,
-            skiprows=header,
-            low_memory=False,
-        )
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", pd.errors.ParserWarning)
+            frame = pd.read_csv(source, **options)  # type: ignore[call-overload]
     except (pd.errors.ParserError, ValueError) as exc:
-        raise RiskmapInputError("csv_unreadable", file=path, detail=str(exc).strip()) from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    # row numbers as a spreadsheet shows them (blank rows keep their place)
-    frame.insert(0, ROW_COLUMN, frame.index.to_numpy() + header + 2)
+        raise RiskmapInputError("csv_unreadable", file=path, detail=_detail(exc)) from None
+    names = [str(c).strip() for c in frame.columns]
+    frame.columns = names
+    width = _header_width([("" if c.startswith("Unnamed: ") else c) for c in names])
+    first = header + 2  # row numbers as a spreadsheet shows them (blank rows keep their place)
+    bad_widths = any(issubclass(w.category, pd.errors.ParserWarning) for w in caught)
+    if not bad_widths and len(frame):
+        last = frame.iloc[:, width - 1].isna().to_numpy()
+        if last.any():
+            counts = _line_fields(raw, sep) if used != "utf-16" and not replaced and "\r" not in text else None
+            if counts is None:
+                counts = np.array([-1 if '"' in line else line.count(sep) + 1 for line in _lines(text)])
+            counts = counts[header + 1 :]
+            if len(counts) != len(frame):
+                bad_widths = True  # quoted line breaks: count records exactly
+            else:
+                candidates = np.flatnonzero(last)
+                n_fields = counts[candidates]
+                quoted = candidates[n_fields < 0]
+                if len(quoted):  # quotes: csv counts the fields
+                    lines = _lines(text)[header + 1 :]
+                    n_fields[n_fields < 0] = [_fields(lines[i], sep) for i in quoted]
+                few = (n_fields < width).nonzero()[0]
+                few = few[frame.iloc[candidates[few]].notna().any(axis=1).to_numpy()]  # blank lines are not rows
+                short = candidates[few].tolist()
+                for i, n in zip(short, n_fields[few].tolist(), strict=True):
+                    rejected.append((first + i, "truncated_row", {"n": n, "m": width}))
+                frame.insert(0, ROW_COLUMN, np.arange(first, first + len(frame)))
+                if short:
+                    frame = frame.drop(index=short).reset_index(drop=True)
+                _warn_bad_characters(frame, replaced, warned)
+                return frame
+    if bad_widths:
+        frame = _read_csv_exact(text, sep, header, names, width, first, rejected)
+    else:
+        frame.insert(0, ROW_COLUMN, np.arange(first, first + len(frame)))
+    _warn_bad_characters(frame, replaced, warned)
     return frame
+
+
+def _line_fields(raw: bytes, sep: str) -> np.ndarray | None:
+    """Fields per physical line (LF-terminated) of a byte-encoded file: delimiters + 1, -1 for lines with quotes.
+
+    Vectorised over the bytes (a national TPS list in ~0.1 s); None when the
+    delimiter is not one byte.
+    """
+    code = sep.encode()
+    if len(code) != 1:
+        return None
+    data = np.frombuffer(raw, dtype=np.uint8)
+    ends = np.flatnonzero(data == 10)
+    if len(data) and data[-1] != 10:
+        ends = np.append(ends, len(data))
+    bounds = np.concatenate(([0], ends))
+    per_line = np.diff(np.searchsorted(np.flatnonzero(data == code[0]), bounds))
+    quoted = np.diff(np.searchsorted(np.flatnonzero(data == 34), bounds)) > 0
+    return np.where(quoted, -1, per_line + 1)
+
+
+def _fields(line: str, sep: str) -> int:
+    return len(next(csv.reader([line], delimiter=sep, skipinitialspace=True), []))
+
+
+def _read_csv_exact(
+    text: str,
+    sep: str,
+    header: int,
+    names: list[str],
+    width: int,
+    first: int,
+    rejected: list[tuple[int, str, dict[str, object]]],
+) -> pd.DataFrame:
+    """Slow path: every record split by :mod:`csv`; rows of the wrong width rejected.
+
+    A row longer than the header is kept only when its extra fields are empty
+    (trailing delimiters). Columns whose filled cells are all numbers become
+    numeric, as pandas would infer them.
+    """
+    body = "\n".join(_lines(text)[header:])
+    records = csv.reader(io.StringIO(body), delimiter=sep, skipinitialspace=True)
+    next(records, None)  # the header
+    n = len(names)
+    rows: list[list[str]] = []
+    numbers: list[int] = []
+    for i, rec in enumerate(records):
+        row = first + i
+        if not rec or (len(rec) == 1 and not rec[0].strip()):
+            rows.append([""] * n)  # blank line: dropped later as blank
+            numbers.append(row)
+            continue
+        if len(rec) < width:
+            rejected.append((row, "truncated_row", {"n": len(rec), "m": width}))
+            continue
+        if len(rec) > n and any(c.strip() for c in rec[n:]):
+            rejected.append((row, "misaligned_row", {"n": len(rec), "m": width}))
+            continue
+        rows.append((rec + [""] * n)[:n])
+        numbers.append(row)
+    frame = pd.DataFrame(rows, columns=names, dtype=object)
+    frame = frame.where(frame != "")
+    for col in names:
+        values = frame[col]
+        if values.notna().any():
+            with contextlib.suppress(ValueError, TypeError):
+                frame[col] = pd.to_numeric(values)
+    frame.insert(0, ROW_COLUMN, np.asarray(numbers, dtype=np.int64))
+    return frame
+
+
+def _warn_bad_characters(frame: pd.DataFrame, replaced: bool, warned: list[tuple[int, str, dict]]) -> None:
+    """Warn about every row holding a character that could not be decoded (U+FFFD)."""
+    if not replaced:
+        return
+    hit = np.zeros(len(frame), dtype=bool)
+    where: dict[int, str] = {}
+    for col in frame.columns:
+        if col == ROW_COLUMN or pd.api.types.is_numeric_dtype(frame[col]):
+            continue
+        cells = frame[col]
+        found = cells.astype(str).str.contains(BAD_CHARACTER, regex=False).to_numpy() & cells.notna().to_numpy()
+        for i in np.flatnonzero(found & ~hit):
+            where[int(i)] = col
+        hit |= found
+    rows = frame[ROW_COLUMN].to_numpy()
+    for i in np.flatnonzero(hit):
+        warned.append((int(rows[i]), "bad_character", {"column": where[int(i)]}))
+
+
+def _detail(exc: BaseException) -> str:
+    """An exception's text, short enough for a message (type name when it has none)."""
+    text = " ".join(str(exc).split())
+    if not text:
+        text = type(exc).__name__
+    return text if len(text) <= 200 else text[:200] + "..."
 
 
 def _read_excel(path: Path, notes: list[tuple[str, dict[str, object]]]) -> tuple[pd.DataFrame, RowLabels | None]:
@@ -205,7 +465,9 @@ def _read_excel(path: Path, notes: list[tuple[str, dict[str, object]]]) -> tuple
     """
     try:
         # calamine reads .xlsx, Excel 97-2003 .xls and LibreOffice .ods alike
-        sheets = pd.read_excel(path, sheet_name=None, dtype=object, header=None, engine="calamine")
+        sheets = pd.read_excel(
+            path, sheet_name=None, dtype=object, header=None, engine="calamine", keep_default_na=False, na_values=[""]
+        )
     except Exception as exc:  # openpyxl raises many types for corrupt files
         raise RiskmapInputError("excel_unreadable", file=path, detail=str(exc).strip()) from None
     found = [(str(name), _sheet_table(sheet)) for name, sheet in sheets.items()]
@@ -264,28 +526,73 @@ def start_report(layer: str, raw: RawLayer, schema: str = "") -> LayerReport:
     report = LayerReport(layer, source=raw.name, schema=schema, row_labels=raw.row_labels)
     for code, params in raw.notes:
         report.warn(None, code, **params)
-    report.read = len(raw.frame)
+    for row, code, params in raw.rejected:
+        report.reject(row, code, **params)
+    for row, code, params in raw.row_warnings:
+        report.warn(row, code, **params)
+    # rows rejected while reading count as read; the reader adds the rest of the frame to used or rejected
+    report.read = len(raw.frame) + len(raw.rejected)
     return report
 
 
-def _vector_source(path: Path, layer: str | None) -> tuple[str, str | None, list[str]]:
-    """Return (pyogrio path, layer, shapefile names) for a file; zips are opened through /vsizip/.
+@dataclass
+class _Source:
+    """What GDAL is given: the path string, the layer, the one allowed driver."""
+
+    source: str
+    layer: str | None
+    driver: str
+    siblings: list[str] = field(default_factory=list)
+    member: str | None = None
+
+
+def _vector_source(path: Path, layer: str | None, limits: Limits, workdir: Path) -> _Source:
+    """The checked source for a vector file; zips are opened through /vsizip/.
 
     A zip may hold one map file, a File Geodatabase folder, or several
     shapefiles (GADM's levels 0-4, HDX's adm0-adm4): then the village level
-    is picked by name (see :func:`_village_layer`).
+    is picked by name (see :func:`_village_layer`). The zip's directory is
+    checked first (names, limits, see :func:`riskmap.io._safety.check_zip`),
+    then the chosen member's first bytes; a GeoPackage member is extracted
+    to ``workdir`` so that its tables can be checked with :mod:`sqlite3`.
+    Inner zips are never opened.
     """
-    if path.suffix.lower() != ".zip":
-        return str(path), layer, []
+    suffix = path.suffix.lower()
+    if suffix != ".zip":
+        driver = ALLOWED_DRIVERS[suffix]
+        if suffix == ".gdb":
+            catalogue = gdb_catalogue(path)
+            if not path.is_dir() or not catalogue.is_file():
+                raise RiskmapInputError("content_not_format", file=path, format=FORMAT_NAMES[driver])
+            check_magic(read_head(catalogue), driver, path)
+        else:
+            if path.is_dir():
+                raise RiskmapInputError("content_not_format", file=path, format=FORMAT_NAMES[driver])
+            check_magic(read_head(path), driver, path)
+            if driver == "GPKG":
+                check_gpkg(path, path)
+        return _Source(_gdal_path(str(path.resolve()), driver), layer, driver)
     try:
         with zipfile.ZipFile(path) as zf:
-            names = [n for n in zf.namelist() if not n.startswith("__MACOSX")]
+            names = check_zip(path, zf, limits)
+            return _zip_member(path, zf, names, layer, workdir)
     except zipfile.BadZipFile:
         raise RiskmapInputError("zip_unreadable", file=path) from None
+
+
+def _zip_member(path: Path, zf: zipfile.ZipFile, all_names: list[str], layer: str | None, workdir: Path) -> _Source:
+    """The member of a checked zip to read, its first bytes checked (see :func:`_vector_source`)."""
+    names = [n for n in all_names if not n.startswith("__MACOSX")]
     gdbs = sorted({n[: n.lower().index(".gdb/") + 4] for n in names if ".gdb/" in n.lower()})
+    base = f"/vsizip/{path.resolve()}"
     if len(gdbs) == 1:
-        return f"/vsizip/{path}/{gdbs[0]}", layer, []
-    inner = [n for n in names if Path(n).suffix.lower() in VECTOR_SUFFIXES - {".zip"}]
+        catalogue = f"{gdbs[0]}/a00000001.gdbtable"
+        if catalogue not in names:
+            raise RiskmapInputError("content_not_format", file=path, format="File Geodatabase")
+        with zf.open(catalogue) as fh:
+            check_magic(fh.read(65536), "OpenFileGDB", path, member=gdbs[0])
+        return _Source(f"{base}/{gdbs[0]}", layer, "OpenFileGDB")
+    inner = [n for n in names if Path(n).suffix.lower() in ALLOWED_DRIVERS and not n.endswith("/")]
     shapefiles = [n for n in inner if n.lower().endswith(".shp")]
     candidates = shapefiles or inner
     if layer:
@@ -293,31 +600,49 @@ def _vector_source(path: Path, layer: str | None) -> tuple[str, str | None, list
     if not candidates:
         raise RiskmapInputError("zip_no_layer", file=path, names=", ".join(names[:10]))
     stems = [Path(n).stem for n in candidates]
+    siblings: list[str] = []
+    member = candidates[0]
     if len(candidates) > 1:
         chosen = _village_layer(stems)
         if chosen is None:
             raise RiskmapInputError("zip_many_layers", file=path, names=", ".join(stems))
-        return f"/vsizip/{path}/{candidates[stems.index(chosen)]}", None, stems
-    return f"/vsizip/{path}/{candidates[0]}", None, []
+        member, siblings = candidates[stems.index(chosen)], stems
+    driver = ALLOWED_DRIVERS[Path(member).suffix.lower()]
+    with zf.open(member) as fh:
+        check_magic(fh.read(65536), driver, path, member=member)
+    if driver == "GPKG":  # sqlite3 needs a real file: a private copy, checked, then read
+        target = workdir / "layer.gpkg"
+        with zf.open(member) as src, open(target, "wb") as dst:
+            while chunk := src.read(1 << 20):
+                dst.write(chunk)
+        check_gpkg(target, path)
+        return _Source(str(target), layer, driver, siblings, member)
+    return _Source(_gdal_path(f"{base}/{member}", driver), None, driver, siblings, member)
 
 
-def _read_vector(path: Path, *, layer: str | None, crs: str | None) -> RawLayer:
+def _gdal_path(source: str, driver: str) -> str:
+    """The path given to GDAL: GeoJSON is prefixed ``GeoJSON:`` so that GDAL tries no other driver."""
+    return f"GeoJSON:{source}" if driver == "GeoJSON" else source
+
+
+def _read_vector(path: Path, *, layer: str | None, crs: str | None, limits: Limits | None = None) -> RawLayer:
+    """Read a vector file with the one driver its extension allows, in EPSG:4326.
+
+    Checks before reading (see :mod:`riskmap.io._safety`): content, driver
+    and feature count (GeoJSON, opened with GDAL's ``GeoJSON:`` prefix so
+    that no other driver can take it, is counted while read: at most the
+    limit + 1 features). A local (engineering) CRS is refused: it cannot be
+    placed on the map.
+    """
+    limits = limits or active_limits()
     notes: list[tuple[str, dict[str, object]]] = []
-    try:
-        if path.suffix.lower() in {".parquet", ".geoparquet"}:
-            frame = gpd.read_parquet(path)
-        else:
-            source, layer, siblings = _vector_source(path, layer)
-            if siblings:
-                notes.append(("layer_chosen", {"layer": Path(source).stem, "names": ", ".join(siblings)}))
-            # only GeoPackages and geodatabases hold several layers: other files are not opened twice
-            if layer is None and source.lower().rstrip("/").endswith((".gpkg", ".gdb")):
-                layer = _pick_layer(path, source, notes)
-            frame = gpd.read_file(source, layer=layer, engine="pyogrio")
-    except RiskmapInputError:
-        raise
-    except Exception as exc:  # pyogrio/GDAL errors carry their own text
-        raise RiskmapInputError("vector_unreadable", file=path, detail=str(exc).strip()) from None
+    if path.suffix.lower() in {".parquet", ".geoparquet"}:
+        frame = gpd.read_parquet(path)
+        if len(frame) > limits.max_features:
+            refuse_limit(path, "features", len(frame), limits.max_features, "max_features")
+    else:
+        with tempfile.TemporaryDirectory(prefix="riskmap-") as workdir:
+            frame = _read_gdal(path, layer, limits, Path(workdir), notes)
     if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame:
         raise RiskmapInputError("vector_no_geometry", file=path)
     frame = frame.reset_index(drop=True)
@@ -336,14 +661,53 @@ def _read_vector(path: Path, *, layer: str | None, crs: str | None) -> RawLayer:
             frame = frame.set_crs(4326)
             notes.append(("crs_assumed", {}))
     if frame.crs is not None and not frame.crs.equals("EPSG:4326"):
+        if not (frame.crs.is_geographic or frame.crs.is_projected):
+            raise RiskmapInputError("crs_local", file=path, crs=_short_crs(frame.crs))
         notes.append(("crs_reprojected", {"crs": frame.crs.to_string()}))
-        frame = frame.to_crs(4326)
+        try:
+            frame = frame.to_crs(4326)
+        except (pyproj.exceptions.ProjError, pyproj.exceptions.CRSError):
+            raise RiskmapInputError("crs_local", file=path, crs=_short_crs(frame.crs)) from None
     return RawLayer(frame=frame, path=path, is_vector=True, notes=notes)
+
+
+def _short_crs(crs: pyproj.CRS) -> str:
+    name = crs.name or crs.to_string()
+    return name if len(name) <= 80 else name[:80] + "..."
+
+
+def _read_gdal(
+    path: Path, layer: str | None, limits: Limits, workdir: Path, notes: list[tuple[str, dict[str, object]]]
+) -> gpd.GeoDataFrame:
+    """Open a checked source with its one driver, refusing another driver or too many features."""
+    src = _vector_source(path, layer, limits, workdir)
+    if src.siblings:
+        notes.append(("layer_chosen", {"layer": Path(src.member or src.source).stem, "names": ", ".join(src.siblings)}))
+    layer = src.layer
+    # only GeoPackages and geodatabases hold several layers: other files are not opened twice
+    if layer is None and src.driver in {"GPKG", "OpenFileGDB"}:
+        layer = _pick_layer(path, src.source, notes)
+    options: dict[str, object] = {"IMMUTABLE": "YES"} if src.driver == "GPKG" else {}
+    max_features = None
+    if src.driver == "GeoJSON":  # the prefix restricts GDAL to the GeoJSON driver; counted while read
+        max_features = limits.max_features + 1
+    else:
+        info = pyogrio.read_info(src.source, layer=layer, **options)
+        check_driver(info.get("driver"), src.driver, path)
+        count = int(info.get("features") or 0)
+        if count > limits.max_features:
+            refuse_limit(path, "features", count, limits.max_features, "max_features")
+    frame = gpd.read_file(src.source, layer=layer, engine="pyogrio", max_features=max_features, **options)
+    if len(frame) > limits.max_features:
+        refuse_limit(path, "features", len(frame), limits.max_features, "max_features")
+    return frame
 
 
 def _pick_layer(path: Path, source: str, notes: list[tuple[str, dict[str, object]]]) -> str | None:
     """The layer to read from a multi-layer source (GeoPackage, File Geodatabase); None when there is one."""
     listed = pyogrio.list_layers(source)
+    for name in listed[:, 0]:
+        check_name(str(name), path)
     if len(listed) <= 1:
         return None
     names = [str(n) for n in listed[:, 0]]

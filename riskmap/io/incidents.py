@@ -35,7 +35,7 @@ from riskmap._errors import RiskmapInputError
 from riskmap.config import Config, load_config
 from riskmap.io._columns import ColumnMap, as_text, find_column, load_column_map, map_unique, norm, text_column
 from riskmap.io._coords import INDONESIA, StudyArea
-from riskmap.io._dates import parse_dates
+from riskmap.io._dates import config_window, read_dates
 from riskmap.io._read import ROW_COLUMN, RawLayer, read_layer, start_report
 from riskmap.io.points import locate, reject_duplicates, to_points
 from riskmap.io.report import LayerReport
@@ -127,10 +127,20 @@ def read_incidents(
     )
     ok &= ~unknown
     # date
-    dates = parse_dates(fields["date_raw"])
+    window = config_window(config.data)
+    dates, outside = read_dates(fields["date_raw"], window)
     no_date = ok & (as_text(fields["date_raw"]) == "").to_numpy()
     report.reject_frame(rows[no_date], "missing_date")
     ok &= ~no_date
+    far = ok & outside
+    report.reject_frame(
+        rows[far],
+        "date_out_of_range",
+        value=list(as_text(fields["date_raw"][far])),
+        first=window[0].isoformat(),
+        last=window[1].isoformat(),
+    )
+    ok &= ~far
     bad_date = ok & dates.isna().to_numpy()
     report.reject_frame(rows[bad_date], "unparseable_date", value=list(as_text(fields["date_raw"][bad_date])))
     ok &= ~bad_date

@@ -166,13 +166,20 @@ def _typed(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Latitude and longitude text of ``rows``: the geometry's numbers, else the cells as typed."""
     from_geom = have_geom[rows]
-    lat_txt = np.where(from_geom, np.round(lat[rows], 7).astype(str), "").astype(object)
-    lon_txt = np.where(from_geom, np.round(lon[rows], 7).astype(str), "").astype(object)
+    lat_txt = np.where(from_geom, _rounded(lat[rows]), "").astype(object)
+    lon_txt = np.where(from_geom, _rounded(lon[rows]), "").astype(object)
     if lat_raw is not None and lon_raw is not None:
         typed = ~from_geom
         lat_txt[typed] = as_text(lat_raw.iloc[rows[typed]]).to_numpy()
         lon_txt[typed] = as_text(lon_raw.iloc[rows[typed]]).to_numpy()
     return lat_txt, lon_txt
+
+
+def _rounded(values: np.ndarray) -> np.ndarray:
+    """Degrees as text to 7 decimals; values too large to round (1e308) as they are."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        rounded = np.round(values, 7)
+    return np.where(np.isfinite(rounded), rounded, values).astype(str)
 
 
 def to_points(frame: pd.DataFrame) -> gpd.GeoDataFrame:

@@ -19,7 +19,16 @@ import numpy as np
 import pandas as pd
 
 from riskmap.config import Config, load_config
-from riskmap.io._columns import ColumnMap, as_text, find_column, load_column_map, map_unique, norm, text_column
+from riskmap.io._columns import (
+    ColumnMap,
+    as_text,
+    find_column,
+    load_column_map,
+    map_unique,
+    norm,
+    text_column,
+    to_numbers,
+)
 from riskmap.io._coords import INDONESIA, StudyArea
 from riskmap.io._read import ROW_COLUMN, read_layer, start_report
 from riskmap.io.points import locate, reject_duplicates, to_points
@@ -112,15 +121,23 @@ def _kpu_column(frame: pd.DataFrame, columns: list[str]) -> str | None:
 def _counts(
     frame: pd.DataFrame, col: str, text: Callable[[str], pd.Series], ok: np.ndarray, report: LayerReport
 ) -> pd.Series:
-    """A column of counts as float64 (NaN where unreadable, with a warning for usable rows)."""
+    """A column of counts as float64 (NaN where unreadable or not finite, with a warning for usable rows)."""
     column = frame[col]
-    if pd.api.types.is_numeric_dtype(column):  # a clean numeric column: nothing to read as text
-        return column.astype("float64")
+    if pd.api.types.is_numeric_dtype(column):  # a numeric column: nothing to read as text, but inf is no count
+        counts = to_numbers(column)
+        bad = ok & counts.isna().to_numpy() & column.notna().to_numpy()
+        report.warn_frame(frame.loc[bad, ROW_COLUMN], "unparseable_voters", value=list(as_text(column[bad])))
+        return counts
     raw = text(col)
-    counts = pd.to_numeric(raw.str.replace(r"[.,]0+$", "", regex=True), errors="coerce")
+    counts = to_numbers(raw.str.replace(r"[.,]0+$", "", regex=True))
     bad = ok & counts.isna().to_numpy() & (raw != "").to_numpy()
-    report.warn_frame(frame.loc[bad, ROW_COLUMN], "unparseable_voters", value=list(raw[bad]))
+    report.warn_frame(frame.loc[bad, ROW_COLUMN], "unparseable_voters", value=[_fmt_cell(v) for v in raw[bad]])
     return counts
+
+
+def _fmt_cell(text: str) -> str:
+    """A cell quoted in a message: at most 40 characters."""
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _shortened(column: pd.Series, text: pd.Series) -> np.ndarray:
@@ -258,6 +275,15 @@ def read_tps(
         neg = ok & (voters < 0).to_numpy()
         report.warn_frame(frame.loc[neg, ROW_COLUMN], "unparseable_voters", value=[f"{v:g}" for v in voters[neg]])
         voters = voters.where(voters >= 0)
+        most = float(config.data["scoring"]["max_plausible_voters_per_tps"])
+        absurd = (voters > most).to_numpy()  # 1e20 voters would swamp every rate of the study area
+        report.warn_frame(
+            frame.loc[ok & absurd, ROW_COLUMN],
+            "implausible_voters",
+            value=[f"{v:g}" for v in voters[ok & absurd]],
+            most=f"{most:g}",
+        )
+        voters = voters.where(~absurd)
         over = ok & (voters > MAX_VOTERS_PER_TPS).to_numpy()
         report.warn_frame(
             frame.loc[over, ROW_COLUMN],

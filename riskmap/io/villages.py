@@ -28,8 +28,9 @@ import pandas as pd
 import shapely
 
 from riskmap._errors import RiskmapInputError
+from riskmap.config import Config, load_config
 from riskmap.io._columns import ColumnMap, as_text, find_column, load_column_map, map_unique, text_column
-from riskmap.io._read import ROW_COLUMN, RawLayer, read_layer, start_report
+from riskmap.io._read import INDONESIA_BOUNDS, ROW_COLUMN, RawLayer, read_layer, start_report
 from riskmap.io.report import LayerReport
 
 VILLAGE_COLUMNS = [
@@ -201,6 +202,7 @@ def read_villages(
     *,
     columns: ColumnMap | str | Path | None = None,
     layer: str | None = None,
+    config: Config | None = None,
 ) -> tuple[gpd.GeoDataFrame, LayerReport]:
     """Read village polygons into the canonical schema.
 
@@ -215,6 +217,8 @@ def read_villages(
         optional ``crs`` for files that declare none).
     layer
         Layer inside a multi-layer GeoPackage or zip.
+    config
+        For ``villages.max_area_km2`` (defaults when None).
 
     Returns
     -------
@@ -228,11 +232,17 @@ def read_villages(
     mapping = load_column_map(columns).get("villages", {})
     crs = mapping.pop("crs", None) if mapping else None
     raw = read_layer(path, layer=layer or mapping.pop("layer", None), crs=crs)
-    return villages_from_raw(raw, mapping)
+    return villages_from_raw(raw, mapping, config=config)
 
 
-def villages_from_raw(raw: RawLayer, mapping: dict[str, str] | None = None) -> tuple[gpd.GeoDataFrame, LayerReport]:
-    """Apply the village schema to an already-read layer (see :func:`read_villages`)."""
+def villages_from_raw(
+    raw: RawLayer, mapping: dict[str, str] | None = None, *, config: Config | None = None
+) -> tuple[gpd.GeoDataFrame, LayerReport]:
+    """Apply the village schema to an already-read layer (see :func:`read_villages`).
+
+    Features with coordinates off the Earth, reaching outside Indonesia's box
+    or larger than ``villages.max_area_km2`` are rejected row by row.
+    """
     if not raw.is_vector:
         raise RiskmapInputError("villages_need_polygons", file=raw.name)
     report = start_report("villages", raw)
@@ -268,6 +278,7 @@ def villages_from_raw(raw: RawLayer, mapping: dict[str, str] | None = None) -> t
     not_polygon = keep & ~np.isin(kinds, [3, 6, 7])  # Polygon, MultiPolygon, GeometryCollection
     report.reject_frame(out.loc[not_polygon, ROW_COLUMN], "not_polygon")
     keep &= ~not_polygon
+    keep = _reject_out_of_bounds(out, keep, report)
 
     no_code = keep & (out["village_code"] == "").to_numpy()
     report.reject_frame(out.loc[no_code, ROW_COLUMN], "missing_id", column=fields.get("village_code") or "")
@@ -275,6 +286,7 @@ def villages_from_raw(raw: RawLayer, mapping: dict[str, str] | None = None) -> t
 
     out = out.loc[keep].copy()
     out = _repair(out, report)
+    out = _reject_too_large(out, report, float((config or load_config()).data["villages"]["max_area_km2"]))
     out = _merge_duplicates(out, report)
 
     unnamed = out["village_name"] == ""
@@ -302,6 +314,52 @@ def villages_from_raw(raw: RawLayer, mapping: dict[str, str] | None = None) -> t
     out = out[[ROW_COLUMN, *VILLAGE_COLUMNS, "geometry"]]
     report.check()
     return out, report
+
+
+def _reject_out_of_bounds(out: gpd.GeoDataFrame, keep: np.ndarray, report: LayerReport) -> np.ndarray:
+    """Reject polygons with coordinates off the Earth, or reaching outside Indonesia's box; returns new keep.
+
+    Bounds in EPSG:4326 degrees; :data:`riskmap.io._read.INDONESIA_BOUNDS` is the box.
+    """
+    todo = np.flatnonzero(keep)
+    if not len(todo):
+        return keep
+    with np.errstate(invalid="ignore"):
+        bounds = shapely.bounds(np.asarray(out.geometry.values)[todo])
+        minx, miny, maxx, maxy = bounds.T
+        off_earth = ~np.isfinite(bounds).all(axis=1) | (minx < -180) | (maxx > 180) | (miny < -90) | (maxy > 90)
+        lo_x, lo_y, hi_x, hi_y = INDONESIA_BOUNDS
+        off_box = ~off_earth & ((minx < lo_x) | (maxx > hi_x) | (miny < lo_y) | (maxy > hi_y))
+    rows = out[ROW_COLUMN].to_numpy()[todo]
+
+    def box_text(i: np.ndarray) -> list[str]:
+        return [f"{a:.6g}, {b:.6g} .. {c:.6g}, {d:.6g}" for a, b, c, d in bounds[i]]
+
+    report.reject_frame(list(rows[off_earth]), "village_off_earth", bounds=box_text(off_earth))
+    report.reject_frame(
+        list(rows[off_box]),
+        "village_outside_indonesia",
+        bounds=box_text(off_box),
+        box=f"{lo_x:g}, {lo_y:g} .. {hi_x:g}, {hi_y:g}",
+    )
+    keep = keep.copy()
+    keep[todo[off_earth | off_box]] = False
+    return keep
+
+
+def _reject_too_large(out: gpd.GeoDataFrame, report: LayerReport, max_km2: float) -> gpd.GeoDataFrame:
+    """Reject polygons larger than any real village (``max_km2``, km², see :func:`_area_km2`)."""
+    if out.empty:
+        return out
+    area = _area_km2(out.geometry.to_numpy())
+    big = ~(area <= max_km2)  # NaN area too
+    report.reject_frame(
+        list(out.loc[big, ROW_COLUMN]),
+        "village_too_large",
+        area=[f"{a:,.0f}" for a in area[big]],
+        most=f"{max_km2:,.0f}",
+    )
+    return out.loc[~big]
 
 
 def _area_km2(geoms: np.ndarray) -> np.ndarray:

@@ -1,0 +1,387 @@
+r"""Defences applied to every input file before and while GDAL reads it.
+
+Threat model: every file is hostile. GDAL opens a file by its *content*, not
+by its name, and some GDAL formats are programs rather than data: a VRT
+document (``<OGRVRTDataSource>``) or a GDALG document
+(``{"type": "gdal_streamed_alg", ...}``) makes GDAL read any other local file,
+or fetch a URL through ``/vsicurl/``. riskmap therefore opens a file only with
+the one driver its extension names, enforced in three layers:
+
+1. **Content check before GDAL sees the file** (:func:`check_magic`): the
+   first bytes must be those of the format the extension names (GeoJSON: ``{``
+   after an optional BOM and no VRT/GDALG marker in the first 64 KiB;
+   Shapefile: file code 9994, big-endian; GeoPackage: ``SQLite format 3\\0``;
+   FlatGeobuf: ``fgb`` magic; File Geodatabase: its ``a00000001.gdbtable``
+   catalogue). Zip members are checked the same way, from their bytes read
+   with :mod:`zipfile`.
+2. **Driver check after opening** (:func:`check_driver`): the driver GDAL
+   reports (``pyogrio.read_info``) must be the allowed one.
+3. **Dangerous drivers removed from GDAL** (:func:`disable_redirecting_drivers`):
+   the VRT, OGR_VRT and GDALG drivers are deregistered from pyogrio's bundled
+   libgdal through ``ctypes`` (``GDALDeregisterDriver``) when this module is
+   imported, so even a file that slipped past (1) cannot be opened as VRT or
+   GDALG. ``GDAL_SKIP`` was not used: pyogrio registers its drivers when it is
+   first imported, often before riskmap is, and the option is read only then.
+
+Names are checked too (:func:`check_name`): no ``/vsi`` prefix, no ``http:``,
+``https:`` or ``ftp:`` in a path, layer or zip member name; no zip member with
+an absolute path, ``..``, a backslash or NUL (:func:`check_zip`). A
+GeoPackage whose layer is an SQL view or a non-rtree virtual table is refused
+(:func:`check_gpkg`): a view runs arbitrary SQL (a slow one hung the loader)
+and a virtual table can reach other files. GDAL writes no sidecar files
+(``GDAL_PAM_ENABLED=NO``: no ``.aux.xml``; GeoPackages are opened
+``IMMUTABLE`` so no ``-wal``/``-shm`` appear next to an input).
+
+Resources are bounded by :class:`Limits` (``[limits]`` in the configuration):
+input size, a zip's expanded size, member count and per-member compression
+ratio (from the zip directory, nothing is inflated to check), feature count
+and table row count, all refused *before* reading. Inner zips are never
+opened.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import ctypes
+import glob
+import os
+import sqlite3
+import zipfile
+from dataclasses import dataclass, fields
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+import pyogrio
+
+from riskmap._errors import RiskmapInputError
+
+if TYPE_CHECKING:
+    from riskmap.config import Config
+
+MB = 1024 * 1024
+
+ALLOWED_DRIVERS: dict[str, str] = {
+    ".geojson": "GeoJSON",
+    ".json": "GeoJSON",
+    ".shp": "ESRI Shapefile",
+    ".gpkg": "GPKG",
+    ".gdb": "OpenFileGDB",
+    ".fgb": "FlatGeobuf",
+}
+"""Extension -> the only GDAL driver a file with it is opened with."""
+
+FORMAT_NAMES: dict[str, str] = {
+    "GeoJSON": "GeoJSON",
+    "ESRI Shapefile": "Shapefile",
+    "GPKG": "GeoPackage",
+    "OpenFileGDB": "File Geodatabase",
+    "FlatGeobuf": "FlatGeobuf",
+}
+
+REDIRECTING_DRIVERS = ("OGR_VRT", "VRT", "GDALG")
+"""GDAL drivers whose documents read other files or URLs; deregistered."""
+
+_FORBIDDEN_NAME_PARTS = ("/vsi", "\\vsi", "http:", "https:", "ftp:")
+_HEAD = 65536
+_REDIRECT_MARKERS = {
+    b"gdal_streamed_alg": "GDALG",
+    b"<ogrvrtdatasource": "VRT",
+    b"<vrtdataset": "VRT",
+}
+RATIO_MIN_BYTES = MB
+"""Members smaller than this (expanded) are not held to the compression ratio limit."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits for one input file (``[limits]`` in the configuration).
+
+    Attributes
+    ----------
+    max_file_mb
+        Size of the input file on disk, MiB.
+    max_zip_expanded_mb
+        Sum of the expanded sizes of a zip's members (zip, xlsx, ods), MiB.
+    max_zip_ratio
+        Expanded / compressed size of one member (members of 1 MiB or more).
+    max_zip_members
+        Number of members in a zip.
+    max_features
+        Features in a vector layer.
+    max_table_rows
+        Lines of a CSV or rows of a workbook.
+    """
+
+    max_file_mb: float = 2048
+    max_zip_expanded_mb: float = 2048
+    max_zip_ratio: float = 200
+    max_zip_members: int = 20000
+    max_features: int = 2_000_000
+    max_table_rows: int = 2_000_000
+
+    @classmethod
+    def from_config(cls, config: Config | None) -> Limits:
+        """The limits of a configuration (its ``[limits]`` table); defaults for None."""
+        if config is None:
+            from riskmap.config import load_config
+
+            config = load_config()
+        table: dict[str, Any] = config.data.get("limits", {})
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in table.items() if k in names})
+
+
+_ACTIVE: contextvars.ContextVar[Limits | None] = contextvars.ContextVar("riskmap_limits", default=None)
+
+
+def use_limits(config: Config | None) -> None:
+    """Make ``config``'s ``[limits]`` the ones the readers apply in this context (thread)."""
+    _ACTIVE.set(Limits.from_config(config))
+
+
+def active_limits() -> Limits:
+    """The limits set by :func:`use_limits`, else the configuration defaults."""
+    limits = _ACTIVE.get()
+    if limits is None:
+        limits = Limits.from_config(None)
+        _ACTIVE.set(limits)
+    return limits
+
+
+_WHAT = {
+    "file_mb": "ukuran file (MiB) / file size (MiB)",
+    "zip_expanded_mb": "ukuran isi ZIP setelah dibuka (MiB) / expanded ZIP size (MiB)",
+    "zip_ratio": "rasio kompresi satu file di ZIP / compression ratio of one ZIP member",
+    "zip_members": "jumlah file di ZIP / files in the ZIP",
+    "features": "jumlah fitur / features",
+    "table_rows": "jumlah baris / rows",
+}
+
+
+def refuse_limit(path: Path | str, what: str, value: float, limit: float, key: str) -> None:
+    """Raise the ``limit_exceeded`` error: what was measured, the value found, the limit, its config key."""
+    raise RiskmapInputError(
+        "limit_exceeded", file=path, what=_WHAT.get(what, what), value=_fmt(value), limit=_fmt(limit), setting=key
+    )
+
+
+def _fmt(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() or value >= 100 else f"{value:,.1f}"
+
+
+# -- names -----------------------------------------------------------------
+
+
+def check_path(path: str | Path) -> Path:
+    """The input path, refused when it cannot be a plain local file name.
+
+    Refuses NUL, a name longer than the system allows, and ``/vsi``/URL
+    prefixes. Returns the path as a :class:`Path`.
+    """
+    text = os.fspath(path)
+    if "\x00" in text:
+        raise RiskmapInputError("file_name_invalid", file=text.replace("\x00", "?"), reason="NUL")
+    check_name(text, text)
+    p = Path(text)
+    too_long = len(os.fsencode(text)) > 4095 or any(len(os.fsencode(part)) > 255 for part in p.parts)
+    if too_long:
+        raise RiskmapInputError("file_name_invalid", file=_short(p.name), reason="too_long")
+    try:
+        exists = p.exists()
+    except (OSError, ValueError):
+        raise RiskmapInputError("file_name_invalid", file=_short(p.name), reason="os") from None
+    if not exists:
+        raise RiskmapInputError("file_not_found", file=p)
+    return p
+
+
+def _short(name: str) -> str:
+    return name if len(name) <= 60 else name[:40] + "..." + name[-15:]
+
+
+def check_name(name: str, path: Path | str) -> None:
+    """Refuse a path, layer or member name holding ``/vsi``, ``http:``, ``https:`` or ``ftp:``."""
+    lower = name.lower()
+    for part in _FORBIDDEN_NAME_PARTS:
+        if part in lower:
+            raise RiskmapInputError("name_forbidden", file=_short(str(path)), name=_short(name), part=part)
+
+
+# -- zips ------------------------------------------------------------------
+
+
+def check_zip(path: Path, zf: zipfile.ZipFile, limits: Limits) -> list[str]:
+    """Check a zip's directory (names, member count, sizes, ratios); return its member names.
+
+    Nothing is inflated: sizes come from the zip's directory. A member that
+    inflates to more than its directory says makes :mod:`zipfile` fail while
+    reading, which the caller reports as unreadable.
+    """
+    infos = zf.infolist()
+    if len(infos) > limits.max_zip_members:
+        refuse_limit(path, "zip_members", len(infos), limits.max_zip_members, "max_zip_members")
+    total = 0
+    for info in infos:
+        name = info.filename
+        unsafe = (
+            "\x00" in name
+            or "\\" in name
+            or name.startswith("/")
+            or (len(name) > 1 and name[1] == ":")
+            or ".." in PurePosixPath(name).parts
+        )
+        if unsafe:
+            raise RiskmapInputError("zip_member_unsafe", file=path, name=_short(name.replace("\x00", "?")))
+        check_name(name, path)
+        total += info.file_size
+        if info.file_size >= RATIO_MIN_BYTES:
+            ratio = info.file_size / max(info.compress_size, 1)
+            if ratio > limits.max_zip_ratio:
+                refuse_limit(path, "zip_ratio", ratio, limits.max_zip_ratio, "max_zip_ratio")
+    if total > limits.max_zip_expanded_mb * MB:
+        refuse_limit(path, "zip_expanded_mb", total / MB, limits.max_zip_expanded_mb, "max_zip_expanded_mb")
+    return [i.filename for i in infos]
+
+
+def check_archive_file(path: Path, limits: Limits) -> None:
+    """Apply the zip limits to a zip-based workbook (.xlsx, .xlsm, .ods); other files pass."""
+    if not zipfile.is_zipfile(path):
+        return
+    try:
+        with zipfile.ZipFile(path) as zf:
+            check_zip(path, zf, limits)
+    except zipfile.BadZipFile:
+        return  # the workbook reader reports it
+
+
+def check_file_size(path: Path, limits: Limits) -> int:
+    """Refuse an input file (or folder's files) above ``max_file_mb``; return its size in bytes."""
+    try:
+        files = path.rglob("*") if path.is_dir() else [path]
+        size = sum(p.stat().st_size for p in files if p.is_file())
+    except OSError:
+        raise RiskmapInputError("file_name_invalid", file=_short(path.name), reason="os") from None
+    if size > limits.max_file_mb * MB:
+        refuse_limit(path, "file_mb", size / MB, limits.max_file_mb, "max_file_mb")
+    return size
+
+
+# -- content ---------------------------------------------------------------
+
+
+def check_magic(head: bytes, driver: str, path: Path | str, member: str | None = None) -> None:
+    """Refuse content that is not the format ``driver`` reads.
+
+    Parameters
+    ----------
+    head
+        First bytes of the file (at least 64 KiB when the file is that long).
+    driver
+        The allowed GDAL driver (see :data:`ALLOWED_DRIVERS`).
+    path
+        The file (for the message); ``member`` names a zip member.
+    """
+    where = f"{path}" if member is None else f"{path} ({member})"
+    fmt = FORMAT_NAMES[driver]
+    lowered = head[:_HEAD].lower()
+    for marker, kind in _REDIRECT_MARKERS.items():
+        if marker in lowered:
+            raise RiskmapInputError("content_redirect", file=where, format=fmt, kind=kind)
+    ok = True
+    if driver == "GeoJSON":
+        text = head[3:] if head.startswith(b"\xef\xbb\xbf") else head
+        ok = text.lstrip(b" \t\r\n")[:1] == b"{"
+    elif driver == "ESRI Shapefile":
+        ok = head[:4] == b"\x00\x00\x27\x0a"
+    elif driver == "GPKG":
+        ok = head[:16] == b"SQLite format 3\x00"
+    elif driver == "FlatGeobuf":
+        ok = head[:3] == b"fgb" and head[4:7] == b"fgb"
+    elif driver == "OpenFileGDB":
+        ok = head[:4] == b"\x03\x00\x00\x00"  # a00000001.gdbtable: version 3 header
+    if not ok:
+        raise RiskmapInputError("content_not_format", file=where, format=fmt)
+
+
+def read_head(path: Path) -> bytes:
+    """The first 64 KiB of a file."""
+    with open(path, "rb") as fh:
+        return fh.read(_HEAD)
+
+
+def gdb_catalogue(gdb: Path) -> Path:
+    """The catalogue table of a File Geodatabase folder (its content check target)."""
+    return gdb / "a00000001.gdbtable"
+
+
+def check_driver(info_driver: str | None, driver: str, path: Path | str) -> None:
+    """Refuse a dataset GDAL opened with another driver than the allowed one."""
+    if info_driver != driver:
+        raise RiskmapInputError(
+            "content_driver", file=path, format=FORMAT_NAMES[driver], driver=str(info_driver or "?")
+        )
+
+
+def check_gpkg(db: Path, path: Path | str) -> None:
+    """Refuse a GeoPackage whose layers are SQL views or that holds non-rtree virtual tables.
+
+    The database is opened read-only and immutable with Python's
+    :mod:`sqlite3` (no journal, no view is evaluated).
+    """
+    uri = f"file:{db.resolve()}?mode=ro&immutable=1"
+    try:
+        con = sqlite3.connect(uri, uri=True)
+    except sqlite3.Error:
+        raise RiskmapInputError("content_not_format", file=path, format="GeoPackage") from None
+    try:
+        master = con.execute("SELECT type, name, sql FROM sqlite_master").fetchall()
+        try:
+            layers = {str(r[0]) for r in con.execute("SELECT table_name FROM gpkg_contents").fetchall()}
+        except sqlite3.Error:
+            layers = set()
+    except sqlite3.Error:
+        raise RiskmapInputError("content_not_format", file=path, format="GeoPackage") from None
+    finally:
+        con.close()
+    for kind, name, sql in master:
+        text = " ".join(str(sql or "").lower().split())
+        if kind == "view" and (name in layers or not layers):
+            raise RiskmapInputError("gpkg_view", file=path, layer=_short(str(name)))
+        if kind == "table" and text.startswith("create virtual table") and " using rtree" not in text:
+            raise RiskmapInputError("gpkg_view", file=path, layer=_short(str(name)))
+
+
+# -- GDAL ------------------------------------------------------------------
+
+
+def _libgdal() -> ctypes.CDLL | None:
+    here = os.path.dirname(pyogrio.__file__)
+    found = sorted(glob.glob(os.path.join(here, "..", "pyogrio.libs", "libgdal*.so*")))
+    if not found:
+        return None
+    lib = ctypes.CDLL(found[0])
+    lib.GDALGetDriverByName.restype = ctypes.c_void_p
+    lib.GDALGetDriverByName.argtypes = [ctypes.c_char_p]
+    lib.GDALDeregisterDriver.argtypes = [ctypes.c_void_p]
+    lib.GDALDeregisterDriver.restype = None
+    return lib
+
+
+def disable_redirecting_drivers() -> list[str]:
+    """Deregister VRT, OGR_VRT and GDALG from pyogrio's libgdal; return the drivers still present.
+
+    Also sets ``GDAL_PAM_ENABLED=NO`` (no ``.aux.xml`` sidecars). Safe to call
+    more than once. The returned list is empty when the defence works (see
+    the tests).
+    """
+    pyogrio.set_gdal_config_options({"GDAL_PAM_ENABLED": "NO"})
+    lib = _libgdal()
+    if lib is not None:
+        for name in REDIRECTING_DRIVERS:
+            handle = lib.GDALGetDriverByName(name.encode())
+            if handle:
+                lib.GDALDeregisterDriver(handle)
+    return [name for name in REDIRECTING_DRIVERS if name in pyogrio.list_drivers()]
+
+
+disable_redirecting_drivers()

@@ -1,0 +1,305 @@
+"""Hostile files: GDAL opens only the format the extension names, nothing reads other files, limits hold."""
+
+from __future__ import annotations
+
+import sqlite3
+import zipfile
+
+import pyogrio
+import pytest
+
+from riskmap._errors import RiskmapInputError
+from riskmap.config import load_config
+from riskmap.io import _safety
+from riskmap.io._read import read_layer
+from riskmap.io._safety import Limits, check_driver
+from riskmap.io.villages import read_villages
+
+SECRET = "riskmap-secret-name"
+
+VRT = """<OGRVRTDataSource>
+  <OGRVRTLayer name="secret">
+    <SrcDataSource>CSV:{target}</SrcDataSource>
+    <GeometryType>wkbNone</GeometryType>
+  </OGRVRTLayer>
+</OGRVRTDataSource>
+"""
+
+GDALG = '{{"type": "gdal_streamed_alg", "command_line": "gdal vector pipeline ! read {target} ! select --fields nama"}}'
+
+
+@pytest.fixture
+def secret_file(tmp_path, villages):
+    """A local file an attacker would like to read: a GeoJSON whose village names are a secret."""
+    frame = villages.copy()
+    frame["nama"] = SECRET
+    target = tmp_path / "private" / "secret.geojson"
+    target.parent.mkdir()
+    frame.to_file(target)
+    csv = tmp_path / "private" / "secret.csv"
+    csv.write_text(f"nama,kode\n{SECRET},1\n")
+    return target, csv
+
+
+def _refused(path, **kwargs) -> RiskmapInputError:
+    with pytest.raises(RiskmapInputError) as info:
+        read_layer(path, **kwargs)
+    assert SECRET not in info.value.message("id")
+    return info.value
+
+
+@pytest.mark.parametrize("suffix", [".geojson", ".json", ".gpkg", ".fgb", ".shp"])
+def test_vrt_document_under_a_map_extension_is_refused(tmp_path, secret_file, suffix):
+    path = tmp_path / f"desa{suffix}"
+    path.write_text(VRT.format(target=secret_file[1]))
+    err = _refused(path)
+    assert err.code in {"content_redirect", "content_not_format"}
+    if suffix in {".geojson", ".json"}:
+        assert err.code == "content_redirect" and "VRT" in err.message("id")
+        assert "bukan GeoJSON" in err.message("id") and "Export" in err.message("en")
+
+
+@pytest.mark.parametrize("suffix", [".geojson", ".json"])
+def test_gdalg_document_is_refused(tmp_path, secret_file, suffix):
+    path = tmp_path / f"desa{suffix}"
+    path.write_text(GDALG.format(target=secret_file[0]))
+    assert _refused(path).code == "content_redirect"
+
+
+@pytest.mark.parametrize("doc", [VRT, GDALG])
+def test_redirecting_document_inside_a_zip_is_refused(tmp_path, secret_file, doc):
+    path = tmp_path / "desa.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("batas/desa.geojson", doc.format(target=secret_file[0]))
+    assert _refused(path).code == "content_redirect"
+
+
+def test_vrt_hidden_after_whitespace_in_a_shapefile_zip_is_refused(tmp_path, secret_file):
+    path = tmp_path / "desa.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("desa.shp", "\n" * 10 + VRT.format(target=secret_file[1]))
+    assert _refused(path).code == "content_redirect"
+
+
+def test_redirecting_drivers_are_gone_from_gdal(tmp_path, secret_file):
+    """Layer (c): even opened by pyogrio directly, a VRT or GDALG document is not read."""
+    assert _safety.disable_redirecting_drivers() == []
+    assert "OGR_VRT" not in pyogrio.list_drivers() and "GDALG" not in pyogrio.list_drivers()
+    vrt = tmp_path / "x.vrt"
+    vrt.write_text(VRT.format(target=secret_file[1]))
+    gdalg = tmp_path / "x.gdalg.json"
+    gdalg.write_text(GDALG.format(target=secret_file[0]))
+    for path in (vrt, gdalg):
+        with pytest.raises(pyogrio.errors.DataSourceError):
+            pyogrio.read_dataframe(path)
+
+
+def test_geojson_opened_only_by_the_geojson_driver(tmp_path):
+    """An Esri JSON document starts with '{' too: the GeoJSON: prefix keeps the EsriJSON driver out."""
+    path = tmp_path / "desa.json"
+    path.write_text(
+        '{"geometryType": "esriGeometryPoint", "spatialReference": {"wkid": 4326}, "fields": [{"name": "nama",'
+        ' "type": "esriFieldTypeString"}], "features": [{"attributes": {"nama": "x"}, "geometry": {"x": 123.6,'
+        ' "y": -10.2}}]}'
+    )
+    assert pyogrio.read_info(path)["driver"] == "ESRIJSON"  # what GDAL would do by itself
+    assert _refused(path).code == "vector_unreadable"
+
+
+def test_driver_check_refuses_another_driver(tmp_path):
+    with pytest.raises(RiskmapInputError) as info:
+        check_driver("OGR_VRT", "GPKG", tmp_path / "a.gpkg")
+    assert info.value.code == "content_driver" and "GeoPackage" in info.value.message("en")
+    check_driver("GPKG", "GPKG", tmp_path / "a.gpkg")
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["/vsicurl/http://127.0.0.1:9/desa.geojson", "/vsizip//tmp/x.zip/desa.shp", "http://example.org/desa.geojson"],
+)
+def test_vsi_and_url_paths_are_refused(name):
+    assert _refused(name).code == "name_forbidden"
+
+
+def test_vsi_layer_name_is_refused(villages_path):
+    assert _refused(villages_path, layer="/vsicurl/http://127.0.0.1:9/x").code == "name_forbidden"
+
+
+@pytest.mark.parametrize("member", ["../desa.geojson", "/tmp/desa.geojson", "a\\desa.geojson", "https:x.geojson"])
+def test_unsafe_zip_member_names_are_refused(tmp_path, villages, member):
+    path = tmp_path / "desa.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr(member, villages.to_json())
+    assert _refused(path).code in {"zip_member_unsafe", "name_forbidden"}
+
+
+def test_zip_member_with_nul_is_refused(tmp_path, villages):
+    path = tmp_path / "desa.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("desa.geojson", villages.to_json())
+    data = path.read_bytes().replace(b"desa.geojson", b"de\x00a.geojson")
+    path.write_bytes(data)
+    assert _refused(path).code in {"zip_member_unsafe", "zip_unreadable", "zip_no_layer"}
+
+
+def _gpkg_with_view(path, villages) -> None:
+    villages.to_file(path, layer="desa", driver="GPKG")
+    con = sqlite3.connect(path)
+    con.execute("CREATE VIEW desa_view AS SELECT * FROM desa")
+    con.execute(
+        "INSERT INTO gpkg_contents (table_name, data_type, identifier, srs_id) VALUES ('desa_view', 'features',"
+        " 'desa_view', 4326)"
+    )
+    con.execute("INSERT INTO gpkg_geometry_columns VALUES ('desa_view', 'geom', 'POLYGON', 4326, 0, 0)")
+    con.commit()
+    con.close()
+
+
+def test_gpkg_layer_that_is_an_sql_view_is_refused(tmp_path, villages):
+    path = tmp_path / "desa.gpkg"
+    _gpkg_with_view(path, villages)
+    assert _refused(path, layer="desa_view").code == "gpkg_view"
+    assert _refused(path).code == "gpkg_view"
+
+
+def test_gpkg_view_inside_a_zip_is_refused(tmp_path, villages):
+    gpkg = tmp_path / "desa.gpkg"
+    _gpkg_with_view(gpkg, villages)
+    path = tmp_path / "desa.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.write(gpkg, "desa.gpkg")
+    assert _refused(path).code == "gpkg_view"
+
+
+def test_gpkg_inside_a_zip_is_read(tmp_path, villages):
+    gpkg = tmp_path / "desa.gpkg"
+    villages.to_file(gpkg, layer="desa", driver="GPKG")
+    path = tmp_path / "desa.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.write(gpkg, "desa.gpkg")
+    assert len(read_layer(path).frame) == 9
+
+
+def test_no_sidecar_files_appear_next_to_inputs(tmp_path, villages):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    villages.to_file(folder / "a.geojson")
+    villages.to_file(folder / "b.shp")
+    villages.to_file(folder / "c.fgb")
+    villages.to_file(folder / "d.gpkg", layer="desa", driver="GPKG")
+    con = sqlite3.connect(folder / "d.gpkg")
+    assert con.execute("PRAGMA journal_mode=WAL").fetchone()[0] == "wal"
+    con.close()
+    before = sorted(p.name for p in folder.iterdir())
+    for name in ("a.geojson", "b.shp", "c.fgb", "d.gpkg"):
+        read_layer(folder / name)
+        assert sorted(p.name for p in folder.iterdir()) == before, name
+
+
+# -- limits ---------------------------------------------------------------
+
+
+def _bomb(path, mb: int = 8) -> None:
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("desa.geojson", '{"type": "FeatureCollection", "features": []' + " " * (mb << 20) + "}")
+
+
+def test_zip_bomb_refused_by_compression_ratio_without_inflating(tmp_path):
+    path = tmp_path / "desa.zip"
+    _bomb(path)
+    assert path.stat().st_size < 100_000
+    err = _refused(path)
+    assert err.code == "limit_exceeded" and err.params["setting"] == "max_zip_ratio"
+    msg = err.message("en")
+    assert "200" in msg and "[limits] max_zip_ratio" in msg and "--config" in msg
+
+
+def test_zip_expanded_size_and_member_count_limits(tmp_path, villages):
+    path = tmp_path / "desa.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("desa.geojson", villages.to_json())
+        zf.writestr("readme.txt", "x")
+    err = _refused(path, limits=Limits(max_zip_expanded_mb=0.001))
+    assert err.params["setting"] == "max_zip_expanded_mb"
+    assert _refused(path, limits=Limits(max_zip_members=1)).params["setting"] == "max_zip_members"
+    assert len(read_layer(path).frame) == 9
+
+
+def test_xlsx_bomb_refused(tmp_path):
+    path = tmp_path / "tps.xlsx"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("xl/worksheets/sheet1.xml", "<a>" + " " * (8 << 20) + "</a>")
+    assert _refused(path).params["setting"] == "max_zip_ratio"
+
+
+def test_file_size_feature_and_row_limits(tmp_path, villages, villages_path, tps_path):
+    assert _refused(villages_path, limits=Limits(max_file_mb=0.001)).params["setting"] == "max_file_mb"
+    assert _refused(villages_path, limits=Limits(max_features=5)).params["setting"] == "max_features"
+    gpkg = tmp_path / "desa.gpkg"
+    villages.to_file(gpkg, layer="desa", driver="GPKG")
+    err = _refused(gpkg, limits=Limits(max_features=5))
+    assert err.params["setting"] == "max_features" and err.params["value"] == "9"
+    assert _refused(tps_path, limits=Limits(max_table_rows=3)).params["setting"] == "max_table_rows"
+    assert len(read_layer(tps_path).frame) == 9
+
+
+def test_limits_come_from_the_configuration(villages_path):
+    config = load_config(overrides={"limits": {"max_features": 4}})
+    assert Limits.from_config(config).max_features == 4
+    assert Limits.from_config(None) == Limits()  # default.toml and the dataclass agree
+    _safety.use_limits(config)
+    try:
+        with pytest.raises(RiskmapInputError) as info:
+            read_villages(villages_path)
+        assert info.value.params["setting"] == "max_features"
+    finally:
+        _safety.use_limits(None)
+    assert len(read_villages(villages_path)[0]) == 9
+
+
+# -- crashes --------------------------------------------------------------
+
+
+def test_shapefile_without_prj_and_unknown_crs(tmp_path, villages):
+    path = tmp_path / "desa.shp"
+    villages.to_file(path)
+    path.with_suffix(".prj").unlink()
+    assert _refused(path, crs="EPSG:999999").code == "unknown_crs"
+
+
+def test_local_crs_in_prj_is_refused(tmp_path, villages):
+    path = tmp_path / "desa.shp"
+    villages.to_file(path)
+    path.with_suffix(".prj").write_text('LOCAL_CS["Site grid",LOCAL_DATUM["x",0],UNIT["metre",1]]')
+    err = _refused(path)
+    assert err.code == "crs_local" and "UTM" in err.message("en")
+
+
+@pytest.mark.parametrize("name", ["a" * 300 + ".csv", "ta\x00ps.csv"])
+def test_file_name_too_long_or_with_nul(tmp_path, name):
+    err = _refused(str(tmp_path / name))
+    assert err.code == "file_name_invalid"
+
+
+def test_damaged_map_files_are_input_errors(tmp_path, villages):
+    gpkg = tmp_path / "desa.gpkg"
+    gpkg.write_bytes(b"SQLite format 3\x00" + bytes(range(256)) * 64)
+    assert _refused(gpkg).code in {"content_not_format", "vector_unreadable"}
+    shp = tmp_path / "desa.shp"
+    shp.write_bytes(b"\x00\x00\x27\x0a" + b"\xff" * 200)
+    assert _refused(shp).code == "vector_unreadable"
+    fgb = tmp_path / "desa.fgb"
+    fgb.write_bytes(b"fgb\x03fgb\x00" + b"\x7f" * 100)
+    assert _refused(fgb).code == "vector_unreadable"
+
+
+def test_pipeline_applies_the_configured_limits(tmp_path, villages_path, tps_path):
+    from riskmap import pipeline
+
+    config = load_config(overrides={"limits": {"max_table_rows": 3}})
+    try:
+        with pytest.raises(RiskmapInputError) as info:
+            pipeline.load(villages_path, tps_path, config=config)
+        assert info.value.params["setting"] == "max_table_rows"
+    finally:
+        _safety.use_limits(None)
