@@ -254,11 +254,12 @@ def count_data_rows(path: str | Path) -> int | None:
                 break
             except UnicodeDecodeError:
                 continue
-        lines = [line for line in text.splitlines() if line.strip()]
+        # lines end at \r, \n or \r\n only, as for the csv module (str.splitlines also breaks at \x85, \u2028...)
+        physical = re.findall(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$", text)
+        lines = [line for line in physical if line.strip()]
         if not lines:
             return 0
         delimiter = max(("\t", ";", "|", ","), key=lines[0].count)
-        physical = text.splitlines(keepends=True)
         blank = re.compile(r"[\s,;|]*")
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
         count, start = 0, 0

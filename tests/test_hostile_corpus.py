@@ -45,6 +45,8 @@ def test_row_count_of_a_csv(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text('a,b\n1,2\n\n,,\n"x\ny",3\n" ",\n')
     assert count_data_rows(path) == 3
+    path.write_text("a,b\n1,\x85\n2,\u2028x\n", encoding="utf-8")  # NEL and LINE SEPARATOR are no line breaks in CSV
+    assert count_data_rows(path) == 2
 
 
 def test_cli_checks_flag_status_3_and_traceback():
