@@ -81,6 +81,6 @@ _FUZZ = {"deadline": None, "suppress_health_check": _FUZZ_HEALTH, "print_blob": 
 # ci does not shrink: a failing test would spend minutes shrinking; the falsifying example is printed as found
 # (rerun with --hypothesis-profile long, or with the printed @reproduce_failure blob, for a minimal one).
 _NO_SHRINK = (Phase.explicit, Phase.reuse, Phase.generate, Phase.target)
-settings.register_profile("ci", max_examples=40, report_multiple_bugs=False, phases=_NO_SHRINK, **_FUZZ)
+settings.register_profile("ci", max_examples=60, report_multiple_bugs=False, phases=_NO_SHRINK, **_FUZZ)
 settings.register_profile("long", max_examples=2000, **_FUZZ)
 settings.load_profile("ci")
