@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -384,23 +385,26 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    with warnings.catch_warnings():
+        if not args.debug:  # library warnings are for developers: the user reads the load report
+            warnings.simplefilter("ignore")
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         commands = {"validate": _validate, "score": _score, "print": _print, "export": _export, "deploy": _deploy}
         _check_numbers(args)
         return commands[args.command](args)
     except RiskmapInputError as exc:
-        print(("Kesalahan: " if args.lang == "id" else "Error: ") + exc.message(args.lang), file=sys.stderr)
+        print(i18n.t("cli_error", args.lang, message=exc.message(args.lang)), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # an internal error: short message unless --debug
         if args.debug:
             raise
-        text = {
-            "id": "Terjadi kesalahan internal ({name}: {exc}). Jalankan lagi dengan --debug dan laporkan.",
-            "en": "Internal error ({name}: {exc}). Run again with --debug and report it.",
-        }[args.lang]
-        print(text.format(name=type(exc).__name__, exc=exc), file=sys.stderr)
+        print(i18n.t("cli_internal_error", args.lang, name=type(exc).__name__, exc=exc), file=sys.stderr)
         return 3
 
 

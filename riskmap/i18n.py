@@ -43,6 +43,12 @@ MESSAGES: dict[str, dict[str, str]] = {
     "factor_exposure": {"id": "Jumlah pemilih", "en": "Number of voters"},
     "factor_nearby_incidents": {"id": "Insiden di sekitar TPS", "en": "Incidents near the TPS"},
     "factor_village": {"id": "Kerawanan kelurahan", "en": "Village context"},
+    # -- command line ----------------------------------------------------------
+    "cli_error": {"id": "Kesalahan: {message}", "en": "Error: {message}"},
+    "cli_internal_error": {
+        "id": "Terjadi kesalahan internal ({name}: {exc}). Jalankan lagi dengan --debug dan laporkan.",
+        "en": "Internal error ({name}: {exc}). Run again with --debug and report it.",
+    },
     # -- errors (file level) ---------------------------------------------------
     # -- hostile input: file names, content, limits (gdal: io/_read.py, io/_safety.py) --------------
     "file_name_invalid": {
@@ -105,6 +111,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "id": "file melebihi batas {setting}: {what} {value}, padahal batasnya {limit}; file tidak dibaca.",
         "en": "the file exceeds the limit {setting}: {what} {value}, the limit is {limit}; the file is not read.",
     },
+    "limit_file_mb": {"id": "ukuran file (MiB)", "en": "file size (MiB)"},
+    "limit_zip_expanded_mb": {"id": "ukuran isi ZIP setelah dibuka (MiB)", "en": "expanded ZIP size (MiB)"},
+    "limit_zip_ratio": {"id": "rasio kompresi satu file di ZIP", "en": "compression ratio of one ZIP member"},
+    "limit_zip_members": {"id": "jumlah file di ZIP", "en": "files in the ZIP"},
+    "limit_features": {"id": "jumlah fitur", "en": "features"},
+    "limit_table_rows": {"id": "jumlah baris", "en": "rows"},
     "limit_exceeded_fix": {
         "id": "Periksa apakah file-nya benar. Bila benar, naikkan batasnya di file konfigurasi, misalnya my.toml berisi [limits] {setting} = ..., lalu jalankan riskmap ... --config my.toml.",
         "en": "Check that it is the right file. If it is, raise the limit in a configuration file, e.g. my.toml holding [limits] {setting} = ..., then run riskmap ... --config my.toml.",
@@ -801,21 +813,25 @@ MESSAGES.update(
         },
         "village_off_earth": {
             "id": (
-                "poligon ini memakai koordinat yang tidak ada di bumi (batas {bounds}; lintang harus antara -90 dan "
-                "90, bujur antara -180 dan 180). Periksa sistem koordinat (CRS) file di QGIS lalu ekspor ulang."
+                "poligon ini memakai koordinat yang tidak ada di bumi (bujur {lon_min} sampai {lon_max}, lintang "
+                "{lat_min} sampai {lat_max}; lintang harus antara -90 dan 90, bujur antara -180 dan 180). Periksa "
+                "sistem koordinat (CRS) file di QGIS lalu ekspor ulang."
             ),
             "en": (
-                "this polygon has coordinates that do not exist on Earth (extent {bounds}; latitude must lie "
-                "between -90 and 90, longitude between -180 and 180). Check the file's CRS in QGIS and export again."
+                "this polygon has coordinates that do not exist on Earth (longitude {lon_min} to {lon_max}, latitude "
+                "{lat_min} to {lat_max}; latitude must lie between -90 and 90, longitude between -180 and 180). "
+                "Check the file's CRS in QGIS and export again."
             ),
         },
         "village_outside_indonesia": {
             "id": (
-                "poligon ini keluar dari wilayah Indonesia (batas {bounds}, wilayah Indonesia {box}). Periksa sistem "
-                "koordinat (CRS) dan apakah barisnya memang kelurahan/desa."
+                "poligon ini keluar dari wilayah Indonesia (bujur {lon_min} sampai {lon_max}, lintang {lat_min} "
+                "sampai {lat_max}; Indonesia ada di bujur {box_lon} dan lintang {box_lat}). Periksa sistem koordinat "
+                "(CRS) dan apakah barisnya memang kelurahan/desa."
             ),
             "en": (
-                "this polygon reaches outside Indonesia (extent {bounds}, Indonesia's box {box}). Check the CRS and "
+                "this polygon reaches outside Indonesia (longitude {lon_min} to {lon_max}, latitude {lat_min} to "
+                "{lat_max}; Indonesia lies within longitude {box_lon} and latitude {box_lat}). Check the CRS and "
                 "whether the row really is a village."
             ),
         },
@@ -862,9 +878,14 @@ class _Missing(dict):
         return "{" + key + "}"
 
 
+class Term(str):
+    """A message parameter that is itself a key of :data:`MESSAGES`, translated with the message."""
+
+
 def t(key: str, lang: str = "id", **params: Any) -> str:
     """Text for ``key`` in ``lang`` with ``params`` filled in.
 
+    Parameters that are :class:`Term` are translated into ``lang`` too.
     Unknown keys come back as the key itself, so a missing translation shows
     up in the interface instead of crashing it.
     """
@@ -872,4 +893,5 @@ def t(key: str, lang: str = "id", **params: Any) -> str:
     if entry is None:
         return key
     text = entry.get(lang) or entry["id"]
+    params = {k: t(v, lang) if isinstance(v, Term) else v for k, v in params.items()}
     return text.format_map(_Missing(params))

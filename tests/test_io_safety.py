@@ -212,6 +212,8 @@ def test_zip_bomb_refused_by_compression_ratio_without_inflating(tmp_path):
     assert err.code == "limit_exceeded" and err.params["setting"] == "max_zip_ratio"
     msg = err.message("en")
     assert "200" in msg and "[limits] max_zip_ratio" in msg and "--config" in msg
+    assert "compression ratio" in msg and "rasio" not in msg  # each language on its own
+    assert "rasio kompresi" in err.message("id") and "compression" not in err.message("id")
 
 
 def test_zip_expanded_size_and_member_count_limits(tmp_path, villages):

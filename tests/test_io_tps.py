@@ -434,3 +434,16 @@ def test_point_file_with_coordinates_beyond_the_earth(tmp_path, villages_path, v
         tps, report = _load(villages_path, path)
     assert_accounted(report)
     assert len(tps) == 1 and reasons_by_row(report) == {1: "impossible_coordinates"}
+
+
+def test_infinite_codes_make_no_numpy_noise(tmp_path, villages_path, tps_frame):
+    # a TPS code column of numbers holding inf printed "invalid value encountered in divide" on the console
+    frame = tps_frame.copy()
+    frame.loc[0, "kode_tps"] = "inf"
+    path = tmp_path / "tps.csv"
+    frame.to_csv(path, index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        tps, report = _load(villages_path, path)
+    assert_accounted(report)
+    assert len(tps) == 9 and tps["tps_id"].is_unique

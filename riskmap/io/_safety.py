@@ -53,6 +53,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyogrio
 
+from riskmap import i18n
 from riskmap._errors import RiskmapInputError
 
 if TYPE_CHECKING:
@@ -148,20 +149,10 @@ def active_limits() -> Limits:
     return limits
 
 
-_WHAT = {
-    "file_mb": "ukuran file (MiB) / file size (MiB)",
-    "zip_expanded_mb": "ukuran isi ZIP setelah dibuka (MiB) / expanded ZIP size (MiB)",
-    "zip_ratio": "rasio kompresi satu file di ZIP / compression ratio of one ZIP member",
-    "zip_members": "jumlah file di ZIP / files in the ZIP",
-    "features": "jumlah fitur / features",
-    "table_rows": "jumlah baris / rows",
-}
-
-
 def refuse_limit(path: Path | str, what: str, value: float, limit: float, key: str) -> None:
     """Raise the ``limit_exceeded`` error: what was measured, the value found, the limit, its config key."""
     raise RiskmapInputError(
-        "limit_exceeded", file=path, what=_WHAT.get(what, what), value=_fmt(value), limit=_fmt(limit), setting=key
+        "limit_exceeded", file=path, what=i18n.Term(f"limit_{what}"), value=_fmt(value), limit=_fmt(limit), setting=key
     )
 
 

@@ -146,9 +146,10 @@ def _shortened(column: pd.Series, text: pd.Series) -> np.ndarray:
         return np.zeros(len(column), dtype=bool)
     if pd.api.types.is_float_dtype(column):
         v = column.to_numpy(dtype="float64", na_value=np.nan)
-        big = np.abs(v) >= 1e9
+        big = (np.abs(v) >= 1e9) & np.isfinite(v)  # inf is no code Excel rounded, just an unreadable one
         scale = 10.0 ** (np.floor(np.log10(np.where(big, np.abs(v), 1.0))) - 5)
-        return big & (np.round(v / scale) * scale == v)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return big & (np.round(v / scale) * scale == v)
     return text.str.fullmatch(_SCIENTIFIC).fillna(False).to_numpy(dtype=bool)
 
 

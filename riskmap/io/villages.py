@@ -332,15 +332,17 @@ def _reject_out_of_bounds(out: gpd.GeoDataFrame, keep: np.ndarray, report: Layer
         off_box = ~off_earth & ((minx < lo_x) | (maxx > hi_x) | (miny < lo_y) | (maxy > hi_y))
     rows = out[ROW_COLUMN].to_numpy()[todo]
 
-    def box_text(i: np.ndarray) -> list[str]:
-        return [f"{a:.6g}, {b:.6g} .. {c:.6g}, {d:.6g}" for a, b, c, d in bounds[i]]
+    def extent(i: np.ndarray) -> dict[str, list[str]]:
+        names = ("lon_min", "lat_min", "lon_max", "lat_max")
+        return {name: [f"{v:.6g}" for v in bounds[i, k]] for k, name in enumerate(names)}
 
-    report.reject_frame(list(rows[off_earth]), "village_off_earth", bounds=box_text(off_earth))
+    report.reject_frame(list(rows[off_earth]), "village_off_earth", **extent(off_earth))
     report.reject_frame(
         list(rows[off_box]),
         "village_outside_indonesia",
-        bounds=box_text(off_box),
-        box=f"{lo_x:g}, {lo_y:g} .. {hi_x:g}, {hi_y:g}",
+        **extent(off_box),
+        box_lon=f"{lo_x:g} .. {hi_x:g}",
+        box_lat=f"{lo_y:g} .. {hi_y:g}",
     )
     keep = keep.copy()
     keep[todo[off_earth | off_box]] = False
