@@ -6,6 +6,21 @@ Used by riskmap's own tests and usable by anyone extending riskmap, like
 
 from __future__ import annotations
 
+import contextlib
+import csv
+import http.server
+import io
+import json
+import os
+import re
+import threading
+import traceback
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -149,3 +164,239 @@ def incident_rows(villages: gpd.GeoDataFrame, specs: list[tuple[int, str, str]])
             }
         )
     return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------
+# Hostile input (issue 9): the invariants every run must keep, shared by the
+# fuzz suite (tests/test_fuzz_*.py) and scripts/hostile_corpus.py.
+# --------------------------------------------------------------------------
+
+LEAK_MARKERS = ("root:x:0:0", "daemon:x:1:1")
+"""Text of /etc/passwd: it never appears in an output, a report or a message."""
+
+_TEMPLATE = re.compile(r"([A-Za-z0-9_]{2,})?\s*\{\{\s*(\d{1,6})\s*\*\s*(\d{1,6})\s*\}\}\s*([A-Za-z0-9_]{2,})?")
+_MARKUP = re.compile(r"<\s*(?:script|img|svg|iframe|body|style|object|embed)\b[^<>]{0,200}>[^<]{0,20}", re.IGNORECASE)
+
+
+@dataclass
+class CliRun:
+    """One run of the command line: arguments, exit status and what it printed."""
+
+    argv: list[str]
+    status: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        """Standard output and standard error together."""
+        return self.stdout + self.stderr
+
+
+def run_cli(argv: Sequence[str]) -> CliRun:
+    """Run ``riskmap.cli.main(argv)`` in this process, capturing what it prints.
+
+    An exception escaping ``main`` (it should turn every error into a status)
+    is recorded as status -1 with its traceback in ``stderr``.
+    """
+    from riskmap.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            status = main(list(argv))
+        except SystemExit as exc:  # argparse refusing the arguments
+            status = exc.code if isinstance(exc.code, int) else 2
+        except BaseException:  # the invariant under test
+            traceback.print_exc(file=err)
+            status = -1
+    return CliRun(list(argv), int(status), out.getvalue(), err.getvalue())
+
+
+def cli_violations(run: CliRun) -> list[str]:
+    """Invariants of one CLI run: exit status 0, 1 or 2 (never 3), no traceback."""
+    found = []
+    if run.status not in (0, 1, 2):
+        found.append(f"crash: exit status {run.status}: {run.stderr.strip()[-300:]}")
+    if "Traceback" in run.output:
+        found.append("crash: traceback in output")
+    return found
+
+
+def report_violations(report: LoadReport | dict[str, Any]) -> list[str]:
+    """``read == used + len(rejected)`` for every layer of a report (object or report.json)."""
+    found = []
+    layers = report.to_dict("en") if isinstance(report, LoadReport) else report
+    for name, rep in layers.items():
+        if name.startswith("_") or not isinstance(rep, dict):
+            continue
+        if rep["read"] != rep["used"] + len(rep["rejected"]):
+            found.append(
+                f"silent row loss: {name}: read {rep['read']} != used {rep['used']} + rejected {len(rep['rejected'])}"
+            )
+    return found
+
+
+def count_data_rows(path: str | Path) -> int | None:
+    """Data rows the user sees in a file, or None when it cannot be told without GDAL.
+
+    CSV/TXT/TSV: non-blank records after the first non-blank line (the header),
+    quoted line breaks kept inside their record. GeoJSON: the features of a
+    FeatureCollection (1 for a lone Feature).
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    raw = path.read_bytes()
+    if suffix in (".csv", ".txt", ".tsv"):
+        for encoding in ("utf-16",) if raw.startswith((b"\xff\xfe", b"\xfe\xff")) else ("utf-8-sig", "latin-1"):
+            try:
+                text = raw.decode(encoding)
+                break
+            except UnicodeDecodeError:
+                continue
+        # lines end at \r, \n or \r\n only, as for the csv module (str.splitlines also breaks at \x85, \u2028...)
+        physical = re.findall(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$", text)
+        lines = [line for line in physical if line.strip()]
+        if not lines:
+            return 0
+        delimiter = max(("\t", ";", "|", ","), key=lines[0].count)
+        blank = re.compile(r"[\s,;|]*")
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        count, start = 0, 0
+        try:
+            for _ in reader:  # a record spans physical lines start..line_num (quoted line breaks)
+                raw = "".join(physical[start : reader.line_num])
+                start = reader.line_num
+                count += not blank.fullmatch(raw)
+        except csv.Error:
+            return len(lines) - 1
+        return max(count - 1, 0)
+    if suffix in (".geojson", ".json"):
+        try:
+            doc = json.loads(raw)
+        except (ValueError, RecursionError):
+            return None
+        if isinstance(doc, dict) and doc.get("type") == "FeatureCollection" and isinstance(doc.get("features"), list):
+            return len(doc["features"])
+        if isinstance(doc, dict) and doc.get("type") == "Feature":
+            return 1
+    return None
+
+
+def template_violations(inputs: str, outputs: str) -> list[str]:
+    """Templates in the input (``Desa {{ 6*7 }}``) that come out evaluated (``Desa 42``).
+
+    A template counts only with a word right before or after it, so that an
+    unrelated number in the output is not taken for an evaluation.
+    """
+    found = []
+    for m in _TEMPLATE.finditer(inputs):
+        before, a, b, after = m.groups()
+        product = str(int(a) * int(b))
+        patterns = []
+        if before:
+            patterns.append(re.escape(before) + r"\s*" + product + r"(?!\d)")
+        if after:
+            patterns.append(r"(?<!\d)" + product + r"\s*" + re.escape(after))
+        if any(re.search(p, outputs) for p in patterns):
+            found.append(f"template evaluated: {m.group(0).strip()!r} became {product}")
+    return sorted(set(found))
+
+
+def markup_violations(inputs: str, html: str) -> list[str]:
+    """Markup from the input (``<script>alert(1)``, ``<img onerror=...>``) found raw in a page."""
+    hits = {m.group(0) for m in _MARKUP.finditer(inputs) if m.group(0) in html}
+    return sorted(f"script or markup injected: {h!r}" for h in hits)
+
+
+def leak_violations(texts: str, tokens: Sequence[str] = ()) -> list[str]:
+    """Contents of files outside the input (``/etc/passwd``, secret tokens) found in outputs."""
+    return [f"file read outside the input: {t!r} in the output" for t in (*LEAK_MARKERS, *tokens) if t and t in texts]
+
+
+def read_outputs(folder: str | Path) -> str:
+    """Text of every file under ``folder`` (zips opened member by member), for the checks above."""
+    parts = []
+    for path in sorted(Path(folder).rglob("*")):
+        if not path.is_file():
+            continue
+        if path.suffix.lower() == ".zip":
+            try:
+                with zipfile.ZipFile(path) as zf:
+                    parts.extend(zf.read(n).decode("utf-8", "replace") for n in zf.namelist())
+            except zipfile.BadZipFile:
+                pass
+        else:
+            parts.append(path.read_bytes().decode("utf-8", "replace"))
+    return "\n".join(parts)
+
+
+class RequestRecorder:
+    """A local HTTP server that records every request sent to it; also the proxy of every request.
+
+    Used as a context manager: while active, ``http_proxy``, ``https_proxy``,
+    ``all_proxy`` and GDAL's ``GDAL_HTTP_PROXY`` point at it, so any request
+    (to any host) that Python, curl or GDAL makes ends up recorded in
+    :attr:`requests` instead of leaving the machine. ``url`` is its own
+    address (``http://127.0.0.1:<port>/``), to be named in payloads.
+    """
+
+    _ENV = ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "GDAL_HTTP_PROXY")
+
+    def __init__(self) -> None:
+        self.requests: list[str] = []
+        recorder = self
+
+        class _Handler(http.server.BaseHTTPRequestHandler):
+            def _any(self) -> None:
+                recorder.requests.append(f"{self.command} {self.path}")
+                self.send_response(404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def __getattr__(self, name: str) -> Any:  # do_GET, do_CONNECT, ...: every method
+                if name.startswith("do_"):
+                    return self._any
+                raise AttributeError(name)
+
+            def log_message(self, *args: Any) -> None:
+                return
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.port = int(self._server.server_address[1])
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self._saved: dict[str, str | None] = {}
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> RequestRecorder:
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        for key in (*self._ENV, "no_proxy", "NO_PROXY", "GDAL_HTTP_TIMEOUT", "GDAL_HTTP_MAX_RETRY"):
+            self._saved[key] = os.environ.get(key)
+        for key in self._ENV:
+            os.environ[key] = self.url
+        for key in ("no_proxy", "NO_PROXY"):
+            os.environ.pop(key, None)
+        os.environ["GDAL_HTTP_TIMEOUT"] = "5"
+        os.environ["GDAL_HTTP_MAX_RETRY"] = "0"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for key, value in self._saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._server.shutdown()
+        self._server.server_close()
+
+    def env(self) -> dict[str, str]:
+        """Environment for a subprocess whose requests must come here too."""
+        env = {k: v for k, v in os.environ.items() if k not in ("no_proxy", "NO_PROXY")}
+        env.update({key: self.url for key in self._ENV})
+        env.update(GDAL_HTTP_TIMEOUT="5", GDAL_HTTP_MAX_RETRY="0")
+        return env
+
+    def violations(self) -> list[str]:
+        """One violation per request received."""
+        return [f"network request: {r}" for r in self.requests]

@@ -66,3 +66,21 @@ def incidents_path(tmp_path, villages) -> str:
     path = tmp_path / "insiden.csv"
     frame.to_csv(path, index=False)
     return str(path)
+
+
+# --------------------------------------------------------------------------
+# Hypothesis profiles for the fuzz suite (tests/test_fuzz_*.py, marker "fuzz").
+# "ci" (default): a few thousand examples across the suite, well under 3 minutes
+# on 2 cores. "long": pytest -m fuzz --hypothesis-profile long (by hand).
+# Slow tests take a fraction of max_examples (hostile.scaled).
+# --------------------------------------------------------------------------
+from hypothesis import HealthCheck, Phase, settings  # noqa: E402
+
+_FUZZ_HEALTH = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large]
+_FUZZ = {"deadline": None, "suppress_health_check": _FUZZ_HEALTH, "print_blob": True}
+# ci does not shrink: a failing test would spend minutes shrinking; the falsifying example is printed as found
+# (rerun with --hypothesis-profile long, or with the printed @reproduce_failure blob, for a minimal one).
+_NO_SHRINK = (Phase.explicit, Phase.reuse, Phase.generate, Phase.target)
+settings.register_profile("ci", max_examples=60, report_multiple_bugs=False, phases=_NO_SHRINK, **_FUZZ)
+settings.register_profile("long", max_examples=2000, **_FUZZ)
+settings.load_profile("ci")
