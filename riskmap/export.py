@@ -385,23 +385,44 @@ _XLSX_MAX_WIDTH = 50  # characters: the widest column on screen
 _XLSX_WIDTH_SAMPLE = 2_000  # rows looked at to size the columns
 
 
+def _risky(text: pd.Series) -> np.ndarray:
+    """Which cells of a text Series (no missing values) could start a formula."""
+    risky = text.str.contains(_FORMULA_START, regex=True).to_numpy(dtype=bool).copy()
+    if risky.any():
+        risky[risky] = ~text[risky].str.match(_PLAIN_NUMBER).to_numpy(dtype=bool)
+    return risky
+
+
 def _neutralise(values: pd.Series) -> pd.Series:
     """``values`` with every text cell that could start a formula prefixed with ``'`` (other cells untouched)."""
-    if isinstance(values.dtype, pd.CategoricalDtype):
+    if isinstance(values.dtype, pd.CategoricalDtype):  # each category once
+        names = pd.Series(list(values.cat.categories), dtype=object)
+        is_text = np.fromiter((isinstance(v, str) for v in names), dtype=bool, count=len(names))
+        risky = np.zeros(len(names), dtype=bool)
+        risky[is_text] = _risky(names[is_text].astype(str))
+        if not risky.any():
+            return values
+        names[risky] = "'" + names[risky]
+        if names.is_unique:
+            return values.cat.rename_categories(list(names))
         values = values.astype(object)
     elif not (pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)):
         return values  # numbers, booleans, dates: never formulas
-    cells = values.to_numpy(dtype=object, na_value=None)
-    is_text = np.fromiter((isinstance(v, str) for v in cells), dtype=bool, count=len(cells))
-    if not is_text.any():
-        return values
-    text = pd.Series(np.where(is_text, cells, ""), index=values.index, dtype=object).astype(str)
-    risky = text.str.contains(_FORMULA_START, regex=True) & ~text.str.match(_PLAIN_NUMBER)
-    risky = risky.to_numpy() & is_text
-    if not risky.any():
-        return values
-    out = cells.copy()
-    out[risky] = ["'" + v for v in cells[risky]]
+    if pd.api.types.is_string_dtype(values) and not pd.api.types.is_object_dtype(values):
+        known = values.notna().to_numpy()
+        risky = np.zeros(len(values), dtype=bool)
+        risky[known] = _risky(values[known])
+        if not risky.any():
+            return values
+        out = values.astype(object).to_numpy(na_value=None).copy()
+    else:
+        out = values.to_numpy(dtype=object, na_value=None).copy()
+        is_text = np.fromiter((isinstance(v, str) for v in out), dtype=bool, count=len(out))
+        risky = np.zeros(len(out), dtype=bool)
+        risky[is_text] = _risky(pd.Series(out[is_text], dtype=object).astype(str))
+        if not risky.any():
+            return values
+    out[risky] = ["'" + v for v in out[risky]]
     return pd.Series(out, index=values.index, name=values.name, dtype=object)
 
 

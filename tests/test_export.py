@@ -384,6 +384,8 @@ def test_safe_text_cells_neutralises_only_text():
     assert out["number"].dtype == np.float64 and (out["number"] == frame["number"]).all()
     assert list(out.columns) == ["text", "object", "category", "mixed", "number", "'=cmd|' /C calc'!A0"]
     assert list(frame["object"][:1]) == [PAYLOADS[0]]  # the input is not changed
+    clash = safe_text_cells(pd.DataFrame({"c": pd.Categorical(["=x", "'=x", None])}))["c"]
+    assert [None if pd.isna(v) else v for v in clash] == ["'=x", "'=x", None]
 
 
 def test_every_csv_writer_neutralises_formulas(hostile, tmp_path):
