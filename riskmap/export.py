@@ -570,8 +570,8 @@ def write_xlsx(
         sheet.freeze_panes = "A2"
         names = [_XLSX_ILLEGAL.sub("\ufffd", str(c))[:XLSX_MAX_CHARS] for c in frame.columns]
         columns = []
-        for col_name, col in zip(names, frame.columns, strict=True):
-            cells, too_long = _xlsx_column(frame[col])
+        for k, col_name in enumerate(names):
+            cells, too_long = _xlsx_column(frame.iloc[:, k])
             columns.append(cells)
             if too_long:
                 notes.append((i18n.t("xlsx_note_too_long", lang, sheet=name, column=col_name), too_long))

@@ -494,6 +494,9 @@ def test_xlsx_types_text_as_text_and_numbers_as_numbers(tmp_path):
     assert list(again["text"][: len(PAYLOADS)]) == PAYLOADS and again["number"].dtype == float
     assert again["flag"].dtype == bool and again["count"].iloc[0] == 1
 
+    twice = _xlsx_cells(xlsx_bytes({"d": pd.DataFrame([[1, "=a"]], columns=["a", "a"]), "e": pd.DataFrame()}))
+    assert twice["d"] == [["a", "a"], [1, "=a"]] and twice["e"] == []  # duplicate names, an empty table
+
     with pytest.raises(RiskmapInputError) as err:
         xlsx_bytes({"tps": pd.DataFrame({"x": np.zeros(XLSX_MAX_ROWS, dtype=np.int8)})})
     assert err.value.code == "xlsx_too_many_rows" and "1.048.575" not in err.value.message("en")
