@@ -4,7 +4,9 @@ GeoJSON (:func:`geojson_chunks`): longitude/latitude in EPSG:4326, no ``crs``
 member, coordinates rounded to 7 decimals (about 1 cm), exterior rings
 counter-clockwise; encoded column by column with Arrow (a national TPS layer,
 1.3 GB, in seconds). GeoParquet (:func:`write_geoparquet`): GeoParquet 1.0,
-WKB, snappy. GeoPackage, shapefile and CSV exports go through GDAL.
+WKB, snappy. GeoPackage and shapefile exports go through GDAL. Spreadsheets
+(:func:`table_csv_bytes`, :func:`write_xlsx`): text from input files never
+becomes a formula (docs/EXPORTS.md).
 """
 
 from __future__ import annotations
@@ -498,7 +500,7 @@ def _xlsx_column(values: pd.Series) -> tuple[list[Any], int]:
             out.append(None if isinstance(v, float | np.floating) and not np.isfinite(v) else v)
             continue
         if isinstance(v, dt.datetime | dt.date):
-            out.append(v)
+            out.append(v.replace(tzinfo=None) if isinstance(v, dt.datetime) else v)  # Excel has no time zones
             continue
         text = _XLSX_ILLEGAL.sub("\ufffd", v if isinstance(v, str) else str(v))
         if len(text) > XLSX_MAX_CHARS:
@@ -598,7 +600,8 @@ def write_xlsx(
     )
     readme.append([text_cell(readme, i18n.t("xlsx_readme_text", lang)), None])
     for key, value in (meta or {}).items():
-        shown = value if isinstance(value, int | float) and not isinstance(value, bool) else _json_default(value)
+        plain = value is None or (isinstance(value, int | float) and not isinstance(value, bool))
+        shown = value if plain else _json_default(value)
         readme.append([text_cell(readme, str(key)), text_cell(readme, shown) if isinstance(shown, str) else shown])
     for name, frame in sheets.items():
         readme.append([text_cell(readme, i18n.t("xlsx_readme_rows", lang, sheet=name)), len(frame)])

@@ -496,6 +496,9 @@ def test_xlsx_types_text_as_text_and_numbers_as_numbers(tmp_path):
 
     twice = _xlsx_cells(xlsx_bytes({"d": pd.DataFrame([[1, "=a"]], columns=["a", "a"]), "e": pd.DataFrame()}))
     assert twice["d"] == [["a", "a"], [1, "=a"]] and twice["e"] == []  # duplicate names, an empty table
+    stamp = pd.Timestamp("2024-11-27 10:00", tz="Asia/Makassar")  # in a mixed column, with a time zone
+    mixed = _xlsx_cells(xlsx_bytes({"m": pd.DataFrame({"m": [stamp, "x"]})}, meta={"as_of": None}))
+    assert mixed["m"][1:] == [[dt.datetime(2024, 11, 27, 10, 0)], ["x"]] and ["as_of", None] in mixed["Keterangan"]
 
     with pytest.raises(RiskmapInputError) as err:
         xlsx_bytes({"tps": pd.DataFrame({"x": np.zeros(XLSX_MAX_ROWS, dtype=np.int8)})})
