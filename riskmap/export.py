@@ -4,7 +4,9 @@ GeoJSON (:func:`geojson_chunks`): longitude/latitude in EPSG:4326, no ``crs``
 member, coordinates rounded to 7 decimals (about 1 cm), exterior rings
 counter-clockwise; encoded column by column with Arrow (a national TPS layer,
 1.3 GB, in seconds). GeoParquet (:func:`write_geoparquet`): GeoParquet 1.0,
-WKB, snappy. GeoPackage, shapefile and CSV exports go through GDAL.
+WKB, snappy. GeoPackage and shapefile exports go through GDAL. Spreadsheets
+(:func:`table_csv_bytes`, :func:`write_xlsx`): text from input files never
+becomes a formula (docs/EXPORTS.md).
 """
 
 from __future__ import annotations
@@ -114,58 +116,38 @@ def _json_cell(value: Any) -> str:
         return json.dumps(str(value), ensure_ascii=False)
 
 
-_LONG_NUMBER_RE2 = r"\d\.\d{8}|\d[eE]"  # (Arrow regex) a number printed with 8+ decimals or an exponent
-_NUMBER_RE2 = r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?"  # (Arrow regex) any number in geometry JSON
+_LONG_NUMBER_RE2 = r"\.\d{8}|\d[eE]"  # (Arrow regex) a number printed with 8+ decimals or an exponent
+_LONG_DECIMALS = re.compile(r"\.(\d{8,})")
 _LONG_NUMBER = re.compile(r"(?<![\d.])\d+(?:\.\d{8,}|(?:\.\d+)?[eE][-+]?\d+)")
 
 
+def _round_decimals(match: re.Match[str]) -> str:
+    """``.43681050000001`` -> ``.4368105``, ``.13275699999999999`` -> ``.132757`` (to 7 decimals).
+
+    The number was rounded to 7 decimals before GEOS printed it, so rounding
+    its text at the 8th decimal gives those 7 back; a carry past the decimal
+    point cannot happen (that number would be a whole one, which GEOS prints
+    short) and is left to :func:`_short_number`.
+    """
+    digits = match.group(1)
+    k = int(digits[:COORDINATE_DECIMALS]) + (digits[COORDINATE_DECIMALS] >= "5")
+    if k >= 10**COORDINATE_DECIMALS:
+        return match.group(0)
+    return "." + (f"{k:0{COORDINATE_DECIMALS}d}".rstrip("0") or "0")
+
+
 def _short_number(match: re.Match[str]) -> str:
-    """A coordinate GEOS printed with 17 digits or an exponent, as at most 7 plain decimals."""
-    return _plain(float(match.group()))
-
-
-def _plain(value: float) -> str:
-    """``value`` rounded to :data:`COORDINATE_DECIMALS`, in plain notation (``1e-07`` -> ``0.0000001``)."""
-    text = f"{round(value, COORDINATE_DECIMALS):.{COORDINATE_DECIMALS}f}".rstrip("0")
+    """A coordinate GEOS printed with 17 digits or an exponent (``1e-07``), as at most 7 plain decimals."""
+    text = f"{round(float(match.group()), COORDINATE_DECIMALS):.{COORDINATE_DECIMALS}f}".rstrip("0")
     return text + "0" if text.endswith(".") else text
 
 
-def _coordinate_text(values: np.ndarray) -> pa.Array:
-    """Rounded coordinates as their shortest decimal text (Arrow), tiny ones without an exponent."""
-    text = pa.array(values).cast(pa.string())
-    tiny = np.flatnonzero((values != 0) & (np.abs(values) < 1e-5))  # Arrow writes 1e-7
-    if len(tiny):
-        fixed = text.to_numpy(zero_copy_only=False).astype(object)
-        fixed[tiny] = [_plain(v) for v in values[tiny]]
-        text = pa.array(fixed, pa.string())
-    return text
-
-
-def _reprint_numbers(text: pa.Array, geoms: np.ndarray) -> pa.Array:
-    """Geometry JSON ``text`` of 2D ``geoms`` with every number replaced by its shortest text.
-
-    The JSON is split around its numbers (Arrow regex) and the pieces are
-    interleaved with :func:`_coordinate_text` of the same coordinates, which
-    GEOS prints in the order :func:`shapely.get_coordinates` returns them.
-    """
-    pieces = pc.split_pattern_regex(text, _NUMBER_RE2)
-    numbers = 2 * shapely.get_num_coordinates(geoms)
-    coords = shapely.get_coordinates(geoms).ravel()
-    if not np.isfinite(coords).all() or (pc.list_value_length(pieces).to_numpy() - 1 != numbers).any():
-        return pa.array([_LONG_NUMBER.sub(_short_number, g) for g in text.to_pylist()], pa.string())
-    seps = pieces.flatten()
-    n_seps = numbers + 1
-    start = np.concatenate([[0], np.cumsum(numbers + n_seps)])
-    first_sep = np.repeat(np.concatenate([[0], np.cumsum(n_seps)[:-1]]), n_seps)
-    first_num = np.repeat(np.concatenate([[0], np.cumsum(numbers)[:-1]]), numbers)
-    order = np.empty(len(seps) + len(coords), dtype=np.int64)
-    sep_at = np.repeat(start[:-1], n_seps) + 2 * (np.arange(len(seps)) - first_sep)
-    num_at = np.repeat(start[:-1], numbers) + 2 * (np.arange(len(coords)) - first_num) + 1
-    order[sep_at] = np.arange(len(seps))
-    order[num_at] = len(seps) + np.arange(len(coords))
-    flat = pa.concat_arrays([seps, _coordinate_text(coords)]).take(pa.array(order))
-    lists = pa.ListArray.from_arrays(pa.array(start.astype(np.int32)), flat)
-    return pc.binary_join(lists, "")
+def _shorten(geometry: str) -> str:
+    """Geometry JSON with every number written with at most 7 plain decimals."""
+    fixed = _LONG_DECIMALS.sub(_round_decimals, geometry)
+    if "e-" in fixed or "e+" in fixed or _LONG_DECIMALS.search(fixed):  # exponents (rare): number by number
+        fixed = _LONG_NUMBER.sub(_short_number, fixed)
+    return fixed
 
 
 def _geometries(geoms: np.ndarray) -> pa.Array:
@@ -173,16 +155,15 @@ def _geometries(geoms: np.ndarray) -> pa.Array:
 
     Coordinates are rounded first; GEOS then still prints about 0.1-0.5 % of
     them with 17 significant digits (``118.43681050000001``) or an exponent
-    (``1e-07``). Those geometries (found with an Arrow regex) are printed again
-    with the shortest text of each number (:func:`_reprint_numbers`).
+    (``1e-07``). Only the geometries holding such a number (found with one
+    Arrow regex) are rewritten (:func:`_shorten`).
     """
     geoms = shapely.orient_polygons(geoms)
     geoms = shapely.transform(geoms, lambda xy: np.round(xy, COORDINATE_DECIMALS))
     text = pa.array(shapely.to_geojson(geoms), pa.string())
     long = pc.fill_null(pc.match_substring_regex(text, _LONG_NUMBER_RE2), False)
     if pc.any(long).as_py():
-        picked = np.flatnonzero(long.to_numpy(zero_copy_only=False))
-        fixed = _reprint_numbers(text.take(pa.array(picked)), geoms[picked])
+        fixed = pa.array([_shorten(g) for g in pc.filter(text, long).to_pylist()], pa.string())
         text = pc.replace_with_mask(text, long, fixed)
     return pc.fill_null(text, "null")
 
@@ -406,23 +387,44 @@ _XLSX_MAX_WIDTH = 50  # characters: the widest column on screen
 _XLSX_WIDTH_SAMPLE = 2_000  # rows looked at to size the columns
 
 
+def _risky(text: pd.Series) -> np.ndarray:
+    """Which cells of a text Series (no missing values) could start a formula."""
+    risky = text.str.contains(_FORMULA_START, regex=True).to_numpy(dtype=bool).copy()
+    if risky.any():
+        risky[risky] = ~text[risky].str.match(_PLAIN_NUMBER).to_numpy(dtype=bool)
+    return risky
+
+
 def _neutralise(values: pd.Series) -> pd.Series:
     """``values`` with every text cell that could start a formula prefixed with ``'`` (other cells untouched)."""
-    if isinstance(values.dtype, pd.CategoricalDtype):
+    if isinstance(values.dtype, pd.CategoricalDtype):  # each category once
+        names = pd.Series(list(values.cat.categories), dtype=object)
+        is_text = np.fromiter((isinstance(v, str) for v in names), dtype=bool, count=len(names))
+        risky = np.zeros(len(names), dtype=bool)
+        risky[is_text] = _risky(names[is_text].astype(str))
+        if not risky.any():
+            return values
+        names[risky] = "'" + names[risky]
+        if names.is_unique:
+            return values.cat.rename_categories(list(names))
         values = values.astype(object)
     elif not (pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)):
         return values  # numbers, booleans, dates: never formulas
-    cells = values.to_numpy(dtype=object, na_value=None)
-    is_text = np.fromiter((isinstance(v, str) for v in cells), dtype=bool, count=len(cells))
-    if not is_text.any():
-        return values
-    text = pd.Series(np.where(is_text, cells, ""), index=values.index, dtype=object).astype(str)
-    risky = text.str.contains(_FORMULA_START, regex=True) & ~text.str.match(_PLAIN_NUMBER)
-    risky = risky.to_numpy() & is_text
-    if not risky.any():
-        return values
-    out = cells.copy()
-    out[risky] = ["'" + v for v in cells[risky]]
+    if pd.api.types.is_string_dtype(values) and not pd.api.types.is_object_dtype(values):
+        known = values.notna().to_numpy()
+        risky = np.zeros(len(values), dtype=bool)
+        risky[known] = _risky(values[known])
+        if not risky.any():
+            return values
+        out = values.astype(object).to_numpy(na_value=None).copy()
+    else:
+        out = values.to_numpy(dtype=object, na_value=None).copy()
+        is_text = np.fromiter((isinstance(v, str) for v in out), dtype=bool, count=len(out))
+        risky = np.zeros(len(out), dtype=bool)
+        risky[is_text] = _risky(pd.Series(out[is_text], dtype=object).astype(str))
+        if not risky.any():
+            return values
+    out[risky] = ["'" + v for v in out[risky]]
     return pd.Series(out, index=values.index, name=values.name, dtype=object)
 
 
@@ -498,7 +500,7 @@ def _xlsx_column(values: pd.Series) -> tuple[list[Any], int]:
             out.append(None if isinstance(v, float | np.floating) and not np.isfinite(v) else v)
             continue
         if isinstance(v, dt.datetime | dt.date):
-            out.append(v)
+            out.append(v.replace(tzinfo=None) if isinstance(v, dt.datetime) else v)  # Excel has no time zones
             continue
         text = _XLSX_ILLEGAL.sub("\ufffd", v if isinstance(v, str) else str(v))
         if len(text) > XLSX_MAX_CHARS:
@@ -570,8 +572,8 @@ def write_xlsx(
         sheet.freeze_panes = "A2"
         names = [_XLSX_ILLEGAL.sub("\ufffd", str(c))[:XLSX_MAX_CHARS] for c in frame.columns]
         columns = []
-        for col_name, col in zip(names, frame.columns, strict=True):
-            cells, too_long = _xlsx_column(frame[col])
+        for k, col_name in enumerate(names):
+            cells, too_long = _xlsx_column(frame.iloc[:, k])
             columns.append(cells)
             if too_long:
                 notes.append((i18n.t("xlsx_note_too_long", lang, sheet=name, column=col_name), too_long))
@@ -598,7 +600,8 @@ def write_xlsx(
     )
     readme.append([text_cell(readme, i18n.t("xlsx_readme_text", lang)), None])
     for key, value in (meta or {}).items():
-        shown = value if isinstance(value, int | float) and not isinstance(value, bool) else _json_default(value)
+        plain = value is None or (isinstance(value, int | float) and not isinstance(value, bool))
+        shown = value if plain else _json_default(value)
         readme.append([text_cell(readme, str(key)), text_cell(readme, shown) if isinstance(shown, str) else shown])
     for name, frame in sheets.items():
         readme.append([text_cell(readme, i18n.t("xlsx_readme_rows", lang, sheet=name)), len(frame)])

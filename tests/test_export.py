@@ -384,6 +384,8 @@ def test_safe_text_cells_neutralises_only_text():
     assert out["number"].dtype == np.float64 and (out["number"] == frame["number"]).all()
     assert list(out.columns) == ["text", "object", "category", "mixed", "number", "'=cmd|' /C calc'!A0"]
     assert list(frame["object"][:1]) == [PAYLOADS[0]]  # the input is not changed
+    clash = safe_text_cells(pd.DataFrame({"c": pd.Categorical(["=x", "'=x", None])}))["c"]
+    assert [None if pd.isna(v) else v for v in clash] == ["'=x", "'=x", None]
 
 
 def test_every_csv_writer_neutralises_formulas(hostile, tmp_path):
@@ -491,6 +493,12 @@ def test_xlsx_types_text_as_text_and_numbers_as_numbers(tmp_path):
     again = pd.read_excel(path, sheet_name="tps", engine="calamine")
     assert list(again["text"][: len(PAYLOADS)]) == PAYLOADS and again["number"].dtype == float
     assert again["flag"].dtype == bool and again["count"].iloc[0] == 1
+
+    twice = _xlsx_cells(xlsx_bytes({"d": pd.DataFrame([[1, "=a"]], columns=["a", "a"]), "e": pd.DataFrame()}))
+    assert twice["d"] == [["a", "a"], [1, "=a"]] and twice["e"] == []  # duplicate names, an empty table
+    stamp = pd.Timestamp("2024-11-27 10:00", tz="Asia/Makassar")  # in a mixed column, with a time zone
+    mixed = _xlsx_cells(xlsx_bytes({"m": pd.DataFrame({"m": [stamp, "x"]})}, meta={"as_of": None}))
+    assert mixed["m"][1:] == [[dt.datetime(2024, 11, 27, 10, 0)], ["x"]] and ["as_of", None] in mixed["Keterangan"]
 
     with pytest.raises(RiskmapInputError) as err:
         xlsx_bytes({"tps": pd.DataFrame({"x": np.zeros(XLSX_MAX_ROWS, dtype=np.int8)})})
