@@ -59,7 +59,9 @@ def test_cli_checks_flag_status_3_and_traceback():
 def test_request_recorder_catches_a_proxied_request():
     with RequestRecorder() as server:
         with pytest.raises(OSError):
-            urllib.request.urlopen("http://example.invalid/x", timeout=5)  # goes to the recorder (the proxy)
+            # a new opener reads the proxy settings now (urlopen's global one keeps those of its first use)
+            opener = urllib.request.build_opener(urllib.request.ProxyHandler())
+            opener.open("http://example.invalid/x", timeout=5)  # goes to the recorder (the proxy)
         assert server.violations() != []
 
 
