@@ -14,7 +14,7 @@ APP = str(Path(__file__).parents[1] / "app.py")
 
 def _shown(markdown: str) -> str:
     """The text a reader sees of Markdown whose punctuation is backslash-escaped."""
-    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown)
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown).replace("\u2060", "")
 
 
 def _map_args(at: AppTest) -> dict:
@@ -167,6 +167,16 @@ def test_md_escape_leaves_no_markdown(text):
     # every punctuation character is escaped: no unescaped Markdown syntax character is left
     assert not re.search(r"(?<!\\)[\[\]()!*_`<>#:$]", out.replace("\\\\", ""))
     assert "\n" not in out
+    # autolinks and emoji shortcodes act on the text itself: an invisible word joiner follows every ':' and '@'
+    assert not re.search(r":(?!\u2060)|@(?!\u2060)|(?i:www)\\\.", out)
+
+
+def test_md_escape_stops_autolinks_and_shortcodes():
+    from riskmap.app import md_escape
+
+    out = md_escape("http://127.0.0.2/x www.evil.org a@evil.org :smile:")
+    assert "://" not in out.replace("\\", "") and "www." not in out.replace("\\", "").lower()
+    assert _shown(out) == "http://127.0.0.2/x www.evil.org a@evil.org :smile:"
 
 
 HOSTILE_NAME = "![i](http://127.0.0.2/x.png) [l](javascript:alert(1)) :red[x] $x$ :smile: **b**"
