@@ -263,7 +263,10 @@ def test_hostile_name_in_the_explanation_header(session, hostile, index):
         except Exception:
             pass
         if time.time() - clicked > 4:  # the map may be re-drawn by the previous selection's rerun: click again
-            _map_frame(page).locator("path.rm-village").nth(index).dispatch_event("click")
+            try:
+                _map_frame(page).locator("path.rm-village").nth(index).dispatch_event("click", timeout=5000)
+            except Exception:  # the frame was replaced while clicking
+                pass
             clicked = time.time()
         page.wait_for_timeout(300)
     text = _seen(header.inner_text())
