@@ -372,6 +372,13 @@ class _Tooltip(MacroElement):
         self.options = {"sticky": sticky}
 
 
+def _feature_tooltip(feats: dict[str, Any] | None) -> folium.GeoJsonTooltip | None:
+    """The features' escaped ``tip`` HTML as their tooltip; none for no features (folium would refuse)."""
+    if feats is not None and not feats["features"]:
+        return None
+    return folium.GeoJsonTooltip(fields=["tip"], labels=False, sticky=True)
+
+
 def legend_html(view: View, config: Config, *, lang: str = "id") -> str:
     """Legend: the stage, then each category's colour with village and TPS counts."""
     s = view.stage
@@ -427,8 +434,9 @@ def build_map(
         geoms = display_geometry(view.villages)
 
     v_name = "Kelurahan/desa" if lang == "id" else "Villages"
+    feats = village_features(view, geoms, lang=lang)
     folium.GeoJson(
-        village_features(view, geoms, lang=lang),
+        feats,
         name=v_name,
         style_function=lambda f: {
             "fillColor": CATEGORY_COLORS.get(f["properties"]["level"], "#cccccc"),
@@ -437,7 +445,7 @@ def build_map(
             "fillOpacity": 0.55,
         },
         highlight_function=lambda f: {"weight": 3, "color": "#000000"},
-        tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False, sticky=True),
+        tooltip=_feature_tooltip(feats),
         zoom_on_click=False,
         className="rm-village",
     ).add_to(m)
@@ -455,7 +463,7 @@ def build_map(
                     "weight": 1 if f["properties"]["id"] != selected else 3,
                     "radius": 5 if f["properties"]["id"] != selected else 9,
                 },
-                tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False, sticky=True),
+                tooltip=_feature_tooltip(None),
                 className="rm-tps",
             ).add_to(m)
         else:
@@ -626,7 +634,7 @@ def deployment_map(
         feats,
         name="Kelurahan/desa" if lang == "id" else "Villages",
         style_function=lambda f: {"fillColor": "#eeeeee", "color": "#777777", "weight": 1, "fillOpacity": 0.4},
-        tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False, sticky=True),
+        tooltip=_feature_tooltip(feats),
         className="rm-village",
     ).add_to(m)
     lines = folium.FeatureGroup(name="Kelompok jaga" if lang == "id" else "Guard groups")

@@ -12,6 +12,11 @@ from streamlit.testing.v1 import AppTest
 APP = str(Path(__file__).parents[1] / "app.py")
 
 
+def _shown(markdown: str) -> str:
+    """The text a reader sees of Markdown whose punctuation is backslash-escaped."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown).replace("\u2060", "")
+
+
 def _map_args(at: AppTest) -> dict:
     nodes = []
 
@@ -94,8 +99,11 @@ def _bad_upload_script() -> None:
             paths=(("villages", str(bad)), ("tps", None), ("incidents", None), ("posts", None)), key="bad", demo=False
         )
 
-    data.upload_source = fake_upload
-    main.main()
+    real, data.upload_source = data.upload_source, fake_upload
+    try:
+        main.main()
+    finally:  # AppTest shares this process's modules with the other tests
+        data.upload_source = real
 
 
 def test_bad_upload_shows_message_and_keeps_previous_data():
@@ -104,7 +112,7 @@ def test_bad_upload_shows_message_and_keeps_previous_data():
     at.sidebar.radio(key="source").set_value("upload").run()
     assert not at.exception
     assert at.error, "an error message is shown"
-    msg = at.error[0].value
+    msg = _shown(at.error[0].value)  # the Markdown source has its punctuation escaped
     assert "desa_rusak.geojson" in msg and "QGIS" in msg
     assert "Traceback" not in msg
     assert any("sebelumnya" in i.value for i in at.info)  # previous (demo) data stays
@@ -135,3 +143,194 @@ def test_deployment_view(app):
     assert not app.exception
     assert app.session_state["dep_pdf"].startswith(b"%PDF")
     app.sidebar.radio(key="page").set_value("risk").run()
+
+
+# --- hostile input (issue 9): Markdown, tracebacks, uploads, tiles, filters ----------------------------------------
+
+HOSTILE_MD = [
+    "![i](http://127.0.0.2/x.png)",
+    "[l](javascript:alert(1))",
+    ":red[x]",
+    "$x$",
+    ":smile:",
+    "**b** _i_ `c` <b>h</b> # h",
+    "a\nb\n\n# heading",
+]
+
+
+@pytest.mark.parametrize("text", HOSTILE_MD)
+def test_md_escape_leaves_no_markdown(text):
+    from riskmap.app import md_escape
+
+    out = md_escape(text)
+    assert _shown(out) == text.replace("\n\n", " ").replace("\n", " ")
+    # every punctuation character is escaped: no unescaped Markdown syntax character is left
+    assert not re.search(r"(?<!\\)[\[\]()!*_`<>#:$]", out.replace("\\\\", ""))
+    assert "\n" not in out
+    # autolinks and emoji shortcodes act on the text itself: an invisible word joiner follows every ':' and '@'
+    assert not re.search(r":(?!\u2060)|@(?!\u2060)|(?i:www)\\\.", out)
+
+
+def test_md_escape_stops_autolinks_and_shortcodes():
+    from riskmap.app import md_escape
+
+    out = md_escape("http://127.0.0.2/x www.evil.org a@evil.org :smile:")
+    assert "://" not in out.replace("\\", "") and "www." not in out.replace("\\", "").lower()
+    assert _shown(out) == "http://127.0.0.2/x www.evil.org a@evil.org :smile:"
+
+
+HOSTILE_NAME = "![i](http://127.0.0.2/x.png) [l](javascript:alert(1)) :red[x] $x$ :smile: **b**"
+
+
+def _hostile_upload_script() -> None:
+    import os
+
+    from riskmap.app import data, main
+
+    path = os.environ["RISKMAP_TEST_VILLAGES"]
+
+    def upload(files):  # the file a hostile visitor would have uploaded
+        return data.Source(
+            paths=(("villages", path), ("tps", None), ("incidents", None), ("posts", None)), key=path, demo=False
+        )
+
+    real, data.upload_source = data.upload_source, upload
+    try:
+        main.main()
+    finally:  # AppTest shares this process's modules with the other tests
+        data.upload_source = real
+
+
+def test_explanation_header_shows_a_hostile_name_as_text(tmp_path, monkeypatch):
+    from riskmap.app import md_escape
+    from riskmap.testing import grid_villages
+
+    villages = grid_villages()
+    villages["nama"] = HOSTILE_NAME
+    path = tmp_path / "desa.geojson"
+    villages.to_file(path)
+    monkeypatch.setenv("RISKMAP_TEST_VILLAGES", str(path))
+    at = AppTest.from_function(_hostile_upload_script, default_timeout=120)
+    at.session_state["source"] = "upload"
+    at.session_state["selected"] = f"village:{villages['kode'].iloc[0]}"
+    at.run()
+    assert not at.exception
+    headers = [m.value for m in at.markdown if "·" in m.value]
+    assert headers and headers[0].startswith(f"**{md_escape(HOSTILE_NAME)}** — ")
+    assert _shown(headers[0]).startswith(f"**{HOSTILE_NAME}** — ")
+    for m in at.markdown:
+        assert "![i](" not in m.value and "](javascript:" not in m.value
+
+
+def _crash_script() -> None:
+    from riskmap.app import data, main
+
+    def broken(source, overrides):
+        raise ValueError("secret detail /srv/riskmap/private/path.py")
+
+    real, data.score_layers = data.score_layers, broken
+    try:
+        main.main()
+    finally:  # AppTest shares this process's modules with the other tests
+        data.score_layers = real
+
+
+def test_unexpected_error_shows_a_plain_message_not_a_traceback():
+    at = AppTest.from_function(_crash_script, default_timeout=120).run()
+    assert not at.exception, "the error reached Streamlit (it would show a traceback)"
+    assert at.error, "a message is shown"
+    msg = at.error[0].value
+    assert "Terjadi kesalahan tak terduga" in msg
+    assert "/srv/riskmap" not in msg and "ValueError" not in msg and "Traceback" not in msg
+
+
+def test_streamlit_config_hides_error_details_and_developer_menu():
+    import tomllib
+
+    config = tomllib.loads((Path(APP).parent / ".streamlit" / "config.toml").read_text())
+    assert config["client"]["showErrorDetails"] == "none"
+    assert config["client"]["toolbarMode"] == "minimal"
+
+
+def test_hostile_tile_url_is_refused_and_the_map_still_draws(app):
+    app.sidebar.text_input(key="tiles").set_value("javascript:alert(1)//{z}/{x}/{y}").run()
+    assert not app.exception
+    assert any("tidak dipakai" in w.value for w in app.sidebar.warning)
+    script = _map_args(app)["script"]
+    assert "tileLayer" not in script and "javascript:" not in script and "rm-village" in script
+    app.sidebar.text_input(key="tiles").set_value("https://tile.example.org/{z}/{x}/{y}.png").run()
+    assert "tileLayer" in _map_args(app)["script"] and not app.sidebar.warning
+    app.sidebar.text_input(key="tiles").set_value("").run()
+
+
+def test_category_filter_with_tps_does_not_crash(app):
+    """pandas 3: ``output array is read-only`` in make_view with a Kategori filter and TPS loaded."""
+    app.multiselect(key="f_levels").set_value(["sangat rawan"]).run()
+    assert not app.exception
+    assert not app.error
+    assert _map_args(app)["script"]
+    app.multiselect(key="f_levels").set_value([]).run()
+
+
+class _Upload:
+    """What Streamlit's file uploader hands over: a name and bytes."""
+
+    def __init__(self, name: str, data: bytes) -> None:
+        self.name = name
+        self._data = data
+
+    def getvalue(self) -> bytes:
+        return self._data
+
+
+def test_uploads_go_to_a_private_session_folder_that_is_removed():
+    import gc
+    import stat
+
+    from riskmap.app.data import UploadFolder, upload_source
+
+    folder = UploadFolder()
+    path = folder.path
+    assert stat.S_IMODE(path.stat().st_mode) == 0o700
+    source = upload_source({"villages": _Upload("desa.geojson", b"{}")}, path.resolve())
+    saved = Path(dict(source.paths)["villages"])
+    assert saved.parent.parent == path.resolve() and saved.name == "desa.geojson"
+    assert stat.S_IMODE(saved.stat().st_mode) == 0o600
+    del folder
+    gc.collect()
+    assert not path.exists(), "the session's folder is deleted with the session"
+
+
+def test_upload_never_follows_a_planted_link(tmp_path):
+    import hashlib
+
+    from riskmap.app.data import upload_source
+
+    data = b'{"type": "FeatureCollection", "features": []}'
+    target = tmp_path / "elsewhere" / "planted.txt"
+    sub = tmp_path / "uploads" / hashlib.sha256(data).hexdigest()[:16]
+    sub.mkdir(parents=True)
+    (sub / "desa.geojson").symlink_to(target)  # dangling: the old code wrote through it
+    source = upload_source({"villages": _Upload("desa.geojson", data)}, tmp_path / "uploads")
+    saved = Path(dict(source.paths)["villages"])
+    assert not target.exists()
+    assert not saved.is_symlink() and saved.read_bytes() == data
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("x" * 300 + ".geojson", "x" * 92 + ".geojson"),
+        ("de\x00sa.geojson", "de_sa.geojson"),
+        ("../../etc/desa.geojson", "desa.geojson"),
+        ("C:\\Users\\a\\desa.geojson", "desa.geojson"),
+        ("..", "upload"),
+        ("é" * 150 + ".csv", "é" * 96 + ".csv"),
+    ],
+)
+def test_upload_names_are_made_safe(tmp_path, name, expected):
+    from riskmap.app.data import upload_source
+
+    source = upload_source({"villages": _Upload(name, b"{}")}, tmp_path)
+    saved = Path(dict(source.paths)["villages"])
+    assert saved.name == expected and saved.parent.parent == tmp_path and saved.read_bytes() == b"{}"

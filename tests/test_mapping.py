@@ -303,3 +303,12 @@ def test_level_filter_with_tps_on_pandas_3(demo):
     assert set(view.villages["level_voting"]) <= {"rawan", "sangat rawan"}
     assert len(view.tps) and set(view.tps["level_voting"]) <= {"rawan", "sangat rawan"}
     assert set(view.tps["village_code"]) <= set(demo.villages["village_code"])
+
+
+def test_a_filter_that_leaves_no_village_still_draws_a_map(demo):
+    """folium's GeoJsonTooltip refuses an empty layer ("The field tip is not available"): no tooltip then."""
+    view = make_view(demo, "voting")
+    view.villages = view.villages.iloc[:0]
+    view.tps = view.tps.iloc[:0]
+    html = build_map(view, demo.config, geoms=display_geometry(view.villages)).get_root().render()
+    assert "riskmap-legend" in html

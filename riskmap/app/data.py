@@ -1,15 +1,21 @@
 """Choosing, uploading, loading and scoring the data, cached on content.
 
-Uploaded files are written to a private temporary folder under their own
-names (the loaders' messages name them) and keyed by a hash of their bytes,
-so the same upload is read only once and a changed file is read again.
+Uploaded files are written to a folder private to the visitor's session
+(mode 0700, deleted when the session ends or the server stops) under their
+own names, made safe (the loaders' messages name them). Loading is cached on
+a hash of the bytes, so the same upload is read only once, by any session,
+and a changed file is read again.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
+import shutil
 import tempfile
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +32,71 @@ ACCEPT: dict[str, list[str]] = {
     "incidents": ["csv", "txt", "xlsx", "xls", "ods", "geojson", "json", "gpkg"],
     "posts": ["csv", "xlsx", "xls", "ods", "geojson", "json", "gpkg"],
 }
-_UPLOAD_DIR = Path(tempfile.gettempdir()) / "riskmap-uploads"
+MAX_NAME_CHARS = 100
+"""Longest file name kept for an upload (characters, extension included)."""
+
+
+class UploadFolder:
+    """A private temporary folder (mode 0700) for one session's uploads.
+
+    It is deleted when this object is garbage-collected (the session's state
+    is dropped when the session ends) and, at the latest, when the server
+    process exits.
+    """
+
+    def __init__(self) -> None:
+        self.path = Path(tempfile.mkdtemp(prefix="riskmap-upload-"))
+        self._remove = weakref.finalize(self, shutil.rmtree, str(self.path), ignore_errors=True)
+
+    def remove(self) -> None:
+        """Delete the folder now."""
+        self._remove()
+
+
+def session_folder() -> Path:
+    """Return the upload folder of the current session, created on first use."""
+    folder = st.session_state.get("_upload_folder")
+    if not isinstance(folder, UploadFolder) or not folder.path.is_dir():
+        folder = UploadFolder()
+        st.session_state["_upload_folder"] = folder
+    return folder.path
+
+
+_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\]+")
+
+
+def safe_name(name: str) -> str:
+    """The user's file name as a plain file name in our folder.
+
+    Only the last path component, no control characters (NUL included), no
+    path separators, not ``.``/``..``, at most :data:`MAX_NAME_CHARS`
+    characters and 200 bytes with the extension kept (the extension picks the
+    reader).
+    """
+    base = re.split(r"[/\\]", name)[-1]
+    base = _UNSAFE_NAME.sub("_", base).strip().lstrip(".") or "upload"
+    stem, dot, ext = base.rpartition(".")
+    if not dot or len(ext) > 12:
+        stem, ext = base, ""
+    suffix = f".{ext}" if ext else ""
+    stem = stem[: MAX_NAME_CHARS - len(suffix)] or "upload"
+    while len((stem + suffix).encode("utf-8")) > 200:
+        stem = stem[:-1]
+    return stem + suffix
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write ``data`` to a new file ``path`` (mode 0600), never through a link; an equal file is kept."""
+    flags = os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags, 0o600)
+    except FileExistsError:
+        if not path.is_symlink() and path.is_file() and path.read_bytes() == data:
+            return
+        path.unlink()  # our private folder: whatever sits there is not this upload
+        fd = os.open(path, flags, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
 
 
 @dataclass(frozen=True)
@@ -55,14 +125,16 @@ def demo_source() -> Source:
     return Source(paths=paths, key="demo", demo=True)
 
 
-def upload_source(files: dict[str, Any]) -> Source | None:
+def upload_source(files: dict[str, Any], folder: Path | None = None) -> Source | None:
     """Save uploaded files (Streamlit ``UploadedFile`` per layer) and describe them.
 
-    Returns None until a village file has been uploaded (the other layers are
-    optional).
+    Files go to ``folder`` (default: this session's private folder, see
+    :func:`session_folder`), one subfolder per content hash. Returns None
+    until a village file has been uploaded (the other layers are optional).
     """
     if files.get("villages") is None:
         return None
+    folder = session_folder() if folder is None else folder
     digest = hashlib.sha256()
     paths = []
     for layer in LAYERS:
@@ -72,32 +144,33 @@ def upload_source(files: dict[str, Any]) -> Source | None:
             continue
         data = up.getvalue()
         h = hashlib.sha256(data).hexdigest()[:16]
-        folder = _UPLOAD_DIR / h
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / Path(up.name).name
-        if not path.exists():
-            path.write_bytes(data)
-        digest.update(f"{layer}:{up.name}:{h};".encode())
+        sub = folder / h
+        sub.mkdir(mode=0o700, exist_ok=True)
+        path = sub / safe_name(str(up.name))
+        _write_private(path, data)
+        digest.update(f"{layer}:{path.name}:{h};".encode())
         paths.append((layer, str(path)))
     return Source(paths=tuple(paths), key=digest.hexdigest()[:16], demo=False)
 
 
+# The cache key is the content key alone (``_paths`` is not hashed): the same files
+# uploaded in another session, to another private folder, are not read again.
 @st.cache_resource(show_spinner=False, max_entries=8)
-def _load(key: str, paths: tuple[tuple[str, str | None], ...]) -> pipeline.Layers:
-    return pipeline.load(**dict(paths), demo_data=False, config=load_config())
+def _load(key: str, _paths: tuple[tuple[str, str | None], ...]) -> pipeline.Layers:
+    return pipeline.load(**dict(_paths), demo_data=False, config=load_config())
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
-def _score(key: str, paths: tuple[tuple[str, str | None], ...], overrides_json: str) -> pipeline.Result:
+def _score(key: str, _paths: tuple[tuple[str, str | None], ...], overrides_json: str) -> pipeline.Result:
     config = load_config(overrides=json.loads(overrides_json) if overrides_json else None)
-    return pipeline.score(_load(key, paths), config)
+    return pipeline.score(_load(key, _paths), config)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
-def _display_geometry(key: str, paths: tuple[tuple[str, str | None], ...]) -> Any:
+def _display_geometry(key: str, _paths: tuple[tuple[str, str | None], ...]) -> Any:
     from riskmap.mapping import display_geometry
 
-    return display_geometry(_load(key, paths).villages)
+    return display_geometry(_load(key, _paths).villages)
 
 
 def score_layers(source: Source, overrides: dict[str, Any]) -> pipeline.Result:

@@ -8,6 +8,7 @@ and exports are the core's (:mod:`riskmap.pipeline`, :mod:`riskmap.view`,
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 from typing import Any
 
@@ -17,10 +18,10 @@ from streamlit_folium import st_folium
 
 from riskmap import i18n
 from riskmap._errors import RiskmapInputError
-from riskmap.app import data, tr
+from riskmap.app import data, md_escape, tr
 from riskmap.config import CATEGORIES, Config, load_config
 from riskmap.export import XLSX_MAX_ROWS, XLSX_MIME, geojson_bytes, plain_table, run_metadata, xlsx_bytes
-from riskmap.mapping import build_map
+from riskmap.mapping import build_map, check_tiles_url
 from riskmap.pipeline import Result
 from riskmap.view import (
     ViewFilter,
@@ -34,6 +35,8 @@ from riskmap.view import (
 )
 
 MAP_HEIGHT = 620
+
+_log = logging.getLogger(__name__)
 
 
 def _sidebar_data(lang: str) -> data.Source | None:
@@ -189,7 +192,7 @@ def _explanation(lang: str, result: Result, stage: str) -> None:
     kind, ident = selected.split(":", 1)
     ex = result.model.explain(ident, stage, unit=kind, lang=lang)
     color = {"kurang rawan": "green", "rawan": "orange", "sangat rawan": "red"}[ex.level]
-    st.markdown(f"**{ex.name}** — :{color}[**{ex.score:.0f}** · {i18n.t(ex.level, lang)}]")
+    st.markdown(f"**{md_escape(ex.name)}** — :{color}[**{ex.score:.0f}** · {i18n.t(ex.level, lang)}]")
     fac = ex.factors[["label", "points", "share"]].rename(
         columns={"label": tr("factor", lang), "points": tr("points", lang), "share": tr("share", lang)}
     )
@@ -320,9 +323,30 @@ def _print_button(lang: str, result: Result, view: Any, stage: str) -> None:
         )
 
 
+def _tiles(lang: str) -> str | None:
+    """The tile URL typed in the sidebar, if it is one (otherwise a warning and no tiles)."""
+    typed = st.sidebar.text_input(
+        tr("tiles", lang), os.environ.get("RISKMAP_TILES", ""), help=tr("tiles_help", lang), key="tiles"
+    )
+    try:
+        return check_tiles_url(typed)
+    except RiskmapInputError as exc:
+        st.sidebar.warning(md_escape(exc.message(lang)) + " " + tr("tiles_refused", lang))
+        return None
+
+
 def main() -> None:
-    """Draw the page."""
+    """Draw the page; an unexpected error shows a plain message (its details go to the server log only)."""
     st.set_page_config(page_title="riskmap", page_icon=None, layout="wide")
+    lang = st.session_state.get("lang", "id")
+    try:
+        _page()
+    except Exception:  # Streamlit's rerun/stop are BaseExceptions and pass through
+        _log.exception("riskmap page failed")
+        st.error(tr("unexpected_error", lang if lang in ("id", "en") else "id"))
+
+
+def _page() -> None:
     lang = st.sidebar.radio(
         "Bahasa / Language",
         ["id", "en"],
@@ -336,9 +360,7 @@ def main() -> None:
         tr("stage", lang), defaults.stages, format_func=lambda s: defaults.stage_label(s, lang), key="stage"
     )
     overrides = _sidebar_whatif(lang, stage, defaults)
-    tiles = st.sidebar.text_input(
-        tr("tiles", lang), os.environ.get("RISKMAP_TILES", ""), help=tr("tiles_help", lang), key="tiles"
-    )
+    tiles = _tiles(lang)
 
     result: Result | None = None
     if source is None:
@@ -351,7 +373,7 @@ def main() -> None:
         result = data.score_layers(source, overrides)
         st.session_state["last_good"] = source
     except RiskmapInputError as exc:
-        st.error(exc.message(lang))
+        st.error(md_escape(exc.message(lang)))
         good = st.session_state.get("last_good")
         if good is None or good == source:
             return
@@ -384,7 +406,7 @@ def main() -> None:
         result.config,
         lang=lang,
         geoms=geoms,
-        tiles_url=tiles.strip() or None,
+        tiles_url=tiles,
         incident_weights=weights,
         selected=selected.split(":", 1)[-1] if selected else None,
     )
