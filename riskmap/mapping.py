@@ -122,11 +122,7 @@ def js_literal(obj: Any) -> str:
     string.
     """
     return (
-        _json_dumps(obj)
-        .replace("<", "\\u003c")
-        .replace(">", "\\u003e")
-        .replace("&", "\\u0026")
-        .replace("'", "\\u0027")
+        _json_dumps(obj).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").replace("'", "\\u0027")
     )
 
 

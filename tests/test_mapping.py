@@ -232,7 +232,7 @@ def test_json_in_scripts_has_no_braces_in_strings():
 
     from riskmap.mapping import _brace_free, js_literal
 
-    values = [{"a": "{{ 6*7 }}", "b": ["\\\"{", "\\", "\"}", "\\u007b"], "{k}": {"x": "}}{%"}}, "{%raw%}", [1, {}]]
+    values = [{"a": "{{ 6*7 }}", "b": ['\\"{', "\\", '"}', "\\u007b"], "{k}": {"x": "}}{%"}}, "{%raw%}", [1, {}]]
     for value in values:
         text = _brace_free(json.dumps(value))
         assert json.loads(text) == value
@@ -277,7 +277,7 @@ def test_tile_urls_that_are_accepted(demo, url):
         "{{ 6*7 }}/{z}/{x}/{y}",
         "https://t.example.org/{{z}}/{x}/{y}.png",
         "javascript:alert(1)//{z}/{x}/{y}",
-        "https://t.example.org/{z}/{x}/{y}.png\"onload=alert(1)",
+        'https://t.example.org/{z}/{x}/{y}.png"onload=alert(1)',
         "https://t.example.org/{z}/{x}/{y}.png'",
         "https://t.example.org/{z}/{x}/{y}.png\\",
         "https://t.example.org/{z}/{x} /{y}.png",
