@@ -52,6 +52,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -175,6 +176,19 @@ class Ranking:
         starts = np.flatnonzero(np.r_[True, ss[1:] != ss[:-1]]) if len(ss) else np.array([], dtype=np.int64)
         return cls(order=order, bounds=np.r_[starts, len(ss)])
 
+    def midrank(self) -> np.ndarray:
+        """Ascending average rank (1 = lowest score) per village: ties share their mean rank."""
+        n = len(self.order)
+        a, b = self.bounds[:-1], self.bounds[1:]
+        mid = n - (a + b - 1) / 2.0
+        out = np.empty(n)
+        out[self.order] = np.repeat(mid, b - a)
+        return out
+
+    def percentile(self) -> np.ndarray:
+        """Mid-rank divided by n, in (0, 1): tied scores share one value."""
+        return (self.midrank() - 0.5) / max(len(self.order), 1)
+
     def cumulative(self, values: np.ndarray) -> np.ndarray:
         """Cumulative sum of ``values`` (per village) at each tie-group boundary, from 0."""
         c = np.r_[0.0, np.cumsum(np.asarray(values, dtype=float)[self.order])]
@@ -190,20 +204,22 @@ class Ranking:
         return np.interp(at, cs, cv[keep])
 
 
-def auc(score: np.ndarray, positive: np.ndarray) -> float:
+def auc(score: np.ndarray, positive: np.ndarray, ranking: Ranking | None = None) -> float:
     """Mann-Whitney AUC of ``score`` for ``positive`` villages (ties count 0.5); NaN without both classes."""
-    from scipy.stats import rankdata
-
     pos = np.asarray(positive, dtype=bool)
     n1, n0 = int(pos.sum()), int((~pos).sum())
     if n1 == 0 or n0 == 0:
         return float("nan")
-    ranks = rankdata(np.nan_to_num(np.asarray(score, dtype=float), nan=-np.inf))
+    ranks = (ranking or Ranking.of(score)).midrank()
     return float((ranks[pos].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
 def ranking_metrics(
-    score: np.ndarray, counts: np.ndarray, area_km2: np.ndarray, levels: tuple[float, ...] = (1, 5, 10, 20)
+    score: np.ndarray,
+    counts: np.ndarray,
+    area_km2: np.ndarray,
+    levels: tuple[float, ...] = (1, 5, 10, 20),
+    ranking: Ranking | None = None,
 ) -> dict[tuple[str, float | None], float]:
     """Hit rates, PAI and AUC of one score against the test incidents per village.
 
@@ -228,7 +244,7 @@ def ranking_metrics(
     counts = np.asarray(counts, dtype=float)
     area = np.asarray(area_km2, dtype=float)
     n, total, total_area = len(counts), counts.sum(), area.sum()
-    rk = Ranking.of(score)
+    rk = ranking or Ranking.of(score)
     k = np.asarray(levels, dtype=float) / 100.0
     ones = np.ones(n)
     out: dict[tuple[str, float | None], float] = {}
@@ -241,12 +257,16 @@ def ranking_metrics(
         out[("pai_villages", float(lev))] = float(hit_v[j] / area_v[j]) if area_v[j] > 0 else float("nan")
         out[("hit_rate_area", float(lev))] = float(hit_a[j])
         out[("pai_area", float(lev))] = float(hit_a[j] / k[j])
-    out[("auc", None)] = auc(score, counts > 0)
+    out[("auc", None)] = auc(score, counts > 0, rk)
     return out
 
 
 def capture_curves(
-    score: np.ndarray, counts: np.ndarray, area_km2: np.ndarray, points: int = CURVE_POINTS
+    score: np.ndarray,
+    counts: np.ndarray,
+    area_km2: np.ndarray,
+    points: int = CURVE_POINTS,
+    ranking: Ranking | None = None,
 ) -> dict[str, np.ndarray]:
     """Share of test incidents against share of villages and of area (``points`` from 0 to 1)."""
     counts = np.asarray(counts, dtype=float)
@@ -255,7 +275,7 @@ def capture_curves(
     total = counts.sum()
     if total <= 0:
         return {"villages": np.full(points, np.nan), "area": np.full(points, np.nan)}
-    rk = Ranking.of(score)
+    rk = ranking or Ranking.of(score)
     return {
         "villages": rk.taken(np.ones(len(counts)), counts, x * len(counts)) / total,
         "area": rk.taken(area, counts, x * area.sum()) / total,
@@ -264,10 +284,7 @@ def capture_curves(
 
 def percentile_rank(score: np.ndarray) -> np.ndarray:
     """Mid-rank of each score divided by n, in (0, 1): tied scores share one value."""
-    from scipy.stats import rankdata
-
-    s = np.nan_to_num(np.asarray(score, dtype=float), nan=-np.inf)
-    return (rankdata(s) - 0.5) / max(len(s), 1)
+    return Ranking.of(score).percentile()
 
 
 def isotonic(x: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> np.ndarray:
@@ -321,11 +338,11 @@ class Calibrator:
         pos = np.clip(np.searchsorted(idx, np.arange(bins), side="right") - 1, 0, len(idx) - 1)
         return cls(p[idx][pos])
 
-    def predict(self, score: np.ndarray) -> np.ndarray:
+    def predict(self, score: np.ndarray, ranking: Ranking | None = None) -> np.ndarray:
         """P(>= 1 incident) per village."""
         bins = len(self.probabilities)
-        b = np.minimum((percentile_rank(score) * bins).astype(int), bins - 1)
-        return self.probabilities[b]
+        pct = (ranking or Ranking.of(score)).percentile()
+        return self.probabilities[np.minimum((pct * bins).astype(int), bins - 1)]
 
 
 def brier(p: np.ndarray, hit: np.ndarray) -> float:
@@ -334,14 +351,19 @@ def brier(p: np.ndarray, hit: np.ndarray) -> float:
     return float(np.mean((p - hit) ** 2)) if len(p) else float("nan")
 
 
-def calibration_table(p: np.ndarray, hit: np.ndarray, bins: int = 10) -> pd.DataFrame:
+def calibration_table(
+    p: np.ndarray, hit: np.ndarray, bins: int = 10, percentile: np.ndarray | None = None
+) -> pd.DataFrame:
     """Villages in ``bins`` groups of equal size by predicted probability (tied ones together).
 
-    Columns ``bin`` (1 = lowest), ``villages``, ``predicted`` (mean P), ``observed``
-    (share with >= 1 incident), ``p_low``, ``p_high``.
+    ``percentile`` (optional): the percentile rank to group by, e.g. that of
+    the score ``p`` is a monotone map of. Columns ``bin`` (1 = lowest),
+    ``villages``, ``predicted`` (mean P), ``observed`` (share with >= 1
+    incident), ``p_low``, ``p_high``.
     """
     p, hit = np.asarray(p, dtype=float), np.asarray(hit, dtype=float)
-    b = np.minimum((percentile_rank(p) * bins).astype(int), bins - 1)
+    pct = percentile_rank(p) if percentile is None else percentile
+    b = np.minimum((pct * bins).astype(int), bins - 1)
     n = np.bincount(b, minlength=bins)
     with np.errstate(invalid="ignore", divide="ignore"):
         frame = pd.DataFrame(
@@ -352,8 +374,9 @@ def calibration_table(p: np.ndarray, hit: np.ndarray, bins: int = 10) -> pd.Data
                 "observed": np.bincount(b, weights=hit, minlength=bins) / n,
             }
         )
-    lo = pd.Series(p).groupby(b).min().reindex(range(bins)).to_numpy()
-    hi = pd.Series(p).groupby(b).max().reindex(range(bins)).to_numpy()
+    lo, hi = np.full(bins, np.inf), np.full(bins, -np.inf)
+    np.minimum.at(lo, b, p)
+    np.maximum.at(hi, b, p)
     frame["p_low"], frame["p_high"] = lo, hi
     return frame[frame["villages"] > 0].reset_index(drop=True)
 
@@ -367,6 +390,17 @@ def _corners(lon: np.ndarray, lat: np.ndarray, dlon: float, dlat: float) -> tupl
     keys = np.column_stack([np.r_[x0, x0 + 1, x0, x0 + 1], np.r_[y0, y0, y0 + 1, y0 + 1]])
     weights = np.r_[(1 - tx) * (1 - ty), tx * (1 - ty), (1 - tx) * ty, tx * ty]
     return keys, weights
+
+
+def _unique_nodes(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Unique integer grid nodes (rows of ``keys``) and each row's position among them."""
+    if not len(keys):
+        return np.zeros((0, 2), dtype=np.int64), np.zeros(0, dtype=np.int64)
+    low = keys.min(axis=0)
+    span = int(keys[:, 1].max() - low[1]) + 1
+    code = (keys[:, 0] - low[0]) * span + (keys[:, 1] - low[1])
+    uniq, inverse = np.unique(code, return_inverse=True)
+    return np.column_stack([uniq // span + low[0], uniq % span + low[1]]), inverse.ravel()
 
 
 def kde_matrix(
@@ -397,11 +431,11 @@ def kde_matrix(
     dlat, dlon = np.degrees(step_rad), np.degrees(step_rad / max(np.cos(lat0), 0.1))
     n_s, n_t = len(src_lon), len(tgt_lon)
     s_keys, s_w = _corners(src_lon, src_lat, dlon, dlat)
-    s_key, s_node = np.unique(s_keys, axis=0, return_inverse=True) if n_s else (np.zeros((0, 2), int), np.zeros(0, int))
-    binning = sp.csr_matrix((s_w, (np.tile(np.arange(n_s), 4), s_node.ravel())), shape=(n_s, len(s_key)))
+    s_key, s_node = _unique_nodes(s_keys)
+    binning = sp.csr_matrix((s_w, (np.tile(np.arange(n_s), 4), s_node)), shape=(n_s, len(s_key)))
     t_keys, t_w = _corners(tgt_lon, tgt_lat, dlon, dlat)
-    t_key, t_node = np.unique(t_keys, axis=0, return_inverse=True)
-    interp = sp.csr_matrix((t_w, (np.tile(np.arange(n_t), 4), t_node.ravel())), shape=(n_t, len(t_key)))
+    t_key, t_node = _unique_nodes(t_keys)
+    interp = sp.csr_matrix((t_w, (np.tile(np.arange(n_t), 4), t_node)), shape=(n_t, len(t_key)))
     if len(s_key) == 0:
         return sp.csr_matrix((n_t, 0)), binning
     s_xyz = _unit_vectors(s_key[:, 0] * dlon, s_key[:, 1] * dlat)
@@ -492,6 +526,8 @@ class Backtest:
         self.curves_: pd.DataFrame | None = None
         self.calibration_: pd.DataFrame | None = None
         self.windows_: pd.DataFrame | None = None
+        self.timings_: dict[str, float] = {}
+        self.riskmap_fits_ = 0
         self.scores_: dict[tuple[str, str, str], np.ndarray] = {}
         self.probabilities_: dict[tuple[str, str, str], np.ndarray] = {}
 
@@ -608,7 +644,10 @@ class Backtest:
     # ------------------------------------------------------------------ fit
     def fit(self) -> Backtest:
         """Score at every cutoff, measure every method; returns self."""
+        clock = time.perf_counter()
+        timings = {"prepare": 0.0, "kde": 0.0, "riskmap": 0.0, "metrics": 0.0}
         d = self._prepare()
+        timings["prepare"] = time.perf_counter() - clock
         cutoffs = self.cutoffs or self._default_cutoffs(d)
         w = self.window
         levels = tuple(float(k) for k in self.settings["levels_percent"])
@@ -633,6 +672,7 @@ class Backtest:
             )
 
         # kernel density: bandwidth candidates at c - w for the choice, then the chosen one at c and c - w
+        clock = time.perf_counter()
         stages = self.stages
         choice_needs = {s: {(r["start_past"], ALL) for r in windows} for s in sigmas}
         dens = self._kde_all(d, choice_needs)
@@ -646,6 +686,7 @@ class Backtest:
         for sigma, cols in app_needs.items():
             app_needs[sigma] = {k for k in cols if (sigma, *k) not in dens}
         dens.update(self._kde_all(d, app_needs))
+        timings["kde"] = time.perf_counter() - clock
 
         cache: dict[dt.date, dict[str, np.ndarray]] = {}
         rows: list[dict[str, Any]] = []
@@ -655,7 +696,10 @@ class Backtest:
             c, past = r["cutoff"], r["start_past"]
             if r["test_incidents"] == 0:
                 continue
+            clock = time.perf_counter()
             now_rm, past_rm = self._riskmap(cache, c), self._riskmap(cache, past)
+            timings["riskmap"] += time.perf_counter() - clock
+            clock = time.perf_counter()
             for stage in stages:
                 test = self._counts(d, self._between(d, c, r["end"], stage))
                 outcome_past = self._counts(d, self._between(d, past, c, stage)) > 0
@@ -668,35 +712,27 @@ class Backtest:
                 rows.append(self._row(key, stage, "-", "villages_hit", None, float((test > 0).sum())))
                 for method in METHODS:
                     score = now[method]
-                    for (metric, k), value in ranking_metrics(score, test, d.area, levels).items():
+                    rk = Ranking.of(score)
+                    for (metric, k), value in ranking_metrics(score, test, d.area, levels, rk).items():
                         rows.append(self._row(key, stage, method, metric, k, value))
-                    p = Calibrator.fit(before[method], outcome_past, cal_bins).predict(score)
+                    p = Calibrator.fit(before[method], outcome_past, cal_bins).predict(score, rk)
                     rows.append(self._row(key, stage, method, "brier", None, brier(p, test > 0)))
-                    table = calibration_table(p, test > 0, table_bins)
+                    table = calibration_table(p, test > 0, table_bins, rk.percentile())
                     tables.append(table.assign(cutoff=key, stage=stage, method=method))
-                    cv = capture_curves(score, test, d.area)
-                    for axis, y in cv.items():
-                        curves.append(
-                            pd.DataFrame(
-                                {
-                                    "cutoff": key,
-                                    "stage": stage,
-                                    "method": method,
-                                    "axis": axis,
-                                    "x": np.linspace(0, 1, CURVE_POINTS),
-                                    "y": y,
-                                }
-                            )
-                        )
+                    for axis, y in capture_curves(score, test, d.area, ranking=rk).items():
+                        curves.append(((key, stage, method, axis), y))
                     if self.keep_scores:
                         self.scores_[(key, stage, method)] = np.asarray(score, dtype=float).copy()
                         self.probabilities_[(key, stage, method)] = p
                 rows.append(self._row(key, stage, "kde", "bandwidth_km", None, sigma))
+            timings["metrics"] += time.perf_counter() - clock
         self.metrics_ = pd.DataFrame(rows, columns=["cutoff", "stage", "method", "metric", "k", "value"])
-        self.curves_ = pd.concat(curves, ignore_index=True) if curves else pd.DataFrame()
+        self.curves_ = _curve_frame(curves)
         cal_cols = ["cutoff", "stage", "method", "bin", "villages", "predicted", "observed", "p_low", "p_high"]
         self.calibration_ = pd.concat(tables, ignore_index=True)[cal_cols] if tables else pd.DataFrame()
         self.windows_ = pd.DataFrame(windows)
+        self.timings_ = {k: round(v, 3) for k, v in timings.items()}
+        self.riskmap_fits_ = len(cache)
         return self
 
     @staticmethod
@@ -807,8 +843,9 @@ class Backtest:
             "medians": _records(self.summary()),
             "wins": _records(self.wins()),
             "calibration": _records(self.calibration_),
-            "curves_median": _records(med),
-            "curves": _records(self.curves_),
+            "curve_x": np.linspace(0.0, 1.0, CURVE_POINTS).round(4).tolist(),
+            "curves_median": _compact_curves(med),
+            "curves": _compact_curves(self.curves_),
             "verdict": {lang: self.verdict(lang) for lang in i18n.LANGS},
         }
 
@@ -870,6 +907,32 @@ class Backtest:
         )
         fig.tight_layout()
         return fig
+
+
+def _curve_frame(curves: list[tuple[tuple[str, str, str, str], np.ndarray]]) -> pd.DataFrame:
+    """Long frame (cutoff, stage, method, axis, x, y) of the capture curves."""
+    cols = ["cutoff", "stage", "method", "axis", "x", "y"]
+    if not curves:
+        return pd.DataFrame(columns=cols)
+    keys = pd.DataFrame([k for k, _ in curves], columns=cols[:4])
+    frame = keys.loc[keys.index.repeat(CURVE_POINTS)].reset_index(drop=True)
+    frame["x"] = np.tile(np.linspace(0.0, 1.0, CURVE_POINTS), len(curves))
+    frame["y"] = np.concatenate([y for _, y in curves])
+    return frame
+
+
+def _compact_curves(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Capture curves as one record per curve with its y values at ``curve_x`` (rounded to 1e-4)."""
+    if frame is None or not len(frame):
+        return []
+    keys = [c for c in ("cutoff", "stage", "method", "axis") if c in frame]
+    frame = frame.sort_values([*keys, "x"], kind="stable")
+    y = frame["y"].to_numpy(dtype=float).reshape(-1, CURVE_POINTS)
+    heads = frame[keys].iloc[::CURVE_POINTS].to_dict("records")
+    return [
+        {**h, "y": [None if not np.isfinite(v) else round(float(v), 4) for v in row]}
+        for h, row in zip(heads, y, strict=True)
+    ]
 
 
 def stage_label(config: Config, stage: str, lang: str) -> str:
