@@ -68,23 +68,27 @@ def main() -> None:
     bt.write(args.out)
     t_write = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"cutoffs: {cutoffs[0]} .. {cutoffs[-1]} every {args.every}, window {args.window}, "
-          f"riskmap fits {bt.riskmap_fits_}, KDE bandwidths chosen {dict(bt.windows_['kde_bandwidth_km'].value_counts())}")
+    print(
+        f"cutoffs: {cutoffs[0]} .. {cutoffs[-1]} every {args.every}, window {args.window}, "
+        f"riskmap fits {bt.riskmap_fits_}, KDE bandwidths chosen {dict(bt.windows_['kde_bandwidth_km'].value_counts())}"
+    )
     print(f"  load (read+validate+join, once) {t_load:7.2f} s")
     print(f"  Backtest.fit                    {t_fit:7.2f} s   {bt.timings_}")
     print(f"  Backtest.write (json/csv/png/pdf) {t_write:5.2f} s")
     print(f"  peak RSS                        {peak:7.0f} MB")
     print("\nmedians over cutoffs, stage 'all':")
     print(f"  {'metric':<28}" + "".join(f"{m:>10}" for m in METHODS))
-    for metric, k in VERDICT_METRICS + (("brier", None),):
+    for metric, k in (*VERDICT_METRICS, ("brier", None)):
         t = bt.table(metric, k)
         label = metric + (f" @{k:g}%" if k else "")
         print(f"  {label:<28}" + "".join(f"{t[m].median():>10.3f}" for m in METHODS))
     print("\n" + bt.verdict("en").split("\n", 1)[0])
     print(bt.wins().query("stage == 'all'").to_string(index=False))
     status = "OK" if t_fit <= TARGET_FIT_S else "FAIL"
-    print(f"\ntarget: Backtest.fit {t_fit:.1f} s <= {TARGET_FIT_S:.0f} s: {status}"
-          + (f" (scale {args.scale:g}: the target is for full scale)" if args.scale != 1 else ""))
+    print(
+        f"\ntarget: Backtest.fit {t_fit:.1f} s <= {TARGET_FIT_S:.0f} s: {status}"
+        + (f" (scale {args.scale:g}: the target is for full scale)" if args.scale != 1 else "")
+    )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-r"""Rolling-origin backtest: do the scores put next window's incidents where they point?
+r"""Rolling-origin backtest: whether the scores put the next window's incidents where they point.
 
 For each cutoff :math:`c` the villages are scored with only the incidents
 dated before :math:`c` (the layers are cut, so nothing later can reach the
@@ -64,6 +64,7 @@ from scipy.spatial import cKDTree
 
 from riskmap import i18n
 from riskmap._errors import RiskmapInputError
+from riskmap._threads import thread_map
 from riskmap.config import Config, load_config
 from riskmap.joins import EARTH_RADIUS_M, _unit_vectors
 
@@ -403,7 +404,31 @@ def _unique_nodes(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.column_stack([uniq // span + low[0], uniq % span + low[1]]), inverse.ravel()
 
 
-def kde_matrix(
+@dataclasses.dataclass(frozen=True)
+class KernelDensity:
+    """Gaussian kernel density from fixed source points to fixed targets, for any source weights.
+
+    ``density(w) = interp @ (kernel @ (binning.T @ w))``; ``w`` is one weight per
+    source (or a sources x columns matrix). Made by :func:`kde_operator`.
+    """
+
+    interp: sp.csr_matrix
+    kernel: sp.csr_matrix
+    binning: sp.csr_matrix
+
+    def __call__(self, weights: np.ndarray) -> np.ndarray:
+        """Density per target (unnormalised: a lone source contributes 1 at its own place)."""
+        w = np.asarray(weights, dtype=float)
+        if self.kernel.shape[1] == 0:
+            return np.zeros((self.interp.shape[0], *w.shape[1:]))
+        return np.asarray(self.interp @ (self.kernel @ (self.binning.T @ w)))
+
+
+TARGET_NODES_PER_TASK = 40_000
+"""Grid nodes per k-d tree task in :func:`kde_operator` (bounds the memory of one task)."""
+
+
+def kde_operator(
     src_lon: np.ndarray,
     src_lat: np.ndarray,
     tgt_lon: np.ndarray,
@@ -412,19 +437,17 @@ def kde_matrix(
     *,
     grid_fraction: float = 0.25,
     cut_sigmas: float = 4.0,
-) -> tuple[sp.csr_matrix, sp.csr_matrix]:
-    r"""Linear operator from source points to Gaussian kernel density at targets (degrees, EPSG:4326).
+) -> KernelDensity:
+    r"""Gaussian kernel density of sources at targets (degrees, EPSG:4326), great-circle distances.
 
-    ``density = M @ (B.T @ w)`` for source weights ``w``: returns the sparse
-    targets x nodes matrix ``M`` and the sources x nodes binning matrix
-    ``B``. Binned kernel density: each source is spread over the four nodes
-    of a grid of spacing ``grid_fraction * sigma`` around it by bilinear
-    weights (linear binning keeps its centre, so the error is second order:
-    within 2.5 % of the peak at 1/4, 0.7 % at 1/8); the kernel :math:`\exp(-d^2 / 2\sigma^2)`
-    (unnormalised, d great-circle) is evaluated between nodes, cut at
-    ``cut_sigmas`` sigma, and interpolated bilinearly at each target.
-    Great-circle chords come from k-d trees on 3D unit vectors, as in
-    :mod:`riskmap.joins`.
+    Binned kernel density: each source is spread over the four nodes of a grid
+    of spacing ``grid_fraction * sigma`` around it by bilinear weights (linear
+    binning keeps its centre, so the error is second order: within 2.5 % of
+    the peak at 1/4, 0.7 % at 1/8); the kernel :math:`\exp(-d^2 / 2\sigma^2)`
+    (unnormalised, d great-circle) is evaluated between grid nodes, cut at
+    ``cut_sigmas`` sigma, and interpolated bilinearly at each target. The
+    node pairs come from k-d trees on 3D unit vectors, as in
+    :mod:`riskmap.joins`, split over threads.
     """
     step_rad = sigma_km * 1000.0 * grid_fraction / EARTH_RADIUS_M
     lat0 = np.radians(np.mean(tgt_lat)) if len(tgt_lat) else 0.0
@@ -437,19 +460,30 @@ def kde_matrix(
     t_key, t_node = _unique_nodes(t_keys)
     interp = sp.csr_matrix((t_w, (np.tile(np.arange(n_t), 4), t_node)), shape=(n_t, len(t_key)))
     if len(s_key) == 0:
-        return sp.csr_matrix((n_t, 0)), binning
-    s_xyz = _unit_vectors(s_key[:, 0] * dlon, s_key[:, 1] * dlat)
+        return KernelDensity(interp, sp.csr_matrix((len(t_key), 0)), binning)
+    s_tree = cKDTree(_unit_vectors(s_key[:, 0] * dlon, s_key[:, 1] * dlat))
     t_xyz = _unit_vectors(t_key[:, 0] * dlon, t_key[:, 1] * dlat)
     chord = 2 * np.sin(min(cut_sigmas * sigma_km * 1000.0 / (2 * EARTH_RADIUS_M), np.pi / 2))
-    pairs = cKDTree(t_xyz).sparse_distance_matrix(cKDTree(s_xyz), chord, output_type="ndarray")
-    d_km = 2 * EARTH_RADIUS_M * np.arcsin(np.clip(pairs["v"] / 2, 0.0, 1.0)) / 1000.0
-    vals = np.exp(-0.5 * (d_km / sigma_km) ** 2)  # pairs at distance 0 included
-    kernel = sp.csr_matrix((vals, (pairs["i"], pairs["j"])), shape=(len(t_key), len(s_key)))
-    return (interp @ kernel).tocsr(), binning
+
+    def rows(part: slice) -> sp.csr_matrix:
+        pairs = cKDTree(t_xyz[part]).sparse_distance_matrix(s_tree, chord, output_type="ndarray")
+        d_km = 2 * EARTH_RADIUS_M * np.arcsin(np.clip(pairs["v"] / 2, 0.0, 1.0)) / 1000.0
+        vals = np.exp(-0.5 * (d_km / sigma_km) ** 2)  # pairs at distance 0 are included
+        return sp.csr_matrix((vals, (pairs["i"], pairs["j"])), shape=(part.stop - part.start, len(s_key)))
+
+    step = TARGET_NODES_PER_TASK
+    parts = [slice(a, min(a + step, len(t_key))) for a in range(0, len(t_key), step)]
+    kernel = sp.vstack(thread_map(rows, parts), format="csr")
+    return KernelDensity(interp, kernel, binning)
 
 
 def kde_exact(
-    src_lon: np.ndarray, src_lat: np.ndarray, weights: np.ndarray, tgt_lon: np.ndarray, tgt_lat: np.ndarray, sigma_km: float
+    src_lon: np.ndarray,
+    src_lat: np.ndarray,
+    weights: np.ndarray,
+    tgt_lon: np.ndarray,
+    tgt_lat: np.ndarray,
+    sigma_km: float,
 ) -> np.ndarray:
     """Brute-force Gaussian kernel sum (great-circle, unnormalised): the reference for tests."""
     from riskmap.joins import haversine_m
@@ -595,7 +629,7 @@ class Backtest:
 
     # --------------------------------------------------------------- scores
     def _riskmap(self, cache: dict[dt.date, dict[str, np.ndarray]], day: dt.date) -> dict[str, np.ndarray]:
-        """riskmap's village scores from the incidents dated before ``day`` (the layers are cut)."""
+        """Village scores of the riskmap method from the incidents dated before ``day`` (the layers are cut)."""
         if day not in cache:
             from riskmap import pipeline
 
@@ -625,7 +659,7 @@ class Backtest:
         for sigma, cols in needs.items():
             if not cols:
                 continue
-            matrix, binning = kde_matrix(
+            operator = kde_operator(
                 d.inc_lon[src],
                 d.inc_lat[src],
                 d.lon,
@@ -636,7 +670,8 @@ class Backtest:
             )
             keys = sorted(cols)
             masks = np.column_stack([self._between(d, None, day, stage)[src] for day, stage in keys])
-            dens = matrix @ (binning.T @ masks.astype(float)) if matrix.shape[1] else np.zeros((d.n, len(keys)))
+            dens = operator(masks.astype(float))
+            del operator
             for j, key in enumerate(keys):
                 out[(sigma, *key)] = np.asarray(dens[:, j]).ravel()
         return out
@@ -799,8 +834,14 @@ class Backtest:
 
     def verdict(self, lang: str = "id") -> str:
         """Plain-words verdict: for each stage, metric and baseline, in how many windows riskmap wins."""
-        lines = [i18n.t("bt_verdict_head", lang, n=int(self.windows_["test_incidents"].gt(0).sum()),
-                        window=window_text(self.window))]
+        lines = [
+            i18n.t(
+                "bt_verdict_head",
+                lang,
+                n=int(self.windows_["test_incidents"].gt(0).sum()),
+                window=window_text(self.window),
+            )
+        ]
         wins = self.wins()
         for stage in self.stages:
             lines.append(stage_label(self.config, stage, lang) + ":")
@@ -894,7 +935,9 @@ class Backtest:
                     continue
                 med = part.groupby("x")["y"].median()
                 style = "--" if method == "random" else "-"
-                ax.plot(med.index, med.to_numpy(), style, color=colours[method], label=i18n.t("bt_method_" + method, lang))
+                ax.plot(
+                    med.index, med.to_numpy(), style, color=colours[method], label=i18n.t("bt_method_" + method, lang)
+                )
             ax.set_xlim(0, 1)
             ax.set_ylim(0, 1)
             ax.set_xlabel(i18n.t("bt_axis_" + axis, lang))
@@ -903,7 +946,13 @@ class Backtest:
             ax.legend(loc="lower right", fontsize=9)
         n = int(self.windows_["test_incidents"].gt(0).sum())
         fig.suptitle(
-            i18n.t("bt_chart_title", lang, stage=stage_label(self.config, stage, lang), n=n, window=window_text(self.window))
+            i18n.t(
+                "bt_chart_title",
+                lang,
+                stage=stage_label(self.config, stage, lang),
+                n=n,
+                window=window_text(self.window),
+            )
         )
         fig.tight_layout()
         return fig

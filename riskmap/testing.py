@@ -302,7 +302,7 @@ def incident_history(
     col = _district_column(villages)
     region = precision == "region"
     if col is not None:
-        codes, uniq = pd.factorize(villages[col])
+        codes, _ = pd.factorize(villages[col])
         size = np.bincount(codes)
         dx, dy = np.bincount(codes, weights=cx) / size, np.bincount(codes, weights=cy) / size
         d = codes[np.maximum(village, 0)]
@@ -312,9 +312,8 @@ def incident_history(
     t, x, y, kind, gen, precision, village = (a[keep] for a in (t, x, y, kind, gen, precision, village))
     n = len(t)
     dates = np.datetime_as_string(t0 + np.floor(t).astype("timedelta64[D]"), unit="D")
-    names = villages[[c for c in ("nama", "WADMKD", "village_name", "NAME_4") if c in villages][0]].to_numpy() if any(
-        c in villages for c in ("nama", "WADMKD", "village_name", "NAME_4")
-    ) else np.array([f"desa {k}" for k in range(len(villages))])
+    name_col = next((c for c in ("nama", "WADMKD", "village_name", "NAME_4") if c in villages), None)
+    names = villages[name_col].to_numpy() if name_col else np.array([f"desa {k}" for k in range(len(villages))])
     frame = pd.DataFrame(
         {
             "incident_id": [f"SIM-{seed}-{k:06d}" for k in range(n)],
