@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import sys
 import time
@@ -52,6 +53,7 @@ def main() -> None:
         bp.generate(data, args.scale)
     meta = json.loads((data / "meta.json").read_text())
     print(bp.machine())
+    print(f"riskmap at {bp.git_rev()}, load average {os.getloadavg()[0]:.1f}")
     print(f"data: {meta['villages']:,} villages, {meta['tps']:,} TPS, {meta['incidents']:,} incidents")
     config = load_config()
     t0 = time.perf_counter()
@@ -61,9 +63,9 @@ def main() -> None:
     import pandas as pd
 
     cutoffs = [(pd.Timestamp(args.start) + step * k).date() for k in range(args.cutoffs)]
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     bt = Backtest.from_layers(layers, config, cutoffs=cutoffs, window=args.window).fit()
-    t_fit = time.perf_counter() - t0
+    t_fit, c_fit = time.perf_counter() - t0, time.process_time() - c0
     t0 = time.perf_counter()
     bt.write(args.out)
     t_write = time.perf_counter() - t0
@@ -73,7 +75,7 @@ def main() -> None:
         f"riskmap fits {bt.riskmap_fits_}, KDE bandwidths chosen {dict(bt.windows_['kde_bandwidth_km'].value_counts())}"
     )
     print(f"  load (read+validate+join, once) {t_load:7.2f} s")
-    print(f"  Backtest.fit                    {t_fit:7.2f} s   {bt.timings_}")
+    print(f"  Backtest.fit                    {t_fit:7.2f} s   (CPU {c_fit:.1f} s) {bt.timings_}")
     print(f"  Backtest.write (json/csv/png/pdf) {t_write:5.2f} s")
     print(f"  peak RSS                        {peak:7.0f} MB")
     print("\nmedians over cutoffs, stage 'all':")
@@ -84,6 +86,7 @@ def main() -> None:
         print(f"  {label:<28}" + "".join(f"{t[m].median():>10.3f}" for m in METHODS))
     print("\n" + bt.verdict("en").split("\n", 1)[0])
     print(bt.wins().query("stage == 'all'").to_string(index=False))
+    print(f"load average at the end {os.getloadavg()[0]:.1f} (other work on the machine slows every figure)")
     status = "OK" if t_fit <= TARGET_FIT_S else "FAIL"
     print(
         f"\ntarget: Backtest.fit {t_fit:.1f} s <= {TARGET_FIT_S:.0f} s: {status}"
