@@ -147,7 +147,11 @@ def _backtest(args: argparse.Namespace) -> int:
     from riskmap import backtest, pipeline
 
     config = load_config(args.config)
-    if (args.cutoffs and (args.start or args.end)) or bool(args.start) != bool(args.end):
+    if (
+        (args.cutoffs and (args.start or args.end))
+        or bool(args.start) != bool(args.end)
+        or (args.every and not args.start)
+    ):
         raise RiskmapInputError("bt_cutoff_options")
     window = backtest.parse_window(args.window or config.data["backtest"]["window"])
     if args.cutoffs:

@@ -153,7 +153,7 @@ def test_binned_kernel_density_matches_the_exact_sum() -> None:
     for sigma in (2.0, 10.0, 50.0):
         approx = bt.kde_operator(slon, slat, tlon, tlat, sigma)(w)
         exact = bt.kde_exact(slon, slat, w, tlon, tlat, sigma)
-        assert np.abs(approx - exact).max() <= 0.03 * exact.max()
+        assert np.abs(approx - exact).max() <= 0.04 * exact.max()
         fine = bt.kde_operator(slon, slat, tlon, tlat, sigma, grid_fraction=0.125)(w)
         assert np.abs(fine - exact).max() <= 0.01 * exact.max()
 
@@ -352,6 +352,7 @@ def test_cli_one_stage_in_english(files, tmp_path, capsys) -> None:
         (["--cutoffs", "2030-01-01"], "2016-"),  # no test incidents: say which dates have data
         (["--window", "12X"], "12X"),
         (["--from", "2019-01-01"], "--to"),
+        (["--every", "3M"], "--from"),
         (["--cutoffs", "kemarin"], "kemarin"),
         (["--stage", "pilkada"], "pilkada"),
         (["--from", "2020-01-01", "--to", "2019-01-01"], "2019-01-01"),
