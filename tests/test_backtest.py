@@ -258,6 +258,18 @@ def test_kernel_baseline_beats_random_on_the_synthetic_history(layers, history) 
     assert set(model.calibration_["method"]) == set(bt.METHODS)
 
 
+def test_default_cutoffs_leave_a_window_before_and_after(layers) -> None:
+    model = bt.Backtest.from_layers(layers, stages=["all"]).fit()
+    days = layers.incidents["date"]
+    first, last = days.min().date(), days.max().date()
+    windows = model.windows_
+    assert len(windows) >= 3
+    assert (windows["start_past"] >= first).all()
+    assert (windows["end"] <= last + pd.Timedelta(days=1)).all()
+    assert (windows["test_incidents"] > 0).all()
+    assert windows["cutoff"].diff().dropna().map(lambda d: 365 <= d.days <= 366).all()
+
+
 def test_no_leakage_incidents_after_a_cutoff_change_nothing_of_it(files, grid, history, tmp_path) -> None:
     cutoffs = ["2019-01-01", "2020-01-01"]
     base = pipeline.load(files / "desa.geojson", None, files / "insiden.csv")
@@ -308,7 +320,8 @@ def test_cli_end_to_end_writes_every_file(files, tmp_path) -> None:
         str(out),
     ]
     assert main(argv) == 0
-    data = json.loads((out / "backtest.json").read_text(encoding="utf-8"))
+    text = (out / "backtest.json").read_text(encoding="utf-8")
+    data = json.loads(text, parse_constant=lambda c: pytest.fail(f"{c} in backtest.json: not JSON"))
     assert [w["cutoff"] for w in data["windows"]] == ["2018-01-01", "2019-01-01", "2020-01-01"]
     assert data["_meta"]["config_sha256_12"] and data["_meta"]["generator"].startswith("riskmap")
     assert {r["method"] for r in data["metrics"]} >= set(bt.METHODS)
