@@ -79,6 +79,9 @@ CURVE_POINTS = 101
 
 
 # ----------------------------------------------------------------------------------- dates and windows
+MAX_WINDOW_YEARS = 50
+"""Longest window or cutoff spacing accepted."""
+_PER_YEAR = {"D": 365.25, "W": 52.18, "M": 12.0, "Y": 1.0}
 _WINDOW = re.compile(r"^\s*(\d{1,4})\s*([DWMY])\s*$", re.IGNORECASE)
 
 
@@ -88,7 +91,8 @@ def parse_window(text: str | pd.DateOffset) -> pd.DateOffset:
     Raises
     ------
     RiskmapInputError
-        ``bt_bad_window`` when it cannot be read or is zero.
+        ``bt_bad_window`` when it cannot be read, is zero or longer than
+        :data:`MAX_WINDOW_YEARS`.
     """
     if isinstance(text, pd.DateOffset):
         return text
@@ -96,6 +100,8 @@ def parse_window(text: str | pd.DateOffset) -> pd.DateOffset:
     if not m or int(m.group(1)) == 0:
         raise RiskmapInputError("bt_bad_window", value=text)
     n, unit = int(m.group(1)), m.group(2).upper()
+    if n / _PER_YEAR[unit] > MAX_WINDOW_YEARS:
+        raise RiskmapInputError("bt_bad_window", value=text)
     return {
         "D": pd.DateOffset(days=n),
         "W": pd.DateOffset(weeks=n),
@@ -130,7 +136,11 @@ def parse_cutoffs(value: str | list[Any], config: Config | None = None) -> list[
 def cutoff_range(
     start: str | dt.date, end: str | dt.date, every: str | pd.DateOffset, config: Config | None = None
 ) -> list[dt.date]:
-    """Cutoffs from ``start`` to ``end`` (inclusive) every ``every`` (``12M``, ``3M``, ``30D``)."""
+    """Cutoffs from ``start`` to ``end`` (inclusive) every ``every`` (``12M``, ``3M``, ``30D``).
+
+    Raises ``bt_too_many_cutoffs`` beyond ``backtest.max_cutoffs``.
+    """
+    most = _max_cutoffs(config)
     first, last = parse_cutoffs([start], config)[0], parse_cutoffs([end], config)[0]
     if last < first:
         raise RiskmapInputError("bt_from_after_to", start=first.isoformat(), end=last.isoformat())
@@ -142,8 +152,12 @@ def cutoff_range(
             return out
         out.append(day)
         k += 1
-        if k > 10_000:
-            raise RiskmapInputError("bt_too_many_cutoffs", n=k)
+        if k > most:
+            raise RiskmapInputError("bt_too_many_cutoffs", n=f"> {most}", most=most)
+
+
+def _max_cutoffs(config: Config | None) -> int:
+    return int((config or load_config()).data["backtest"]["max_cutoffs"])
 
 
 def window_text(offset: pd.DateOffset) -> str:
@@ -555,6 +569,9 @@ class Backtest:
             if s != ALL and s not in self.config.stages:
                 raise RiskmapInputError("bt_bad_stage", value=s, known=", ".join([ALL, *self.config.stages]))
         self.cutoffs = parse_cutoffs(cutoffs, self.config) if cutoffs else None
+        most = _max_cutoffs(self.config)
+        if self.cutoffs and len(self.cutoffs) > most:
+            raise RiskmapInputError("bt_too_many_cutoffs", n=len(self.cutoffs), most=most)
         self.keep_scores = keep_scores
         self.metrics_: pd.DataFrame | None = None
         self.curves_: pd.DataFrame | None = None

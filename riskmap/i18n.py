@@ -891,8 +891,8 @@ MESSAGES.update(
             "en": "Window length unreadable: {value}.",
         },
         "bt_bad_window_fix": {
-            "id": "Tulis angka dan satuan: 12M (bulan), 6M, 90D (hari), 2W (minggu), 1Y (tahun).",
-            "en": "Write a number and a unit: 12M (months), 6M, 90D (days), 2W (weeks), 1Y (years).",
+            "id": "Tulis angka dan satuan, paling lama 50 tahun: 12M (bulan), 6M, 90D (hari), 2W (minggu), 1Y (tahun).",
+            "en": "Write a number and a unit, at most 50 years: 12M (months), 6M, 90D (days), 2W (weeks), 1Y (years).",
         },
         "bt_from_after_to": {
             "id": "Tanggal --from ({start}) jatuh setelah --to ({end}).",
@@ -903,12 +903,14 @@ MESSAGES.update(
             "en": "Swap the two dates.",
         },
         "bt_too_many_cutoffs": {
-            "id": "Terlalu banyak tanggal potong ({n}).",
-            "en": "Too many cutoff dates ({n}).",
+            "id": "Terlalu banyak tanggal potong ({n}; paling banyak {most}, backtest.max_cutoffs).",
+            "en": "Too many cutoff dates ({n}; at most {most}, backtest.max_cutoffs).",
         },
         "bt_too_many_cutoffs_fix": {
-            "id": "Pakai --every yang lebih panjang atau rentang --from/--to yang lebih pendek.",
-            "en": "Use a longer --every or a shorter --from/--to range.",
+            "id": "Pakai --every yang lebih panjang atau rentang --from/--to yang lebih pendek, "
+            "atau naikkan backtest.max_cutoffs di berkas --config.",
+            "en": "Use a longer --every or a shorter --from/--to range, "
+            "or raise backtest.max_cutoffs in a --config file.",
         },
         "bt_cutoff_options": {
             "id": "Pakai --cutoffs, atau --from dan --to bersama (dengan --every), bukan campuran.",

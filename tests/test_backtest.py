@@ -366,6 +366,8 @@ def test_cli_one_stage_in_english(files, tmp_path, capsys) -> None:
         (["--window", "12X"], "12X"),
         (["--from", "2019-01-01"], "--to"),
         (["--every", "3M"], "--from"),
+        (["--window", "9999M"], "9999M"),  # 833 years: refused (at most 50)
+        (["--from", "1900-01-01", "--to", "2100-01-01", "--every", "1D"], "max_cutoffs"),
         (["--cutoffs", "kemarin"], "kemarin"),
         (["--stage", "pilkada"], "pilkada"),
         (["--from", "2020-01-01", "--to", "2019-01-01"], "2019-01-01"),
