@@ -822,7 +822,7 @@ class Backtest:
         return m[sel].pivot(index="cutoff", columns="method", values="value").reindex(columns=list(METHODS))
 
     def summary(self) -> pd.DataFrame:
-        """Median over cutoffs per stage, method and metric (``value``) and riskmap's wins per baseline."""
+        """Median over cutoffs (``value``) per stage, method, metric and k."""
         m = self.metrics_[self.metrics_["method"].isin(METHODS)]
         med = m.groupby(["stage", "method", "metric", "k"], dropna=False)["value"].median().reset_index()
         return med
