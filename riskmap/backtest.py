@@ -325,6 +325,11 @@ def isotonic(x: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> np.nd
     return np.repeat(means, lengths)
 
 
+def percentile_bins(percentile: np.ndarray, bins: int) -> np.ndarray:
+    """Bin 0 .. bins - 1 of each percentile rank (equal-width bins of (0, 1))."""
+    return np.minimum((np.asarray(percentile) * bins).astype(np.int64), bins - 1)
+
+
 @dataclasses.dataclass(frozen=True)
 class Calibrator:
     """Monotone map from a score's percentile rank to P(at least one incident).
@@ -339,10 +344,14 @@ class Calibrator:
     @classmethod
     def fit(cls, score: np.ndarray, hit: np.ndarray, bins: int = 50) -> Calibrator:
         """Isotonic fit over ``bins`` percentile bins of ``score`` against ``hit`` (0/1)."""
+        return cls.fit_bins(percentile_bins(Ranking.of(score).percentile(), bins), hit, bins)
+
+    @classmethod
+    def fit_bins(cls, b: np.ndarray, hit: np.ndarray, bins: int = 50) -> Calibrator:
+        """:meth:`fit` from the percentile bins of the score (:func:`percentile_bins`)."""
         hit = np.asarray(hit, dtype=float)
         if len(hit) == 0:
             return cls(np.zeros(bins))
-        b = np.minimum((percentile_rank(score) * bins).astype(int), bins - 1)
         n = np.bincount(b, minlength=bins).astype(float)
         s = np.bincount(b, weights=hit, minlength=bins)
         has = n > 0
@@ -741,6 +750,15 @@ class Backtest:
         timings["kde"] = time.perf_counter() - clock
 
         cache: dict[dt.date, dict[str, np.ndarray]] = {}
+        # percentile bins of a score at a cutoff that is also a later cutoff's calibration date
+        scored = [r for r in windows if r["test_incidents"]]
+        reuse = {
+            (r["start_past"], stage, method, r["kde_bandwidth_km"] if method == "kde" else None)
+            for r in scored
+            for stage in stages
+            for method in METHODS
+        }
+        past_bins: dict[tuple[dt.date, str, str, float | None], np.ndarray] = {}
         rows: list[dict[str, Any]] = []
         curves: list[pd.DataFrame] = []
         tables: list[pd.DataFrame] = []
@@ -767,7 +785,13 @@ class Backtest:
                     rk = Ranking.of(score)
                     for (metric, k), value in ranking_metrics(score, test, d.area, levels, rk).items():
                         rows.append(self._row(key, stage, method, metric, k, value))
-                    p = Calibrator.fit(before[method], outcome_past, cal_bins).predict(score, rk)
+                    band = sigma if method == "kde" else None
+                    if (c, stage, method, band) in reuse:  # a later cutoff calibrates on this very score
+                        past_bins[(c, stage, method, band)] = percentile_bins(rk.percentile(), cal_bins)
+                    b = past_bins.pop((past, stage, method, band), None)
+                    if b is None:
+                        b = percentile_bins(Ranking.of(before[method]).percentile(), cal_bins)
+                    p = Calibrator.fit_bins(b, outcome_past, cal_bins).predict(score, rk)
                     rows.append(self._row(key, stage, method, "brier", None, brier(p, test > 0)))
                     table = calibration_table(p, test > 0, table_bins, rk.percentile())
                     tables.append(table.assign(cutoff=key, stage=stage, method=method))
