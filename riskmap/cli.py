@@ -1,4 +1,4 @@
-"""Command line: ``riskmap validate``, ``score``, ``print`` and ``export``.
+"""Command line: ``riskmap validate``, ``score``, ``print``, ``export``, ``deploy`` and ``backtest``.
 
 Exit status: 0 success; 1 ``validate --strict`` found rejected rows; 2 the
 input cannot be used (the message names the file, the problem and the fix);
@@ -121,7 +121,61 @@ def build_parser() -> argparse.ArgumentParser:
     dp.add_argument("--radius-km", type=float, default=2.0, help="response radius of a post, km (default 2)")
     dp.add_argument("--time-limit", type=float, default=30.0, help="solver time limit per area, seconds (default 30)")
     dp.add_argument("--out", metavar="DIR", required=True, help="output folder")
+    bt = sub.add_parser(
+        "backtest",
+        help="rolling-origin backtest: do the scores put the next window's incidents where they point? "
+        "riskmap against count, decayed count, kernel density and random baselines",
+    )
+    for name in ("villages", "tps", "incidents"):
+        bt.add_argument(f"--{name}", dest=name, metavar="PATH", help=_INPUT_HELP[name])
+    bt.add_argument("--columns", metavar="MAP", help="column mapping (as for the other commands)")
+    bt.add_argument("--config", metavar="FILE", help="configuration TOML merged over the defaults ([backtest])")
+    bt.add_argument("--cutoffs", metavar="D1,D2,...", help="cutoff dates; each scores with incidents before it")
+    bt.add_argument("--from", dest="start", metavar="DATE", help="first cutoff (with --to and --every)")
+    bt.add_argument("--to", dest="end", metavar="DATE", help="last cutoff (inclusive)")
+    bt.add_argument("--every", metavar="N[DWMY]", help="cutoff spacing, e.g. 12M (default: the window)")
+    bt.add_argument("--window", metavar="N[DWMY]", help="test window after each cutoff (default 12M, config)")
+    bt.add_argument(
+        "--stage", default=None, help="stage(s) to measure, comma-separated, or all (any incident); default: all stages"
+    )
+    bt.add_argument("--lang", choices=i18n.LANGS, default="id", help="language of messages and chart (default: id)")
+    bt.add_argument("--debug", action="store_true", help="show the traceback of internal errors")
+    bt.add_argument("--out", metavar="DIR", required=True, help="output folder")
     return parser
+
+
+def _backtest(args: argparse.Namespace) -> int:
+    from riskmap import backtest, pipeline
+
+    config = load_config(args.config)
+    if (
+        (args.cutoffs and (args.start or args.end))
+        or bool(args.start) != bool(args.end)
+        or (args.every and not args.start)
+    ):
+        raise RiskmapInputError("bt_cutoff_options")
+    window = backtest.parse_window(args.window or config.data["backtest"]["window"])
+    if args.cutoffs:
+        cutoffs = backtest.parse_cutoffs(args.cutoffs, config)
+    elif args.start:
+        cutoffs = backtest.cutoff_range(args.start, args.end, args.every or window, config)
+    else:
+        cutoffs = None
+    stages = None
+    if args.stage and args.stage != "every":
+        stages = [s.strip() for s in args.stage.split(",") if s.strip()]
+    demo_data = args.villages is None and args.tps is None and args.incidents is None
+    layers = pipeline.load(
+        args.villages, args.tps, args.incidents, columns=args.columns, config=config, demo_data=demo_data
+    )
+    print(layers.report.summary(args.lang))
+    bt = backtest.Backtest.from_layers(layers, config, cutoffs=cutoffs, window=window, stages=stages).fit()
+    print()
+    print(bt.verdict(args.lang))
+    meta = {"cutoffs": [c.isoformat() for c in bt.windows_["cutoff"]], "demo": layers.demo}
+    for path in bt.write(args.out, lang=args.lang, meta=meta):
+        print(f"-> {path}")
+    return 0
 
 
 def _deploy(args: argparse.Namespace) -> int:
@@ -393,7 +447,14 @@ def _main(argv: Sequence[str] | None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     try:
-        commands = {"validate": _validate, "score": _score, "print": _print, "export": _export, "deploy": _deploy}
+        commands = {
+            "validate": _validate,
+            "score": _score,
+            "print": _print,
+            "export": _export,
+            "deploy": _deploy,
+            "backtest": _backtest,
+        }
         _check_numbers(args)
         return commands[args.command](args)
     except RiskmapInputError as exc:

@@ -863,6 +863,121 @@ MESSAGES.update(
         },
     }
 )
+# -- backtest (riskmap backtest, riskmap/backtest.py; issue 10) ---------------------------------
+MESSAGES.update(
+    {
+        "bt_no_incidents": {
+            "id": "Uji mundur (backtest) butuh berkas insiden, tetapi tidak ada insiden yang terbaca.",
+            "en": "The backtest needs an incident file, but no incidents were read.",
+        },
+        "bt_no_incidents_fix": {
+            "id": "Berikan berkas insiden dengan --incidents (lihat riskmap validate untuk baris yang ditolak).",
+            "en": "Give an incident file with --incidents (riskmap validate lists any rejected rows).",
+        },
+        "bt_no_precise": {
+            "id": "Tidak ada insiden yang lokasinya diketahui sampai tingkat kelurahan/desa (semua berpresisi wilayah).",
+            "en": "No incident is located to a village (all have region precision).",
+        },
+        "bt_no_precise_fix": {
+            "id": "Uji mundur menghitung insiden per kelurahan/desa: perlu insiden berpresisi exact atau near.",
+            "en": "The backtest counts incidents per village: it needs incidents of precision exact or near.",
+        },
+        "bt_no_test_incidents": {
+            "id": "Tidak ada insiden berlokasi tepat dalam jendela {window} setelah tanggal potong {cutoffs}. "
+            "{n} insiden berlokasi tepat bertanggal {first} sampai {last}.",
+            "en": "No precisely located incident falls in the {window} window after the cutoffs {cutoffs}. "
+            "The {n} precisely located incidents are dated {first} to {last}.",
+        },
+        "bt_no_test_incidents_fix": {
+            "id": "Pilih tanggal potong di antara {first} dan {last} (mis. --from, --to, --every), "
+            "atau jangan beri --cutoffs agar dipilih otomatis.",
+            "en": "Choose cutoffs between {first} and {last} (e.g. --from, --to, --every), "
+            "or give no --cutoffs to have them chosen for you.",
+        },
+        "bt_bad_cutoff": {
+            "id": "Tanggal potong tidak terbaca atau di luar rentang tahun: {value}.",
+            "en": "Cutoff date unreadable or outside the allowed years: {value}.",
+        },
+        "bt_bad_cutoff_fix": {
+            "id": "Tulis tanggal seperti 2024-01-01 atau 01/01/2024, dipisah koma: --cutoffs 2023-01-01,2024-01-01.",
+            "en": "Write dates like 2024-01-01 or 01/01/2024, separated by commas: --cutoffs 2023-01-01,2024-01-01.",
+        },
+        "bt_bad_window": {
+            "id": "Panjang jendela tidak terbaca: {value}.",
+            "en": "Window length unreadable: {value}.",
+        },
+        "bt_bad_window_fix": {
+            "id": "Tulis angka dan satuan, paling lama 50 tahun: 12M (bulan), 6M, 90D (hari), 2W (minggu), 1Y (tahun).",
+            "en": "Write a number and a unit, at most 50 years: 12M (months), 6M, 90D (days), 2W (weeks), 1Y (years).",
+        },
+        "bt_from_after_to": {
+            "id": "Tanggal --from ({start}) jatuh setelah --to ({end}).",
+            "en": "The --from date ({start}) is after the --to date ({end}).",
+        },
+        "bt_from_after_to_fix": {
+            "id": "Tukar kedua tanggal.",
+            "en": "Swap the two dates.",
+        },
+        "bt_too_many_cutoffs": {
+            "id": "Terlalu banyak tanggal potong ({n}; paling banyak {most}, backtest.max_cutoffs).",
+            "en": "Too many cutoff dates ({n}; at most {most}, backtest.max_cutoffs).",
+        },
+        "bt_too_many_cutoffs_fix": {
+            "id": "Pakai --every yang lebih panjang atau rentang --from/--to yang lebih pendek, "
+            "atau naikkan backtest.max_cutoffs di berkas --config.",
+            "en": "Use a longer --every or a shorter --from/--to range, "
+            "or raise backtest.max_cutoffs in a --config file.",
+        },
+        "bt_cutoff_options": {
+            "id": "Pakai --cutoffs, atau --from dan --to bersama (dengan --every), bukan campuran.",
+            "en": "Use --cutoffs, or --from and --to together (with --every), not a mix.",
+        },
+        "bt_bad_stage": {
+            "id": "Tahapan tidak dikenal: {value}.",
+            "en": "Unknown stage: {value}.",
+        },
+        "bt_bad_stage_fix": {
+            "id": "Pilih dari: {known} (beberapa dipisah koma).",
+            "en": "Choose from: {known} (several separated by commas).",
+        },
+        "bt_stage_all": {"id": "Semua insiden", "en": "All incidents"},
+        "bt_method_riskmap": {"id": "riskmap", "en": "riskmap"},
+        "bt_method_count": {"id": "hitungan", "en": "count"},
+        "bt_method_decay": {"id": "hitungan meluruh", "en": "decayed count"},
+        "bt_method_kde": {"id": "kepadatan kernel", "en": "kernel density"},
+        "bt_method_random": {"id": "acak", "en": "random"},
+        "bt_metric_hit_rate_villages": {
+            "id": "Bagian insiden di {k} % desa teratas",
+            "en": "Share of incidents in the top {k} % of villages",
+        },
+        "bt_metric_pai_area": {"id": "PAI pada {k} % luas wilayah", "en": "PAI at {k} % of the area"},
+        "bt_metric_auc": {"id": "AUC", "en": "AUC"},
+        "bt_verdict_head": {
+            "id": "Uji mundur: {n} jendela uji {window}; skor dibuat hanya dari insiden sebelum tanggal potong.",
+            "en": "Backtest: {n} test windows of {window}; scores use only incidents before each cutoff.",
+        },
+        "bt_median_riskmap": {"id": "riskmap {value} (median)", "en": "riskmap {value} (median)"},
+        "bt_verdict_line": {
+            "id": "riskmap mengalahkan baseline {baseline} di {wins} dari {n} jendela (median {baseline}: {theirs})",
+            "en": "riskmap beats the {baseline} baseline in {wins} of {n} windows (median {baseline}: {theirs})",
+        },
+        "bt_axis_villages": {
+            "id": "Bagian desa/kelurahan (urut skor, tertinggi dulu)",
+            "en": "Share of villages (in score order, highest first)",
+        },
+        "bt_axis_area": {
+            "id": "Bagian luas wilayah (urut skor, tertinggi dulu)",
+            "en": "Share of the area (in score order, highest first)",
+        },
+        "bt_axis_incidents": {"id": "Bagian insiden jendela uji", "en": "Share of test-window incidents"},
+        "bt_chart_title": {
+            "id": "Uji mundur - {stage}: median dari {n} jendela {window}",
+            "en": "Backtest - {stage}: median over {n} windows of {window}",
+        },
+        "bt_written": {"id": "ditulis", "en": "written"},
+    }
+)
+
 for _code, (_id, _en) in {
     "impossible_coordinates": ("Koordinat mustahil", "Impossible coordinates"),
     "village_off_earth": ("Koordinat poligon di luar bumi", "Polygon coordinates off the Earth"),

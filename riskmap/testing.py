@@ -24,6 +24,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from shapely.geometry import box
 
 from riskmap.io.report import LayerReport, LoadReport
@@ -400,3 +401,194 @@ class RequestRecorder:
     def violations(self) -> list[str]:
         """One violation per request received."""
         return [f"network request: {r}" for r in self.requests]
+# ------------------------------------------------------------------------ synthetic incident histories
+ELECTION_DAYS = ("2017-02-15", "2018-06-27", "2019-04-17", "2020-12-09", "2024-02-14", "2024-11-27")
+"""Indonesian election days (Pilkada 2017, 2018, 2020, 2024; Pemilu 2019, 2024): campaign peaks precede them."""
+
+
+@dataclass
+class IncidentHistory:
+    """A synthetic incident history made by :func:`incident_history`.
+
+    Attributes
+    ----------
+    incidents
+        Rows in riskmap's incident CSV format (``incident_id``, ``date``,
+        ``type``, ``severity``, ``lat``, ``lon``, ``precision``,
+        ``description``, ``source``), text like a hand-made export.
+    hot_spots
+        Positions (in the villages given) of the villages holding the
+        planted persistent hot spots.
+    generation
+        Per incident: 0 for a background event, n for an event triggered
+        n steps down a chain.
+    """
+
+    incidents: pd.DataFrame
+    hot_spots: np.ndarray
+    generation: np.ndarray
+
+    def to_csv(self, path: str | Path) -> Path:
+        """Write the incidents as a UTF-8 CSV; returns the path."""
+        self.incidents.to_csv(path, index=False)
+        return Path(path)
+
+
+def _district_column(villages: gpd.GeoDataFrame) -> str | None:
+    for name in ("district_code", "kecamatan", "district", "WADMKC", "ADM3_PCODE", "NAME_3"):
+        if name in villages:
+            return name
+    return None
+
+
+def incident_history(
+    villages: gpd.GeoDataFrame,
+    *,
+    start: str = "2017-01-01",
+    end: str = "2024-12-31",
+    background_per_year: float = 60.0,
+    hot_spots: int = 3,
+    hot_share: float = 0.6,
+    hot_spot_km: float = 1.0,
+    branching: float = 0.4,
+    trigger_days: float = 20.0,
+    trigger_km: float = 1.5,
+    campaign_boost: float = 3.0,
+    campaign_days: int = 75,
+    precision_mix: tuple[float, float, float] = (0.8, 0.12, 0.08),
+    config: Any = None,
+    seed: int = 0,
+) -> IncidentHistory:
+    """A clustered, self-exciting incident history over several years (Hawkes-like), deterministic by seed.
+
+    Background events arrive at ``background_per_year`` per year, ``1 +
+    campaign_boost`` times faster in the ``campaign_days`` before each
+    election day of :data:`ELECTION_DAYS`; a share ``hot_share`` of them
+    falls near one of ``hot_spots`` persistent hot spots (Gaussian, sd
+    ``hot_spot_km`` km around a village centre), the rest anywhere (a
+    village at random, a point inside it). Every event triggers
+    Poisson(``branching``) more events, each ``trigger_days`` days later on
+    average (exponential) and ``trigger_km`` km away (Gaussian sd), so
+    trouble spreads to neighbouring villages; triggered events keep the
+    parent's type with probability 0.7. Precision is exact / near (moved by
+    up to ~1 km) / region (placed at the kecamatan's centre) in
+    ``precision_mix``. Types come from the configuration's taxonomy;
+    events outside every village polygon are dropped (region ones are kept).
+
+    Parameters
+    ----------
+    villages
+        Village polygons in EPSG:4326 (any schema; a kecamatan column is used
+        for region-precision events when present).
+
+    Returns
+    -------
+    IncidentHistory
+    """
+    from riskmap.config import load_config
+
+    config = config or load_config()
+    rng = np.random.default_rng(seed)
+    geoms = villages.geometry.to_numpy()
+    centre = shapely.centroid(geoms)
+    cx, cy = shapely.get_x(centre), shapely.get_y(centre)
+    km_lat = 1.0 / 110.574
+    km_lon = km_lat / np.cos(np.radians(np.mean(cy)))
+    t0, t1 = np.datetime64(start, "D"), np.datetime64(end, "D")
+    n_days = int((t1 - t0).astype(int)) + 1
+    days = t0 + np.arange(n_days)
+    rate = np.ones(n_days)
+    for e in ELECTION_DAYS:
+        ed = np.datetime64(e, "D")
+        rate[(days <= ed) & (days > ed - campaign_days)] += campaign_boost
+    n0 = rng.poisson(background_per_year * n_days / 365.25 * rate.mean())
+    t = rng.choice(n_days, size=n0, p=rate / rate.sum()).astype(float)
+    hot = rng.choice(len(villages), size=min(hot_spots, len(villages)), replace=False)
+    on_hot = rng.random(n0) < hot_share
+    which = hot[rng.integers(len(hot), size=n0)]
+    anywhere = rng.integers(len(villages), size=n0)
+    x = np.where(on_hot, cx[which] + rng.normal(0, hot_spot_km, n0) * km_lon, np.nan)
+    y = np.where(on_hot, cy[which] + rng.normal(0, hot_spot_km, n0) * km_lat, np.nan)
+    rest = np.flatnonzero(~on_hot)
+    if len(rest):
+        pts = shapely.point_on_surface(geoms[anywhere[rest]])
+        bx, by = _jitter_inside(rng, geoms[anywhere[rest]], shapely.get_x(pts), shapely.get_y(pts))
+        x[rest], y[rest] = bx, by
+    types = np.array(list(config.taxonomy))
+    kind = rng.integers(len(types), size=n0)
+    gen = np.zeros(n0, dtype=np.int64)
+    parts = [(t, x, y, kind, gen)]
+    parent_t, parent_x, parent_y, parent_k, g = t, x, y, kind, 0
+    while len(parent_t) and g < 50:
+        g += 1
+        children = rng.poisson(branching, len(parent_t))
+        idx = np.repeat(np.arange(len(parent_t)), children)
+        m = len(idx)
+        ct = parent_t[idx] + rng.exponential(trigger_days, m)
+        cx_ = parent_x[idx] + rng.normal(0, trigger_km, m) * km_lon
+        cy_ = parent_y[idx] + rng.normal(0, trigger_km, m) * km_lat
+        ck = np.where(rng.random(m) < 0.7, parent_k[idx], rng.integers(len(types), size=m))
+        keep = ct < n_days
+        parent_t, parent_x, parent_y, parent_k = ct[keep], cx_[keep], cy_[keep], ck[keep]
+        parts.append((parent_t, parent_x, parent_y, parent_k, np.full(int(keep.sum()), g)))
+    t, x, y, kind, gen = (np.concatenate([p[i] for p in parts]) for i in range(5))
+    order = np.lexsort((x, t))
+    t, x, y, kind, gen = t[order], x[order], y[order], kind[order], gen[order]
+    n = len(t)
+    precision = rng.choice(np.array(["exact", "near", "region"]), size=n, p=list(precision_mix))
+    # which village each event lies in: events off every polygon are dropped (unless region)
+    tree = shapely.STRtree(geoms)
+    p_idx, v_idx = tree.query(shapely.points(x, y), predicate="within")
+    village = np.full(n, -1, dtype=np.int64)
+    village[p_idx] = v_idx
+    near = precision == "near"
+    x = x + near * rng.uniform(-0.7, 0.7, n) * km_lon
+    y = y + near * rng.uniform(-0.7, 0.7, n) * km_lat
+    col = _district_column(villages)
+    region = precision == "region"
+    if col is not None:
+        codes, _ = pd.factorize(villages[col])
+        size = np.bincount(codes)
+        dx, dy = np.bincount(codes, weights=cx) / size, np.bincount(codes, weights=cy) / size
+        d = codes[np.maximum(village, 0)]
+        x = np.where(region & (village >= 0), dx[d], x)
+        y = np.where(region & (village >= 0), dy[d], y)
+    keep = village >= 0
+    t, x, y, kind, gen, precision, village = (a[keep] for a in (t, x, y, kind, gen, precision, village))
+    n = len(t)
+    dates = np.datetime_as_string(t0 + np.floor(t).astype("timedelta64[D]"), unit="D")
+    name_col = next((c for c in ("nama", "WADMKD", "village_name", "NAME_4") if c in villages), None)
+    names = villages[name_col].to_numpy() if name_col else np.array([f"desa {k}" for k in range(len(villages))])
+    frame = pd.DataFrame(
+        {
+            "incident_id": [f"SIM-{seed}-{k:06d}" for k in range(n)],
+            "date": dates,
+            "type": types[kind],
+            "severity": rng.choice(["1", "2", "3"], size=n, p=[0.5, 0.35, 0.15]),
+            "lat": [f"{v:.6f}" for v in y],
+            "lon": [f"{v:.6f}" for v in x],
+            "precision": precision,
+            "description": [f"Kejadian sintetis {types[k]} di {names[v]}" for k, v in zip(kind, village, strict=True)],
+            "source": "sintetis",
+        }
+    )
+    return IncidentHistory(incidents=frame, hot_spots=np.sort(hot), generation=gen)
+
+
+def _jitter_inside(
+    rng: np.random.Generator, geoms: np.ndarray, x: np.ndarray, y: np.ndarray, tries: int = 8
+) -> tuple[np.ndarray, np.ndarray]:
+    """Uniform points inside each polygon by rejection from its bounds (its interior point after ``tries``)."""
+    bounds = shapely.bounds(geoms)
+    ox, oy = x.copy(), y.copy()
+    todo = np.arange(len(geoms))
+    for _ in range(tries):
+        if not len(todo):
+            break
+        b = bounds[todo]
+        px = rng.uniform(b[:, 0], b[:, 2])
+        py = rng.uniform(b[:, 1], b[:, 3])
+        inside = shapely.contains_xy(geoms[todo], px, py)
+        ox[todo[inside]], oy[todo[inside]] = px[inside], py[inside]
+        todo = todo[~inside]
+    return ox, oy
