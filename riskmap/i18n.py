@@ -988,6 +988,27 @@ for _code, (_id, _en) in {
     MESSAGES["reason_" + _code] = {"id": _id, "en": _en}
 
 
+# -- inputs10 (issue 10: incident inputs as delivered, national files; io/incidents, villages, _coords) ---------
+MESSAGES.update(
+    {
+        "collapsed_parts_dropped": {
+            "id": (
+                "{n} bagian poligon ini menyusut menjadi titik atau garis (tanpa luas) dan dibuang; bagian lain "
+                "dipakai. Periksa batas kelurahan/desa ini di aplikasi GIS bila perlu."
+            ),
+            "en": (
+                "{n} part(s) of this polygon had collapsed to a point or a line (no area) and were dropped; the "
+                "other parts are used. Check this village's boundary in a GIS application if needed."
+            ),
+        },
+        "collapsed_parts_summary": {
+            "id": "{parts} bagian poligon tanpa luas (titik/garis) dibuang dari {polygons} kelurahan/desa.",
+            "en": "{parts} polygon part(s) with no area (points/lines) were dropped from {polygons} villages.",
+        },
+    }
+)
+
+
 class _Missing(dict):
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"

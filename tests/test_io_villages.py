@@ -351,3 +351,50 @@ def test_every_geometry_empty_is_a_clear_error(tmp_path, villages):
     with pytest.raises(RiskmapInputError) as err:
         pipeline.run(path)
     assert err.value.code == "no_villages_left" and "Tanpa poligon (9)" in err.value.message("id")
+
+
+def test_collapsed_parts_are_dropped_and_counted_not_fatal(tmp_path, villages):
+    # issue 10: the national village file stopped with "Overlay input is mixed-dimension" in make_valid,
+    # caused by MultiPolygons with a part collapsed to a point
+    from shapely import wkt
+
+    x, y = 123.80, -10.20
+    square = f"(({x} {y}, {x + 0.01} {y}, {x + 0.01} {y + 0.01}, {x} {y + 0.01}, {x} {y}))"
+    point_part = f"(({x + 0.05} {y}, {x + 0.05} {y}, {x + 0.05} {y}, {x + 0.05} {y}))"  # zero area, one point
+    line_part = f"(({x + 0.07} {y}, {x + 0.08} {y}, {x + 0.07} {y}, {x + 0.07} {y}))"  # zero area, a line
+    overlapping = f"(({x + 0.005} {y}, {x + 0.02} {y}, {x + 0.02} {y + 0.01}, {x + 0.005} {y + 0.01}, {x + 0.005} {y}))"
+    extra = [
+        # row 10: a square and a part collapsed to a point
+        {"kode": "53.71.09.3001", "nama": "Titik Sisa", "geometry": wkt.loads(f"MULTIPOLYGON({square}, {point_part})")},
+        # row 11: overlapping parts, a point part and a line part
+        {
+            "kode": "53.71.09.3002",
+            "nama": "Tumpang",
+            "geometry": wkt.loads(f"MULTIPOLYGON({square}, {overlapping}, {point_part}, {line_part})"),
+        },
+        # row 12: a GeometryCollection of a polygon, a point and a line
+        {
+            "kode": "53.71.09.3003",
+            "nama": "Koleksi",
+            "geometry": wkt.loads(
+                f"GEOMETRYCOLLECTION(POLYGON{square}, POINT({x} {y}), LINESTRING({x} {y}, {x + 0.1} {y + 0.1}))"
+            ),
+        },
+        # row 13: nothing but collapsed parts: rejected, not a crash
+        {"kode": "53.71.09.3004", "nama": "Hampa", "geometry": wkt.loads(f"MULTIPOLYGON({point_part}, {line_part})")},
+    ]
+    frame = gpd.GeoDataFrame([*villages.to_dict("records"), *extra], geometry="geometry", crs=4326)
+    path = tmp_path / "nasional.gpkg"
+    frame.to_file(path)
+    out, report = read_villages(path)
+    assert_accounted(report)
+    assert reasons_by_row(report) == {13: "invalid_geometry"}
+    dropped = {w.row: w.params["n"] for w in report.warnings if w.reason == "collapsed_parts_dropped"}
+    assert dropped == {10: 1, 11: 2, 12: 2}
+    summary = next(w for w in report.warnings if w.reason == "collapsed_parts_summary")
+    assert summary.row is None and summary.params == {"parts": 5, "polygons": 3}
+    assert "5" in report.summary("id") and "5" in report.summary("en")
+    assert out.geometry.is_valid.all() and out.geom_type.isin(["Polygon", "MultiPolygon"]).all()
+    by_code = out.set_index("village_code").geometry
+    assert by_code["53.71.09.3001"].area == pytest.approx(1e-4, rel=1e-6)
+    assert by_code["53.71.09.3002"].area == pytest.approx(2e-4, rel=1e-6)  # the overlap counted once

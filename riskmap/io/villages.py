@@ -382,32 +382,64 @@ def _area_km2(geoms: np.ndarray) -> np.ndarray:
 
 
 def _repair(out: gpd.GeoDataFrame, report: LayerReport) -> gpd.GeoDataFrame:
-    """Make invalid polygons valid (counted as warnings); reject the unrepairable."""
+    """Make invalid polygons valid (counted as warnings); reject the unrepairable.
+
+    Each part is repaired on its own (GEOS ``make_valid`` with the
+    "structure" method, collapsed parts dropped) and the polygonal results
+    are merged: a part collapsed to a point or a line, or a point or line in
+    a GeometryCollection, is dropped and counted (``collapsed_parts_dropped``)
+    instead of reaching a GEOS overlay, where it stopped national files with
+    "Overlay input is mixed-dimension". Nothing here raises: a feature GEOS
+    cannot repair is rejected (``invalid_geometry``).
+    """
     geoms = out.geometry.to_numpy()
     invalid = ~shapely.is_valid(geoms)
     kinds = shapely.get_type_id(geoms)
     needs = invalid | (kinds == 7)
     if not needs.any():
         return out
-    fixed = shapely.make_valid(geoms[needs])
-    # keep only polygonal parts (make_valid may add lines or points)
-    polys = [
-        shapely.union_all([p for p in shapely.get_parts(g) if shapely.get_type_id(p) in (3, 6)])
-        if shapely.get_type_id(g) == 7
-        else g
-        for g in fixed
-    ]
-    polys = np.array(polys, dtype=object)
+    todo = np.flatnonzero(needs)
+    polys = np.empty(len(todo), dtype=object)
+    dropped = np.zeros(len(todo), dtype=int)
+    for k, geom in enumerate(geoms[todo]):
+        polys[k], dropped[k] = _polygonal(geom)
     ok = ~shapely.is_empty(polys) & np.isin(shapely.get_type_id(polys), [3, 6])
-    rows = out[ROW_COLUMN].to_numpy()[needs]
+    rows = out[ROW_COLUMN].to_numpy()[todo]
     report.reject_frame(list(rows[~ok]), "invalid_geometry")
-    report.warn_frame(list(rows[ok & invalid[needs]]), "repaired_geometry")
+    report.warn_frame(list(rows[ok & invalid[todo]]), "repaired_geometry")
+    some = ok & (dropped > 0)
+    report.warn_frame(list(rows[some]), "collapsed_parts_dropped", n=[int(d) for d in dropped[some]])
+    if some.any():
+        report.warn(None, "collapsed_parts_summary", parts=int(dropped[some].sum()), polygons=int(some.sum()))
     geoms = geoms.copy()
-    geoms[needs] = polys
+    geoms[todo] = polys
     out = out.set_geometry(gpd.array.from_shapely(geoms, crs=4326))
     drop = np.zeros(len(out), dtype=bool)
-    drop[np.flatnonzero(needs)[~ok]] = True
+    drop[todo[~ok]] = True
     return out.loc[~drop]
+
+
+def _polygonal(geom: shapely.Geometry) -> tuple[shapely.Geometry | None, int]:
+    """The valid polygonal part of ``geom`` and how many of its parts were dropped (points, lines, collapsed).
+
+    Returns (None, parts) when GEOS cannot repair it.
+    """
+    parts = shapely.get_parts(geom)
+    polygonal = np.isin(shapely.get_type_id(parts), [3, 6])
+    dropped = int((~polygonal).sum())
+    try:
+        fixed = shapely.make_valid(parts[polygonal], method="structure", keep_collapsed=False)
+        empty = shapely.is_empty(fixed) | ~np.isin(shapely.get_type_id(fixed), [3, 6])
+        dropped += int(empty.sum())
+        keep = fixed[~empty]
+        if len(keep) == 0:
+            return None, dropped
+        merged = keep[0] if len(keep) == 1 else shapely.union_all(keep)
+        if not shapely.is_valid(merged) or shapely.get_type_id(merged) not in (3, 6):
+            merged = shapely.make_valid(merged, method="structure", keep_collapsed=False)
+    except shapely.errors.GEOSException:
+        return None, dropped
+    return merged, dropped
 
 
 def _merge_duplicates(out: gpd.GeoDataFrame, report: LayerReport) -> gpd.GeoDataFrame:
