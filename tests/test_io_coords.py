@@ -149,3 +149,22 @@ def test_coordinates_beyond_the_earth_are_impossible(lat):
 def test_numeric_column_with_inf_is_unreadable_not_empty():
     numbers, missing = parse_numbers(pd.Series([float("inf"), np.nan, -10.17]))
     assert np.isnan(numbers[:2]).all() and list(missing) == [False, True, False]
+
+
+def test_real_places_near_the_area_are_outside_not_a_lost_decimal_point():
+    # issue 10: Timor-Leste events next to NTT were reported as lost_decimal_point ("perhaps -0.93 meant")
+    north_maluku = StudyArea((119.0, -1.5, 128.0, 2.5), "Sulawesi Utara - Maluku Utara")
+    places = [
+        (-9.30, 125.60),  # Timor-Leste (Suai): -0.93 would fall inside
+        (-8.556, 125.578),  # Dili
+        (-12.46, 130.84),  # Darwin
+        (5.98, 116.07),  # Kota Kinabalu, Malaysia
+    ]
+    d = diagnose(
+        np.array([p[0] for p in places]), np.array([p[1] for p in places]), np.zeros(len(places), bool), north_maluku
+    )
+    assert list(d.reason) == ["outside_study_area"] * len(places)
+    assert d.suggestion == [None] * len(places)
+    # digits that cannot be a place near Indonesia are still diagnosed, with the fix
+    d = diagnose(np.array([-9.30, 12.56, 1256.0]), np.array([12.56, 12.56, 125.6]), np.zeros(3, bool), north_maluku)
+    assert list(d.reason) == ["lost_decimal_point"] * 3

@@ -210,6 +210,22 @@ _MAX_LOST_DECIMAL = 180.0 * _SCALES[-1]
 """Largest value a degree with a lost decimal point can reach (180 x 10^7); beyond it a point is impossible."""
 
 
+NEIGHBOURHOOD_DEG = 5.0
+"""Margin (degrees) around Indonesia's box and the study area within which a point is a real place an export
+can hold (Timor-Leste, Malaysia, Papua New Guinea, northern Australia): such a point is reported as outside the
+study area, never as a lost decimal point, even when shifting its digits would land it inside."""
+
+
+def _plausible(lat: float, lon: float, area: StudyArea) -> bool:
+    """True when (lat, lon) is a coordinate on Earth within :data:`NEIGHBOURHOOD_DEG` of Indonesia or the area."""
+    if abs(lat) > 90 or abs(lon) > 180:
+        return False
+    minx, miny, maxx, maxy = area.bounds
+    lo_x, lo_y, hi_x, hi_y = INDONESIA.bounds
+    m = NEIGHBOURHOOD_DEG
+    return min(minx, lo_x) - m <= lon <= max(maxx, hi_x) + m and min(miny, lo_y) - m <= lat <= max(maxy, hi_y) + m
+
+
 def _explain(lat: float, lon: float, area: StudyArea) -> tuple[str, tuple[float, float] | None]:
     """Find the likeliest reason a readable point falls outside the area."""
     minx, miny, maxx, maxy = area.bounds
@@ -221,6 +237,8 @@ def _explain(lat: float, lon: float, area: StudyArea) -> tuple[str, tuple[float,
         return "swapped_coordinates", (lon, lat)
     if max(abs(lat), abs(lon)) > _MAX_LOST_DECIMAL:  # no decimal point lost can explain it
         return "impossible_coordinates", None
+    if _plausible(lat, lon, area):  # a real place near the area (Timor-Leste next to NTT): simply outside
+        return "outside_study_area", None
     best: tuple[int, str, tuple[float, float]] | None = None
     for swap in (False, True):
         y, x = (lon, lat) if swap else (lat, lon)
