@@ -1001,6 +1001,36 @@ MESSAGES.update(
                 "other parts are used. Check this village's boundary in a GIS application if needed."
             ),
         },
+        "unmapped_event_type": {
+            "id": (
+                "jenis kejadian {export} '{value}' belum dipetakan ke jenis insiden riskmap; kejadian tetap dipakai "
+                "sebagai '{default}'. Untuk memetakannya, tambahkan baris {line} di konfigurasi Anda (ganti ... "
+                "dengan salah satu jenis di [taxonomy])."
+            ),
+            "en": (
+                "{export} event type '{value}' maps to no riskmap incident type; the event is used as '{default}'. "
+                "To map it, add the line {line} to your configuration (replace ... with one of the types in "
+                "[taxonomy])."
+            ),
+        },
+        "export_precision_unknown": {
+            "id": (
+                "{column} '{value}' bukan kode {export} yang dikenal ({known}); lokasi dianggap setingkat wilayah "
+                "(tidak dipatok ke satu kelurahan/desa). Periksa kolom {column}."
+            ),
+            "en": (
+                "{column} '{value}' is not a known {export} code ({known}); the location is taken as region-level "
+                "(not pinned to one village). Check the {column} column."
+            ),
+        },
+        "config_unknown_type": {
+            "id": "{key} = '{value}' bukan jenis insiden di [taxonomy]. Jenis yang ada: {known}.",
+            "en": "{key} = '{value}' is not an incident type in [taxonomy]. Types there: {known}.",
+        },
+        "config_unknown_type_fix": {
+            "id": "Tulis salah satu jenis yang ada, atau tambahkan jenis itu di [taxonomy].",
+            "en": "Write one of the existing types, or add that type to [taxonomy].",
+        },
         "collapsed_parts_summary": {
             "id": "{parts} bagian poligon tanpa luas (titik/garis) dibuang dari {polygons} kelurahan/desa.",
             "en": "{parts} polygon part(s) with no area (points/lines) were dropped from {polygons} villages.",

@@ -178,12 +178,13 @@ def test_acled_export_as_delivered(tmp_path, villages, villages_path):
     report = layers.report["incidents"]
     assert report.schema == "ACLED"
     assert_accounted(report)
-    assert reasons_by_row(report) == {4: "unmapped_acled_type", 7: "outside_study_area"}
+    assert reasons_by_row(report) == {7: "outside_study_area"}  # issue 10: Battles (row 4) is used
     inc = layers.incidents.set_index("incident_id")
     assert inc.loc["IDN1", "type"] == "protest" and inc.loc["IDN1", "severity"] == 1
-    assert inc.loc["IDN2", "type"] == "supporter_clash" and inc.loc["IDN2", "severity"] == 3
+    assert inc.loc["IDN2", "type"] == "riot" and inc.loc["IDN2", "severity"] == 3
     assert inc.loc["IDN2", "precision"] == "near"
-    assert inc.loc["IDN4", "type"] == "intimidation" and inc.loc["IDN4", "precision"] == "region"
+    assert inc.loc["IDN3", "type"] == "armed_clash" and inc.loc["IDN3", "severity"] == 2
+    assert inc.loc["IDN4", "type"] == "attack_on_civilians" and inc.loc["IDN4", "precision"] == "region"
     assert inc.loc["IDN4", "village_idx"] == -1
     assert inc.loc["IDN5", "type"] == "apk_vandalism"
     assert inc.loc["IDN1", "date"] == pd.Timestamp("2024-11-28")
@@ -219,3 +220,235 @@ def test_date_window_comes_from_the_configuration(tmp_path, villages, villages_p
     config = load_config(overrides={"incidents": {"earliest_year": 2020}})
     layers = pipeline.load(villages_path, None, path, config=config)
     assert reasons_by_row(layers.report["incidents"]) == {3: "date_out_of_range"}
+
+
+# ACLED codebook (2023): every event type with its sub-event types
+ACLED_CODEBOOK = {
+    "Battles": ["Armed clash", "Government regains territory", "Non-state actor overtakes territory"],
+    "Explosions/Remote violence": [
+        "Chemical weapon",
+        "Air/drone strike",
+        "Suicide bomb",
+        "Shelling/artillery/missile attack",
+        "Remote explosive/landmine/IED",
+        "Grenade",
+    ],
+    "Violence against civilians": ["Sexual violence", "Attack", "Abduction/forced disappearance"],
+    "Protests": ["Peaceful protest", "Protest with intervention", "Excessive force against protesters"],
+    "Riots": ["Violent demonstration", "Mob violence"],
+    "Strategic developments": [
+        "Agreement",
+        "Arrests",
+        "Change to group/activity",
+        "Disrupted weapons use",
+        "Headquarters or base established",
+        "Looting/property destruction",
+        "Non-violent transfer of territory",
+        "Other",
+    ],
+}
+
+
+def _write_acled(tmp_path, rows, name="acled.csv"):
+    path = tmp_path / name
+    pd.DataFrame(rows, columns=ACLED_COLUMNS).to_csv(path, index=False)
+    return path
+
+
+def test_every_acled_event_and_sub_event_type_is_mapped(tmp_path, villages, villages_path):
+    # issue 10: Battles had no mapping and 63 % of a real export was rejected as unmapped_acled_type
+    from riskmap.config import load_config
+
+    config = load_config()
+    lat, lon = village_center(villages, 2)
+    pairs = [(e, s) for e, subs in ACLED_CODEBOOK.items() for s in subs]
+    rows = [_acled_row(f"IDN{i}", "10 November 2024", e, s, lat, lon, 1) for i, (e, s) in enumerate(pairs)]
+    inc, report = read_incidents(_write_acled(tmp_path, rows), config=config)
+    assert_accounted(report)
+    assert report.rejected == [] and len(inc) == len(pairs) == 25
+    assert not [w for w in report.warnings if w.reason == "unmapped_event_type"]
+    types = dict(zip(pairs, inc["type"], strict=True))
+    for (event, sub), type_id in types.items():
+        assert type_id in config.taxonomy, (event, sub)
+        relevance = config.taxonomy[type_id]["stages"]
+        assert set(relevance) == set(config.stages) and max(relevance.values()) > 0, type_id
+        assert config.taxonomy[type_id]["label_id"] and config.taxonomy[type_id]["label_en"]
+    assert types[("Battles", "Armed clash")] == "armed_clash"
+    assert types[("Explosions/Remote violence", "Grenade")] == "explosion"
+    assert types[("Violence against civilians", "Abduction/forced disappearance")] == "attack_on_civilians"
+    assert types[("Riots", "Mob violence")] == "riot"
+    assert types[("Strategic developments", "Looting/property destruction")] == "apk_vandalism"
+    assert types[("Strategic developments", "Arrests")] == "strategic_development"
+    severity = dict(zip(pairs, inc["severity"], strict=True))
+    assert severity[("Battles", "Armed clash")] == 2 and severity[("Protests", "Peaceful protest")] == 1
+
+
+def test_unmapped_acled_type_is_kept_with_a_warning_naming_the_key(tmp_path, villages, villages_path):
+    lat, lon = village_center(villages, 2)
+    rows = [
+        _acled_row("IDN1", "10 November 2024", "Cyber attacks", "Hacking", lat, lon, 1),
+        _acled_row("IDN2", "11 November 2024", "Protests", "Peaceful protest", lat, lon, 1),
+    ]
+    inc, report = read_incidents(_write_acled(tmp_path, rows))
+    assert_accounted(report)
+    assert report.rejected == [] and len(inc) == 2
+    assert list(inc["type"]) == ["strategic_development", "protest"]
+    (note,) = [w for w in report.warnings if w.reason == "unmapped_event_type"]
+    assert note.row == 2
+    for lang in ("id", "en"):
+        text = note.message(lang)
+        assert "Cyber attacks / Hacking" in text and '[acled.types] "Cyber attacks / Hacking"' in text
+        assert "strategic_development" in text
+
+
+def test_fatalities_graded_into_severity_from_the_configuration(tmp_path, villages, villages_path):
+    from riskmap.config import load_config
+
+    lat, lon = village_center(villages, 2)
+    deaths = [0, 1, 2, 3, 9, 10, 150]
+    rows = [
+        _acled_row(f"IDN{d}", "10 November 2024", "Protests", "Peaceful protest", lat, lon, 1, fatalities=d)
+        for d in deaths
+    ]
+    rows.append(_acled_row("IDNx", "10 November 2024", "Battles", "Armed clash", lat, lon, 1, fatalities="tidak ada"))
+    path = _write_acled(tmp_path, rows)
+    inc, _ = read_incidents(path)
+    assert list(inc["severity"]) == [1, 3, 3, 3, 3, 3, 3, 2]  # default: any death is berat (3)
+    finer = load_config(overrides={"incidents": {"fatalities_severity": {"1": 2, "3": 3}}})
+    inc, _ = read_incidents(path, config=finer)
+    assert list(inc["severity"]) == [1, 2, 2, 3, 3, 3, 3, 2]
+
+
+def test_acled_geo_precision_3_is_region_and_unknown_codes_are_region_with_a_warning(tmp_path, villages, villages_path):
+    lat, lon = village_center(villages, 2)
+    rows = [
+        _acled_row(f"IDN{g}", "10 November 2024", "Protests", "Peaceful protest", lat, lon, g)
+        for g in ("1", "2", "3", "0", "9")
+    ]
+    layers = pipeline.load(villages_path, None, _write_acled(tmp_path, rows))
+    inc = layers.incidents
+    assert list(inc["precision"]) == ["exact", "near", "region", "region", "region"]
+    assert list(inc["village_idx"] == -1) == [False, False, True, True, True]  # coarse: never pinned
+    report = layers.report["incidents"]
+    assert [w.row for w in report.warnings if w.reason == "export_precision_unknown"] == [5, 6]
+
+
+UCDP_COLUMNS = [
+    "id",
+    "relid",
+    "year",
+    "active_year",
+    "code_status",
+    "type_of_violence",
+    "conflict_dset_id",
+    "conflict_new_id",
+    "conflict_name",
+    "dyad_dset_id",
+    "dyad_new_id",
+    "dyad_name",
+    "side_a_dset_id",
+    "side_a_new_id",
+    "side_a",
+    "side_b_dset_id",
+    "side_b_new_id",
+    "side_b",
+    "number_of_sources",
+    "source_article",
+    "source_office",
+    "source_date",
+    "source_headline",
+    "source_original",
+    "where_prec",
+    "where_coordinates",
+    "where_description",
+    "adm_1",
+    "adm_2",
+    "latitude",
+    "longitude",
+    "geom_wkt",
+    "priogrid_gid",
+    "country",
+    "country_id",
+    "region",
+    "event_clarity",
+    "date_prec",
+    "date_start",
+    "date_end",
+    "deaths_a",
+    "deaths_b",
+    "deaths_civilians",
+    "deaths_unknown",
+    "best",
+    "high",
+    "low",
+    "gwnoa",
+    "gwnob",
+]
+
+
+def _ucdp_row(event_id, date, violence, lat, lon, prec, best):
+    row = dict.fromkeys(UCDP_COLUMNS, "")
+    row.update(
+        {
+            "id": event_id,
+            "relid": f"IDN-2024-1-{event_id}",
+            "year": date[:4],
+            "active_year": "1",
+            "code_status": "Clear",
+            "type_of_violence": str(violence),
+            "conflict_name": "Indonesia: West Papua",
+            "source_article": '"Kompas,2024-11-10,Kontak tembak di distrik"',
+            "source_headline": "Kontak tembak di distrik",
+            "where_prec": str(prec),
+            "where_coordinates": "Kupang town",
+            "adm_1": "Nusa Tenggara Timur province",
+            "adm_2": "Kota Kupang",
+            "latitude": lat,
+            "longitude": lon,
+            "geom_wkt": f"POINT ({lon} {lat})",
+            "country": "Indonesia",
+            "country_id": "850",
+            "region": "Asia",
+            "event_clarity": "1",
+            "date_prec": "1",
+            "date_start": f"{date} 00:00:00.000",
+            "date_end": f"{date} 00:00:00.000",
+            "best": str(best),
+            "high": str(best),
+            "low": str(best),
+        }
+    )
+    return row
+
+
+def test_ucdp_ged_export_as_delivered(tmp_path, villages, villages_path):
+    lat, lon = village_center(villages, 2)
+    rows = [
+        _ucdp_row(1001, "2024-11-10", 1, lat, lon, 1, 2),
+        _ucdp_row(1002, "2024-11-11", 2, lat, lon, 2, 0),
+        _ucdp_row(1003, "2024-11-12", 3, lat, lon, 3, 12),
+        _ucdp_row(1004, "2024-11-13", 3, lat, lon, 7, 1),
+        _ucdp_row(1005, "2024-11-14", 4, lat, lon, 1, 1),  # a type UCDP may add: kept, warned
+        _ucdp_row(1006, "2024-11-15", 1, "-8.556", "125.578", 1, 1),  # Dili: outside, not a lost decimal
+    ]
+    path = tmp_path / "GEDEvent_v24_1.csv"
+    pd.DataFrame(rows, columns=UCDP_COLUMNS).to_csv(path, index=False)
+    layers = pipeline.load(villages_path, None, path)
+    report = layers.report["incidents"]
+    assert report.schema == "UCDP"
+    assert_accounted(report)
+    assert reasons_by_row(report) == {7: "outside_study_area"}
+    inc = layers.incidents.set_index("incident_id")
+    assert list(inc["type"]) == [
+        "armed_clash",
+        "armed_clash",
+        "attack_on_civilians",
+        "attack_on_civilians",
+        "armed_clash",
+    ]
+    assert list(inc["severity"]) == [3, 2, 3, 3, 3]
+    assert list(inc["precision"]) == ["exact", "near", "region", "region", "exact"]
+    assert inc.loc["1001", "date"] == pd.Timestamp("2024-11-10")
+    assert inc.loc["1001", "description"] == "Kontak tembak di distrik"
+    assert "UCDP" in inc.loc["1001", "source"]
+    assert [w.row for w in report.warnings if w.reason == "unmapped_event_type"] == [6]

@@ -17,9 +17,20 @@ description    description, keterangan, ...    free text (untrusted)
 source         source, sumber                  free text
 =============  ==============================  =================================
 
-ACLED exports are recognised by their columns (``event_id_cnty``,
-``event_date``, ``event_type``...); event types map to the taxonomy through
-``[acled.types]`` in the configuration.
+Conflict-event exports are read as delivered, recognised by their columns:
+
+* ACLED (``event_id_cnty``, ``event_date``, ``event_type``...): event and
+  sub-event types map to the taxonomy through ``[acled.types]``,
+  ``geo_precision`` 1/2/3 to exact/near/region (``[acled] precision``);
+* UCDP GED (``id``, ``date_start``, ``where_prec``, ``type_of_violence``,
+  ``best``...): ``type_of_violence`` through ``[ucdp.types]``, ``where_prec``
+  1-2 precise, 3-7 region (``[ucdp] precision``).
+
+Their death counts (ACLED ``fatalities``, UCDP ``best``) grade severity
+through ``[incidents] fatalities_severity``. An event type that maps to no
+taxonomy type is kept as the export's ``default_type`` with a warning that
+names the configuration key to add: a new type must not make most of an
+export disappear.
 """
 
 from __future__ import annotations
@@ -33,7 +44,16 @@ import pandas as pd
 
 from riskmap._errors import RiskmapInputError
 from riskmap.config import Config, load_config
-from riskmap.io._columns import ColumnMap, as_text, find_column, load_column_map, map_unique, norm, text_column
+from riskmap.io._columns import (
+    ColumnMap,
+    as_text,
+    find_column,
+    load_column_map,
+    map_unique,
+    norm,
+    text_column,
+    to_numbers,
+)
 from riskmap.io._coords import INDONESIA, StudyArea
 from riskmap.io._dates import config_window, read_dates
 from riskmap.io._read import ROW_COLUMN, RawLayer, read_layer, start_report
@@ -56,10 +76,17 @@ _FIELDS: dict[str, list[str]] = {
 }
 
 _ACLED_REQUIRED = {"event_id_cnty", "event_date", "event_type", "latitude", "longitude"}
+_UCDP_REQUIRED = {"id", "date_start", "latitude", "longitude", "where_prec", "type_of_violence", "best"}
 
 
-def _is_acled(columns: list[str]) -> bool:
-    return {norm(c) for c in columns} >= _ACLED_REQUIRED
+def _export_schema(columns: list[str]) -> str | None:
+    """``"ACLED"`` or ``"UCDP"`` when the columns are those of such an export, else None."""
+    names = {norm(c) for c in columns}
+    if names >= _ACLED_REQUIRED:
+        return "ACLED"
+    if names >= _UCDP_REQUIRED:
+        return "UCDP"
+    return None
 
 
 def _type_lookup(config: Config) -> dict[str, str]:
@@ -107,9 +134,10 @@ def read_incidents(
     mapping = load_column_map(columns).get("incidents", {})
     raw = read_layer(path, crs=mapping.pop("crs", None))
     report = start_report("incidents", raw)
-    if not mapping and _is_acled(list(raw.frame.columns)):
-        report.schema = "ACLED"
-        fields = _acled_fields(raw, config, report)
+    export = None if mapping else _export_schema(list(raw.frame.columns))
+    if export is not None:
+        report.schema = export
+        fields = (_acled_fields if export == "ACLED" else _ucdp_fields)(raw, config, report)
         mapping = {"lat": "latitude", "lon": "longitude"}
     else:
         report.schema = "riskmap"
@@ -121,9 +149,8 @@ def read_incidents(
 
     # type
     unknown = ok & (fields["type"] == "").to_numpy()
-    reason = "unmapped_acled_type" if report.schema == "ACLED" else "unknown_type"
     report.reject_frame(
-        rows[unknown], reason, value=list(fields["type_raw"][unknown]), known=", ".join(config.taxonomy)
+        rows[unknown], "unknown_type", value=list(fields["type_raw"][unknown]), known=", ".join(config.taxonomy)
     )
     ok &= ~unknown
     # date
@@ -234,28 +261,119 @@ def _acled_fields(raw: RawLayer, config: Config, report: LayerReport) -> dict[st
     def col(name: str) -> pd.Series:
         return text_column(frame, by_norm.get(name))
 
+    spec = config.data["acled"]
     event_type, sub_type = col("event_type"), col("sub_event_type")
     table = {norm(k): v for k, v in config.data["acled"]["types"].items()}
-    full = (event_type + " / " + sub_type).map(norm)
-    types = full.map(lambda k: table.get(k, "")).where(
-        lambda s: s != "", event_type.map(lambda k: table.get(norm(k), ""))
+    full = event_type.where(sub_type == "", event_type + " / " + sub_type)
+    types = map_unique(full, lambda k: table.get(norm(k), "")).where(
+        lambda s: s != "", map_unique(event_type, lambda k: table.get(norm(k), ""))
     )
-    unknown_taxonomy = ~types.isin(list(config.taxonomy)) & (types != "")
-    types = types.where(~unknown_taxonomy, "")
+    types = _default_unmapped(types, full, "acled", frame[ROW_COLUMN], config, report)
 
-    fatalities = pd.to_numeric(col("fatalities"), errors="coerce").fillna(0)
-    severe = set(config.data["acled"]["severe_sub_events"])
-    severity = pd.Series(np.where(fatalities > 0, 3, np.where(sub_type.isin(severe), 2, 1)), index=frame.index)
-    geo = pd.to_numeric(col("geo_precision"), errors="coerce").fillna(1).clip(1, 3).astype(int)
-    precision = geo.map({1: "exact", 2: "near", 3: "region"})
-    source = col("source")
+    severe = {norm(s) for s in spec["severe_sub_events"]}
+    base = pd.Series(np.where(sub_type.map(norm).isin(severe), 2, 1), index=frame.index)
+    severity = _graded_severity(base, col("fatalities"), config)
+    precision = _export_precision(col("geo_precision"), "acled", "geo_precision", frame[ROW_COLUMN], config, report)
     return {
         "incident_id": col("event_id_cnty").where(lambda s: s != "", "row-" + frame[ROW_COLUMN].astype(str)),
         "date_raw": col("event_date"),
-        "type_raw": event_type + " / " + sub_type,
+        "type_raw": full,
         "type": types,
         "severity": severity,
         "precision": precision,
         "description": col("notes"),
-        "source": "ACLED: " + source,
+        "source": "ACLED: " + col("source"),
     }
+
+
+def _ucdp_fields(raw: RawLayer, config: Config, report: LayerReport) -> dict[str, pd.Series]:
+    """Fields of a UCDP GED CSV export (one row per event, codebook column names)."""
+    frame = raw.frame
+    by_norm = {norm(c): c for c in frame.columns}
+
+    def col(name: str) -> pd.Series:
+        return text_column(frame, by_norm.get(name))
+
+    spec = config.data["ucdp"]
+    violence = col("type_of_violence")
+    table = {norm(k): v for k, v in spec["types"].items()}
+    types = map_unique(violence, lambda k: table.get(norm(k), ""))
+    types = _default_unmapped(types, violence, "ucdp", frame[ROW_COLUMN], config, report)
+    base = pd.Series(int(spec["base_severity"]), index=frame.index)
+    severity = _graded_severity(base, col("best"), config)
+    precision = _export_precision(col("where_prec"), "ucdp", "where_prec", frame[ROW_COLUMN], config, report)
+    description = col("source_headline")
+    description = description.where(description != "", col("where_description"))
+    conflict = col("conflict_name")
+    source = "UCDP GED" + conflict.where(conflict == "", ": " + conflict)
+    return {
+        "incident_id": col("id").where(lambda s: s != "", "row-" + frame[ROW_COLUMN].astype(str)),
+        "date_raw": col("date_start"),
+        "type_raw": violence,
+        "type": types,
+        "severity": severity,
+        "precision": precision,
+        "description": description,
+        "source": source,
+    }
+
+
+def _default_unmapped(
+    types: pd.Series, raw_types: pd.Series, export: str, rows: pd.Series, config: Config, report: LayerReport
+) -> pd.Series:
+    """Replace types that map to no taxonomy type by ``[export] default_type``, warning row by row.
+
+    The warning names the type as the file has it and the key to add to ``[<export>.types]``.
+    """
+    default = str(config.data[export]["default_type"])
+    if default not in config.taxonomy:
+        raise RiskmapInputError(
+            "config_unknown_type",
+            file=config.source[-1],
+            key=f"{export}.default_type",
+            value=default,
+            known=", ".join(config.taxonomy),
+        )
+    unmapped = ~types.isin(list(config.taxonomy))
+    if unmapped.any():
+        report.warn_frame(
+            rows[unmapped],
+            "unmapped_event_type",
+            value=list(raw_types[unmapped]),
+            export=export.upper(),
+            line=[f'[{export}.types] "{v}" = "..."' for v in raw_types[unmapped]],
+            default=default,
+        )
+    return types.where(~unmapped, default)
+
+
+def _graded_severity(base: pd.Series, deaths: pd.Series, config: Config) -> pd.Series:
+    """Severity 1-3: the type's ``base``, raised by the death count through ``[incidents] fatalities_severity``.
+
+    ``deaths`` that are empty or not a number count as 0.
+    """
+    grading = sorted((float(k), int(v)) for k, v in config.data["incidents"]["fatalities_severity"].items())
+    count = to_numbers(deaths.str.replace(",", "", regex=False)).fillna(0).to_numpy()
+    graded = np.zeros(len(base), dtype=int)
+    for least, severity in grading:
+        graded = np.where(count >= least, severity, graded)
+    return pd.Series(np.clip(np.maximum(base.to_numpy(dtype=int), graded), 1, 3), index=base.index)
+
+
+def _export_precision(
+    codes: pd.Series, export: str, column: str, rows: pd.Series, config: Config, report: LayerReport
+) -> pd.Series:
+    """Location precision from an export's precision code through ``[export] precision``; unknown codes are region."""
+    table = {norm(k): str(v) for k, v in config.data[export]["precision"].items()}
+    precision = map_unique(codes, lambda v: table.get(norm(v).removesuffix("_0"), ""))
+    unknown = ~precision.isin(PRECISIONS)
+    if unknown.any():
+        report.warn_frame(
+            rows[unknown],
+            "export_precision_unknown",
+            value=list(codes[unknown]),
+            column=column,
+            known=", ".join(table),
+            export=export.upper(),
+        )
+    return precision.where(~unknown, "region")
