@@ -1,0 +1,86 @@
+"""Documentation that cannot drift: every default the docs quote is the one in default.toml.
+
+A quote is a code span `` `dotted.key = value` `` (value in TOML syntax) in any page of docs/ or the README;
+it is parsed with tomllib and compared with the loaded default configuration.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from riskmap.config import load_config
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = [*sorted((ROOT / "docs").glob("*.md")), ROOT / "README.md"]
+QUOTE = re.compile(r"`([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)+) = ([^`]+)`")
+
+
+def _quotes() -> list[tuple[str, int, str, str]]:
+    out = []
+    for page in PAGES:
+        for number, line in enumerate(page.read_text(encoding="utf-8").splitlines(), start=1):
+            out.extend((page.name, number, m[1], m[2]) for m in QUOTE.finditer(line))
+    return out
+
+
+def _lookup(data: dict[str, Any], key: str) -> Any:
+    node: Any = data
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            raise KeyError(key)
+        node = node[part]
+    return node
+
+
+QUOTES = _quotes()
+
+
+@pytest.mark.parametrize(("page", "line", "key", "value"), QUOTES, ids=[f"{q[0]}:{q[1]}:{q[2]}" for q in QUOTES])
+def test_quoted_default_matches_the_configuration(page, line, key, value):
+    quoted = tomllib.loads(f"v = {value}")["v"]
+    config = load_config().data
+    try:
+        actual = _lookup(config, key)
+    except KeyError:
+        pytest.fail(f"{page}:{line} quotes `{key}`, which default.toml does not have")
+    assert quoted == actual, f"{page}:{line}: `{key} = {value}` but default.toml has {actual!r}"
+
+
+def test_method_quotes_every_scoring_default():
+    # issue 10: METHOD.md sections 5-6 quoted half-values, weights and thresholds that differed from default.toml
+    config = load_config().data
+    quoted = {key for page, _, key, _ in QUOTES if page == "METHOD.md"}
+    needed = set()
+    for section in ("half", "village_weights", "tps_weights", "thresholds"):
+        needed |= {f"scoring.{section}.{key}" for key in config["scoring"][section]}
+    needed |= {"incidents.severity", "incidents.precision", "incidents.half_life_days"}
+    needed |= {"incidents.fatalities_severity", "acled.precision", "scoring.prior_voters"}
+    assert needed - quoted == set(), "METHOD.md must quote these defaults"
+
+
+def test_docs_cite_only_pages_users_have():
+    # METHOD.md cited a DOMAIN.md that users do not have
+    for page in PAGES:
+        text = page.read_text(encoding="utf-8")
+        for cited in re.findall(r"(?:docs/)?([A-Z][A-Z_]+\.md)", text):
+            assert (ROOT / "docs" / cited).exists() or (ROOT / cited).exists(), f"{page.name} cites {cited}"
+    domain = (ROOT / "docs" / "DOMAIN.md").read_text(encoding="utf-8")
+    for section in ("## 2.", "## 3.", "## 4.", "## 5."):  # the sections METHOD.md and default.toml cite
+        assert section in domain
+    config = load_config()
+    for type_id in config.taxonomy:  # the taxonomy as documented is the taxonomy as configured
+        assert f"`{type_id}`" in domain, type_id
+    for stage in config.stages:
+        assert f"`{stage}`" in domain, stage
+
+
+def test_a_wrong_quote_is_caught(tmp_path):
+    """The check itself can fail: a drifted value is reported."""
+    line = "| rawan | `scoring.thresholds.rawan = 35.0` |"
+    ((key, value),) = QUOTE.findall(line)
+    assert tomllib.loads(f"v = {value}")["v"] != _lookup(load_config().data, key)
