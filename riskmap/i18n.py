@@ -611,7 +611,10 @@ _APP: dict[str, dict[str, str]] = {
         "en": "Village boundaries (zipped shapefile or GDB, GeoJSON, GPKG, FGB, GeoParquet)",
     },
     "up_tps": {"id": "TPS (CSV, XLSX, XLS, ODS, GeoJSON)", "en": "Polling stations (CSV, XLSX, XLS, ODS, GeoJSON)"},
-    "up_incidents": {"id": "Insiden (CSV, XLSX, XLS, ODS, ACLED)", "en": "Incidents (CSV, XLSX, XLS, ODS, ACLED)"},
+    "up_incidents": {
+        "id": "Insiden (CSV, XLSX, XLS, ODS, ACLED, UCDP)",
+        "en": "Incidents (CSV, XLSX, XLS, ODS, ACLED, UCDP)",
+    },
     "up_posts": {"id": "Pos polisi (opsional)", "en": "Police posts (optional)"},
     "need_villages": {"id": "Unggah file batas kelurahan/desa untuk mulai.", "en": "Upload a village file to start."},
     "kept_previous": {
