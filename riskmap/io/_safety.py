@@ -157,7 +157,8 @@ def refuse_limit(path: Path | str, what: str, value: float, limit: float, key: s
 
 
 def _fmt(value: float) -> str:
-    return f"{value:,.0f}" if float(value).is_integer() or value >= 100 else f"{value:,.1f}"
+    # no thousands separator: "1,029" reads as 1.029 in Indonesian
+    return f"{value:.0f}" if float(value).is_integer() or value >= 100 else f"{value:.3g}"
 
 
 # -- names -----------------------------------------------------------------
