@@ -215,7 +215,7 @@ def test_zip_bomb_refused_by_compression_ratio_without_inflating(tmp_path):
     assert "200" in msg and "[limits] max_zip_ratio" in msg and "--config" in msg
     assert "compression ratio" in msg and "rasio" not in msg  # each language on its own
     assert "rasio kompresi" in err.message("id") and "compression" not in err.message("id")
-    assert re.search(r"ZIP \d+, ", msg)  # no thousands separator: "1,029" would read as 1.029 in Indonesian
+    assert re.search(r"member \d+, ", msg)  # no thousands separator: "1,029" would read as 1.029 in Indonesian
 
 
 def test_zip_expanded_size_and_member_count_limits(tmp_path, villages):
