@@ -175,7 +175,9 @@ def incident_rows(villages: gpd.GeoDataFrame, specs: list[tuple[int, str, str]])
 LEAK_MARKERS = ("root:x:0:0", "daemon:x:1:1")
 """Text of /etc/passwd: it never appears in an output, a report or a message."""
 
-_TEMPLATE = re.compile(r"([A-Za-z0-9_]{2,})?\s*\{\{\s*(\d{1,6})\s*\*\s*(\d{1,6})\s*\}\}\s*([A-Za-z0-9_]{2,})?")
+_TEMPLATE = re.compile(r"\{\{\s*(\d{1,6})\s*\*\s*(\d{1,6})\s*\}\}")
+_WORD_BEFORE = re.compile(r"([A-Za-z0-9_]{2,40})\s{0,5}$")
+_WORD_AFTER = re.compile(r"\s{0,5}([A-Za-z0-9_]{2,40})")
 _MARKUP = re.compile(r"<\s*(?:script|img|svg|iframe|body|style|object|embed)\b[^<>]{0,200}>[^<]{0,20}", re.IGNORECASE)
 
 
@@ -249,7 +251,8 @@ def count_data_rows(path: str | Path) -> int | None:
     suffix = path.suffix.lower()
     raw = path.read_bytes()
     if suffix in (".csv", ".txt", ".tsv"):
-        for encoding in ("utf-16",) if raw.startswith((b"\xff\xfe", b"\xfe\xff")) else ("utf-8-sig", "latin-1"):
+        utf16 = raw.startswith((b"\xff\xfe", b"\xfe\xff"))
+        for encoding in ("utf-16", "latin-1") if utf16 else ("utf-8-sig", "latin-1"):
             try:
                 text = raw.decode(encoding)
                 break
@@ -260,7 +263,13 @@ def count_data_rows(path: str | Path) -> int | None:
         lines = [line for line in physical if line.strip()]
         if not lines:
             return 0
-        delimiter = max(("\t", ";", "|", ","), key=lines[0].count)
+        from riskmap.io._read import _header_index
+
+        delimiter = max(("\t", ";", "|", ","), key=lambda d: sum(line.count(d) for line in lines[:20]))
+        # title rows above the header (government spreadsheets) are not data: the header as the reader finds it
+        title = _header_index(list(csv.reader(lines[:20], delimiter=delimiter)))
+        text = "".join(physical[physical.index(lines[title]) :]) if title else text
+        physical = re.findall(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$", text)
         blank = re.compile(r"[\s,;|]*")
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
         count, start = 0, 0
@@ -291,8 +300,11 @@ def template_violations(inputs: str, outputs: str) -> list[str]:
     unrelated number in the output is not taken for an evaluation.
     """
     found = []
-    for m in _TEMPLATE.finditer(inputs):
-        before, a, b, after = m.groups()
+    for m in _TEMPLATE.finditer(inputs):  # anchored on "{{": linear in the input's length
+        a, b = m.groups()
+        wb = _WORD_BEFORE.search(inputs, max(0, m.start() - 45), m.start())
+        wa = _WORD_AFTER.match(inputs, m.end())
+        before, after = (wb.group(1) if wb else None), (wa.group(1) if wa else None)
         product = str(int(a) * int(b))
         patterns = []
         if before:
