@@ -1042,6 +1042,18 @@ MESSAGES.update(
 )
 
 
+# -- r2 (issue 9 red-team: point layers, report, terminal, cli) --------------------------------
+MESSAGES.update(
+    {
+        "empty_geometry": {
+            "id": "geometri baris ini kosong (tanpa koordinat). Gambar ulang titiknya atau isi lintang dan bujur.",
+            "en": "this row's geometry is empty (it has no coordinates). Redraw the point or fill in latitude and "
+            "longitude.",
+        },
+        "reason_empty_geometry": {"id": "Geometri kosong", "en": "Empty geometry"},
+    }
+)
+
 class _Missing(dict):
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
