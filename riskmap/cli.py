@@ -16,7 +16,7 @@ from pathlib import Path
 
 from riskmap import __version__, i18n
 from riskmap._errors import RiskmapInputError
-from riskmap._terminal import SafeStream
+from riskmap._terminal import SafeStream, one_line
 from riskmap.config import CATEGORIES, load_config
 
 _INPUT_HELP = {
@@ -260,7 +260,7 @@ def _deploy_area(args: argparse.Namespace, result: object, config: object) -> in
         summary = {"stage": "campaign", "patrol_priorities": priorities.head(20).to_dict("records"), "_meta": meta}
         print(
             "\n".join(
-                f"{r.rank:>3}. {r.village_name} ({r.district}): {r.risk_campaign:.0f}, {r.hotspots} hot spots"
+                one_line(f"{r.rank:>3}. {r.village_name} ({r.district}): {r.risk_campaign:.0f}, {r.hotspots} hot spots")
                 for r in priorities.head(10).itertuples()
             )
         )
@@ -280,7 +280,7 @@ def _deploy_area(args: argparse.Namespace, result: object, config: object) -> in
             "_meta": meta,
         }
         for r in table.sort_values("risk_recap", ascending=False).itertuples():
-            print(f"  {r.name}: {r.risk_recap:.0f} ({r.level_recap}), police {r.police_suggested}")
+            print(one_line(f"  {r.name}: {r.risk_recap:.0f} ({r.level_recap}), police {r.police_suggested}"))
     written.append(write_json(summary, out / "summary.json"))
     for p in written:
         print(f"-> {p}")

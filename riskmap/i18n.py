@@ -1054,6 +1054,7 @@ MESSAGES.update(
     }
 )
 
+
 class _Missing(dict):
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"

@@ -157,3 +157,18 @@ def test_impossible_numeric_options_exit_2(tmp_path, option):
     out = tmp_path / ("plan" if command[0] == "deploy" else "maps.pdf")
     assert main([*command, *option, "--out", str(out)]) == 2
     assert not out.exists()
+
+
+def test_newline_in_a_file_name_prints_no_line_break(tmp_path, villages_path, tps_frame, capsys):
+    """A file named ``new\\nline.csv`` is quoted as one line (``new\\nline.csv``) in the summary and in errors."""
+    path = tmp_path / "new\nline.csv"
+    tps_frame.to_csv(path, index=False)
+    assert main(["validate", "--villages", villages_path, "--tps", str(path), "--lang", "en"]) == 0
+    out = capsys.readouterr().out
+    assert "new\\nline.csv" in out
+    assert not any(line.startswith("line.csv") for line in out.splitlines())
+    bad = tmp_path / "bad\ttab\nname.csv"
+    bad.write_text("a,b\n1,2\n", encoding="utf-8")
+    assert main(["validate", "--villages", villages_path, "--tps", str(bad), "--lang", "en"]) == 2
+    err = capsys.readouterr().err
+    assert "bad\\ttab\\nname.csv" in err and len(err.strip().splitlines()) == 1

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from riskmap import i18n
+from riskmap._terminal import one_line
 
 RowLabels = dict[int, tuple[str, int]]
 """Row id -> (sheet name, row in that sheet), for workbooks read sheet by sheet."""
@@ -176,7 +177,7 @@ class LayerReport:
         for note in self.warnings:
             if note.row is None:
                 lines.append("  ! " + note.message(lang))
-        return "\n".join(lines)
+        return "\n".join(one_line(line) for line in lines)  # names with a newline stay on their line
 
 
 def _sort_key(note: RowNote) -> tuple[int, str]:
