@@ -30,8 +30,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Format recognised: {schema}.",
     },
     "report_warnings": {
-        "id": "{n} baris dipakai dengan catatan (lihat daftar peringatan).",
-        "en": "{n} rows used with a warning (see the warnings list).",
+        "id": "{n} baris dipakai dengan catatan ({where}).",
+        "en": "{n} rows used with a warning ({where}).",
     },
     # -- categories and factors ----------------------------------------------
     "kurang rawan": {"id": "Kurang rawan", "en": "Low risk"},
@@ -1051,6 +1051,13 @@ MESSAGES.update(
             "longitude.",
         },
         "reason_empty_geometry": {"id": "Geometri kosong", "en": "Empty geometry"},
+        "report_warnings_list": {"id": "lihat daftar peringatan", "en": "see the warnings list"},
+        "report_warnings_cli": {
+            "id": "daftarnya: riskmap validate dengan --report report.json, report.csv atau report.xlsx",
+            "en": "to list them: riskmap validate with --report report.json, report.csv or report.xlsx",
+        },
+        "report_warnings_file": {"id": "daftarnya di {path}", "en": "listed in {path}"},
+        "xlsx_sheet_notes": {"id": "ditolak dan catatan", "en": "rejected and warnings"},
     }
 )
 

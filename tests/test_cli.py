@@ -172,3 +172,24 @@ def test_newline_in_a_file_name_prints_no_line_break(tmp_path, villages_path, tp
     assert main(["validate", "--villages", villages_path, "--tps", str(bad), "--lang", "en"]) == 2
     err = capsys.readouterr().err
     assert "bad\\ttab\\nname.csv" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx", ".json", None])
+def test_validate_says_where_the_warnings_are_and_the_table_has_them(tmp_path, villages_path, tps_frame, suffix):
+    # red-team 15: "see the warnings list" pointed nowhere; the CSV/XLSX report held only the rejected rows
+    frame = tps_frame.copy()
+    frame.loc[2, "lat"] = "abc"  # rejected
+    frame.loc[4, "dpt"] = "banyak"  # used, with a warning
+    path = tmp_path / "tps.csv"
+    frame.to_csv(path, index=False)
+    rep = tmp_path / f"laporan{suffix}"
+    args = ["validate", "--villages", villages_path, "--tps", str(path), "--lang", "en"]
+    proc = _run(*args, *(["--report", str(rep)] if suffix else []))
+    assert proc.returncode == 0, proc.stderr
+    line = next(x for x in proc.stdout.splitlines() if "used with a warning" in x)
+    assert "1 rows used with a warning" in line
+    assert (str(rep) in line) if suffix else ("--report report.json" in line)
+    if suffix in (".csv", ".xlsx"):
+        rows = pd.read_csv(rep, encoding="utf-8-sig") if suffix == ".csv" else pd.read_excel(rep, sheet_name=0)
+        kinds = set(zip(rows["kind"], rows["row"], rows["reason"], strict=True))
+        assert {("rejected", 4, "unparseable_coordinates"), ("warning", 6, "unparseable_voters")} <= kinds
