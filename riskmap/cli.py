@@ -292,6 +292,8 @@ def _print(args: argparse.Namespace) -> int:
     from riskmap import pipeline
     from riskmap.printing import PrintOptions, print_maps
 
+    if Path(args.out).suffix.lower() not in (".pdf", ".png"):  # say so before minutes of loading and scoring
+        raise RiskmapInputError("print_format", path=str(args.out))
     config = load_config(args.config)
     result = pipeline.run(**_inputs(args), columns=args.columns, config=config, as_of=args.as_of)
     stages = config.stages if args.stage == "all" else [args.stage]

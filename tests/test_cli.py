@@ -193,3 +193,11 @@ def test_validate_says_where_the_warnings_are_and_the_table_has_them(tmp_path, v
         rows = pd.read_csv(rep, encoding="utf-8-sig") if suffix == ".csv" else pd.read_excel(rep, sheet_name=0)
         kinds = set(zip(rows["kind"], rows["row"], rows["reason"], strict=True))
         assert {("rejected", 4, "unparseable_coordinates"), ("warning", 6, "unparseable_voters")} <= kinds
+
+
+def test_print_refuses_an_output_that_is_no_pdf_or_png_before_loading(tmp_path):
+    # red-team 15: "print --out DIR" was refused only after loading and scoring (10 s); now before reading
+    missing = str(tmp_path / "tidak_ada.geojson")  # would be "not found" if the inputs were read first
+    proc = _run("print", "--villages", missing, "--out", str(tmp_path / "peta"), "--lang", "en")
+    assert proc.returncode == 2
+    assert "peta" in proc.stderr and "tidak_ada" not in proc.stderr
