@@ -1057,6 +1057,12 @@ MESSAGES.update(
             "en": "to list them: riskmap validate with --report report.json, report.csv or report.xlsx",
         },
         "report_warnings_file": {"id": "daftarnya di {path}", "en": "listed in {path}"},
+        "no_data_rows": {
+            "id": "file tidak berisi baris data (hanya judul kolom, atau tanpa fitur). Periksa apakah file yang "
+            "benar yang dipilih, atau isi datanya di bawah judul kolom.",
+            "en": "the file holds no data rows (only the column names, or no features). Check that the right file "
+            "was chosen, or fill in the data under the column names.",
+        },
         "xlsx_sheet_notes": {"id": "ditolak dan catatan", "en": "rejected and warnings"},
     }
 )

@@ -45,3 +45,15 @@ def test_empty_geometries_are_rejected_rows(tmp_path, villages, layer):
     assert reasons.get(1) == reasons.get(2) == reasons.get(3) == "empty_geometry"
     assert 4 not in reasons
     assert "empty" in report.rejected[0].message("en")
+
+
+@pytest.mark.parametrize("layer", ["tps", "posts"])
+def test_header_without_rows_is_a_layer_warning(tmp_path, villages, layer):
+    # red-team 15: a CSV with a header and no rows gave "0 rows read" and exit 0 with nothing said
+    path = tmp_path / "kosong.csv"
+    path.write_text("kode_tps,kelurahan,lat,lon,dpt\n", encoding="utf-8")
+    area = StudyArea.around(villages.total_bounds, 5.0)
+    _, report = read_tps(str(path), area=area) if layer == "tps" else read_points(str(path), "posts", area=area)
+    assert report.read == 0
+    assert [w.reason for w in report.warnings if w.row is None].count("no_data_rows") == 1
+    assert "no data rows" in report.summary("en") and "tidak ada baris data" in report.summary("id")

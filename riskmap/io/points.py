@@ -96,6 +96,10 @@ def locate(
         rejected in ``report`` with its reason.
     """
     frame = raw.frame
+    if (
+        len(frame) == 0 and not raw.rejected
+    ):  # a header and nothing under it: say so, "0 rows read" alone is easy to miss
+        report.warn(None, "no_data_rows")
     columns = [c for c in frame.columns if c != ROW_COLUMN]
     lat_col = find_column(columns, LAT_ALIASES, mapped=mapping.get("lat"), file=raw.name)
     lon_col = find_column(columns, LON_ALIASES, mapped=mapping.get("lon"), file=raw.name)
