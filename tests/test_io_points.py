@@ -56,4 +56,4 @@ def test_header_without_rows_is_a_layer_warning(tmp_path, villages, layer):
     _, report = read_tps(str(path), area=area) if layer == "tps" else read_points(str(path), "posts", area=area)
     assert report.read == 0
     assert [w.reason for w in report.warnings if w.row is None].count("no_data_rows") == 1
-    assert "no data rows" in report.summary("en") and "tidak ada baris data" in report.summary("id")
+    assert "no data rows" in report.summary("en") and "tidak berisi baris data" in report.summary("id")
