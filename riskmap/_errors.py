@@ -44,6 +44,8 @@ class RiskmapInputError(Exception):
         self.code = code
         self.file = str(file) if file is not None else None
         self.row = row
+        if params.get("columns") == "":  # "Columns found: ." reads as a bug: say there are none
+            params["columns"] = i18n.Term("no_columns_found")
         self.params = params
         super().__init__(self.message("en"))
 

@@ -1063,6 +1063,10 @@ MESSAGES.update(
             "en": "the file holds no data rows (only the column names, or no features). Check that the right file "
             "was chosen, or fill in the data under the column names.",
         },
+        "no_columns_found": {
+            "id": "tidak ada (di file ini tidak ada kolom atribut sama sekali)",
+            "en": "none (the file has no attribute columns at all)",
+        },
         "xlsx_sheet_notes": {"id": "ditolak dan catatan", "en": "rejected and warnings"},
     }
 )

@@ -30,3 +30,10 @@ def test_report_summary_keeps_its_own_line_breaks_only():
 def test_one_line_escapes_newline_and_tab_visible_keeps_them():
     assert one_line("a\nb\tc\x1b") == "a\\nb\\tc\\x1b"
     assert visible("a\nb\tc\x1b") == "a\nb\tc\\x1b"
+
+
+def test_no_columns_at_all_is_said_in_words():
+    # red-team 15: "Columns found: ." with nothing listed (a GeoJSON of bare geometries)
+    exc = RiskmapInputError("villages_unrecognised", file="d.geojson", columns="")
+    assert "Columns found: ." not in exc.message("en") and "Kolom yang ada: ." not in exc.message("id")
+    assert "no attribute columns" in exc.message("en") and "tidak ada kolom atribut" in exc.message("id")
