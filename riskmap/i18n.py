@@ -1067,6 +1067,20 @@ MESSAGES.update(
             "id": "tidak ada (di file ini tidak ada kolom atribut sama sekali)",
             "en": "none (the file has no attribute columns at all)",
         },
+        "village_looks_projected": {
+            "id": "koordinat poligon ini tampak dalam meter (misalnya UTM: bujur {lon_min} sampai {lon_max}, "
+            "lintang {lat_min} sampai {lat_max}), bukan derajat, dan file tidak menyebut CRS-nya. Sebutkan CRS: "
+            "di QGIS atur CRS layer lalu ekspor ulang, atau beri --columns villages.crs=EPSG:32751 (UTM 51S, "
+            "NTT; 32750 = UTM 50S, 32752 = UTM 52S).",
+            "en": "this polygon's coordinates look like metres (e.g. UTM: x {lon_min} to {lon_max}, y {lat_min} to "
+            "{lat_max}), not degrees, and the file names no CRS. Name the CRS: set the layer's CRS in QGIS and "
+            "export again, or give --columns villages.crs=EPSG:32751 (UTM 51S, NTT; 32750 = UTM 50S, 32752 = "
+            "UTM 52S).",
+        },
+        "reason_village_looks_projected": {
+            "id": "Koordinat dalam meter (mis. UTM) tanpa CRS: sebutkan CRS, mis. --columns villages.crs=EPSG:32751",
+            "en": "Coordinates in metres (e.g. UTM) with no CRS: name the CRS, e.g. --columns villages.crs=EPSG:32751",
+        },
         "xlsx_sheet_notes": {"id": "ditolak dan catatan", "en": "rejected and warnings"},
     }
 )
