@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from riskmap import i18n
+from riskmap._terminal import one_line
 
 
 class RiskmapInputError(Exception):
@@ -43,14 +44,21 @@ class RiskmapInputError(Exception):
         self.code = code
         self.file = str(file) if file is not None else None
         self.row = row
+        if params.get("columns") == "":  # "Columns found: ." reads as a bug: say there are none
+            params["columns"] = i18n.Term("no_columns_found")
         self.params = params
         super().__init__(self.message("en"))
 
     def message(self, lang: str = "id") -> str:
-        """Return the whole message (where, what, how to fix) in ``lang``."""
+        r"""Return the whole message (where, what, how to fix) in ``lang``, on one line.
+
+        The file's name (never its folder) and the values quoted from the file
+        are shown with :func:`riskmap._terminal.one_line`: a newline in a name
+        reads as ``\n`` and cannot break the message.
+        """
         parts: list[str] = []
         if self.file:
-            where = Path(self.file).name
+            where = Path(self.file).name  # SECURITY.md: the server's folders are never shown
             if self.row is not None:
                 where += ", " + i18n.t("row", lang) + f" {self.row}"
             parts.append(where + ":")
@@ -58,4 +66,4 @@ class RiskmapInputError(Exception):
         fix_key = self.code + "_fix"
         if fix_key in i18n.MESSAGES:
             parts.append(i18n.t(fix_key, lang, **self.params))
-        return " ".join(parts)
+        return one_line(" ".join(parts))

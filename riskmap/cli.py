@@ -16,7 +16,7 @@ from pathlib import Path
 
 from riskmap import __version__, i18n
 from riskmap._errors import RiskmapInputError
-from riskmap._terminal import SafeStream
+from riskmap._terminal import SafeStream, one_line
 from riskmap.config import CATEGORIES, load_config
 
 _INPUT_HELP = {
@@ -56,7 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument(
         "--report",
         metavar="FILE",
-        help="write the load report: JSON, or the rejected rows as a table when FILE ends in .csv or .xlsx (Excel)",
+        help="write the load report: JSON, or a table of the rejected rows and the warnings (column kind) "
+        "when FILE ends in .csv or .xlsx (Excel)",
     )
     v.add_argument("--strict", action="store_true", help="exit with status 1 when any row is rejected")
     s = sub.add_parser("score", help="score risk per stage; write villages.geojson, tps.geojson, report.json")
@@ -168,7 +169,7 @@ def _backtest(args: argparse.Namespace) -> int:
     layers = pipeline.load(
         args.villages, args.tps, args.incidents, columns=args.columns, config=config, demo_data=demo_data
     )
-    print(layers.report.summary(args.lang))
+    print(layers.report.summary(args.lang, i18n.t("report_warnings_cli", args.lang)))
     bt = backtest.Backtest.from_layers(layers, config, cutoffs=cutoffs, window=window, stages=stages).fit()
     print()
     print(bt.verdict(args.lang))
@@ -260,7 +261,7 @@ def _deploy_area(args: argparse.Namespace, result: object, config: object) -> in
         summary = {"stage": "campaign", "patrol_priorities": priorities.head(20).to_dict("records"), "_meta": meta}
         print(
             "\n".join(
-                f"{r.rank:>3}. {r.village_name} ({r.district}): {r.risk_campaign:.0f}, {r.hotspots} hot spots"
+                one_line(f"{r.rank:>3}. {r.village_name} ({r.district}): {r.risk_campaign:.0f}, {r.hotspots} hot spots")
                 for r in priorities.head(10).itertuples()
             )
         )
@@ -280,7 +281,7 @@ def _deploy_area(args: argparse.Namespace, result: object, config: object) -> in
             "_meta": meta,
         }
         for r in table.sort_values("risk_recap", ascending=False).itertuples():
-            print(f"  {r.name}: {r.risk_recap:.0f} ({r.level_recap}), police {r.police_suggested}")
+            print(one_line(f"  {r.name}: {r.risk_recap:.0f} ({r.level_recap}), police {r.police_suggested}"))
     written.append(write_json(summary, out / "summary.json"))
     for p in written:
         print(f"-> {p}")
@@ -291,6 +292,8 @@ def _print(args: argparse.Namespace) -> int:
     from riskmap import pipeline
     from riskmap.printing import PrintOptions, print_maps
 
+    if Path(args.out).suffix.lower() not in (".pdf", ".png"):  # say so before minutes of loading and scoring
+        raise RiskmapInputError("print_format", path=str(args.out))
     config = load_config(args.config)
     result = pipeline.run(**_inputs(args), columns=args.columns, config=config, as_of=args.as_of)
     stages = config.stages if args.stage == "all" else [args.stage]
@@ -384,12 +387,13 @@ def _validate(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     as_of = pipeline.parse_as_of(args.as_of, config)
     layers = pipeline.load(**_inputs(args), columns=args.columns, config=config, as_of=as_of)
-    print(layers.report.summary(args.lang))
-    if args.report and str(args.report).lower().endswith(".csv"):
-        write_bytes(csv_bytes(layers.report.rejected_frame(args.lang)), args.report)
+    where = i18n.t("report_warnings_file", args.lang, path=args.report) if args.report else None
+    print(layers.report.summary(args.lang, where or i18n.t("report_warnings_cli", args.lang)))
+    if args.report and str(args.report).lower().endswith(".csv"):  # rejected rows and warnings, column "kind"
+        write_bytes(csv_bytes(layers.report.notes_frame(args.lang)), args.report)
     elif args.report and str(args.report).lower().endswith(".xlsx"):
         meta = run_metadata(config, as_of)
-        sheets = {i18n.t("xlsx_sheet_rejected", args.lang): layers.report.rejected_frame(args.lang)}
+        sheets = {i18n.t("xlsx_sheet_notes", args.lang): layers.report.notes_frame(args.lang)}
         write_xlsx(sheets, args.report, meta=meta, lang=args.lang)
     elif args.report:
         data = layers.report.to_dict(args.lang)
@@ -407,7 +411,8 @@ def _score(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     result = pipeline.run(**_inputs(args), columns=args.columns, config=config, as_of=args.as_of)
-    print(result.report.summary(args.lang))
+    listed = i18n.t("report_warnings_file", args.lang, path=Path(args.out) / "report.json")  # written below
+    print(result.report.summary(args.lang, listed))
     print()
     lang = args.lang
     header = i18n.t("layer_villages", lang)

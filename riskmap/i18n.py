@@ -30,8 +30,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Format recognised: {schema}.",
     },
     "report_warnings": {
-        "id": "{n} baris dipakai dengan catatan (lihat daftar peringatan).",
-        "en": "{n} rows used with a warning (see the warnings list).",
+        "id": "{n} baris dipakai dengan catatan ({where}).",
+        "en": "{n} rows used with a warning ({where}).",
     },
     # -- categories and factors ----------------------------------------------
     "kurang rawan": {"id": "Kurang rawan", "en": "Low risk"},
@@ -1038,6 +1038,50 @@ MESSAGES.update(
             "id": "{parts} bagian poligon tanpa luas (titik/garis) dibuang dari {polygons} kelurahan/desa.",
             "en": "{parts} polygon part(s) with no area (points/lines) were dropped from {polygons} villages.",
         },
+    }
+)
+
+
+# -- r2 (issue 9 red-team: point layers, report, terminal, cli) --------------------------------
+MESSAGES.update(
+    {
+        "empty_geometry": {
+            "id": "geometri baris ini kosong (tanpa koordinat). Gambar ulang titiknya atau isi lintang dan bujur.",
+            "en": "this row's geometry is empty (it has no coordinates). Redraw the point or fill in latitude and "
+            "longitude.",
+        },
+        "reason_empty_geometry": {"id": "Geometri kosong", "en": "Empty geometry"},
+        "report_warnings_list": {"id": "lihat daftar peringatan", "en": "see the warnings list"},
+        "report_warnings_cli": {
+            "id": "daftarnya: riskmap validate dengan --report report.json, report.csv atau report.xlsx",
+            "en": "to list them: riskmap validate with --report report.json, report.csv or report.xlsx",
+        },
+        "report_warnings_file": {"id": "daftarnya di {path}", "en": "listed in {path}"},
+        "no_data_rows": {
+            "id": "file tidak berisi baris data (hanya judul kolom, atau tanpa fitur). Periksa apakah file yang "
+            "benar yang dipilih, atau isi datanya di bawah judul kolom.",
+            "en": "the file holds no data rows (only the column names, or no features). Check that the right file "
+            "was chosen, or fill in the data under the column names.",
+        },
+        "no_columns_found": {
+            "id": "tidak ada (di file ini tidak ada kolom atribut sama sekali)",
+            "en": "none (the file has no attribute columns at all)",
+        },
+        "village_looks_projected": {
+            "id": "koordinat poligon ini tampak dalam meter (misalnya UTM: bujur {lon_min} sampai {lon_max}, "
+            "lintang {lat_min} sampai {lat_max}), bukan derajat, dan file tidak menyebut CRS-nya. Sebutkan CRS: "
+            "di QGIS atur CRS layer lalu ekspor ulang, atau beri --columns villages.crs=EPSG:32751 (UTM 51S, "
+            "NTT; 32750 = UTM 50S, 32752 = UTM 52S).",
+            "en": "this polygon's coordinates look like metres (e.g. UTM: x {lon_min} to {lon_max}, y {lat_min} to "
+            "{lat_max}), not degrees, and the file names no CRS. Name the CRS: set the layer's CRS in QGIS and "
+            "export again, or give --columns villages.crs=EPSG:32751 (UTM 51S, NTT; 32750 = UTM 50S, 32752 = "
+            "UTM 52S).",
+        },
+        "reason_village_looks_projected": {
+            "id": "Koordinat dalam meter (mis. UTM) tanpa CRS: sebutkan CRS, mis. --columns villages.crs=EPSG:32751",
+            "en": "Coordinates in metres (e.g. UTM) with no CRS: name the CRS, e.g. --columns villages.crs=EPSG:32751",
+        },
+        "xlsx_sheet_notes": {"id": "ditolak dan catatan", "en": "rejected and warnings"},
     }
 )
 

@@ -157,3 +157,47 @@ def test_impossible_numeric_options_exit_2(tmp_path, option):
     out = tmp_path / ("plan" if command[0] == "deploy" else "maps.pdf")
     assert main([*command, *option, "--out", str(out)]) == 2
     assert not out.exists()
+
+
+def test_newline_in_a_file_name_prints_no_line_break(tmp_path, villages_path, tps_frame, capsys):
+    """A file named ``new\\nline.csv`` is quoted as one line (``new\\nline.csv``) in the summary and in errors."""
+    path = tmp_path / "new\nline.csv"
+    tps_frame.to_csv(path, index=False)
+    assert main(["validate", "--villages", villages_path, "--tps", str(path), "--lang", "en"]) == 0
+    out = capsys.readouterr().out
+    assert "new\\nline.csv" in out
+    assert not any(line.startswith("line.csv") for line in out.splitlines())
+    bad = tmp_path / "bad\ttab\nname.csv"
+    bad.write_text("a,b\n1,2\n", encoding="utf-8")
+    assert main(["validate", "--villages", villages_path, "--tps", str(bad), "--lang", "en"]) == 2
+    err = capsys.readouterr().err
+    assert "bad\\ttab\\nname.csv" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx", ".json", None])
+def test_validate_says_where_the_warnings_are_and_the_table_has_them(tmp_path, villages_path, tps_frame, suffix):
+    # red-team 15: "see the warnings list" pointed nowhere; the CSV/XLSX report held only the rejected rows
+    frame = tps_frame.copy()
+    frame.loc[2, "lat"] = "abc"  # rejected
+    frame.loc[4, "dpt"] = "banyak"  # used, with a warning
+    path = tmp_path / "tps.csv"
+    frame.to_csv(path, index=False)
+    rep = tmp_path / f"laporan{suffix}"
+    args = ["validate", "--villages", villages_path, "--tps", str(path), "--lang", "en"]
+    proc = _run(*args, *(["--report", str(rep)] if suffix else []))
+    assert proc.returncode == 0, proc.stderr
+    line = next(x for x in proc.stdout.splitlines() if "used with a warning" in x)
+    assert "1 rows used with a warning" in line
+    assert (str(rep) in line) if suffix else ("--report report.json" in line)
+    if suffix in (".csv", ".xlsx"):
+        rows = pd.read_csv(rep, encoding="utf-8-sig") if suffix == ".csv" else pd.read_excel(rep, sheet_name=0)
+        kinds = set(zip(rows["kind"], rows["row"], rows["reason"], strict=True))
+        assert {("rejected", 4, "unparseable_coordinates"), ("warning", 6, "unparseable_voters")} <= kinds
+
+
+def test_print_refuses_an_output_that_is_no_pdf_or_png_before_loading(tmp_path):
+    # red-team 15: "print --out DIR" was refused only after loading and scoring (10 s); now before reading
+    missing = str(tmp_path / "tidak_ada.geojson")  # would be "not found" if the inputs were read first
+    proc = _run("print", "--villages", missing, "--out", str(tmp_path / "peta"), "--lang", "en")
+    assert proc.returncode == 2
+    assert "peta" in proc.stderr and "tidak_ada" not in proc.stderr

@@ -447,3 +447,15 @@ def test_infinite_codes_make_no_numpy_noise(tmp_path, villages_path, tps_frame):
         tps, report = _load(villages_path, path)
     assert_accounted(report)
     assert len(tps) == 9 and tps["tps_id"].is_unique
+
+
+def test_fractional_voter_count_over_the_limit_is_quoted_as_typed(tmp_path, villages_path, tps_frame):
+    # red-team 15: "voter count 600 exceeds the limit of 600" for a cell of 600.5
+    frame = tps_frame.copy()
+    frame.loc[0, "dpt"] = "600.5"
+    path = tmp_path / "tps.csv"
+    frame.to_csv(path, index=False)
+    _, report = _load(villages_path, path)
+    notes = [w for w in report.warnings if w.row == 2 and w.reason == "voters_over_limit"]
+    assert len(notes) == 1
+    assert "600.5" in notes[0].message("en") and "600.5" in notes[0].message("id")

@@ -398,3 +398,28 @@ def test_collapsed_parts_are_dropped_and_counted_not_fatal(tmp_path, villages):
     by_code = out.set_index("village_code").geometry
     assert by_code["53.71.09.3001"].area == pytest.approx(1e-4, rel=1e-6)
     assert by_code["53.71.09.3002"].area == pytest.approx(2e-4, rel=1e-6)  # the overlap counted once
+
+
+def test_polygons_in_metres_without_a_crs_say_name_the_crs(tmp_path, villages):
+    # red-team 15: UTM coordinates in a GeoJSON without a CRS were "coordinates off the Earth"
+    utm = villages.copy()
+    utm["geometry"] = [box(580000 + 1000 * i, 8870000, 581000 + 1000 * i, 8871000) for i in range(len(utm))]
+    utm.loc[8, "geometry"] = box(123.55, 91, 123.56, 92)  # beyond the pole, not metres: still off the Earth
+    path = tmp_path / "desa_utm.geojson"
+    utm.set_crs(None, allow_override=True).to_file(path)
+    from riskmap import pipeline
+
+    with pytest.raises(RiskmapInputError) as info:
+        pipeline.load(str(path))
+    for lang in ("id", "en"):
+        text = info.value.message(lang)
+        assert "UTM" in text and "villages.crs=EPSG:" in text, text
+    bad = villages.copy()
+    bad.loc[0, "geometry"] = box(580000, 8870000, 581000, 8871000)
+    bad.loc[1, "geometry"] = box(123.55, 91, 123.56, 92)
+    (tmp_path / "desa.geojson").unlink(missing_ok=True)
+    bad.to_file(tmp_path / "desa.geojson")
+    _, report = read_villages(tmp_path / "desa.geojson")
+    assert_accounted(report)
+    assert reasons_by_row(report) == {1: "village_looks_projected", 2: "village_off_earth"}
+    assert "EPSG:32751" in report.rejected[0].message("en")

@@ -96,6 +96,10 @@ def locate(
         rejected in ``report`` with its reason.
     """
     frame = raw.frame
+    if (
+        len(frame) == 0 and not raw.rejected
+    ):  # a header and nothing under it: say so, "0 rows read" alone is easy to miss
+        report.warn(None, "no_data_rows")
     columns = [c for c in frame.columns if c != ROW_COLUMN]
     lat_col = find_column(columns, LAT_ALIASES, mapped=mapping.get("lat"), file=raw.name)
     lon_col = find_column(columns, LON_ALIASES, mapped=mapping.get("lon"), file=raw.name)
@@ -116,6 +120,10 @@ def locate(
     if geometry is not None:
         geoms = np.asarray(geometry.values)
         kinds = shapely.get_type_id(geoms)
+        empty = (kinds >= 0) & shapely.is_empty(geoms)  # POINT EMPTY, a polygon with no rings: no x to take
+        if empty.any():
+            geoms = np.where(empty, None, geoms)
+            kinds = np.where(empty, -1, kinds)
         if not np.isin(kinds[kinds >= 0], [0]).all():  # not all points: use a point inside
             geoms = np.where(kinds >= 0, shapely.point_on_surface(geoms), None)
         x = shapely.get_x(geoms)
@@ -134,12 +142,14 @@ def locate(
         lon, miss_lon = parse_numbers(lon_raw)
         missing = miss_lat | miss_lon
         have_geom = np.zeros(len(frame), dtype=bool)
+        empty = have_geom
         lon, lat, converted, used = from_projected(lon, lat, area, raw.coordinate_crs)
         if used is not None:  # metres (UTM or the declared CRS) -> degrees, said once for the layer
             note = "coordinates_declared_crs" if raw.coordinate_crs else "coordinates_utm_guessed"
             report.warn(None, note, crs=used, n=int(converted.sum()))
 
     diag = diagnose(lat, lon, missing, area)
+    diag.reason[empty & (diag.reason == "missing_coordinates")] = "empty_geometry"
     bad = np.flatnonzero(~diag.ok)
     if len(bad):  # the cells as the user typed them, for the rejected rows only
         lat_txt, lon_txt = _typed(bad, have_geom, lat, lon, lat_raw, lon_raw)

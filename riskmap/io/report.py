@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from riskmap import i18n
+from riskmap._terminal import one_line
 
 RowLabels = dict[int, tuple[str, int]]
 """Row id -> (sheet name, row in that sheet), for workbooks read sheet by sheet."""
@@ -154,8 +155,25 @@ class LayerReport:
         ]
         return pd.DataFrame(rows, columns=["layer", "file", "row", "reason", "message"] if not rows else None)
 
-    def summary(self, lang: str = "id") -> str:
-        """One paragraph in plain words: counts and the reasons for rejections."""
+    def notes_frame(self, lang: str = "id") -> pd.DataFrame:
+        """Rejected rows and warnings as one table (layer, file, kind, row, reason, message, ...).
+
+        ``kind`` is ``rejected`` (the row is left out) or ``warning`` (the row is
+        used with a caveat; ``row`` is empty for a note about the whole layer).
+        """
+        rows = [
+            {"layer": self.layer, "file": self.source, "kind": kind, **n.to_dict(lang, self.row_labels)}
+            for kind, notes in (("rejected", self.rejected), ("warning", self.warnings))
+            for n in sorted(notes, key=_sort_key)
+        ]
+        return pd.DataFrame(rows, columns=_NOTE_COLUMNS if not rows else None)
+
+    def summary(self, lang: str = "id", where: str | None = None) -> str:
+        """One paragraph in plain words: counts and the reasons for rejections.
+
+        ``where`` says where the rows with warnings are listed (the command line
+        names its ``--report`` file); by default "the warnings list" of the app.
+        """
         lines = [
             i18n.t(
                 "report_summary",
@@ -170,13 +188,17 @@ class LayerReport:
         ]
         for reason, n in sorted(self.reason_counts().items(), key=lambda kv: -kv[1]):
             lines.append(f"  - {i18n.t('reason_' + reason, lang)}: {n}")
-        n_warn = sum(1 for w in self.warnings if w.row is not None)
+        n_warn = len({w.row for w in self.warnings if w.row is not None})  # rows, not notes: a row may have two
         if n_warn:
-            lines.append("  " + i18n.t("report_warnings", lang, n=n_warn))
+            where = where if where is not None else i18n.t("report_warnings_list", lang)
+            lines.append("  " + i18n.t("report_warnings", lang, n=n_warn, where=where))
         for note in self.warnings:
             if note.row is None:
                 lines.append("  ! " + note.message(lang))
-        return "\n".join(lines)
+        return "\n".join(one_line(line) for line in lines)  # names with a newline stay on their line
+
+
+_NOTE_COLUMNS = ["layer", "file", "kind", "row", "reason", "message"]
 
 
 def _sort_key(note: RowNote) -> tuple[int, str]:
@@ -208,6 +230,11 @@ class LoadReport:
         frames = [rep.rejected_frame(lang) for rep in self.layers.values()]
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
-    def summary(self, lang: str = "id") -> str:
-        """Plain-words summary of every layer."""
-        return "\n".join(rep.summary(lang) for rep in self.layers.values())
+    def notes_frame(self, lang: str = "id") -> pd.DataFrame:
+        """Rejected rows and warnings of all layers as one table (see :meth:`LayerReport.notes_frame`)."""
+        frames = [rep.notes_frame(lang) for rep in self.layers.values()]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=_NOTE_COLUMNS)
+
+    def summary(self, lang: str = "id", where: str | None = None) -> str:
+        """Plain-words summary of every layer (``where``: see :meth:`LayerReport.summary`)."""
+        return "\n".join(rep.summary(lang, where) for rep in self.layers.values())

@@ -289,7 +289,7 @@ def read_tps(
         report.warn_frame(
             frame.loc[over, ROW_COLUMN],
             "voters_over_limit",
-            value=list(voters[over].astype(int)),
+            value=[f"{v:g}" for v in voters[over]],  # as counted: 600.5 is over 600, "600" would contradict it
             limit=MAX_VOTERS_PER_TPS,
         )
     else:

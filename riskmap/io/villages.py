@@ -316,6 +316,11 @@ def villages_from_raw(
     return out, report
 
 
+_MAX_PROJECTED_M = 2.1e7
+"""Largest coordinate (metres) of a projected CRS: UTM northings reach 1e7, Web Mercator about 2.0e7.
+From 1,000 up to this a coordinate cannot be degrees and is taken for metres; latitude 91 stays off the Earth."""
+
+
 def _reject_out_of_bounds(out: gpd.GeoDataFrame, keep: np.ndarray, report: LayerReport) -> np.ndarray:
     """Reject polygons with coordinates off the Earth, or reaching outside Indonesia's box; returns new keep.
 
@@ -336,6 +341,11 @@ def _reject_out_of_bounds(out: gpd.GeoDataFrame, keep: np.ndarray, report: Layer
         names = ("lon_min", "lat_min", "lon_max", "lat_max")
         return {name: [f"{v:.6g}" for v in bounds[i, k]] for k, name in enumerate(names)}
 
+    with np.errstate(invalid="ignore"):  # metres (UTM, Web Mercator) read as degrees: name the CRS, not "off the Earth"
+        largest = np.abs(bounds).max(axis=1)
+        metres = off_earth & np.isfinite(bounds).all(axis=1) & (largest >= 1000) & (largest < _MAX_PROJECTED_M)
+    off_earth = off_earth & ~metres
+    report.reject_frame(list(rows[metres]), "village_looks_projected", **extent(metres))
     report.reject_frame(list(rows[off_earth]), "village_off_earth", **extent(off_earth))
     report.reject_frame(
         list(rows[off_box]),
@@ -345,7 +355,7 @@ def _reject_out_of_bounds(out: gpd.GeoDataFrame, keep: np.ndarray, report: Layer
         box_lat=f"{lo_y:g} .. {hi_y:g}",
     )
     keep = keep.copy()
-    keep[todo[off_earth | off_box]] = False
+    keep[todo[off_earth | off_box | metres]] = False
     return keep
 
 
