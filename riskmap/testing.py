@@ -322,9 +322,16 @@ def markup_violations(inputs: str, html: str) -> list[str]:
     return sorted(f"script or markup injected: {h!r}" for h in hits)
 
 
-def leak_violations(texts: str, tokens: Sequence[str] = ()) -> list[str]:
-    """Contents of files outside the input (``/etc/passwd``, secret tokens) found in outputs."""
-    return [f"file read outside the input: {t!r} in the output" for t in (*LEAK_MARKERS, *tokens) if t and t in texts]
+def leak_violations(texts: str, tokens: Sequence[str] = (), inputs: str = "") -> list[str]:
+    """Contents of files outside the input (``/etc/passwd``, secret tokens) found in outputs.
+
+    A marker that the input itself holds (a generated name ``daemon:x:1:1``) is
+    an echo of the input, not a leak.
+    """
+    markers = (*LEAK_MARKERS, *tokens)
+    return [
+        f"file read outside the input: {t!r} in the output" for t in markers if t and t in texts and t not in inputs
+    ]
 
 
 def read_outputs(folder: str | Path) -> str:
@@ -413,6 +420,8 @@ class RequestRecorder:
     def violations(self) -> list[str]:
         """One violation per request received."""
         return [f"network request: {r}" for r in self.requests]
+
+
 # ------------------------------------------------------------------------ synthetic incident histories
 ELECTION_DAYS = ("2017-02-15", "2018-06-27", "2019-04-17", "2020-12-09", "2024-02-14", "2024-11-27")
 """Indonesian election days (Pilkada 2017, 2018, 2020, 2024; Pemilu 2019, 2024): campaign peaks precede them."""

@@ -47,12 +47,13 @@ def test_validate_report_as_xlsx(tmp_path):
     import openpyxl
 
     book = openpyxl.load_workbook(report)
-    assert book.sheetnames == ["rejected", "README"]
-    rows = [[c for c in row] for row in book["rejected"].iter_rows()]
+    assert book.sheetnames == ["rejected and warnings", "README"]
+    rows = [[c for c in row] for row in book["rejected and warnings"].iter_rows()]
     header = [c.value for c in rows[0]]
     cell = rows[1][header.index("lat")]
     assert (cell.value, cell.data_type) == ("=1+1", "s")  # the user's text, never a formula
     assert {c.data_type for row in rows for c in row} <= {"s", "n"}
     assert (
-        header[:4] == ["layer", "file", "row", "reason"] and rows[1][2].value == 11
+        header[:5] == ["layer", "file", "kind", "row", "reason"] and rows[1][3].value == 11
     )  # the row as the user sees it in the file
+    assert rows[1][2].value == "rejected"

@@ -58,7 +58,7 @@ def check_run(run, paths: dict[str, Path], out: Path, report: Path | None = None
     inputs = "\n".join(p.read_bytes().decode("utf-8", "replace") for p in paths.values())
     outputs = run.output + (read_outputs(out) if out.exists() else "")
     assert template_violations(inputs, outputs) == []
-    assert leak_violations(outputs) == []
+    assert leak_violations(outputs, inputs=inputs) == []
     report = report or out / "report.json"
     if run.status in (0, 1) and report.exists():
         data = json.loads(report.read_text())

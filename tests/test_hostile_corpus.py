@@ -38,6 +38,7 @@ def test_markup_and_leak_checks():
     assert markup_violations(inputs, "<td><script>alert(1)</script></td>") != []
     assert markup_violations(inputs, "<script>var x = 1;</script> &lt;script&gt;alert(1)") == []
     assert leak_violations("x root:x:0:0:root:/root", []) != []
+    assert leak_violations("Desa daemon:x:1:1", [], inputs="nama\ndaemon:x:1:1\n") == []  # an echo of the input
     assert leak_violations("RAHASIA_1", ["RAHASIA_1"]) != [] and leak_violations("ok", ["RAHASIA_1"]) == []
 
 
