@@ -99,6 +99,15 @@ MESSAGES: dict[str, dict[str, str]] = {
         "id": "Ekspor ulang layer-nya sebagai {format}.",
         "en": "Export the layer again as {format}.",
     },
+    # -- r1 (file reading, issue 9 red team) --
+    "crs_external": {
+        "id": "sistem koordinat file menunjuk ke alamat internet atau file lain (link, URL, grid); riskmap tidak mengambilnya.",
+        "en": "the file's coordinate system points to an internet address or another file (link, URL, grid); riskmap does not fetch it.",
+    },
+    "crs_external_fix": {
+        "id": "Di QGIS, tetapkan CRS layer-nya (misalnya EPSG:4326) lalu ekspor ulang (Export > Save Features As).",
+        "en": "In QGIS, set the layer's CRS (e.g. EPSG:4326) and export it again (Export > Save Features As).",
+    },
     "gpkg_view": {
         "id": "GeoPackage berisi layer '{layer}' yang berupa tampilan SQL (view) atau tabel virtual; riskmap tidak menjalankannya.",
         "en": "the GeoPackage holds a layer '{layer}' that is an SQL view or a virtual table; riskmap does not run it.",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import re
 import sqlite3
 import zipfile
@@ -15,6 +17,7 @@ from riskmap.io import _safety
 from riskmap.io._read import read_layer
 from riskmap.io._safety import Limits, check_driver
 from riskmap.io.villages import read_villages
+from riskmap.testing import RequestRecorder
 
 SECRET = "riskmap-secret-name"
 
@@ -307,3 +310,73 @@ def test_pipeline_applies_the_configured_limits(tmp_path, villages_path, tps_pat
         assert info.value.params["setting"] == "max_table_rows"
     finally:
         _safety.use_limits(None)
+
+
+# -- red team: network requests (finding 1) ------------------------------------
+
+
+def _crs_link_geojson(path, villages, href: str, kind: str = "link") -> None:
+    doc = json.loads(villages.to_json())
+    doc["crs"] = {"type": kind, "properties": {"href": href, "type": "ogcwkt", "name": href}}
+    features = doc.pop("features")
+    doc["features"] = features  # the crs member before the features, as the red team wrote it
+    path.write_text(json.dumps(doc))
+
+
+@pytest.mark.parametrize("where", ["plain", "zip", "after_features"])
+def test_geojson_crs_link_is_refused_without_a_request(tmp_path, villages, where):
+    with RequestRecorder() as recorder:
+        path = tmp_path / "desa.geojson"
+        _crs_link_geojson(path, villages, recorder.url + "crs.wkt")
+        if where == "after_features":
+            doc = json.loads(path.read_text())
+            crs = doc.pop("crs")
+            doc["crs"] = crs
+            path.write_text(json.dumps(doc))
+        if where == "zip":
+            zipped = tmp_path / "desa.zip"
+            with zipfile.ZipFile(zipped, "w") as zf:
+                zf.write(path, "batas/desa.geojson")
+            path = zipped
+        err = _refused(path)
+        assert err.code == "crs_external"
+        assert "internet" in err.message("id") and "internet" in err.message("en")
+    assert recorder.requests == []
+
+
+def test_geojson_with_an_ogc_crs_url_is_still_read(tmp_path, villages):
+    path = tmp_path / "desa.geojson"
+    doc = json.loads(villages.to_json())
+    doc["crs"] = {"type": "name", "properties": {"name": "http://www.opengis.net/def/crs/EPSG/0/4326"}}
+    path.write_text(json.dumps(doc))
+    assert len(read_layer(path).frame) == len(villages)
+
+
+def test_gdal_makes_no_http_request_even_past_the_checks(tmp_path, villages):
+    """The crs link read by GDAL directly (no riskmap check): the fetch hook answers, nothing leaves."""
+    with RequestRecorder() as recorder:
+        path = tmp_path / "desa.geojson"
+        _crs_link_geojson(path, villages, recorder.url + "crs.wkt")
+        with contextlib.suppress(Exception):
+            pyogrio.read_dataframe(path)
+        with contextlib.suppress(Exception):
+            pyogrio.read_info(f"/vsicurl/{recorder.url}desa.geojson")
+    assert recorder.requests == []
+    assert any("crs.wkt" in url for url in _safety._HTTP_REFUSED)
+
+
+def test_prj_naming_remote_or_local_grids_is_refused(tmp_path, villages):
+    path = tmp_path / "desa.shp"
+    villages.to_file(path)
+    path.with_suffix(".prj").write_text(
+        'GEOGCS["x",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563]],PRIMEM["Greenwich",0],'
+        'UNIT["degree",0.0174532925199433],EXTENSION["PROJ4","+proj=longlat +ellps=WGS84 '
+        '+nadgrids=@https://127.0.0.2/g.tif,@/etc/passwd +no_defs"]]'
+    )
+    assert _refused(path).code == "crs_external"
+    zipped = tmp_path / "desa.zip"
+    with zipfile.ZipFile(zipped, "w") as zf:
+        for part in tmp_path.glob("desa.*"):
+            if part.suffix != ".zip":
+                zf.write(part, part.name)
+    assert _refused(zipped).code == "crs_external"

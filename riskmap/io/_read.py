@@ -15,6 +15,7 @@ import codecs
 import contextlib
 import csv
 import io
+import mmap
 import re
 import tempfile
 import warnings
@@ -39,10 +40,12 @@ from riskmap.io._safety import (
     check_archive_file,
     check_driver,
     check_file_size,
+    check_geojson_crs,
     check_gpkg,
     check_magic,
     check_name,
     check_path,
+    check_prj,
     check_zip,
     gdb_catalogue,
     read_head,
@@ -571,6 +574,11 @@ def _vector_source(path: Path, layer: str | None, limits: Limits, workdir: Path)
             check_magic(read_head(path), driver, path)
             if driver == "GPKG":
                 check_gpkg(path, path)
+            elif driver == "GeoJSON":
+                _check_geojson_file(path)
+            elif driver == "ESRI Shapefile":
+                for prj in _sidecars(path, ".prj"):
+                    check_prj(prj.read_bytes()[:1 << 20], path)
         return _Source(_gdal_path(str(path.resolve()), driver), layer, driver)
     try:
         with zipfile.ZipFile(path) as zf:
@@ -610,6 +618,14 @@ def _zip_member(path: Path, zf: zipfile.ZipFile, all_names: list[str], layer: st
     driver = ALLOWED_DRIVERS[Path(member).suffix.lower()]
     with zf.open(member) as fh:
         check_magic(fh.read(65536), driver, path, member=member)
+    if driver == "GeoJSON":
+        _check_geojson_member(path, zf, member)
+    elif driver == "ESRI Shapefile":
+        stem = member[: -len(Path(member).suffix)]
+        for name in all_names:
+            if name.lower() == f"{stem}.prj".lower():
+                with zf.open(name) as fh:
+                    check_prj(fh.read(1 << 20), path)
     if driver == "GPKG":  # sqlite3 needs a real file: a private copy, checked, then read
         target = workdir / "layer.gpkg"
         with zf.open(member) as src, open(target, "wb") as dst:
@@ -618,6 +634,29 @@ def _zip_member(path: Path, zf: zipfile.ZipFile, all_names: list[str], layer: st
         check_gpkg(target, path)
         return _Source(str(target), layer, driver, siblings, member)
     return _Source(_gdal_path(f"{base}/{member}", driver), None, driver, siblings, member)
+
+
+def _check_geojson_file(path: Path) -> None:
+    """Look at every ``crs`` object of a GeoJSON file (mapped, not read into memory)."""
+    if path.stat().st_size == 0:
+        return
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        check_geojson_crs(data, path)
+
+
+def _check_geojson_member(path: Path, zf: zipfile.ZipFile, member: str) -> None:
+    """Look at every ``crs`` object of a zipped GeoJSON, streamed in 1 MiB chunks that overlap by 4 KiB."""
+    tail = b""
+    with zf.open(member) as fh:
+        while chunk := fh.read(1 << 20):
+            check_geojson_crs(tail + chunk, path, member)
+            tail = chunk[-4096:]
+
+
+def _sidecars(path: Path, suffix: str) -> list[Path]:
+    """Files beside ``path`` with its stem and ``suffix`` in any case (``desa.PRJ``)."""
+    want = (path.stem + suffix).lower()
+    return [p for p in path.parent.iterdir() if p.name.lower() == want and p.is_file()]
 
 
 def _gdal_path(source: str, driver: str) -> str:

@@ -41,10 +41,14 @@ opened.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import ctypes
+import functools
 import glob
+import mmap
 import os
+import re
 import sqlite3
 import zipfile
 from dataclasses import dataclass, fields
@@ -295,6 +299,34 @@ def check_magic(head: bytes, driver: str, path: Path | str, member: str | None =
         raise RiskmapInputError("content_not_format", file=where, format=fmt)
 
 
+_CRS_MEMBER = re.compile(rb'"crs"\s*:\s*\{')
+_CRS_EXTERNAL = re.compile(rb'"(link|url|href)"|://|nadgrids|geoidgrids|\+init', re.IGNORECASE)
+_CRS_LOCAL_URLS = re.compile(rb"https?://www\.opengis\.net/(def/crs|gml/srs)/[A-Za-z0-9_./:#-]*", re.IGNORECASE)
+
+
+def check_geojson_crs(data: bytes | mmap.mmap, path: Path | str, member: str | None = None) -> None:
+    """Refuse a GeoJSON whose ``crs`` member is a link (a URL or file GDAL would fetch) or names remote grids.
+
+    The old GeoJSON ``"crs": {"type": "link", "properties": {"href": ...}}``
+    makes GDAL fetch the URL while opening the file. Every ``"crs"`` object
+    of the whole document is looked at (they may follow the features);
+    OGC CRS URLs (``http://www.opengis.net/def/crs/EPSG/0/4326``) are
+    resolved locally and allowed.
+    """
+    where = f"{path}" if member is None else f"{path} ({member})"
+    for match in _CRS_MEMBER.finditer(data):
+        start = match.end()
+        window = _CRS_LOCAL_URLS.sub(b"", bytes(data[start : start + 2048]).split(b"}", 2)[0] + b"}")
+        if _CRS_EXTERNAL.search(window):
+            raise RiskmapInputError("crs_external", file=where)
+
+
+def check_prj(text: bytes, path: Path | str) -> None:
+    """Refuse a ``.prj`` naming a URL, a grid file or an init file (``+nadgrids=@https://...,@/etc/passwd``)."""
+    if _CRS_EXTERNAL.search(_CRS_LOCAL_URLS.sub(b"", text)):
+        raise RiskmapInputError("crs_external", file=path)
+
+
 def read_head(path: Path) -> bytes:
     """The first 64 KiB of a file."""
     with open(path, "rb") as fh:
@@ -346,6 +378,7 @@ def check_gpkg(db: Path, path: Path | str) -> None:
 # -- GDAL ------------------------------------------------------------------
 
 
+@functools.cache
 def _libgdal() -> ctypes.CDLL | None:
     here = os.path.dirname(pyogrio.__file__)
     found = sorted(glob.glob(os.path.join(here, "..", "pyogrio.libs", "libgdal*.so*")))
@@ -356,7 +389,78 @@ def _libgdal() -> ctypes.CDLL | None:
     lib.GDALGetDriverByName.argtypes = [ctypes.c_char_p]
     lib.GDALDeregisterDriver.argtypes = [ctypes.c_void_p]
     lib.GDALDeregisterDriver.restype = None
+    lib.VSICalloc.restype = ctypes.c_void_p
+    lib.VSICalloc.argtypes = [ctypes.c_size_t, ctypes.c_size_t]
+    lib.OSRSetPROJEnableNetwork.argtypes = [ctypes.c_int]
+    lib.OSRSetPROJEnableNetwork.restype = None
+    lib.CPLHTTPSetFetchCallback.argtypes = [_HTTP_CALLBACK_TYPE, ctypes.c_void_p]
+    lib.CPLHTTPSetFetchCallback.restype = ctypes.c_int
     return lib
+
+
+_NO_NETWORK_OPTIONS = {
+    # every curl request of GDAL (/vsicurl/, WFS, CRS URLs...) goes to a proxy that does not exist
+    "GDAL_HTTP_PROXY": "http://127.0.0.1:9",
+    "GDAL_HTTPS_PROXY": "http://127.0.0.1:9",
+    "GDAL_HTTP_TIMEOUT": "1",
+    "GDAL_HTTP_MAX_RETRY": "0",
+    "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".riskmap-no-network",
+    "PROJ_NETWORK": "OFF",
+    "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
+}
+
+_HTTP_CALLBACK_TYPE = ctypes.CFUNCTYPE(
+    ctypes.c_void_p,  # CPLHTTPResult *
+    ctypes.c_char_p,  # URL
+    ctypes.c_void_p,  # options
+    ctypes.c_void_p,  # progress function
+    ctypes.c_void_p,  # progress argument
+    ctypes.c_void_p,  # write function
+    ctypes.c_void_p,  # write argument
+    ctypes.c_void_p,  # user data
+)
+_HTTP_REFUSED: list[str] = []
+"""URLs GDAL tried to fetch with CPLHTTPFetch since import (none were fetched)."""
+
+
+def _refuse_http(url: bytes | None, *_args: object) -> int:
+    # A CPLHTTPResult {int nStatus; char *pszContentType; char *pszErrBuf; ...}, zeroed, nStatus = 1:
+    # GDAL reads it as a failed request and frees it with CPLFree.
+    _HTTP_REFUSED.append((url or b"").decode("utf-8", "replace"))
+    lib = _libgdal()
+    if lib is None:  # pragma: no cover - the callback is installed only when libgdal was found
+        return 0
+    result = lib.VSICalloc(1, 256)
+    if result:
+        ctypes.c_int.from_address(result).value = 1
+    return int(result or 0)
+
+
+_HTTP_CALLBACK = _HTTP_CALLBACK_TYPE(_refuse_http)
+
+
+def disable_network() -> bool:
+    """Make GDAL and PROJ unable to reach the network from this process; True when the fetch hook is installed.
+
+    Three layers: every ``CPLHTTPFetch`` (CRS links in GeoJSON, ``importFromUrl``,
+    WMS/WFS...) is answered by a callback that fetches nothing and reports a
+    failure (``CPLHTTPSetFetchCallback``); curl requests that bypass it
+    (``/vsicurl/``) go to a dead proxy and no file extension is allowed; PROJ
+    network access (remote grids, ``+nadgrids=@https://...``) is switched
+    off in GDAL's bundled PROJ (``OSRSetPROJEnableNetwork``), in pyproj and
+    through ``PROJ_NETWORK=OFF``.
+    """
+    os.environ["PROJ_NETWORK"] = "OFF"
+    pyogrio.set_gdal_config_options(_NO_NETWORK_OPTIONS)
+    with contextlib.suppress(Exception):
+        import pyproj.network
+
+        pyproj.network.set_network_enabled(False)
+    lib = _libgdal()
+    if lib is None:
+        return False
+    lib.OSRSetPROJEnableNetwork(0)
+    return bool(lib.CPLHTTPSetFetchCallback(_HTTP_CALLBACK, None))
 
 
 def disable_redirecting_drivers() -> list[str]:
@@ -377,3 +481,4 @@ def disable_redirecting_drivers() -> list[str]:
 
 
 disable_redirecting_drivers()
+disable_network()
