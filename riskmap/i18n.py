@@ -108,6 +108,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "id": "Di QGIS, tetapkan CRS layer-nya (misalnya EPSG:4326) lalu ekspor ulang (Export > Save Features As).",
         "en": "In QGIS, set the layer's CRS (e.g. EPSG:4326) and export it again (Export > Save Features As).",
     },
+    "gpkg_computed": {
+        "id": "GeoPackage berisi tabel '{layer}' dengan kolom terhitung '{column}' (generated column) yang menjalankan SQL saat dibaca; riskmap tidak membukanya.",
+        "en": "the GeoPackage holds a table '{layer}' with a computed column '{column}' (generated column) that runs SQL when read; riskmap does not open it.",
+    },
+    "gpkg_computed_fix": {
+        "id": "Di QGIS, simpan layer itu sebagai layer biasa (Export > Save Features As... GeoPackage).",
+        "en": "In QGIS, save that layer as an ordinary layer (Export > Save Features As... GeoPackage).",
+    },
     "gpkg_view": {
         "id": "GeoPackage berisi layer '{layer}' yang berupa tampilan SQL (view) atau tabel virtual; riskmap tidak menjalankannya.",
         "en": "the GeoPackage holds a layer '{layer}' that is an SQL view or a virtual table; riskmap does not run it.",

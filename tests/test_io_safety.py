@@ -380,3 +380,89 @@ def test_prj_naming_remote_or_local_grids_is_refused(tmp_path, villages):
             if part.suffix != ".zip":
                 zf.write(part, part.name)
     assert _refused(zipped).code == "crs_external"
+
+
+# -- red team: GeoPackages that compute (findings 2-5) -------------------------
+
+
+def _gpkg_view_named(path, villages, registered: str) -> None:
+    """A view ``batas_desa`` registered as a layer under another spelling (SQLite names ignore case)."""
+    villages.to_file(path, layer="desa", driver="GPKG")
+    con = sqlite3.connect(path)
+    con.execute("CREATE VIEW batas_desa AS SELECT fid, geom, kode, 'DARI_VIEW_' || sqlite_version() AS nama FROM desa")
+    con.execute(
+        "INSERT INTO gpkg_contents (table_name, data_type, identifier, srs_id) VALUES (?, 'features', ?, 4326)",
+        (registered, registered),
+    )
+    con.execute("INSERT INTO gpkg_geometry_columns VALUES (?, 'geom', 'POLYGON', 4326, 0, 0)", (registered,))
+    con.execute("DELETE FROM gpkg_contents WHERE table_name = 'desa'")
+    con.execute("DELETE FROM gpkg_geometry_columns WHERE table_name = 'desa'")
+    con.commit()
+    con.close()
+
+
+def test_gpkg_view_registered_in_another_case_is_refused(tmp_path, villages):
+    path = tmp_path / "desa.gpkg"
+    _gpkg_view_named(path, villages, "BATAS_DESA")
+    assert _refused(path).code == "gpkg_view"
+
+
+@pytest.mark.parametrize("name", ["desa #2.gpkg", "desa?x=1.gpkg", "desa%3F.gpkg", "desa&immutable=0.gpkg"])
+def test_gpkg_name_with_uri_characters_is_checked_and_writes_nothing(tmp_path, villages, name):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    path = folder / name
+    _gpkg_view_named(path, villages, "batas_desa")
+    before = sorted(p.name for p in folder.iterdir())
+    assert _refused(path).code == "gpkg_view"
+    assert sorted(p.name for p in folder.iterdir()) == before
+
+
+def _gpkg_with_master_entry(path, villages, sql: str, name: str = "batas_desa") -> None:
+    villages.to_file(path, layer="desa", driver="GPKG")
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA writable_schema = ON")
+    con.execute(
+        "INSERT INTO sqlite_master (type, name, tbl_name, rootpage, sql) VALUES ('table', ?, ?, 0, ?)",
+        (name, name, sql),
+    )
+    con.commit()
+    con.close()
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "CREATE VIRTUAL TABLE batas_desa USING VirtualOGR('/etc/hostname' /* using rtree */)",
+        "CREATE VIRTUAL TABLE batas_desa USING VirtualOGR('/etc/hostname') --  using rtree",
+        "CREATE   VIRTUAL\tTABLE batas_desa USING  VirtualOGR('/etc/hostname', ' using rtree')",
+        "CREATE VIRTUAL TABLE rtree_batas_geom USING rtree(id, minx, maxx, miny, maxy) /* x */",
+        "CREATE VIRTUAL TABLE batas_desa USING rtree(id, minx, maxx, miny, maxy)",
+        "CREATE VIRTUAL TABLE rtree_batas_geom USING fts5(id, minx)",
+    ],
+)
+def test_virtual_table_other_than_a_gpkg_rtree_index_is_refused(tmp_path, villages, sql):
+    path = tmp_path / "desa.gpkg"
+    _gpkg_with_master_entry(path, villages, sql, name=sql.split()[3] if "rtree_" in sql else "batas_desa")
+    assert _refused(path).code == "gpkg_view"
+
+
+def test_gpkg_with_its_own_rtree_index_is_read(tmp_path, villages):
+    path = tmp_path / "desa.gpkg"
+    villages.to_file(path, layer="desa", driver="GPKG", SPATIAL_INDEX="YES")
+    con = sqlite3.connect(path)
+    assert con.execute("SELECT count(*) FROM sqlite_master WHERE name = 'rtree_desa_geom'").fetchone()[0] == 1
+    con.close()
+    assert len(read_layer(path).frame) == len(villages)
+
+
+def test_gpkg_table_with_a_generated_column_is_refused(tmp_path, villages):
+    path = tmp_path / "desa.gpkg"
+    villages.to_file(path, layer="desa", driver="GPKG")
+    con = sqlite3.connect(path)
+    con.execute("ALTER TABLE desa ADD COLUMN g TEXT GENERATED ALWAYS AS (hex(zeroblob(1000)))")
+    con.commit()
+    con.close()
+    err = _refused(path)
+    assert err.code == "gpkg_computed"
+    assert "desa" in err.message("id") and "desa" in err.message("en")

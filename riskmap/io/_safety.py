@@ -346,33 +346,61 @@ def check_driver(info_driver: str | None, driver: str, path: Path | str) -> None
         )
 
 
-def check_gpkg(db: Path, path: Path | str) -> None:
-    """Refuse a GeoPackage whose layers are SQL views or that holds non-rtree virtual tables.
+_RTREE_SQL = re.compile(
+    r'create virtual table (?:"(rtree_[^"]+)"|(rtree_\w+)) using rtree\(id, ?minx, ?maxx, ?miny, ?maxy\)', re.IGNORECASE
+)
 
-    The database is opened read-only and immutable with Python's
-    :mod:`sqlite3` (no journal, no view is evaluated).
+
+def _sqlite_uri(db: Path) -> str:
+    """A read-only, immutable SQLite URI for ``db``; ``#``, ``?``, ``%`` and ``&`` in the name are escaped."""
+    return db.resolve().as_uri() + "?mode=ro&immutable=1"
+
+
+def check_gpkg(db: Path, path: Path | str) -> None:
+    """Refuse a GeoPackage holding any SQL object that computes while it is read.
+
+    A GeoPackage is data. Refused: any view (SQLite names ignore case, so a
+    view registered as a layer under another spelling is one too), any
+    virtual table other than a GeoPackage spatial index
+    (``rtree_<table>_<column> USING rtree(id, minx, maxx, miny, maxy)``, the
+    statement exactly as GDAL writes it: no comment, no other argument), and any table with a generated column
+    (``PRAGMA table_xinfo``: hidden 2 or 3). Triggers run only on writes and
+    are allowed. The database is opened with Python's :mod:`sqlite3`
+    read-only and immutable (no journal; nothing is written next to the
+    input, whatever its name) and no view is evaluated.
     """
-    uri = f"file:{db.resolve()}?mode=ro&immutable=1"
     try:
-        con = sqlite3.connect(uri, uri=True)
+        con = sqlite3.connect(_sqlite_uri(db), uri=True)
     except sqlite3.Error:
         raise RiskmapInputError("content_not_format", file=path, format="GeoPackage") from None
     try:
         master = con.execute("SELECT type, name, sql FROM sqlite_master").fetchall()
-        try:
-            layers = {str(r[0]) for r in con.execute("SELECT table_name FROM gpkg_contents").fetchall()}
-        except sqlite3.Error:
-            layers = set()
+        tables: list[str] = []
+        for kind, name, sql in sorted(master, key=lambda r: r[0] != "view"):  # a view named first
+            text = " ".join(str(sql or "").split())
+            if kind == "view":
+                raise RiskmapInputError("gpkg_view", file=path, layer=_short(str(name)))
+            if kind != "table":
+                continue
+            if text.lower().startswith("create virtual table"):
+                match = _RTREE_SQL.fullmatch(text)
+                index = (match.group(1) or match.group(2)).lower() if match else None
+                ok = index == str(name).lower()  # an rtree reads only its own shadow tables
+                if not ok:
+                    raise RiskmapInputError("gpkg_view", file=path, layer=_short(str(name)))
+                continue
+            tables.append(str(name))
+        for name in tables:
+            quoted = '"' + name.replace('"', '""') + '"'
+            computed = [r for r in con.execute(f"PRAGMA table_xinfo({quoted})").fetchall() if r[-1] in (2, 3)]
+            if computed:
+                raise RiskmapInputError(
+                    "gpkg_computed", file=path, layer=_short(name), column=_short(str(computed[0][1]))
+                )
     except sqlite3.Error:
         raise RiskmapInputError("content_not_format", file=path, format="GeoPackage") from None
     finally:
         con.close()
-    for kind, name, sql in master:
-        text = " ".join(str(sql or "").lower().split())
-        if kind == "view" and (name in layers or not layers):
-            raise RiskmapInputError("gpkg_view", file=path, layer=_short(str(name)))
-        if kind == "table" and text.startswith("create virtual table") and " using rtree" not in text:
-            raise RiskmapInputError("gpkg_view", file=path, layer=_short(str(name)))
 
 
 # -- GDAL ------------------------------------------------------------------
