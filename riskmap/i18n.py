@@ -108,6 +108,25 @@ MESSAGES: dict[str, dict[str, str]] = {
         "id": "Di QGIS, tetapkan CRS layer-nya (misalnya EPSG:4326) lalu ekspor ulang (Export > Save Features As).",
         "en": "In QGIS, set the layer's CRS (e.g. EPSG:4326) and export it again (Export > Save Features As).",
     },
+    "limit_workbook_seconds": {"id": "waktu membaca workbook (detik)", "en": "time to read the workbook (seconds)"},
+    "limit_parquet_mb": {"id": "ukuran data Parquet tanpa kompresi (MiB)", "en": "uncompressed Parquet data (MiB)"},
+    "limit_columns": {"id": "jumlah kolom", "en": "columns"},
+    "workbook_memory": {
+        "id": "workbook ini membutuhkan lebih banyak memori daripada batas max_workbook_mb ({limit} MiB) untuk dibaca (misalnya sel yang sangat jauh seperti XFD1048576, atau teks sangat panjang yang diulang); file tidak dibaca.",
+        "en": "this workbook needs more memory to read than the limit max_workbook_mb ({limit} MiB) allows (e.g. a cell very far out such as XFD1048576, or a very long text repeated); the file is not read.",
+    },
+    "workbook_memory_fix": {
+        "id": "Buka di Excel, hapus baris dan kolom kosong di luar tabel, lalu simpan sebagai CSV UTF-8 (File > Save As > CSV UTF-8).",
+        "en": "Open it in Excel, delete the empty rows and columns outside the table, then save it as CSV UTF-8 (File > Save As > CSV UTF-8).",
+    },
+    "excel_not_workbook": {
+        "id": "isi file bukan workbook Excel/LibreOffice, walaupun namanya berakhiran {suffix}.",
+        "en": "the content is not an Excel/LibreOffice workbook, although its name ends in {suffix}.",
+    },
+    "excel_not_workbook_fix": {
+        "id": "Buka file aslinya di Excel lalu simpan sebagai .xlsx atau CSV UTF-8.",
+        "en": "Open the original file in Excel and save it as .xlsx or CSV UTF-8.",
+    },
     "gpkg_computed": {
         "id": "GeoPackage berisi tabel '{layer}' dengan kolom terhitung '{column}' (generated column) yang menjalankan SQL saat dibaca; riskmap tidak membukanya.",
         "en": "the GeoPackage holds a table '{layer}' with a computed column '{column}' (generated column) that runs SQL when read; riskmap does not open it.",

@@ -466,3 +466,56 @@ def test_gpkg_table_with_a_generated_column_is_refused(tmp_path, villages):
     err = _refused(path)
     assert err.code == "gpkg_computed"
     assert "desa" in err.message("id") and "desa" in err.message("en")
+
+
+# -- red team: workbooks that blow up calamine (findings 6-8) ------------------
+
+
+def _far_cell_xlsx(path, cell: str) -> None:
+    """A valid workbook with a header and one value far out: calamine allocates every cell up to it."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["kode_tps", "lat", "lon"])
+    sheet.append(["TPS 1", -10.2, 123.55])
+    sheet[cell] = "x"
+    book.save(path)
+
+
+def test_workbook_needing_more_memory_than_the_limit_is_refused(tmp_path):
+    path = tmp_path / "tps.xlsx"
+    _far_cell_xlsx(path, "ZZ20000")  # 14 million cells: ~0.8 GB in calamine, a few KB on disk
+    err = _refused(path, limits=Limits(max_workbook_mb=200))
+    assert err.code == "workbook_memory"
+    assert "CSV" in err.message("id") and "CSV" in err.message("en") and "200" in err.message("en")
+
+
+def test_workbook_whose_allocation_aborts_calamine_is_refused_not_fatal(tmp_path):
+    """A cell at XFD1048576 made calamine ask for 512 GiB and abort the whole process (SIGABRT)."""
+    path = tmp_path / "tps.xlsx"
+    _far_cell_xlsx(path, "XFD1048576")
+    assert _refused(path).code == "workbook_memory"
+
+
+def test_workbook_taking_longer_than_the_limit_is_refused(tmp_path):
+    path = tmp_path / "tps.xlsx"
+    _far_cell_xlsx(path, "ZZ20000")
+    err = _refused(path, limits=Limits(max_workbook_seconds=0.01))
+    assert err.code == "limit_exceeded" and "max_workbook_seconds" in err.message("en")
+
+
+def test_ordinary_workbook_is_read_through_the_child_process(tmp_path, tps_frame):
+    path = tmp_path / "tps.xlsx"
+    tps_frame.to_excel(path, index=False)
+    raw = read_layer(path, limits=Limits(max_workbook_mb=300))
+    assert len(raw.frame) == len(tps_frame)
+    assert list(raw.frame["_row"])[:2] == [2, 3]
+
+
+def test_garbage_under_a_workbook_name_says_it_is_not_a_workbook(tmp_path):
+    path = tmp_path / "tps.xlsx"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 20)
+    err = _refused(path)
+    assert err.code == "excel_not_workbook"
+    assert "detect" not in err.message("en") and ".xlsx" in err.message("id")

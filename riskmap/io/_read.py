@@ -16,7 +16,11 @@ import contextlib
 import csv
 import io
 import mmap
+import pickle
 import re
+import signal
+import subprocess
+import sys
 import tempfile
 import warnings
 import zipfile
@@ -31,6 +35,7 @@ import pyproj
 import shapely
 
 from riskmap._errors import RiskmapInputError
+from riskmap.io import _workbook
 from riskmap.io._columns import norm
 from riskmap.io._safety import (
     ALLOWED_DRIVERS,
@@ -163,7 +168,7 @@ def read_layer(
     try:
         if suffix in SPREADSHEET_SUFFIXES:
             check_archive_file(path, limits)
-            frame, labels = _read_excel(path, notes)
+            frame, labels = _read_excel(path, notes, limits)
         else:
             raw = path.read_bytes()
             lines = raw.count(b"\n")
@@ -457,7 +462,43 @@ def _detail(exc: BaseException) -> str:
     return text if len(text) <= 200 else text[:200] + "..."
 
 
-def _read_excel(path: Path, notes: list[tuple[str, dict[str, object]]]) -> tuple[pd.DataFrame, RowLabels | None]:
+def _parse_workbook(path: Path, limits: Limits) -> dict[str, pd.DataFrame]:
+    """Every sheet of a workbook, cells as read (``header=None``), parsed by calamine in a limited child process.
+
+    See :mod:`riskmap.io._workbook`: the child's address space is capped at
+    ``max_workbook_mb`` MiB, its CPU time and wall-clock time at
+    ``max_workbook_seconds``; a workbook that needs more (or makes calamine
+    abort) is refused with a message saying to save it as CSV. Costs about
+    0.6 s per workbook (starting Python and pandas).
+    """
+    script = Path(__file__).with_name("_workbook.py")
+    seconds = limits.max_workbook_seconds
+    with tempfile.TemporaryDirectory(prefix="riskmap-xl-") as workdir:
+        target = Path(workdir) / "sheets.pickle"
+        args = [sys.executable, "-I", str(script), str(path.resolve()), str(target), str(limits.max_workbook_mb)]
+        try:
+            done = subprocess.run(
+                [*args, str(seconds)], capture_output=True, timeout=seconds + 5, stdin=subprocess.DEVNULL
+            )
+        except subprocess.TimeoutExpired:
+            refuse_limit(path, "workbook_seconds", seconds, seconds, "max_workbook_seconds")
+        if done.returncode == 0:
+            with open(target, "rb") as fh:
+                return pickle.load(fh)  # written by our own child process just now
+        if done.returncode == _workbook.EXIT_UNREADABLE:
+            detail = done.stderr.decode("utf-8", "replace").strip()
+            if "cannot detect file format" in detail.lower():
+                raise RiskmapInputError("excel_not_workbook", file=path, suffix=path.suffix.lower())
+            raise RiskmapInputError("excel_unreadable", file=path, detail=_detail(RuntimeError(detail)))
+        if done.returncode == -signal.SIGXCPU:
+            refuse_limit(path, "workbook_seconds", seconds, seconds, "max_workbook_seconds")
+        # MemoryError, or a native allocation failure under RLIMIT_AS (Rust aborts: SIGABRT)
+        raise RiskmapInputError("workbook_memory", file=path, limit=f"{limits.max_workbook_mb:.0f}")
+
+
+def _read_excel(
+    path: Path, notes: list[tuple[str, dict[str, object]]], limits: Limits | None = None
+) -> tuple[pd.DataFrame, RowLabels | None]:
     """Read a workbook: every sheet with the columns that hold the most rows, stacked.
 
     Offices often keep one sheet per kecamatan, beside a cover, a recap or
@@ -466,13 +507,7 @@ def _read_excel(path: Path, notes: list[tuple[str, dict[str, object]]]) -> tuple
     rows and, when several sheets were stacked, the row labels
     (``_row`` id -> (sheet, Excel row)).
     """
-    try:
-        # calamine reads .xlsx, Excel 97-2003 .xls and LibreOffice .ods alike
-        sheets = pd.read_excel(
-            path, sheet_name=None, dtype=object, header=None, engine="calamine", keep_default_na=False, na_values=[""]
-        )
-    except Exception as exc:  # openpyxl raises many types for corrupt files
-        raise RiskmapInputError("excel_unreadable", file=path, detail=str(exc).strip()) from None
+    sheets = _parse_workbook(path, limits or active_limits())
     found = [(str(name), _sheet_table(sheet)) for name, sheet in sheets.items()]
     found = [(name, table) for name, table in found if table is not None and len(table)]
     if not found:

@@ -115,6 +115,16 @@ class Limits:
         Features in a vector layer.
     max_table_rows
         Lines of a CSV or rows of a workbook.
+    max_workbook_mb
+        Memory (address space, MiB) the child process parsing a workbook may use.
+    max_workbook_seconds
+        CPU and wall-clock seconds that process may take.
+    max_parquet_mb
+        Uncompressed size of a Parquet file's row groups (from its footer), MiB.
+    max_vertices
+        Coordinates of one feature (counted before it is repaired).
+    max_columns
+        Attribute columns of a layer or table.
     """
 
     max_file_mb: float = 2048
@@ -123,6 +133,11 @@ class Limits:
     max_zip_members: int = 20000
     max_features: int = 2_000_000
     max_table_rows: int = 2_000_000
+    max_workbook_mb: float = 2048
+    max_workbook_seconds: float = 120
+    max_parquet_mb: float = 2048
+    max_vertices: int = 100_000
+    max_columns: int = 1000
 
     @classmethod
     def from_config(cls, config: Config | None) -> Limits:
