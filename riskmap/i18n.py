@@ -127,6 +127,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "id": "Buka file aslinya di Excel lalu simpan sebagai .xlsx atau CSV UTF-8.",
         "en": "Open the original file in Excel and save it as .xlsx or CSV UTF-8.",
     },
+    "detail_damaged": {"id": "struktur file rusak", "en": "the file's structure is damaged"},
     "gpkg_computed": {
         "id": "GeoPackage berisi tabel '{layer}' dengan kolom terhitung '{column}' (generated column) yang menjalankan SQL saat dibaca; riskmap tidak membukanya.",
         "en": "the GeoPackage holds a table '{layer}' with a computed column '{column}' (generated column) that runs SQL when read; riskmap does not open it.",

@@ -519,3 +519,60 @@ def test_garbage_under_a_workbook_name_says_it_is_not_a_workbook(tmp_path):
     err = _refused(path)
     assert err.code == "excel_not_workbook"
     assert "detect" not in err.message("en") and ".xlsx" in err.message("id")
+
+
+# -- red team: Parquet counted before reading (finding 9), no server paths (14) ---
+
+
+def _parquet_rows(path, villages, repeat: int) -> None:
+    import pandas as pd
+
+    frame = pd.concat([villages] * repeat, ignore_index=True)
+    frame.to_parquet(path)
+
+
+def test_parquet_rows_and_size_are_checked_from_the_footer(tmp_path, villages):
+    path = tmp_path / "desa.parquet"
+    _parquet_rows(path, villages, 50)
+    err = _refused(path, limits=Limits(max_features=len(villages)))
+    assert err.code == "limit_exceeded" and "max_features" in err.message("en")
+    err = _refused(path, limits=Limits(max_parquet_mb=0.001))
+    assert err.code == "limit_exceeded" and "max_parquet_mb" in err.message("en")
+    assert len(read_layer(path).frame) == 50 * len(villages)
+
+
+def test_parquet_without_geometry_says_so(tmp_path, villages):
+    path = tmp_path / "desa.parquet"
+    villages.drop(columns="geometry").to_parquet(path)
+    err = _refused(path)
+    assert err.code == "vector_no_geometry" and "read_parquet" not in err.message("en")
+
+
+@pytest.mark.parametrize("name", ["desa.parquet", "desa.fgb", "desa.geojson"])
+def test_messages_do_not_show_the_server_folder(tmp_path, name):
+    folder = tmp_path / "uploads-private-folder"
+    folder.mkdir()
+    path = folder / name
+    head = {"desa.parquet": b"PAR1", "desa.fgb": b"fgb\x03fgb\x00", "desa.geojson": b"{"}[name]
+    path.write_bytes(head + b"\x00\x01garbage" * 50 + (b"PAR1" if name.endswith("parquet") else b""))
+    err = _refused(path)
+    for lang in ("id", "en"):
+        assert "uploads-private-folder" not in err.message(lang)
+        assert str(tmp_path) not in err.message(lang)
+
+
+def test_forbidden_prefix_names_the_file_not_its_folder(tmp_path):
+    path = tmp_path / "ftp:desa.geojson"
+    path.write_text("{}")
+    err = _refused(path)
+    assert err.code == "name_forbidden"
+    assert str(tmp_path) not in err.message("en") and "ftp:desa.geojson" in err.message("en")
+
+
+def test_internal_library_errors_are_not_shown_as_such():
+    from riskmap import i18n
+    from riskmap.io._read import _detail
+
+    detail = _detail(IndexError("index 0 is out of bounds for axis 0 with size 0"))
+    assert i18n.t("vector_unreadable", "en", detail=detail) == "the map file cannot be read (the file's structure is damaged)."
+    assert "/srv/x" not in _detail(OSError("cannot open '/srv/x/uploads/desa.fgb': bad"))

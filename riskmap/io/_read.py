@@ -34,12 +34,14 @@ import pyogrio
 import pyproj
 import shapely
 
+from riskmap import i18n
 from riskmap._errors import RiskmapInputError
 from riskmap.io import _workbook
 from riskmap.io._columns import norm
 from riskmap.io._safety import (
     ALLOWED_DRIVERS,
     FORMAT_NAMES,
+    MB,
     Limits,
     active_limits,
     check_archive_file,
@@ -160,7 +162,7 @@ def read_layer(
         except RiskmapInputError:
             raise
         except Exception as exc:  # GDAL, shapely, PROJ: any failure is the file's
-            raise RiskmapInputError("vector_unreadable", file=path, detail=_detail(exc)) from None
+            raise RiskmapInputError("vector_unreadable", file=path, detail=_detail(exc, path)) from None
     notes: list[tuple[str, dict[str, object]]] = []
     rejected: list[tuple[int, str, dict[str, object]]] = []
     warned: list[tuple[int, str, dict[str, object]]] = []
@@ -181,7 +183,7 @@ def read_layer(
         raise
     except Exception as exc:  # pandas, calamine, codecs: any failure is the file's
         code = "excel_unreadable" if suffix in SPREADSHEET_SUFFIXES else "csv_unreadable"
-        raise RiskmapInputError(code, file=path, detail=_detail(exc)) from None
+        raise RiskmapInputError(code, file=path, detail=_detail(exc, path)) from None
     if len(frame) > limits.max_table_rows:
         refuse_limit(path, "table_rows", len(frame), limits.max_table_rows, "max_table_rows")
     return RawLayer(
@@ -326,7 +328,7 @@ def _read_csv(
             warnings.simplefilter("always", pd.errors.ParserWarning)
             frame = pd.read_csv(source, **options)  # type: ignore[call-overload]
     except (pd.errors.ParserError, ValueError) as exc:
-        raise RiskmapInputError("csv_unreadable", file=path, detail=_detail(exc)) from None
+        raise RiskmapInputError("csv_unreadable", file=path, detail=_detail(exc, path)) from None
     names = [str(c).strip() for c in frame.columns]
     frame.columns = names
     width = _header_width([("" if c.startswith("Unnamed: ") else c) for c in names])
@@ -454,12 +456,35 @@ def _warn_bad_characters(frame: pd.DataFrame, replaced: bool, warned: list[tuple
         warned.append((int(rows[i]), "bad_character", {"column": where[int(i)]}))
 
 
-def _detail(exc: BaseException) -> str:
-    """An exception's text, short enough for a message (type name when it has none)."""
+_INTERNAL_ERRORS = (IndexError, KeyError, AttributeError, TypeError, AssertionError, ZeroDivisionError, RecursionError)
+
+
+def _detail(exc: BaseException, path: Path | None = None) -> str:
+    """An exception's text, short enough for a message, with no server path in it.
+
+    Every folder is removed from paths the library quotes (SECURITY.md: the
+    server's paths are not shown): the input's full path becomes its file
+    name, any other absolute path its last part. A Python-internal error
+    (``IndexError``...) says only that the file's structure is damaged.
+    """
+    if isinstance(exc, _INTERNAL_ERRORS):
+        return i18n.Term("detail_damaged")
     text = " ".join(str(exc).split())
     if not text:
         text = type(exc).__name__
+    text = _scrub_paths(text, path)
     return text if len(text) <= 200 else text[:200] + "..."
+
+
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.:/])(?:/vsi\w+)?(?:/[^/\s'\"`,;:()]+)+/([^/\s'\"`,;()]+)")
+
+
+def _scrub_paths(text: str, path: Path | None) -> str:
+    """``text`` with the input's full path replaced by its name and other absolute paths by their last part."""
+    if path is not None:
+        for full in sorted({str(path), str(path.resolve()), str(path.absolute())}, key=len, reverse=True):
+            text = text.replace(full, path.name)
+    return _ABSOLUTE_PATH.sub(lambda m: m.group(1), text)
 
 
 def _parse_workbook(path: Path, limits: Limits) -> dict[str, pd.DataFrame]:
@@ -489,7 +514,7 @@ def _parse_workbook(path: Path, limits: Limits) -> dict[str, pd.DataFrame]:
             detail = done.stderr.decode("utf-8", "replace").strip()
             if "cannot detect file format" in detail.lower():
                 raise RiskmapInputError("excel_not_workbook", file=path, suffix=path.suffix.lower())
-            raise RiskmapInputError("excel_unreadable", file=path, detail=_detail(RuntimeError(detail)))
+            raise RiskmapInputError("excel_unreadable", file=path, detail=_detail(RuntimeError(detail), path))
         if done.returncode == -signal.SIGXCPU:
             refuse_limit(path, "workbook_seconds", seconds, seconds, "max_workbook_seconds")
         # MemoryError, or a native allocation failure under RLIMIT_AS (Rust aborts: SIGABRT)
@@ -711,9 +736,7 @@ def _read_vector(path: Path, *, layer: str | None, crs: str | None, limits: Limi
     limits = limits or active_limits()
     notes: list[tuple[str, dict[str, object]]] = []
     if path.suffix.lower() in {".parquet", ".geoparquet"}:
-        frame = gpd.read_parquet(path)
-        if len(frame) > limits.max_features:
-            refuse_limit(path, "features", len(frame), limits.max_features, "max_features")
+        frame = _read_parquet(path, limits)
     else:
         with tempfile.TemporaryDirectory(prefix="riskmap-") as workdir:
             frame = _read_gdal(path, layer, limits, Path(workdir), notes)
@@ -743,6 +766,40 @@ def _read_vector(path: Path, *, layer: str | None, crs: str | None, limits: Limi
         except (pyproj.exceptions.ProjError, pyproj.exceptions.CRSError):
             raise RiskmapInputError("crs_local", file=path, crs=_short_crs(frame.crs)) from None
     return RawLayer(frame=frame, path=path, is_vector=True, notes=notes)
+
+
+def _read_parquet(path: Path, limits: Limits) -> gpd.GeoDataFrame:
+    """Read a GeoParquet file after checking its footer: row count and uncompressed size within the limits.
+
+    The footer (``pyarrow.parquet.read_metadata``) gives the rows and each
+    row group's uncompressed size without reading any data: 120 KB of
+    Parquet can expand to 3 GB of identical rows.
+    """
+    import pyarrow
+    import pyarrow.parquet as pq
+
+    if read_head(path)[:4] != b"PAR1":
+        raise RiskmapInputError("content_not_format", file=path, format="GeoParquet")
+    try:
+        meta = pq.read_metadata(path)
+    except (pyarrow.ArrowException, OSError):
+        raise RiskmapInputError("content_not_format", file=path, format="GeoParquet") from None
+    if meta.num_rows > limits.max_features:
+        refuse_limit(path, "features", meta.num_rows, limits.max_features, "max_features")
+    if meta.num_columns > limits.max_columns:
+        refuse_limit(path, "columns", meta.num_columns, limits.max_columns, "max_columns")
+    size = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    if size > limits.max_parquet_mb * MB:
+        refuse_limit(path, "parquet_mb", size / MB, limits.max_parquet_mb, "max_parquet_mb")
+    try:
+        frame = gpd.read_parquet(path)
+    except ValueError as exc:
+        if "geometry" in str(exc).lower() or "geo metadata" in str(exc).lower():
+            raise RiskmapInputError("vector_no_geometry", file=path) from None
+        raise
+    if len(frame) > limits.max_features:
+        refuse_limit(path, "features", len(frame), limits.max_features, "max_features")
+    return frame
 
 
 def _short_crs(crs: pyproj.CRS) -> str:

@@ -192,8 +192,10 @@ def check_path(path: str | Path) -> Path:
     text = os.fspath(path)
     if "\x00" in text:
         raise RiskmapInputError("file_name_invalid", file=text.replace("\x00", "?"), reason="NUL")
-    check_name(text, text)
     p = Path(text)
+    for part in reversed(p.parts):  # the message names the part of the path that holds the prefix
+        check_name(part, part)
+    check_name(text, p.name)
     too_long = len(os.fsencode(text)) > 4095 or any(len(os.fsencode(part)) > 255 for part in p.parts)
     if too_long:
         raise RiskmapInputError("file_name_invalid", file=_short(p.name), reason="too_long")
