@@ -574,5 +574,6 @@ def test_internal_library_errors_are_not_shown_as_such():
     from riskmap.io._read import _detail
 
     detail = _detail(IndexError("index 0 is out of bounds for axis 0 with size 0"))
-    assert i18n.t("vector_unreadable", "en", detail=detail) == "the map file cannot be read (the file's structure is damaged)."
+    expected = "the map file cannot be read (the file's structure is damaged)."
+    assert i18n.t("vector_unreadable", "en", detail=detail) == expected
     assert "/srv/x" not in _detail(OSError("cannot open '/srv/x/uploads/desa.fgb': bad"))
