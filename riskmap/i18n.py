@@ -128,6 +128,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Open the original file in Excel and save it as .xlsx or CSV UTF-8.",
     },
     "detail_damaged": {"id": "struktur file rusak", "en": "the file's structure is damaged"},
+    "village_too_many_vertices": {
+        "id": "poligon ini punya {n} titik sudut, lebih dari batas max_vertices ({most}); kelurahan/desa asli punya paling banyak beberapa ribu. Sederhanakan di QGIS (Vector > Geometry Tools > Simplify) lalu ekspor ulang.",
+        "en": "this polygon has {n} vertices, more than the limit max_vertices ({most}); real villages have a few thousand at most. Simplify it in QGIS (Vector > Geometry Tools > Simplify) and export again.",
+    },
+    "reason_village_too_many_vertices": {"id": "Terlalu banyak titik sudut", "en": "Too many vertices"},
     "gpkg_computed": {
         "id": "GeoPackage berisi tabel '{layer}' dengan kolom terhitung '{column}' (generated column) yang menjalankan SQL saat dibaca; riskmap tidak membukanya.",
         "en": "the GeoPackage holds a table '{layer}' with a computed column '{column}' (generated column) that runs SQL when read; riskmap does not open it.",

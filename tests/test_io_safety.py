@@ -577,3 +577,29 @@ def test_internal_library_errors_are_not_shown_as_such():
     expected = "the map file cannot be read (the file's structure is damaged)."
     assert i18n.t("vector_unreadable", "en", detail=detail) == expected
     assert "/srv/x" not in _detail(OSError("cannot open '/srv/x/uploads/desa.fgb': bad"))
+
+
+# -- red team: a polygon too big to repair (finding 11) ------------------------
+
+
+def test_polygon_with_too_many_vertices_is_a_rejected_row_not_a_hang(tmp_path, villages):
+    import time
+
+    import numpy as np
+    import shapely
+
+    n = 150_001  # a self-intersecting zigzag: make_valid on 300,000 of these took > 190 s
+    x0, y0 = villages.geometry.iloc[0].bounds[:2]
+    xs = x0 + np.linspace(0, 0.005, n)
+    ys = y0 + np.where(np.arange(n) % 2 == 0, 0.0, 0.005)
+    zigzag = shapely.Polygon(np.column_stack([np.append(xs, xs[0]), np.append(ys, ys[0])]))
+    frame = villages.copy()
+    frame.loc[0, "geometry"] = zigzag
+    path = tmp_path / "desa.geojson"
+    frame.to_file(path)
+    start = time.monotonic()
+    out, report = read_villages(path)
+    assert time.monotonic() - start < 30
+    assert len(out) == len(villages) - 1 and report.read == len(villages)
+    (note,) = [r for r in report.rejected if r.reason == "village_too_many_vertices"]
+    assert note.row == 1 and note.params["n"] == n + 1 and note.params["most"] == "100000"

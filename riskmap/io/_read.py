@@ -638,7 +638,7 @@ def _vector_source(path: Path, layer: str | None, limits: Limits, workdir: Path)
                 _check_geojson_file(path)
             elif driver == "ESRI Shapefile":
                 for prj in _sidecars(path, ".prj"):
-                    check_prj(prj.read_bytes()[:1 << 20], path)
+                    check_prj(prj.read_bytes()[: 1 << 20], path)
         return _Source(_gdal_path(str(path.resolve()), driver), layer, driver)
     try:
         with zipfile.ZipFile(path) as zf:
