@@ -133,6 +133,30 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "this polygon has {n} vertices, more than the limit max_vertices ({most}); real villages have a few thousand at most. Simplify it in QGIS (Vector > Geometry Tools > Simplify) and export again.",
     },
     "reason_village_too_many_vertices": {"id": "Terlalu banyak titik sudut", "en": "Too many vertices"},
+    "csv_utf16_no_bom": {
+        "id": "file ini berkode UTF-16 tanpa penanda BOM, sehingga hurufnya tidak dapat dibaca dengan pasti.",
+        "en": "this file is encoded as UTF-16 without a byte-order mark (BOM), so its letters cannot be read reliably.",
+    },
+    "csv_utf16_no_bom_fix": {
+        "id": "Buka di Excel lalu simpan sebagai CSV UTF-8 (File > Save As > CSV UTF-8).",
+        "en": "Open it in Excel and save it as CSV UTF-8 (File > Save As > CSV UTF-8).",
+    },
+    "csv_binary": {
+        "id": "file ini bukan file teks/CSV (isinya data biner), walaupun namanya berakhiran {suffix}.",
+        "en": "this file is not a text/CSV file (its content is binary data), although its name ends in {suffix}.",
+    },
+    "csv_binary_fix": {
+        "id": "Pilih file CSV yang benar, atau buka file aslinya di Excel lalu simpan sebagai CSV UTF-8.",
+        "en": "Choose the right CSV file, or open the original in Excel and save it as CSV UTF-8.",
+    },
+    "csv_binary_kind": {
+        "id": "file ini bukan file teks/CSV: isinya file {kind}, walaupun namanya berakhiran {suffix}.",
+        "en": "this file is not a text/CSV file: its content is a {kind} file, although its name ends in {suffix}.",
+    },
+    "csv_binary_kind_fix": {
+        "id": "Pilih file CSV yang benar, atau buka file aslinya di Excel lalu simpan sebagai CSV UTF-8.",
+        "en": "Choose the right CSV file, or open the original in Excel and save it as CSV UTF-8.",
+    },
     "gpkg_computed": {
         "id": "GeoPackage berisi tabel '{layer}' dengan kolom terhitung '{column}' (generated column) yang menjalankan SQL saat dibaca; riskmap tidak membukanya.",
         "en": "the GeoPackage holds a table '{layer}' with a computed column '{column}' (generated column) that runs SQL when read; riskmap does not open it.",

@@ -270,6 +270,44 @@ def _decode(raw: bytes) -> tuple[str, str, bool]:
     raise AssertionError("latin-1 decodes anything")  # pragma: no cover
 
 
+_BINARY_KINDS = {
+    b"PK\x03\x04": "ZIP/Excel (.xlsx)",
+    b"\x89PNG": "PNG",
+    b"\xff\xd8\xff": "JPEG",
+    b"%PDF": "PDF",
+    b"\xd0\xcf\x11\xe0": "Excel 97-2003 (.xls)",
+    b"SQLite format 3": "SQLite/GeoPackage",
+    b"PAR1": "Parquet",
+    b"\x1f\x8b": "gzip",
+}
+_CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 13))
+
+
+def _check_text(raw: bytes, path: Path) -> None:
+    """Refuse a "CSV" that is not text: UTF-16 without a byte-order mark, or binary content (a zip, an image).
+
+    Looks at the first 64 KiB: UTF-16 text without a BOM has a NUL in every
+    other byte; any other NUL byte, or more than 1 % control characters,
+    means the file is not text at all.
+    """
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return
+    head = raw[:65536]
+    if not head:
+        return
+    nul = head.count(0)
+    if nul:
+        even, odd = head[0::2].count(0), head[1::2].count(0)
+        if len(head) >= 4 and max(even, odd) >= 0.4 * (len(head) // 2) and min(even, odd) <= 0.05 * (len(head) // 2):
+            raise RiskmapInputError("csv_utf16_no_bom", file=path)
+    controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
+    if nul or controls > 0.01 * len(head):
+        kind = next((k for magic, k in _BINARY_KINDS.items() if head.startswith(magic)), None)
+        if kind is None:
+            raise RiskmapInputError("csv_binary", file=path, suffix=path.suffix.lower())
+        raise RiskmapInputError("csv_binary_kind", file=path, kind=kind, suffix=path.suffix.lower())
+
+
 def _lines(text: str) -> list[str]:
     """Physical lines as the CSV parser splits them (LF, CRLF or CR)."""
     if "\r" in text:
@@ -301,6 +339,7 @@ def _read_csv(
     only for rows whose last column came out empty, or for the whole file when
     pandas reported a row too long.
     """
+    _check_text(raw, path)
     text, used, replaced = _decode(raw)
     if not text or text.isspace():
         raise RiskmapInputError("empty_file", file=path)
