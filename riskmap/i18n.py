@@ -157,6 +157,26 @@ MESSAGES: dict[str, dict[str, str]] = {
         "id": "Pilih file CSV yang benar, atau buka file aslinya di Excel lalu simpan sebagai CSV UTF-8.",
         "en": "Choose the right CSV file, or open the original in Excel and save it as CSV UTF-8.",
     },
+    "zip_duplicate_member": {
+        "id": "ZIP berisi nama file yang sama dua kali ('{name}'); tidak jelas mana yang harus dibaca.",
+        "en": "the ZIP holds the same file name twice ('{name}'); it is unclear which one to read.",
+    },
+    "zip_duplicate_member_fix": {
+        "id": "Buat ulang ZIP-nya dari folder aslinya (setiap file sekali saja).",
+        "en": "Make the ZIP again from the original folder (each file once).",
+    },
+    "prj_unreadable": {
+        "id": "shapefile punya file .prj, tetapi isinya tidak dapat dibaca sebagai sistem koordinat, dan koordinatnya ({example}) bukan bujur/lintang Indonesia.",
+        "en": "the shapefile has a .prj file, but its content cannot be read as a coordinate system, and its coordinates ({example}) are not Indonesian longitude/latitude.",
+    },
+    "prj_unreadable_fix": {
+        "id": 'Di QGIS, tetapkan CRS layer-nya lalu ekspor ulang shapefile-nya, atau sebutkan CRS-nya (crs = "EPSG:32751" di pemetaan kolom).',
+        "en": 'In QGIS, set the layer\'s CRS and export the shapefile again, or state its CRS (crs = "EPSG:32751" in the column mapping).',
+    },
+    "prj_unreadable_assumed": {
+        "id": "file .prj shapefile tidak dapat dibaca sebagai sistem koordinat; koordinatnya cocok dengan bujur/lintang sehingga dianggap EPSG:4326.",
+        "en": "the shapefile's .prj file cannot be read as a coordinate system; its coordinates fit longitude/latitude, so EPSG:4326 was assumed.",
+    },
     "gpkg_computed": {
         "id": "GeoPackage berisi tabel '{layer}' dengan kolom terhitung '{column}' (generated column) yang menjalankan SQL saat dibaca; riskmap tidak membukanya.",
         "en": "the GeoPackage holds a table '{layer}' with a computed column '{column}' (generated column) that runs SQL when read; riskmap does not open it.",

@@ -603,3 +603,46 @@ def test_polygon_with_too_many_vertices_is_a_rejected_row_not_a_hang(tmp_path, v
     assert len(out) == len(villages) - 1 and report.read == len(villages)
     (note,) = [r for r in report.rejected if r.reason == "village_too_many_vertices"]
     assert note.row == 1 and note.params["n"] == n + 1 and note.params["most"] == "100000"
+
+
+# -- red team: clear messages about zips and .prj files (finding 15) ------------
+
+
+def test_zip_with_the_same_member_twice_is_refused_as_such(tmp_path, villages):
+    path = tmp_path / "desa.zip"
+    with pytest.warns(UserWarning), zipfile.ZipFile(path, "w") as zf:  # zipfile warns "Duplicate name"
+        zf.writestr("desa.geojson", villages.to_json())
+        zf.writestr("desa.geojson", villages.to_json())
+    err = _refused(path)
+    assert err.code == "zip_duplicate_member"
+    assert "dua kali" in err.message("id") and "twice" in err.message("en")
+
+
+def test_long_layer_lists_are_cut_to_ten_names(tmp_path, villages):
+    path = tmp_path / "peta.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        for i in range(40):
+            zf.writestr(f"layer{i:03d}.geojson", villages.to_json())
+    err = _refused(path)
+    assert err.code == "zip_many_layers"
+    text = err.message("en")
+    assert "layer009" in text and "layer010" not in text and "(+30)" in text
+
+
+def test_unreadable_prj_is_not_called_missing(tmp_path, villages):
+    path = tmp_path / "desa.shp"
+    villages.to_crs(32751).to_file(path)
+    path.with_suffix(".prj").write_text("this is not a coordinate system")
+    err = _refused(path)
+    assert err.code == "prj_unreadable" and ".prj" in err.message("id") and ".prj" in err.message("en")
+    lonlat = tmp_path / "ll.shp"
+    villages.to_file(lonlat)
+    lonlat.with_suffix(".prj").write_text("junk")
+    assert [code for code, _ in read_layer(lonlat).notes] == ["prj_unreadable_assumed"]
+
+
+def test_reprojection_note_names_the_crs_shortly(tmp_path, villages):
+    path = tmp_path / "desa.gpkg"
+    villages.to_crs(32751).to_file(path, driver="GPKG")
+    (note,) = [p for code, p in read_layer(path).notes if code == "crs_reprojected"]
+    assert note["crs"] == "WGS 84 / UTM zone 51S"

@@ -55,6 +55,7 @@ from riskmap.io._safety import (
     check_prj,
     check_zip,
     gdb_catalogue,
+    name_list,
     read_head,
     refuse_limit,
 )
@@ -646,6 +647,8 @@ class _Source:
     driver: str
     siblings: list[str] = field(default_factory=list)
     member: str | None = None
+    prj: bool = False
+    """A shapefile with a .prj beside it (GDAL may still find no CRS in it)."""
 
 
 def _vector_source(path: Path, layer: str | None, limits: Limits, workdir: Path) -> _Source:
@@ -676,8 +679,10 @@ def _vector_source(path: Path, layer: str | None, limits: Limits, workdir: Path)
             elif driver == "GeoJSON":
                 _check_geojson_file(path)
             elif driver == "ESRI Shapefile":
-                for prj in _sidecars(path, ".prj"):
+                prjs = _sidecars(path, ".prj")
+                for prj in prjs:
                     check_prj(prj.read_bytes()[: 1 << 20], path)
+                return _Source(str(path.resolve()), layer, driver, prj=bool(prjs))
         return _Source(_gdal_path(str(path.resolve()), driver), layer, driver)
     try:
         with zipfile.ZipFile(path) as zf:
@@ -705,24 +710,26 @@ def _zip_member(path: Path, zf: zipfile.ZipFile, all_names: list[str], layer: st
     if layer:
         candidates = [n for n in candidates if Path(n).stem == layer] or candidates
     if not candidates:
-        raise RiskmapInputError("zip_no_layer", file=path, names=", ".join(names[:10]))
+        raise RiskmapInputError("zip_no_layer", file=path, names=name_list(names))
     stems = [Path(n).stem for n in candidates]
     siblings: list[str] = []
     member = candidates[0]
     if len(candidates) > 1:
         chosen = _village_layer(stems)
         if chosen is None:
-            raise RiskmapInputError("zip_many_layers", file=path, names=", ".join(stems))
+            raise RiskmapInputError("zip_many_layers", file=path, names=name_list(stems))
         member, siblings = candidates[stems.index(chosen)], stems
     driver = ALLOWED_DRIVERS[Path(member).suffix.lower()]
     with zf.open(member) as fh:
         check_magic(fh.read(65536), driver, path, member=member)
+    prj = False
     if driver == "GeoJSON":
         _check_geojson_member(path, zf, member)
     elif driver == "ESRI Shapefile":
         stem = member[: -len(Path(member).suffix)]
         for name in all_names:
             if name.lower() == f"{stem}.prj".lower():
+                prj = True
                 with zf.open(name) as fh:
                     check_prj(fh.read(1 << 20), path)
     if driver == "GPKG":  # sqlite3 needs a real file: a private copy, checked, then read
@@ -732,7 +739,7 @@ def _zip_member(path: Path, zf: zipfile.ZipFile, all_names: list[str], layer: st
                 dst.write(chunk)
         check_gpkg(target, path)
         return _Source(str(target), layer, driver, siblings, member)
-    return _Source(_gdal_path(f"{base}/{member}", driver), None, driver, siblings, member)
+    return _Source(_gdal_path(f"{base}/{member}", driver), None, driver, siblings, member, prj)
 
 
 def _check_geojson_file(path: Path) -> None:
@@ -774,11 +781,12 @@ def _read_vector(path: Path, *, layer: str | None, crs: str | None, limits: Limi
     """
     limits = limits or active_limits()
     notes: list[tuple[str, dict[str, object]]] = []
+    has_prj = False
     if path.suffix.lower() in {".parquet", ".geoparquet"}:
         frame = _read_parquet(path, limits)
     else:
         with tempfile.TemporaryDirectory(prefix="riskmap-") as workdir:
-            frame = _read_gdal(path, layer, limits, Path(workdir), notes)
+            frame, has_prj = _read_gdal(path, layer, limits, Path(workdir), notes)
     if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame:
         raise RiskmapInputError("vector_no_geometry", file=path)
     frame = frame.reset_index(drop=True)
@@ -793,13 +801,13 @@ def _read_vector(path: Path, *, layer: str | None, crs: str | None, limits: Limi
             bounds = frame.geometry.dropna().total_bounds if frame.geometry.notna().any() else None
             if bounds is None or not _plausible_lonlat(bounds):
                 example = "" if bounds is None else f"{bounds[0]:.6g}, {bounds[1]:.6g}"
-                raise RiskmapInputError("no_crs", file=path, example=example)
+                raise RiskmapInputError("prj_unreadable" if has_prj else "no_crs", file=path, example=example)
             frame = frame.set_crs(4326)
-            notes.append(("crs_assumed", {}))
+            notes.append(("prj_unreadable_assumed" if has_prj else "crs_assumed", {}))
     if frame.crs is not None and not frame.crs.equals("EPSG:4326"):
         if not (frame.crs.is_geographic or frame.crs.is_projected):
             raise RiskmapInputError("crs_local", file=path, crs=_short_crs(frame.crs))
-        notes.append(("crs_reprojected", {"crs": frame.crs.to_string()}))
+        notes.append(("crs_reprojected", {"crs": _short_crs(frame.crs)}))
         try:
             frame = frame.to_crs(4326)
         except (pyproj.exceptions.ProjError, pyproj.exceptions.CRSError):
@@ -848,11 +856,14 @@ def _short_crs(crs: pyproj.CRS) -> str:
 
 def _read_gdal(
     path: Path, layer: str | None, limits: Limits, workdir: Path, notes: list[tuple[str, dict[str, object]]]
-) -> gpd.GeoDataFrame:
-    """Open a checked source with its one driver, refusing another driver or too many features."""
+) -> tuple[gpd.GeoDataFrame, bool]:
+    """Open a checked source with its one driver, refusing another driver or too many features.
+
+    Returns the features and whether a shapefile came with a ``.prj``.
+    """
     src = _vector_source(path, layer, limits, workdir)
     if src.siblings:
-        notes.append(("layer_chosen", {"layer": Path(src.member or src.source).stem, "names": ", ".join(src.siblings)}))
+        notes.append(("layer_chosen", {"layer": Path(src.member or src.source).stem, "names": name_list(src.siblings)}))
     layer = src.layer
     # only GeoPackages and geodatabases hold several layers: other files are not opened twice
     if layer is None and src.driver in {"GPKG", "OpenFileGDB"}:
@@ -870,7 +881,7 @@ def _read_gdal(
     frame = gpd.read_file(src.source, layer=layer, engine="pyogrio", max_features=max_features, **options)
     if len(frame) > limits.max_features:
         refuse_limit(path, "features", len(frame), limits.max_features, "max_features")
-    return frame
+    return frame, src.prj
 
 
 def _pick_layer(path: Path, source: str, notes: list[tuple[str, dict[str, object]]]) -> str | None:
@@ -886,8 +897,8 @@ def _pick_layer(path: Path, source: str, notes: list[tuple[str, dict[str, object
         polygons = [str(n) for n, kind in listed if kind and "polygon" in str(kind).lower()]
         layer = polygons[0] if len(polygons) == 1 else None
     if layer is None:
-        raise RiskmapInputError("gpkg_many_layers", file=path, names=", ".join(names))
-    notes.append(("layer_chosen", {"layer": layer, "names": ", ".join(names)}))
+        raise RiskmapInputError("gpkg_many_layers", file=path, names=name_list(names))
+    notes.append(("layer_chosen", {"layer": layer, "names": name_list(names)}))
     return layer
 
 
