@@ -646,3 +646,18 @@ def test_reprojection_note_names_the_crs_shortly(tmp_path, villages):
     villages.to_crs(32751).to_file(path, driver="GPKG")
     (note,) = [p for code, p in read_layer(path).notes if code == "crs_reprojected"]
     assert note["crs"] == "WGS 84 / UTM zone 51S"
+
+
+def test_column_count_limit(tmp_path, villages):
+    wide = villages.copy()
+    for i in range(30):
+        wide[f"k{i}"] = i
+    for name in ("desa.geojson", "desa.gpkg"):
+        path = tmp_path / name
+        wide.to_file(path)
+        err = _refused(path, limits=Limits(max_columns=20))
+        assert err.code == "limit_exceeded" and "max_columns" in err.message("en")
+    csv = tmp_path / "tps.csv"
+    csv.write_text(",".join(f"c{i}" for i in range(30)) + "\n" + ",".join("1" * 30) + "\n")
+    assert _refused(csv, limits=Limits(max_columns=20)).code == "limit_exceeded"
+    assert len(read_layer(csv).frame) == 1

@@ -178,6 +178,8 @@ def read_layer(
             if lines > limits.max_table_rows:
                 refuse_limit(path, "table_rows", lines, limits.max_table_rows, "max_table_rows")
             frame = _read_csv(path, raw, rejected, warned)
+        if len(frame.columns) - 1 > limits.max_columns:
+            refuse_limit(path, "columns", len(frame.columns) - 1, limits.max_columns, "max_columns")
         blank = frame.drop(columns=ROW_COLUMN).isna().all(axis=1)
         frame = frame.loc[~blank].reset_index(drop=True)
     except RiskmapInputError:
@@ -878,9 +880,14 @@ def _read_gdal(
         count = int(info.get("features") or 0)
         if count > limits.max_features:
             refuse_limit(path, "features", count, limits.max_features, "max_features")
+        n_fields = len(info.get("fields", ()))
+        if n_fields > limits.max_columns:
+            refuse_limit(path, "columns", n_fields, limits.max_columns, "max_columns")
     frame = gpd.read_file(src.source, layer=layer, engine="pyogrio", max_features=max_features, **options)
     if len(frame) > limits.max_features:
         refuse_limit(path, "features", len(frame), limits.max_features, "max_features")
+    if len(frame.columns) - 1 > limits.max_columns:  # GeoJSON: counted once read (a second parse would cost more)
+        refuse_limit(path, "columns", len(frame.columns) - 1, limits.max_columns, "max_columns")
     return frame, src.prj
 
 
