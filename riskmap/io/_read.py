@@ -598,7 +598,7 @@ def _read_excel(
         tables.append((name, table[list(reference.columns)]))
     if len(tables) == 1:
         return tables[0][1], None
-    notes.append(("sheets_stacked", {"n": len(tables), "names": ", ".join(name for name, _ in tables)}))
+    notes.append(("sheets_stacked", {"n": len(tables), "names": name_list([name for name, _ in tables])}))
     frame = pd.concat([t for _, t in tables], ignore_index=True)
     sheet_rows = frame[ROW_COLUMN].to_numpy()
     sheet_names = np.repeat([name for name, _ in tables], [len(t) for _, t in tables])
