@@ -559,8 +559,12 @@ def _parse_workbook(path: Path, limits: Limits) -> dict[str, pd.DataFrame]:
             raise RiskmapInputError("excel_unreadable", file=path, detail=_detail(RuntimeError(detail), path))
         if done.returncode == -signal.SIGXCPU:
             refuse_limit(path, "workbook_seconds", seconds, seconds, "max_workbook_seconds")
-        # MemoryError, or a native allocation failure under RLIMIT_AS (Rust aborts: SIGABRT)
-        raise RiskmapInputError("workbook_memory", file=path, limit=f"{limits.max_workbook_mb:.0f}")
+        if done.returncode == _workbook.EXIT_MEMORY or done.returncode < 0:
+            # MemoryError, or a native allocation failure under RLIMIT_AS (Rust aborts: SIGABRT)
+            raise RiskmapInputError("workbook_memory", file=path, limit=f"{limits.max_workbook_mb:.0f}")
+        # the child itself failed (e.g. it could not start): the last line it wrote
+        lines = done.stderr.decode("utf-8", "replace").strip().splitlines() or [f"exit {done.returncode}"]
+        raise RiskmapInputError("excel_unreadable", file=path, detail=_detail(RuntimeError(lines[-1]), path))
 
 
 def _read_excel(
