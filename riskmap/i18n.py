@@ -99,6 +99,92 @@ MESSAGES: dict[str, dict[str, str]] = {
         "id": "Ekspor ulang layer-nya sebagai {format}.",
         "en": "Export the layer again as {format}.",
     },
+    # -- r1 (file reading, issue 9 red team) --
+    "crs_external": {
+        "id": "sistem koordinat file menunjuk ke alamat internet atau file lain (link, URL, grid); riskmap tidak mengambilnya.",
+        "en": "the file's coordinate system points to an internet address or another file (link, URL, grid); riskmap does not fetch it.",
+    },
+    "crs_external_fix": {
+        "id": "Di QGIS, tetapkan CRS layer-nya (misalnya EPSG:4326) lalu ekspor ulang (Export > Save Features As).",
+        "en": "In QGIS, set the layer's CRS (e.g. EPSG:4326) and export it again (Export > Save Features As).",
+    },
+    "limit_workbook_seconds": {"id": "waktu membaca workbook (detik)", "en": "time to read the workbook (seconds)"},
+    "limit_parquet_mb": {"id": "ukuran data Parquet tanpa kompresi (MiB)", "en": "uncompressed Parquet data (MiB)"},
+    "limit_columns": {"id": "jumlah kolom", "en": "columns"},
+    "workbook_memory": {
+        "id": "workbook ini membutuhkan lebih banyak memori daripada batas max_workbook_mb ({limit} MiB) untuk dibaca (misalnya sel yang sangat jauh seperti XFD1048576, atau teks sangat panjang yang diulang); file tidak dibaca.",
+        "en": "this workbook needs more memory to read than the limit max_workbook_mb ({limit} MiB) allows (e.g. a cell very far out such as XFD1048576, or a very long text repeated); the file is not read.",
+    },
+    "workbook_memory_fix": {
+        "id": "Buka di Excel, hapus baris dan kolom kosong di luar tabel, lalu simpan sebagai CSV UTF-8 (File > Save As > CSV UTF-8).",
+        "en": "Open it in Excel, delete the empty rows and columns outside the table, then save it as CSV UTF-8 (File > Save As > CSV UTF-8).",
+    },
+    "excel_not_workbook": {
+        "id": "isi file bukan workbook Excel/LibreOffice, walaupun namanya berakhiran {suffix}.",
+        "en": "the content is not an Excel/LibreOffice workbook, although its name ends in {suffix}.",
+    },
+    "excel_not_workbook_fix": {
+        "id": "Buka file aslinya di Excel lalu simpan sebagai .xlsx atau CSV UTF-8.",
+        "en": "Open the original file in Excel and save it as .xlsx or CSV UTF-8.",
+    },
+    "detail_damaged": {"id": "struktur file rusak", "en": "the file's structure is damaged"},
+    "village_too_many_vertices": {
+        "id": "poligon ini punya {n} titik sudut, lebih dari batas max_vertices ({most}); kelurahan/desa asli punya paling banyak beberapa ribu. Sederhanakan di QGIS (Vector > Geometry Tools > Simplify) lalu ekspor ulang.",
+        "en": "this polygon has {n} vertices, more than the limit max_vertices ({most}); real villages have a few thousand at most. Simplify it in QGIS (Vector > Geometry Tools > Simplify) and export again.",
+    },
+    "reason_village_too_many_vertices": {"id": "Terlalu banyak titik sudut", "en": "Too many vertices"},
+    "csv_utf16_no_bom": {
+        "id": "file ini berkode UTF-16 tanpa penanda BOM, sehingga hurufnya tidak dapat dibaca dengan pasti.",
+        "en": "this file is encoded as UTF-16 without a byte-order mark (BOM), so its letters cannot be read reliably.",
+    },
+    "csv_utf16_no_bom_fix": {
+        "id": "Buka di Excel lalu simpan sebagai CSV UTF-8 (File > Save As > CSV UTF-8).",
+        "en": "Open it in Excel and save it as CSV UTF-8 (File > Save As > CSV UTF-8).",
+    },
+    "csv_binary": {
+        "id": "file ini bukan file teks/CSV (isinya data biner), walaupun namanya berakhiran {suffix}.",
+        "en": "this file is not a text/CSV file (its content is binary data), although its name ends in {suffix}.",
+    },
+    "csv_binary_fix": {
+        "id": "Pilih file CSV yang benar, atau buka file aslinya di Excel lalu simpan sebagai CSV UTF-8.",
+        "en": "Choose the right CSV file, or open the original in Excel and save it as CSV UTF-8.",
+    },
+    "csv_binary_kind": {
+        "id": "file ini bukan file teks/CSV: isinya file {kind}, walaupun namanya berakhiran {suffix}.",
+        "en": "this file is not a text/CSV file: its content is a {kind} file, although its name ends in {suffix}.",
+    },
+    "csv_binary_kind_fix": {
+        "id": "Pilih file CSV yang benar, atau buka file aslinya di Excel lalu simpan sebagai CSV UTF-8.",
+        "en": "Choose the right CSV file, or open the original in Excel and save it as CSV UTF-8.",
+    },
+    "zip_duplicate_member": {
+        "id": "ZIP berisi nama file yang sama dua kali ('{name}'); tidak jelas mana yang harus dibaca.",
+        "en": "the ZIP holds the same file name twice ('{name}'); it is unclear which one to read.",
+    },
+    "zip_duplicate_member_fix": {
+        "id": "Buat ulang ZIP-nya dari folder aslinya (setiap file sekali saja).",
+        "en": "Make the ZIP again from the original folder (each file once).",
+    },
+    "prj_unreadable": {
+        "id": "shapefile punya file .prj, tetapi isinya tidak dapat dibaca sebagai sistem koordinat, dan koordinatnya ({example}) bukan bujur/lintang Indonesia.",
+        "en": "the shapefile has a .prj file, but its content cannot be read as a coordinate system, and its coordinates ({example}) are not Indonesian longitude/latitude.",
+    },
+    "prj_unreadable_fix": {
+        "id": 'Di QGIS, tetapkan CRS layer-nya lalu ekspor ulang shapefile-nya, atau sebutkan CRS-nya (crs = "EPSG:32751" di pemetaan kolom).',
+        "en": 'In QGIS, set the layer\'s CRS and export the shapefile again, or state its CRS (crs = "EPSG:32751" in the column mapping).',
+    },
+    "prj_unreadable_assumed": {
+        "id": "file .prj shapefile tidak dapat dibaca sebagai sistem koordinat; koordinatnya cocok dengan bujur/lintang sehingga dianggap EPSG:4326.",
+        "en": "the shapefile's .prj file cannot be read as a coordinate system; its coordinates fit longitude/latitude, so EPSG:4326 was assumed.",
+    },
+    "gpkg_computed": {
+        "id": "GeoPackage berisi tabel '{layer}' dengan kolom terhitung '{column}' (generated column) yang menjalankan SQL saat dibaca; riskmap tidak membukanya.",
+        "en": "the GeoPackage holds a table '{layer}' with a computed column '{column}' (generated column) that runs SQL when read; riskmap does not open it.",
+    },
+    "gpkg_computed_fix": {
+        "id": "Di QGIS, simpan layer itu sebagai layer biasa (Export > Save Features As... GeoPackage).",
+        "en": "In QGIS, save that layer as an ordinary layer (Export > Save Features As... GeoPackage).",
+    },
     "gpkg_view": {
         "id": "GeoPackage berisi layer '{layer}' yang berupa tampilan SQL (view) atau tabel virtual; riskmap tidak menjalankannya.",
         "en": "the GeoPackage holds a layer '{layer}' that is an SQL view or a virtual table; riskmap does not run it.",

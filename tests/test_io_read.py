@@ -95,7 +95,7 @@ def test_csv_header_then_random_bytes_is_an_input_error_or_read(tmp_path, tps_fr
         try:
             raw = read_layer(path)
         except RiskmapInputError as exc:
-            assert exc.code == "csv_unreadable" and exc.message("id")
+            assert exc.code in {"csv_unreadable", "csv_binary"} and exc.message("id")
             continue
         assert raw.frame["_row"].is_monotonic_increasing
 
@@ -185,3 +185,35 @@ def test_data_rows_in_the_file_equal_rows_read(tmp_path, body):
     raw = read_layer(path)
     records = [r for r in csv.reader(io.StringIO(body.replace("\r\n", "\n"))) if any(c.strip() for c in r)]
     assert len(raw.frame) + len(raw.rejected) == len(records) - 1  # the header is not a row
+
+
+# -- red team: text files that are not text (finding 15) ------------------------
+
+
+def test_utf16_without_bom_is_named_as_such(tmp_path):
+    path = tmp_path / "tps.csv"
+    path.write_bytes("kode_tps,lat,lon\nTPS 1,-10.2,123.55\n".encode("utf-16-le"))
+    with pytest.raises(RiskmapInputError) as info:
+        read_layer(path)
+    assert info.value.code == "csv_utf16_no_bom"
+    assert "UTF-16" in info.value.message("id") and "UTF-8" in info.value.message("en")
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes("kode_tps,lat,lon\nTPS 1,-10.2,123.55\n".encode("utf-16"))
+    assert list(read_layer(bom).frame.columns) == ["_row", "kode_tps", "lat", "lon"]
+
+
+@pytest.mark.parametrize(
+    ("content", "code"),
+    [
+        (b"PK\x03\x04" + bytes(range(256)) * 4, "csv_binary_kind"),
+        (b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4, "csv_binary_kind"),
+        (b"kode_tps,lat,lon\n" + bytes((i * 37 + 11) % 256 for i in range(4000)), "csv_binary"),
+    ],
+)
+def test_binary_content_under_a_text_name_is_not_read_as_columns(tmp_path, content, code):
+    path = tmp_path / "tps.txt"
+    path.write_bytes(content)
+    with pytest.raises(RiskmapInputError) as info:
+        read_layer(path)
+    assert info.value.code == code
+    assert "CSV" in info.value.message("id") and ".txt" in info.value.message("en")

@@ -15,7 +15,12 @@ import codecs
 import contextlib
 import csv
 import io
+import mmap
+import pickle
 import re
+import signal
+import subprocess
+import sys
 import tempfile
 import warnings
 import zipfile
@@ -29,22 +34,28 @@ import pyogrio
 import pyproj
 import shapely
 
+from riskmap import i18n
 from riskmap._errors import RiskmapInputError
+from riskmap.io import _workbook
 from riskmap.io._columns import norm
 from riskmap.io._safety import (
     ALLOWED_DRIVERS,
     FORMAT_NAMES,
+    MB,
     Limits,
     active_limits,
     check_archive_file,
     check_driver,
     check_file_size,
+    check_geojson_crs,
     check_gpkg,
     check_magic,
     check_name,
     check_path,
+    check_prj,
     check_zip,
     gdb_catalogue,
+    name_list,
     read_head,
     refuse_limit,
 )
@@ -152,7 +163,7 @@ def read_layer(
         except RiskmapInputError:
             raise
         except Exception as exc:  # GDAL, shapely, PROJ: any failure is the file's
-            raise RiskmapInputError("vector_unreadable", file=path, detail=_detail(exc)) from None
+            raise RiskmapInputError("vector_unreadable", file=path, detail=_detail(exc, path)) from None
     notes: list[tuple[str, dict[str, object]]] = []
     rejected: list[tuple[int, str, dict[str, object]]] = []
     warned: list[tuple[int, str, dict[str, object]]] = []
@@ -160,20 +171,22 @@ def read_layer(
     try:
         if suffix in SPREADSHEET_SUFFIXES:
             check_archive_file(path, limits)
-            frame, labels = _read_excel(path, notes)
+            frame, labels = _read_excel(path, notes, limits)
         else:
             raw = path.read_bytes()
             lines = raw.count(b"\n")
             if lines > limits.max_table_rows:
                 refuse_limit(path, "table_rows", lines, limits.max_table_rows, "max_table_rows")
             frame = _read_csv(path, raw, rejected, warned)
+        if len(frame.columns) - 1 > limits.max_columns:
+            refuse_limit(path, "columns", len(frame.columns) - 1, limits.max_columns, "max_columns")
         blank = frame.drop(columns=ROW_COLUMN).isna().all(axis=1)
         frame = frame.loc[~blank].reset_index(drop=True)
     except RiskmapInputError:
         raise
     except Exception as exc:  # pandas, calamine, codecs: any failure is the file's
         code = "excel_unreadable" if suffix in SPREADSHEET_SUFFIXES else "csv_unreadable"
-        raise RiskmapInputError(code, file=path, detail=_detail(exc)) from None
+        raise RiskmapInputError(code, file=path, detail=_detail(exc, path)) from None
     if len(frame) > limits.max_table_rows:
         refuse_limit(path, "table_rows", len(frame), limits.max_table_rows, "max_table_rows")
     return RawLayer(
@@ -260,6 +273,44 @@ def _decode(raw: bytes) -> tuple[str, str, bool]:
     raise AssertionError("latin-1 decodes anything")  # pragma: no cover
 
 
+_BINARY_KINDS = {
+    b"PK\x03\x04": "ZIP/Excel (.xlsx)",
+    b"\x89PNG": "PNG",
+    b"\xff\xd8\xff": "JPEG",
+    b"%PDF": "PDF",
+    b"\xd0\xcf\x11\xe0": "Excel 97-2003 (.xls)",
+    b"SQLite format 3": "SQLite/GeoPackage",
+    b"PAR1": "Parquet",
+    b"\x1f\x8b": "gzip",
+}
+_CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 13))
+
+
+def _check_text(raw: bytes, path: Path) -> None:
+    """Refuse a "CSV" that is not text: UTF-16 without a byte-order mark, or binary content (a zip, an image).
+
+    Looks at the first 64 KiB: UTF-16 text without a BOM has a NUL in every
+    other byte; any other NUL byte, or more than 1 % control characters,
+    means the file is not text at all.
+    """
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return
+    head = raw[:65536]
+    if not head:
+        return
+    nul = head.count(0)
+    if nul:
+        even, odd = head[0::2].count(0), head[1::2].count(0)
+        if len(head) >= 4 and max(even, odd) >= 0.4 * (len(head) // 2) and min(even, odd) <= 0.05 * (len(head) // 2):
+            raise RiskmapInputError("csv_utf16_no_bom", file=path)
+    controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
+    if nul or controls > 0.01 * len(head):
+        kind = next((k for magic, k in _BINARY_KINDS.items() if head.startswith(magic)), None)
+        if kind is None:
+            raise RiskmapInputError("csv_binary", file=path, suffix=path.suffix.lower())
+        raise RiskmapInputError("csv_binary_kind", file=path, kind=kind, suffix=path.suffix.lower())
+
+
 def _lines(text: str) -> list[str]:
     """Physical lines as the CSV parser splits them (LF, CRLF or CR)."""
     if "\r" in text:
@@ -291,6 +342,7 @@ def _read_csv(
     only for rows whose last column came out empty, or for the whole file when
     pandas reported a row too long.
     """
+    _check_text(raw, path)
     text, used, replaced = _decode(raw)
     if not text or text.isspace():
         raise RiskmapInputError("empty_file", file=path)
@@ -318,7 +370,7 @@ def _read_csv(
             warnings.simplefilter("always", pd.errors.ParserWarning)
             frame = pd.read_csv(source, **options)  # type: ignore[call-overload]
     except (pd.errors.ParserError, ValueError) as exc:
-        raise RiskmapInputError("csv_unreadable", file=path, detail=_detail(exc)) from None
+        raise RiskmapInputError("csv_unreadable", file=path, detail=_detail(exc, path)) from None
     names = [str(c).strip() for c in frame.columns]
     frame.columns = names
     width = _header_width([("" if c.startswith("Unnamed: ") else c) for c in names])
@@ -446,15 +498,78 @@ def _warn_bad_characters(frame: pd.DataFrame, replaced: bool, warned: list[tuple
         warned.append((int(rows[i]), "bad_character", {"column": where[int(i)]}))
 
 
-def _detail(exc: BaseException) -> str:
-    """An exception's text, short enough for a message (type name when it has none)."""
+_INTERNAL_ERRORS = (IndexError, KeyError, AttributeError, TypeError, AssertionError, ZeroDivisionError, RecursionError)
+
+
+def _detail(exc: BaseException, path: Path | None = None) -> str:
+    """An exception's text, short enough for a message, with no server path in it.
+
+    Every folder is removed from paths the library quotes (SECURITY.md: the
+    server's paths are not shown): the input's full path becomes its file
+    name, any other absolute path its last part. A Python-internal error
+    (``IndexError``...) says only that the file's structure is damaged.
+    """
+    if isinstance(exc, _INTERNAL_ERRORS):
+        return i18n.Term("detail_damaged")
     text = " ".join(str(exc).split())
     if not text:
         text = type(exc).__name__
+    text = _scrub_paths(text, path)
     return text if len(text) <= 200 else text[:200] + "..."
 
 
-def _read_excel(path: Path, notes: list[tuple[str, dict[str, object]]]) -> tuple[pd.DataFrame, RowLabels | None]:
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.:/])(?:/vsi\w+)?(?:/[^/\s'\"`,;:()]+)+/([^/\s'\"`,;()]+)")
+
+
+def _scrub_paths(text: str, path: Path | None) -> str:
+    """``text`` with the input's full path replaced by its name and other absolute paths by their last part."""
+    if path is not None:
+        for full in sorted({str(path), str(path.resolve()), str(path.absolute())}, key=len, reverse=True):
+            text = text.replace(full, path.name)
+    return _ABSOLUTE_PATH.sub(lambda m: m.group(1), text)
+
+
+def _parse_workbook(path: Path, limits: Limits) -> dict[str, pd.DataFrame]:
+    """Every sheet of a workbook, cells as read (``header=None``), parsed by calamine in a limited child process.
+
+    See :mod:`riskmap.io._workbook`: the child's address space is capped at
+    ``max_workbook_mb`` MiB, its CPU time and wall-clock time at
+    ``max_workbook_seconds``; a workbook that needs more (or makes calamine
+    abort) is refused with a message saying to save it as CSV. Costs about
+    0.6 s per workbook (starting Python and pandas).
+    """
+    script = Path(__file__).with_name("_workbook.py")
+    seconds = limits.max_workbook_seconds
+    with tempfile.TemporaryDirectory(prefix="riskmap-xl-") as workdir:
+        target = Path(workdir) / "sheets.pickle"
+        args = [sys.executable, "-I", str(script), str(path.resolve()), str(target), str(limits.max_workbook_mb)]
+        try:
+            done = subprocess.run(
+                [*args, str(seconds)], capture_output=True, timeout=seconds + 5, stdin=subprocess.DEVNULL
+            )
+        except subprocess.TimeoutExpired:
+            refuse_limit(path, "workbook_seconds", seconds, seconds, "max_workbook_seconds")
+        if done.returncode == 0:
+            with open(target, "rb") as fh:
+                return pickle.load(fh)  # written by our own child process just now
+        if done.returncode == _workbook.EXIT_UNREADABLE:
+            detail = done.stderr.decode("utf-8", "replace").strip()
+            if "cannot detect file format" in detail.lower():
+                raise RiskmapInputError("excel_not_workbook", file=path, suffix=path.suffix.lower())
+            raise RiskmapInputError("excel_unreadable", file=path, detail=_detail(RuntimeError(detail), path))
+        if done.returncode == -signal.SIGXCPU:
+            refuse_limit(path, "workbook_seconds", seconds, seconds, "max_workbook_seconds")
+        if done.returncode == _workbook.EXIT_MEMORY or done.returncode < 0:
+            # MemoryError, or a native allocation failure under RLIMIT_AS (Rust aborts: SIGABRT)
+            raise RiskmapInputError("workbook_memory", file=path, limit=f"{limits.max_workbook_mb:.0f}")
+        # the child itself failed (e.g. it could not start): the last line it wrote
+        lines = done.stderr.decode("utf-8", "replace").strip().splitlines() or [f"exit {done.returncode}"]
+        raise RiskmapInputError("excel_unreadable", file=path, detail=_detail(RuntimeError(lines[-1]), path))
+
+
+def _read_excel(
+    path: Path, notes: list[tuple[str, dict[str, object]]], limits: Limits | None = None
+) -> tuple[pd.DataFrame, RowLabels | None]:
     """Read a workbook: every sheet with the columns that hold the most rows, stacked.
 
     Offices often keep one sheet per kecamatan, beside a cover, a recap or
@@ -463,13 +578,7 @@ def _read_excel(path: Path, notes: list[tuple[str, dict[str, object]]]) -> tuple
     rows and, when several sheets were stacked, the row labels
     (``_row`` id -> (sheet, Excel row)).
     """
-    try:
-        # calamine reads .xlsx, Excel 97-2003 .xls and LibreOffice .ods alike
-        sheets = pd.read_excel(
-            path, sheet_name=None, dtype=object, header=None, engine="calamine", keep_default_na=False, na_values=[""]
-        )
-    except Exception as exc:  # openpyxl raises many types for corrupt files
-        raise RiskmapInputError("excel_unreadable", file=path, detail=str(exc).strip()) from None
+    sheets = _parse_workbook(path, limits or active_limits())
     found = [(str(name), _sheet_table(sheet)) for name, sheet in sheets.items()]
     found = [(name, table) for name, table in found if table is not None and len(table)]
     if not found:
@@ -493,7 +602,7 @@ def _read_excel(path: Path, notes: list[tuple[str, dict[str, object]]]) -> tuple
         tables.append((name, table[list(reference.columns)]))
     if len(tables) == 1:
         return tables[0][1], None
-    notes.append(("sheets_stacked", {"n": len(tables), "names": ", ".join(name for name, _ in tables)}))
+    notes.append(("sheets_stacked", {"n": len(tables), "names": name_list([name for name, _ in tables])}))
     frame = pd.concat([t for _, t in tables], ignore_index=True)
     sheet_rows = frame[ROW_COLUMN].to_numpy()
     sheet_names = np.repeat([name for name, _ in tables], [len(t) for _, t in tables])
@@ -544,6 +653,8 @@ class _Source:
     driver: str
     siblings: list[str] = field(default_factory=list)
     member: str | None = None
+    prj: bool = False
+    """A shapefile with a .prj beside it (GDAL may still find no CRS in it)."""
 
 
 def _vector_source(path: Path, layer: str | None, limits: Limits, workdir: Path) -> _Source:
@@ -571,6 +682,13 @@ def _vector_source(path: Path, layer: str | None, limits: Limits, workdir: Path)
             check_magic(read_head(path), driver, path)
             if driver == "GPKG":
                 check_gpkg(path, path)
+            elif driver == "GeoJSON":
+                _check_geojson_file(path)
+            elif driver == "ESRI Shapefile":
+                prjs = _sidecars(path, ".prj")
+                for prj in prjs:
+                    check_prj(prj.read_bytes()[: 1 << 20], path)
+                return _Source(str(path.resolve()), layer, driver, prj=bool(prjs))
         return _Source(_gdal_path(str(path.resolve()), driver), layer, driver)
     try:
         with zipfile.ZipFile(path) as zf:
@@ -598,18 +716,28 @@ def _zip_member(path: Path, zf: zipfile.ZipFile, all_names: list[str], layer: st
     if layer:
         candidates = [n for n in candidates if Path(n).stem == layer] or candidates
     if not candidates:
-        raise RiskmapInputError("zip_no_layer", file=path, names=", ".join(names[:10]))
+        raise RiskmapInputError("zip_no_layer", file=path, names=name_list(names))
     stems = [Path(n).stem for n in candidates]
     siblings: list[str] = []
     member = candidates[0]
     if len(candidates) > 1:
         chosen = _village_layer(stems)
         if chosen is None:
-            raise RiskmapInputError("zip_many_layers", file=path, names=", ".join(stems))
+            raise RiskmapInputError("zip_many_layers", file=path, names=name_list(stems))
         member, siblings = candidates[stems.index(chosen)], stems
     driver = ALLOWED_DRIVERS[Path(member).suffix.lower()]
     with zf.open(member) as fh:
         check_magic(fh.read(65536), driver, path, member=member)
+    prj = False
+    if driver == "GeoJSON":
+        _check_geojson_member(path, zf, member)
+    elif driver == "ESRI Shapefile":
+        stem = member[: -len(Path(member).suffix)]
+        for name in all_names:
+            if name.lower() == f"{stem}.prj".lower():
+                prj = True
+                with zf.open(name) as fh:
+                    check_prj(fh.read(1 << 20), path)
     if driver == "GPKG":  # sqlite3 needs a real file: a private copy, checked, then read
         target = workdir / "layer.gpkg"
         with zf.open(member) as src, open(target, "wb") as dst:
@@ -617,7 +745,30 @@ def _zip_member(path: Path, zf: zipfile.ZipFile, all_names: list[str], layer: st
                 dst.write(chunk)
         check_gpkg(target, path)
         return _Source(str(target), layer, driver, siblings, member)
-    return _Source(_gdal_path(f"{base}/{member}", driver), None, driver, siblings, member)
+    return _Source(_gdal_path(f"{base}/{member}", driver), None, driver, siblings, member, prj)
+
+
+def _check_geojson_file(path: Path) -> None:
+    """Look at every ``crs`` object of a GeoJSON file (mapped, not read into memory)."""
+    if path.stat().st_size == 0:
+        return
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        check_geojson_crs(data, path)
+
+
+def _check_geojson_member(path: Path, zf: zipfile.ZipFile, member: str) -> None:
+    """Look at every ``crs`` object of a zipped GeoJSON, streamed in 1 MiB chunks that overlap by 4 KiB."""
+    tail = b""
+    with zf.open(member) as fh:
+        while chunk := fh.read(1 << 20):
+            check_geojson_crs(tail + chunk, path, member)
+            tail = chunk[-4096:]
+
+
+def _sidecars(path: Path, suffix: str) -> list[Path]:
+    """Files beside ``path`` with its stem and ``suffix`` in any case (``desa.PRJ``)."""
+    want = (path.stem + suffix).lower()
+    return [p for p in path.parent.iterdir() if p.name.lower() == want and p.is_file()]
 
 
 def _gdal_path(source: str, driver: str) -> str:
@@ -636,13 +787,12 @@ def _read_vector(path: Path, *, layer: str | None, crs: str | None, limits: Limi
     """
     limits = limits or active_limits()
     notes: list[tuple[str, dict[str, object]]] = []
+    has_prj = False
     if path.suffix.lower() in {".parquet", ".geoparquet"}:
-        frame = gpd.read_parquet(path)
-        if len(frame) > limits.max_features:
-            refuse_limit(path, "features", len(frame), limits.max_features, "max_features")
+        frame = _read_parquet(path, limits)
     else:
         with tempfile.TemporaryDirectory(prefix="riskmap-") as workdir:
-            frame = _read_gdal(path, layer, limits, Path(workdir), notes)
+            frame, has_prj = _read_gdal(path, layer, limits, Path(workdir), notes)
     if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame:
         raise RiskmapInputError("vector_no_geometry", file=path)
     frame = frame.reset_index(drop=True)
@@ -657,18 +807,52 @@ def _read_vector(path: Path, *, layer: str | None, crs: str | None, limits: Limi
             bounds = frame.geometry.dropna().total_bounds if frame.geometry.notna().any() else None
             if bounds is None or not _plausible_lonlat(bounds):
                 example = "" if bounds is None else f"{bounds[0]:.6g}, {bounds[1]:.6g}"
-                raise RiskmapInputError("no_crs", file=path, example=example)
+                raise RiskmapInputError("prj_unreadable" if has_prj else "no_crs", file=path, example=example)
             frame = frame.set_crs(4326)
-            notes.append(("crs_assumed", {}))
+            notes.append(("prj_unreadable_assumed" if has_prj else "crs_assumed", {}))
     if frame.crs is not None and not frame.crs.equals("EPSG:4326"):
         if not (frame.crs.is_geographic or frame.crs.is_projected):
             raise RiskmapInputError("crs_local", file=path, crs=_short_crs(frame.crs))
-        notes.append(("crs_reprojected", {"crs": frame.crs.to_string()}))
+        notes.append(("crs_reprojected", {"crs": _short_crs(frame.crs)}))
         try:
             frame = frame.to_crs(4326)
         except (pyproj.exceptions.ProjError, pyproj.exceptions.CRSError):
             raise RiskmapInputError("crs_local", file=path, crs=_short_crs(frame.crs)) from None
     return RawLayer(frame=frame, path=path, is_vector=True, notes=notes)
+
+
+def _read_parquet(path: Path, limits: Limits) -> gpd.GeoDataFrame:
+    """Read a GeoParquet file after checking its footer: row count and uncompressed size within the limits.
+
+    The footer (``pyarrow.parquet.read_metadata``) gives the rows and each
+    row group's uncompressed size without reading any data: 120 KB of
+    Parquet can expand to 3 GB of identical rows.
+    """
+    import pyarrow
+    import pyarrow.parquet as pq
+
+    if read_head(path)[:4] != b"PAR1":
+        raise RiskmapInputError("content_not_format", file=path, format="GeoParquet")
+    try:
+        meta = pq.read_metadata(path)
+    except (pyarrow.ArrowException, OSError):
+        raise RiskmapInputError("content_not_format", file=path, format="GeoParquet") from None
+    if meta.num_rows > limits.max_features:
+        refuse_limit(path, "features", meta.num_rows, limits.max_features, "max_features")
+    if meta.num_columns > limits.max_columns:
+        refuse_limit(path, "columns", meta.num_columns, limits.max_columns, "max_columns")
+    size = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    if size > limits.max_parquet_mb * MB:
+        refuse_limit(path, "parquet_mb", size / MB, limits.max_parquet_mb, "max_parquet_mb")
+    try:
+        frame = gpd.read_parquet(path)
+    except ValueError as exc:
+        if "geometry" in str(exc).lower() or "geo metadata" in str(exc).lower():
+            raise RiskmapInputError("vector_no_geometry", file=path) from None
+        raise
+    if len(frame) > limits.max_features:
+        refuse_limit(path, "features", len(frame), limits.max_features, "max_features")
+    return frame
 
 
 def _short_crs(crs: pyproj.CRS) -> str:
@@ -678,11 +862,14 @@ def _short_crs(crs: pyproj.CRS) -> str:
 
 def _read_gdal(
     path: Path, layer: str | None, limits: Limits, workdir: Path, notes: list[tuple[str, dict[str, object]]]
-) -> gpd.GeoDataFrame:
-    """Open a checked source with its one driver, refusing another driver or too many features."""
+) -> tuple[gpd.GeoDataFrame, bool]:
+    """Open a checked source with its one driver, refusing another driver or too many features.
+
+    Returns the features and whether a shapefile came with a ``.prj``.
+    """
     src = _vector_source(path, layer, limits, workdir)
     if src.siblings:
-        notes.append(("layer_chosen", {"layer": Path(src.member or src.source).stem, "names": ", ".join(src.siblings)}))
+        notes.append(("layer_chosen", {"layer": Path(src.member or src.source).stem, "names": name_list(src.siblings)}))
     layer = src.layer
     # only GeoPackages and geodatabases hold several layers: other files are not opened twice
     if layer is None and src.driver in {"GPKG", "OpenFileGDB"}:
@@ -697,10 +884,15 @@ def _read_gdal(
         count = int(info.get("features") or 0)
         if count > limits.max_features:
             refuse_limit(path, "features", count, limits.max_features, "max_features")
+        n_fields = len(info.get("fields", ()))
+        if n_fields > limits.max_columns:
+            refuse_limit(path, "columns", n_fields, limits.max_columns, "max_columns")
     frame = gpd.read_file(src.source, layer=layer, engine="pyogrio", max_features=max_features, **options)
     if len(frame) > limits.max_features:
         refuse_limit(path, "features", len(frame), limits.max_features, "max_features")
-    return frame
+    if len(frame.columns) - 1 > limits.max_columns:  # GeoJSON: counted once read (a second parse would cost more)
+        refuse_limit(path, "columns", len(frame.columns) - 1, limits.max_columns, "max_columns")
+    return frame, src.prj
 
 
 def _pick_layer(path: Path, source: str, notes: list[tuple[str, dict[str, object]]]) -> str | None:
@@ -716,8 +908,8 @@ def _pick_layer(path: Path, source: str, notes: list[tuple[str, dict[str, object
         polygons = [str(n) for n, kind in listed if kind and "polygon" in str(kind).lower()]
         layer = polygons[0] if len(polygons) == 1 else None
     if layer is None:
-        raise RiskmapInputError("gpkg_many_layers", file=path, names=", ".join(names))
-    notes.append(("layer_chosen", {"layer": layer, "names": ", ".join(names)}))
+        raise RiskmapInputError("gpkg_many_layers", file=path, names=name_list(names))
+    notes.append(("layer_chosen", {"layer": layer, "names": name_list(names)}))
     return layer
 
 

@@ -41,10 +41,14 @@ opened.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import ctypes
+import functools
 import glob
+import mmap
 import os
+import re
 import sqlite3
 import zipfile
 from dataclasses import dataclass, fields
@@ -111,6 +115,16 @@ class Limits:
         Features in a vector layer.
     max_table_rows
         Lines of a CSV or rows of a workbook.
+    max_workbook_mb
+        Memory (address space, MiB) the child process parsing a workbook may use.
+    max_workbook_seconds
+        CPU and wall-clock seconds that process may take.
+    max_parquet_mb
+        Uncompressed size of a Parquet file's row groups (from its footer), MiB.
+    max_vertices
+        Coordinates of one feature (counted before it is repaired).
+    max_columns
+        Attribute columns of a layer or table.
     """
 
     max_file_mb: float = 2048
@@ -119,6 +133,11 @@ class Limits:
     max_zip_members: int = 20000
     max_features: int = 2_000_000
     max_table_rows: int = 2_000_000
+    max_workbook_mb: float = 2048
+    max_workbook_seconds: float = 120
+    max_parquet_mb: float = 2048
+    max_vertices: int = 100_000
+    max_columns: int = 1000
 
     @classmethod
     def from_config(cls, config: Config | None) -> Limits:
@@ -173,8 +192,10 @@ def check_path(path: str | Path) -> Path:
     text = os.fspath(path)
     if "\x00" in text:
         raise RiskmapInputError("file_name_invalid", file=text.replace("\x00", "?"), reason="NUL")
-    check_name(text, text)
     p = Path(text)
+    for part in reversed(p.parts):  # the message names the part of the path that holds the prefix
+        check_name(part, part)
+    check_name(text, p.name)
     too_long = len(os.fsencode(text)) > 4095 or any(len(os.fsencode(part)) > 255 for part in p.parts)
     if too_long:
         raise RiskmapInputError("file_name_invalid", file=_short(p.name), reason="too_long")
@@ -189,6 +210,12 @@ def check_path(path: str | Path) -> Path:
 
 def _short(name: str) -> str:
     return name if len(name) <= 60 else name[:40] + "..." + name[-15:]
+
+
+def name_list(names: list[str], most: int = 10) -> str:
+    """Names for a message: the first ``most``, then ``… (+N)`` for the rest (a zip may hold thousands)."""
+    shown = ", ".join(_short(str(n)) for n in names[:most])
+    return shown if len(names) <= most else f"{shown}, … (+{len(names) - most})"
 
 
 def check_name(name: str, path: Path | str) -> None:
@@ -213,8 +240,12 @@ def check_zip(path: Path, zf: zipfile.ZipFile, limits: Limits) -> list[str]:
     if len(infos) > limits.max_zip_members:
         refuse_limit(path, "zip_members", len(infos), limits.max_zip_members, "max_zip_members")
     total = 0
+    seen: set[str] = set()
     for info in infos:
         name = info.filename
+        if name in seen:  # which copy GDAL or Excel reads is undefined: a crafted zip hides one behind the other
+            raise RiskmapInputError("zip_duplicate_member", file=path, name=_short(name.replace("\x00", "?")))
+        seen.add(name)
         unsafe = (
             "\x00" in name
             or "\\" in name
@@ -295,6 +326,34 @@ def check_magic(head: bytes, driver: str, path: Path | str, member: str | None =
         raise RiskmapInputError("content_not_format", file=where, format=fmt)
 
 
+_CRS_MEMBER = re.compile(rb'"crs"\s*:\s*\{')
+_CRS_EXTERNAL = re.compile(rb'"(link|url|href)"|://|nadgrids|geoidgrids|\+init', re.IGNORECASE)
+_CRS_LOCAL_URLS = re.compile(rb"https?://www\.opengis\.net/(def/crs|gml/srs)/[A-Za-z0-9_./:#-]*", re.IGNORECASE)
+
+
+def check_geojson_crs(data: bytes | mmap.mmap, path: Path | str, member: str | None = None) -> None:
+    """Refuse a GeoJSON whose ``crs`` member is a link (a URL or file GDAL would fetch) or names remote grids.
+
+    The old GeoJSON ``"crs": {"type": "link", "properties": {"href": ...}}``
+    makes GDAL fetch the URL while opening the file. Every ``"crs"`` object
+    of the whole document is looked at (they may follow the features);
+    OGC CRS URLs (``http://www.opengis.net/def/crs/EPSG/0/4326``) are
+    resolved locally and allowed.
+    """
+    where = f"{path}" if member is None else f"{path} ({member})"
+    for match in _CRS_MEMBER.finditer(data):
+        start = match.end()
+        window = _CRS_LOCAL_URLS.sub(b"", bytes(data[start : start + 2048]).split(b"}", 2)[0] + b"}")
+        if _CRS_EXTERNAL.search(window):
+            raise RiskmapInputError("crs_external", file=where)
+
+
+def check_prj(text: bytes, path: Path | str) -> None:
+    """Refuse a ``.prj`` naming a URL, a grid file or an init file (``+nadgrids=@https://...,@/etc/passwd``)."""
+    if _CRS_EXTERNAL.search(_CRS_LOCAL_URLS.sub(b"", text)):
+        raise RiskmapInputError("crs_external", file=path)
+
+
 def read_head(path: Path) -> bytes:
     """The first 64 KiB of a file."""
     with open(path, "rb") as fh:
@@ -314,38 +373,67 @@ def check_driver(info_driver: str | None, driver: str, path: Path | str) -> None
         )
 
 
-def check_gpkg(db: Path, path: Path | str) -> None:
-    """Refuse a GeoPackage whose layers are SQL views or that holds non-rtree virtual tables.
+_RTREE_SQL = re.compile(
+    r'create virtual table (?:"(rtree_[^"]+)"|(rtree_\w+)) using rtree\(id, ?minx, ?maxx, ?miny, ?maxy\)', re.IGNORECASE
+)
 
-    The database is opened read-only and immutable with Python's
-    :mod:`sqlite3` (no journal, no view is evaluated).
+
+def _sqlite_uri(db: Path) -> str:
+    """A read-only, immutable SQLite URI for ``db``; ``#``, ``?``, ``%`` and ``&`` in the name are escaped."""
+    return db.resolve().as_uri() + "?mode=ro&immutable=1"
+
+
+def check_gpkg(db: Path, path: Path | str) -> None:
+    """Refuse a GeoPackage holding any SQL object that computes while it is read.
+
+    A GeoPackage is data. Refused: any view (SQLite names ignore case, so a
+    view registered as a layer under another spelling is one too), any
+    virtual table other than a GeoPackage spatial index
+    (``rtree_<table>_<column> USING rtree(id, minx, maxx, miny, maxy)``, the
+    statement exactly as GDAL writes it: no comment, no other argument), and any table with a generated column
+    (``PRAGMA table_xinfo``: hidden 2 or 3). Triggers run only on writes and
+    are allowed. The database is opened with Python's :mod:`sqlite3`
+    read-only and immutable (no journal; nothing is written next to the
+    input, whatever its name) and no view is evaluated.
     """
-    uri = f"file:{db.resolve()}?mode=ro&immutable=1"
     try:
-        con = sqlite3.connect(uri, uri=True)
+        con = sqlite3.connect(_sqlite_uri(db), uri=True)
     except sqlite3.Error:
         raise RiskmapInputError("content_not_format", file=path, format="GeoPackage") from None
     try:
         master = con.execute("SELECT type, name, sql FROM sqlite_master").fetchall()
-        try:
-            layers = {str(r[0]) for r in con.execute("SELECT table_name FROM gpkg_contents").fetchall()}
-        except sqlite3.Error:
-            layers = set()
+        tables: list[str] = []
+        for kind, name, sql in sorted(master, key=lambda r: r[0] != "view"):  # a view named first
+            text = " ".join(str(sql or "").split())
+            if kind == "view":
+                raise RiskmapInputError("gpkg_view", file=path, layer=_short(str(name)))
+            if kind != "table":
+                continue
+            if text.lower().startswith("create virtual table"):
+                match = _RTREE_SQL.fullmatch(text)
+                index = (match.group(1) or match.group(2)).lower() if match else None
+                ok = index == str(name).lower()  # an rtree reads only its own shadow tables
+                if not ok:
+                    raise RiskmapInputError("gpkg_view", file=path, layer=_short(str(name)))
+                continue
+            tables.append(str(name))
+        for name in tables:
+            quoted = '"' + name.replace('"', '""') + '"'
+            computed = [r for r in con.execute(f"PRAGMA table_xinfo({quoted})").fetchall() if r[-1] in (2, 3)]
+            if computed:
+                raise RiskmapInputError(
+                    "gpkg_computed", file=path, layer=_short(name), column=_short(str(computed[0][1]))
+                )
     except sqlite3.Error:
         raise RiskmapInputError("content_not_format", file=path, format="GeoPackage") from None
     finally:
         con.close()
-    for kind, name, sql in master:
-        text = " ".join(str(sql or "").lower().split())
-        if kind == "view" and (name in layers or not layers):
-            raise RiskmapInputError("gpkg_view", file=path, layer=_short(str(name)))
-        if kind == "table" and text.startswith("create virtual table") and " using rtree" not in text:
-            raise RiskmapInputError("gpkg_view", file=path, layer=_short(str(name)))
 
 
 # -- GDAL ------------------------------------------------------------------
 
 
+@functools.cache
 def _libgdal() -> ctypes.CDLL | None:
     here = os.path.dirname(pyogrio.__file__)
     found = sorted(glob.glob(os.path.join(here, "..", "pyogrio.libs", "libgdal*.so*")))
@@ -356,7 +444,77 @@ def _libgdal() -> ctypes.CDLL | None:
     lib.GDALGetDriverByName.argtypes = [ctypes.c_char_p]
     lib.GDALDeregisterDriver.argtypes = [ctypes.c_void_p]
     lib.GDALDeregisterDriver.restype = None
+    lib.VSICalloc.restype = ctypes.c_void_p
+    lib.VSICalloc.argtypes = [ctypes.c_size_t, ctypes.c_size_t]
+    lib.OSRSetPROJEnableNetwork.argtypes = [ctypes.c_int]
+    lib.OSRSetPROJEnableNetwork.restype = None
+    lib.CPLHTTPSetFetchCallback.argtypes = [_HTTP_CALLBACK_TYPE, ctypes.c_void_p]
+    lib.CPLHTTPSetFetchCallback.restype = ctypes.c_int
     return lib
+
+
+_NO_NETWORK_OPTIONS = {
+    # every curl request of GDAL (/vsicurl/, WFS, CRS URLs...) goes to a proxy that does not exist
+    "GDAL_HTTP_PROXY": "http://127.0.0.1:9",
+    "GDAL_HTTPS_PROXY": "http://127.0.0.1:9",
+    "GDAL_HTTP_TIMEOUT": "1",
+    "GDAL_HTTP_MAX_RETRY": "0",
+    "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".riskmap-no-network",
+    "PROJ_NETWORK": "OFF",
+}
+
+_HTTP_CALLBACK_TYPE = ctypes.CFUNCTYPE(
+    ctypes.c_void_p,  # CPLHTTPResult *
+    ctypes.c_char_p,  # URL
+    ctypes.c_void_p,  # options
+    ctypes.c_void_p,  # progress function
+    ctypes.c_void_p,  # progress argument
+    ctypes.c_void_p,  # write function
+    ctypes.c_void_p,  # write argument
+    ctypes.c_void_p,  # user data
+)
+_HTTP_REFUSED: list[str] = []
+"""URLs GDAL tried to fetch with CPLHTTPFetch since import (none were fetched)."""
+
+
+def _refuse_http(url: bytes | None, *_args: object) -> int:
+    # A CPLHTTPResult {int nStatus; char *pszContentType; char *pszErrBuf; ...}, zeroed, nStatus = 1:
+    # GDAL reads it as a failed request and frees it with CPLFree.
+    _HTTP_REFUSED.append((url or b"").decode("utf-8", "replace"))
+    lib = _libgdal()
+    if lib is None:  # pragma: no cover - the callback is installed only when libgdal was found
+        return 0
+    result = lib.VSICalloc(1, 256)
+    if result:
+        ctypes.c_int.from_address(result).value = 1
+    return int(result or 0)
+
+
+_HTTP_CALLBACK = _HTTP_CALLBACK_TYPE(_refuse_http)
+
+
+def disable_network() -> bool:
+    """Make GDAL and PROJ unable to reach the network from this process; True when the fetch hook is installed.
+
+    Three layers: every ``CPLHTTPFetch`` (CRS links in GeoJSON, ``importFromUrl``,
+    WMS/WFS...) is answered by a callback that fetches nothing and reports a
+    failure (``CPLHTTPSetFetchCallback``); curl requests that bypass it
+    (``/vsicurl/``) go to a dead proxy and no file extension is allowed; PROJ
+    network access (remote grids, ``+nadgrids=@https://...``) is switched
+    off in GDAL's bundled PROJ (``OSRSetPROJEnableNetwork``), in pyproj and
+    through ``PROJ_NETWORK=OFF``.
+    """
+    os.environ["PROJ_NETWORK"] = "OFF"
+    pyogrio.set_gdal_config_options(_NO_NETWORK_OPTIONS)
+    with contextlib.suppress(Exception):
+        import pyproj.network
+
+        pyproj.network.set_network_enabled(False)
+    lib = _libgdal()
+    if lib is None:
+        return False
+    lib.OSRSetPROJEnableNetwork(0)
+    return bool(lib.CPLHTTPSetFetchCallback(_HTTP_CALLBACK, None))
 
 
 def disable_redirecting_drivers() -> list[str]:
@@ -377,3 +535,4 @@ def disable_redirecting_drivers() -> list[str]:
 
 
 disable_redirecting_drivers()
+disable_network()

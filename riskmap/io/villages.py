@@ -31,6 +31,7 @@ from riskmap._errors import RiskmapInputError
 from riskmap.config import Config, load_config
 from riskmap.io._columns import ColumnMap, as_text, find_column, load_column_map, map_unique, text_column
 from riskmap.io._read import INDONESIA_BOUNDS, ROW_COLUMN, RawLayer, read_layer, start_report
+from riskmap.io._safety import Limits, active_limits
 from riskmap.io.report import LayerReport
 
 VILLAGE_COLUMNS = [
@@ -273,6 +274,18 @@ def villages_from_raw(
     missing = np.asarray(geom.isna() | geom.is_empty)
     report.reject_frame(out.loc[missing, ROW_COLUMN], "missing_geometry")
     keep &= ~missing
+
+    # counted before any repair: make_valid on a 300,000-vertex zigzag takes minutes
+    max_vertices = (Limits.from_config(config) if config is not None else active_limits()).max_vertices
+    vertices = shapely.get_num_coordinates(np.asarray(geom))
+    too_many = keep & (vertices > max_vertices)
+    report.reject_frame(
+        out.loc[too_many, ROW_COLUMN],
+        "village_too_many_vertices",
+        n=[int(v) for v in vertices[too_many]],
+        most=str(max_vertices),
+    )
+    keep &= ~too_many
 
     kinds = shapely.get_type_id(np.asarray(geom))
     not_polygon = keep & ~np.isin(kinds, [3, 6, 7])  # Polygon, MultiPolygon, GeometryCollection
