@@ -217,3 +217,11 @@ def test_binary_content_under_a_text_name_is_not_read_as_columns(tmp_path, conte
         read_layer(path)
     assert info.value.code == code
     assert "CSV" in info.value.message("id") and ".txt" in info.value.message("en")
+
+
+def test_whitespace_only_line_is_a_blank_line_not_a_truncated_row(tmp_path):
+    """A line holding only spaces and a tab is blank to the user (the fuzz suite counted it as a row)."""
+    path = tmp_path / "insiden.csv"
+    path.write_bytes(b"tanggal,jenis,lat,lon\n \t\r\n2024-01-01,protest,-10.2,123.6\n")
+    raw = read_layer(path)
+    assert len(raw.frame) == 1 and raw.rejected == []

@@ -393,7 +393,11 @@ def _read_csv(
                     lines = _lines(text)[header + 1 :]
                     n_fields[n_fields < 0] = [_fields(lines[i], sep) for i in quoted]
                 few = (n_fields < width).nonzero()[0]
-                few = few[frame.iloc[candidates[few]].notna().any(axis=1).to_numpy()]  # blank lines are not rows
+                # blank lines are not rows, whitespace-only ones included (" \t" is a blank line to the user)
+                cells = frame.iloc[candidates[few]]
+                filled = cells.apply(lambda c: c.notna() & (c.astype(str).str.strip() != "")).any(axis=1).to_numpy()
+                frame.iloc[candidates[few][~filled], :] = np.nan
+                few = few[filled]
                 short = candidates[few].tolist()
                 for i, n in zip(short, n_fields[few].tolist(), strict=True):
                     rejected.append((first + i, "truncated_row", {"n": n, "m": width}))
