@@ -267,7 +267,10 @@ def count_data_rows(path: str | Path) -> int | None:
 
         delimiter = max(("\t", ";", "|", ","), key=lambda d: sum(line.count(d) for line in lines[:20]))
         # title rows above the header (government spreadsheets) are not data: the header as the reader finds it
-        title = _header_index(list(csv.reader(lines[:20], delimiter=delimiter)))
+        try:
+            title = _header_index(list(csv.reader(lines[:20], delimiter=delimiter)))
+        except csv.Error:  # a field beyond the csv module's limit: no title detection
+            title = 0
         text = "".join(physical[physical.index(lines[title]) :]) if title else text
         physical = re.findall(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$", text)
         blank = re.compile(r"[\s,;|]*")

@@ -107,3 +107,6 @@ def test_checks_are_linear_and_count_as_the_reader_does(tmp_path):
     titled = tmp_path / "judul.csv"
     titled.write_text("DAFTAR TPS KOTA KUPANG\n\nkode,nama,lat\n1,a,2\n3,b,4\n")
     assert count_data_rows(titled) == 2
+    long_line = tmp_path / "panjang.csv"
+    long_line.write_text("kode,nama\n1," + "x" * 200_000 + "\n")  # beyond the csv module's field limit
+    assert count_data_rows(long_line) == 1
