@@ -17,8 +17,17 @@ from scipy.optimize import minimize
 _FLOOR = 1e-12
 
 
-def fit_additive(x: np.ndarray, y: np.ndarray, *, binary: bool = False, max_iter: int = 500) -> np.ndarray:
-    """Non-negative weights of the columns of ``x`` (identity-link Poisson or binary hazard).
+def fit_additive(
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    binary: bool = False,
+    max_iter: int = 200,
+    max_zero_rows: int = 40_000,
+    start: np.ndarray | None = None,
+    seed: int = 0,
+) -> np.ndarray:
+    r"""Non-negative weights of the columns of ``x`` (identity-link Poisson or binary hazard).
 
     Parameters
     ----------
@@ -28,6 +37,12 @@ def fit_additive(x: np.ndarray, y: np.ndarray, *, binary: bool = False, max_iter
         Counts per row (``binary``: only ``y > 0`` matters).
     binary
         Fit :math:`P(y > 0) = 1 - \exp(-x \beta)` instead of :math:`E[y] = x \beta`.
+    max_zero_rows
+        Rows with ``y = 0`` beyond this many are subsampled at random (fixed
+        ``seed``) and reweighted by the inverse sampling rate, which keeps
+        the likelihood unbiased (case-control sampling) and the fit fast.
+    start
+        Initial weights (e.g. the previous fit's), or None.
 
     Returns
     -------
@@ -39,28 +54,43 @@ def fit_additive(x: np.ndarray, y: np.ndarray, *, binary: bool = False, max_iter
     n, p = x.shape
     if n == 0 or not (y > 0).any():
         return np.zeros(p)
-    scale = x.mean(axis=0)
-    used = scale > 0
-    xs = x[:, used] / scale[used]
     t = (y > 0).astype(float) if binary else y
     pos = t > 0
+    zero = np.flatnonzero(~pos)
+    rows_w = np.ones(n)
+    if len(zero) > max_zero_rows:
+        rate = max_zero_rows / len(zero)
+        keep = np.random.default_rng(seed).random(len(zero)) < rate
+        drop = zero[~keep]
+        mask = np.ones(n, dtype=bool)
+        mask[drop] = False
+        rows_w[zero[keep]] = 1.0 / rate
+        x, t, pos, rows_w = x[mask], t[mask], pos[mask], rows_w[mask]
+    scale = np.average(x, axis=0, weights=rows_w)
+    used = scale > 0
+    xs = x[:, used] / scale[used]
+    x_pos, x_zero = xs[pos], xs[~pos]
+    t_pos, w_pos = t[pos], rows_w[pos]
+    zero_sum = rows_w[~pos] @ x_zero  # the linear part of the likelihood of the y = 0 rows
+    total = rows_w.sum()
 
     def nll(b: np.ndarray) -> tuple[float, np.ndarray]:
-        eta = np.maximum(xs @ b, _FLOOR)
+        eta = np.maximum(x_pos @ b, _FLOOR)
         if binary:
-            e = np.exp(-eta[pos])
-            val = eta[~pos].sum() - np.log(np.maximum(-np.expm1(-eta[pos]), _FLOOR)).sum()
-            g = np.zeros(n)
-            g[~pos] = 1.0
-            g[pos] = -e / np.maximum(1.0 - e, _FLOOR)
+            e = np.exp(-eta)
+            val = zero_sum @ b - w_pos @ np.log(np.maximum(-np.expm1(-eta), _FLOOR))
+            grad = zero_sum - x_pos.T @ (w_pos * e / np.maximum(1.0 - e, _FLOOR))
         else:
-            val = eta.sum() - (t[pos] * np.log(eta[pos])).sum()
-            g = 1.0 - t / eta
-        return float(val) / n, (xs.T @ g) / n
+            val = zero_sum @ b + w_pos @ (eta - t_pos * np.log(eta))
+            grad = zero_sum + x_pos.T @ (w_pos * (1.0 - t_pos / eta))
+        return float(val) / total, grad / total
 
-    start = np.full(xs.shape[1], max(t.mean(), 1e-6) / xs.shape[1])
-    res = minimize(nll, start, jac=True, method="L-BFGS-B", bounds=[(0.0, None)] * xs.shape[1],
-                   options={"maxiter": max_iter})
+    b0 = np.full(xs.shape[1], max(np.average(t, weights=rows_w), 1e-6) / xs.shape[1])
+    if start is not None and len(start) == p and np.all(np.isfinite(start)):
+        b0 = np.maximum(np.asarray(start, dtype=float)[used] * scale[used], 1e-9)
+    res = minimize(
+        nll, b0, jac=True, method="L-BFGS-B", bounds=[(0.0, None)] * xs.shape[1], options={"maxiter": max_iter}
+    )
     out = np.zeros(p)
     out[used] = np.maximum(res.x, 0.0) / scale[used]
     return out
