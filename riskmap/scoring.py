@@ -349,9 +349,9 @@ class RiskModel:
     def _fitted_features(
         self, inc: gpd.GeoDataFrame, stages: list[str], voters: np.ndarray, has_tps: bool
     ) -> dict[str, Any]:
-        """Features per stage now and at earlier dates, and the counts that followed (``method = "fitted"``).
+        r"""Features per stage now and at earlier dates, and the counts that followed (``method = "fitted"``).
 
-        Dates :math:`D_k = D_0 - k\\,W` (``D_0`` the as-of date, ``W`` = ``fit_window``,
+        Dates :math:`D_k = D_0 - k\,W` (``D_0`` the as-of date, ``W`` = ``fit_window``,
         k = 0 .. ``fit_windows``). Features at :math:`D_k` use only incidents dated on or
         before it, ages counted from it; the target of :math:`D_k` (k >= 1) is the number
         of precisely located, stage-relevant incidents per village in :math:`(D_k, D_{k-1}]`.
@@ -483,11 +483,17 @@ class RiskModel:
         if self.coefficients_ is None:
             self.coefficients_ = pd.DataFrame(columns=["stage", "feature", "factor", "weight_p", "weight_expected"])
         rows_c = pd.DataFrame(
-            {"stage": stage, "feature": names, "factor": [_feature_group(n) for n in names],
-             "weight_p": gamma, "weight_expected": beta}
+            {
+                "stage": stage,
+                "feature": names,
+                "factor": [_feature_group(n) for n in names],
+                "weight_p": gamma,
+                "weight_expected": beta,
+            }
         )
-        self.coefficients_ = pd.concat([self.coefficients_, rows_c], ignore_index=True) if len(
-            self.coefficients_) else rows_c
+        self.coefficients_ = (
+            pd.concat([self.coefficients_, rows_c], ignore_index=True) if len(self.coefficients_) else rows_c
+        )
         return score, contrib, p_inc, expected
 
     def _incidents_in_scope(self) -> gpd.GeoDataFrame:
@@ -551,6 +557,9 @@ class RiskModel:
         w = self.incident_weights_[stage] if len(inc) else pd.Series(dtype=float)
         if unit == "village":
             frame, key, factors, weights = self.villages_, "village_code", VILLAGE_FACTORS, sc["village_weights"][stage]
+            if self.coefficients_ is not None:  # method = "fitted": the fitted weights per factor (sum of its terms)
+                coef = self.coefficients_[self.coefficients_["stage"] == stage]
+                factors, weights = FITTED_FACTORS, coef.groupby("factor")["weight_p"].sum().to_dict()
         else:
             frame, key, factors, weights = self.tps_, "tps_id", TPS_FACTORS, sc["tps_weights"][stage]
         hit = np.flatnonzero(frame[key].to_numpy() == unit_id)
@@ -565,6 +574,8 @@ class RiskModel:
             "exposure": "voters",
             "nearby_incidents": f"nearby_{stage}",
             "village": None,
+            "near_repeat": None,
+            "background": None,
         }
         recs = []
         for f in factors:
