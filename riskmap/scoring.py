@@ -38,6 +38,7 @@ Examples
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,6 +55,8 @@ VILLAGE_FACTORS = ("incidents", "spillover", "indicators", "exposure")
 FITTED_FACTORS = ("incidents", "spillover", "near_repeat", "indicators", "exposure", "background")
 """Village factors of ``method = "fitted"``: feature groups whose fitted terms add up to the score."""
 METHODS = ("index", "fitted")
+_FEATURE_CACHE: dict[str, dict[str, dict[str, np.ndarray]]] = {}
+_FEATURE_CACHE_SIZE = 16
 TPS_FACTORS = ("nearby_incidents", "village", "indicators", "exposure")
 
 
@@ -404,14 +407,21 @@ class RiskModel:
             decay[(k, "nr")] = np.where(known[k], 0.5 ** (age / nr_half), 0.0)
 
         feats: dict[tuple[int, str], dict[str, np.ndarray]] = {(k, s): {} for k in range(len(dates)) for s in stages}
-        for k in range(len(dates)):
+        # features at a date depend only on the incidents known then: cached by their digest (a backtest
+        # or a re-run asks for the same dates again)
+        digests = [
+            self._feature_digest(k, dates, known, day, base, rel, v_idx, point, inc, stages, fc)
+            for k in range(len(dates))
+        ]
+        todo = [k for k in range(len(dates)) if digests[k] not in _FEATURE_CACHE]
+        for k in todo:
             for s in stages:
                 for h in half_lives:
                     w = base * rel[s] * decay[(k, f"{h:g}d")]
                     feats[(k, s)][f"own_{h:g}d"] = self._village_mass(inc, w, v_idx, region, n_v)
         for b in bands + ([nr_km] if nr_km not in bands else []):
             cols, keys = [], []
-            for k in range(len(dates)):
+            for k in todo:
                 for s in stages:
                     scales = [f"{h:g}d" for h in half_lives] if b in bands else []
                     if b == nr_km:
@@ -423,6 +433,14 @@ class RiskModel:
             for j, (k, s, tsc) in enumerate(keys):
                 name = "near_repeat" if tsc == "nr" else f"kernel_{b:g}km_{tsc}"
                 feats[(k, s)][name] = dens[:, j] if dens is not None else np.zeros(n_v)
+        for k in range(len(dates)):
+            if k in todo:
+                if len(_FEATURE_CACHE) >= _FEATURE_CACHE_SIZE:
+                    _FEATURE_CACHE.pop(next(iter(_FEATURE_CACHE)))
+                _FEATURE_CACHE[digests[k]] = {s: feats[(k, s)] for s in stages}
+            else:
+                for s in stages:
+                    feats[(k, s)] = _FEATURE_CACHE[digests[k]][s]
         targets: dict[tuple[int, str], np.ndarray] = {}
         precise = point & (v_idx >= 0)
         for k in range(1, len(dates)):
@@ -433,6 +451,34 @@ class RiskModel:
         usable = [k for k in range(1, len(dates)) if known[k].any()]
         exposure = voters / 1000.0 if has_tps else None
         return {"features": feats, "targets": targets, "usable": usable, "exposure": exposure, "n": n_v}
+
+    def _feature_digest(
+        self,
+        k: int,
+        dates: list[pd.Timestamp],
+        known: list[np.ndarray],
+        day: np.ndarray,
+        base: np.ndarray,
+        rel: dict[str, np.ndarray],
+        v_idx: np.ndarray,
+        point: np.ndarray,
+        inc: gpd.GeoDataFrame,
+        stages: list[str],
+        fc: dict[str, Any],
+    ) -> str:
+        """Digest of everything the features at ``dates[k]`` depend on (villages, incidents known then, settings)."""
+        m = known[k]
+        h = hashlib.blake2b(digest_size=20)
+        c_lon, c_lat = self._centroids
+        h.update(np.ascontiguousarray(c_lon).tobytes() + np.ascontiguousarray(c_lat).tobytes())
+        h.update(repr((str(dates[k].date()), sorted(fc.items()), stages)).encode())
+        for arr in (day[m].astype(np.int64), base[m], v_idx[m], point[m], *(rel[s][m] for s in stages)):
+            h.update(np.ascontiguousarray(arr).tobytes())
+        if len(inc):
+            pm = m & point
+            h.update(np.ascontiguousarray(inc.geometry.x.to_numpy()[pm]).tobytes())
+            h.update(np.ascontiguousarray(inc.geometry.y.to_numpy()[pm]).tobytes())
+        return h.hexdigest()
 
     @staticmethod
     def _village_mass(
