@@ -433,14 +433,14 @@ class RiskModel:
             for j, (k, s, tsc) in enumerate(keys):
                 name = "near_repeat" if tsc == "nr" else f"kernel_{b:g}km_{tsc}"
                 feats[(k, s)][name] = dens[:, j] if dens is not None else np.zeros(n_v)
-        for k in range(len(dates)):
-            if k in todo:
-                if len(_FEATURE_CACHE) >= _FEATURE_CACHE_SIZE:
-                    _FEATURE_CACHE.pop(next(iter(_FEATURE_CACHE)))
-                _FEATURE_CACHE[digests[k]] = {s: feats[(k, s)] for s in stages}
-            else:
+        for k in range(len(dates)):  # read every cached date before storing (storing may evict)
+            if k not in todo:
                 for s in stages:
                     feats[(k, s)] = _FEATURE_CACHE[digests[k]][s]
+        for k in todo:
+            if len(_FEATURE_CACHE) >= _FEATURE_CACHE_SIZE:
+                _FEATURE_CACHE.pop(next(iter(_FEATURE_CACHE)))
+            _FEATURE_CACHE[digests[k]] = {s: feats[(k, s)] for s in stages}
         targets: dict[tuple[int, str], np.ndarray] = {}
         precise = point & (v_idx >= 0)
         for k in range(1, len(dates)):
