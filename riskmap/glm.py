@@ -23,7 +23,7 @@ def fit_additive(
     *,
     binary: bool = False,
     max_iter: int = 200,
-    max_zero_rows: int = 40_000,
+    max_rows_per_class: int = 20_000,
     start: np.ndarray | None = None,
     seed: int = 0,
 ) -> np.ndarray:
@@ -37,10 +37,11 @@ def fit_additive(
         Counts per row (``binary``: only ``y > 0`` matters).
     binary
         Fit :math:`P(y > 0) = 1 - \exp(-x \beta)` instead of :math:`E[y] = x \beta`.
-    max_zero_rows
-        Rows with ``y = 0`` beyond this many are subsampled at random (fixed
-        ``seed``) and reweighted by the inverse sampling rate, which keeps
-        the likelihood unbiased (case-control sampling) and the fit fast.
+    max_rows_per_class
+        Rows with ``y = 0`` (and rows with ``y > 0``) beyond this many are
+        subsampled at random (fixed ``seed``) and reweighted by the inverse
+        sampling rate, which keeps the likelihood unbiased (weighted
+        case-control sampling) and the fit fast.
     start
         Initial weights (e.g. the previous fit's), or None.
 
@@ -56,16 +57,16 @@ def fit_additive(
         return np.zeros(p)
     t = (y > 0).astype(float) if binary else y
     pos = t > 0
-    zero = np.flatnonzero(~pos)
     rows_w = np.ones(n)
-    if len(zero) > max_zero_rows:
-        rate = max_zero_rows / len(zero)
-        keep = np.random.default_rng(seed).random(len(zero)) < rate
-        drop = zero[~keep]
-        mask = np.ones(n, dtype=bool)
-        mask[drop] = False
-        rows_w[zero[keep]] = 1.0 / rate
-        x, t, pos, rows_w = x[mask], t[mask], pos[mask], rows_w[mask]
+    keep = np.ones(n, dtype=bool)
+    rng = np.random.default_rng(seed)
+    for part in (np.flatnonzero(~pos), np.flatnonzero(pos)):
+        if len(part) > max_rows_per_class:
+            rate = max_rows_per_class / len(part)
+            chosen = rng.random(len(part)) < rate
+            keep[part[~chosen]] = False
+            rows_w[part[chosen]] = 1.0 / rate
+    x, t, pos, rows_w = x[keep], t[keep], pos[keep], rows_w[keep]
     scale = np.average(x, axis=0, weights=rows_w)
     used = scale > 0
     xs = x[:, used] / scale[used]
