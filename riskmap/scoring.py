@@ -389,8 +389,10 @@ class RiskModel:
         point = ~region
         if n_i:
             point &= ~(inc.geometry.is_empty | inc.geometry.isna()).to_numpy()
-        lon = inc.geometry.x.to_numpy()[point] if point.any() else np.zeros(0)
-        lat = inc.geometry.y.to_numpy()[point] if point.any() else np.zeros(0)
+        geoms = inc.geometry.to_numpy() if n_i else np.zeros(0, dtype=object)
+        all_lon = np.where(point, shapely.get_x(geoms), 0.0) if n_i else np.zeros(0)
+        all_lat = np.where(point, shapely.get_y(geoms), 0.0) if n_i else np.zeros(0)
+        lon, lat = all_lon[point], all_lat[point]
         if not hasattr(self, "_centroids"):
             centre = shapely.centroid(self.villages.geometry.to_numpy())
             self._centroids = (shapely.get_x(centre), shapely.get_y(centre))
@@ -410,7 +412,7 @@ class RiskModel:
         # features at a date depend only on the incidents known then: cached by their digest (a backtest
         # or a re-run asks for the same dates again)
         digests = [
-            self._feature_digest(k, dates, known, day, base, rel, v_idx, point, inc, stages, fc)
+            self._feature_digest(k, dates, known, day, base, rel, v_idx, point, all_lon, all_lat, stages, fc)
             for k in range(len(dates))
         ]
         todo = [k for k in range(len(dates)) if digests[k] not in _FEATURE_CACHE]
@@ -462,7 +464,8 @@ class RiskModel:
         rel: dict[str, np.ndarray],
         v_idx: np.ndarray,
         point: np.ndarray,
-        inc: gpd.GeoDataFrame,
+        all_lon: np.ndarray,
+        all_lat: np.ndarray,
         stages: list[str],
         fc: dict[str, Any],
     ) -> str:
@@ -474,10 +477,10 @@ class RiskModel:
         h.update(repr((str(dates[k].date()), sorted(fc.items()), stages)).encode())
         for arr in (day[m].astype(np.int64), base[m], v_idx[m], point[m], *(rel[s][m] for s in stages)):
             h.update(np.ascontiguousarray(arr).tobytes())
-        if len(inc):
+        if len(all_lon):
             pm = m & point
-            h.update(np.ascontiguousarray(inc.geometry.x.to_numpy()[pm]).tobytes())
-            h.update(np.ascontiguousarray(inc.geometry.y.to_numpy()[pm]).tobytes())
+            h.update(np.ascontiguousarray(all_lon[pm]).tobytes())
+            h.update(np.ascontiguousarray(all_lat[pm]).tobytes())
         return h.hexdigest()
 
     @staticmethod
