@@ -350,7 +350,12 @@ class RiskModel:
 
     # ------------------------------------------------------------- fitted method
     def _fitted_features(
-        self, inc: gpd.GeoDataFrame, stages: list[str], voters: np.ndarray, has_tps: bool
+        self,
+        inc: gpd.GeoDataFrame,
+        stages: list[str],
+        voters: np.ndarray,
+        has_tps: bool,
+        windows: int | None = None,
     ) -> dict[str, Any]:
         r"""Features per stage now and at earlier dates, and the counts that followed (``method = "fitted"``).
 
@@ -367,7 +372,7 @@ class RiskModel:
         icfg = cfg["incidents"]
         n_v = len(self.villages)
         window = parse_window(str(fc["fit_window"]))
-        k_max = int(fc["fit_windows"])
+        k_max = int(windows or fc["fit_windows"])
         as_of = pd.Timestamp(self.as_of_) if self.as_of_ is not None else pd.Timestamp("2000-01-01")
         dates = [as_of - window * k if k else as_of for k in range(k_max + 1)]
         half_lives = [float(h) for h in fc["half_lives_days"]]
@@ -452,6 +457,10 @@ class RiskModel:
                 targets[(k, s)] = np.bincount(v_idx[m], minlength=n_v).astype(float)
         usable = [k for k in range(1, len(dates)) if known[k].any()]
         exposure = voters / 1000.0 if has_tps else None
+        most = int(fc["fit_windows_max"])
+        empty = not any(targets[(k, s)].any() for k in usable for s in stages)
+        if empty and k_max < most and len(known) and known[-1].any():  # no incident to fit on yet: look further back
+            return self._fitted_features(inc, stages, voters, has_tps, min(most, k_max + int(fc["fit_windows"])))
         return {"features": feats, "targets": targets, "usable": usable, "exposure": exposure, "n": n_v}
 
     def _feature_digest(

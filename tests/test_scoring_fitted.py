@@ -179,3 +179,14 @@ def test_fitted_method_scores_the_demo_with_tps(tmp_path) -> None:
     code = v["village_code"].iloc[0]
     exp = res.model.explain(code, "voting")
     assert abs(exp.factors["points"].sum() - exp.score) < 0.1
+
+
+def test_quiet_recent_years_fit_on_older_windows() -> None:
+    """The demo has no incident in 2020-2022: the fit goes further back instead of scoring every village 0."""
+    res = pipeline.run(config=_config(), as_of="2022-12-31")
+    risk = res.villages["risk_voting"]
+    assert risk.gt(0).all() and risk.nunique() > 10
+    assert risk.max() < 40  # three quiet years weigh in: a low probability, not the busy years' level
+    cfg = _config()
+    cfg.data["scoring"]["fitted"]["fit_windows_max"] = 3  # not allowed to go back: nothing to fit on
+    assert pipeline.run(config=cfg, as_of="2022-12-31").villages["risk_voting"].eq(0).all()
