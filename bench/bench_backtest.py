@@ -46,6 +46,7 @@ def main() -> None:
         help="incidents from riskmap.testing.incident_history (Hawkes-like, 400 hot spots) instead of "
         "bench_pipeline's (cached as incidents_hawkes.csv)",
     )
+    ap.add_argument("--method", choices=["index", "fitted"], help="scoring.method (default: the configuration's)")
     ap.add_argument("--out", type=Path, default=HERE / "_data" / "out" / "backtest", help="output folder")
     args = ap.parse_args()
 
@@ -65,6 +66,8 @@ def main() -> None:
         + ("incident_history (Hawkes-like)" if args.history else f"{meta['incidents']:,} incidents")
     )
     config = load_config()
+    if args.method:
+        config.data["scoring"]["method"] = args.method
     incidents = data / bp.INC
     if args.history:
         incidents = data / "incidents_hawkes.csv"

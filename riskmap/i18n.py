@@ -43,6 +43,9 @@ MESSAGES: dict[str, dict[str, str]] = {
     "factor_exposure": {"id": "Jumlah pemilih", "en": "Number of voters"},
     "factor_nearby_incidents": {"id": "Insiden di sekitar TPS", "en": "Incidents near the TPS"},
     "factor_village": {"id": "Kerawanan kelurahan", "en": "Village context"},
+    # method (issue 10): factors of the fitted scoring method
+    "factor_near_repeat": {"id": "Insiden baru-baru ini di dekatnya", "en": "Recent incidents nearby"},
+    "factor_background": {"id": "Risiko dasar wilayah", "en": "Background risk of the area"},
     # -- command line ----------------------------------------------------------
     "cli_error": {"id": "Kesalahan: {message}", "en": "Error: {message}"},
     "cli_internal_error": {

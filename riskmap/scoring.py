@@ -38,18 +38,25 @@ Examples
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from riskmap import i18n
 from riskmap.config import CATEGORIES, Config, load_config
 from riskmap.joins import points_within, village_neighbours
 
 VILLAGE_FACTORS = ("incidents", "spillover", "indicators", "exposure")
+FITTED_FACTORS = ("incidents", "spillover", "near_repeat", "indicators", "exposure", "background")
+"""Village factors of ``method = "fitted"``: feature groups whose fitted terms add up to the score."""
+METHODS = ("index", "fitted")
+_FEATURE_CACHE: dict[str, dict[str, dict[str, np.ndarray]]] = {}
+_FEATURE_CACHE_SIZE = 16
 TPS_FACTORS = ("nearby_incidents", "village", "indicators", "exposure")
 
 
@@ -160,6 +167,7 @@ class RiskModel:
         self.tps_: gpd.GeoDataFrame | None = None
         self.incident_weights_: pd.DataFrame | None = None
         self.near_pairs_: pd.DataFrame | None = None
+        self.coefficients_: pd.DataFrame | None = None
 
     @classmethod
     def from_geodataframes(
@@ -177,6 +185,7 @@ class RiskModel:
     # ------------------------------------------------------------------ fit
     def fit(self) -> RiskModel:
         """Compute all stages; returns self."""
+        self.coefficients_ = None
         cfg = self.config.data
         stages = self.config.stages
         n_v = len(self.villages)
@@ -212,9 +221,17 @@ class RiskModel:
             inc_district = np.searchsorted(district_ids, inc["district_code"].to_numpy())
             inc_district = np.clip(inc_district, 0, len(district_ids) - 1)
             known = district_ids[inc_district] == inc["district_code"].to_numpy()
-        neighbours = village_neighbours(
-            self.villages, int(cfg["joins"]["neighbours_k"]), float(cfg["joins"]["neighbours_max_km"])
+        method = str(cfg["scoring"].get("method", "index"))
+        if method not in METHODS:
+            raise ValueError(f"scoring.method must be one of {METHODS}, not {method!r}")
+        neighbours = (
+            village_neighbours(
+                self.villages, int(cfg["joins"]["neighbours_k"]), float(cfg["joins"]["neighbours_max_km"])
+            )
+            if method == "index"
+            else pd.DataFrame({"village": [], "neighbour": [], "distance_km": []})
         )
+        fitted = self._fitted_features(inc, stages, voters, has_tps) if method == "fitted" else None
         # positional int arrays: a lone village (or one beyond neighbours_max_km) has none at all
         nb_village = neighbours["village"].to_numpy(dtype=np.int64)
         nb_neighbour = neighbours["neighbour"].to_numpy(dtype=np.int64)
@@ -273,7 +290,12 @@ class RiskModel:
                 "indicators": v_ind if has_indicators else None,
                 "exposure": _saturate(voters, half["exposure"]) if has_tps else None,
             }
-            v_score, v_contrib = _combine(v_factors, sc["village_weights"][stage])
+            if fitted is None:
+                v_score, v_contrib = _combine(v_factors, sc["village_weights"][stage])
+            else:
+                v_score, v_contrib, p_inc, expected = self._fit_stage(fitted, stage, v_ind if has_indicators else None)
+                vout[f"p_incident_{stage}"] = p_inc
+                vout[f"expected_{stage}"] = expected
             vout[f"incidents_{stage}"] = mass
             vout[f"rate_{stage}"] = rate
             vout[f"spillover_{stage}"] = spill
@@ -296,6 +318,8 @@ class RiskModel:
                     if ctx_w > 0
                     else np.zeros(n_v)
                 )
+                if fitted is not None:
+                    village_ctx = vout[f"p_incident_{stage}"]
                 t_factors = {
                     "nearby_incidents": _saturate(near, half["nearby_incidents"]),
                     "village": village_ctx[t_village],
@@ -323,6 +347,212 @@ class RiskModel:
                 tps_out[col] = pd.Categorical.from_codes(codes[t_village], categories=uniques)
             self.tps_ = self._frame(tps_out, tout)
         return self
+
+    # ------------------------------------------------------------- fitted method
+    def _fitted_features(
+        self,
+        inc: gpd.GeoDataFrame,
+        stages: list[str],
+        voters: np.ndarray,
+        has_tps: bool,
+        windows: int | None = None,
+    ) -> dict[str, Any]:
+        r"""Features per stage now and at earlier dates, and the counts that followed (``method = "fitted"``).
+
+        Dates :math:`D_k = D_0 - k\,W` (``D_0`` the as-of date, ``W`` = ``fit_window``,
+        k = 0 .. ``fit_windows``). Features at :math:`D_k` use only incidents dated on or
+        before it, ages counted from it; the target of :math:`D_k` (k >= 1) is the number
+        of precisely located, stage-relevant incidents per village in :math:`(D_k, D_{k-1}]`.
+        """
+        from riskmap.backtest import parse_window
+        from riskmap.kernel import field
+
+        cfg = self.config.data
+        fc = cfg["scoring"]["fitted"]
+        icfg = cfg["incidents"]
+        n_v = len(self.villages)
+        window = parse_window(str(fc["fit_window"]))
+        k_max = int(windows or fc["fit_windows"])
+        as_of = pd.Timestamp(self.as_of_) if self.as_of_ is not None else pd.Timestamp("2000-01-01")
+        dates = [as_of - window * k if k else as_of for k in range(k_max + 1)]
+        half_lives = [float(h) for h in fc["half_lives_days"]]
+        bands = [float(b) for b in fc["bandwidths_km"]]
+        nr_half, nr_km = float(fc["near_repeat_half_life_days"]), float(fc["near_repeat_km"])
+
+        n_i = len(inc)
+        day = inc["date"].to_numpy().astype("datetime64[D]") if n_i else np.array([], dtype="datetime64[D]")
+        sev = {int(k): float(v) for k, v in icfg["severity"].items()}
+        base = inc["severity"].map(sev).fillna(1.0).to_numpy(dtype=float) if n_i else np.zeros(0)
+        if n_i:
+            base = base * inc["precision"].map(icfg["precision"]).fillna(1.0).to_numpy(dtype=float)
+        rel = {
+            s: inc["type"].map(self.config.stage_weights(s)).fillna(0.0).to_numpy(dtype=float) if n_i else np.zeros(0)
+            for s in stages
+        }
+        v_idx = inc["village_idx"].to_numpy(dtype=np.int64) if n_i else np.zeros(0, dtype=np.int64)
+        region = (inc["precision"] == "region").to_numpy() if n_i else np.zeros(0, dtype=bool)
+        point = ~region
+        if n_i:
+            point &= ~(inc.geometry.is_empty | inc.geometry.isna()).to_numpy()
+        geoms = inc.geometry.to_numpy() if n_i else np.zeros(0, dtype=object)
+        all_lon = np.where(point, shapely.get_x(geoms), 0.0) if n_i else np.zeros(0)
+        all_lat = np.where(point, shapely.get_y(geoms), 0.0) if n_i else np.zeros(0)
+        lon, lat = all_lon[point], all_lat[point]
+        if not hasattr(self, "_centroids"):
+            centre = shapely.centroid(self.villages.geometry.to_numpy())
+            self._centroids = (shapely.get_x(centre), shapely.get_y(centre))
+        c_lon, c_lat = self._centroids
+        grid, cut = float(fc["grid_fraction"]), float(fc["cut_sigmas"])
+
+        # decay per (date, time scale); mask of incidents known at each date
+        known = [day <= np.datetime64(d.date()) for d in dates]
+        decay: dict[tuple[int, str], np.ndarray] = {}
+        for k, d in enumerate(dates):
+            age = np.maximum((np.datetime64(d.date()) - day).astype(float), 0.0)
+            for h in half_lives:
+                decay[(k, f"{h:g}d")] = np.where(known[k], 0.5 ** (age / h), 0.0)
+            decay[(k, "nr")] = np.where(known[k], 0.5 ** (age / nr_half), 0.0)
+
+        feats: dict[tuple[int, str], dict[str, np.ndarray]] = {(k, s): {} for k in range(len(dates)) for s in stages}
+        # features at a date depend only on the incidents known then: cached by their digest (a backtest
+        # or a re-run asks for the same dates again)
+        digests = [
+            self._feature_digest(k, dates, known, day, base, rel, v_idx, point, all_lon, all_lat, stages, fc)
+            for k in range(len(dates))
+        ]
+        todo = [k for k in range(len(dates)) if digests[k] not in _FEATURE_CACHE]
+        for k in todo:
+            for s in stages:
+                for h in half_lives:
+                    w = base * rel[s] * decay[(k, f"{h:g}d")]
+                    feats[(k, s)][f"own_{h:g}d"] = self._village_mass(inc, w, v_idx, region, n_v)
+        for b in bands + ([nr_km] if nr_km not in bands else []):
+            cols, keys = [], []
+            for k in todo:
+                for s in stages:
+                    scales = [f"{h:g}d" for h in half_lives] if b in bands else []
+                    if b == nr_km:
+                        scales.append("nr")
+                    for tsc in scales:
+                        cols.append((base * rel[s] * decay[(k, tsc)])[point])
+                        keys.append((k, s, tsc))
+            dens = field(c_lon, c_lat, b, grid, cut)(lon, lat, np.column_stack(cols)) if cols else None
+            for j, (k, s, tsc) in enumerate(keys):
+                name = "near_repeat" if tsc == "nr" else f"kernel_{b:g}km_{tsc}"
+                feats[(k, s)][name] = dens[:, j] if dens is not None else np.zeros(n_v)
+        for k in range(len(dates)):  # read every cached date before storing (storing may evict)
+            if k not in todo:
+                for s in stages:
+                    feats[(k, s)] = _FEATURE_CACHE[digests[k]][s]
+        for k in todo:
+            if len(_FEATURE_CACHE) >= _FEATURE_CACHE_SIZE:
+                _FEATURE_CACHE.pop(next(iter(_FEATURE_CACHE)))
+            _FEATURE_CACHE[digests[k]] = {s: feats[(k, s)] for s in stages}
+        targets: dict[tuple[int, str], np.ndarray] = {}
+        precise = point & (v_idx >= 0)
+        for k in range(1, len(dates)):
+            in_window = known[k - 1] & ~known[k] & precise
+            for s in stages:
+                m = in_window & (rel[s] > 0)
+                targets[(k, s)] = np.bincount(v_idx[m], minlength=n_v).astype(float)
+        usable = [k for k in range(1, len(dates)) if known[k].any()]
+        exposure = voters / 1000.0 if has_tps else None
+        most = int(fc["fit_windows_max"])
+        empty = not any(targets[(k, s)].any() for k in usable for s in stages)
+        if empty and k_max < most and len(known) and known[-1].any():  # no incident to fit on yet: look further back
+            return self._fitted_features(inc, stages, voters, has_tps, min(most, k_max + int(fc["fit_windows"])))
+        return {"features": feats, "targets": targets, "usable": usable, "exposure": exposure, "n": n_v}
+
+    def _feature_digest(
+        self,
+        k: int,
+        dates: list[pd.Timestamp],
+        known: list[np.ndarray],
+        day: np.ndarray,
+        base: np.ndarray,
+        rel: dict[str, np.ndarray],
+        v_idx: np.ndarray,
+        point: np.ndarray,
+        all_lon: np.ndarray,
+        all_lat: np.ndarray,
+        stages: list[str],
+        fc: dict[str, Any],
+    ) -> str:
+        """Digest of everything the features at ``dates[k]`` depend on (villages, incidents known then, settings)."""
+        m = known[k]
+        h = hashlib.blake2b(digest_size=20)
+        c_lon, c_lat = self._centroids
+        h.update(np.ascontiguousarray(c_lon).tobytes() + np.ascontiguousarray(c_lat).tobytes())
+        h.update(repr((str(dates[k].date()), sorted(fc.items()), stages)).encode())
+        for arr in (day[m].astype(np.int64), base[m], v_idx[m], point[m], *(rel[s][m] for s in stages)):
+            h.update(np.ascontiguousarray(arr).tobytes())
+        if len(all_lon):
+            pm = m & point
+            h.update(np.ascontiguousarray(all_lon[pm]).tobytes())
+            h.update(np.ascontiguousarray(all_lat[pm]).tobytes())
+        return h.hexdigest()
+
+    @staticmethod
+    def _village_mass(
+        inc: gpd.GeoDataFrame, w: np.ndarray, v_idx: np.ndarray, region: np.ndarray, n_v: int
+    ) -> np.ndarray:
+        """Weights summed per village (region-precision incidents: see :meth:`fit`; here own village only)."""
+        if not len(w):
+            return np.zeros(n_v)
+        own = ~region & (v_idx >= 0)
+        return np.bincount(v_idx[own], weights=w[own], minlength=n_v)
+
+    def _fit_stage(
+        self, fitted: dict[str, Any], stage: str, v_ind: np.ndarray | None
+    ) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray, np.ndarray]:
+        """Fit the stage's weights on the past windows, apply them now: score, contributions, P(>= 1), E[count]."""
+        from riskmap.glm import fit_additive
+
+        n_v = fitted["n"]
+        extra: dict[str, np.ndarray] = {}
+        if v_ind is not None:
+            extra["indicators"] = v_ind
+        if fitted["exposure"] is not None:
+            extra["exposure"] = fitted["exposure"]
+        extra["background"] = np.ones(n_v)
+
+        def matrix(k: int) -> tuple[list[str], np.ndarray]:
+            f = {**fitted["features"][(k, stage)], **extra}
+            return list(f), np.column_stack(list(f.values()))
+
+        names, now = matrix(0)
+        rows = [matrix(k)[1] for k in fitted["usable"]]
+        ys = [fitted["targets"][(k, stage)] for k in fitted["usable"]]
+        x = np.vstack(rows) if rows else np.zeros((0, len(names)))
+        y = np.concatenate(ys) if ys else np.zeros(0)
+        gamma = fit_additive(x, y, binary=True)
+        beta = fit_additive(x, y, binary=False)
+        terms = now * gamma
+        eta = terms.sum(axis=1)
+        p_inc = -np.expm1(-eta)
+        expected = now @ beta
+        score = 100.0 * p_inc
+        share = np.divide(terms, eta[:, None], out=np.zeros_like(terms), where=eta[:, None] > 0)
+        contrib: dict[str, np.ndarray] = {}
+        for j, name in enumerate(names):
+            group = _feature_group(name)
+            contrib[group] = contrib.get(group, np.zeros(n_v)) + score * share[:, j]
+        contrib = {g: contrib[g] for g in FITTED_FACTORS if g in contrib}
+        if self.coefficients_ is None:
+            self.coefficients_ = pd.DataFrame(columns=["stage", "feature", "factor", "weight_p", "weight_expected"])
+        rows_c = pd.DataFrame(
+            {
+                "stage": stage,
+                "feature": names,
+                "factor": [_feature_group(n) for n in names],
+                "weight_p": gamma,
+                "weight_expected": beta,
+            }
+        )
+        self.coefficients_ = (
+            pd.concat([self.coefficients_, rows_c], ignore_index=True) if len(self.coefficients_) else rows_c
+        )
+        return score, contrib, p_inc, expected
 
     def _incidents_in_scope(self) -> gpd.GeoDataFrame:
         inc = self.incidents
@@ -385,6 +615,9 @@ class RiskModel:
         w = self.incident_weights_[stage] if len(inc) else pd.Series(dtype=float)
         if unit == "village":
             frame, key, factors, weights = self.villages_, "village_code", VILLAGE_FACTORS, sc["village_weights"][stage]
+            if self.coefficients_ is not None:  # method = "fitted": the fitted weights per factor (sum of its terms)
+                coef = self.coefficients_[self.coefficients_["stage"] == stage]
+                factors, weights = FITTED_FACTORS, coef.groupby("factor")["weight_p"].sum().to_dict()
         else:
             frame, key, factors, weights = self.tps_, "tps_id", TPS_FACTORS, sc["tps_weights"][stage]
         hit = np.flatnonzero(frame[key].to_numpy() == unit_id)
@@ -399,6 +632,8 @@ class RiskModel:
             "exposure": "voters",
             "nearby_incidents": f"nearby_{stage}",
             "village": None,
+            "near_repeat": None,
+            "background": None,
         }
         recs = []
         for f in factors:
@@ -460,6 +695,15 @@ class RiskModel:
             incidents=pd.DataFrame(behind[cols]).reset_index(drop=True),
             by_type=by_type,
         )
+
+
+def _feature_group(name: str) -> str:
+    """Factor a fitted feature belongs to (``own_*`` -> incidents, ``kernel_*`` -> spillover)."""
+    if name.startswith("own_"):
+        return "incidents"
+    if name.startswith("kernel_"):
+        return "spillover"
+    return name
 
 
 def _smoothed_rate(mass: np.ndarray, voters: np.ndarray, prior: float | str) -> np.ndarray:

@@ -22,7 +22,7 @@ from riskmap.export import plain_table, table_csv_bytes
 if TYPE_CHECKING:
     from riskmap.pipeline import Result
 
-VILLAGE_FACTOR_ORDER = ("incidents", "spillover", "indicators", "exposure")
+VILLAGE_FACTOR_ORDER = ("incidents", "spillover", "near_repeat", "indicators", "exposure", "background")
 TPS_FACTOR_ORDER = ("nearby_incidents", "village", "indicators", "exposure")
 
 
