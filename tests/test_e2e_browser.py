@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -36,8 +37,8 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server():
+def serve_app() -> Iterator[str]:
+    """Start `streamlit run app.py` on a free local port, yield its URL, stop it (one per test module)."""
     if not Path(CHROMIUM).exists():
         pytest.fail("chromium is missing: run `bash scripts/setup.sh --test` (it installs Debian's chromium)")
     port = _free_port()
@@ -79,6 +80,11 @@ def server():
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@pytest.fixture(scope="module")
+def server():
+    yield from serve_app()
 
 
 @pytest.fixture(scope="module")

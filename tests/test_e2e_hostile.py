@@ -11,11 +11,7 @@ typed into the sidebar is refused and never requested. A screenshot is kept in `
 from __future__ import annotations
 
 import contextlib
-import os
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import geopandas as gpd
@@ -23,7 +19,7 @@ import pandas as pd
 import pytest
 import shapely
 from playwright.sync_api import sync_playwright
-from test_e2e_browser import ARTIFACTS, CHROMIUM, LOCAL, ROOT, _free_port
+from test_e2e_browser import ARTIFACTS, CHROMIUM, LOCAL, serve_app
 from test_mapping import hostile_payloads
 
 from riskmap.testing import grid_villages, incident_rows, village_center
@@ -89,46 +85,7 @@ def hostile(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server():
-    if not Path(CHROMIUM).exists():
-        pytest.fail("chromium is missing: run `bash scripts/setup.sh --test` (it installs Debian's chromium)")
-    port = _free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(ROOT / "app.py"),
-            "--server.port",
-            str(port),
-            "--server.headless",
-            "true",
-            "--server.address",
-            "127.0.0.1",
-        ],
-        cwd=ROOT,
-        env={**os.environ, "RISKMAP_TILES": ""},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("streamlit did not start:\n" + proc.stdout.read().decode(errors="replace")[-3000:])
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    yield from serve_app()
 
 
 @pytest.fixture(scope="module")
