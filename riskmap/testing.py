@@ -146,6 +146,27 @@ def reasons_by_row(report: LayerReport) -> dict[int, str]:
     return {n.row: n.reason for n in report.rejected if n.row is not None}
 
 
+def tps_rows(villages: gpd.GeoDataFrame) -> pd.DataFrame:
+    """One clean TPS at the centre of each village: KPU codes, coordinates as text, 400 voters."""
+    rows = []
+    for k in range(len(villages)):
+        lat, lon = village_center(villages, k)
+        code = villages["kode"].iloc[k].replace(".", "")
+        rows.append(
+            {
+                "kode_tps": f"{code}001",
+                "kecamatan": villages["kecamatan"].iloc[k],
+                "kelurahan": villages["nama"].iloc[k],
+                "no_tps": "1",
+                "alamat": f"Jl. Uji {k}",
+                "lat": f"{lat:.6f}",
+                "lon": f"{lon:.6f}",
+                "dpt": "400",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 def incident_rows(villages: gpd.GeoDataFrame, specs: list[tuple[int, str, str]]) -> pd.DataFrame:
     """Incidents at village centres: specs are (village index, type, ISO date)."""
     rows = []

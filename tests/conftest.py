@@ -6,7 +6,7 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 
-from riskmap.testing import grid_villages, incident_rows, village_center
+from riskmap.testing import grid_villages, incident_rows, tps_rows
 
 
 @pytest.fixture
@@ -25,23 +25,7 @@ def villages_path(tmp_path, villages) -> str:
 @pytest.fixture
 def tps_frame(villages) -> pd.DataFrame:
     """One clean TPS at the centre of each village, KPU codes, text coordinates."""
-    rows = []
-    for k in range(len(villages)):
-        lat, lon = village_center(villages, k)
-        code = villages["kode"].iloc[k].replace(".", "")
-        rows.append(
-            {
-                "kode_tps": f"{code}001",
-                "kecamatan": villages["kecamatan"].iloc[k],
-                "kelurahan": villages["nama"].iloc[k],
-                "no_tps": "1",
-                "alamat": f"Jl. Uji {k}",
-                "lat": f"{lat:.6f}",
-                "lon": f"{lon:.6f}",
-                "dpt": "400",
-            }
-        )
-    return pd.DataFrame(rows)
+    return tps_rows(villages)
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ import pandas as pd
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from riskmap.testing import grid_villages, incident_rows, village_center
+from riskmap.testing import grid_villages, incident_rows, tps_rows, village_center
 
 # --------------------------------------------------------------------------
 # Payloads
@@ -75,24 +75,7 @@ def villages_file(folder: Path, villages: gpd.GeoDataFrame | None = None, name: 
 
 def tps_frame(villages: gpd.GeoDataFrame | None = None) -> pd.DataFrame:
     """One clean TPS per village, as text (the conftest's ``tps_frame``)."""
-    villages = villages if villages is not None else grid_villages()
-    rows = []
-    for k in range(len(villages)):
-        lat, lon = village_center(villages, k)
-        code = villages["kode"].iloc[k].replace(".", "")
-        rows.append(
-            {
-                "kode_tps": f"{code}001",
-                "kecamatan": villages["kecamatan"].iloc[k],
-                "kelurahan": villages["nama"].iloc[k],
-                "no_tps": "1",
-                "alamat": f"Jl. Uji {k}",
-                "lat": f"{lat:.6f}",
-                "lon": f"{lon:.6f}",
-                "dpt": "400",
-            }
-        )
-    return pd.DataFrame(rows)
+    return tps_rows(villages if villages is not None else grid_villages())
 
 
 def incidents_frame(villages: gpd.GeoDataFrame | None = None) -> pd.DataFrame:
