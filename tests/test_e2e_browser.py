@@ -9,6 +9,7 @@ parses. A screenshot is kept in ``test-artifacts/``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -19,6 +20,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import sync_playwright
@@ -87,8 +89,12 @@ def server():
     yield from serve_app()
 
 
-@pytest.fixture(scope="module")
-def browser_page(server):
+@contextlib.contextmanager
+def offline_page(url: str) -> Iterator[tuple[Any, list[str], list[str]]]:
+    """Debian chromium on ``url`` with every request off this machine blocked.
+
+    Yields the page, the blocked URLs and the messages of any dialog (alert, confirm) the page opened.
+    """
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
@@ -115,10 +121,16 @@ def browser_page(server):
         context.route("**/*", route)
         page = context.new_page()
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-        page.goto(server)
+        page.goto(url)
         yield page, blocked, dialogs
         context.close()
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def browser_page(server):
+    with offline_page(server) as opened:
+        yield opened
 
 
 def _map_frame(page, min_paths: int = 1, timeout: float = 60.0):

@@ -18,8 +18,7 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 import shapely
-from playwright.sync_api import sync_playwright
-from test_e2e_browser import ARTIFACTS, CHROMIUM, LOCAL, serve_app
+from test_e2e_browser import ARTIFACTS, offline_page, serve_app
 from test_mapping import hostile_payloads
 
 from riskmap.testing import grid_villages, incident_rows, village_center
@@ -91,25 +90,7 @@ def server():
 @pytest.fixture(scope="module")
 def session(server, hostile):
     """One browser page with the hostile files uploaded; records dialogs and requests off the machine."""
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
-        )
-        context = browser.new_context(viewport={"width": 1500, "height": 1100})
-        blocked: list[str] = []
-        dialogs: list[str] = []
-
-        def route(r):
-            if r.request.url.startswith(LOCAL):
-                return r.continue_()
-            blocked.append(r.request.url)
-            return r.abort()
-
-        context.route("**/*", route)
-        page = context.new_page()
-        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-        page.goto(server)
+    with offline_page(server) as (page, blocked, dialogs):
         page.get_by_text("Unggah file sendiri").click()
         inputs = page.locator("section[data-testid=stSidebar] input[type=file]")
         inputs.first.wait_for(state="attached", timeout=30_000)
@@ -117,8 +98,6 @@ def session(server, hostile):
             inputs.nth(i).set_input_files(str(hostile["paths"][layer]))
             page.wait_for_timeout(1500)
         yield page, blocked, dialogs
-        context.close()
-        browser.close()
 
 
 def _map_frame(page, css: str = "path.rm-village", count: int = 16, timeout: float = 60.0):
