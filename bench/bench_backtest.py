@@ -42,9 +42,12 @@ def main() -> None:
     ap.add_argument("--no-tps", action="store_true", help="score without the TPS layer")
     ap.add_argument(
         "--history",
-        action="store_true",
-        help="incidents from riskmap.testing.incident_history (Hawkes-like, 400 hot spots) instead of "
-        "bench_pipeline's (cached as incidents_hawkes.csv)",
+        nargs="?",
+        const="hawkes",
+        choices=["hawkes", "episodes"],
+        help="incidents from riskmap.testing.incident_history instead of bench_pipeline's: 'hawkes' (400 "
+        "persistent hot spots, sd 2 km, 2017-2024; incidents_hawkes.csv) or 'episodes' (400 hot spots of sd "
+        "1-25 km, each active in one conflict episode of about 4 years, 2010-2024; incidents_episodes.csv)",
     )
     ap.add_argument("--method", choices=["index", "fitted"], help="scoring.method (default: the configuration's)")
     ap.add_argument("--out", type=Path, default=HERE / "_data" / "out" / "backtest", help="output folder")
@@ -63,14 +66,14 @@ def main() -> None:
     print(f"riskmap at {bp.git_rev()}, load average {os.getloadavg()[0]:.1f}")
     print(
         f"data: {meta['villages']:,} villages, {meta['tps']:,} TPS, "
-        + ("incident_history (Hawkes-like)" if args.history else f"{meta['incidents']:,} incidents")
+        + (f"incident_history ({args.history})" if args.history else f"{meta['incidents']:,} incidents")
     )
     config = load_config()
     if args.method:
         config.data["scoring"]["method"] = args.method
     incidents = data / bp.INC
     if args.history:
-        incidents = data / "incidents_hawkes.csv"
+        incidents = data / f"incidents_{args.history}.csv"
         if not incidents.exists():
             import geopandas as gpd
 
@@ -79,7 +82,18 @@ def main() -> None:
             t0 = time.perf_counter()
             villages = gpd.read_parquet(data / bp.VIL)
             per_year = 5_000 * meta["villages"] / 83_000  # about 100,000 events in 2017-2024 at full scale
-            hist = incident_history(villages, background_per_year=per_year, hot_spots=400, hot_spot_km=2.0, seed=42)
+            if args.history == "hawkes":
+                hist = incident_history(villages, background_per_year=per_year, hot_spots=400, hot_spot_km=2.0, seed=42)
+            else:
+                hist = incident_history(
+                    villages,
+                    start="2010-01-01",
+                    background_per_year=per_year,
+                    hot_spots=400,
+                    hot_spot_km=(1.0, 25.0),
+                    episode_years=4.0,
+                    seed=42,
+                )
             hist.to_csv(incidents)
             print(f"incident history: {len(hist.incidents):,} events in {time.perf_counter() - t0:.1f} s", flush=True)
     t0 = time.perf_counter()

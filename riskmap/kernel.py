@@ -6,12 +6,14 @@ weighted points :math:`i` (incidents),
 .. math:: K_\sigma(t) = \sum_i w_i \exp\!\big(-d(t, i)^2 / 2\sigma^2\big)
 
 (unnormalised: a lone point adds its weight at its own place; :math:`d`
-great-circle, km). It is a binned kernel sum as
-:func:`riskmap.backtest.kde_operator`: points are spread bilinearly over a grid
-of spacing ``grid_fraction * sigma`` (EPSG:4326 degrees, the longitude step
-scaled by the targets' mean latitude), the kernel is evaluated between grid
-nodes (k-d tree on 3D unit vectors, cut at ``cut_sigmas`` sigma) and
-interpolated bilinearly at the targets.
+great-circle, km). It is a binned kernel sum: points are spread bilinearly over a grid of spacing
+``grid_fraction * sigma`` (EPSG:4326 degrees, the longitude step scaled by
+the targets' mean latitude; linear binning keeps each point's centre, so the
+error is second order: within 4 % of the peak at 0.3, 2.5 % at 0.25, 0.7 % at
+0.125), the kernel is evaluated between grid nodes (k-d tree on 3D unit
+vectors, cut at ``cut_sigmas`` sigma) and interpolated bilinearly at the
+targets. :func:`exact_sum` is the brute-force reference. The scores of
+``method = "fitted"`` and the backtest's kernel-density baseline both use it.
 
 What does not depend on the points is computed once per target set and
 bandwidth (:func:`field`): the target grid, its k-d tree, and the kernel
@@ -136,3 +138,18 @@ def field(
             _FIELDS.pop(next(iter(_FIELDS)))
         _FIELDS[key] = KernelField(tgt_lon, tgt_lat, sigma_km, grid_fraction, cut_sigmas)
     return _FIELDS[key]
+
+
+def exact_sum(
+    src_lon: np.ndarray,
+    src_lat: np.ndarray,
+    weights: np.ndarray,
+    tgt_lon: np.ndarray,
+    tgt_lat: np.ndarray,
+    sigma_km: float,
+) -> np.ndarray:
+    """Brute-force Gaussian kernel sum (great-circle, unnormalised; degrees, km): the reference for tests."""
+    from riskmap.joins import haversine_m
+
+    d = haversine_m(tgt_lon[:, None], tgt_lat[:, None], src_lon[None, :], src_lat[None, :]) / 1000.0
+    return np.exp(-0.5 * (d / sigma_km) ** 2) @ np.asarray(weights, dtype=float)

@@ -383,6 +383,8 @@ class RiskModel:
         day = inc["date"].to_numpy().astype("datetime64[D]") if n_i else np.array([], dtype="datetime64[D]")
         sev = {int(k): float(v) for k, v in icfg["severity"].items()}
         base = inc["severity"].map(sev).fillna(1.0).to_numpy(dtype=float) if n_i else np.zeros(0)
+        if not fc.get("severity_weighted", True):
+            base = np.ones(n_i)
         if n_i:
             base = base * inc["precision"].map(icfg["precision"]).fillna(1.0).to_numpy(dtype=float)
         rel = {
@@ -421,11 +423,16 @@ class RiskModel:
             for k in range(len(dates))
         ]
         todo = [k for k in range(len(dates)) if digests[k] not in _FEATURE_CACHE]
+        own_mode = str(fc.get("own_village", "count"))
+        density = self._density_factor() if own_mode == "density" else None
         for k in todo:
             for s in stages:
                 for h in half_lives:
+                    if own_mode == "none":
+                        continue
                     w = base * rel[s] * decay[(k, f"{h:g}d")]
-                    feats[(k, s)][f"own_{h:g}d"] = self._village_mass(inc, w, v_idx, region, n_v)
+                    own = self._village_mass(inc, w, v_idx, region, n_v)
+                    feats[(k, s)][f"own_{h:g}d"] = own * density if density is not None else own
         for b in bands + ([nr_km] if nr_km not in bands else []):
             cols, keys = [], []
             for k in todo:
@@ -457,6 +464,8 @@ class RiskModel:
                 targets[(k, s)] = np.bincount(v_idx[m], minlength=n_v).astype(float)
         usable = [k for k in range(1, len(dates)) if known[k].any()]
         exposure = voters / 1000.0 if has_tps else None
+        if exposure is not None and str(fc.get("exposure", "count")) == "density":
+            exposure = exposure * self._density_factor()
         most = int(fc["fit_windows_max"])
         empty = not any(targets[(k, s)].any() for k in usable for s in stages)
         if empty and k_max < most and len(known) and known[-1].any():  # no incident to fit on yet: look further back
@@ -483,6 +492,7 @@ class RiskModel:
         h = hashlib.blake2b(digest_size=20)
         c_lon, c_lat = self._centroids
         h.update(np.ascontiguousarray(c_lon).tobytes() + np.ascontiguousarray(c_lat).tobytes())
+        h.update(np.ascontiguousarray(self.villages["area_km2"].to_numpy(dtype=float)).tobytes())
         h.update(repr((str(dates[k].date()), sorted(fc.items()), stages)).encode())
         for arr in (day[m].astype(np.int64), base[m], v_idx[m], point[m], *(rel[s][m] for s in stages)):
             h.update(np.ascontiguousarray(arr).tobytes())
@@ -491,6 +501,13 @@ class RiskModel:
             h.update(np.ascontiguousarray(all_lon[pm]).tobytes())
             h.update(np.ascontiguousarray(all_lat[pm]).tobytes())
         return h.hexdigest()
+
+    def _density_factor(self) -> np.ndarray:
+        """Median village area / village area: turns a per-village quantity into a density (per median village)."""
+        area = self.villages["area_km2"].to_numpy(dtype=float)
+        ok = np.isfinite(area) & (area > 0)
+        med = float(np.median(area[ok])) if ok.any() else 1.0
+        return np.where(ok, med / np.where(ok, area, 1.0), 1.0)
 
     @staticmethod
     def _village_mass(

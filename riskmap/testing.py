@@ -494,7 +494,8 @@ def incident_history(
     background_per_year: float = 60.0,
     hot_spots: int = 3,
     hot_share: float = 0.6,
-    hot_spot_km: float = 1.0,
+    hot_spot_km: float | tuple[float, float] = 1.0,
+    episode_years: float | None = None,
     branching: float = 0.4,
     trigger_days: float = 20.0,
     trigger_km: float = 1.5,
@@ -510,8 +511,13 @@ def incident_history(
     campaign_boost`` times faster in the ``campaign_days`` before each
     election day of :data:`ELECTION_DAYS`; a share ``hot_share`` of them
     falls near one of ``hot_spots`` persistent hot spots (Gaussian, sd
-    ``hot_spot_km`` km around a village centre), the rest anywhere (a
-    village at random, a point inside it). Every event triggers
+    ``hot_spot_km`` km around a village centre; a pair (low, high) gives each
+    hot spot its own sd, log-uniform in that range: a town riot and a regional
+    insurgency), the rest anywhere (a village at random, a point inside it).
+    With ``episode_years``, a hot spot is not persistent but active during one
+    episode (exponential length of that mean, at least a year, starting
+    anywhere in the period), as conflicts flare up and end; its share of the
+    background then goes to the hot spots active at the time. Every event triggers
     Poisson(``branching``) more events, each ``trigger_days`` days later on
     average (exponential) and ``trigger_km`` km away (Gaussian sd), so
     trouble spreads to neighbouring villages; triggered events keep the
@@ -549,11 +555,26 @@ def incident_history(
     n0 = rng.poisson(background_per_year * n_days / 365.25 * rate.mean())
     t = rng.choice(n_days, size=n0, p=rate / rate.sum()).astype(float)
     hot = rng.choice(len(villages), size=min(hot_spots, len(villages)), replace=False)
+    if isinstance(hot_spot_km, tuple):
+        lo, hi = np.log(hot_spot_km[0]), np.log(hot_spot_km[1])
+        spread = np.exp(rng.uniform(lo, hi, len(hot)))
+    else:
+        spread = np.full(len(hot), float(hot_spot_km))
     on_hot = rng.random(n0) < hot_share
-    which = hot[rng.integers(len(hot), size=n0)]
+    h = rng.integers(len(hot), size=n0)
+    if episode_years is not None:  # each hot spot active in one episode; an event picks among the active ones
+        length = np.maximum(rng.exponential(episode_years * 365.25, len(hot)), 365.0)
+        begin = rng.uniform(-length / 2, n_days - length / 2)
+        active = (t[:, None] >= begin[None, :]) & (t[:, None] < (begin + length)[None, :])
+        any_active = active.any(axis=1)
+        on_hot &= any_active
+        cum = np.cumsum(active, axis=1)
+        pick = (rng.random(n0) * np.maximum(cum[:, -1], 1)).astype(np.int64)
+        h = np.where(any_active, (cum <= pick[:, None]).sum(axis=1).clip(0, len(hot) - 1), h)
+    which = hot[h]
     anywhere = rng.integers(len(villages), size=n0)
-    x = np.where(on_hot, cx[which] + rng.normal(0, hot_spot_km, n0) * km_lon, np.nan)
-    y = np.where(on_hot, cy[which] + rng.normal(0, hot_spot_km, n0) * km_lat, np.nan)
+    x = np.where(on_hot, cx[which] + rng.normal(0, 1, n0) * spread[h] * km_lon, np.nan)
+    y = np.where(on_hot, cy[which] + rng.normal(0, 1, n0) * spread[h] * km_lat, np.nan)
     rest = np.flatnonzero(~on_hot)
     if len(rest):
         pts = shapely.point_on_surface(geoms[anywhere[rest]])

@@ -35,17 +35,46 @@ HTML_PAYLOADS = [
     "&lt;b&gt;",
     "<!--",
 ]
-FORMULA_PAYLOADS = ["=1+1", "+1+1", "-1+1", "@SUM(A1)", "=HYPERLINK(\"http://127.0.0.1/\",\"x\")", "\t=1", "\r=1"]
+FORMULA_PAYLOADS = ["=1+1", "+1+1", "-1+1", "@SUM(A1)", '=HYPERLINK("http://127.0.0.1/","x")', "\t=1", "\r=1"]
 NA_WORDS = ["NA", "N/A", "None", "null", "NULL", "nan", "NaN", "#N/A", "-", "", " ", "n/a", "?"]
-NUMBERS = ["1e400", "-1e400", "inf", "-inf", "Infinity", "nan", "1e308", "-0", "0x1F", "99999999999999999999999",
-           "1,5", "1.234.567", "1 000", "٣", "１２", "1e-400", "3.4028235e+38"]
-DATES = ["0001-01-01", "9999-12-31", "31/02/2024", "2024-13-45", "45000", "-1", "1e10", "00/00/0000",
-         "2024-11-27T25:61:00", "Rabu, 27 Nopember 2024", "1900-02-29"]
+NUMBERS = [
+    "1e400",
+    "-1e400",
+    "inf",
+    "-inf",
+    "Infinity",
+    "nan",
+    "1e308",
+    "-0",
+    "0x1F",
+    "99999999999999999999999",
+    "1,5",
+    "1.234.567",
+    "1 000",
+    "٣",
+    "１２",
+    "1e-400",
+    "3.4028235e+38",
+]
+DATES = [
+    "0001-01-01",
+    "9999-12-31",
+    "31/02/2024",
+    "2024-13-45",
+    "45000",
+    "-1",
+    "1e10",
+    "00/00/0000",
+    "2024-11-27T25:61:00",
+    "Rabu, 27 Nopember 2024",
+    "1900-02-29",
+]
 CONTROL = ["\x00", "a\x00b", "\x1b[31m", "\u202e", "\ufeff", "\u200b", "\r", "\n", "\x7f", "\uffff"]
 UNICODE = ["Ḑésa Ünïcødé", "村", "🗳️", "ﷺ", "e\u0301", "Ⅻ", "İ", "ß", "\u0000\u0001"]
 
-ALL_PAYLOADS = TEMPLATE_PAYLOADS + JS_PAYLOADS + HTML_PAYLOADS + FORMULA_PAYLOADS + NA_WORDS + NUMBERS + DATES + \
-    CONTROL + UNICODE
+ALL_PAYLOADS = (
+    TEMPLATE_PAYLOADS + JS_PAYLOADS + HTML_PAYLOADS + FORMULA_PAYLOADS + NA_WORDS + NUMBERS + DATES + CONTROL + UNICODE
+)
 
 # --------------------------------------------------------------------------
 # Strategies
@@ -81,8 +110,13 @@ def tps_frame(villages: gpd.GeoDataFrame | None = None) -> pd.DataFrame:
 def incidents_frame(villages: gpd.GeoDataFrame | None = None) -> pd.DataFrame:
     """Five clean incidents."""
     villages = villages if villages is not None else grid_villages()
-    specs = [(0, "supporter_clash", "2024-11-20"), (4, "protest", "2024-11-28"), (8, "money_politics", "2024-11-26"),
-             (8, "apk_vandalism", "2024-10-15"), (2, "intimidation", "2024-11-01")]
+    specs = [
+        (0, "supporter_clash", "2024-11-20"),
+        (4, "protest", "2024-11-28"),
+        (8, "money_politics", "2024-11-26"),
+        (8, "apk_vandalism", "2024-10-15"),
+        (2, "intimidation", "2024-11-01"),
+    ]
     return incident_rows(villages, specs)
 
 
@@ -149,8 +183,27 @@ def clean_samples(folder: Path) -> dict[str, Path]:
 # --------------------------------------------------------------------------
 
 VECTOR_EXTENSIONS = [".geojson", ".json", ".gpkg", ".fgb", ".shp"]
-EVERY_EXTENSION = [".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls", ".ods", ".shp", ".zip", ".geojson", ".json",
-                   ".gpkg", ".fgb", ".parquet", ".geoparquet", ".gdb", ".vrt", ".gdalg.json", ""]
+EVERY_EXTENSION = [
+    ".csv",
+    ".txt",
+    ".tsv",
+    ".xlsx",
+    ".xlsm",
+    ".xls",
+    ".ods",
+    ".shp",
+    ".zip",
+    ".geojson",
+    ".json",
+    ".gpkg",
+    ".fgb",
+    ".parquet",
+    ".geoparquet",
+    ".gdb",
+    ".vrt",
+    ".gdalg.json",
+    "",
+]
 
 
 def secret_csv(folder: Path, token: str) -> Path:
@@ -232,7 +285,7 @@ def gpkg_with_view(path: Path, token: str) -> Path:
         con.execute("CREATE TABLE hidden(secret TEXT)")
         con.execute("INSERT INTO hidden VALUES (?)", (token,))
         con.execute(
-            f'CREATE VIEW desa_view AS SELECT t.fid AS fid, t.geom AS geom, t.kode AS kode, '
+            f"CREATE VIEW desa_view AS SELECT t.fid AS fid, t.geom AS geom, t.kode AS kode, "
             f'(SELECT secret FROM hidden) AS nama, t.kecamatan, t.kab_kota, t.provinsi FROM "{table}" t'
         )
         srs = con.execute("SELECT srs_id FROM gpkg_geometry_columns").fetchone()[0]

@@ -13,7 +13,7 @@ import pytest
 import shapely
 
 from riskmap import backtest as bt
-from riskmap import pipeline
+from riskmap import kernel, pipeline
 from riskmap.cli import main
 from riskmap.testing import grid_villages, incident_history
 
@@ -151,10 +151,10 @@ def test_binned_kernel_density_matches_the_exact_sum() -> None:
     tlon, tlat = 123.6 + rng.normal(0, 0.1, 300), -10.2 + rng.normal(0, 0.1, 300)
     w = rng.integers(0, 3, 40).astype(float)
     for sigma in (2.0, 10.0, 50.0):
-        approx = bt.kde_operator(slon, slat, tlon, tlat, sigma)(w)
-        exact = bt.kde_exact(slon, slat, w, tlon, tlat, sigma)
+        approx = kernel.KernelField(tlon, tlat, sigma)(slon, slat, w)
+        exact = kernel.exact_sum(slon, slat, w, tlon, tlat, sigma)
         assert np.abs(approx - exact).max() <= 0.04 * exact.max()
-        fine = bt.kde_operator(slon, slat, tlon, tlat, sigma, grid_fraction=0.125)(w)
+        fine = kernel.KernelField(tlon, tlat, sigma, grid_fraction=0.125)(slon, slat, w)
         assert np.abs(fine - exact).max() <= 0.01 * exact.max()
 
 
@@ -223,8 +223,9 @@ def test_kernel_density_recovers_the_planted_hot_spots(grid, history) -> None:
     inc = history.incidents[history.incidents["precision"] == "exact"]
     centre = shapely.centroid(grid.geometry.to_numpy())
     lon, lat = shapely.get_x(centre), shapely.get_y(centre)
-    kde = bt.kde_operator(inc["lon"].astype(float).to_numpy(), inc["lat"].astype(float).to_numpy(), lon, lat, 2.0)
-    dens = kde(np.ones(len(inc)))
+    dens = kernel.field(lon, lat, 2.0)(
+        inc["lon"].astype(float).to_numpy(), inc["lat"].astype(float).to_numpy(), np.ones(len(inc))
+    )
     top_decile = np.argsort(-dens)[: len(grid) // 10]
     assert set(history.hot_spots) <= set(top_decile)
 

@@ -106,8 +106,19 @@ def test_cli_print(names):
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         paths = _hostile_inputs(folder, names, [], [])
-        run = run_cli(["print", "--stage", "voting", "--villages", str(paths["villages"]), "--tps", str(paths["tps"]),
-                       "--out", str(folder / "out" / "peta.pdf")])
+        run = run_cli(
+            [
+                "print",
+                "--stage",
+                "voting",
+                "--villages",
+                str(paths["villages"]),
+                "--tps",
+                str(paths["tps"]),
+                "--out",
+                str(folder / "out" / "peta.pdf"),
+            ]
+        )
         assert cli_violations(run) == [], run.output
 
 
@@ -131,8 +142,17 @@ def test_cli_subprocess_handful(tmp_path):
         ("score", "--villages", str(villages), "--tps", str(vrt), "--out", str(tmp_path / "o1")),
         ("validate", "--villages", str(villages), "--incidents", str(garbage)),
         ("validate", "--villages", str(bomb)),
-        ("export", "--villages", str(villages), "--incidents", str(garbage), "--format", "csv", "--out",
-         str(tmp_path / "o2")),
+        (
+            "export",
+            "--villages",
+            str(villages),
+            "--incidents",
+            str(garbage),
+            "--format",
+            "csv",
+            "--out",
+            str(tmp_path / "o2"),
+        ),
     ]
     for args in cases:
         proc = _subprocess(*args)

@@ -25,8 +25,9 @@ from riskmap.view import make_view
 pytestmark = pytest.mark.fuzz
 
 VILLAGES = grid_villages()
-_names = st.one_of(st.sampled_from(hostile.TEMPLATE_PAYLOADS + hostile.JS_PAYLOADS + hostile.HTML_PAYLOADS),
-                   hostile.cells)
+_names = st.one_of(
+    st.sampled_from(hostile.TEMPLATE_PAYLOADS + hostile.JS_PAYLOADS + hostile.HTML_PAYLOADS), hostile.cells
+)
 
 
 @hostile.scaled(0.3)

@@ -110,8 +110,9 @@ _HUGE = ["1e400", "-1e400", "1e308", "-1e308", "NaN", "Infinity", "1e-400", "180
 
 
 @given(
-    coords=st.lists(st.sampled_from(_HUGE) | st.floats(allow_nan=False, allow_infinity=False).map(repr), min_size=2,
-                    max_size=8),
+    coords=st.lists(
+        st.sampled_from(_HUGE) | st.floats(allow_nan=False, allow_infinity=False).map(repr), min_size=2, max_size=8
+    ),
     where=st.integers(0, 8),
 )
 def test_village_coordinates(coords, where):
@@ -127,8 +128,11 @@ def test_village_coordinates(coords, where):
         text = ",".join(f"[{x},{y}]" for x, y in ring)
         props = VILLAGES.drop(columns="geometry").iloc[k].to_dict()
         features.append(
-            '{"type":"Feature","properties":' + json.dumps(props) + ',"geometry":{"type":"Polygon","coordinates":[['
-            + text + "]]}}"
+            '{"type":"Feature","properties":'
+            + json.dumps(props)
+            + ',"geometry":{"type":"Polygon","coordinates":[['
+            + text
+            + "]]}}"
         )
     doc = '{"type":"FeatureCollection","features":[' + ",".join(features) + "]}"
     with tempfile.TemporaryDirectory() as tmp:
@@ -178,8 +182,11 @@ def test_truncated_files(name, cut):
         check_reader(_KIND[name.split(".")[0]], path)
 
 
-@given(name=st.sampled_from(["desa.geojson", "tps.csv", "insiden.csv", "desa.gpkg", "desa.fgb", "desa.zip"]),
-       keep=st.integers(0, 400), garbage=st.binary(min_size=1, max_size=300))
+@given(
+    name=st.sampled_from(["desa.geojson", "tps.csv", "insiden.csv", "desa.gpkg", "desa.fgb", "desa.zip"]),
+    keep=st.integers(0, 400),
+    garbage=st.binary(min_size=1, max_size=300),
+)
 def test_header_then_garbage(name, keep, garbage):
     """The start of a valid file (for a CSV its header line) followed by random bytes."""
     data = _samples()[name].read_bytes()
@@ -190,8 +197,11 @@ def test_header_then_garbage(name, keep, garbage):
         check_reader(_KIND[name.split(".")[0]], path)
 
 
-@given(ext=st.sampled_from(hostile.EVERY_EXTENSION), data=st.binary(max_size=400),
-       kind=st.sampled_from(["villages", "tps", "incidents", "posts"]))
+@given(
+    ext=st.sampled_from(hostile.EVERY_EXTENSION),
+    data=st.binary(max_size=400),
+    kind=st.sampled_from(["villages", "tps", "incidents", "posts"]),
+)
 def test_random_bytes_every_extension(ext, data, kind):
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"acak{ext}"

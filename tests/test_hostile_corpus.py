@@ -78,7 +78,10 @@ def test_runner_on_a_small_corpus(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "hostile_corpus.py"), str(corpus), "--secret", token],
-        capture_output=True, text=True, env=env, timeout=600,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
     )
     lines = proc.stdout.splitlines()
     assert lines[0].split()[:5] == ["file", "layer", "validate", "score", "read/used/rejected"]

@@ -11,10 +11,9 @@ import pytest
 import shapely
 
 from riskmap import pipeline
-from riskmap.backtest import kde_exact
 from riskmap.config import load_config
 from riskmap.glm import fit_additive
-from riskmap.kernel import KernelField, field
+from riskmap.kernel import KernelField, exact_sum, field
 from riskmap.scoring import FITTED_FACTORS, RiskModel
 from riskmap.testing import grid_villages, incident_history
 
@@ -64,7 +63,7 @@ def test_kernel_field_matches_the_exact_sum_and_only_adds_new_columns() -> None:
     assert f._kernel.shape[1] == cols  # nothing recomputed
     np.testing.assert_allclose(again, first)
     both = f(s_lon, s_lat, np.column_stack([w, 2 * w]))
-    exact = kde_exact(s_lon, s_lat, w, t_lon, t_lat, 10.0)
+    exact = exact_sum(s_lon, s_lat, w, t_lon, t_lat, 10.0)
     assert np.abs(both[:, 0] - exact).max() < 0.04 * exact.max()
     np.testing.assert_allclose(both[:, 1], 2 * both[:, 0])
     assert field(t_lon, t_lat, 10.0) is field(t_lon.copy(), t_lat.copy(), 10.0)  # cached by value
