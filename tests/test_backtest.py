@@ -394,3 +394,18 @@ def test_cli_without_incidents_exits_2(files, tmp_path, capsys) -> None:
     argv = ["backtest", "--villages", str(files / "desa.geojson"), "--out", str(tmp_path / "x"), "--lang", "en"]
     assert main(argv) == 2
     assert "incident" in capsys.readouterr().err
+
+
+def test_episode_histories_move_their_hot_spots_over_time() -> None:
+    grid = grid_villages(30, 30, size_deg=0.02, district_every=10)
+
+    def busiest(history, year: int) -> set[str]:
+        inc = history.incidents
+        in_year = pd.to_datetime(inc["date"]).dt.year == year
+        return set(inc.loc[in_year, "description"].str.split(" di ").str[-1].value_counts().index[:5])  # village
+
+    kw = {"start": "2010-01-01", "end": "2020-12-31", "hot_spots": 6, "seed": 4}
+    persistent = incident_history(grid, hot_spot_km=1.0, **kw)
+    episodes = incident_history(grid, hot_spot_km=(1.0, 5.0), episode_years=2.0, **kw)
+    assert len(busiest(persistent, 2011) & busiest(persistent, 2019)) >= 3
+    assert len(busiest(episodes, 2011) & busiest(episodes, 2019)) <= 1

@@ -189,3 +189,41 @@ def test_quiet_recent_years_fit_on_older_windows() -> None:
     cfg = _config()
     cfg.data["scoring"]["fitted"]["fit_windows_max"] = 3  # not allowed to go back: nothing to fit on
     assert pipeline.run(config=cfg, as_of="2022-12-31").villages["risk_voting"].eq(0).all()
+
+
+def test_own_village_term_is_a_density_count_or_absent(layers) -> None:
+    inc = layers.incidents[layers.incidents["date"] <= pd.Timestamp(AS_OF)]
+    area = layers.villages["area_km2"].to_numpy(dtype=float)
+    out = {}
+    for mode in ("density", "count", "none"):
+        cfg = _config()
+        cfg.data["scoring"]["fitted"]["own_village"] = mode
+        model = RiskModel(layers.villages, None, inc, config=cfg, as_of=AS_OF)
+        model.as_of_ = AS_OF
+        out[mode] = model._fitted_features(inc, STAGES, np.zeros(len(area)), False)["features"][(0, "voting")]
+    assert not any(name.startswith("own_") for name in out["none"])
+    own = [name for name in out["count"] if name.startswith("own_")]
+    assert own and set(own) <= set(out["density"])
+    for name in own:
+        assert out["count"][name].sum() > 0
+        np.testing.assert_allclose(out["density"][name], out["count"][name] * np.median(area) / area)
+    kernels = [name for name in out["count"] if name.startswith("kernel_")]
+    for name in kernels:  # the kernels do not depend on the mode
+        np.testing.assert_allclose(out["density"][name], out["count"][name])
+
+
+def test_severity_weighting_is_an_option(layers) -> None:
+    inc = layers.incidents[layers.incidents["date"] <= pd.Timestamp(AS_OF)]
+    feats = {}
+    for weighted in (False, True):
+        cfg = _config()
+        cfg.data["scoring"]["fitted"]["severity_weighted"] = weighted
+        cfg.data["scoring"]["fitted"]["own_village"] = "count"
+        model = RiskModel(layers.villages, None, inc, config=cfg, as_of=AS_OF)
+        model.as_of_ = AS_OF
+        feats[weighted] = model._fitted_features(inc, STAGES, np.zeros(len(layers.villages)), False)["features"]
+    name = "own_100000d"
+    plain, weighted = feats[False][(0, "campaign")][name], feats[True][(0, "campaign")][name]
+    assert plain.sum() > 0 and not np.allclose(plain, weighted)
+    # unweighted: the own term is the relevance- and precision-weighted, barely decayed number of incidents
+    assert plain.max() <= inc["village_idx"].value_counts().max() + 1e-9
