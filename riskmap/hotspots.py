@@ -101,7 +101,7 @@ def _settings(config: Config) -> dict[str, Any]:
 
     def bad(key: str, allowed: str) -> RiskmapInputError:
         value = hs.get(key)
-        return RiskmapInputError("config_hotspots", file=where, key=f"hotspots.{key}", value=value, allowed=allowed)
+        return RiskmapInputError("config_hotspots", file=where, setting=f"hotspots.{key}", value=value, allowed=allowed)
 
     if hs.get("variable") not in VARIABLES:
         raise bad("variable", ", ".join(f'"{v}"' for v in VARIABLES))

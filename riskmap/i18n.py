@@ -1190,8 +1190,8 @@ MESSAGES.update(
             "en": "Hot/cold spots {stage} (Getis-Ord Gi*, FDR-corrected)",
         },
         "config_hotspots": {
-            "id": "pengaturan {key} bernilai {value}, yang tidak dapat dipakai.",
-            "en": "the setting {key} has the value {value}, which cannot be used.",
+            "id": "pengaturan {setting} bernilai {value}, yang tidak dapat dipakai.",
+            "en": "the setting {setting} has the value {value}, which cannot be used.",
         },
         "config_hotspots_fix": {
             "id": "Nilai yang boleh: {allowed} (lihat komentar [hotspots] di default.toml).",
