@@ -41,19 +41,24 @@ Weights
     water, which is where its incidents spill over to. The weights are cached
     per boundary set (a digest of the centroids) and k: :func:`knn_weights`.
 Inference
-    ``hotspots.inference = "analytical"``: the normal p-values above.
-    Measured on synthetic national villages (bench/bench_hotspots.py,
-    2-core machine): 83,000 villages, weights 1.1 s once, Gi* 0.07 s per
-    stage; esda's conditional permutations (999 draws) take 0.5 s per
-    stage at 8,300 villages and 16 s per stage at 83,000. More decisive: a
-    permutation p-value is never below 1 / (permutations + 1) = 0.001, while
-    Benjamini-Hochberg at 83,000 villages needs :math:`p \le 0.01\,m/n` for
-    the :math:`m` strongest: with 999 draws nothing is significant at 99 %
-    unless over 830 villages are. ``"permutation"`` stays available
-    (``permutations`` draws, ``seed``) for small study areas. The normal
-    approximation is a little liberal in the hot tail for skewed, count-like
-    values; the false-discovery rate on pure noise is tested
-    (tests/test_hotspots.py).
+    ``hotspots.inference = "pearson3"`` (default): the skewed side of the
+    null distribution of the neighbourhood total is the Pearson type III law
+    with its exact first three moments (:func:`pearson3_p`), the other side
+    normal. ``"saddlepoint"`` (:func:`saddlepoint_p`) uses the values' whole
+    distribution; ``"normal"`` is esda's ``p_norm``; ``"permutation"`` esda's
+    conditional permutations, ties counted on both sides. Measured
+    (bench/bench_hotspots.py, 2-core machine shared with other jobs, 83,000
+    villages): weights 1.1-1.4 s once; 4 stages 1.0-1.4 s (pearson3), 0.6-0.9 s
+    (normal), 6-9 s (saddlepoint); 999 permutations 16-40 s per stage
+    (0.5-3 s at 8,300). A permutation p-value is never below
+    1 / (permutations + 1), while Benjamini-Hochberg at 83,000 villages needs
+    :math:`p \le 0.01\,m/n` for the :math:`m` strongest: with 999 draws
+    nothing is significant unless over 830 villages are. The normal
+    p-values are far too small for incident values (mostly zeros, a long
+    tail): on pure noise they gave false ``hot_99`` villages in half the
+    runs; pearson3 and saddlepoint keep the FDR (tests/test_hotspots.py).
+    On bench_pipeline's national incidents, normal marks about 1,400 villages
+    hot per stage, pearson3 7-9, permutations none.
 FDR
     Benjamini-Hochberg on the two-sided p-values of all villages of a stage
     (``esda.fdr``), applied separately at each of ``hotspots.fdr_levels``
@@ -89,7 +94,7 @@ from riskmap.joins import _unit_vectors
 CLASSES: tuple[str, ...] = ("cold_99", "cold_95", "cold_90", "ns", "hot_90", "hot_95", "hot_99")
 """Hot-spot class codes, coldest first (the categories of ``hotspot_<stage>``)."""
 VARIABLES = ("auto", "rate", "mass")
-INFERENCES = ("pearson3", "normal", "permutation")
+INFERENCES = ("saddlepoint", "pearson3", "normal", "permutation")
 _WEIGHTS: dict[tuple[str, int], Any] = {}
 _MAX_WEIGHTS = 8  # boundary sets kept (a national set: about 30 MB each)
 
@@ -306,11 +311,75 @@ class HotSpots:
             elif inference == "permutation":
                 p = _permutation_p(np.asarray(g.Gs, dtype=float), np.asarray(g.rGs, dtype=float))
             else:
-                p = pearson3_p(z, y, np.asarray(self.weights_.sparse.sum(axis=1), dtype=float).ravel())
+                adj = sp.csr_matrix(self.weights_.sparse)
+                m = np.asarray(adj.sum(axis=1), dtype=float).ravel()
+                p = pearson3_p(z, y, m) if inference == "pearson3" else saddlepoint_p(y, adj @ y, m)
         p = np.minimum(p, 1.0)
         bad = ~np.isfinite(z) | ~np.isfinite(p)
         z[bad], p[bad] = 0.0, 1.0
         return z, p
+
+
+def saddlepoint_p(y: np.ndarray, sums: np.ndarray, m: np.ndarray, grid: int = 256) -> np.ndarray:
+    r"""Two-sided p-values of neighbourhood sums by the saddlepoint approximation (Lugannani-Rice).
+
+    Under random dealing, the sum of a neighbourhood of :math:`m` villages is
+    close to a sum of :math:`m` independent draws from the values of all
+    villages (the finite-population correction :math:`(n-m)/(n-1)` is below
+    1 % for :math:`n \ge 1000`). With the empirical cumulant generating
+    function :math:`K(t) = \log \frac1n \sum_j e^{t (x_j - \bar x)}` and
+    :math:`a = \text{sum}/m - \bar x`, the saddlepoint :math:`\hat t` solves
+    :math:`K'(\hat t) = a`, and with :math:`w = \operatorname{sign}(\hat t)
+    \sqrt{2m(\hat t a - K(\hat t))}`, :math:`u = \hat t \sqrt{m K''(\hat t)}`,
+
+    .. math:: P(\text{sum} \ge s) \approx 1 - \Phi(w) + \phi(w)\,(1/u - 1/w)
+
+    (the lower tail likewise on :math:`-x`). Unlike the normal curve it
+    uses the whole distribution of the values, which for incidents is mostly
+    zeros and a long tail: one busy village in a neighbourhood is common, nine
+    are not. :math:`K, K', K''` are tabulated on ``grid`` values of
+    :math:`t` (log-spaced, 1e-3 to 1e6 over the range of the values) and
+    interpolated; a sum at the very edge of what is possible gets the exact
+    probability of drawing the extreme value :math:`m` times.
+    """
+    from scipy import stats
+
+    n = len(y)
+    centred = y - y.mean()
+    a = sums / m - y.mean()
+    one_sided = np.ones(len(sums))
+    spread = float(centred.max() - centred.min())
+    if spread <= 0:
+        return np.ones(len(sums))
+    t = np.r_[0.0, np.geomspace(1e-3, 1e6, grid - 1) / spread]
+    for sign in (1.0, -1.0):
+        c, aa = sign * centred, sign * a
+        top = float(c.max())
+        side = aa > 1e-12 * spread
+        if not side.any():
+            continue
+        k0, k1, k2 = np.empty(grid), np.empty(grid), np.empty(grid)
+        for start in range(0, grid, 32):  # blocks of the grid: memory stays at 32 x n
+            tb = t[start : start + 32]
+            e = np.exp(np.outer(tb, c) - (tb * top)[:, None])  # shifted by t * max: no overflow
+            s0, s1, s2 = e.sum(axis=1), e @ c, e @ (c * c)
+            k0[start : start + 32] = np.log(s0 / n) + tb * top
+            k1[start : start + 32] = s1 / s0
+            k2[start : start + 32] = np.maximum(s2 / s0 - (s1 / s0) ** 2, 1e-300)
+        k1 = np.maximum.accumulate(k1)  # K' is increasing; rounding must not break np.interp
+        ai, mi = aa[side], m[side]
+        th = np.interp(ai, k1, t)
+        kk, kk2 = np.interp(th, t, k0), np.interp(th, t, k2)
+        w = np.sqrt(np.maximum(2 * mi * (th * ai - kk), 0.0))
+        u = th * np.sqrt(mi * kk2)
+        with np.errstate(all="ignore"):
+            lr = stats.norm.sf(w) + stats.norm.pdf(w) * (1 / u - 1 / w)
+            near_mean = stats.norm.sf(np.sqrt(mi) * ai / np.sqrt(k2[0]))
+        lr = np.where(w < 1e-2, near_mean, lr)
+        edge = np.mean(c >= top - 1e-12 * spread) ** mi  # beyond the table: all m draws at the extreme
+        lr = np.where(ai < k1[-1], lr, edge)
+        one_sided[side] = np.minimum(one_sided[side], np.clip(lr, 0.0, 1.0))
+    return np.minimum(2.0 * one_sided, 1.0)
 
 
 def pearson3_p(z: np.ndarray, y: np.ndarray, m: np.ndarray) -> np.ndarray:

@@ -334,3 +334,15 @@ def test_xlsx_export_explains_the_codes_in_the_chosen_language(clustered, tmp_pa
 def test_shapefile_field_names_for_hotspots():
     names = shp_field_names(["hotspot_voting", "hotspot_z_voting", "hotspot_campaign"], load_config().stages)
     assert names == {"hotspot_voting": "hs_voting", "hotspot_z_voting": "hz_voting", "hotspot_campaign": "hs_campaig"}
+
+
+def test_saddlepoint_inference_keeps_the_fdr_and_finds_a_planted_cluster():
+    cfg = load_config(overrides={"hotspots": {"inference": "saddlepoint"}})
+    v = grid_villages(30, 30)
+    runs_any = 0
+    for seed in range(20):
+        y = np.random.default_rng(seed).gamma(0.3, 1.0, len(v))
+        runs_any += bool((np.asarray(HotSpots.from_geodataframe(v, y, config=cfg).fit().classes_) != "ns").any())
+    assert runs_any <= 2  # at most 10 % of pure-noise runs mark anything at 90 %
+    v, y, _ = _planted(amount=3.0, background=0.1)
+    assert np.asarray(HotSpots.from_geodataframe(v, y, config=cfg).fit().classes_)[_grid_index(9, 9)] == "hot_99"
