@@ -535,6 +535,7 @@ def write_xlsx(
     *,
     meta: dict[str, Any] | None = None,
     lang: str = "id",
+    legend: dict[str, str] | None = None,
 ) -> None:
     """Write tables as an Excel workbook: one worksheet per table, then a ``Keterangan`` sheet.
 
@@ -543,7 +544,8 @@ def write_xlsx(
     characters XLSX cannot hold become U+FFFD, cells over
     :data:`XLSX_MAX_CHARS` are left empty and counted). The ``Keterangan``
     (README) sheet lists ``meta`` (the run's provenance, :func:`run_metadata`),
-    the rows per sheet and those notes. Written with openpyxl in write-only mode.
+    the rows per sheet, those notes and ``legend`` (code -> meaning in ``lang``, e.g. the hot-spot classes).
+    Written with openpyxl in write-only mode.
 
     Raises
     ------
@@ -607,6 +609,8 @@ def write_xlsx(
         readme.append([text_cell(readme, i18n.t("xlsx_readme_rows", lang, sheet=name)), len(frame)])
     for text, count in notes:
         readme.append([text_cell(readme, text), count])
+    for code, meaning in (legend or {}).items():
+        readme.append([text_cell(readme, code), text_cell(readme, meaning)])
     try:
         if isinstance(target, str | Path):
             Path(target).parent.mkdir(parents=True, exist_ok=True)
@@ -675,6 +679,8 @@ _SHP_PREFIX = {
     "indicators": "id",
     "nearby": "nb",
     "w": "w",
+    "hotspot": "hs",
+    "hotspot_z": "hz",
 }
 
 
@@ -703,6 +709,15 @@ def layer_frames(result: Any, stage: str | None = None) -> dict[str, gpd.GeoData
             cols.append(frame.geometry.name)
         out[name] = gpd.GeoDataFrame(frame[cols], geometry=frame.geometry.name, crs=frame.crs)
     return out
+
+
+def hotspot_legend(frames: dict[str, pd.DataFrame], lang: str = "id") -> dict[str, str]:
+    """Hot-spot class code -> its label in ``lang`` when a frame has ``hotspot_<stage>`` columns, else empty."""
+    from riskmap.hotspots import CLASSES
+
+    if not any(c.startswith("hotspot_") for f in frames.values() for c in f.columns):
+        return {}
+    return {code: i18n.t(f"hotspot_{code}", lang) for code in CLASSES[::-1]}
 
 
 def shp_field_names(columns: list[str], stages: list[str]) -> dict[str, str]:
@@ -816,7 +831,7 @@ def export_layers(
         if fmt == "xlsx":
             path = out if out.suffix.lower() == ".xlsx" else out / "riskmap.xlsx"
             sheets = {name: plain_table(frames[name]) for name in names}
-            write_xlsx(sheets, path, meta=meta, lang=lang)
+            write_xlsx(sheets, path, meta=meta, lang=lang, legend=hotspot_legend(sheets, lang))
             return [path]
         for name in names:
             frame = frames[name]

@@ -1175,6 +1175,32 @@ MESSAGES.update(
 )
 
 
+# -- hot spots (issue 10: Getis-Ord Gi* with FDR, riskmap/hotspots.py; hot engineer) -------------------
+MESSAGES.update(
+    {
+        "hotspot_hot_99": {"id": "Titik panas (99 %)", "en": "Hot spot (99 %)"},
+        "hotspot_hot_95": {"id": "Titik panas (95 %)", "en": "Hot spot (95 %)"},
+        "hotspot_hot_90": {"id": "Titik panas (90 %)", "en": "Hot spot (90 %)"},
+        "hotspot_cold_99": {"id": "Titik dingin (99 %)", "en": "Cold spot (99 %)"},
+        "hotspot_cold_95": {"id": "Titik dingin (95 %)", "en": "Cold spot (95 %)"},
+        "hotspot_cold_90": {"id": "Titik dingin (90 %)", "en": "Cold spot (90 %)"},
+        "hotspot_ns": {"id": "Tidak signifikan", "en": "Not significant"},
+        "hotspot_legend": {
+            "id": "Titik panas/dingin {stage} (Gi* Getis-Ord, koreksi FDR)",
+            "en": "Hot/cold spots {stage} (Getis-Ord Gi*, FDR-corrected)",
+        },
+        "config_hotspots": {
+            "id": "pengaturan {setting} bernilai {value}, yang tidak dapat dipakai.",
+            "en": "the setting {setting} has the value {value}, which cannot be used.",
+        },
+        "config_hotspots_fix": {
+            "id": "Nilai yang boleh: {allowed} (lihat komentar [hotspots] di default.toml).",
+            "en": "Allowed values: {allowed} (see the comments of [hotspots] in default.toml).",
+        },
+    }
+)
+
+
 class _Missing(dict):
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"

@@ -17,6 +17,7 @@ import numpy as np
 from riskmap import demo, i18n
 from riskmap._errors import RiskmapInputError
 from riskmap.config import Config, load_config
+from riskmap.hotspots import HotSpots, add_hotspots
 from riskmap.io import ColumnMap, LayerReport, LoadReport, StudyArea, load_column_map
 from riskmap.io._safety import use_limits
 from riskmap.io.incidents import read_incidents
@@ -55,6 +56,8 @@ class Result:
     model: RiskModel
     config: Config
     as_of: dt.date | None
+    hotspots: HotSpots | None = None
+    """Gi* hot spots of the villages per stage (:mod:`riskmap.hotspots`), also in ``villages``."""
 
     @property
     def villages(self) -> gpd.GeoDataFrame:
@@ -209,13 +212,14 @@ def _mark_near_campaign_posts(
 
 
 def score(layers: Layers, config: Config | None = None, as_of: dt.date | None = None) -> Result:
-    """Score already-loaded layers."""
+    """Score already-loaded layers, with the villages' hot spots per stage (``hotspot_<stage>``)."""
     config = config or load_config()
     as_of = parse_as_of(as_of, config)
     model = RiskModel.from_geodataframes(
         layers.villages, layers.tps, layers.incidents, config=config, as_of=as_of
     ).fit()
-    return Result(layers=layers, model=model, config=config, as_of=model.as_of_)
+    model.villages_, hot = add_hotspots(model.villages_, config)
+    return Result(layers=layers, model=model, config=config, as_of=model.as_of_, hotspots=hot)
 
 
 def run(
