@@ -1262,6 +1262,11 @@ MESSAGES.update(
             "en": "Run riskmap backtest again on the same files, or print without --backtest (accuracy is then "
             "measured again).",
         },
+        "bt_saved_what_data": {
+            "id": "batas kelurahan/desa atau insidennya berbeda",
+            "en": "the villages or the incidents differ",
+        },
+        "bt_saved_what_config": {"id": "konfigurasinya berbeda", "en": "the configuration differs"},
         "bt_saved_unreadable": {
             "id": "Berkas uji mundur {path} tidak dapat dibaca sebagai backtest.json riskmap ({detail}).",
             "en": "The backtest file {path} cannot be read as a riskmap backtest.json ({detail}).",

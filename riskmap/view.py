@@ -370,11 +370,8 @@ def saved_backtest(path: str, layers: object, config: object) -> dict:
         detail = getattr(exc, "strerror", None) or str(exc)[:120]
         raise RiskmapInputError("bt_saved_unreadable", path=Path(path).name, detail=detail) from None
     meta = data["_meta"] if isinstance(data["_meta"], dict) else {}
-    differ = []
     if meta.get(DIGEST_KEY) != data_digest(layers):
-        differ.append(i18n.t("layer_villages", "en") + " / " + i18n.t("layer_incidents", "en"))
+        raise RiskmapInputError("bt_saved_mismatch", path=Path(path).name, what=i18n.Term("bt_saved_what_data"))
     if meta.get("config_sha256_12") != config.digest():
-        differ.append(f"config {meta.get('config_sha256_12')} != {config.digest()}")
-    if differ:
-        raise RiskmapInputError("bt_saved_mismatch", path=Path(path).name, what="; ".join(differ))
+        raise RiskmapInputError("bt_saved_mismatch", path=Path(path).name, what=i18n.Term("bt_saved_what_config"))
     return data
