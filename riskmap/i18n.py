@@ -1283,7 +1283,7 @@ MESSAGES.update(
         "hotspot_cold_90": {"id": "Titik dingin (90 %)", "en": "Cold spot (90 %)"},
         "hotspot_ns": {"id": "Tidak signifikan", "en": "Not significant"},
         "hotspot_layer": {"id": "Titik panas/dingin", "en": "Hot and cold spots"},
-        "hotspot_tip": {"id": "Titik panas", "en": "Hot spot"},
+        "hotspot_tip": {"id": "Titik panas/dingin", "en": "Hot/cold spot"},
         "hotspot_legend": {"id": "Titik panas/dingin (kelurahan)", "en": "Hot/cold spots (villages)"},
     }
 )

@@ -383,8 +383,8 @@ def test_hotspot_legend_counts_and_tooltip_class(demo):
     assert "Hot spot (95 %): 1" in _legend_of(hot, lang="en")
     feats = village_features(make_view(hot, "voting"), display_geometry(hot.villages))
     tips = [f["properties"]["tip"] for f in feats["features"]]
-    assert "Titik panas: <b>Titik panas (99 %)</b>" in tips[0]
-    assert "Titik panas: <b>Tidak signifikan</b>" in tips[10]
+    assert "Titik panas/dingin: <b>Titik panas (99 %)</b>" in tips[0]
+    assert "Titik panas/dingin: <b>Tidak signifikan</b>" in tips[10]
     plain = village_features(make_view(demo, "voting"), display_geometry(demo.villages))
     assert "Titik panas" not in plain["features"][0]["properties"]["tip"]
 

@@ -36,8 +36,10 @@ def accuracy_panel(lang: str, source: data.Source, overrides: dict[str, Any], st
     with st.expander(tr("acc_title", lang), expanded=asked(source)):
         st.caption(tr("acc_intro", lang))
         if not asked(source):
-            if not st.button(tr("acc_run", lang), key="acc_run"):
+            slot = st.empty()
+            if not slot.button(tr("acc_run", lang), key="acc_run"):
                 return
+            slot.empty()  # asked once: the panel stays filled for this data
             st.session_state["acc_asked"] = source.key
         with st.spinner(tr("acc_running", lang)):
             bt = data.backtest_layers(source, overrides, stage)
@@ -91,7 +93,7 @@ def _curves(bt: backtest.Backtest, stage: str, axis: str, lang: str) -> pd.DataF
 def _spec(axis: str, lang: str) -> dict[str, Any]:
     labels = [i18n.t("bt_method_" + m, lang) for m in backtest.METHODS]
     return {
-        "height": 300,
+        "height": 340,
         "mark": {"type": "line", "strokeWidth": 2},
         "encoding": {
             "x": {
@@ -113,7 +115,7 @@ def _spec(axis: str, lang: str) -> dict[str, Any]:
                 "type": "nominal",
                 "title": tr("acc_method", lang),
                 "scale": {"domain": labels, "range": [COLOURS[m] for m in backtest.METHODS]},
-                "legend": {"orient": "bottom-right"},
+                "legend": {"orient": "bottom", "direction": "horizontal", "columns": 3, "titleOrient": "left"},
             },
             "strokeDash": {
                 "field": "method",
