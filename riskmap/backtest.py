@@ -1092,15 +1092,15 @@ def accuracy(
         (``12M``), ``test_incidents`` (precise, stage-relevant, all windows),
         ``wins`` (baseline -> windows riskmap's hit rate is higher), ``best_baseline``
         (the baseline with the highest median). When False: ``reason`` (an
-        i18n code: ``not_run``, ``bt_stage_no_test_incidents`` or one of
-        :data:`NOT_MEASURABLE`) and ``params`` (for its message).
+        i18n code: ``not_run``, ``bt_stage_no_test_incidents``, one of
+        :data:`NOT_MEASURABLE` or another error's code), ``params`` (for its
+        message) and, for an error, ``message`` (language -> its whole message).
     """
     if bt is None:
         return {"measured": False, "stage": stage, "reason": "not_run", "params": {}}
-    if isinstance(bt, RiskmapInputError):
-        if bt.code not in NOT_MEASURABLE:
-            raise bt
-        return {"measured": False, "stage": stage, "reason": bt.code, "params": dict(bt.params)}
+    if isinstance(bt, RiskmapInputError):  # NOT_MEASURABLE have words of their own; any other: its message
+        message = {lang: bt.message(lang) for lang in i18n.LANGS}
+        return {"measured": False, "stage": stage, "reason": bt.code, "params": dict(bt.params), "message": message}
     if isinstance(bt, Backtest):
         metrics, window = bt.metrics_, window_text(bt.window)
     else:

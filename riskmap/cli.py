@@ -355,11 +355,9 @@ def _print_accuracy(args: argparse.Namespace, result: object, stages: list[str])
     elif not args.accuracy:
         run = None
     else:
-        try:
+        try:  # too few incidents (or a backtest setting that cannot work) is said on the page, not a stop
             run = backtest.Backtest.from_layers(result.layers, result.config, stages=list(stages)).fit()
         except RiskmapInputError as exc:
-            if exc.code not in backtest.NOT_MEASURABLE:
-                raise
             run = exc
     return {stage: backtest.accuracy(run, stage) for stage in stages}
 

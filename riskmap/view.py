@@ -289,6 +289,9 @@ def accuracy_line(acc: dict | None, lang: str = "id") -> str:
         if reason == "not_run":
             return i18n.t("acc_not_run", lang)
         params = dict((acc or {}).get("params") or {})
+        if f"acc_why_{reason}" not in i18n.MESSAGES:  # another error: its own message says what and how to fix
+            why = str(((acc or {}).get("message") or {}).get(lang) or reason).rstrip(".")
+            return i18n.t("acc_not_measured", lang, why=why)
         if "window" in params:
             params["window"] = _window_words(str(params["window"]), lang)
         return i18n.t("acc_not_measured", lang, why=i18n.t(f"acc_why_{reason}", lang, **params))

@@ -444,7 +444,8 @@ def test_accuracy_says_why_it_could_not_be_measured():
         "stage": "voting",
         "reason": "bt_no_test_incidents",
         "params": err.value.params,
+        "message": {"id": err.value.message("id"), "en": err.value.message("en")},
     }
     assert bt.accuracy(None)["reason"] == "not_run"
-    with pytest.raises(bt.RiskmapInputError):  # anything else is the user's to fix, not "not measured"
-        bt.accuracy(bt.RiskmapInputError("bt_bad_window", value="x"))
+    other = bt.accuracy(bt.RiskmapInputError("bt_bad_window", value="x"))  # any other error keeps its message
+    assert other["reason"] == "bt_bad_window" and "x" in other["message"]["en"]

@@ -62,6 +62,13 @@ def test_accuracy_line_says_plainly_why_it_was_not_measured(reason, params, word
         assert "{" not in accuracy_line(acc, lang)
 
 
+def test_accuracy_line_of_another_error_gives_its_message():
+    acc = backtest.accuracy(RiskmapInputError("bt_bad_window", value="13X"))
+    line = accuracy_line(acc, "id")
+    assert line.startswith("Akurasi tidak dapat diukur pada data ini: Panjang jendela tidak terbaca: 13X")
+    assert "12M (bulan)" in line and line.endswith(".") and not line.endswith("..")
+
+
 def test_accuracy_line_without_a_backtest():
     assert accuracy_line(None, "id").startswith("Akurasi tidak diukur")
     assert accuracy_line(backtest.accuracy(None), "en").startswith("Accuracy not measured")

@@ -44,7 +44,10 @@ def accuracy_panel(lang: str, source: data.Source, overrides: dict[str, Any], st
         with st.spinner(tr("acc_running", lang)):
             bt = data.backtest_layers(source, overrides, stage)
         if isinstance(bt, RiskmapInputError):
-            st.info(md_escape(accuracy_line(backtest.accuracy(bt, stage), lang)) + "\n\n" + md_escape(bt.message(lang)))
+            text = md_escape(accuracy_line(backtest.accuracy(bt, stage), lang))
+            if bt.code in backtest.NOT_MEASURABLE:  # the whole message adds the dates and what to do
+                text += "\n\n" + md_escape(bt.message(lang))
+            st.info(text)
             return
         _results(lang, bt, source, stage)
 

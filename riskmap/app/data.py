@@ -193,10 +193,8 @@ def _backtest(
     config = load_config(overrides=json.loads(overrides_json) if overrides_json else None)
     try:
         return backtest.Backtest.from_layers(_load(key, _paths), config, stages=list(stages)).fit()
-    except RiskmapInputError as exc:  # too few incidents: kept (and cached) to be said, not raised
-        if exc.code in backtest.NOT_MEASURABLE:
-            return exc
-        raise
+    except RiskmapInputError as exc:  # too few incidents (or a setting that cannot work): kept to be said
+        return exc
 
 
 def backtest_stages(stage: str) -> tuple[str, ...]:
@@ -210,8 +208,8 @@ def backtest_layers(source: Source, overrides: dict[str, Any], stage: str) -> An
     """Backtest of the loaded layers (default cutoffs) for ``all`` and ``stage``, cached per content and settings.
 
     Returns the fitted :class:`riskmap.backtest.Backtest`, or the
-    :class:`riskmap._errors.RiskmapInputError` saying there are too few
-    incidents to measure (one of :data:`riskmap.backtest.NOT_MEASURABLE`).
+    :class:`riskmap._errors.RiskmapInputError` saying why it cannot be
+    measured (mostly too few incidents: :data:`riskmap.backtest.NOT_MEASURABLE`).
     """
     ov = json.dumps(overrides, sort_keys=True) if overrides else ""
     return _backtest(source.key, source.paths, ov, backtest_stages(stage))
