@@ -252,3 +252,18 @@ def test_hot_spots_get_a_symbol_and_a_legend_entry(demo, tmp_path):
     rings = [c for c in fig.axes[0].collections if c.get_zorder() == 9]
     assert sum(len(c.get_offsets()) for c in rings) == 7
     printing.plt.close(fig)
+
+
+@pytest.mark.parametrize("orientation", ["landscape", "portrait"])
+def test_overview_title_clear_of_the_map_labels(demo, orientation):
+    # portrait: the overview's title "Peta ikhtisar" was printed over the map's longitude labels
+    from riskmap import printing
+
+    fig = next(printing._pages(demo, PrintOptions(stages=["voting"], tables=False, orientation=orientation)))
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    map_ax, overview = fig.axes[0], fig.axes[2]
+    labels = [t.get_window_extent(renderer) for t in map_ax.get_xticklabels() if t.get_text()]
+    title = overview.title.get_window_extent(renderer)
+    assert labels and not any(title.overlaps(b) for b in labels)
+    printing.plt.close(fig)
