@@ -936,3 +936,76 @@ def backtest(
 ) -> Backtest:
     """Run a backtest on loaded layers (see :class:`Backtest`); returns the fitted model."""
     return Backtest.from_layers(layers, config, cutoffs=cutoffs, window=window, stages=stages).fit()
+
+
+# ------------------------------------------------------------------------- summary for the faces
+NOT_MEASURABLE = ("bt_no_incidents", "bt_no_precise", "bt_no_test_incidents")
+"""Error codes meaning "too few incidents to measure": the faces say so instead of stopping."""
+
+
+def accuracy(
+    bt: Backtest | dict[str, Any] | RiskmapInputError | None, stage: str = ALL, *, k: float = 20.0
+) -> dict[str, Any]:
+    """What the faces print of a backtest: one stage's median hit rate in the top ``k`` % of villages.
+
+    Parameters
+    ----------
+    bt
+        A fitted :class:`Backtest`, its :meth:`Backtest.to_dict` (a saved
+        ``backtest.json``), the :class:`RiskmapInputError` it raised (one of
+        :data:`NOT_MEASURABLE`), or None when no backtest was run.
+    stage
+        Stage id or ``all``.
+    k
+        Share of villages, percent.
+
+    Returns
+    -------
+    dict
+        JSON-ready. ``measured`` (bool); when True: ``stage``, ``k``,
+        ``hit_rate`` (method -> median over the windows, fraction 0-1; riskmap
+        and every baseline), ``windows`` (windows with test incidents of the
+        stage), ``first_cutoff``, ``last_cutoff``, ``last_end`` (ISO dates;
+        the last window ends the day before ``last_end``), ``window``
+        (``12M``), ``test_incidents`` (precise, stage-relevant, all windows),
+        ``wins`` (baseline -> windows riskmap's hit rate is higher), ``best_baseline``
+        (the baseline with the highest median). When False: ``reason`` (an
+        i18n code: ``not_run``, ``bt_stage_no_test_incidents``, one of
+        :data:`NOT_MEASURABLE` or another error's code), ``params`` (for its
+        message) and, for an error, ``message`` (language -> its whole message).
+    """
+    if bt is None:
+        return {"measured": False, "stage": stage, "reason": "not_run", "params": {}}
+    if isinstance(bt, RiskmapInputError):  # NOT_MEASURABLE have words of their own; any other: its message
+        message = {lang: bt.message(lang) for lang in i18n.LANGS}
+        return {"measured": False, "stage": stage, "reason": bt.code, "params": dict(bt.params), "message": message}
+    if isinstance(bt, Backtest):
+        metrics, window = bt.metrics_, window_text(bt.window)
+    else:
+        metrics, window = pd.DataFrame(bt["metrics"]), str(bt["window"])
+    if metrics is None or not len(metrics) or stage not in set(metrics["stage"]):
+        raise RiskmapInputError("bt_stage_not_run", stage=stage)
+    m = metrics[metrics["stage"] == stage]
+    hits = m[(m["metric"] == "hit_rate_villages") & (m["k"].astype(float) == float(k))]
+    t = hits.pivot(index="cutoff", columns="method", values="value").astype(float)
+    t = t.reindex(columns=list(METHODS)).dropna(subset=["riskmap"]).sort_index()
+    tests = m[m["metric"] == "test_incidents"].set_index("cutoff")["value"].astype(float)
+    if not len(t):
+        return {"measured": False, "stage": stage, "reason": "bt_stage_no_test_incidents", "params": {}}
+    medians = {method: float(t[method].median()) for method in METHODS}
+    best = max(BASELINES[:-1], key=lambda b: medians[b] if np.isfinite(medians[b]) else -1.0)
+    last = dt.date.fromisoformat(str(t.index[-1]))
+    return {
+        "measured": True,
+        "stage": stage,
+        "k": float(k),
+        "hit_rate": medians,
+        "windows": len(t),
+        "first_cutoff": str(t.index[0]),
+        "last_cutoff": str(t.index[-1]),
+        "last_end": _shift(last, parse_window(window)).isoformat(),
+        "window": window,
+        "test_incidents": int(tests.reindex(t.index).sum()),
+        "wins": {b: int((t["riskmap"] > t[b]).sum()) for b in BASELINES},
+        "best_baseline": best,
+    }

@@ -93,6 +93,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="also place and draw P posts (maximal covering) with their response radius",
     )
     pr.add_argument("--radius-km", type=float, default=2.0, help="response radius of the posts, km (default 2)")
+    pr.add_argument(
+        "--no-accuracy",
+        dest="accuracy",
+        action="store_false",
+        help="do not run the backtest for the accuracy line on each map (the line then says it was not measured)",
+    )
+    pr.add_argument(
+        "--backtest",
+        metavar="DIR/backtest.json",
+        help="take the accuracy line from a saved `riskmap backtest` run of the same data and configuration",
+    )
     pr.add_argument("--out", metavar="FILE", required=True, help="FILE.pdf (all pages) or FILE.png (one per page)")
     ex = sub.add_parser(
         "export", help="export layers for GIS: GeoJSON, GeoPackage, CSV, Excel (XLSX), zipped shapefile or GeoParquet"
@@ -173,7 +184,9 @@ def _backtest(args: argparse.Namespace) -> int:
     bt = backtest.Backtest.from_layers(layers, config, cutoffs=cutoffs, window=window, stages=stages).fit()
     print()
     print(bt.verdict(args.lang))
-    meta = {"cutoffs": [c.isoformat() for c in bt.windows_["cutoff"]], "demo": layers.demo}
+    from riskmap.view import backtest_meta
+
+    meta = backtest_meta(bt, layers)  # with the data's digest: `riskmap print --backtest` checks it
     for path in bt.write(args.out, lang=args.lang, meta=meta):
         print(f"-> {path}")
     return 0
@@ -313,6 +326,7 @@ def _print(args: argparse.Namespace) -> int:
         )
         chosen = placed.sites[placed.sites["chosen"]]
     opts = PrintOptions(
+        accuracy=_print_accuracy(args, result, stages),
         stages=stages,
         paper=args.paper,
         orientation=args.orientation,
@@ -328,6 +342,24 @@ def _print(args: argparse.Namespace) -> int:
     for path in print_maps(result, args.out, opts):
         print(f"-> {path}")
     return 0
+
+
+def _print_accuracy(args: argparse.Namespace, result: object, stages: list[str]) -> dict[str, dict]:
+    """Stage -> accuracy summary for the printed line: measured now, read from ``--backtest``, or not run."""
+    from riskmap import backtest
+
+    if args.backtest:
+        from riskmap.view import saved_backtest
+
+        run: object = saved_backtest(args.backtest, result.layers, result.config)
+    elif not args.accuracy:
+        run = None
+    else:
+        try:  # too few incidents (or a backtest setting that cannot work) is said on the page, not a stop
+            run = backtest.Backtest.from_layers(result.layers, result.config, stages=list(stages)).fit()
+        except RiskmapInputError as exc:
+            run = exc
+    return {stage: backtest.accuracy(run, stage) for stage in stages}
 
 
 def _export(args: argparse.Namespace) -> int:

@@ -1185,10 +1185,6 @@ MESSAGES.update(
         "hotspot_cold_95": {"id": "Titik dingin (95 %)", "en": "Cold spot (95 %)"},
         "hotspot_cold_90": {"id": "Titik dingin (90 %)", "en": "Cold spot (90 %)"},
         "hotspot_ns": {"id": "Tidak signifikan", "en": "Not significant"},
-        "hotspot_legend": {
-            "id": "Titik panas/dingin {stage} (Gi* Getis-Ord, koreksi FDR)",
-            "en": "Hot/cold spots {stage} (Getis-Ord Gi*, FDR-corrected)",
-        },
         "config_hotspots": {
             "id": "pengaturan {setting} bernilai {value}, yang tidak dapat dipakai.",
             "en": "the setting {setting} has the value {value}, which cannot be used.",
@@ -1223,3 +1219,119 @@ def t(key: str, lang: str = "id", **params: Any) -> str:
     text = entry.get(lang) or entry["id"]
     params = {k: t(v, lang) if isinstance(v, Term) else v for k, v in params.items()}
     return text.format_map(_Missing(params))
+
+
+# -- faces (issue 10: accuracy panel and line, the method in legends, hot spots on maps; app, mapping, printing) --
+MESSAGES.update(
+    {
+        "legend_method": {"id": "Metode: {name}", "en": "Method: {name}"},
+        "method_index": {"id": "indeks berbobot", "en": "weighted index"},
+        "method_fitted": {"id": "model terlatih pada data lalu", "en": "model fitted to past data"},
+        "acc_line": {
+            "id": "Teruji pada data ini: {hit} insiden {window} berikutnya terjadi di {k} % kelurahan/desa berskor "
+            "tertinggi (median {n} jendela uji {years}, {incidents} insiden; pembanding terkuat, {baseline}: {theirs}).",
+            "en": "Tested on this data: {hit} of the incidents of the following {window} fell in the {k} % "
+            "highest-scored villages (median of {n} test windows {years}, {incidents} incidents; strongest baseline, {baseline}: "
+            "{theirs}).",
+        },
+        "acc_not_measured": {
+            "id": "Akurasi tidak dapat diukur pada data ini: {why}.",
+            "en": "Accuracy could not be measured on this data: {why}.",
+        },
+        "acc_not_run": {
+            "id": "Akurasi tidak diukur untuk cetakan ini (ukur dengan riskmap backtest, atau cetak tanpa --no-accuracy).",
+            "en": "Accuracy not measured for this print (measure it with riskmap backtest, or print without "
+            "--no-accuracy).",
+        },
+        "acc_why_bt_no_incidents": {"id": "tidak ada data insiden", "en": "there are no incident data"},
+        "acc_why_bt_no_precise": {
+            "id": "tidak ada insiden yang lokasinya diketahui sampai kelurahan/desa",
+            "en": "no incident is located to a village",
+        },
+        "acc_why_bt_no_test_incidents": {
+            "id": "tidak ada insiden berlokasi tepat dalam jendela uji {window} ({n} insiden bertanggal {first} "
+            "sampai {last}: rentangnya terlalu pendek)",
+            "en": "no precisely located incident falls in a test window of {window} ({n} incidents dated {first} "
+            "to {last}: too short a span)",
+        },
+        "acc_why_bt_stage_no_test_incidents": {
+            "id": "tidak ada insiden tahap ini dalam jendela uji",
+            "en": "no incident of this stage falls in a test window",
+        },
+        "acc_unit_D": {"id": "{n} hari", "en": "{n} days"},
+        "acc_unit_D_one": {"id": "{n} hari", "en": "{n} day"},
+        "acc_unit_W": {"id": "{n} minggu", "en": "{n} weeks"},
+        "acc_unit_W_one": {"id": "{n} minggu", "en": "{n} week"},
+        "acc_unit_M": {"id": "{n} bulan", "en": "{n} months"},
+        "acc_unit_M_one": {"id": "{n} bulan", "en": "{n} month"},
+        "acc_unit_Y": {"id": "{n} tahun", "en": "{n} years"},
+        "acc_unit_Y_one": {"id": "{n} tahun", "en": "{n} year"},
+        "bt_stage_not_run": {
+            "id": "Uji mundur ini tidak mengukur tahap {stage}.",
+            "en": "This backtest did not measure the stage {stage}.",
+        },
+        "bt_stage_not_run_fix": {
+            "id": "Jalankan riskmap backtest lagi dengan tahap ini (--stage), atau cetak tanpa --backtest.",
+            "en": "Run riskmap backtest again with this stage (--stage), or print without --backtest.",
+        },
+        "bt_saved_mismatch": {
+            "id": "Hasil uji mundur tersimpan ({path}) diukur pada data atau konfigurasi lain ({what}).",
+            "en": "The saved backtest ({path}) was measured on other data or another configuration ({what}).",
+        },
+        "bt_saved_mismatch_fix": {
+            "id": "Jalankan riskmap backtest lagi pada berkas yang sama, atau cetak tanpa --backtest "
+            "(akurasi lalu diukur ulang).",
+            "en": "Run riskmap backtest again on the same files, or print without --backtest (accuracy is then "
+            "measured again).",
+        },
+        "bt_saved_what_data": {
+            "id": "batas kelurahan/desa atau insidennya berbeda",
+            "en": "the villages or the incidents differ",
+        },
+        "bt_saved_what_config": {"id": "konfigurasinya berbeda", "en": "the configuration differs"},
+        "bt_saved_unreadable": {
+            "id": "Berkas uji mundur {path} tidak dapat dibaca sebagai backtest.json riskmap ({detail}).",
+            "en": "The backtest file {path} cannot be read as a riskmap backtest.json ({detail}).",
+        },
+        "bt_saved_unreadable_fix": {
+            "id": "Beri jalur ke backtest.json yang ditulis riskmap backtest --out FOLDER.",
+            "en": "Give the path of the backtest.json written by riskmap backtest --out FOLDER.",
+        },
+        "hotspot_layer": {"id": "Titik panas/dingin", "en": "Hot and cold spots"},
+        "hotspot_tip": {"id": "Titik panas/dingin", "en": "Hot/cold spot"},
+        "hotspot_legend": {"id": "Titik panas/dingin (kelurahan)", "en": "Hot/cold spots (villages)"},
+    }
+)
+_APP.update(
+    {
+        "acc_title": {"id": "Seberapa akurat?", "en": "How accurate?"},
+        "acc_intro": {
+            "id": "Uji mundur pada data yang dimuat: di setiap tanggal potong, skor dibuat hanya dari insiden "
+            "sebelumnya lalu dibandingkan dengan insiden jendela berikutnya, dan dengan pembanding sederhana.",
+            "en": "Backtest of the loaded data: at each cutoff the scores use only the incidents before it and are "
+            "compared with the next window's incidents, and with simple baselines.",
+        },
+        "acc_run": {"id": "Ukur akurasi (uji mundur)", "en": "Measure accuracy (backtest)"},
+        "acc_running": {
+            "id": "Menguji skor pada data lalu... (beberapa detik; lebih lama untuk data provinsi)",
+            "en": "Testing the scores on past data... (a few seconds; longer for province data)",
+        },
+        "acc_which": {"id": "Insiden yang diuji", "en": "Incidents tested"},
+        "acc_curves": {
+            "id": "Kurva tangkapan: bagian insiden jendela uji di kelurahan/desa berskor tertinggi (median)",
+            "en": "Capture curves: share of test-window incidents in the highest-scored villages (median)",
+        },
+        "acc_table": {"id": "Median atas jendela uji", "en": "Medians over the test windows"},
+        "acc_method": {"id": "Metode", "en": "Method"},
+        "acc_hit": {"id": "Bagian insiden di 20 % desa teratas", "en": "Incidents in the top 20 % of villages"},
+        "acc_pai": {"id": "PAI pada 5 % luas", "en": "PAI at 5 % of the area"},
+        "acc_auc": {"id": "AUC", "en": "AUC"},
+        "acc_brier": {"id": "Brier (lebih kecil lebih baik)", "en": "Brier (lower is better)"},
+        "acc_verdict": {"id": "Kesimpulan", "en": "Verdict"},
+        "acc_x": {"id": "Bagian", "en": "Share"},
+        "acc_y": {"id": "Bagian insiden", "en": "Share of incidents"},
+        "acc_dl_json": {"id": "Unduh backtest.json", "en": "Download backtest.json"},
+        "acc_dl_csv": {"id": "Unduh backtest.csv", "en": "Download backtest.csv"},
+    }
+)
+MESSAGES.update({f"app.{k}": v for k, v in _APP.items() if k.startswith("acc_")})

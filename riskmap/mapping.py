@@ -30,7 +30,7 @@ from folium.template import Template as FoliumTemplate
 from riskmap import i18n
 from riskmap._errors import RiskmapInputError
 from riskmap.config import CATEGORIES, Config
-from riskmap.view import View, esc, factor_text
+from riskmap.view import HOTSPOT_CLASSES, View, esc, factor_text, hotspot_column, hotspot_label, method_label
 
 
 class _Verbatim:
@@ -157,6 +157,16 @@ CATEGORY_COLORS: dict[str, str] = {
 }
 """Fill colour per category (ColorBrewer RdYlGn, colour-blind friendly end points)."""
 
+HOTSPOT_STYLE: dict[str, dict[str, Any]] = {
+    "hot_99": {"color": "#b30000", "weight": 4, "dashArray": None},
+    "hot_95": {"color": "#e34a33", "weight": 3, "dashArray": None},
+    "hot_90": {"color": "#fc8d59", "weight": 2.5, "dashArray": "6 4"},
+    "cold_90": {"color": "#6baed6", "weight": 2.5, "dashArray": "6 4"},
+    "cold_95": {"color": "#3182bd", "weight": 3, "dashArray": None},
+    "cold_99": {"color": "#08519c", "weight": 4, "dashArray": None},
+}
+"""Outline per hot-spot class (no fill): hot red, cold blue, thicker and solid with the confidence."""
+
 MAX_TPS_AS_SHAPES = 3000
 """Above this many TPS, they are drawn as a fast cluster layer (not clickable)."""
 
@@ -239,13 +249,17 @@ def village_features(view: View, geoms: np.ndarray, *, lang: str = "id") -> dict
     score_w = "Skor" if lang == "id" else "Score"
     cat_w = "Kategori" if lang == "id" else "Category"
     fac_w = "Faktor utama" if lang == "id" else "Top factors"
+    hot = hotspot_column(v, s)
+    hot_w = i18n.t("hotspot_tip", lang)
+    classes = v[hot] if hot is not None else pd.Series(None, index=v.index, dtype=object)
     tips = [
         _tip(
             f"{esc(name)} <small>({esc(dist)})</small>",
-            [(score_w, f"{score:.0f}"), (cat_w, esc(level_label.get(level, level))), (fac_w, esc(fac) or "-")],
+            [(score_w, f"{score:.0f}"), (cat_w, esc(level_label.get(level, level))), (fac_w, esc(fac) or "-")]
+            + ([(hot_w, esc(hotspot_label(cls, lang)))] if hot is not None else []),
         )
-        for name, dist, score, level, fac in zip(
-            v["village_name"], v["district"], v[f"risk_{s}"], v[f"level_{s}"], factors, strict=True
+        for name, dist, score, level, fac, cls in zip(
+            v["village_name"], v["district"], v[f"risk_{s}"], v[f"level_{s}"], factors, classes, strict=True
         )
     ]
     props = pd.DataFrame(
@@ -376,7 +390,12 @@ def _feature_tooltip(feats: dict[str, Any] | None) -> folium.GeoJsonTooltip | No
 
 
 def legend_html(view: View, config: Config, *, lang: str = "id") -> str:
-    """Legend: the stage, then each category's colour with village and TPS counts."""
+    """Legend: the stage, each category's colour with village and TPS counts, hot spots, the method.
+
+    The hot-spot outlines (with village counts) appear when the result has
+    the stage's ``hotspot_<stage>`` column; the last line names the scoring
+    method (``scoring.method``).
+    """
     s = view.stage
     vc = view.villages[f"level_{s}"].value_counts()
     tc = view.tps[f"level_{s}"].value_counts() if view.tps is not None else pd.Series(dtype=int)
@@ -388,7 +407,21 @@ def legend_html(view: View, config: Config, *, lang: str = "id") -> str:
         f"{int(vc.get(c, 0))} / {int(tc.get(c, 0))}<br>"
         for c in reversed(CATEGORIES)
     )
-    return head + rows + f"<small>{unit}</small>"
+    hot = hotspot_column(view.villages, s)
+    spots = ""
+    if hot is not None:
+        hc = view.villages[hot].value_counts()
+        spots = "".join(
+            f"<i style='display:inline-block;width:12px;height:10px;border:{HOTSPOT_STYLE[c]['weight']}px "
+            f"{'dashed' if HOTSPOT_STYLE[c]['dashArray'] else 'solid'} {HOTSPOT_STYLE[c]['color']};"
+            f"margin-right:4px;box-sizing:border-box'></i>{esc(hotspot_label(c, lang))}: {int(hc.get(c, 0))}<br>"
+            for c in HOTSPOT_CLASSES
+            if hc.get(c, 0)
+        )
+        if spots:
+            spots = f"<b>{esc(i18n.t('hotspot_legend', lang))}</b><br>" + spots
+    method = f"<small>{esc(method_label(config, lang))}</small>"
+    return head + rows + f"<small>{unit}</small><br>" + spots + method
 
 
 def build_map(
@@ -445,6 +478,8 @@ def build_map(
         zoom_on_click=False,
         className="rm-village",
     ).add_to(m)
+
+    _hotspot_layer(m, view, geoms, lang)
 
     if view.tps is not None and len(view.tps):
         tps_name = "TPS"
@@ -533,6 +568,36 @@ def build_map(
     _Legend(legend_html(view, config, lang=lang)).add_to(m)
     _finish_map(m, view, lang)
     return m
+
+
+def _hotspot_layer(m: folium.Map, view: View, geoms: np.ndarray, lang: str) -> None:
+    """Outlines of the stage's hot and cold spot villages, a layer of its own (toggled in the layer control).
+
+    Nothing is drawn when the result has no ``hotspot_<stage>`` column or no
+    village is significant. The outlines do not catch the mouse: the village
+    below keeps its tooltip (which names the class) and its click.
+    """
+    col = hotspot_column(view.villages, view.stage)
+    if col is None:
+        return
+    cls = view.villages[col].to_numpy()
+    keep = np.isin(cls, HOTSPOT_CLASSES)
+    if not keep.any():
+        return
+    props = pd.DataFrame({"hotspot": cls[keep]})
+    folium.GeoJson(
+        _features(np.asarray(geoms)[keep], props),
+        name=i18n.t("hotspot_layer", lang),
+        style_function=lambda f: {
+            "fill": False,
+            "color": HOTSPOT_STYLE[f["properties"]["hotspot"]]["color"],
+            "weight": HOTSPOT_STYLE[f["properties"]["hotspot"]]["weight"],
+            "dashArray": HOTSPOT_STYLE[f["properties"]["hotspot"]]["dashArray"],
+            "opacity": 0.95,
+        },
+        interactive=False,
+        className="rm-hotspot",
+    ).add_to(m)
 
 
 def _new_map(view: View, tiles_url: str | None = None, tiles_attribution: str = "") -> folium.Map:

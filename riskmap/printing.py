@@ -35,7 +35,17 @@ from pyproj import CRS, Transformer
 from riskmap import __version__, i18n
 from riskmap._errors import RiskmapInputError
 from riskmap.config import CATEGORIES
-from riskmap.view import View, ViewFilter, factor_text, make_view
+from riskmap.view import (
+    HOTSPOT_CLASSES,
+    View,
+    ViewFilter,
+    accuracy_line,
+    factor_text,
+    hotspot_column,
+    hotspot_label,
+    make_view,
+    method_label,
+)
 
 # names from files are text, never mathtext (`$x^2$`) or TeX
 matplotlib.rcParams.update(
@@ -64,6 +74,20 @@ TPS_STYLE = {
     "sangat rawan": {"marker": "s", "color": "black", "size": 24},
 }
 """Marker per TPS category: circle, triangle, square (shape, not colour alone)."""
+
+HOTSPOT_STYLE = {
+    "hot_99": {"marker": "o", "color": "#b30000", "size": 70, "lw": 1.8},
+    "hot_95": {"marker": "o", "color": "#b30000", "size": 50, "lw": 1.2},
+    "hot_90": {"marker": "o", "color": "#b30000", "size": 34, "lw": 0.8},
+    "cold_90": {"marker": "D", "color": "#08519c", "size": 26, "lw": 0.8},
+    "cold_95": {"marker": "D", "color": "#08519c", "size": 38, "lw": 1.2},
+    "cold_99": {"marker": "D", "color": "#08519c", "size": 54, "lw": 1.8},
+}
+"""Open symbol at a hot / cold spot village's interior point: ring (hot) or diamond (cold), bigger and
+bolder with the confidence, so the classes stay apart in black-and-white print."""
+
+ACCURACY_FONT = 6.5
+"""Font size (pt) of the accuracy line on map pages."""
 
 
 def _t(key: str, lang: str, **kw: object) -> str:
@@ -113,6 +137,9 @@ class PrintOptions:
     chosen_posts: gpd.GeoDataFrame | None = None
     """Posts chosen by :func:`riskmap.posts.place_posts`, drawn with their response radius."""
     post_radius_m: float = 0.0
+    accuracy: dict[str, dict] | None = None
+    """Stage id -> :func:`riskmap.backtest.accuracy` of that stage, for the line on each map page (the printer
+    formats it, never computes it); None: the line says accuracy was not measured."""
 
     @property
     def figsize(self) -> tuple[float, float]:
@@ -320,6 +347,24 @@ def _draw_layers(ax: plt.Axes, view: View, proj: _Projected, context: bool) -> d
                     linewidths=0.4,
                     zorder=10 + CATEGORIES.index(cat),
                 )
+    col = hotspot_column(v, s)
+    if col is not None:
+        points = v.geometry.representative_point()
+        for cls in HOTSPOT_CLASSES:
+            hit = (v[col] == cls).to_numpy()
+            counts[f"h_{cls}"] = int(hit.sum())
+            if hit.any():
+                st = HOTSPOT_STYLE[cls]
+                ax.scatter(
+                    points.x[hit],
+                    points.y[hit],
+                    marker=st["marker"],
+                    s=st["size"],
+                    facecolors="none",
+                    edgecolors=st["color"],
+                    linewidths=st["lw"],
+                    zorder=9,
+                )
     if view.posts is not None and len(view.posts):
         p = view.posts.to_crs(crs)
         ax.scatter(
@@ -338,7 +383,16 @@ def _draw_chosen_posts(ax: plt.Axes, posts: gpd.GeoDataFrame, radius_m: float, c
     ax.scatter(p.geometry.x, p.geometry.y, marker="*", s=120, c="black", edgecolors="white", linewidths=0.6, zorder=17)
 
 
-def _legend(ax: plt.Axes, counts: dict[str, int], view: View, lang: str, radius_m: float = 0.0) -> None:
+def _legend(
+    ax: plt.Axes,
+    counts: dict[str, int],
+    view: View,
+    lang: str,
+    radius_m: float = 0.0,
+    *,
+    method: str = "",
+    ncol: int = 1,
+) -> None:
     handles = [Patch(facecolor="none", edgecolor="none", label=_t("villages", lang))]
     for cat in reversed(CATEGORIES):
         st = VILLAGE_STYLE[cat]
@@ -379,6 +433,24 @@ def _legend(ax: plt.Axes, counts: dict[str, int], view: View, lang: str, radius_
                 label=_t("posts", lang),
             )
         )
+    shown = [c for c in HOTSPOT_CLASSES if counts.get(f"h_{c}")]
+    if shown:
+        handles.append(Patch(facecolor="none", edgecolor="none", label=i18n.t("hotspot_legend", lang)))
+        for cls in shown:
+            st = HOTSPOT_STYLE[cls]
+            handles.append(
+                Line2D(
+                    [],
+                    [],
+                    marker=st["marker"],
+                    ls="none",
+                    markerfacecolor="none",
+                    markeredgecolor=st["color"],
+                    markeredgewidth=st["lw"],
+                    markersize=math.sqrt(st["size"]),
+                    label=f"{hotspot_label(cls, lang)} ({counts[f'h_{cls}']})",
+                )
+            )
     if counts.get("chosen_posts"):
         handles.append(
             Line2D(
@@ -391,6 +463,8 @@ def _legend(ax: plt.Axes, counts: dict[str, int], view: View, lang: str, radius_
                 label=_t("chosen_posts", lang, n=counts["chosen_posts"], km=f"{radius_m / 1000:g}"),
             )
         )
+    if method:  # which scoring method produced the colours
+        handles.insert(0, Patch(facecolor="none", edgecolor="none", label=method))
     leg = ax.legend(
         handles=handles,
         loc="upper left",
@@ -400,9 +474,10 @@ def _legend(ax: plt.Axes, counts: dict[str, int], view: View, lang: str, radius_
         borderpad=0.6,
         handlelength=2.2,
         handleheight=1.4,
+        ncol=ncol,
     )
     for text in leg.get_texts():
-        if text.get_text() in (_t("villages", lang), _t("tps", lang)):
+        if text.get_text() in (_t("villages", lang), _t("tps", lang), i18n.t("hotspot_legend", lang), method):
             text.set_fontweight("bold")
 
 
@@ -445,7 +520,7 @@ def _map_page(
     lang = opts.lang
     fig = plt.figure(figsize=opts.figsize)
     landscape = opts.orientation == "landscape"
-    map_rect = [0.05, 0.08, 0.66, 0.80] if landscape else [0.08, 0.26, 0.86, 0.62]
+    map_rect = [0.05, 0.105, 0.66, 0.775] if landscape else [0.08, 0.26, 0.86, 0.62]
     ax = fig.add_axes(map_rect)
     crs = proj.crs
     counts = _draw_layers(ax, view, proj, context)
@@ -489,12 +564,41 @@ def _map_page(
     side_x = 0.74 if landscape else 0.08
     leg_ax = fig.add_axes([side_x, 0.45, 0.24, 0.43] if landscape else [0.08, 0.07, 0.45, 0.17])
     leg_ax.axis("off")
-    _legend(leg_ax, counts, view, lang, radius_m=opts.post_radius_m)
-    ov_ax = fig.add_axes([side_x + 0.02, 0.10, 0.20, 0.30] if landscape else [0.60, 0.07, 0.32, 0.17])
+    n_entries = 3 + 2 * len(CATEGORIES) + sum(1 for k in counts if k.startswith("h_") and counts[k])
+    _legend(
+        leg_ax,
+        counts,
+        view,
+        lang,
+        radius_m=opts.post_radius_m,
+        method=method_label(result.config, lang),
+        ncol=2 if not landscape and n_entries > 11 else 1,
+    )
+    # portrait: the overview's title stays clear of the map's longitude labels above it
+    ov_ax = fig.add_axes([side_x + 0.02, 0.10, 0.20, 0.30] if landscape else [0.60, 0.07, 0.32, 0.15])
     _overview(ov_ax, proj.outline, (x0, y0, x1, y1))
     ov_ax.set_title(_t("overview", lang), fontsize=7)
+    acc = (opts.accuracy or {}).get(view.stage)
+    _accuracy(fig, accuracy_line(acc, lang), y=0.056 if landscape else 0.049)
     _frame(fig, opts, page, result)
     return fig
+
+
+def _accuracy(fig: plt.Figure, text: str, y: float, left: float = 0.05, right: float = 0.97) -> None:
+    """The accuracy line at height ``y`` (figure fraction, text bottom).
+
+    Wrapped to fit between ``left`` and ``right`` (figure fractions), at most three lines.
+    """
+    renderer = fig.canvas.get_renderer()
+    room = (right - left) * fig.bbox.width
+    width = len(text)
+    while True:
+        shown = textwrap.fill(text, width)
+        art = fig.text(left, y, shown, fontsize=ACCURACY_FONT, va="bottom", ha="left", linespacing=1.15)
+        if art.get_window_extent(renderer).width <= room or width < 40 or shown.count("\n") >= 2:
+            return
+        art.remove()
+        width = int(width * 0.92)
 
 
 def _table_pages(result, view: View, opts: PrintOptions, title: str, first_page: int) -> Iterator[plt.Figure]:

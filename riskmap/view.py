@@ -242,3 +242,139 @@ def esc(value: object) -> str:
     """
     text = "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
     return html.escape(text).translate(_HTML_EXTRA)
+
+
+# -- faces of issue 10: the method's name, the measured accuracy, hot spots ---------------------
+HOTSPOT_CLASSES = ("hot_99", "hot_95", "hot_90", "cold_90", "cold_95", "cold_99")
+"""Hot-spot classes drawn on maps (``ns``, not significant, is not drawn), hottest first."""
+
+
+def hotspot_column(villages: pd.DataFrame, stage: str) -> str | None:
+    """Name of the stage's hot-spot column (``hotspot_<stage>``), or None when the result has none."""
+    col = f"hotspot_{stage}"
+    return col if col in villages else None
+
+
+def hotspot_label(value: object, lang: str = "id") -> str:
+    """Words for a hot-spot class (``hot_99`` ... ``ns``); an unknown value is shown as it is."""
+    key = f"hotspot_{value}"
+    return i18n.t(key, lang) if key in i18n.MESSAGES else str(value)
+
+
+def method_label(config: object, lang: str = "id") -> str:
+    """The words naming the configured scoring method, "Metode: ..." (``scoring.method``; i18n ``method_<name>``)."""
+    name = str(config.data["scoring"].get("method", "index"))
+    key = f"method_{name}"
+    return i18n.t("legend_method", lang, name=i18n.t(key, lang) if key in i18n.MESSAGES else name)
+
+
+def _window_words(window: str, lang: str) -> str:
+    """``12M`` as "12 bulan" / "12 months" (``1M``: "1 month")."""
+    n, unit = int(window[:-1]), window[-1].upper()
+    return i18n.t(f"acc_unit_{unit}" + ("_one" if n == 1 else ""), lang, n=n)
+
+
+def _pct(x: float) -> str:
+    return f"{x * 100:.0f} %" if np.isfinite(x) else "-"
+
+
+def accuracy_line(acc: dict | None, lang: str = "id") -> str:
+    """One line on the measured hit rate and the data it was measured on (or why it was not measured).
+
+    ``acc`` is :func:`riskmap.backtest.accuracy` of one stage; None means no
+    backtest was run.
+    """
+    if not acc or not acc.get("measured"):
+        reason = (acc or {}).get("reason", "not_run")
+        if reason == "not_run":
+            return i18n.t("acc_not_run", lang)
+        params = dict((acc or {}).get("params") or {})
+        if f"acc_why_{reason}" not in i18n.MESSAGES:  # another error: its own message says what and how to fix
+            why = str(((acc or {}).get("message") or {}).get(lang) or reason).rstrip(".")
+            return i18n.t("acc_not_measured", lang, why=why)
+        if "window" in params:
+            params["window"] = _window_words(str(params["window"]), lang)
+        return i18n.t("acc_not_measured", lang, why=i18n.t(f"acc_why_{reason}", lang, **params))
+    hit = acc["hit_rate"]
+    first = acc["first_cutoff"][:4]
+    last = (dt.date.fromisoformat(acc["last_end"]) - dt.timedelta(days=1)).isoformat()[:4]
+    best = acc["best_baseline"]
+    return i18n.t(
+        "acc_line",
+        lang,
+        hit=_pct(hit["riskmap"]),
+        window=_window_words(acc["window"], lang),
+        k=f"{acc['k']:g}",
+        n=acc["windows"],
+        years=first if first == last else f"{first}–{last}",
+        incidents=acc["test_incidents"],
+        baseline=i18n.t(f"bt_method_{best}", lang),
+        theirs=_pct(hit[best]),
+    )
+
+
+def data_digest(layers: object) -> str:
+    """SHA-256 (first 16 hex digits) of what a backtest measures on: village codes, areas, incidents.
+
+    Village code and area (km²) in file order; incidents by date, type,
+    precision, village and coordinates (EPSG:4326, rounded to 1e-6°). A saved
+    ``backtest.json`` carries it, so a later print can tell whether it was
+    measured on the same data.
+    """
+    import hashlib
+
+    h = hashlib.sha256()
+    v = layers.villages
+    h.update("\x1f".join(v["village_code"].astype(str)).encode("utf-8"))
+    h.update(np.round(v["area_km2"].to_numpy(dtype=float), 6).tobytes())
+    inc = layers.incidents
+    if inc is not None and len(inc):
+        cols = ["date", "type", "precision", "village_idx"]
+        frame = pd.DataFrame({c: inc[c].astype(str).to_numpy() for c in cols})
+        frame["x"] = np.round(inc.geometry.x.to_numpy(), 6)
+        frame["y"] = np.round(inc.geometry.y.to_numpy(), 6)
+        h.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+DIGEST_KEY = "data_sha256_16"
+"""Key of :func:`data_digest` in a saved ``backtest.json``'s ``_meta``."""
+
+
+def backtest_meta(bt: object, layers: object) -> dict:
+    """``_meta`` additions of a written backtest: its cutoffs, demo flag and :func:`data_digest`."""
+    return {
+        "cutoffs": [c.isoformat() for c in bt.windows_["cutoff"]],
+        "demo": bool(layers.demo),
+        DIGEST_KEY: data_digest(layers),
+    }
+
+
+def saved_backtest(path: str, layers: object, config: object) -> dict:
+    """A ``backtest.json`` written by ``riskmap backtest``, checked to be of these layers and configuration.
+
+    Raises
+    ------
+    RiskmapInputError
+        ``bt_saved_unreadable`` (no such file, not JSON, not a backtest) or
+        ``bt_saved_mismatch`` (other data: :func:`data_digest`; or another
+        configuration: its digest).
+    """
+    import json
+    from pathlib import Path
+
+    from riskmap._errors import RiskmapInputError
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or not {"metrics", "window", "_meta"} <= set(data):
+            raise ValueError("metrics, window, _meta")
+    except (OSError, ValueError) as exc:
+        detail = getattr(exc, "strerror", None) or str(exc)[:120]
+        raise RiskmapInputError("bt_saved_unreadable", path=Path(path).name, detail=detail) from None
+    meta = data["_meta"] if isinstance(data["_meta"], dict) else {}
+    if meta.get(DIGEST_KEY) != data_digest(layers):
+        raise RiskmapInputError("bt_saved_mismatch", path=Path(path).name, what=i18n.Term("bt_saved_what_data"))
+    if meta.get("config_sha256_12") != config.digest():
+        raise RiskmapInputError("bt_saved_mismatch", path=Path(path).name, what=i18n.Term("bt_saved_what_config"))
+    return data

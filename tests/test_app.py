@@ -334,3 +334,78 @@ def test_upload_names_are_made_safe(tmp_path, name, expected):
     source = upload_source({"villages": _Upload(name, b"{}")}, tmp_path)
     saved = Path(dict(source.paths)["villages"])
     assert saved.name == expected and saved.parent.parent == tmp_path and saved.read_bytes() == b"{}"
+
+
+def _all_nodes(at: AppTest) -> list:
+    nodes = []
+
+    def walk(node):
+        for child in getattr(node, "children", {}).values():
+            walk(child)
+        nodes.append(node)
+
+    walk(at._tree)
+    return nodes
+
+
+def test_accuracy_panel_runs_the_backtest_only_when_asked(app):
+    app.sidebar.selectbox(key="stage").set_value("voting").run()
+    assert "Seberapa akurat?" in [e.label for e in app.expander]
+    assert not [t for t in app.text if "Uji mundur" in t.value]  # nothing computed before the button
+    app.button(key="acc_run").click().run()
+    assert not app.exception
+    verdict = next(t.value for t in app.text if t.value.startswith("Uji mundur:"))
+    assert "Semua insiden:" in verdict and "Pemungutan Suara:" in verdict and "mengalahkan baseline" in verdict
+    assert any(_shown(m.value).startswith("**Teruji pada data ini: 45 % insiden") for m in app.markdown)
+    charts = [n for n in _all_nodes(app) if getattr(n, "type", "") == "vega_lite_chart"]
+    assert len(charts) == 2  # villages and area axes
+    table = next(df.value for df in app.dataframe if "Metode" in df.value.columns)
+    assert list(table["Metode"]) == ["riskmap", "hitungan", "hitungan meluruh", "kepadatan kernel", "acak"]
+    assert table.loc[table["Metode"] == "acak", "Bagian insiden di 20 % desa teratas"].iloc[0] == "20 %"
+    # "all" instead of the stage; then English
+    app.radio(key="acc_which").set_value("all").run()
+    assert any(_shown(m.value).startswith("**Teruji pada data ini: 46 % insiden") for m in app.markdown)
+    app.sidebar.radio(key="lang").set_value("en").run()
+    assert any(t.value.startswith("Backtest:") for t in app.text)
+    assert "How accurate?" in [e.label for e in app.expander]
+    app.sidebar.radio(key="lang").set_value("id").run()
+
+
+def test_print_button_carries_the_panels_accuracy_line(app):
+    import subprocess
+    import tempfile
+
+    app.sidebar.selectbox(key="stage").set_value("voting").run()
+    app.button(key="print_pdf").click().run()
+    assert not app.exception
+    _, pdf = app.session_state["print_pdf_bytes"]
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as fh:
+        fh.write(pdf)
+        fh.flush()
+        text = subprocess.run(["pdftotext", fh.name, "-"], capture_output=True, text=True, check=True).stdout
+    assert "Teruji pada data ini: 45 % insiden" in " ".join(text.split())
+
+
+def _no_incidents_script() -> None:
+    from riskmap import demo
+    from riskmap.app import data, main
+
+    def villages_only():  # the demo's villages and TPS, no incident file
+        paths = (("villages", str(demo.VILLAGES)), ("tps", str(demo.TPS)), ("incidents", None), ("posts", None))
+        return data.Source(paths=paths, key="no-incidents", demo=False)
+
+    real, data.demo_source = data.demo_source, villages_only
+    try:
+        main.main()
+    finally:
+        data.demo_source = real
+
+
+def test_accuracy_panel_says_plainly_when_there_are_too_few_incidents():
+    at = AppTest.from_function(_no_incidents_script, default_timeout=120).run()
+    assert not at.exception
+    at.button(key="acc_run").click().run()
+    assert not at.exception
+    shown = [_shown(i.value) for i in at.info]
+    assert any("Akurasi tidak dapat diukur pada data ini: tidak ada data insiden" in s for s in shown), shown
+    assert not at.error

@@ -409,3 +409,59 @@ def test_episode_histories_move_their_hot_spots_over_time() -> None:
     episodes = incident_history(grid, hot_spot_km=(1.0, 5.0), episode_years=2.0, **kw)
     assert len(busiest(persistent, 2011) & busiest(persistent, 2019)) >= 3
     assert len(busiest(episodes, 2011) & busiest(episodes, 2019)) <= 1
+
+
+# ---------------------------------------------------------------------- accuracy (faces, issue 10)
+@pytest.fixture(scope="module")
+def demo_bt():
+    layers = pipeline.load()
+    return bt.Backtest.from_layers(layers, stages=["all", "voting"]).fit()
+
+
+@pytest.mark.parametrize("stage", ["all", "voting"])
+def test_accuracy_figures_are_those_of_the_metrics(demo_bt, stage):
+    acc = bt.accuracy(demo_bt, stage)
+    m = demo_bt.metrics_
+    m = m[m["stage"] == stage]
+    hits = m[(m["metric"] == "hit_rate_villages") & (m["k"] == 20.0)]
+    per = hits.pivot(index="cutoff", columns="method", values="value").dropna(subset=["riskmap"])
+    assert acc["measured"] and acc["stage"] == stage and acc["k"] == 20.0
+    for method in bt.METHODS:
+        assert acc["hit_rate"][method] == pytest.approx(per[method].median())
+    assert acc["hit_rate"]["random"] == pytest.approx(0.2)
+    assert acc["windows"] == len(per) == 3  # the demo's windows 2019-2022 hold no incident
+    assert (acc["first_cutoff"], acc["last_cutoff"], acc["last_end"]) == ("2017-12-01", "2023-12-01", "2024-12-01")
+    assert acc["window"] == "12M"
+    tests = m[m["metric"] == "test_incidents"].set_index("cutoff")["value"]
+    assert acc["test_incidents"] == int(tests.loc[per.index].sum()) > 0
+    wins = demo_bt.wins()
+    wins = wins[(wins["stage"] == stage) & (wins["metric"] == "hit_rate_villages")].set_index("baseline")["wins"]
+    assert acc["wins"] == {b: int(wins[b]) for b in bt.BASELINES}
+    best = max(("count", "decay", "kde"), key=lambda b: acc["hit_rate"][b])
+    assert acc["best_baseline"] == best
+
+
+def test_accuracy_of_a_saved_run_is_the_same(demo_bt):
+    saved = json.loads(json.dumps(demo_bt.to_dict(), default=str))
+    for stage in ("all", "voting"):
+        assert bt.accuracy(saved, stage) == bt.accuracy(demo_bt, stage)
+    with pytest.raises(bt.RiskmapInputError) as err:  # a stage the run did not measure
+        bt.accuracy(saved, "recap")
+    assert err.value.code == "bt_stage_not_run"
+
+
+def test_accuracy_says_why_it_could_not_be_measured():
+    layers = pipeline.load()
+    with pytest.raises(bt.RiskmapInputError) as err:
+        bt.Backtest.from_layers(layers, cutoffs=["2030-01-01"]).fit()
+    acc = bt.accuracy(err.value, "voting")
+    assert acc == {
+        "measured": False,
+        "stage": "voting",
+        "reason": "bt_no_test_incidents",
+        "params": err.value.params,
+        "message": {"id": err.value.message("id"), "en": err.value.message("en")},
+    }
+    assert bt.accuracy(None)["reason"] == "not_run"
+    other = bt.accuracy(bt.RiskmapInputError("bt_bad_window", value="x"))  # any other error keeps its message
+    assert other["reason"] == "bt_bad_window" and "x" in other["message"]["en"]

@@ -201,3 +201,34 @@ def test_print_refuses_an_output_that_is_no_pdf_or_png_before_loading(tmp_path):
     proc = _run("print", "--villages", missing, "--out", str(tmp_path / "peta"), "--lang", "en")
     assert proc.returncode == 2
     assert "peta" in proc.stderr and "tidak_ada" not in proc.stderr
+
+
+def _pdf_text(path) -> str:
+    out = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    return " ".join(out.split())
+
+
+def test_print_measures_accuracy_or_takes_a_saved_run_of_the_same_data(tmp_path, capsys):
+    from riskmap.cli import main
+
+    assert main(["print", "--stage", "voting", "--no-tables", "--out", str(tmp_path / "a.pdf")]) == 0
+    measured = _pdf_text(tmp_path / "a.pdf")
+    assert "Teruji pada data ini: 45 % insiden 12 bulan berikutnya" in measured
+    assert main(["backtest", "--stage", "all,voting", "--out", str(tmp_path / "bt")]) == 0
+    saved = tmp_path / "bt" / "backtest.json"
+    assert "data_sha256_16" in saved.read_text(encoding="utf-8")
+    args = ["print", "--stage", "voting", "--no-tables", "--backtest", str(saved)]
+    assert main([*args, "--out", str(tmp_path / "b.pdf")]) == 0
+    line = measured[measured.index("Teruji") : measured.index(")", measured.index("Teruji")) + 1]
+    assert line in _pdf_text(tmp_path / "b.pdf")  # the same figures, from the saved run
+    assert main(["print", "--stage", "voting", "--no-tables", "--no-accuracy", "--out", str(tmp_path / "c.pdf")]) == 0
+    assert "Akurasi tidak diukur untuk cetakan ini" in _pdf_text(tmp_path / "c.pdf")
+    capsys.readouterr()
+    # the saved run was measured on all incidents: with --as-of fewer are printed, so it is refused
+    assert main([*args, "--as-of", "2024-06-01", "--out", str(tmp_path / "d.pdf")]) == 2
+    err = capsys.readouterr().err
+    assert "backtest.json" in err and "insidennya berbeda" in err and "Traceback" not in err
+    assert not (tmp_path / "d.pdf").exists()
+    # a stage the saved run did not measure
+    assert main(["print", "--stage", "recap", "--backtest", str(saved), "--out", str(tmp_path / "e.pdf")]) == 2
+    assert "tidak mengukur tahap recap" in capsys.readouterr().err

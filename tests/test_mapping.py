@@ -312,3 +312,85 @@ def test_a_filter_that_leaves_no_village_still_draws_a_map(demo):
     view.tps = view.tps.iloc[:0]
     html = build_map(view, demo.config, geoms=display_geometry(view.villages)).get_root().render()
     assert "riskmap-legend" in html
+
+
+# -- faces of issue 10: the method in the legend, hot spots as a layer ------------------------------
+def _legend_of(result, stage="voting", config=None, lang="id"):
+    from riskmap.mapping import legend_html
+
+    return legend_html(make_view(result, stage), config or result.config, lang=lang)
+
+
+def test_legend_names_the_scoring_method(demo):
+    from riskmap.config import load_config
+
+    assert "Metode: indeks berbobot" in _legend_of(demo)
+    assert "Method: weighted index" in _legend_of(demo, lang="en")
+    fitted = load_config(overrides={"scoring": {"method": "fitted"}})
+    assert "Metode: model terlatih pada data lalu" in _legend_of(demo, config=fitted)
+    assert "Metode: indeks berbobot" in _html(demo)  # and it reaches the page
+
+
+def _with_hotspots(result, stage="voting"):
+    """The demo result with the hot-spot engineer's column set by hand (the contract of riskmap.hotspots)."""
+    import copy
+
+    hot = copy.copy(result)
+    hot.model = copy.copy(result.model)
+    v = result.villages.copy()
+    classes = ["hot_99", "hot_95", "hot_90", "cold_90", "cold_95", "cold_99"]
+    v[f"hotspot_{stage}"] = "ns"
+    for i, cls in enumerate(classes):
+        v.loc[v.index[i], f"hotspot_{stage}"] = cls
+    v.loc[v.index[6], f"hotspot_{stage}"] = "hot_99"
+    v[f"hotspot_z_{stage}"] = 0.0
+    hot.model.villages_ = v
+    return hot
+
+
+def test_hotspot_layer_only_when_the_column_is_there(demo):
+    plain = _html(demo)
+    assert "rm-hotspot" not in plain and "Titik panas" not in plain
+    hot = _with_hotspots(demo)
+    html = _html(hot)
+    assert html.count('"className": "rm-hotspot"') == 1  # one layer, in the layer control by its name
+    assert '"Titik panas/dingin"' in html or "Titik panas/dingin" in html
+    view = make_view(hot, "voting")
+    m = build_map(view, hot.config)
+    layer = next(c for c in m._children.values() if getattr(c, "options", {}).get("className") == "rm-hotspot")
+    assert len(layer.data["features"]) == 7  # every class but "ns"
+    assert {f["properties"]["hotspot"] for f in layer.data["features"]} == {
+        "hot_99",
+        "hot_95",
+        "hot_90",
+        "cold_90",
+        "cold_95",
+        "cold_99",
+    }
+    styles = {f["properties"]["hotspot"]: layer.style_function(f) for f in layer.data["features"]}
+    assert styles["hot_99"]["color"] != styles["cold_99"]["color"]
+    assert styles["hot_99"]["weight"] > styles["hot_90"]["weight"] and styles["hot_99"]["fill"] is False
+    # another stage has no column: no layer, no legend entry, no crash
+    assert "rm-hotspot" not in _html(hot, stage="recap")
+    assert "Titik panas" not in _legend_of(hot, stage="recap")
+
+
+def test_hotspot_legend_counts_and_tooltip_class(demo):
+    hot = _with_hotspots(demo)
+    legend = _legend_of(hot)
+    assert "Titik panas (99 %): 2" in legend and "Titik dingin (90 %): 1" in legend
+    assert "Tidak signifikan" not in legend  # not drawn, so not in the legend
+    assert "Hot spot (95 %): 1" in _legend_of(hot, lang="en")
+    feats = village_features(make_view(hot, "voting"), display_geometry(hot.villages))
+    tips = [f["properties"]["tip"] for f in feats["features"]]
+    assert "Titik panas/dingin: <b>Titik panas (99 %)</b>" in tips[0]
+    assert "Titik panas/dingin: <b>Tidak signifikan</b>" in tips[10]
+    plain = village_features(make_view(demo, "voting"), display_geometry(demo.villages))
+    assert "Titik panas" not in plain["features"][0]["properties"]["tip"]
+
+
+def test_hostile_hotspot_value_stays_text(demo):
+    hot = _with_hotspots(demo)
+    hot.model.villages_.loc[hot.villages.index[12], "hotspot_voting"] = "<img src=x onerror=alert(9)>{{7*7}}"
+    html = _html(hot)
+    assert "<img src=x onerror=alert(9)>" not in html and "{{7*7}}" not in html

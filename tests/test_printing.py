@@ -147,3 +147,123 @@ def test_one_village_without_tps_prints_map_and_empty_table(tmp_path, villages):
     assert _pdfinfo(out)["Pages"].strip() == "2"
     assert "Desa 0" in _text(out, 1)
     assert "Tidak ada TPS rawan" in _text(out, 2)
+
+
+# -- faces of issue 10: the accuracy line, the method and hot spots in the legend -------------------
+@pytest.fixture(scope="module")
+def demo_accuracy(demo):
+    from riskmap import backtest
+
+    run = backtest.Backtest.from_layers(demo.layers, demo.config, stages=list(demo.config.stages)).fit()
+    return {s: backtest.accuracy(run, s) for s in demo.config.stages}
+
+
+def _one_line(text: str) -> str:
+    return re.sub(r"\s+", " ", text)
+
+
+@pytest.mark.parametrize("orientation", ["landscape", "portrait"])
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [
+        ("id", "Teruji pada data ini: 45 % insiden 12 bulan berikutnya terjadi di 20 % kelurahan/desa"),
+        ("en", "Tested on this data: 45 % of the incidents of the following 12 months fell in the 20 %"),
+    ],
+)
+def test_every_map_page_carries_the_accuracy_line(demo, demo_accuracy, tmp_path, lang, words, orientation):
+    from riskmap.view import accuracy_line
+
+    path = tmp_path / "maps.pdf"
+    opts = PrintOptions(
+        stages=["voting", "recap"], tables=True, lang=lang, orientation=orientation, accuracy=demo_accuracy
+    )
+    print_maps(demo, path, opts)
+    pages = [_one_line(_text(path, p)) for p in range(1, int(_pdfinfo(path)["Pages"]) + 1)]
+    lines = {s: accuracy_line(demo_accuracy[s], lang) for s in ("voting", "recap")}
+    assert words in lines["voting"] and lines["voting"] != lines["recap"]  # each page its own stage's figures
+    assert lines["voting"] in pages[0]  # the voting map, then its TPS table pages, then the recap map
+    recap = next(i for i, p in enumerate(pages) if "Rekapitulasi" in p or "Recapitulation" in p or "Recap" in p)
+    assert lines["recap"] in pages[recap]
+    assert [i for i, p in enumerate(pages) if "Teruji" in p or "Tested on" in p] == [0, recap]  # maps only
+    assert f"{demo_accuracy['voting']['test_incidents']} " in pages[0]
+    assert ("Metode: indeks berbobot" if lang == "id" else "Method: weighted index") in pages[0]
+
+
+def test_accuracy_line_fits_the_page_clear_of_legend_and_scale_bar(demo, demo_accuracy, tmp_path):
+    """The line's text box lies inside the page, below the map frame and the legend, above the footer."""
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    from riskmap import printing
+
+    for orientation in ("landscape", "portrait"):
+        for lang in ("id", "en"):
+            opts = PrintOptions(
+                stages=["voting"], tables=False, lang=lang, orientation=orientation, accuracy=demo_accuracy
+            )
+            fig = next(printing._pages(demo, opts))
+            fig.canvas.draw()
+            renderer = fig.canvas.get_renderer()
+            line = next(t for t in fig.texts if t.get_text().startswith(("Teruji", "Tested")))
+            box = line.get_window_extent(renderer)
+            page = fig.bbox
+            assert box.x0 >= 0 and box.x1 <= page.x1 and box.y0 > 0, (orientation, lang)
+            for ax in fig.axes:  # map (with its tick labels), legend, overview: nothing overlaps the line
+                assert not box.overlaps(ax.get_tightbbox(renderer)), (orientation, lang, ax)
+            footer = next(t for t in fig.texts if "riskmap 0" in t.get_text() or "riskmap " in t.get_text())
+            assert not box.overlaps(footer.get_window_extent(renderer)), (orientation, lang)
+            with PdfPages(tmp_path / f"{orientation}_{lang}.pdf") as pdf:
+                pdf.savefig(fig)
+            printing.plt.close(fig)
+
+
+def test_accuracy_line_says_when_it_was_not_measured(demo, tmp_path, villages_path):
+    path = tmp_path / "none.pdf"
+    print_maps(demo, path, PrintOptions(stages=["voting"], tables=False))
+    assert "Akurasi tidak diukur untuk cetakan ini" in _one_line(_text(path, 1))
+    # no incident file: the print says accuracy could not be measured, and why
+    from riskmap import backtest
+
+    result = pipeline.run(villages_path, demo_data=False)
+    with pytest.raises(backtest.RiskmapInputError) as err:
+        backtest.Backtest.from_layers(result.layers, result.config).fit()
+    acc = {"voting": backtest.accuracy(err.value, "voting")}
+    for lang, words in (
+        ("id", "Akurasi tidak dapat diukur pada data ini: tidak ada data insiden."),
+        ("en", "Accuracy could not be measured on this data: there are no incident data."),
+    ):
+        print_maps(result, path, PrintOptions(stages=["voting"], tables=False, lang=lang, accuracy=acc))
+        assert words in _one_line(_text(path, 1))
+
+
+def test_hot_spots_get_a_symbol_and_a_legend_entry(demo, tmp_path):
+    from test_mapping import _with_hotspots
+
+    hot = _with_hotspots(demo)
+    path = tmp_path / "hot.pdf"
+    print_maps(hot, path, PrintOptions(stages=["voting", "recap"], tables=False))
+    voting, recap = _one_line(_text(path, 1)), _one_line(_text(path, 2))
+    assert "Titik panas/dingin (kelurahan)" in voting
+    assert "Titik panas (99 %) (2)" in voting and "Titik dingin (95 %) (1)" in voting
+    assert "Tidak signifikan" not in voting
+    assert "Titik panas" not in recap  # no column for this stage: no symbol, no legend entry
+    from riskmap import printing
+
+    fig = next(printing._pages(hot, PrintOptions(stages=["voting"], tables=False)))
+    rings = [c for c in fig.axes[0].collections if c.get_zorder() == 9]
+    assert sum(len(c.get_offsets()) for c in rings) == 7
+    printing.plt.close(fig)
+
+
+@pytest.mark.parametrize("orientation", ["landscape", "portrait"])
+def test_overview_title_clear_of_the_map_labels(demo, orientation):
+    # portrait: the overview's title "Peta ikhtisar" was printed over the map's longitude labels
+    from riskmap import printing
+
+    fig = next(printing._pages(demo, PrintOptions(stages=["voting"], tables=False, orientation=orientation)))
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    map_ax, overview = fig.axes[0], fig.axes[2]
+    labels = [t.get_window_extent(renderer) for t in map_ax.get_xticklabels() if t.get_text()]
+    title = overview.title.get_window_extent(renderer)
+    assert labels and not any(title.overlaps(b) for b in labels)
+    printing.plt.close(fig)

@@ -181,3 +181,40 @@ def score_layers(source: Source, overrides: dict[str, Any]) -> pipeline.Result:
 def display_geometry(source: Source) -> Any:
     """Screen geometry of all villages (aligned with the villages' index), cached."""
     return _display_geometry(source.key, source.paths)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _backtest(
+    key: str, _paths: tuple[tuple[str, str | None], ...], overrides_json: str, stages: tuple[str, ...]
+) -> Any:
+    from riskmap import backtest
+    from riskmap._errors import RiskmapInputError
+
+    config = load_config(overrides=json.loads(overrides_json) if overrides_json else None)
+    try:
+        return backtest.Backtest.from_layers(_load(key, _paths), config, stages=list(stages)).fit()
+    except RiskmapInputError as exc:  # too few incidents (or a setting that cannot work): kept to be said
+        return exc
+
+
+def backtest_stages(stage: str) -> tuple[str, ...]:
+    """Stages the app's backtest measures for the selected stage: every incident, then the stage's."""
+    from riskmap.backtest import ALL
+
+    return (ALL, stage)
+
+
+def backtest_layers(source: Source, overrides: dict[str, Any], stage: str) -> Any:
+    """Backtest of the loaded layers (default cutoffs) for ``all`` and ``stage``, cached per content and settings.
+
+    Returns the fitted :class:`riskmap.backtest.Backtest`, or the
+    :class:`riskmap._errors.RiskmapInputError` saying why it cannot be
+    measured (mostly too few incidents: :data:`riskmap.backtest.NOT_MEASURABLE`).
+    """
+    ov = json.dumps(overrides, sort_keys=True) if overrides else ""
+    return _backtest(source.key, source.paths, ov, backtest_stages(stage))
+
+
+def layers_of(source: Source) -> pipeline.Layers:
+    """The cached loaded layers of ``source``."""
+    return _load(source.key, source.paths)

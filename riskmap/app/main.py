@@ -19,6 +19,7 @@ from streamlit_folium import st_folium
 from riskmap import i18n
 from riskmap._errors import RiskmapInputError
 from riskmap.app import data, md_escape, tr
+from riskmap.app.accuracy_page import accuracy_panel
 from riskmap.config import CATEGORIES, Config, load_config
 from riskmap.export import XLSX_MAX_ROWS, XLSX_MIME, geojson_bytes, plain_table, run_metadata, xlsx_bytes
 from riskmap.mapping import build_map, check_tiles_url
@@ -224,7 +225,7 @@ def _select_from_click(clicked: Any) -> None:
             st.session_state["selected"] = f"{kind}:{ident}"
 
 
-def _tables(lang: str, result: Result, view: Any, stage: str) -> None:
+def _tables(lang: str, result: Result, view: Any, stage: str, accuracy: Any = None) -> None:
     config = result.config
     tabs = st.tabs([tr("rank_villages", lang), tr("rank_tps", lang), tr("between", lang), tr("downloads", lang)])
     with tabs[0]:
@@ -279,7 +280,7 @@ def _tables(lang: str, result: Result, view: Any, stage: str) -> None:
                 tr("dl_tps_csv", lang), csv_bytes(view.tps), f"tps_{stage}.csv", "text/csv", key="dl_t_csv"
             )
             _xlsx_button(c2, lang, result, "dl_tps_xlsx", "tps", view.tps, f"tps_{stage}", "dl_t_x", stage)
-        _print_button(lang, result, view, stage)
+        _print_button(lang, result, view, stage, accuracy)
 
 
 def _xlsx_button(
@@ -308,13 +309,19 @@ def _xlsx_button(
     )
 
 
-def _print_button(lang: str, result: Result, view: Any, stage: str) -> None:
-    """Print the current stage and filter to PDF (the same file as ``riskmap print``)."""
+def _print_button(lang: str, result: Result, view: Any, stage: str, accuracy: Any = None) -> None:
+    """Print the current stage and filter to PDF (the same file as ``riskmap print``).
+
+    ``accuracy()`` gives the backtest for the page's accuracy line: the one the
+    "Seberapa akurat?" panel computed (cached), else it is computed here.
+    """
+    from riskmap.backtest import accuracy as summary
     from riskmap.printing import PrintOptions, pdf_bytes
 
     if st.button(tr("print", lang), key="print_pdf"):
         with st.spinner(tr("printing", lang)):
-            opts = PrintOptions(stages=[stage], lang=lang, tables=True, filters=view.filters)
+            measured = {stage: summary(accuracy(), stage)} if accuracy is not None else None
+            opts = PrintOptions(stages=[stage], lang=lang, tables=True, filters=view.filters, accuracy=measured)
             st.session_state["print_pdf_bytes"] = (stage, pdf_bytes(result, opts))
     printed = st.session_state.get("print_pdf_bytes")
     if printed and printed[0] == stage:
@@ -422,4 +429,5 @@ def _page() -> None:
             st.rerun()
     with right:
         _explanation(lang, result, stage)
-    _tables(lang, result, view, stage)
+    accuracy_panel(lang, source, overrides, stage)
+    _tables(lang, result, view, stage, lambda: data.backtest_layers(source, overrides, stage))

@@ -1,0 +1,139 @@
+"""riskmap.view's faces of issue 10: the accuracy line, the method's name, saved backtests, hot-spot labels."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from riskmap import backtest, i18n, pipeline
+from riskmap._errors import RiskmapInputError
+from riskmap.config import load_config
+from riskmap.view import accuracy_line, backtest_meta, data_digest, hotspot_label, method_label, saved_backtest
+
+MEASURED = {
+    "measured": True,
+    "stage": "voting",
+    "k": 20.0,
+    "hit_rate": {"riskmap": 0.474, "count": 0.43, "decay": 0.41, "kde": 0.3, "random": 0.2},
+    "windows": 6,
+    "first_cutoff": "2019-01-01",
+    "last_cutoff": "2024-01-01",
+    "last_end": "2025-01-01",
+    "window": "12M",
+    "test_incidents": 812,
+    "wins": {"count": 5, "decay": 6, "kde": 6, "random": 6},
+    "best_baseline": "count",
+}
+
+
+def test_accuracy_line_in_both_languages():
+    assert accuracy_line(MEASURED, "id") == (
+        "Teruji pada data ini: 47 % insiden 12 bulan berikutnya terjadi di 20 % kelurahan/desa berskor tertinggi "
+        "(median 6 jendela uji 2019–2024, 812 insiden; pembanding terkuat, hitungan: 43 %)."
+    )
+    en = accuracy_line(MEASURED, "en")
+    assert en.startswith("Tested on this data: 47 % of the incidents of the following 12 months fell in the 20 %")
+    assert "median of 6 test windows 2019–2024, 812 incidents; strongest baseline, count: 43 %" in en
+    one = accuracy_line({**MEASURED, "window": "1M", "last_end": "2019-02-01", "first_cutoff": "2019-01-01"}, "en")
+    assert "following 1 month fell" in one and "windows 2019," in one
+
+
+@pytest.mark.parametrize(
+    ("reason", "params", "words_id", "words_en"),
+    [
+        ("bt_no_incidents", {}, "tidak ada data insiden", "there are no incident data"),
+        ("bt_no_precise", {}, "sampai kelurahan/desa", "located to a village"),
+        (
+            "bt_no_test_incidents",
+            {"cutoffs": "2024-02-01", "window": "12M", "first": "2024-01-02", "last": "2024-03-01", "n": 4},
+            "jendela uji 12 bulan (4 insiden bertanggal 2024-01-02 sampai 2024-03-01",
+            "test window of 12 months (4 incidents dated 2024-01-02 to 2024-03-01",
+        ),
+    ],
+)
+def test_accuracy_line_says_plainly_why_it_was_not_measured(reason, params, words_id, words_en):
+    acc = {"measured": False, "stage": "all", "reason": reason, "params": params}
+    assert accuracy_line(acc, "id").startswith("Akurasi tidak dapat diukur pada data ini: ")
+    assert words_id in accuracy_line(acc, "id")
+    assert accuracy_line(acc, "en").startswith("Accuracy could not be measured on this data: ")
+    assert words_en in accuracy_line(acc, "en")
+    for lang in i18n.LANGS:
+        assert "{" not in accuracy_line(acc, lang)
+
+
+def test_accuracy_line_of_another_error_gives_its_message():
+    acc = backtest.accuracy(RiskmapInputError("bt_bad_window", value="13X"))
+    line = accuracy_line(acc, "id")
+    assert line.startswith("Akurasi tidak dapat diukur pada data ini: Panjang jendela tidak terbaca: 13X")
+    assert "12M (bulan)" in line and line.endswith(".") and not line.endswith("..")
+
+
+def test_accuracy_line_without_a_backtest():
+    assert accuracy_line(None, "id").startswith("Akurasi tidak diukur")
+    assert accuracy_line(backtest.accuracy(None), "en").startswith("Accuracy not measured")
+
+
+def test_method_label_names_the_configured_method():
+    assert method_label(load_config(), "id") == "Metode: indeks berbobot"
+    fitted = load_config(overrides={"scoring": {"method": "fitted"}})
+    assert method_label(fitted, "id") == "Metode: model terlatih pada data lalu"
+    assert method_label(fitted, "en") == "Method: model fitted to past data"
+
+
+def test_method_label_falls_back_to_the_raw_name():
+    config = load_config()
+    config.data["scoring"]["method"] = "ensemble_v3"  # a method named later, without its words yet
+    assert method_label(config, "en") == "Method: ensemble_v3"
+
+
+def test_hotspot_labels():
+    assert hotspot_label("hot_99", "id") == "Titik panas (99 %)"
+    assert hotspot_label("cold_90", "en") == "Cold spot (90 %)"
+    assert hotspot_label("ns", "en") == "Not significant"
+    assert hotspot_label("weird", "en") == "weird"
+
+
+def _saved(tmp_path, layers, config):
+    run = backtest.Backtest.from_layers(layers, config, stages=["all", "voting"]).fit()
+    path = tmp_path / "backtest.json"
+    run.write(tmp_path, meta=backtest_meta(run, layers))
+    return run, path
+
+
+def test_saved_backtest_of_the_same_data_is_taken(tmp_path):
+    layers = pipeline.load()
+    config = load_config()
+    run, path = _saved(tmp_path, layers, config)
+    data = saved_backtest(str(path), layers, config)
+    assert data["_meta"]["data_sha256_16"] == data_digest(layers)
+    assert backtest.accuracy(data, "voting") == backtest.accuracy(run, "voting")
+
+
+def test_saved_backtest_of_other_data_or_config_is_refused(tmp_path):
+    layers = pipeline.load()
+    config = load_config()
+    _, path = _saved(tmp_path, layers, config)
+    fewer = pipeline.load(as_of="2024-06-01")  # the incidents after June 2024 are left out
+    assert data_digest(fewer) != data_digest(layers)
+    with pytest.raises(RiskmapInputError) as err:
+        saved_backtest(str(path), fewer, config)
+    assert err.value.code == "bt_saved_mismatch"
+    assert "insidennya berbeda" in err.value.message("id") and "riskmap backtest" in err.value.message("id")
+    other = load_config(overrides={"incidents": {"half_life_days": 90}})
+    with pytest.raises(RiskmapInputError) as err:
+        saved_backtest(str(path), layers, other)
+    assert "configuration differs" in err.value.message("en")
+
+
+def test_saved_backtest_that_is_no_backtest_is_refused(tmp_path):
+    layers = pipeline.load()
+    for text in ("{ not json", json.dumps({"type": "FeatureCollection"}), "[1, 2]"):
+        path = tmp_path / "backtest.json"
+        path.write_text(text)
+        with pytest.raises(RiskmapInputError) as err:
+            saved_backtest(str(path), layers, load_config())
+        assert err.value.code == "bt_saved_unreadable"
+    with pytest.raises(RiskmapInputError) as err:
+        saved_backtest(str(tmp_path / "missing.json"), layers, load_config())
+    assert "missing.json" in err.value.message("en")
