@@ -211,14 +211,22 @@ def _mark_near_campaign_posts(
     report.warn(None, "campaign_posts_marked", n=int(near.sum()), radius=int(radius))
 
 
-def score(layers: Layers, config: Config | None = None, as_of: dt.date | None = None) -> Result:
-    """Score already-loaded layers, with the villages' hot spots per stage (``hotspot_<stage>``)."""
+def score(
+    layers: Layers, config: Config | None = None, as_of: dt.date | None = None, *, hotspots: bool = True
+) -> Result:
+    """Score already-loaded layers, with the villages' hot spots per stage (``hotspot_<stage>``).
+
+    ``hotspots=False`` skips the hot spots (``Result.hotspots`` is None): the backtest, which only
+    ranks the scores, does not pay for them at every cutoff.
+    """
     config = config or load_config()
     as_of = parse_as_of(as_of, config)
     model = RiskModel.from_geodataframes(
         layers.villages, layers.tps, layers.incidents, config=config, as_of=as_of
     ).fit()
-    model.villages_, hot = add_hotspots(model.villages_, config)
+    hot = None
+    if hotspots:
+        model.villages_, hot = add_hotspots(model.villages_, config)
     return Result(layers=layers, model=model, config=config, as_of=model.as_of_, hotspots=hot)
 
 
