@@ -348,8 +348,19 @@ def _with_hotspots(result, stage="voting"):
     return hot
 
 
+def _without_hotspots(result):
+    import copy
+
+    plain = copy.copy(result)
+    plain.model = copy.copy(result.model)
+    v = result.villages
+    plain.model.villages_ = v.drop(columns=[c for c in v.columns if c.startswith("hotspot_")])
+    return plain
+
+
 def test_hotspot_layer_only_when_the_column_is_there(demo):
-    plain = _html(demo)
+    assert "hotspot_voting" in demo.villages  # the pipeline adds the column (riskmap.hotspots)
+    plain = _html(_without_hotspots(demo))
     assert "rm-hotspot" not in plain and "Titik panas" not in plain
     hot = _with_hotspots(demo)
     html = _html(hot)
@@ -385,7 +396,8 @@ def test_hotspot_legend_counts_and_tooltip_class(demo):
     tips = [f["properties"]["tip"] for f in feats["features"]]
     assert "Titik panas/dingin: <b>Titik panas (99 %)</b>" in tips[0]
     assert "Titik panas/dingin: <b>Tidak signifikan</b>" in tips[10]
-    plain = village_features(make_view(demo, "voting"), display_geometry(demo.villages))
+    bare = _without_hotspots(demo)
+    plain = village_features(make_view(bare, "voting"), display_geometry(bare.villages))
     assert "Titik panas" not in plain["features"][0]["properties"]["tip"]
 
 
