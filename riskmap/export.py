@@ -668,6 +668,8 @@ _SHP_FACTOR = {
     "exposure": "exp",
     "nearby_incidents": "nby",
     "village": "vil",
+    "near_repeat": "nr",
+    "background": "bg",
 }
 _SHP_PREFIX = {
     "risk": "r",
@@ -681,6 +683,8 @@ _SHP_PREFIX = {
     "w": "w",
     "hotspot": "hs",
     "hotspot_z": "hz",
+    "p_incident": "p",
+    "expected": "ex",
 }
 
 

@@ -543,7 +543,10 @@ class RiskModel:
         x = np.vstack(rows) if rows else np.zeros((0, len(names)))
         y = np.concatenate(ys) if ys else np.zeros(0)
         gamma = fit_additive(x, y, binary=True)
-        beta = fit_additive(x, y, binary=False)
+        # expected count: the hazard times the incidents per unit of hazard in the fitting windows (>= 1 where
+        # incidents come in clusters); one fit per stage instead of a second, Poisson one
+        hazard = float((x @ gamma).sum()) if len(y) else 0.0
+        beta = gamma * (float(y.sum()) / hazard if hazard > 0 else 1.0)
         terms = now * gamma
         eta = terms.sum(axis=1)
         p_inc = -np.expm1(-eta)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 import zipfile
 
 import geopandas as gpd
@@ -82,6 +83,19 @@ def test_shapefile_names_fit_and_are_documented(demo, tmp_path):
     assert set(fields["column"]) >= {"tps_id", "risk_voting", "level_voting"}
     frame = gpd.read_file(f"zip://{path}!tps.shp")
     assert set(frame.columns) - {"geometry"} == set(fields["field"])
+
+
+def test_fitted_columns_have_documented_shapefile_names():
+    cols = ["p_incident_voting", "expected_campaign", "contrib_voting_near_repeat", "contrib_recap_background"]
+    names = shp_field_names(cols, STAGES)
+    assert names == {
+        "p_incident_voting": "p_voting",
+        "expected_campaign": "ex_campaig",
+        "contrib_voting_near_repeat": "cvo_nr",
+        "contrib_recap_background": "cre_bg",
+    }
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "EXPORTS.md").read_text(encoding="utf-8")
+    assert "`p_` + stage, `ex_` + stage" in doc and "`nr` near repeat, `bg` background" in doc
 
 
 def test_field_names_unique_even_when_truncated():
