@@ -95,6 +95,7 @@ CLASSES: tuple[str, ...] = ("cold_99", "cold_95", "cold_90", "ns", "hot_90", "ho
 """Hot-spot class codes, coldest first (the categories of ``hotspot_<stage>``)."""
 VARIABLES = ("auto", "rate", "mass")
 INFERENCES = ("saddlepoint", "pearson3", "normal", "permutation")
+TRANSFORMS = ("log", "none")
 _WEIGHTS: dict[tuple[str, int], Any] = {}
 _MAX_WEIGHTS = 8  # boundary sets kept (a national set: about 30 MB each)
 
@@ -112,6 +113,8 @@ def _settings(config: Config) -> dict[str, Any]:
         raise bad("variable", ", ".join(f'"{v}"' for v in VARIABLES))
     if hs.get("inference") not in INFERENCES:
         raise bad("inference", ", ".join(f'"{v}"' for v in INFERENCES))
+    if hs.get("transform") not in TRANSFORMS:
+        raise bad("transform", ", ".join(f'"{v}"' for v in TRANSFORMS))
     for key in ("k", "permutations"):
         if isinstance(hs.get(key), bool) or not isinstance(hs.get(key), int) or hs[key] < 1:
             raise bad(key, ">= 1")
@@ -270,7 +273,7 @@ class HotSpots:
         z = np.zeros(matrix.shape)
         p = np.ones(matrix.shape)
         for j in range(matrix.shape[1]):
-            z[:, j], p[:, j] = self._gi_star(matrix[:, j], hs)
+            z[:, j], p[:, j] = self._gi_star(transform_values(matrix[:, j], str(hs["transform"])), hs)
         levels = [float(q) for q in hs["fdr_levels"]]
         classes, cuts = zip(*(classify(z[:, j], p[:, j], levels) for j in range(matrix.shape[1])), strict=True)
         if frame:
@@ -318,6 +321,28 @@ class HotSpots:
         bad = ~np.isfinite(z) | ~np.isfinite(p)
         z[bad], p[bad] = 0.0, 1.0
         return z, p
+
+
+def transform_values(y: np.ndarray, transform: str = "log") -> np.ndarray:
+    r"""The values Gi* is computed on: :math:`\ln(1 + x_i / \bar x)` (``"log"``) or :math:`x_i` (``"none"``).
+
+    :math:`\bar x` is the mean over all villages of the stage, so the
+    transformed value is unitless and the same for a rate per 1,000 voters
+    and for an incident mass (0 for a village without incidents, 0.69 for one
+    at the average, 2.4 at ten times the average). It bounds the weight of one
+    very busy village in a neighbourhood total: on the raw values a single
+    village with 30 times the average makes every 9-village total that holds
+    it look ordinary under random dealing (random dealing puts such a village
+    somewhere too), so clusters of several busy villages are not found.
+    All zero (no incident): returned unchanged.
+    """
+    y = np.asarray(y, dtype=float)
+    if transform == "none":
+        return y
+    if transform != "log":
+        raise ValueError(f"unknown transform {transform!r}")
+    mean = float(y.mean()) if len(y) else 0.0
+    return np.log1p(y / mean) if mean > 0 else y
 
 
 def saddlepoint_p(y: np.ndarray, sums: np.ndarray, m: np.ndarray, grid: int = 256) -> np.ndarray:
