@@ -5,15 +5,20 @@ Usage::
     python bench/bench_hotspots.py                 # 83,000 villages (bench_pipeline's data, made on first use)
     python bench/bench_hotspots.py --scale 0.1     # 8,300 villages
     python bench/bench_hotspots.py --permutations  # also esda's 999 conditional permutations (one stage, slow)
-    python bench/bench_hotspots.py --history       # incidents of riskmap.testing.incident_history (400 planted
-                                                   # hot spots, as bench_backtest.py --history): precision, recall
+    python bench/bench_hotspots.py --history       # incidents of riskmap.testing.incident_history with planted
+                                                   # hot spots (400 per 83,000 villages) and the same number of
+                                                   # incidents dealt at random (noise): recall, false share, marks
 
 Loads, joins and scores once (``pipeline.load`` + ``RiskModel.fit``, not timed), then times, ``--runs``
 times each: the kNN weights built from a cold cache (centroids, k-d tree, ``libpysal.graph.Graph``);
 ``add_hotspots`` with the weights cached (Gi* with esda, skewness-corrected p-values, BH FDR, 4 stages);
 the cache look-up alone; and the two inferences the default was chosen against (esda's normal
 ``p_norm``; conditional permutations). Prints medians and the classes per inference. Target: weights +
-4 stages <= 10 s at full scale. See bench/README.md.
+4 stages <= 10 s at full scale. With ``--history``, per transform (``log``, the default, and ``none``)
+and inference (pearson3, normal): recall = share of the planted hot-spot villages that are, or have one
+of their 8 nearest villages, hot at 95 % (FDR 5 %); false share = share of the villages hot at 95 % that
+lie more than 5 km from every planted one; noise = villages marked (any class, 90 %) when the incidents
+are dealt out uniformly at random (exact positions, no hot spot). See bench/README.md.
 """
 
 from __future__ import annotations
@@ -126,54 +131,82 @@ def main() -> None:
         for s, c in per_stage.items():
             print(f"  {name:20s} {s:9s} " + " ".join(f"{int(v):6d}" for v in pd.Series(c).fillna(0)))
     if planted is not None:
-        _precision_recall(villages, planted, cfg, normal)
+        noise = _history(data, noise=True)[0]
+        nlayers = pipeline.load(villages=data / bp.VIL, tps=data / bp.TPS, incidents=noise, config=cfg)
+        noisy = RiskModel.from_geodataframes(nlayers.villages, nlayers.tps, nlayers.incidents, config=cfg).fit()
+        _recall_false_share(villages, noisy.villages_, planted, cfg, args.runs)
 
 
-def _history(data: Path) -> tuple[Path, Path]:
-    """bench_backtest.py's Hawkes-like incidents (made and cached on first use) and the planted centres."""
+def _history(data: Path, noise: bool = False) -> tuple[Path, Path | None]:
+    """Incidents with planted hot spots (400 per 83,000 villages, sd 2 km, seed 42) and their village indices, or
+    (``noise``) as many incidents dealt uniformly at random over the villages (exact positions, no hot spot,
+    seed 43). Made and cached in ``data`` on first use."""
     import geopandas as gpd
     import numpy as np
-    import shapely
 
     from riskmap.testing import incident_history
 
-    path, centres = data / "incidents_hawkes.csv", data / "incidents_hawkes_hot_spots.npy"
-    if not (path.exists() and centres.exists()):
+    name = "incidents_hotspots_noise" if noise else "incidents_hotspots_planted"
+    path, planted = data / f"{name}.csv", data / f"{name}.npy"
+    if not (path.exists() and (noise or planted.exists())):
         meta = __import__("json").loads((data / "meta.json").read_text())
         villages = gpd.read_parquet(data / bp.VIL)
         per_year = 5_000 * meta["villages"] / 83_000  # as bench_backtest.py --history
-        hist = incident_history(villages, background_per_year=per_year, hot_spots=400, hot_spot_km=2.0, seed=42)
-        if not path.exists():
-            hist.to_csv(path)
-        c = shapely.centroid(villages.geometry.to_numpy()[hist.hot_spots])
-        np.save(centres, np.column_stack([shapely.get_x(c), shapely.get_y(c)]))
-    return path, centres
+        if noise:  # no branching: 1 / (1 - 0.4) times the background gives the same number of incidents
+            hist = incident_history(
+                villages,
+                background_per_year=per_year / 0.6,
+                hot_share=0.0,
+                branching=0.0,
+                precision_mix=(1.0, 0.0, 0.0),
+                seed=43,
+            )
+        else:
+            n_hot = max(1, round(400 * meta["villages"] / 83_000))
+            hist = incident_history(villages, background_per_year=per_year, hot_spots=n_hot, hot_spot_km=2.0, seed=42)
+            np.save(planted, np.asarray(hist.hot_spots))
+        hist.to_csv(path)
+    return path, (None if noise else planted)
 
 
-def _precision_recall(villages, planted: Path, cfg, normal) -> None:
-    """Share of hot villages within 5 km of a planted hot spot, share of planted centres found hot."""
+def _recall_false_share(villages, noisy, planted: Path, cfg, runs: int) -> None:
+    """Recall, false share and time on the planted history; villages marked on the noise; per transform and p."""
     import numpy as np
     from scipy.spatial import cKDTree
 
     from riskmap import hotspots
     from riskmap.joins import EARTH_RADIUS_M, _unit_vectors
 
-    centres = np.load(planted)
+    hot_idx = np.load(planted)
     lon, lat = hotspots._centroids(villages)
-    chord, _ = cKDTree(_unit_vectors(centres[:, 0], centres[:, 1])).query(_unit_vectors(lon, lat))
+    unit = _unit_vectors(lon, lat)
+    chord, _ = cKDTree(unit[hot_idx]).query(unit)
     near = 2 * EARTH_RADIUS_M * np.arcsin(np.clip(chord / 2, 0, 1)) / 1000 <= 5.0
-    centre_village = cKDTree(_unit_vectors(lon, lat)).query(_unit_vectors(centres[:, 0], centres[:, 1]))[1]
-    print(f"\nplanted hot spots: {len(centres)}; villages within 5 km of one: {near.sum():,}")
-    for name, conf in (("pearson3 (default)", cfg), ("normal", normal)):
-        out, _ = hotspots.add_hotspots(villages, conf)
-        for s in cfg.stages:
-            hot = out[f"hotspot_{s}"].astype(str).str.startswith("hot").to_numpy()
-            hot99 = (out[f"hotspot_{s}"].astype(str) == "hot_99").to_numpy()
-            prec = near[hot].mean() if hot.any() else float("nan")
-            print(
-                f"  {name:20s} {s:9s} hot {hot.sum():5d} (99 %: {hot99.sum():5d}), within 5 km of a planted one "
-                f"{prec:6.1%}; planted centres found hot {hot[centre_village].mean():6.1%}"
-            )
+    around = cKDTree(unit).query(unit[hot_idx], k=9)[1]  # each planted village and its 8 nearest
+    print(
+        f"\nplanted hot spots: {len(hot_idx)} villages; villages within 5 km of one: {near.sum():,}; "
+        f"{len(noisy):,} villages in the noise run"
+    )
+    print("  transform  inference  stage      hot 95 %  recall  false share  noise marked (90 %)  time 4 stages")
+    for transform in ("log", "none"):
+        for inference in ("pearson3", "normal"):
+            conf = cfg.with_overrides({"hotspots": {"transform": transform, "inference": inference}})
+            took = []
+            for _ in range(max(1, runs)):
+                t = time.perf_counter()
+                out, _ = hotspots.add_hotspots(villages, conf)
+                took.append(time.perf_counter() - t)
+            noise_out, _ = hotspots.add_hotspots(noisy, conf)
+            for s in cfg.stages:
+                cls = out[f"hotspot_{s}"].astype(str).to_numpy()
+                hot = np.isin(cls, ["hot_95", "hot_99"])
+                recall = hot[around].any(axis=1).mean()
+                false = (~near[hot]).mean() if hot.any() else float("nan")
+                marked = int((noise_out[f"hotspot_{s}"].astype(str) != "ns").sum())
+                print(
+                    f"  {transform:9s}  {inference:9s}  {s:9s}  {hot.sum():8d}  {recall:6.1%}  {false:11.1%}  "
+                    f"{marked:19d}  {statistics.median(took):6.2f} s"
+                )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 r"""Hot spots per election stage: local Getis-Ord Gi* with a false-discovery-rate correction.
 
-For villages :math:`i = 1..n` with values :math:`x_i` and binary weights
+For villages :math:`i = 1..n` with values :math:`x_i` (the transformed
+variable below, by default :math:`x_i = \ln(1 + v_i / \bar v)` of the
+village's incident value :math:`v_i`) and binary weights
 :math:`w_{ij} = 1` when :math:`j` is :math:`i` itself or one of its
 neighbours (else 0), the Gi* ("star": the village itself included) z-score is
 
@@ -26,6 +28,29 @@ Variable
     incident from being a hot spot on its own); without, the mass per village
     ``incidents_<stage>`` (a count-like number, region-precision incidents
     shared over their kecamatan). ``hotspots.variable`` forces either.
+Transform
+    ``hotspots.transform = "log"`` (default): Gi* adds up
+    :math:`x_i = \ln(1 + v_i / \bar v)`, :math:`\bar v` the mean of the
+    variable over all villages of the stage (:func:`transform_values`):
+    unitless, 0 without incidents, 0.69 at the average, 2.4 at ten times it.
+    ``"none"``: :math:`x_i = v_i`. Incident values are mostly zero with a
+    long tail, and under random dealing (the null of Gi*) the busiest
+    villages are dealt somewhere too: on the raw values one village with 30
+    times the average makes any 9-village total that holds it ordinary, so a
+    cluster of several busy villages does not stand out against 83,000
+    tests. The logarithm bounds that weight. Measured with
+    ``bench/bench_hotspots.py --history`` (400 planted hot spots, sd 2 km, in
+    83,000 villages; a planted hot spot counts as found when it or one of its
+    8 nearest villages is hot at 95 %): raw values with pearson3 find 0 %,
+    the log 93 %; normal p-values on the raw values 88 %, but they mark
+    villages on pure noise (below). Tried and not taken (docs/METHOD.md
+    section 9): ranks (91 %, but the smoothed rate of a village without
+    incidents falls with its voters, so there the ranks follow the voters:
+    twice the share of marks with no planted hot spot in the
+    neighbourhood), :math:`k = 16` (94 %, a third more marks beyond 5 km),
+    a 5 km distance band (99 %, but villages farther than 5 km from any
+    other get no neighbourhood, and at 8,300 villages a 15 km band did no
+    better than k = 8), permutations (no power at this size, below).
 Weights
     The ``hotspots.k`` nearest villages by great-circle distance between
     centroids (3D unit vectors and a k-d tree, as :mod:`riskmap.joins`),
@@ -55,10 +80,12 @@ Inference
     :math:`p \le 0.01\,m/n` for the :math:`m` strongest: with 999 draws
     nothing is significant unless over 830 villages are. The normal
     p-values are far too small for incident values (mostly zeros, a long
-    tail): on pure noise they gave false ``hot_99`` villages in half the
-    runs; pearson3 and saddlepoint keep the FDR (tests/test_hotspots.py).
-    On bench_pipeline's national incidents, normal marks about 1,400 villages
-    hot per stage, pearson3 7-9, permutations none.
+    tail), and still too small after the log transform: on pure noise they
+    gave false ``hot_99`` villages in half the runs (raw values), and on
+    83,000 villages with incidents dealt at random they marked villages in
+    7 of 8 runs (log) and 8 of 8 (raw, 390 villages on average); pearson3
+    and saddlepoint on the log values marked none in 16 of 16
+    (tests/test_hotspots.py, bench/bench_hotspots.py --history).
 FDR
     Benjamini-Hochberg on the two-sided p-values of all villages of a stage
     (``esda.fdr``), applied separately at each of ``hotspots.fdr_levels``
@@ -95,6 +122,7 @@ CLASSES: tuple[str, ...] = ("cold_99", "cold_95", "cold_90", "ns", "hot_90", "ho
 """Hot-spot class codes, coldest first (the categories of ``hotspot_<stage>``)."""
 VARIABLES = ("auto", "rate", "mass")
 INFERENCES = ("saddlepoint", "pearson3", "normal", "permutation")
+TRANSFORMS = ("log", "none")
 _WEIGHTS: dict[tuple[str, int], Any] = {}
 _MAX_WEIGHTS = 8  # boundary sets kept (a national set: about 30 MB each)
 
@@ -112,6 +140,8 @@ def _settings(config: Config) -> dict[str, Any]:
         raise bad("variable", ", ".join(f'"{v}"' for v in VARIABLES))
     if hs.get("inference") not in INFERENCES:
         raise bad("inference", ", ".join(f'"{v}"' for v in INFERENCES))
+    if hs.get("transform") not in TRANSFORMS:
+        raise bad("transform", ", ".join(f'"{v}"' for v in TRANSFORMS))
     for key in ("k", "permutations"):
         if isinstance(hs.get(key), bool) or not isinstance(hs.get(key), int) or hs[key] < 1:
             raise bad(key, ">= 1")
@@ -215,7 +245,7 @@ class HotSpots:
     """Local Getis-Ord Gi* hot spots with a Benjamini-Hochberg FDR correction (see the module).
 
     Build with :meth:`from_geodataframe`, then :meth:`fit`. Results: ``z_``
-    (Gi* z-scores, unitless), ``p_`` (two-sided p-values), ``classes_``
+    (Gi* z-scores of the transformed values, unitless), ``p_`` (two-sided p-values), ``classes_``
     (``hot_99`` ... ``cold_90``, ``ns``), ``cuts_`` (the BH p-value cut-off at
     each FDR level, strictest first) and ``weights_`` (the
     ``libpysal.graph.Graph``); ``variable_`` is set by :func:`add_hotspots`. For a 1-D ``values`` they are arrays (a
@@ -227,7 +257,8 @@ class HotSpots:
     villages
         Village polygons (EPSG:4326 or any CRS; centroids are taken in 4326).
     values
-        Non-negative values per village (same order): an array or a DataFrame.
+        Non-negative values per village (same order): an array or a DataFrame;
+        ``hotspots.transform`` is applied to each column before Gi*.
     config
         Configuration (``[hotspots]``; defaults when None).
     """
@@ -270,7 +301,7 @@ class HotSpots:
         z = np.zeros(matrix.shape)
         p = np.ones(matrix.shape)
         for j in range(matrix.shape[1]):
-            z[:, j], p[:, j] = self._gi_star(matrix[:, j], hs)
+            z[:, j], p[:, j] = self._gi_star(transform_values(matrix[:, j], str(hs["transform"])), hs)
         levels = [float(q) for q in hs["fdr_levels"]]
         classes, cuts = zip(*(classify(z[:, j], p[:, j], levels) for j in range(matrix.shape[1])), strict=True)
         if frame:
@@ -318,6 +349,28 @@ class HotSpots:
         bad = ~np.isfinite(z) | ~np.isfinite(p)
         z[bad], p[bad] = 0.0, 1.0
         return z, p
+
+
+def transform_values(y: np.ndarray, transform: str = "log") -> np.ndarray:
+    r"""The values Gi* is computed on: :math:`\ln(1 + x_i / \bar x)` (``"log"``) or :math:`x_i` (``"none"``).
+
+    :math:`\bar x` is the mean over all villages of the stage, so the
+    transformed value is unitless and the same for a rate per 1,000 voters
+    and for an incident mass (0 for a village without incidents, 0.69 for one
+    at the average, 2.4 at ten times the average). It bounds the weight of one
+    very busy village in a neighbourhood total: on the raw values a single
+    village with 30 times the average makes every 9-village total that holds
+    it look ordinary under random dealing (random dealing puts such a village
+    somewhere too), so clusters of several busy villages are not found.
+    All zero (no incident): returned unchanged.
+    """
+    y = np.asarray(y, dtype=float)
+    if transform == "none":
+        return y
+    if transform != "log":
+        raise ValueError(f"unknown transform {transform!r}")
+    mean = float(y.mean()) if len(y) else 0.0
+    return np.log1p(y / mean) if mean > 0 else y
 
 
 def saddlepoint_p(y: np.ndarray, sums: np.ndarray, m: np.ndarray, grid: int = 256) -> np.ndarray:
@@ -459,6 +512,9 @@ def stage_values(villages: pd.DataFrame, stages: list[str], variable: str = "aut
 
 def add_hotspots(villages: gpd.GeoDataFrame, config: Config | None = None) -> tuple[gpd.GeoDataFrame, HotSpots]:
     """Scored villages with ``hotspot_<stage>`` (a class of :data:`CLASSES`) and ``hotspot_z_<stage>`` (Gi*).
+
+    ``hotspot_z_<stage>`` is the Gi* z-score of the transformed variable
+    (``hotspots.transform``; by default ln(1 + v / mean of v)).
 
     Returns the new frame (``villages`` is not changed) and the fitted
     :class:`HotSpots` (columns = stages; ``variable_`` says which variable
