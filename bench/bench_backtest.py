@@ -44,10 +44,12 @@ def main() -> None:
         "--history",
         nargs="?",
         const="hawkes",
-        choices=["hawkes", "episodes"],
+        choices=["hawkes", "episodes", "sparse"],
         help="incidents from riskmap.testing.incident_history instead of bench_pipeline's: 'hawkes' (400 "
         "persistent hot spots, sd 2 km, 2017-2024; incidents_hawkes.csv) or 'episodes' (400 hot spots of sd "
-        "1-25 km, each active in one conflict episode of about 4 years, 2010-2024; incidents_episodes.csv)",
+        "1-25 km, each active in one conflict episode of about 4 years, 2010-2024; incidents_episodes.csv) or "
+        "'sparse' (few events, as in public conflict-event data: about 400 a year nationally, 80 %% of them in 30 "
+        "conflict regions of sd 5-50 km active for about 5 years each, 2000-2024; incidents_sparse.csv)",
     )
     ap.add_argument("--method", choices=["index", "fitted"], help="scoring.method (default: the configuration's)")
     ap.add_argument("--out", type=Path, default=HERE / "_data" / "out" / "backtest", help="output folder")
@@ -82,7 +84,18 @@ def main() -> None:
             t0 = time.perf_counter()
             villages = gpd.read_parquet(data / bp.VIL)
             per_year = 5_000 * meta["villages"] / 83_000  # about 100,000 events in 2017-2024 at full scale
-            if args.history == "hawkes":
+            if args.history == "sparse":
+                hist = incident_history(
+                    villages,
+                    start="2000-01-01",
+                    background_per_year=400 * meta["villages"] / 83_000,
+                    hot_spots=30,
+                    hot_share=0.8,
+                    hot_spot_km=(5.0, 50.0),
+                    episode_years=5.0,
+                    seed=42,
+                )
+            elif args.history == "hawkes":
                 hist = incident_history(villages, background_per_year=per_year, hot_spots=400, hot_spot_km=2.0, seed=42)
             else:
                 hist = incident_history(

@@ -479,10 +479,23 @@ class IncidentHistory:
         return Path(path)
 
 
-def _district_column(villages: gpd.GeoDataFrame) -> str | None:
-    for name in ("district_code", "kecamatan", "district", "WADMKC", "ADM3_PCODE", "NAME_3"):
+def _district_codes(villages: gpd.GeoDataFrame) -> np.ndarray | None:
+    """Kecamatan of each village as integer codes, or None.
+
+    By a code column, else by its name within its kab/kota and province (kecamatan names repeat across Indonesia).
+    """
+    for code in ("district_code", "ADM3_PCODE", "KDCPUM"):
+        if code in villages:
+            return pd.factorize(villages[code])[0]
+    for name, parents in (
+        ("kecamatan", ("kab_kota", "kabupaten", "provinsi")),
+        ("district", ("regency", "province")),
+        ("WADMKC", ("WADMKK", "WADMPR")),
+        ("NAME_3", ("NAME_2", "NAME_1")),
+    ):
         if name in villages:
-            return name
+            cols = [c for c in (*parents, name) if c in villages]
+            return pd.factorize(pd.MultiIndex.from_frame(villages[cols].astype(str)))[0]
     return None
 
 
@@ -610,10 +623,9 @@ def incident_history(
     near = precision == "near"
     x = x + near * rng.uniform(-0.7, 0.7, n) * km_lon
     y = y + near * rng.uniform(-0.7, 0.7, n) * km_lat
-    col = _district_column(villages)
+    codes = _district_codes(villages)
     region = precision == "region"
-    if col is not None:
-        codes, _ = pd.factorize(villages[col])
+    if codes is not None:
         size = np.bincount(codes)
         dx, dy = np.bincount(codes, weights=cx) / size, np.bincount(codes, weights=cy) / size
         d = codes[np.maximum(village, 0)]

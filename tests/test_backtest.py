@@ -465,3 +465,14 @@ def test_accuracy_says_why_it_could_not_be_measured():
     assert bt.accuracy(None)["reason"] == "not_run"
     other = bt.accuracy(bt.RiskmapInputError("bt_bad_window", value="x"))  # any other error keeps its message
     assert other["reason"] == "bt_bad_window" and "x" in other["message"]["en"]
+
+
+def test_region_incidents_sit_at_their_own_kecamatan_even_when_names_repeat() -> None:
+    grid = grid_villages(20, 10, size_deg=0.02, district_every=10)
+    # two kab/kota, each with kecamatan named like the other's (names repeat across Indonesia)
+    grid["WADMKC"] = np.where(np.arange(len(grid)) % 100 < 50, "Kota Lama", "Oebobo")
+    grid["WADMKK"] = np.where(np.arange(len(grid)) < 100, "Kota Kupang", "Kabupaten Kupang")
+    grid = grid.drop(columns=["kecamatan", "kab_kota"])
+    inc = incident_history(grid, precision_mix=(0.0, 0.0, 1.0), background_per_year=200, seed=2).incidents
+    points = set(zip(inc["lon"], inc["lat"], strict=True))
+    assert len(points) == 4  # one centre per (kab/kota, kecamatan), not one per name
