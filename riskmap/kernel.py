@@ -86,7 +86,9 @@ class KernelField:
         self._chord = 2 * np.sin(min(cut_sigmas * self.sigma_km * 1000.0 / (2 * EARTH_RADIUS_M), np.pi / 2))
         self._codes = np.zeros(0, dtype=np.int64)  # sorted codes of the source nodes with a kernel column
         self._col_of = np.zeros(0, dtype=np.int64)  # column of each sorted code
-        self._kernel = sp.csc_matrix((len(uniq), 0))
+        self._n_nodes = len(uniq)
+        self._blocks: list[sp.csc_matrix] = []  # kernel columns, in blocks added as new source nodes appear
+        self._n_cols = 0
 
     def _columns(self, codes: np.ndarray, keys: np.ndarray) -> np.ndarray:
         """Kernel column of each node code (computed for nodes not seen before)."""
@@ -98,9 +100,10 @@ class KernelField:
             pairs = self._t_tree.sparse_distance_matrix(tree, self._chord, output_type="ndarray")
             d_km = 2 * EARTH_RADIUS_M * np.arcsin(np.clip(pairs["v"] / 2, 0.0, 1.0)) / 1000.0
             vals = np.exp(-0.5 * (d_km / self.sigma_km) ** 2)  # pairs at distance 0 are included
-            block = sp.csc_matrix((vals, (pairs["i"], pairs["j"])), shape=(self._kernel.shape[0], int(new.sum())))
-            start = self._kernel.shape[1]
-            self._kernel = sp.hstack([self._kernel, block], format="csc")
+            block = sp.csc_matrix((vals, (pairs["i"], pairs["j"])), shape=(self._n_nodes, int(new.sum())))
+            start = self._n_cols
+            self._blocks.append(block)  # appended, not stacked: no copy of the earlier columns
+            self._n_cols += block.shape[1]
             all_codes = np.r_[self._codes, uniq[new]]
             all_cols = np.r_[self._col_of, start + np.arange(int(new.sum()))]
             order = np.argsort(all_codes, kind="stable")
@@ -117,9 +120,20 @@ class KernelField:
         codes, keys, bw = _corners(lon, lat, self.dlon, self.dlat)
         cols = self._columns(codes, keys)
         n_s = len(w)
-        binning = sp.csr_matrix((bw, (np.tile(np.arange(n_s), 4), cols)), shape=(n_s, self._kernel.shape[1]))
-        node_mass = binning.T @ w
-        return np.asarray(self._interp @ (self._kernel @ node_mass)).reshape(shape)
+        binning = sp.csr_matrix((bw, (np.tile(np.arange(n_s), 4), cols)), shape=(n_s, self._n_cols))
+        node_mass = np.asarray(binning.T @ w).reshape(self._n_cols, -1)
+        at_nodes = np.zeros((self._n_nodes, node_mass.shape[1]))
+        start = 0
+        for block in self._blocks:
+            stop = start + block.shape[1]
+            part = node_mass[start:stop]
+            used = np.flatnonzero(part.any(axis=1))
+            if len(used) == len(part):
+                at_nodes += block @ part
+            elif len(used):  # only the columns of nodes that hold mass now
+                at_nodes += block[:, used] @ part[used]
+            start = stop
+        return np.asarray(self._interp @ at_nodes).reshape(shape)
 
 
 def field(
