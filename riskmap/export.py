@@ -245,14 +245,18 @@ def write_json(data: dict[str, Any], path: str | Path) -> Path:
     return write_bytes(text.encode("utf-8"), path)
 
 
-def run_metadata(config: Any, as_of: dt.date | None, stage: str | None = None) -> dict[str, Any]:
-    """Provenance block: tool and method version, configuration hash, as-of date."""
+def run_metadata(
+    config: Any, as_of: dt.date | None, stage: str | None = None, method: str | None = None
+) -> dict[str, Any]:
+    """Provenance block: tool and method version, configuration hash, as-of date, scoring method used."""
     meta = {
         "generator": f"riskmap {__version__}",
         "method_version": config.data.get("method_version", ""),
         "config_sha256_12": config.digest(),
         "as_of": as_of.isoformat() if as_of else None,
     }
+    if method:
+        meta["scoring_method"] = method
     if stage:
         meta["stage"] = stage
     return meta
@@ -366,7 +370,7 @@ def write_score_outputs(result: Any, out_dir: str | Path, *, lang: str = "id", f
     paths = thread_map(lambda name: writer(layers[name], out_dir / f"{name}{suffix}"), names)
     written = dict(zip(names, paths, strict=True))
     report = result.report.to_dict(lang)
-    report["_meta"] = run_metadata(result.config, result.as_of)
+    report["_meta"] = run_metadata(result.config, result.as_of, method=getattr(result.model, "method_", None))
     written["report"] = write_json(report, out_dir / "report.json")
     return written
 
@@ -800,7 +804,7 @@ def export_layers(
     if missing:
         raise RiskmapInputError("export_no_layer", layer=missing[0])
     out = Path(out)
-    meta = run_metadata(result.config, result.as_of, stage)
+    meta = run_metadata(result.config, result.as_of, stage, method=getattr(result.model, "method_", None))
     meta["generated_at"] = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
     ext = {
         "geojson": ".geojson",

@@ -1227,6 +1227,11 @@ MESSAGES.update(
         "legend_method": {"id": "Metode: {name}", "en": "Method: {name}"},
         "method_index": {"id": "indeks berbobot", "en": "weighted index"},
         "method_fitted": {"id": "model terlatih pada data lalu", "en": "model fitted to past data"},
+        "method_auto": {"id": "otomatis", "en": "automatic"},
+        "method_auto_chose": {
+            "id": "{name} (dipilih otomatis menurut banyaknya data)",
+            "en": "{name} (chosen automatically by the amount of data)",
+        },
         "acc_line": {
             "id": "Teruji pada data ini: {hit} insiden {window} berikutnya terjadi di {k} % kelurahan/desa berskor "
             "tertinggi (median {n} jendela uji {years}, {incidents} insiden; pembanding terkuat, {baseline}: {theirs}).",

@@ -420,7 +420,7 @@ def legend_html(view: View, config: Config, *, lang: str = "id") -> str:
         )
         if spots:
             spots = f"<b>{esc(i18n.t('hotspot_legend', lang))}</b><br>" + spots
-    method = f"<small>{esc(method_label(config, lang))}</small>"
+    method = f"<small>{esc(method_label(config, lang, view.method))}</small>"
     return head + rows + f"<small>{unit}</small><br>" + spots + method
 
 

@@ -54,7 +54,7 @@ from riskmap.joins import points_within, village_neighbours
 VILLAGE_FACTORS = ("incidents", "spillover", "indicators", "exposure")
 FITTED_FACTORS = ("incidents", "spillover", "near_repeat", "indicators", "exposure", "background")
 """Village factors of ``method = "fitted"``: feature groups whose fitted terms add up to the score."""
-METHODS = ("index", "fitted")
+METHODS = ("auto", "index", "fitted")
 _FEATURE_CACHE: dict[str, dict[str, dict[str, np.ndarray]]] = {}
 _FEATURE_CACHE_SIZE = 16
 TPS_FACTORS = ("nearby_incidents", "village", "indicators", "exposure")
@@ -168,6 +168,7 @@ class RiskModel:
         self.incident_weights_: pd.DataFrame | None = None
         self.near_pairs_: pd.DataFrame | None = None
         self.coefficients_: pd.DataFrame | None = None
+        self.method_: str | None = None
 
     @classmethod
     def from_geodataframes(
@@ -224,6 +225,11 @@ class RiskModel:
         method = str(cfg["scoring"].get("method", "index"))
         if method not in METHODS:
             raise ValueError(f"scoring.method must be one of {METHODS}, not {method!r}")
+        fitted = self._fitted_features(inc, stages, voters, has_tps) if method != "index" else None
+        if method == "auto":
+            method = "fitted" if self._enough_to_fit(fitted, stages, has_tps, ind_cols) else "index"
+            fitted = fitted if method == "fitted" else None
+        self.method_ = method
         neighbours = (
             village_neighbours(
                 self.villages, int(cfg["joins"]["neighbours_k"]), float(cfg["joins"]["neighbours_max_km"])
@@ -231,7 +237,6 @@ class RiskModel:
             if method == "index"
             else pd.DataFrame({"village": [], "neighbour": [], "distance_km": []})
         )
-        fitted = self._fitted_features(inc, stages, voters, has_tps) if method == "fitted" else None
         # positional int arrays: a lone village (or one beyond neighbours_max_km) has none at all
         nb_village = neighbours["village"].to_numpy(dtype=np.int64)
         nb_neighbour = neighbours["neighbour"].to_numpy(dtype=np.int64)
@@ -471,6 +476,22 @@ class RiskModel:
         if empty and k_max < most and len(known) and known[-1].any():  # no incident to fit on yet: look further back
             return self._fitted_features(inc, stages, voters, has_tps, min(most, k_max + int(fc["fit_windows"])))
         return {"features": feats, "targets": targets, "usable": usable, "exposure": exposure, "n": n_v}
+
+    def _enough_to_fit(self, fitted: dict[str, Any], stages: list[str], has_tps: bool, ind_cols: list[str]) -> bool:
+        r"""Whether the past holds enough incidents to fit the weights (``method = "auto"``).
+
+        True when the fitting windows hold, for the median stage, at least
+        ``scoring.auto_events_per_weight`` villages-with-an-incident per fitted
+        weight (the events-per-variable rule of thumb for likelihood fits,
+        Peduzzi et al. 1996); else the hand-set index is used.
+        """
+        k = next(iter(fitted["usable"]), None)
+        if k is None:
+            return False
+        weights = len(fitted["features"][(0, stages[0])]) + 1 + int(has_tps) + int(bool(ind_cols))
+        positives = [sum(int((fitted["targets"][(j, s)] > 0).sum()) for j in fitted["usable"]) for s in stages]
+        need = float(self.config.data["scoring"].get("auto_events_per_weight", 10)) * weights
+        return float(np.median(positives)) >= need
 
     def _feature_digest(
         self,

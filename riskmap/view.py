@@ -62,6 +62,8 @@ class View:
     incidents: gpd.GeoDataFrame | None
     posts: gpd.GeoDataFrame | None
     filters: ViewFilter = field(default_factory=ViewFilter)
+    method: str | None = None
+    """Scoring method that produced the scores (``RiskModel.method_``: ``index`` or ``fitted``)."""
 
 
 def make_view(result: Result, stage: str, filters: ViewFilter | None = None) -> View:
@@ -105,7 +107,8 @@ def make_view(result: Result, stage: str, filters: ViewFilter | None = None) -> 
         if result.as_of is not None:
             ik = ik & (inc["date"] <= pd.Timestamp(result.as_of)).to_numpy()
         inc = inc.loc[ik]
-    return View(stage=stage, villages=v, tps=t, incidents=inc, posts=result.layers.posts, filters=f)
+    method = getattr(result.model, "method_", None)
+    return View(stage=stage, villages=v, tps=t, incidents=inc, posts=result.layers.posts, filters=f, method=method)
 
 
 MAX_VILLAGES_ON_MAP = 5000
@@ -261,11 +264,19 @@ def hotspot_label(value: object, lang: str = "id") -> str:
     return i18n.t(key, lang) if key in i18n.MESSAGES else str(value)
 
 
-def method_label(config: object, lang: str = "id") -> str:
-    """The words naming the configured scoring method, "Metode: ..." (``scoring.method``; i18n ``method_<name>``)."""
-    name = str(config.data["scoring"].get("method", "index"))
+def method_label(config: object, lang: str = "id", used: str | None = None) -> str:
+    """The words naming the scoring method, "Metode: ..." (i18n ``method_<name>``).
+
+    ``used`` is the method that produced the scores (``RiskModel.method_``); with ``scoring.method = "auto"``
+    the label says it was chosen automatically.
+    """
+    configured = str(config.data["scoring"].get("method", "index"))
+    name = used or configured
     key = f"method_{name}"
-    return i18n.t("legend_method", lang, name=i18n.t(key, lang) if key in i18n.MESSAGES else name)
+    words = i18n.t(key, lang) if key in i18n.MESSAGES else name
+    if configured == "auto" and used:
+        words = i18n.t("method_auto_chose", lang, name=words)
+    return i18n.t("legend_method", lang, name=words)
 
 
 def _window_words(window: str, lang: str) -> str:

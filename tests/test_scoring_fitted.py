@@ -227,3 +227,26 @@ def test_severity_weighting_is_an_option(layers) -> None:
     assert plain.sum() > 0 and not np.allclose(plain, weighted)
     # unweighted: the own term is the relevance- and precision-weighted, barely decayed number of incidents
     assert plain.max() <= inc["village_idx"].value_counts().max() + 1e-9
+
+
+def test_auto_fits_when_the_past_has_enough_incidents_else_uses_the_index(layers) -> None:
+    model = RiskModel(layers.villages, None, layers.incidents, config=_config(), as_of=AS_OF)
+    model.as_of_ = AS_OF
+    scope = layers.incidents[layers.incidents["date"] <= pd.Timestamp(AS_OF)]
+    feats = model._fitted_features(scope, STAGES, np.zeros(len(layers.villages)), False)
+    positives = np.median([sum(int((feats["targets"][(k, s)] > 0).sum()) for k in feats["usable"]) for s in STAGES])
+    weights = len(feats["features"][(0, STAGES[0])]) + 1  # + the background
+    fitted = pipeline.score(layers, _config("fitted"), as_of=AS_OF)
+    index = pipeline.score(layers, _config("index"), as_of=AS_OF)
+    for per_weight, method, twin in (
+        (positives / weights - 0.5, "fitted", fitted),
+        (positives / weights + 1, "index", index),
+    ):
+        auto = _config("auto")
+        auto.data["scoring"]["auto_events_per_weight"] = per_weight
+        result = pipeline.score(layers, auto, as_of=AS_OF)
+        assert result.model.method_ == method
+        assert ("p_incident_voting" in result.villages) == (method == "fitted")
+        pd.testing.assert_series_equal(result.villages["risk_voting"], twin.villages["risk_voting"])
+    # the default rule (10 villages with an incident per weight) keeps this small history on the index
+    assert positives < 10 * weights and pipeline.score(layers, _config("auto"), as_of=AS_OF).model.method_ == "index"

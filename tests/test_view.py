@@ -75,10 +75,21 @@ def test_accuracy_line_without_a_backtest():
 
 
 def test_method_label_names_the_configured_method():
-    assert method_label(load_config(), "id") == "Metode: indeks berbobot"
+    index = load_config(overrides={"scoring": {"method": "index"}})
+    assert method_label(index, "id") == "Metode: indeks berbobot"
     fitted = load_config(overrides={"scoring": {"method": "fitted"}})
     assert method_label(fitted, "id") == "Metode: model terlatih pada data lalu"
     assert method_label(fitted, "en") == "Method: model fitted to past data"
+
+
+def test_method_label_with_auto_names_the_method_used():
+    auto = load_config()
+    assert auto.data["scoring"]["method"] == "auto"
+    assert method_label(auto, "id", "index") == "Metode: indeks berbobot (dipilih otomatis menurut banyaknya data)"
+    assert method_label(auto, "en", "fitted") == (
+        "Method: model fitted to past data (chosen automatically by the amount of data)"
+    )
+    assert method_label(auto, "en") == "Method: automatic"  # nothing scored yet
 
 
 def test_method_label_falls_back_to_the_raw_name():
