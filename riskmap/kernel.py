@@ -93,7 +93,11 @@ class KernelField:
     def _columns(self, codes: np.ndarray, keys: np.ndarray) -> np.ndarray:
         """Kernel column of each node code (computed for nodes not seen before)."""
         uniq, first = np.unique(codes, return_index=True)
-        new = ~np.isin(uniq, self._codes, assume_unique=True)
+        if len(self._codes):  # self._codes is sorted: membership by binary search
+            at = np.minimum(np.searchsorted(self._codes, uniq), len(self._codes) - 1)
+            new = self._codes[at] != uniq
+        else:
+            new = np.ones(len(uniq), dtype=bool)
         if new.any():
             nk = keys[first[new]]
             tree = cKDTree(_unit_vectors(nk[:, 0] * self.dlon, nk[:, 1] * self.dlat))
