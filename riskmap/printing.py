@@ -463,7 +463,8 @@ def _legend(
                 label=_t("chosen_posts", lang, n=counts["chosen_posts"], km=f"{radius_m / 1000:g}"),
             )
         )
-    if method:  # which scoring method produced the colours
+    if method:  # which scoring method produced the colours, wrapped to the legend's width
+        method = textwrap.fill(method, 34)
         handles.insert(0, Patch(facecolor="none", edgecolor="none", label=method))
     leg = ax.legend(
         handles=handles,
