@@ -216,6 +216,26 @@ def test_accuracy_line_fits_the_page_clear_of_legend_and_scale_bar(demo, demo_ac
             printing.plt.close(fig)
 
 
+def test_every_legend_and_axis_lies_inside_the_page(demo, demo_accuracy):
+    # the automatic method's label ("... (dipilih otomatis menurut banyaknya data)") once ran off the page
+    from riskmap import printing
+
+    for orientation in ("landscape", "portrait"):
+        for lang in ("id", "en"):
+            opts = PrintOptions(
+                stages=["voting"], tables=False, lang=lang, orientation=orientation, accuracy=demo_accuracy
+            )
+            fig = next(printing._pages(demo, opts))
+            fig.canvas.draw()
+            renderer = fig.canvas.get_renderer()
+            page = fig.bbox
+            for ax in fig.axes:
+                box = ax.get_tightbbox(renderer)
+                assert box.x0 >= page.x0 - 1 and box.x1 <= page.x1 + 1, (orientation, lang, ax, box, page)
+                assert box.y0 >= page.y0 - 1 and box.y1 <= page.y1 + 1, (orientation, lang, ax, box, page)
+            printing.plt.close(fig)
+
+
 def test_accuracy_line_says_when_it_was_not_measured(demo, tmp_path, villages_path):
     path = tmp_path / "none.pdf"
     print_maps(demo, path, PrintOptions(stages=["voting"], tables=False))
