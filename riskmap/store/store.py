@@ -194,7 +194,8 @@ class Store:
             _sqlite_events(engine, int(float(opts["busy_timeout_s"]) * 1000))
         else:
             engine = sa.create_engine(engine_url, pool_pre_ping=True, pool_size=2, max_overflow=4)
-        store = cls(engine, mask_url(engine_url.render_as_string(hide_password=False)), config)
+        shown = engine_url.set(drivername=dialect).render_as_string(hide_password=True)  # as the user writes it
+        store = cls(engine, shown, config)
         try:
             with engine.connect():
                 pass
