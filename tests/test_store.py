@@ -35,12 +35,22 @@ def _add(store: Store, **over: object) -> str:
 def test_versions_moderation_history(db_url):
     with _store(db_url) as store:
         assert store.revision() == Store.head_revision() == "0002"
+        from alembic.config import Config as AlembicConfig
+        from alembic.script import ScriptDirectory
+
+        cfg = AlembicConfig()
+        cfg.set_main_option("script_location", str(ROOT / "riskmap" / "store" / "migrations"))
+        assert ScriptDirectory.from_config(cfg).get_current_head() == Store.head_revision()
+        token = store.last_change()
         first = _add(store, severity=2, description="demo di kantor KPU", time="14:30")
+        assert store.last_change() != token
         other = _add(store, type="politik uang", author="budi")  # an Indonesian name of the type
         assert store.incidents().empty  # nothing verified yet
         store.edit_incident(first, author="ani", why="lokasi diperbaiki", lat=-10.18)
         store.set_status([first, other], "verified", author="citra", why="dicek di lapangan")
+        token = store.last_change()
         store.set_status(other, "rejected", author="citra")
+        assert store.last_change() != token
         now = store.incidents()
         assert list(now["incident_id"]) == [first]
         row = now.iloc[0]

@@ -716,6 +716,16 @@ class Store:
             )
         return _frame(rows)
 
+    def last_change(self) -> str:
+        """A token that changes whenever an incident version is added (a cache key for scores and maps).
+
+        Cheap: one indexed aggregate (count and latest ``logged_at`` of ``incident_versions``).
+        """
+        iv = schema.incident_versions
+        with self._read() as conn:
+            n, latest = conn.execute(sa.select(sa.func.count(), sa.func.max(iv.c.logged_at))).one()
+        return f"{n}:{latest.isoformat() if latest is not None else ''}"
+
     def count_versions(self) -> int:
         """Number of incident versions stored (every add, edit and moderation)."""
         with self._read() as conn:
