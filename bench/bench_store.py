@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -153,6 +154,7 @@ def main() -> None:
     ap.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
     args = ap.parse_args()
     urls = {}
+    drops = []
     tmp = tempfile.mkdtemp(prefix="bench-store-db-")
     if args.db in ("sqlite", "both"):
         urls["sqlite"] = f"sqlite:///{tmp}/bench.sqlite"
@@ -160,13 +162,23 @@ def main() -> None:
         sys.path.insert(0, str(REPO / "tests"))
         from conftest import _pg_database
 
-        urls["postgresql"], _drop = _pg_database(os.environ["RISKMAP_TEST_PG"])
-    for name, url in urls.items():
-        out = {"db": name, "writers": args.writers}
-        out["concurrent"] = concurrent(url, args.writers, args.total)
-        out["cold_command"] = cold(url, args.cold)
-        out["scoring"] = scoring(url)
-        print(json.dumps(out, indent=1), flush=True)
+        urls["postgresql"], drop = _pg_database(os.environ["RISKMAP_TEST_PG"])
+        drops.append(drop)
+    try:
+        for name, url in urls.items():
+            out = {"db": name, "writers": args.writers, "load_average": os.getloadavg()[0]}
+            out["concurrent"] = concurrent(url, args.writers, args.total)
+            out["cold_command"] = cold(url, args.cold)
+            out["scoring"] = scoring(url)
+            out["load_average_after"] = os.getloadavg()[0]
+            print(json.dumps(out, indent=1), flush=True)
+    finally:
+        from riskmap.store.store import dispose_all
+
+        dispose_all()
+        for drop in drops:
+            drop()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
