@@ -138,7 +138,7 @@ def test_incident_commands_round_trip(db_url, tmp_path, villages, incidents_path
     assert sorted(csv["incident_id"]) == sorted([first, "INC-000"]) and set(csv["status"]) == {"verified"}
     geo = gpd.read_file(tmp_path / "v.geojson")
     assert len(geo) == 2 and geo.crs.to_epsg() == 4326
-    assert len(pd.read_excel(tmp_path / "v.xlsx", sheet_name="incidents")) == 2
+    assert len(pd.read_excel(tmp_path / "v.xlsx", sheet_name="incidents", engine="openpyxl")) == 2
     from riskmap.io.incidents import read_incidents
 
     back, report = read_incidents(tmp_path / "v.csv")  # the export reads back through the incident reader
