@@ -189,51 +189,44 @@ def test_every_map_page_carries_the_accuracy_line(demo, demo_accuracy, tmp_path,
     assert ("Metode: indeks berbobot" if lang == "id" else "Method: weighted index") in pages[0]
 
 
+def _voting_map_pages(demo, accuracy):
+    """The first (map) page of the voting stage in A4 landscape and portrait, Indonesian and English, drawn."""
+    from riskmap import printing
+
+    for orientation in ("landscape", "portrait"):
+        for lang in ("id", "en"):
+            opts = PrintOptions(stages=["voting"], tables=False, lang=lang, orientation=orientation, accuracy=accuracy)
+            fig = next(printing._pages(demo, opts))
+            fig.canvas.draw()
+            yield orientation, lang, fig, fig.canvas.get_renderer()
+            printing.plt.close(fig)
+
+
 def test_accuracy_line_fits_the_page_clear_of_legend_and_scale_bar(demo, demo_accuracy, tmp_path):
     """The line's text box lies inside the page, below the map frame and the legend, above the footer."""
     from matplotlib.backends.backend_pdf import PdfPages
 
-    from riskmap import printing
-
-    for orientation in ("landscape", "portrait"):
-        for lang in ("id", "en"):
-            opts = PrintOptions(
-                stages=["voting"], tables=False, lang=lang, orientation=orientation, accuracy=demo_accuracy
-            )
-            fig = next(printing._pages(demo, opts))
-            fig.canvas.draw()
-            renderer = fig.canvas.get_renderer()
-            line = next(t for t in fig.texts if t.get_text().startswith(("Teruji", "Tested")))
-            box = line.get_window_extent(renderer)
-            page = fig.bbox
-            assert box.x0 >= 0 and box.x1 <= page.x1 and box.y0 > 0, (orientation, lang)
-            for ax in fig.axes:  # map (with its tick labels), legend, overview: nothing overlaps the line
-                assert not box.overlaps(ax.get_tightbbox(renderer)), (orientation, lang, ax)
-            footer = next(t for t in fig.texts if "riskmap 0" in t.get_text() or "riskmap " in t.get_text())
-            assert not box.overlaps(footer.get_window_extent(renderer)), (orientation, lang)
-            with PdfPages(tmp_path / f"{orientation}_{lang}.pdf") as pdf:
-                pdf.savefig(fig)
-            printing.plt.close(fig)
+    for orientation, lang, fig, renderer in _voting_map_pages(demo, demo_accuracy):
+        line = next(t for t in fig.texts if t.get_text().startswith(("Teruji", "Tested")))
+        box = line.get_window_extent(renderer)
+        page = fig.bbox
+        assert box.x0 >= 0 and box.x1 <= page.x1 and box.y0 > 0, (orientation, lang)
+        for ax in fig.axes:  # map (with its tick labels), legend, overview: nothing overlaps the line
+            assert not box.overlaps(ax.get_tightbbox(renderer)), (orientation, lang, ax)
+        footer = next(t for t in fig.texts if "riskmap 0" in t.get_text() or "riskmap " in t.get_text())
+        assert not box.overlaps(footer.get_window_extent(renderer)), (orientation, lang)
+        with PdfPages(tmp_path / f"{orientation}_{lang}.pdf") as pdf:
+            pdf.savefig(fig)
 
 
 def test_every_legend_and_axis_lies_inside_the_page(demo, demo_accuracy):
     # the automatic method's label ("... (dipilih otomatis menurut banyaknya data)") once ran off the page
-    from riskmap import printing
-
-    for orientation in ("landscape", "portrait"):
-        for lang in ("id", "en"):
-            opts = PrintOptions(
-                stages=["voting"], tables=False, lang=lang, orientation=orientation, accuracy=demo_accuracy
-            )
-            fig = next(printing._pages(demo, opts))
-            fig.canvas.draw()
-            renderer = fig.canvas.get_renderer()
-            page = fig.bbox
-            for ax in fig.axes:
-                box = ax.get_tightbbox(renderer)
-                assert box.x0 >= page.x0 - 1 and box.x1 <= page.x1 + 1, (orientation, lang, ax, box, page)
-                assert box.y0 >= page.y0 - 1 and box.y1 <= page.y1 + 1, (orientation, lang, ax, box, page)
-            printing.plt.close(fig)
+    for orientation, lang, fig, renderer in _voting_map_pages(demo, demo_accuracy):
+        page = fig.bbox
+        for ax in fig.axes:
+            box = ax.get_tightbbox(renderer)
+            assert box.x0 >= page.x0 - 1 and box.x1 <= page.x1 + 1, (orientation, lang, ax, box, page)
+            assert box.y0 >= page.y0 - 1 and box.y1 <= page.y1 + 1, (orientation, lang, ax, box, page)
 
 
 def test_accuracy_line_says_when_it_was_not_measured(demo, tmp_path, villages_path):
