@@ -595,8 +595,22 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{n} TPS lie within {radius} m of a campaign post; flagged 'near a campaign post'.",
     },
     "unknown_area": {
-        "id": "wilayah '{area}' tidak ada di data. Contoh kecamatan yang ada: {choices}.",
-        "en": "area '{area}' is not in the data. Kecamatan found include: {choices}.",
+        "id": "wilayah '{area}' tidak ada di data. Nama yang ada, yang paling mirip dulu: {choices}.",
+        "en": "area '{area}' is not in the data. Names in the data, closest first: {choices}.",
+    },
+    "unknown_area_fix": {
+        "id": 'Tulis nama kecamatan atau kabupaten/kota (mis. "Kota Kupang"), atau kode Kemendagri-nya dengan '
+        "atau tanpa titik (53.71 atau 5371 untuk kab/kota, 53.71.01 atau 537101 untuk kecamatan).",
+        "en": 'Give the name of a kecamatan or kab/kota (e.g. "Kota Kupang"), or its Kemendagri code with or '
+        "without dots (53.71 or 5371 for a kab/kota, 53.71.01 or 537101 for a kecamatan).",
+    },
+    "ambiguous_area": {
+        "id": "wilayah '{area}' cocok dengan lebih dari satu kabupaten/kota: {choices}.",
+        "en": "area '{area}' matches more than one kab/kota: {choices}.",
+    },
+    "ambiguous_area_fix": {
+        "id": 'Tulis nama lengkapnya (mis. "Kabupaten Kupang" atau "Kota Kupang") atau kodenya.',
+        "en": 'Give the full name (e.g. "Kabupaten Kupang" or "Kota Kupang") or its code.',
     },
     "unknown_stage": {
         "id": "tahap '{stage}' tidak dikenal. Tahap yang ada: {stages}, atau all.",
@@ -1340,3 +1354,17 @@ _APP.update(
     }
 )
 MESSAGES.update({f"app.{k}": v for k, v in _APP.items() if k.startswith("acc_")})
+
+# -- issue 12 (fix12): area choice, deploy and print texts of the CLI and the printer ---------------------------
+MESSAGES.update(
+    {
+        "area_no_tps": {
+            "id": "wilayah '{area}' tidak memiliki TPS di file TPS.",
+            "en": "area '{area}' has no TPS in the TPS file.",
+        },
+        "area_no_tps_fix": {
+            "id": "Pilih wilayah lain (--area), atau periksa kolom kode kelurahan/koordinat di file TPS.",
+            "en": "Choose another area (--area), or check the village code / coordinate columns of the TPS file.",
+        },
+    }
+)

@@ -40,6 +40,7 @@ from riskmap.view import (
     View,
     ViewFilter,
     accuracy_line,
+    area_filter,
     factor_text,
     hotspot_column,
     hotspot_label,
@@ -178,24 +179,8 @@ def _utm(gdf: gpd.GeoDataFrame) -> CRS:
 
 
 def _area_filter(result, area: str | None) -> tuple[ViewFilter, str]:
-    """Filter and display name for ``--area`` (kecamatan/kab-kota name or code)."""
-    v = result.villages
-    name = _region_name(v)
-    if not area:
-        return ViewFilter(), name
-    key = area.strip().lower()
-    for col, code_col in (("district", "district_code"), ("regency", None)):
-        names = v[col].str.lower()
-        hit = names == key
-        if code_col:
-            hit |= v[code_col].str.lower() == key
-        if hit.any():
-            picked = tuple(sorted(set(v.loc[hit, col])))
-            flt = ViewFilter(districts=picked) if col == "district" else ViewFilter(regencies=picked)
-            label = picked[0] if col == "regency" else f"Kec. {picked[0]}, {name}"
-            return flt, label
-    choices = ", ".join(sorted(set(v["district"]))[:20])
-    raise RiskmapInputError("unknown_area", area=area, choices=choices)
+    """Filter and display name for ``--area``: see :func:`riskmap.view.area_filter`."""
+    return area_filter(result.villages, area, region=_region_name(result.villages))
 
 
 def _region_name(villages: gpd.GeoDataFrame) -> str:

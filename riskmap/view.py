@@ -7,7 +7,9 @@ printer call these and add nothing of their own.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import html
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -16,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from riskmap import i18n
+from riskmap._errors import RiskmapInputError
 from riskmap.config import CATEGORIES
 from riskmap.export import plain_table, table_csv_bytes
 
@@ -109,6 +112,133 @@ def make_view(result: Result, stage: str, filters: ViewFilter | None = None) -> 
         inc = inc.loc[ik]
     method = getattr(result.model, "method_", None)
     return View(stage=stage, villages=v, tps=t, incidents=inc, posts=result.layers.posts, filters=f, method=method)
+
+
+_REGENCY_PREFIXES = {"kab": "kabupaten", "kabupaten": "kabupaten", "kota": "kota", "kotamadya": "kota"}
+_DISTRICT_PREFIXES = ("kecamatan", "kec")
+
+
+def _name_key(text: object) -> str:
+    """A name for matching: lower case, punctuation to spaces, one space between words, "Kab." = "Kabupaten"."""
+    words = re.sub(r"[^0-9a-z]+", " ", str(text).lower()).split()
+    if words and words[0] in _REGENCY_PREFIXES:
+        words[0] = _REGENCY_PREFIXES[words[0]]
+    return " ".join(words)
+
+
+def _bare(key: str) -> str:
+    """A regency name key without its "kabupaten"/"kota" word ("kota kupang" -> "kupang")."""
+    first, _, rest = key.partition(" ")
+    return rest if first in ("kabupaten", "kota") and rest else key
+
+
+def _no_kec(key: str) -> str:
+    """A kecamatan name key without a leading "kecamatan"/"kec" word."""
+    first, _, rest = key.partition(" ")
+    return rest if first in _DISTRICT_PREFIXES and rest else key
+
+
+def _code_key(text: str) -> str | None:
+    """A Kemendagri kab/kota or kecamatan code as ``PP.KK`` or ``PP.KK.CC``, with or without dots; else None.
+
+    ``5371``, ``53.71`` and ``53 71`` give ``53.71``; ``537101``, ``53.71.01`` and ``53.71.1`` give ``53.71.01``.
+    """
+    text = text.strip()
+    if re.fullmatch(r"\d+", text):
+        parts = [text[i : i + 2] for i in range(0, len(text), 2)] if len(text) in (4, 6) else []
+    elif re.fullmatch(r"\d{1,2}([. ]\d{1,2}){1,2}", text):
+        parts = [f"{int(p):02d}" for p in re.split(r"[. ]", text)]
+    else:
+        parts = []
+    return ".".join(parts) if len(parts) in (2, 3) else None
+
+
+def area_filter(villages: gpd.GeoDataFrame, area: str | None, *, region: str = "") -> tuple[ViewFilter, str]:
+    """The display filter and the name for a kecamatan or kab/kota chosen by name or Kemendagri code.
+
+    Names match whatever their case, spacing and punctuation ("kota  kupang", "KOTA KUPANG"; "Kab." =
+    "Kabupaten"; a leading "Kec." is ignored); a kab/kota also matches without its "Kabupaten"/"Kota" word
+    when only one kab/kota has that name. Codes are Kemendagri's with or without dots: ``53.71`` / ``5371``
+    (kab/kota), ``53.71.01`` / ``537101`` (kecamatan). A kecamatan name wins over a kab/kota name.
+
+    Parameters
+    ----------
+    villages
+        Scored villages (``district``, ``district_code``, ``regency``).
+    area
+        What the user typed; None or "" = everything.
+    region
+        Name of the whole data's region, added to a kecamatan's display name.
+
+    Returns
+    -------
+    ViewFilter, str
+        The filter (kecamatan or kab/kota names) and the display name ("Kec. Alak, Kota Kupang", "Kota Kupang").
+
+    Raises
+    ------
+    RiskmapInputError
+        ``unknown_area`` (with the closest names) when nothing matches, ``ambiguous_area`` when a bare name
+        fits several kab/kota.
+    """
+    if not area or not str(area).strip():
+        return ViewFilter(), region
+    districts = villages["district"].astype(str)
+    regencies = villages["regency"].astype(str)
+    dcodes = villages["district_code"].astype(str)
+    code = _code_key(str(area))
+    hit = np.zeros(len(villages), dtype=bool)
+    unit = ""
+    if code is not None and len(code) == 8:
+        hit, unit = (dcodes == code).to_numpy(), "district"
+    elif code is not None:
+        official = dcodes.str.fullmatch(r"\d{2}\.\d{2}\.\d{2}").to_numpy(dtype=bool)
+        hit, unit = (dcodes.str[:5] == code).to_numpy() & official, "regency"
+    if not hit.any():
+        key = _name_key(area)
+        d_keys = districts.map(_name_key)
+        hit = (d_keys == key).to_numpy()
+        first, _, rest = key.partition(" ")
+        if first in _DISTRICT_PREFIXES and rest:  # "Kec. Alak": a kecamatan, named with or without "Kec."
+            unit = "district_only"
+            if not hit.any():
+                hit = ((d_keys == rest) | (d_keys.map(_no_kec) == _no_kec(rest))).to_numpy()
+        if hit.any():
+            unit = "district"
+        elif unit != "district_only":
+            r_keys = regencies.map(_name_key)
+            hit = (r_keys == key).to_numpy()
+            if not hit.any():
+                hit = (r_keys.map(_bare) == _bare(key)).to_numpy() & (regencies != "").to_numpy()
+                several = sorted(set(regencies[hit]))
+                if len(several) > 1:
+                    raise RiskmapInputError("ambiguous_area", area=area, choices=", ".join(several))
+            unit = "regency"
+    if not hit.any():
+        raise RiskmapInputError("unknown_area", area=area, choices=_close_names(villages, str(area)))
+    if unit == "regency":
+        picked = tuple(sorted(set(regencies[hit])))
+        return ViewFilter(regencies=picked), ", ".join(picked)
+    picked = tuple(sorted(set(districts[hit])))
+    in_regencies = tuple(sorted(set(regencies[hit]) - {""}))
+    only = ViewFilter(districts=picked, regencies=in_regencies if code is not None else ())
+    where = in_regencies[0] if len(in_regencies) == 1 else region
+    return only, f"Kec. {', '.join(picked)}" + (f", {where}" if where else "")
+
+
+def _close_names(villages: gpd.GeoDataFrame, area: str, n: int = 6) -> str:
+    """The kecamatan and kab/kota names closest to ``area`` (with their codes), else the first ones."""
+    names: dict[str, str] = {}
+    for name, code in zip(villages["district"].astype(str), villages["district_code"].astype(str), strict=True):
+        if name:
+            names.setdefault(name, f"{name} ({code})" if re.fullmatch(r"\d{2}\.\d{2}\.\d{2}", code) else name)
+    for name, code in zip(villages["regency"].astype(str), villages["district_code"].astype(str), strict=True):
+        if name:
+            names.setdefault(name, f"{name} ({code[:5]})" if re.fullmatch(r"\d{2}\.\d{2}\.\d{2}", code) else name)
+    by_key = {_name_key(k): v for k, v in names.items()}
+    close = difflib.get_close_matches(_name_key(area), list(by_key), n=n, cutoff=0.5)
+    shown = [by_key[k] for k in close] or sorted(names.values())[:20]
+    return ", ".join(shown)
 
 
 MAX_VILLAGES_ON_MAP = 5000
