@@ -63,7 +63,8 @@ def test_area_by_code_or_name_in_export_deploy_and_print(tmp_path, capsys):
     """Issue 12, defect 2: ``--area 5371``, ``--area 53.71`` and ``--area "Kota ..."`` were refused."""
     inputs = _inputs(tmp_path, "Kecamatan")
     out = tmp_path / "desa.csv"
-    assert main(["export", *inputs, "--area", "537102", "--layer", "villages", "--format", "csv", "--out", str(out)]) == 0
+    args = ["--area", "537102", "--layer", "villages", "--format", "csv", "--out", str(out)]
+    assert main(["export", *inputs, *args]) == 0
     table = pd.read_csv(out, encoding="utf-8-sig")
     assert len(table) == 3 and set(table["district"]) == {"Kecamatan 1"} and set(table["regency"]) == {"Kota Uji"}
     dep = tmp_path / "dep"
