@@ -104,6 +104,45 @@ def tps_categories(tps: gpd.GeoDataFrame, stage: str) -> pd.Series:
     return cat
 
 
+ROUNDINGS = ("group", "tps")
+"""Values of ``[deploy] rounding`` (see :func:`whole_people`)."""
+
+
+def _rounding(config: Config) -> str:
+    rounding = str(config.data.get("deploy", {}).get("rounding", "group"))
+    if rounding not in ROUNDINGS:
+        raise RiskmapInputError("config_deploy_rounding", value=rounding, allowed=", ".join(ROUNDINGS))
+    return rounding
+
+
+def whole_people(people: int, tps: int, rounding: str = "group") -> np.ndarray:
+    """A guard group's people written per TPS as whole persons, the group's riskiest TPS first.
+
+    Parameters
+    ----------
+    people
+        Persons of the group (whole).
+    tps
+        TPS in the group.
+    rounding
+        ``group``: the group's persons spread over its TPS, riskiest first (2 police for 5 TPS:
+        1, 1, 0, 0, 0), so the per-TPS numbers add up to the group's; ``tps``: every TPS its share
+        rounded up (1, 1, 1, 1, 1), more people than the group needs.
+
+    Returns
+    -------
+    ndarray of int64
+        Persons per TPS, length ``tps``.
+    """
+    if tps <= 0:
+        return np.zeros(0, dtype=np.int64)
+    if rounding == "tps":
+        return np.full(tps, math.ceil(people / tps - 1e-9), dtype=np.int64)
+    out = np.full(tps, people // tps, dtype=np.int64)
+    out[: people % tps] += 1
+    return out
+
+
 def guard_groups(tps: gpd.GeoDataFrame, stage: str, config: Config) -> pd.DataFrame:
     """Assign every TPS to exactly one guard group.
 
@@ -116,19 +155,21 @@ def guard_groups(tps: gpd.GeoDataFrame, stage: str, config: Config) -> pd.DataFr
     -------
     DataFrame
         Indexed like ``tps``: ``category``, ``group`` (e.g. ``"rawan-0007"``),
-        ``group_size``, ``police``, ``linmas`` (the group's people shared over its
-        TPS, so they add up per village and kecamatan).
+        ``group_size``, ``police``, ``linmas``: whole persons per TPS, the group's
+        people written per TPS by ``[deploy] rounding`` (:func:`whole_people`), so
+        they add up per village and kecamatan.
     """
     pats = patterns(config)
     walk = float(config.data["staffing"]["walking_distance_m"])
     per_tps = float(config.data["staffing"]["linmas_per_tps"])
+    rounding = _rounding(config)
     cats = tps_categories(tps, stage)
     xy = _local_xy(tps.geometry)
     risk = tps[f"risk_{stage}"].to_numpy()
     group = np.empty(len(tps), dtype=object)
     size = np.zeros(len(tps), dtype=int)
-    police = np.zeros(len(tps))
-    linmas = np.zeros(len(tps))
+    police = np.zeros(len(tps), dtype=np.int64)
+    linmas = np.zeros(len(tps), dtype=np.int64)
     for cat in [*CATEGORIES[::-1], KHUSUS]:
         idx = np.flatnonzero((cats == cat).to_numpy())
         if not len(idx):
@@ -156,10 +197,12 @@ def guard_groups(tps: gpd.GeoDataFrame, stage: str, config: Config) -> pd.DataFr
             number += 1
             label = f"{cat.replace(' ', '_')}-{number:04d}"
             rows = idx[members]
+            rows = rows[np.argsort(-risk[rows], kind="stable")]  # riskiest TPS of the group first
             group[rows] = label
             size[rows] = len(members)
-            police[rows] = p.police / len(members)
-            linmas[rows] = (p.linmas / p.tps) if p.linmas is not None else per_tps
+            rate = (p.linmas / p.tps) if p.linmas is not None else per_tps
+            police[rows] = whole_people(p.police, len(members), rounding)
+            linmas[rows] = whole_people(math.ceil(rate * len(members) - 1e-9), len(members), rounding)
     return pd.DataFrame(
         {"category": cats.to_numpy(), "group": group, "group_size": size, "police": police, "linmas": linmas},
         index=tps.index,
@@ -182,24 +225,29 @@ def allocate(groups: pd.DataFrame, risk: pd.Series, available: float | None, col
 
     Returns
     -------
-    Series
-        People assigned per TPS (same index). Whole groups are served in order of
-        their riskiest TPS; the first group that no longer fits gets what is left;
-        the total never exceeds ``available``.
+    Series of int
+        Whole persons assigned per TPS (same index). Whole groups are served in
+        order of their riskiest TPS; the first group that no longer fits gets the
+        persons that are left, its riskiest TPS first; the total never exceeds
+        ``available`` (rounded down to whole persons).
     """
-    need = groups[column].astype(float)
+    need = groups[column].astype("int64")
     if available is None:
         return need.copy()
     by_group = pd.DataFrame({"group": groups["group"], "need": need, "risk": risk})
     order = by_group.groupby("group").agg(need=("need", "sum"), risk=("risk", "max"))
     order = order.sort_values(["risk", "need"], ascending=[False, True], kind="stable")
-    left = float(available)
-    share: dict[str, float] = {}
+    left = max(int(math.floor(available + 1e-9)), 0)
+    given = pd.Series(0, index=groups.index, dtype="int64")
+    members = by_group.sort_values("risk", ascending=False, kind="stable").groupby("group").groups
     for name, row in order.iterrows():
-        give = min(row["need"], max(left, 0.0))
-        share[name] = give / row["need"] if row["need"] > 0 else 1.0
-        left -= give
-    return need * groups["group"].map(share).astype(float)
+        if left <= 0:
+            break
+        for i in members[name]:
+            give = min(int(need.loc[i]), left)
+            given.loc[i] = give
+            left -= give
+    return given
 
 
 def staffing_plan(
@@ -231,15 +279,13 @@ def staffing_plan(
     plan["category"] = groups["category"]
     plan["group"] = groups["group"]
     plan["group_size"] = groups["group_size"]
-    # people per TPS are shares of their group's people (0.25 police = a pair guarding 8 TPS)
+    # whole persons per TPS: the group's people written per TPS by [deploy] rounding
     plan["police_required"] = groups["police"]
     plan["linmas_required"] = groups["linmas"]
     plan["police"] = allocate(groups, risk, police, "police")
     plan["linmas"] = allocate(groups, risk, linmas, "linmas")
-    short_p = plan["police_required"] - plan["police"]
-    short_l = plan["linmas_required"] - plan["linmas"]
-    plan["police_short"] = short_p.where(short_p > 1e-9, 0.0)
-    plan["linmas_short"] = short_l.where(short_l > 1e-9, 0.0)
+    plan["police_short"] = (plan["police_required"] - plan["police"]).clip(lower=0)
+    plan["linmas_short"] = (plan["linmas_required"] - plan["linmas"]).clip(lower=0)
 
     counts = plan["category"].value_counts().to_dict()
     arithmetic = pattern_totals(counts, config).set_index("category")
@@ -258,10 +304,10 @@ def staffing_plan(
             "pattern": arithmetic.loc[cat, "pattern"],
             "police_planning_arithmetic": int(arithmetic.loc[cat, "police"]),
             "linmas_planning_arithmetic": int(arithmetic.loc[cat, "linmas"]),
-            "police_required_by_groups": round(float(row["police_by_groups"]), 2),
-            "linmas_required_by_groups": round(float(row["linmas_by_groups"]), 2),
-            "police_assigned": round(float(row["police_assigned"]), 2),
-            "linmas_assigned": round(float(row["linmas_assigned"]), 2),
+            "police_required_by_groups": int(row["police_by_groups"]),
+            "linmas_required_by_groups": int(row["linmas_by_groups"]),
+            "police_assigned": int(row["police_assigned"]),
+            "linmas_assigned": int(row["linmas_assigned"]),
         }
         for cat, row in per_cat.iterrows()
     }
@@ -271,17 +317,22 @@ def staffing_plan(
         "categories": categories,
         "police": {
             "available": police,
-            "required": round(float(plan["police_required"].sum()), 2),
-            "assigned": round(float(plan["police"].sum()), 2),
+            "required": int(plan["police_required"].sum()),
+            "assigned": int(plan["police"].sum()),
         },
         "linmas": {
             "available": linmas,
-            "required": round(float(plan["linmas_required"].sum()), 2),
-            "assigned": round(float(plan["linmas"].sum()), 2),
+            "required": int(plan["linmas_required"].sum()),
+            "assigned": int(plan["linmas"].sum()),
         },
         "tps_below_pattern": len(below),
         "below_pattern": [
-            {"tps_id": r.tps_id, "category": r.category, "police_short": r.police_short, "linmas_short": r.linmas_short}
+            {
+                "tps_id": r.tps_id,
+                "category": r.category,
+                "police_short": int(r.police_short),
+                "linmas_short": int(r.linmas_short),
+            }
             for r in below.sort_values(f"risk_{stage}", ascending=False).itertuples()
         ],
     }
@@ -289,7 +340,7 @@ def staffing_plan(
 
 
 def area_totals(plan: gpd.GeoDataFrame, by: str) -> pd.DataFrame:
-    """Personnel per village (``village_code``) or kecamatan (``district``)."""
+    """Personnel per village (``village_code``) or kecamatan (``district``): sums of whole persons per TPS."""
     keys = ["village_code", "village_name", "district"] if by == "village_code" else ["district"]
     return (
         plan.groupby(keys, sort=True)
@@ -300,7 +351,7 @@ def area_totals(plan: gpd.GeoDataFrame, by: str) -> pd.DataFrame:
             police_required=("police_required", "sum"),
             linmas_required=("linmas_required", "sum"),
         )
-        .round(2)
+        .astype({"police": "int64", "linmas": "int64", "police_required": "int64", "linmas_required": "int64"})
         .reset_index()
     )
 

@@ -1358,6 +1358,14 @@ MESSAGES.update({f"app.{k}": v for k, v in _APP.items() if k.startswith("acc_")}
 # -- issue 12 (fix12): area choice, deploy and print texts of the CLI and the printer ---------------------------
 MESSAGES.update(
     {
+        "config_deploy_rounding": {
+            "id": "pengaturan [deploy] rounding bernilai '{value}', yang tidak dapat dipakai.",
+            "en": "the setting [deploy] rounding has the value '{value}', which cannot be used.",
+        },
+        "config_deploy_rounding_fix": {
+            "id": "Nilai yang boleh: {allowed} (lihat komentar [deploy] di default.toml).",
+            "en": "Allowed values: {allowed} (see the comments of [deploy] in default.toml).",
+        },
         "area_no_tps": {
             "id": "wilayah '{area}' tidak memiliki TPS di file TPS.",
             "en": "area '{area}' has no TPS in the TPS file.",

@@ -632,7 +632,7 @@ def _table_pages(result, view: View, opts: PrintOptions, title: str, first_page:
                         _clip(factors.loc[r.name], 34),
                     ]
                     + (
-                        [f"{staff.loc[r.name, 'police_required']:.1f} / {staff.loc[r.name, 'linmas_required']:.0f}"]
+                        [f"{int(staff.loc[r.name, 'police_required'])} / {int(staff.loc[r.name, 'linmas_required'])}"]
                         if staff is not None
                         else []
                     )

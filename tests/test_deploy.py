@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 
 import numpy as np
 import pytest
@@ -194,3 +195,75 @@ def test_surplus_police_become_reserves_where_risk_is(demo):
     best = (t["risk_voting"].to_numpy()[:, None] * (d <= 2000.0)).sum(axis=0).max()
     assert reserves["risk_reached"].iloc[0] == pytest.approx(best, abs=0.01)
     assert propose_reserves(demo.tps, sites, "voting", 1.0, demo.config).empty
+
+
+def _whole(value) -> bool:
+    return float(value) == int(value)
+
+
+@pytest.mark.parametrize(("police", "linmas"), [(None, None), (187, 1024), (61.7, 300.5)])
+def test_every_personnel_number_is_a_whole_person_and_totals_add_up(demo, police, linmas):
+    """Issue 12, defect 7: police per TPS and per kecamatan came out as 0.4 and 7.27."""
+    from riskmap.deploy import area_totals, staffing_plan
+
+    plan, summary = staffing_plan(demo.tps, "voting", demo.config, police=police, linmas=linmas)
+    people = ["police_required", "linmas_required", "police", "linmas", "police_short", "linmas_short"]
+    for col in people:
+        assert plan[col].dtype.kind == "i", col
+        assert (plan[col] >= 0).all(), col
+    for by in ("village_code", "district"):
+        table = area_totals(plan, by)
+        for col in ("police", "linmas", "police_required", "linmas_required"):
+            assert table[col].dtype.kind == "i", (by, col)
+            assert table[col].sum() == plan[col].sum()
+    # a group's persons are its pattern's A police, spread over its TPS as whole persons
+    groups = plan.groupby("group")["police_required"].sum()
+    assert (groups == 2).all()
+    cats = summary["categories"]
+    for key in ("required", "assigned"):
+        assert isinstance(summary["police"][key], int) and isinstance(summary["linmas"][key], int)
+    assert sum(c["police_required_by_groups"] for c in cats.values()) == summary["police"]["required"]
+    assert sum(c["police_assigned"] for c in cats.values()) == summary["police"]["assigned"]
+    assert sum(c["linmas_assigned"] for c in cats.values()) == summary["linmas"]["assigned"]
+    assert all(_whole(v) for c in cats.values() for k, v in c.items() if k != "pattern")
+    if police is not None:
+        assert summary["police"]["assigned"] <= int(police)
+        assert summary["linmas"]["assigned"] <= int(linmas)
+    assert all(_whole(r["police_short"]) and _whole(r["linmas_short"]) for r in summary["below_pattern"])
+
+
+def test_rounding_rule_is_configuration(demo):
+    from riskmap.deploy import staffing_plan, whole_people
+
+    assert whole_people(2, 5).tolist() == [1, 1, 0, 0, 0]
+    assert whole_people(2, 5, "tps").tolist() == [1, 1, 1, 1, 1]
+    assert whole_people(4, 2).tolist() == [2, 2]
+    cfg = load_config(overrides={"deploy": {"rounding": "tps"}})
+    plan, _ = staffing_plan(demo.tps, "voting", cfg)
+    assert (plan["police_required"] >= 1).all()  # someone at every TPS
+    assert plan["police_required"].dtype.kind == "i"
+    with pytest.raises(RiskmapInputError) as err:
+        staffing_plan(demo.tps, "voting", load_config(overrides={"deploy": {"rounding": "half"}}))
+    assert "half" in err.value.message("id") and "group, tps" in err.value.message("id")
+
+
+def test_cli_deploy_prints_and_writes_whole_people(tmp_path, capsys):
+    import json
+
+    import pandas as pd
+
+    from riskmap.cli import main
+
+    assert main(["deploy", "--stage", "voting", "--police", "150.5", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    numbers = [float(x) for x in re.findall(r"(?<![\w.])\d+\.\d+(?![\w.])", out.split("->")[0])]
+    assert not [x for x in numbers if not x.is_integer()], out  # no fractional person on the screen
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["police"]["assigned"] <= 150 and isinstance(summary["police"]["required"], int)
+    for name in ("per_kecamatan.csv", "per_village.csv"):
+        table = pd.read_csv(tmp_path / name, encoding="utf-8-sig")
+        for col in ("police", "linmas", "police_required", "linmas_required"):
+            assert table[col].dtype.kind == "i", (name, col)
+    kec = pd.read_csv(tmp_path / "per_kecamatan.csv", encoding="utf-8-sig")
+    assert kec["police"].sum() == summary["police"]["assigned"]
+    assert kec["police_required"].sum() == summary["police"]["required"]

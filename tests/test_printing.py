@@ -267,3 +267,20 @@ def test_overview_title_clear_of_the_map_labels(demo, orientation):
     title = overview.title.get_window_extent(renderer)
     assert labels and not any(title.overlaps(b) for b in labels)
     printing.plt.close(fig)
+
+
+def test_table_personnel_are_whole_people(demo, tmp_path):
+    """Issue 12, defect 7: the printed TPS table showed police per TPS as 0.4 (a share of a guard group)."""
+    from riskmap.deploy import staffing_plan
+
+    path = tmp_path / "voting.pdf"
+    print_maps(demo, path, PrintOptions(stages=["voting"], tables=True))
+    text = "\n".join(_text(path, p) for p in range(2, int(_pdfinfo(path)["Pages"]) + 1))
+    rows = [line for line in text.splitlines() if re.search(r"\b53\d{11}\b", line)]
+    staff = [re.search(r"(\d+(?:[.,]\d+)?) ?/ ?(\d+(?:[.,]\d+)?)\s*$", line) for line in rows]
+    assert rows and all(staff), rows[:3]
+    assert all(m[1].isdigit() and m[2].isdigit() for m in staff)
+    plan, _ = staffing_plan(demo.tps, "voting", demo.config)
+    shown = {re.search(r"\b(53\d{11})\b", line)[1]: int(m[1]) for line, m in zip(rows, staff, strict=True)}
+    expected = plan.set_index("tps_id")["police_required"]
+    assert shown == {tps_id: int(expected[tps_id]) for tps_id in shown}
