@@ -237,10 +237,10 @@ def allocate(groups: pd.DataFrame, risk: pd.Series, available: float | None, col
     by_group = pd.DataFrame({"group": groups["group"], "need": need, "risk": risk})
     order = by_group.groupby("group").agg(need=("need", "sum"), risk=("risk", "max"))
     order = order.sort_values(["risk", "need"], ascending=[False, True], kind="stable")
-    left = max(int(math.floor(available + 1e-9)), 0)
+    left = max(math.floor(available + 1e-9), 0)
     given = pd.Series(0, index=groups.index, dtype="int64")
     members = by_group.sort_values("risk", ascending=False, kind="stable").groupby("group").groups
-    for name, row in order.iterrows():
+    for name in order.index:
         if left <= 0:
             break
         for i in members[name]:
