@@ -340,7 +340,6 @@ def _print(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     result = pipeline.run(**_inputs(args), columns=args.columns, config=config, as_of=args.as_of)
     stages = config.stages if args.stage == "all" else [args.stage]
-    tables = args.tables if args.tables is not None else len(stages) == 1 and not args.atlas
     chosen = None
     if args.n_posts:
         from riskmap.posts import candidate_sites, place_posts
@@ -362,7 +361,7 @@ def _print(args: argparse.Namespace) -> int:
         orientation=args.orientation,
         lang=args.lang,
         classification=args.classification,
-        tables=tables,
+        tables=args.tables,
         atlas=args.atlas,
         area=args.area,
         dpi=args.dpi,

@@ -828,6 +828,7 @@ MESSAGES.update(
 # Texts of printed pages (keys "print.<key>").
 _PRINT: dict[str, dict[str, str]] = {
     "staff": {"id": "Polisi / Linmas", "en": "Police / Linmas"},
+    "tps_police": {"id": "Angka di TPS: polisi per TPS", "en": "Number at a TPS: police at that TPS"},
     "chosen_posts": {"id": "Pos usulan ({n}), radius {km} km", "en": "Proposed posts ({n}), {km} km radius"},
     "title": {"id": "Peta Kerawanan Tahap {stage} - {area}", "en": "Risk Map, {stage} Stage - {area}"},
     "made": {"id": "Dibuat {made} · data per {as_of}", "en": "Made {made} · data as of {as_of}"},
