@@ -227,7 +227,8 @@ def _deploy(args: argparse.Namespace) -> int:
     if args.police is not None and surplus >= 1:
         reserves = propose_reserves(tps, sites, args.stage, surplus, config)
         summary["reserves"] = reserves.to_dict("records")
-        print(f"reserves: {len(reserves)} teams of {config.data['staffing']['reserve_team']} police")
+        team = config.data["staffing"]["reserve_team"]
+        print(i18n.t("cli_reserves", args.lang, n=len(reserves), team=team))
     chosen = None
     if args.n_posts is not None or args.set_cover:
         posts = place_posts(
@@ -242,10 +243,18 @@ def _deploy(args: argparse.Namespace) -> int:
         plan = plan.join(posts.tps[["covered", "post", "distance_m"]])
         chosen = posts.sites[posts.sites["chosen"]]
         s = posts.summary
+        optimal = i18n.t("cli_optimal_yes" if s["all_proven_optimal"] else "cli_optimal_no", args.lang)
         print(
-            f"posts: {s['posts_chosen']} chosen, {s['tps_covered']}/{s['tps_total']} TPS covered "
-            f"({s['risk_covered_share']:.0%} of the risk), high-risk uncovered: {len(s['high_risk_uncovered'])}, "
-            f"proven optimal: {'yes' if s['all_proven_optimal'] else 'no (stopped at the time limit)'}"
+            i18n.t(
+                "cli_posts",
+                args.lang,
+                chosen=s["posts_chosen"],
+                covered=s["tps_covered"],
+                total=s["tps_total"],
+                share=f"{s['risk_covered_share']:.0%}",
+                uncovered=len(s["high_risk_uncovered"]),
+                optimal=optimal,
+            )
         )
     out = Path(args.out)
     written = [write_geojson(plan, out / "deployment.geojson"), write_json(summary, out / "summary.json")]
@@ -257,9 +266,15 @@ def _deploy(args: argparse.Namespace) -> int:
         written.append(write_geojson(chosen, out / "posts.geojson"))
     pol, lin = summary["police"], summary["linmas"]
     print(
-        f"police: required {pol['required']:g}, assigned {pol['assigned']:g}; "
-        f"Linmas: required {lin['required']:g}, assigned {lin['assigned']:g}; "
-        f"TPS below pattern: {summary['tps_below_pattern']}"
+        i18n.t(
+            "cli_staffing",
+            args.lang,
+            p_req=pol["required"],
+            p_asg=pol["assigned"],
+            l_req=lin["required"],
+            l_asg=lin["assigned"],
+            below=summary["tps_below_pattern"],
+        )
     )
     for path in written:
         print(f"-> {path}")
@@ -297,12 +312,17 @@ def _deploy_area(args: argparse.Namespace, result: object, config: object, area:
             write_geojson(hotspots, out / "hotspots.geojson"),
         ]
         summary = {"stage": "campaign", "patrol_priorities": priorities.head(20).to_dict("records"), "_meta": meta}
-        print(
-            "\n".join(
-                one_line(f"{r.rank:>3}. {r.village_name} ({r.district}): {r.risk_campaign:.0f}, {r.hotspots} hot spots")
-                for r in priorities.head(10).itertuples()
+        for r in priorities.head(10).itertuples():
+            line = i18n.t(
+                "cli_patrol",
+                args.lang,
+                rank=f"{r.rank:>3}",
+                village=r.village_name,
+                district=r.district,
+                score=f"{r.risk_campaign:.0f}",
+                cells=r.hotspots,
             )
-        )
+            print(one_line(line))
     else:
         path = args.venues or (demo.ELECTION_OFFICES if result.layers.demo else None)
         venues = None
@@ -324,7 +344,11 @@ def _deploy_area(args: argparse.Namespace, result: object, config: object, area:
             "_meta": meta,
         }
         for r in table.sort_values("risk_recap", ascending=False).itertuples():
-            print(one_line(f"  {r.name}: {r.risk_recap:.0f} ({r.level_recap}), police {r.police_suggested}"))
+            level = i18n.t(str(r.level_recap), args.lang)
+            line = i18n.t(
+                "cli_venue", args.lang, name=r.name, score=f"{r.risk_recap:.0f}", level=level, police=r.police_suggested
+            )
+            print(one_line(line))
     written.append(write_json(summary, out / "summary.json"))
     for p in written:
         print(f"-> {p}")
@@ -480,7 +504,7 @@ def _score(args: argparse.Namespace) -> int:
     print()
     lang = args.lang
     header = i18n.t("layer_villages", lang)
-    print(f"{header}: as-of {result.as_of}")
+    print(i18n.t("cli_as_of", lang, layer=header, as_of=result.as_of.isoformat() if result.as_of else "-"))
     for stage in config.stages:
         counts = result.villages[f"level_{stage}"].value_counts()
         line = ", ".join(f"{i18n.t(c, lang)} {int(counts.get(c, 0))}" for c in CATEGORIES)

@@ -21,6 +21,11 @@ from scipy.spatial import cKDTree
 from riskmap._errors import RiskmapInputError
 from riskmap.config import CATEGORIES, Config
 
+PLACED_INTERIOR = "kecamatan_interior_point"
+"""``placed`` of a recap venue put at the interior point of its kecamatan's villages (no venue file)."""
+PLACED_FILE = "file"
+"""``placed`` of a recap venue read from the venue file."""
+
 KHUSUS = "khusus"
 """Category for special-location TPS (prisons, hospitals): the Bawaslu flag ``lokasi_khusus``."""
 
@@ -435,8 +440,9 @@ def recap_venues(result, venues: gpd.GeoDataFrame | None, config: Config) -> gpd
     score of those TPS + a x 100 x F(recap-weighted incidents within the TPS
     radius of the venue), with a = ``staffing.venues.nearby_weight`` and F the
     same saturating curve as the TPS factor. Without a venue file, one venue per
-    kecamatan is placed at the interior point of its villages (reported in
-    ``placed``) and none for the KPU office.
+    kecamatan is placed at the interior point of its villages (``placed`` =
+    :data:`PLACED_INTERIOR`, else :data:`PLACED_FILE`) and none for the KPU
+    office. :func:`venue_table` gives the table to show.
 
     Parameters
     ----------
@@ -457,14 +463,14 @@ def recap_venues(result, venues: gpd.GeoDataFrame | None, config: Config) -> gpd
                 "name": ["PPK " + d for d in dissolved.index],
                 "kind": "ppk",
                 "district": list(dissolved.index),
-                "placed": "kecamatan interior point",
+                "placed": PLACED_INTERIOR,
             },
             geometry=dissolved.geometry.representative_point().values,
             crs=4326,
         )
     else:
         venues = venues.copy()
-        venues["placed"] = "file"
+        venues["placed"] = PLACED_FILE
     venues = venues.reset_index(drop=True)
     voters = tps["voters"].fillna(float(sc["scoring"]["default_voters_per_tps"])) if tps is not None else None
     tps_risk = []
@@ -553,3 +559,86 @@ def propose_reserves(
         )
         weight[reach[:, j]] *= 0.5
     return pd.DataFrame(rows)
+
+
+# -- tables to show (every face formats the plan the same way; texts from riskmap.i18n) ------------------------
+
+SUMMARY_ROWS = (
+    "tps",
+    "guard_groups",
+    "pattern",
+    "police_planning_arithmetic",
+    "linmas_planning_arithmetic",
+    "police_required_by_groups",
+    "linmas_required_by_groups",
+    "police_assigned",
+    "linmas_assigned",
+)
+"""Rows of a :func:`staffing_plan` summary's ``categories`` table, in the order shown."""
+
+
+def _label(value: object, lang: str) -> str:
+    from riskmap import i18n
+
+    return i18n.t(str(value), lang)
+
+
+def summary_table(summary: dict[str, object], lang: str = "id") -> pd.DataFrame:
+    """The per-category summary of :func:`staffing_plan` as a table to show, rows and columns named in ``lang``.
+
+    Rows are :data:`SUMMARY_ROWS` (i18n keys ``deploy_row_<row>``), columns the categories (``khusus``
+    included) by their names; every personnel number is a whole person.
+    """
+    from riskmap import i18n
+
+    cats: dict[str, dict[str, object]] = summary["categories"]  # type: ignore[assignment]
+    known = [*CATEGORIES, KHUSUS]
+    order = [c for c in known if c in cats] + [c for c in cats if c not in known]
+    table = pd.DataFrame({_label(c, lang): [cats[c][r] for r in SUMMARY_ROWS] for c in order})
+    table.index = [i18n.t(f"deploy_row_{r}", lang) for r in SUMMARY_ROWS]
+    return table
+
+
+def venue_table(table: gpd.GeoDataFrame, lang: str = "id") -> pd.DataFrame:
+    """Recap venues of :func:`recap_venues` as a table to show, riskiest first, without geometry.
+
+    Column names, venue kinds, categories and where the venue was placed are in ``lang``.
+    """
+    from riskmap import i18n
+
+    def kind(k: str) -> str:
+        key = f"venue_kind_{k.lower()}"
+        return i18n.t(key, lang) if key in i18n.MESSAGES else k
+
+    shown = pd.DataFrame(
+        {
+            i18n.t("col.venue", lang): table["name"].astype(str).to_numpy(),
+            i18n.t("col.venue_kind", lang): table["kind"].astype(str).map(kind).to_numpy(),
+            i18n.t("col.district", lang): table["district"].astype(str).to_numpy(),
+            i18n.t("col.venue_placed", lang): table["placed"].map(lambda p: _label(f"venue_placed_{p}", lang)),
+            i18n.t("col.tps_risk", lang): table["tps_risk"].to_numpy(),
+            i18n.t("col.nearby_incidents", lang): table["nearby_incidents"].to_numpy(),
+            i18n.t("col.score", lang): table["risk_recap"].to_numpy(),
+            i18n.t("col.category", lang): table["level_recap"].map(lambda c: _label(c, lang)).to_numpy(),
+            i18n.t("col.police_suggested", lang): table["police_suggested"].astype(int).to_numpy(),
+        }
+    )
+    order = np.argsort(-table["risk_recap"].to_numpy(dtype=float), kind="stable")
+    return shown.iloc[order].reset_index(drop=True)
+
+
+def priority_table(priorities: pd.DataFrame, lang: str = "id") -> pd.DataFrame:
+    """Campaign patrol priorities of :func:`patrol_priorities` as a table to show, named in ``lang``."""
+    from riskmap import i18n
+
+    return pd.DataFrame(
+        {
+            i18n.t("col.rank", lang): priorities["rank"].astype(int).to_numpy(),
+            i18n.t("col.code", lang): priorities["village_code"].to_numpy(),
+            i18n.t("col.village", lang): priorities["village_name"].to_numpy(),
+            i18n.t("col.district", lang): priorities["district"].to_numpy(),
+            i18n.t("col.score", lang): priorities["risk_campaign"].to_numpy(),
+            i18n.t("col.category", lang): priorities["level_campaign"].map(lambda c: _label(c, lang)).to_numpy(),
+            i18n.t("col.incident_cells", lang): priorities["hotspots"].astype(int).to_numpy(),
+        }
+    )

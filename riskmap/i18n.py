@@ -1367,6 +1367,87 @@ MESSAGES.update(
             "id": "Nilai yang boleh: {allowed} (lihat komentar [deploy] di default.toml).",
             "en": "Allowed values: {allowed} (see the comments of [deploy] in default.toml).",
         },
+        # column names of the display tables (riskmap.view: ranked villages and TPS, escalation)
+        "col.code": {"id": "kode", "en": "code"},
+        "col.village": {"id": "kelurahan/desa", "en": "village"},
+        "col.district": {"id": "kecamatan", "en": "district (kecamatan)"},
+        "col.address": {"id": "alamat", "en": "address"},
+        "col.score": {"id": "skor", "en": "score"},
+        "col.category": {"id": "kategori", "en": "category"},
+        "col.factors": {"id": "faktor utama", "en": "top factors"},
+        "col.tps": {"id": "TPS", "en": "polling station (TPS)"},
+        "col.voters": {"id": "pemilih", "en": "voters"},
+        "col.incidents": {"id": "insiden", "en": "incidents"},
+        "col.nearby": {"id": "insiden ≤1 km", "en": "incidents ≤1 km"},
+        "col.score_stage": {"id": "skor {stage}", "en": "score {stage}"},
+        "col.category_stage": {"id": "kategori {stage}", "en": "category {stage}"},
+        "col.change": {"id": "selisih", "en": "change"},
+        "col.escalates": {"id": "naik", "en": "escalates"},
+        "col.venue": {"id": "tempat rekapitulasi", "en": "recap venue"},
+        "col.venue_kind": {"id": "jenis", "en": "kind"},
+        "col.venue_placed": {"id": "letak", "en": "location"},
+        "col.tps_risk": {"id": "skor TPS yang dihitung", "en": "score of the TPS counted"},
+        "col.nearby_incidents": {"id": "insiden di sekitar", "en": "incidents nearby"},
+        "col.police_suggested": {"id": "polisi disarankan", "en": "police suggested"},
+        "col.rank": {"id": "peringkat", "en": "rank"},
+        "col.incident_cells": {"id": "sel padat insiden (500 m)", "en": "incident cells (500 m)"},
+        "venue_kind_ppk": {"id": "PPK (kecamatan)", "en": "PPK (kecamatan office)"},
+        "venue_kind_kpu": {"id": "KPU kabupaten/kota", "en": "KPU (kab/kota office)"},
+        "venue_placed_kecamatan_interior_point": {
+            "id": "titik tengah kecamatan (tanpa file tempat)",
+            "en": "kecamatan interior point (no venue file)",
+        },
+        "venue_placed_file": {"id": "dari file tempat", "en": "from the venue file"},
+        "deploy_row_tps": {"id": "TPS", "en": "Polling stations (TPS)"},
+        "deploy_row_guard_groups": {"id": "Kelompok jaga", "en": "Guard groups"},
+        "deploy_row_pattern": {"id": "Pola pengamanan", "en": "Staffing pattern"},
+        "deploy_row_police_planning_arithmetic": {
+            "id": "Polisi menurut hitungan pola",
+            "en": "Police by the pattern arithmetic",
+        },
+        "deploy_row_linmas_planning_arithmetic": {
+            "id": "Linmas menurut hitungan pola",
+            "en": "Linmas by the pattern arithmetic",
+        },
+        "deploy_row_police_required_by_groups": {
+            "id": "Polisi dibutuhkan kelompok jaga",
+            "en": "Police required by the guard groups",
+        },
+        "deploy_row_linmas_required_by_groups": {
+            "id": "Linmas dibutuhkan kelompok jaga",
+            "en": "Linmas required by the guard groups",
+        },
+        "deploy_row_police_assigned": {"id": "Polisi ditugaskan", "en": "Police assigned"},
+        "deploy_row_linmas_assigned": {"id": "Linmas ditugaskan", "en": "Linmas assigned"},
+        "khusus": {"id": "Lokasi khusus", "en": "Special location"},
+        # lines `riskmap deploy` and `riskmap score` print
+        "cli_reserves": {
+            "id": "cadangan: {n} regu, masing-masing {team} polisi",
+            "en": "reserves: {n} teams of {team} police",
+        },
+        "cli_posts": {
+            "id": "pos: {chosen} dipilih, {covered}/{total} TPS terjangkau ({share} dari risiko), TPS rawan yang "
+            "tidak terjangkau: {uncovered}, terbukti optimal: {optimal}",
+            "en": "posts: {chosen} chosen, {covered}/{total} TPS covered ({share} of the risk), high-risk "
+            "uncovered: {uncovered}, proven optimal: {optimal}",
+        },
+        "cli_optimal_yes": {"id": "ya", "en": "yes"},
+        "cli_optimal_no": {"id": "tidak (berhenti di batas waktu)", "en": "no (stopped at the time limit)"},
+        "cli_staffing": {
+            "id": "polisi: dibutuhkan {p_req}, ditugaskan {p_asg}; Linmas: dibutuhkan {l_req}, ditugaskan {l_asg}; "
+            "TPS di bawah pola: {below}",
+            "en": "police: required {p_req}, assigned {p_asg}; Linmas: required {l_req}, assigned {l_asg}; "
+            "TPS below pattern: {below}",
+        },
+        "cli_patrol": {
+            "id": "{rank}. {village} ({district}): skor {score}, {cells} sel padat insiden",
+            "en": "{rank}. {village} ({district}): score {score}, {cells} incident cells",
+        },
+        "cli_venue": {
+            "id": "  {name}: skor {score} ({level}), polisi {police}",
+            "en": "  {name}: score {score} ({level}), police {police}",
+        },
+        "cli_as_of": {"id": "{layer}: data per {as_of}", "en": "{layer}: data as of {as_of}"},
         "area_no_tps": {
             "id": "wilayah '{area}' tidak memiliki TPS di file TPS.",
             "en": "area '{area}' has no TPS in the TPS file.",

@@ -267,63 +267,66 @@ def factor_text(frame: pd.DataFrame, stage: str, *, unit: str = "village", lang:
     return pd.Series(out, index=frame.index, dtype=object)
 
 
+def _col(key: str, lang: str, **params: object) -> str:
+    """A display table's column name (i18n key ``col.<key>``)."""
+    return i18n.t("col." + key, lang, **params)
+
+
+def _levels(values: pd.Series, lang: str) -> pd.Series:
+    """Category ids as their names in ``lang`` ("sangat rawan" -> "Sangat rawan" / "Highly vulnerable")."""
+    return values.astype(str).map(lambda c: i18n.t(c, lang))
+
+
 def ranked_villages(view: View, *, lang: str = "id") -> pd.DataFrame:
-    """Villages of the view, riskiest first, with display column names."""
+    """Villages of the view, riskiest first, with display column names and category names in ``lang``."""
     s = view.stage
     v = view.villages
     table = pd.DataFrame(
         {
-            "kode": v["village_code"],
-            "kelurahan/desa": v["village_name"],
-            "kecamatan": v["district"],
-            "skor": v[f"risk_{s}"],
-            "kategori": v[f"level_{s}"],
-            "faktor utama" if lang == "id" else "top factors": factor_text(v, s, lang=lang),
-            "TPS": v["n_tps"],
-            "pemilih" if lang == "id" else "voters": v["voters"].round().astype(int),
-            "insiden" if lang == "id" else "incidents": v["n_incidents"],
+            _col("code", lang): v["village_code"],
+            _col("village", lang): v["village_name"],
+            _col("district", lang): v["district"],
+            _col("score", lang): v[f"risk_{s}"],
+            _col("category", lang): _levels(v[f"level_{s}"], lang),
+            _col("factors", lang): factor_text(v, s, lang=lang),
+            _col("tps", lang): v["n_tps"],
+            _col("voters", lang): v["voters"].round().astype(int),
+            _col("incidents", lang): v["n_incidents"],
         }
     )
-    if lang == "en":
-        table = table.rename(
-            columns={
-                "kode": "code",
-                "kelurahan/desa": "village",
-                "kecamatan": "kecamatan",
-                "skor": "score",
-                "kategori": "category",
-            }
-        )
     return table.sort_values(table.columns[3], ascending=False, kind="stable").reset_index(drop=True)
 
 
 def ranked_tps(view: View, *, lang: str = "id") -> pd.DataFrame:
-    """TPS of the view, riskiest first, with display column names."""
+    """TPS of the view, riskiest first, with display column names and category names in ``lang``."""
     s = view.stage
     t = view.tps
     if t is None:
         return pd.DataFrame()
     table = pd.DataFrame(
         {
-            "TPS": t["tps_id"],
-            "kelurahan/desa": t["village_name"],
-            "kecamatan": t["district"],
-            "alamat" if lang == "id" else "address": t["address"],
-            "skor" if lang == "id" else "score": t[f"risk_{s}"],
-            "kategori" if lang == "id" else "category": t[f"level_{s}"],
-            "faktor utama" if lang == "id" else "top factors": factor_text(t, s, unit="tps", lang=lang),
-            "pemilih" if lang == "id" else "voters": t["voters"],
-            "insiden ≤1 km" if lang == "id" else "incidents ≤1 km": t["n_nearby"],
+            _col("tps", lang): t["tps_id"],
+            _col("village", lang): t["village_name"],
+            _col("district", lang): t["district"],
+            _col("address", lang): t["address"],
+            _col("score", lang): t[f"risk_{s}"],
+            _col("category", lang): _levels(t[f"level_{s}"], lang),
+            _col("factors", lang): factor_text(t, s, unit="tps", lang=lang),
+            _col("voters", lang): t["voters"],
+            _col("nearby", lang): t["n_nearby"],
         }
     )
-    if lang == "en":
-        table = table.rename(columns={"kelurahan/desa": "village"})
     return table.sort_values(table.columns[4], ascending=False, kind="stable").reset_index(drop=True)
 
 
 def escalation(result: Result, first: str = "campaign", last: str = "recap", *, lang: str = "id") -> pd.DataFrame:
-    """Villages whose category rises from one stage to another, biggest rise first."""
+    """Villages whose category rises from one stage to another, biggest rise first.
+
+    Columns are named with the stages' names in ``lang`` ("skor Kampanye"), never their ids; the last column
+    says whether the category rises.
+    """
     v = result.villages
+    one, two = result.config.stage_label(first, lang), result.config.stage_label(last, lang)
 
     def rank(col: str) -> np.ndarray:
         return pd.Categorical(v[col], categories=list(CATEGORIES)).codes.astype(int)
@@ -331,15 +334,15 @@ def escalation(result: Result, first: str = "campaign", last: str = "recap", *, 
     change = pd.Series(rank(f"level_{last}") - rank(f"level_{first}"), index=v.index)
     table = pd.DataFrame(
         {
-            "kode": v["village_code"],
-            "kelurahan/desa": v["village_name"],
-            "kecamatan": v["district"],
-            f"skor {first}": v[f"risk_{first}"],
-            f"skor {last}": v[f"risk_{last}"],
-            "selisih" if lang == "id" else "change": (v[f"risk_{last}"] - v[f"risk_{first}"]).round(2),
-            f"kategori {first}": v[f"level_{first}"],
-            f"kategori {last}": v[f"level_{last}"],
-            "naik" if lang == "id" else "escalates": change > 0,
+            _col("code", lang): v["village_code"],
+            _col("village", lang): v["village_name"],
+            _col("district", lang): v["district"],
+            _col("score_stage", lang, stage=one): v[f"risk_{first}"],
+            _col("score_stage", lang, stage=two): v[f"risk_{last}"],
+            _col("change", lang): (v[f"risk_{last}"] - v[f"risk_{first}"]).round(2),
+            _col("category_stage", lang, stage=one): _levels(v[f"level_{first}"], lang),
+            _col("category_stage", lang, stage=two): _levels(v[f"level_{last}"], lang),
+            _col("escalates", lang): change > 0,
         }
     )
     return table.sort_values(table.columns[5], ascending=False, kind="stable").reset_index(drop=True)

@@ -159,7 +159,7 @@ def test_campaign_patrol_priorities_and_hot_spots(demo):
 
 def test_recap_venues_from_file_and_placed(demo):
     from riskmap import demo as files
-    from riskmap.deploy import recap_venues
+    from riskmap.deploy import PLACED_INTERIOR, recap_venues
     from riskmap.io.points import read_points
 
     venues, _ = read_points(files.ELECTION_OFFICES, "venues")
@@ -173,7 +173,8 @@ def test_recap_venues_from_file_and_placed(demo):
     vcfg = demo.config.data["staffing"]["venues"]
     assert kpu["police_suggested"] == vcfg[kpu["level_recap"]] * vcfg["kpu_multiplier"]
     placed = recap_venues(demo, None, demo.config)
-    assert len(placed) == 6 and (placed["placed"] == "kecamatan interior point").all()
+    assert PLACED_INTERIOR == "kecamatan_interior_point"  # a snake_case id in the data; i18n gives its label
+    assert len(placed) == 6 and (placed["placed"] == PLACED_INTERIOR).all()
     assert set(placed["district"]) == set(demo.villages["district"])
 
 
@@ -267,3 +268,71 @@ def test_cli_deploy_prints_and_writes_whole_people(tmp_path, capsys):
     kec = pd.read_csv(tmp_path / "per_kecamatan.csv", encoding="utf-8-sig")
     assert kec["police"].sum() == summary["police"]["assigned"]
     assert kec["police_required"].sum() == summary["police"]["required"]
+
+
+def test_tables_to_show_are_in_the_chosen_language(demo):
+    """Issue 12, defect 5: the summary rows (police_required_by_groups) and the recap venue table (name, kind,
+    "kecamatan interior point") reached the Indonesian page as they are in the data."""
+    from riskmap import demo as files
+    from riskmap.deploy import (
+        patrol_priorities,
+        priority_table,
+        recap_venues,
+        staffing_plan,
+        summary_table,
+        venue_table,
+    )
+    from riskmap.io.points import read_points
+
+    _, summary = staffing_plan(demo.tps, "voting", demo.config)
+    ids = summary_table(summary, "id")
+    assert "Polisi dibutuhkan kelompok jaga" in ids.index and "police_required_by_groups" not in ids.index
+    assert list(ids.columns)[:3] == ["Kurang rawan", "Rawan", "Sangat rawan"] and "Lokasi khusus" in ids.columns
+    assert ids.loc["Polisi dibutuhkan kelompok jaga"].sum() == summary["police"]["required"]
+    assert "Police required by the guard groups" in summary_table(summary, "en").index
+    placed = venue_table(recap_venues(demo, None, demo.config), "id")
+    assert list(placed.columns)[:4] == ["tempat rekapitulasi", "jenis", "kecamatan", "letak"]
+    assert set(placed["letak"]) == {"titik tengah kecamatan (tanpa file tempat)"}
+    assert set(placed["jenis"]) == {"PPK (kecamatan)"}
+    assert placed["skor"].is_monotonic_decreasing
+    venues, _ = read_points(files.ELECTION_OFFICES, "venues")
+    table = venue_table(recap_venues(demo, venues[["name", "kind", "district", "geometry"]], demo.config), "en")
+    assert {"KPU (kab/kota office)", "PPK (kecamatan office)"} == set(table["kind"])
+    assert set(table["location"]) == {"from the venue file"}
+    assert set(table["category"]) <= {"Low risk", "Vulnerable", "Highly vulnerable"}
+    priorities = priority_table(patrol_priorities(demo)[0], "id")
+    assert list(priorities.columns)[:2] == ["peringkat", "kode"] and "sel padat insiden (500 m)" in priorities
+
+
+_ENGLISH = re.compile(
+    r"\b(required|assigned|reserves?|teams?|posts?|chosen|covered|uncovered|proven|below|pattern|hot "
+    r"spots?|as-of|score|police)\b",
+    re.I,
+)
+
+
+@pytest.mark.parametrize("stage", ["voting", "campaign", "recap"])
+def test_cli_deploy_speaks_indonesian(tmp_path, capsys, stage):
+    """Issue 12, defect 5: the lines ``riskmap deploy`` prints were English only."""
+    from riskmap.cli import main
+    from riskmap.testing import grid_villages, incident_rows, tps_rows
+
+    villages = grid_villages()
+    villages.to_file(tmp_path / "desa.geojson")
+    tps_rows(villages).to_csv(tmp_path / "tps.csv", index=False)
+    incident_rows(villages, [(0, "supporter_clash", "2024-11-20"), (4, "money_politics", "2024-10-01")]).to_csv(
+        tmp_path / "insiden.csv", index=False
+    )
+    inputs = ["--villages", str(tmp_path / "desa.geojson"), "--tps", str(tmp_path / "tps.csv")]
+    inputs += ["--incidents", str(tmp_path / "insiden.csv")]
+    extra = ["--police", "60", "--posts", "2", "--time-limit", "5"] if stage == "voting" else []
+    for lang in ("id", "en"):
+        out = tmp_path / lang
+        assert main(["deploy", *inputs, "--stage", stage, *extra, "--lang", lang, "--out", str(out)]) == 0
+        printed = capsys.readouterr().out
+        said = "\n".join(line for line in printed.splitlines() if not line.startswith("->"))
+        if lang == "id":
+            assert not _ENGLISH.search(said), said
+            assert {"voting": "ditugaskan", "campaign": "skor", "recap": "polisi"}[stage] in said
+        else:
+            assert _ENGLISH.search(said), said

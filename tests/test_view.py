@@ -220,3 +220,23 @@ def test_area_filter_bare_name_of_two_kab_kota_is_ambiguous_and_unknown_lists_cl
     assert "5371" in text  # how to fix it: the code forms
     with pytest.raises(RiskmapInputError):
         area_filter(villages, "9999")
+
+
+def test_display_tables_name_stages_and_categories_in_the_language():
+    """Issue 12, defect 5: the escalation table said "skor campaign" (stage ids), categories stayed ids."""
+    from riskmap.view import escalation, make_view, ranked_tps, ranked_villages
+
+    result = pipeline.run()
+    table = escalation(result, "campaign", "recap", lang="id")
+    assert "skor Kampanye" in table.columns and "kategori Rekapitulasi Suara" in table.columns
+    assert not [c for c in table.columns if "campaign" in c or "recap" in c]
+    assert set(table["kategori Kampanye"]) <= {"Kurang rawan", "Rawan", "Sangat rawan"}
+    assert "score Campaign" in escalation(result, "campaign", "recap", lang="en").columns
+    assert table.iloc[:, -1].dtype == bool  # the app counts the rises from the last column
+    view = make_view(result, "voting")
+    villages, tps = ranked_villages(view, lang="id"), ranked_tps(view, lang="id")
+    assert list(villages.columns)[:5] == ["kode", "kelurahan/desa", "kecamatan", "skor", "kategori"]
+    assert list(tps.columns)[3:6] == ["alamat", "skor", "kategori"] and tps["skor"].is_monotonic_decreasing
+    english = ranked_villages(view, lang="en")
+    assert list(english.columns)[:5] == ["code", "village", "district (kecamatan)", "score", "category"]
+    assert set(english["category"]) <= {"Low risk", "Vulnerable", "Highly vulnerable"}
