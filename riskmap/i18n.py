@@ -1221,8 +1221,10 @@ class Term(str):
     """A message parameter that is itself a key of :data:`MESSAGES`, translated with the message."""
 
 
-def t(key: str, lang: str = "id", **params: Any) -> str:
+def t(key: str, lang: str = "id", /, **params: Any) -> str:
     """Text for ``key`` in ``lang`` with ``params`` filled in.
+
+    ``key`` and ``lang`` are positional only, so a message may have placeholders of those names (``{key}``).
 
     Parameters that are :class:`Term` are translated into ``lang`` too.
     Unknown keys come back as the key itself, so a missing translation shows
@@ -1448,6 +1450,36 @@ MESSAGES.update(
             "en": "  {name}: score {score} ({level}), police {police}",
         },
         "cli_as_of": {"id": "{layer}: data per {as_of}", "en": "{layer}: data as of {as_of}"},
+        # the load report's tables (riskmap.io.report: counts_table, notes_table)
+        "col.layer": {"id": "lapisan data", "en": "layer"},
+        "col.file": {"id": "berkas", "en": "file"},
+        "col.schema": {"id": "format", "en": "format"},
+        "col.read": {"id": "dibaca", "en": "read"},
+        "col.used": {"id": "dipakai", "en": "used"},
+        "col.rejected": {"id": "ditolak", "en": "rejected"},
+        "col.warnings": {"id": "catatan", "en": "warnings"},
+        "col.kind": {"id": "jenis", "en": "kind"},
+        "col.row": {"id": "baris", "en": "row"},
+        "col.sheet": {"id": "lembar", "en": "sheet"},
+        "col.reason": {"id": "alasan", "en": "reason"},
+        "col.message": {"id": "keterangan", "en": "message"},
+        "note_rejected": {"id": "ditolak", "en": "rejected"},
+        "note_warning": {"id": "dipakai dengan catatan", "en": "used with a warning"},
+        # texts of riskmap/mapping.py (the app engineer's file): ready for its inline `lang == "id"` ternaries
+        "map_score": {"id": "Skor", "en": "Score"},
+        "map_category": {"id": "Kategori", "en": "Category"},
+        "map_factors": {"id": "Faktor utama", "en": "Top factors"},
+        "map_address": {"id": "Alamat", "en": "Address"},
+        "map_unit_villages_tps": {"id": "kel./TPS", "en": "villages/TPS"},
+        "map_villages": {"id": "Kelurahan/desa", "en": "Villages"},
+        "map_heat": {"id": "Sebaran insiden (heat)", "en": "Incident heat"},
+        "map_incidents": {"id": "Insiden", "en": "Incidents"},
+        "map_posts": {"id": "Pos polisi", "en": "Police posts"},
+        "map_fullscreen": {"id": "Layar penuh", "en": "Full screen"},
+        "map_fullscreen_exit": {"id": "Keluar", "en": "Exit"},
+        "map_guard_groups": {"id": "Kelompok jaga", "en": "Guard groups"},
+        "map_tps_police": {"id": "polisi {assigned} / {required}", "en": "police {assigned} / {required}"},
+        "map_chosen_posts": {"id": "Pos terpilih", "en": "Chosen posts"},
         "area_no_tps": {
             "id": "wilayah '{area}' tidak memiliki TPS di file TPS.",
             "en": "area '{area}' has no TPS in the TPS file.",
@@ -1458,3 +1490,33 @@ MESSAGES.update(
         },
     }
 )
+
+# Short labels of the warnings' reason codes (the load report's reason column), beside _REASON_LABELS of the
+# rejections: every reason code has a label in both languages (tests/test_i18n.py).
+_WARNING_LABELS: dict[str, tuple[str, str]] = {
+    "ambiguous_village": ("Di batas beberapa kelurahan", "On a boundary of several villages"),
+    "campaign_posts_marked": ("Dekat posko kampanye", "Near a campaign post"),
+    "collapsed_parts_dropped": ("Bagian tanpa luas dibuang", "Parts without area dropped"),
+    "collapsed_parts_summary": ("Bagian tanpa luas dibuang", "Parts without area dropped"),
+    "export_precision_unknown": ("Ketepatan lokasi tidak dikenal", "Unknown location precision"),
+    "ids_shortened": ("Kode dipendekkan Excel", "Codes shortened by Excel"),
+    "implausible_voters": ("Jumlah pemilih tidak masuk akal", "Implausible voter count"),
+    "merged_parts": ("Bagian poligon digabung", "Polygon parts merged"),
+    "missing_name": ("Nama kosong", "Missing name"),
+    "no_data_rows": ("Tanpa baris data", "No data rows"),
+    "no_district_column": ("Tanpa kolom kecamatan", "No kecamatan column"),
+    "no_voter_column": ("Tanpa kolom DPT", "No voter column"),
+    "precision_assumed": ("Ketepatan lokasi dianggap tepat", "Location precision assumed"),
+    "repaired_geometry": ("Poligon diperbaiki", "Polygon repaired"),
+    "severity_assumed": ("Tingkat keparahan dianggap sedang", "Severity assumed"),
+    "unmapped_event_type": ("Jenis kejadian tidak terpetakan", "Unmapped event type"),
+    "unparseable_flag": ("Nilai ya/tidak tidak terbaca", "Unreadable yes/no value"),
+    "unparseable_precision": ("Ketepatan lokasi tidak terbaca", "Unreadable location precision"),
+    "unparseable_severity": ("Tingkat keparahan tidak terbaca", "Unreadable severity"),
+    "unparseable_voters": ("Jumlah pemilih tidak terbaca", "Unreadable voter count"),
+    "village_mismatch": ("Kelurahan tidak cocok", "Village mismatch"),
+    "voters_from_parts": ("DPT dari beberapa kolom", "Voters from several columns"),
+    "voters_over_limit": ("Pemilih melebihi batas", "Voters over the limit"),
+}
+for _code, (_id, _en) in _WARNING_LABELS.items():
+    MESSAGES.setdefault("reason_" + _code, {"id": _id, "en": _en})
