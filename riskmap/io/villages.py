@@ -165,11 +165,6 @@ def normalise_codes(values: pd.Series) -> pd.Series:
     return out
 
 
-def is_kemendagri(code: str) -> bool:
-    """True for a canonical ``PP.KK.CC.DDDD`` code."""
-    return bool(_KEMENDAGRI.match(code)) and len(code) == 13
-
-
 def _looks_like_codes(values: pd.Series) -> bool:
     text = as_text(values)
     text = text[text != ""]
