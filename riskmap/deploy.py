@@ -321,12 +321,12 @@ def staffing_plan(
         "stage": stage,
         "categories": categories,
         "police": {
-            "available": police,
+            "available": None if police is None else max(math.floor(police + 1e-9), 0),  # whole persons
             "required": int(plan["police_required"].sum()),
             "assigned": int(plan["police"].sum()),
         },
         "linmas": {
-            "available": linmas,
+            "available": None if linmas is None else max(math.floor(linmas + 1e-9), 0),  # whole persons
             "required": int(plan["linmas_required"].sum()),
             "assigned": int(plan["linmas"].sum()),
         },

@@ -228,6 +228,7 @@ def test_every_personnel_number_is_a_whole_person_and_totals_add_up(demo, police
     assert sum(c["linmas_assigned"] for c in cats.values()) == summary["linmas"]["assigned"]
     assert all(_whole(v) for c in cats.values() for k, v in c.items() if k != "pattern")
     if police is not None:
+        assert summary["police"]["available"] == int(police) and summary["linmas"]["available"] == int(linmas)
         assert summary["police"]["assigned"] <= int(police)
         assert summary["linmas"]["assigned"] <= int(linmas)
     assert all(_whole(r["police_short"]) and _whole(r["linmas_short"]) for r in summary["below_pattern"])
