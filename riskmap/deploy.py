@@ -243,16 +243,13 @@ def allocate(groups: pd.DataFrame, risk: pd.Series, available: float | None, col
     order = by_group.groupby("group").agg(need=("need", "sum"), risk=("risk", "max"))
     order = order.sort_values(["risk", "need"], ascending=[False, True], kind="stable")
     left = max(math.floor(available + 1e-9), 0)
-    given = pd.Series(0, index=groups.index, dtype="int64")
-    members = by_group.sort_values("risk", ascending=False, kind="stable").groupby("group").groups
-    for name in order.index:
-        if left <= 0:
-            break
-        for i in members[name]:
-            give = min(int(need.loc[i]), left)
-            given.loc[i] = give
-            left -= give
-    return given
+    # TPS in serving order: group by group, the riskiest TPS of a group first; each takes what is left
+    rank = pd.Series(np.arange(len(order)), index=order.index)
+    queue = by_group.assign(_g=by_group["group"].map(rank).to_numpy(), _r=-by_group["risk"].to_numpy())
+    queue = queue.sort_values(["_g", "_r"], kind="stable")
+    before = queue["need"].cumsum().to_numpy() - queue["need"].to_numpy()
+    give = np.clip(left - before, 0, queue["need"].to_numpy())
+    return pd.Series(give.astype("int64"), index=queue.index).reindex(groups.index)
 
 
 def staffing_plan(
