@@ -31,6 +31,11 @@ _INPUT_HELP = {
     "campaign_posts": "campaign posts (posko): TPS near one get the Bawaslu flag dekat_posko (optional)",
 }
 
+_AREA_HELP = (
+    'only this kecamatan or kab/kota: a name (any case, e.g. "Kota Kupang") or a Kemendagri code with or '
+    "without dots (53.71 or 5371; 53.71.01); default: all"
+)
+
 
 def _add_inputs(p: argparse.ArgumentParser) -> None:
     for name, text in _INPUT_HELP.items():
@@ -80,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     pr = sub.add_parser("print", help="print stage maps (and TPS tables, or an atlas) to PDF or PNG")
     _add_inputs(pr)
     pr.add_argument("--stage", choices=[*stages, "all"], default="all", help="stage to print (default: all)")
-    pr.add_argument("--area", metavar="CODE_OR_NAME", help="a kecamatan or kab/kota (name or code); default: all")
+    pr.add_argument("--area", metavar="CODE_OR_NAME", help=_AREA_HELP)
     pr.add_argument("--paper", choices=["A4", "A3"], default="A4")
     pr.add_argument("--orientation", choices=["landscape", "portrait"], default="landscape")
     pr.add_argument("--atlas", action="store_true", help="cover, overview, then one page per kecamatan (kab/kota)")
@@ -117,12 +122,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_inputs(ex)
     ex.add_argument("--stage", choices=stages, help="keep only this stage's score columns")
+    ex.add_argument("--area", metavar="CODE_OR_NAME", help=_AREA_HELP)
     ex.add_argument("--layer", choices=["villages", "tps", "incidents", "all"], default="all")
     ex.add_argument("--format", choices=["geojson", "gpkg", "csv", "xlsx", "shp", "parquet"], default="geojson")
     ex.add_argument("--out", metavar="PATH", required=True, help="a file for one layer (or a .gpkg), else a folder")
     dp = sub.add_parser("deploy", help="staffing plan for voting or counting: guard groups and personnel per TPS")
     _add_inputs(dp)
     dp.add_argument("--stage", choices=["voting", "counting", "campaign", "recap"], required=True)
+    dp.add_argument("--area", metavar="CODE_OR_NAME", help=_AREA_HELP)
     dp.add_argument(
         "--venues",
         metavar="PATH",
@@ -293,13 +300,17 @@ def _deploy(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     result = pipeline.run(**_inputs(args), columns=args.columns, config=config, as_of=args.as_of)
+    area = _area_view(result, args)
     if args.stage in ("campaign", "recap"):
-        return _deploy_area(args, result, config)
+        return _deploy_area(args, result, config, area)
     _need_tps(args, result)
     from riskmap.deploy import propose_reserves
     from riskmap.posts import candidate_sites, place_posts
 
-    plan, summary = staffing_plan(result.tps, args.stage, config, police=args.police, linmas=args.linmas)
+    tps = result.tps if area is None else area.tps
+    if not len(tps):
+        raise RiskmapInputError("area_no_tps", area=args.area)
+    plan, summary = staffing_plan(tps, args.stage, config, police=args.police, linmas=args.linmas)
     summary["_meta"] = run_metadata(config, result.as_of, args.stage)
     sites = result.layers.candidate_sites
     if sites is not None and len(sites):
@@ -308,13 +319,14 @@ def _deploy(args: argparse.Namespace) -> int:
         sites = candidate_sites(result.villages, result.layers.posts)
     surplus = (args.police or 0) - summary["police"]["required"]
     if args.police is not None and surplus >= 1:
-        reserves = propose_reserves(result.tps, sites, args.stage, surplus, config)
+        reserves = propose_reserves(tps, sites, args.stage, surplus, config)
         summary["reserves"] = reserves.to_dict("records")
-        print(f"reserves: {len(reserves)} teams of {config.data['staffing']['reserve_team']} police")
+        team = config.data["staffing"]["reserve_team"]
+        print(i18n.t("cli_reserves", args.lang, n=len(reserves), team=team))
     chosen = None
     if args.n_posts is not None or args.set_cover:
         posts = place_posts(
-            result.tps,
+            tps,
             sites,
             args.stage,
             radius_m=args.radius_km * 1000,
@@ -325,10 +337,18 @@ def _deploy(args: argparse.Namespace) -> int:
         plan = plan.join(posts.tps[["covered", "post", "distance_m"]])
         chosen = posts.sites[posts.sites["chosen"]]
         s = posts.summary
+        optimal = i18n.t("cli_optimal_yes" if s["all_proven_optimal"] else "cli_optimal_no", args.lang)
         print(
-            f"posts: {s['posts_chosen']} chosen, {s['tps_covered']}/{s['tps_total']} TPS covered "
-            f"({s['risk_covered_share']:.0%} of the risk), high-risk uncovered: {len(s['high_risk_uncovered'])}, "
-            f"proven optimal: {'yes' if s['all_proven_optimal'] else 'no (stopped at the time limit)'}"
+            i18n.t(
+                "cli_posts",
+                args.lang,
+                chosen=s["posts_chosen"],
+                covered=s["tps_covered"],
+                total=s["tps_total"],
+                share=f"{s['risk_covered_share']:.0%}",
+                uncovered=len(s["high_risk_uncovered"]),
+                optimal=optimal,
+            )
         )
     out = Path(args.out)
     written = [write_geojson(plan, out / "deployment.geojson"), write_json(summary, out / "summary.json")]
@@ -340,17 +360,33 @@ def _deploy(args: argparse.Namespace) -> int:
         written.append(write_geojson(chosen, out / "posts.geojson"))
     pol, lin = summary["police"], summary["linmas"]
     print(
-        f"police: required {pol['required']:g}, assigned {pol['assigned']:g}; "
-        f"Linmas: required {lin['required']:g}, assigned {lin['assigned']:g}; "
-        f"TPS below pattern: {summary['tps_below_pattern']}"
+        i18n.t(
+            "cli_staffing",
+            args.lang,
+            p_req=pol["required"],
+            p_asg=pol["assigned"],
+            l_req=lin["required"],
+            l_asg=lin["assigned"],
+            below=summary["tps_below_pattern"],
+        )
     )
     for path in written:
         print(f"-> {path}")
     return 0
 
 
-def _deploy_area(args: argparse.Namespace, result: object, config: object) -> int:
-    """Campaign patrol priorities, or recap venues."""
+def _area_view(result: object, args: argparse.Namespace) -> object:
+    """The :class:`riskmap.view.View` of ``--area`` for the deploy stage, or None without ``--area``."""
+    if not args.area:
+        return None
+    from riskmap.view import area_filter, make_view
+
+    flt, _ = area_filter(result.villages, args.area)
+    return make_view(result, args.stage, flt)
+
+
+def _deploy_area(args: argparse.Namespace, result: object, config: object, area: object = None) -> int:
+    """Campaign patrol priorities, or recap venues (only those of ``area``, a View, when given)."""
     from riskmap import demo
     from riskmap.deploy import patrol_priorities, recap_venues
     from riskmap.export import run_metadata, write_geojson, write_json
@@ -360,18 +396,27 @@ def _deploy_area(args: argparse.Namespace, result: object, config: object) -> in
     meta = run_metadata(config, result.as_of, args.stage)
     if args.stage == "campaign":
         priorities, hotspots = patrol_priorities(result)
+        if area is not None:
+            codes = set(area.villages["village_code"])
+            priorities = priorities[priorities["village_code"].isin(codes)].assign(rank=lambda d: range(1, len(d) + 1))
+            hotspots = hotspots[hotspots["village_code"].isin(codes)]
         villages = result.villages.merge(priorities[["village_code", "rank", "hotspots"]], on="village_code")
         written = [
             write_geojson(villages.sort_values("rank"), out / "deployment.geojson"),
             write_geojson(hotspots, out / "hotspots.geojson"),
         ]
         summary = {"stage": "campaign", "patrol_priorities": priorities.head(20).to_dict("records"), "_meta": meta}
-        print(
-            "\n".join(
-                one_line(f"{r.rank:>3}. {r.village_name} ({r.district}): {r.risk_campaign:.0f}, {r.hotspots} hot spots")
-                for r in priorities.head(10).itertuples()
+        for r in priorities.head(10).itertuples():
+            line = i18n.t(
+                "cli_patrol",
+                args.lang,
+                rank=f"{r.rank:>3}",
+                village=r.village_name,
+                district=r.district,
+                score=f"{r.risk_campaign:.0f}",
+                cells=r.hotspots,
             )
-        )
+            print(one_line(line))
     else:
         path = args.venues or (demo.ELECTION_OFFICES if result.layers.demo else None)
         venues = None
@@ -380,6 +425,11 @@ def _deploy_area(args: argparse.Namespace, result: object, config: object) -> in
             result.report.add(report)
             venues = points[["name", "kind", "district", "geometry"]]
         table = recap_venues(result, venues, config)
+        if area is not None:  # the area's PPK offices, and the KPU office when a whole kab/kota is chosen
+            keep = table["district"].astype(str).isin(set(area.villages["district"]))
+            if area.filters.regencies and not area.filters.districts:
+                keep |= table["kind"].astype(str).str.lower() == "kpu"
+            table = table[keep]
         written = [write_geojson(table, out / "deployment.geojson")]
         summary = {
             "stage": "recap",
@@ -388,7 +438,11 @@ def _deploy_area(args: argparse.Namespace, result: object, config: object) -> in
             "_meta": meta,
         }
         for r in table.sort_values("risk_recap", ascending=False).itertuples():
-            print(one_line(f"  {r.name}: {r.risk_recap:.0f} ({r.level_recap}), police {r.police_suggested}"))
+            level = i18n.t(str(r.level_recap), args.lang)
+            line = i18n.t(
+                "cli_venue", args.lang, name=r.name, score=f"{r.risk_recap:.0f}", level=level, police=r.police_suggested
+            )
+            print(one_line(line))
     written.append(write_json(summary, out / "summary.json"))
     for p in written:
         print(f"-> {p}")
@@ -404,7 +458,6 @@ def _print(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     result = pipeline.run(**_inputs(args), columns=args.columns, config=config, as_of=args.as_of)
     stages = config.stages if args.stage == "all" else [args.stage]
-    tables = args.tables if args.tables is not None else len(stages) == 1 and not args.atlas
     chosen = None
     if args.n_posts:
         from riskmap.posts import candidate_sites, place_posts
@@ -426,7 +479,7 @@ def _print(args: argparse.Namespace) -> int:
         orientation=args.orientation,
         lang=args.lang,
         classification=args.classification,
-        tables=tables,
+        tables=args.tables,
         atlas=args.atlas,
         area=args.area,
         dpi=args.dpi,
@@ -462,7 +515,10 @@ def _export(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     result = pipeline.run(**_inputs(args), columns=args.columns, config=config, as_of=args.as_of)
-    for path in export_layers(result, args.out, layer=args.layer, fmt=args.format, stage=args.stage, lang=args.lang):
+    written = export_layers(
+        result, args.out, layer=args.layer, fmt=args.format, stage=args.stage, lang=args.lang, area=args.area
+    )
+    for path in written:
         print(f"-> {path}")
     return 0
 
@@ -556,7 +612,7 @@ def _score(args: argparse.Namespace) -> int:
     print()
     lang = args.lang
     header = i18n.t("layer_villages", lang)
-    print(f"{header}: as-of {result.as_of}")
+    print(i18n.t("cli_as_of", lang, layer=header, as_of=result.as_of.isoformat() if result.as_of else "-"))
     for stage in config.stages:
         counts = result.villages[f"level_{stage}"].value_counts()
         line = ", ".join(f"{i18n.t(c, lang)} {int(counts.get(c, 0))}" for c in CATEGORIES)

@@ -21,6 +21,11 @@ from scipy.spatial import cKDTree
 from riskmap._errors import RiskmapInputError
 from riskmap.config import CATEGORIES, Config
 
+PLACED_INTERIOR = "kecamatan_interior_point"
+"""``placed`` of a recap venue put at the interior point of its kecamatan's villages (no venue file)."""
+PLACED_FILE = "file"
+"""``placed`` of a recap venue read from the venue file."""
+
 KHUSUS = "khusus"
 """Category for special-location TPS (prisons, hospitals): the Bawaslu flag ``lokasi_khusus``."""
 
@@ -104,6 +109,45 @@ def tps_categories(tps: gpd.GeoDataFrame, stage: str) -> pd.Series:
     return cat
 
 
+ROUNDINGS = ("group", "tps")
+"""Values of ``[deploy] rounding`` (see :func:`whole_people`)."""
+
+
+def _rounding(config: Config) -> str:
+    rounding = str(config.data.get("deploy", {}).get("rounding", "group"))
+    if rounding not in ROUNDINGS:
+        raise RiskmapInputError("config_deploy_rounding", value=rounding, allowed=", ".join(ROUNDINGS))
+    return rounding
+
+
+def whole_people(people: int, tps: int, rounding: str = "group") -> np.ndarray:
+    """A guard group's people written per TPS as whole persons, the group's riskiest TPS first.
+
+    Parameters
+    ----------
+    people
+        Persons of the group (whole).
+    tps
+        TPS in the group.
+    rounding
+        ``group``: the group's persons spread over its TPS, riskiest first (2 police for 5 TPS:
+        1, 1, 0, 0, 0), so the per-TPS numbers add up to the group's; ``tps``: every TPS its share
+        rounded up (1, 1, 1, 1, 1), more people than the group needs.
+
+    Returns
+    -------
+    ndarray of int64
+        Persons per TPS, length ``tps``.
+    """
+    if tps <= 0:
+        return np.zeros(0, dtype=np.int64)
+    if rounding == "tps":
+        return np.full(tps, math.ceil(people / tps - 1e-9), dtype=np.int64)
+    out = np.full(tps, people // tps, dtype=np.int64)
+    out[: people % tps] += 1
+    return out
+
+
 def guard_groups(tps: gpd.GeoDataFrame, stage: str, config: Config) -> pd.DataFrame:
     """Assign every TPS to exactly one guard group.
 
@@ -116,19 +160,21 @@ def guard_groups(tps: gpd.GeoDataFrame, stage: str, config: Config) -> pd.DataFr
     -------
     DataFrame
         Indexed like ``tps``: ``category``, ``group`` (e.g. ``"rawan-0007"``),
-        ``group_size``, ``police``, ``linmas`` (the group's people shared over its
-        TPS, so they add up per village and kecamatan).
+        ``group_size``, ``police``, ``linmas``: whole persons per TPS, the group's
+        people written per TPS by ``[deploy] rounding`` (:func:`whole_people`), so
+        they add up per village and kecamatan.
     """
     pats = patterns(config)
     walk = float(config.data["staffing"]["walking_distance_m"])
     per_tps = float(config.data["staffing"]["linmas_per_tps"])
+    rounding = _rounding(config)
     cats = tps_categories(tps, stage)
     xy = _local_xy(tps.geometry)
     risk = tps[f"risk_{stage}"].to_numpy()
     group = np.empty(len(tps), dtype=object)
     size = np.zeros(len(tps), dtype=int)
-    police = np.zeros(len(tps))
-    linmas = np.zeros(len(tps))
+    police = np.zeros(len(tps), dtype=np.int64)
+    linmas = np.zeros(len(tps), dtype=np.int64)
     for cat in [*CATEGORIES[::-1], KHUSUS]:
         idx = np.flatnonzero((cats == cat).to_numpy())
         if not len(idx):
@@ -156,10 +202,12 @@ def guard_groups(tps: gpd.GeoDataFrame, stage: str, config: Config) -> pd.DataFr
             number += 1
             label = f"{cat.replace(' ', '_')}-{number:04d}"
             rows = idx[members]
+            rows = rows[np.argsort(-risk[rows], kind="stable")]  # riskiest TPS of the group first
             group[rows] = label
             size[rows] = len(members)
-            police[rows] = p.police / len(members)
-            linmas[rows] = (p.linmas / p.tps) if p.linmas is not None else per_tps
+            rate = (p.linmas / p.tps) if p.linmas is not None else per_tps
+            police[rows] = whole_people(p.police, len(members), rounding)
+            linmas[rows] = whole_people(math.ceil(rate * len(members) - 1e-9), len(members), rounding)
     return pd.DataFrame(
         {"category": cats.to_numpy(), "group": group, "group_size": size, "police": police, "linmas": linmas},
         index=tps.index,
@@ -182,24 +230,26 @@ def allocate(groups: pd.DataFrame, risk: pd.Series, available: float | None, col
 
     Returns
     -------
-    Series
-        People assigned per TPS (same index). Whole groups are served in order of
-        their riskiest TPS; the first group that no longer fits gets what is left;
-        the total never exceeds ``available``.
+    Series of int
+        Whole persons assigned per TPS (same index). Whole groups are served in
+        order of their riskiest TPS; the first group that no longer fits gets the
+        persons that are left, its riskiest TPS first; the total never exceeds
+        ``available`` (rounded down to whole persons).
     """
-    need = groups[column].astype(float)
+    need = groups[column].astype("int64")
     if available is None:
         return need.copy()
     by_group = pd.DataFrame({"group": groups["group"], "need": need, "risk": risk})
     order = by_group.groupby("group").agg(need=("need", "sum"), risk=("risk", "max"))
     order = order.sort_values(["risk", "need"], ascending=[False, True], kind="stable")
-    left = float(available)
-    share: dict[str, float] = {}
-    for name, row in order.iterrows():
-        give = min(row["need"], max(left, 0.0))
-        share[name] = give / row["need"] if row["need"] > 0 else 1.0
-        left -= give
-    return need * groups["group"].map(share).astype(float)
+    left = max(math.floor(available + 1e-9), 0)
+    # TPS in serving order: group by group, the riskiest TPS of a group first; each takes what is left
+    rank = pd.Series(np.arange(len(order)), index=order.index)
+    queue = by_group.assign(_g=by_group["group"].map(rank).to_numpy(), _r=-by_group["risk"].to_numpy())
+    queue = queue.sort_values(["_g", "_r"], kind="stable")
+    before = queue["need"].cumsum().to_numpy() - queue["need"].to_numpy()
+    give = np.clip(left - before, 0, queue["need"].to_numpy())
+    return pd.Series(give.astype("int64"), index=queue.index).reindex(groups.index)
 
 
 def staffing_plan(
@@ -231,15 +281,13 @@ def staffing_plan(
     plan["category"] = groups["category"]
     plan["group"] = groups["group"]
     plan["group_size"] = groups["group_size"]
-    # people per TPS are shares of their group's people (0.25 police = a pair guarding 8 TPS)
+    # whole persons per TPS: the group's people written per TPS by [deploy] rounding
     plan["police_required"] = groups["police"]
     plan["linmas_required"] = groups["linmas"]
     plan["police"] = allocate(groups, risk, police, "police")
     plan["linmas"] = allocate(groups, risk, linmas, "linmas")
-    short_p = plan["police_required"] - plan["police"]
-    short_l = plan["linmas_required"] - plan["linmas"]
-    plan["police_short"] = short_p.where(short_p > 1e-9, 0.0)
-    plan["linmas_short"] = short_l.where(short_l > 1e-9, 0.0)
+    plan["police_short"] = (plan["police_required"] - plan["police"]).clip(lower=0)
+    plan["linmas_short"] = (plan["linmas_required"] - plan["linmas"]).clip(lower=0)
 
     counts = plan["category"].value_counts().to_dict()
     arithmetic = pattern_totals(counts, config).set_index("category")
@@ -258,10 +306,10 @@ def staffing_plan(
             "pattern": arithmetic.loc[cat, "pattern"],
             "police_planning_arithmetic": int(arithmetic.loc[cat, "police"]),
             "linmas_planning_arithmetic": int(arithmetic.loc[cat, "linmas"]),
-            "police_required_by_groups": round(float(row["police_by_groups"]), 2),
-            "linmas_required_by_groups": round(float(row["linmas_by_groups"]), 2),
-            "police_assigned": round(float(row["police_assigned"]), 2),
-            "linmas_assigned": round(float(row["linmas_assigned"]), 2),
+            "police_required_by_groups": int(row["police_by_groups"]),
+            "linmas_required_by_groups": int(row["linmas_by_groups"]),
+            "police_assigned": int(row["police_assigned"]),
+            "linmas_assigned": int(row["linmas_assigned"]),
         }
         for cat, row in per_cat.iterrows()
     }
@@ -270,18 +318,23 @@ def staffing_plan(
         "stage": stage,
         "categories": categories,
         "police": {
-            "available": police,
-            "required": round(float(plan["police_required"].sum()), 2),
-            "assigned": round(float(plan["police"].sum()), 2),
+            "available": None if police is None else max(math.floor(police + 1e-9), 0),  # whole persons
+            "required": int(plan["police_required"].sum()),
+            "assigned": int(plan["police"].sum()),
         },
         "linmas": {
-            "available": linmas,
-            "required": round(float(plan["linmas_required"].sum()), 2),
-            "assigned": round(float(plan["linmas"].sum()), 2),
+            "available": None if linmas is None else max(math.floor(linmas + 1e-9), 0),  # whole persons
+            "required": int(plan["linmas_required"].sum()),
+            "assigned": int(plan["linmas"].sum()),
         },
         "tps_below_pattern": len(below),
         "below_pattern": [
-            {"tps_id": r.tps_id, "category": r.category, "police_short": r.police_short, "linmas_short": r.linmas_short}
+            {
+                "tps_id": r.tps_id,
+                "category": r.category,
+                "police_short": int(r.police_short),
+                "linmas_short": int(r.linmas_short),
+            }
             for r in below.sort_values(f"risk_{stage}", ascending=False).itertuples()
         ],
     }
@@ -289,7 +342,7 @@ def staffing_plan(
 
 
 def area_totals(plan: gpd.GeoDataFrame, by: str) -> pd.DataFrame:
-    """Personnel per village (``village_code``) or kecamatan (``district``)."""
+    """Personnel per village (``village_code``) or kecamatan (``district``): sums of whole persons per TPS."""
     keys = ["village_code", "village_name", "district"] if by == "village_code" else ["district"]
     return (
         plan.groupby(keys, sort=True)
@@ -300,7 +353,7 @@ def area_totals(plan: gpd.GeoDataFrame, by: str) -> pd.DataFrame:
             police_required=("police_required", "sum"),
             linmas_required=("linmas_required", "sum"),
         )
-        .round(2)
+        .astype({"police": "int64", "linmas": "int64", "police_required": "int64", "linmas_required": "int64"})
         .reset_index()
     )
 
@@ -384,8 +437,9 @@ def recap_venues(result, venues: gpd.GeoDataFrame | None, config: Config) -> gpd
     score of those TPS + a x 100 x F(recap-weighted incidents within the TPS
     radius of the venue), with a = ``staffing.venues.nearby_weight`` and F the
     same saturating curve as the TPS factor. Without a venue file, one venue per
-    kecamatan is placed at the interior point of its villages (reported in
-    ``placed``) and none for the KPU office.
+    kecamatan is placed at the interior point of its villages (``placed`` =
+    :data:`PLACED_INTERIOR`, else :data:`PLACED_FILE`) and none for the KPU
+    office. :func:`venue_table` gives the table to show.
 
     Parameters
     ----------
@@ -406,14 +460,14 @@ def recap_venues(result, venues: gpd.GeoDataFrame | None, config: Config) -> gpd
                 "name": ["PPK " + d for d in dissolved.index],
                 "kind": "ppk",
                 "district": list(dissolved.index),
-                "placed": "kecamatan interior point",
+                "placed": PLACED_INTERIOR,
             },
             geometry=dissolved.geometry.representative_point().values,
             crs=4326,
         )
     else:
         venues = venues.copy()
-        venues["placed"] = "file"
+        venues["placed"] = PLACED_FILE
     venues = venues.reset_index(drop=True)
     voters = tps["voters"].fillna(float(sc["scoring"]["default_voters_per_tps"])) if tps is not None else None
     tps_risk = []
@@ -502,3 +556,86 @@ def propose_reserves(
         )
         weight[reach[:, j]] *= 0.5
     return pd.DataFrame(rows)
+
+
+# -- tables to show (every face formats the plan the same way; texts from riskmap.i18n) ------------------------
+
+SUMMARY_ROWS = (
+    "tps",
+    "guard_groups",
+    "pattern",
+    "police_planning_arithmetic",
+    "linmas_planning_arithmetic",
+    "police_required_by_groups",
+    "linmas_required_by_groups",
+    "police_assigned",
+    "linmas_assigned",
+)
+"""Rows of a :func:`staffing_plan` summary's ``categories`` table, in the order shown."""
+
+
+def _label(value: object, lang: str) -> str:
+    from riskmap import i18n
+
+    return i18n.t(str(value), lang)
+
+
+def summary_table(summary: dict[str, object], lang: str = "id") -> pd.DataFrame:
+    """The per-category summary of :func:`staffing_plan` as a table to show, rows and columns named in ``lang``.
+
+    Rows are :data:`SUMMARY_ROWS` (i18n keys ``deploy_row_<row>``), columns the categories (``khusus``
+    included) by their names; every personnel number is a whole person.
+    """
+    from riskmap import i18n
+
+    cats: dict[str, dict[str, object]] = summary["categories"]  # type: ignore[assignment]
+    known = [*CATEGORIES, KHUSUS]
+    order = [c for c in known if c in cats] + [c for c in cats if c not in known]
+    table = pd.DataFrame({_label(c, lang): [cats[c][r] for r in SUMMARY_ROWS] for c in order})
+    table.index = [i18n.t(f"deploy_row_{r}", lang) for r in SUMMARY_ROWS]
+    return table
+
+
+def venue_table(table: gpd.GeoDataFrame, lang: str = "id") -> pd.DataFrame:
+    """Recap venues of :func:`recap_venues` as a table to show, riskiest first, without geometry.
+
+    Column names, venue kinds, categories and where the venue was placed are in ``lang``.
+    """
+    from riskmap import i18n
+
+    def kind(k: str) -> str:
+        key = f"venue_kind_{k.lower()}"
+        return i18n.t(key, lang) if key in i18n.MESSAGES else k
+
+    shown = pd.DataFrame(
+        {
+            i18n.t("col.venue", lang): table["name"].astype(str).to_numpy(),
+            i18n.t("col.venue_kind", lang): table["kind"].astype(str).map(kind).to_numpy(),
+            i18n.t("col.district", lang): table["district"].astype(str).to_numpy(),
+            i18n.t("col.venue_placed", lang): table["placed"].map(lambda p: _label(f"venue_placed_{p}", lang)),
+            i18n.t("col.tps_risk", lang): table["tps_risk"].to_numpy(),
+            i18n.t("col.nearby_incidents", lang): table["nearby_incidents"].to_numpy(),
+            i18n.t("col.score", lang): table["risk_recap"].to_numpy(),
+            i18n.t("col.category", lang): table["level_recap"].map(lambda c: _label(c, lang)).to_numpy(),
+            i18n.t("col.police_suggested", lang): table["police_suggested"].astype(int).to_numpy(),
+        }
+    )
+    order = np.argsort(-table["risk_recap"].to_numpy(dtype=float), kind="stable")
+    return shown.iloc[order].reset_index(drop=True)
+
+
+def priority_table(priorities: pd.DataFrame, lang: str = "id") -> pd.DataFrame:
+    """Campaign patrol priorities of :func:`patrol_priorities` as a table to show, named in ``lang``."""
+    from riskmap import i18n
+
+    return pd.DataFrame(
+        {
+            i18n.t("col.rank", lang): priorities["rank"].astype(int).to_numpy(),
+            i18n.t("col.code", lang): priorities["village_code"].to_numpy(),
+            i18n.t("col.village", lang): priorities["village_name"].to_numpy(),
+            i18n.t("col.district", lang): priorities["district"].to_numpy(),
+            i18n.t("col.score", lang): priorities["risk_campaign"].to_numpy(),
+            i18n.t("col.category", lang): priorities["level_campaign"].map(lambda c: _label(c, lang)).to_numpy(),
+            i18n.t("col.incident_cells", lang): priorities["hotspots"].astype(int).to_numpy(),
+        }
+    )

@@ -719,6 +719,22 @@ def layer_frames(result: Any, stage: str | None = None) -> dict[str, gpd.GeoData
     return out
 
 
+def _in_area(frames: dict[str, gpd.GeoDataFrame], result: Any, area: str) -> dict[str, gpd.GeoDataFrame]:
+    """The rows of ``frames`` inside one kecamatan or kab/kota: villages, their TPS, their kecamatan's incidents."""
+    from riskmap.view import area_filter, make_view
+
+    flt, _ = area_filter(result.villages, area)
+    villages = make_view(result, result.config.stages[0], flt).villages
+    codes, districts = set(villages["village_code"]), set(villages["district_code"])
+    out = dict(frames)
+    out["villages"] = frames["villages"][frames["villages"]["village_code"].isin(codes)]
+    if "tps" in frames:
+        out["tps"] = frames["tps"][frames["tps"]["village_code"].isin(codes)]
+    if "incidents" in frames:
+        out["incidents"] = frames["incidents"][frames["incidents"]["district_code"].isin(districts)]
+    return out
+
+
 def hotspot_legend(frames: dict[str, pd.DataFrame], lang: str = "id") -> dict[str, str]:
     """Hot-spot class code -> its label in ``lang`` when a frame has ``hotspot_<stage>`` columns, else empty."""
     from riskmap.hotspots import CLASSES
@@ -769,6 +785,7 @@ def export_layers(
     fmt: str = "geojson",
     stage: str | None = None,
     lang: str = "id",
+    area: str | None = None,
 ) -> list[Path]:
     """Write layers for analysts.
 
@@ -795,10 +812,14 @@ def export_layers(
         Keep only this stage's score columns.
     lang
         Language of the XLSX ``Keterangan`` sheet.
+    area
+        Only this kecamatan or kab/kota (name or Kemendagri code, :func:`riskmap.view.area_filter`); None = all.
     """
     if fmt not in EXPORT_FORMATS:
         raise RiskmapInputError("export_format", fmt=fmt, formats=", ".join(EXPORT_FORMATS))
     frames = layer_frames(result, stage)
+    if area:
+        frames = _in_area(frames, result, area)
     names = list(frames) if layer == "all" else [layer]
     missing = [n for n in names if n not in frames]
     if missing:

@@ -595,8 +595,22 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{n} TPS lie within {radius} m of a campaign post; flagged 'near a campaign post'.",
     },
     "unknown_area": {
-        "id": "wilayah '{area}' tidak ada di data. Contoh kecamatan yang ada: {choices}.",
-        "en": "area '{area}' is not in the data. Kecamatan found include: {choices}.",
+        "id": "wilayah '{area}' tidak ada di data. Nama yang ada, yang paling mirip dulu: {choices}.",
+        "en": "area '{area}' is not in the data. Names in the data, closest first: {choices}.",
+    },
+    "unknown_area_fix": {
+        "id": 'Tulis nama kecamatan atau kabupaten/kota (mis. "Kota Kupang"), atau kode Kemendagri-nya dengan '
+        "atau tanpa titik (53.71 atau 5371 untuk kab/kota, 53.71.01 atau 537101 untuk kecamatan).",
+        "en": 'Give the name of a kecamatan or kab/kota (e.g. "Kota Kupang"), or its Kemendagri code with or '
+        "without dots (53.71 or 5371 for a kab/kota, 53.71.01 or 537101 for a kecamatan).",
+    },
+    "ambiguous_area": {
+        "id": "wilayah '{area}' cocok dengan lebih dari satu kabupaten/kota: {choices}.",
+        "en": "area '{area}' matches more than one kab/kota: {choices}.",
+    },
+    "ambiguous_area_fix": {
+        "id": 'Tulis nama lengkapnya (mis. "Kabupaten Kupang" atau "Kota Kupang") atau kodenya.',
+        "en": 'Give the full name (e.g. "Kabupaten Kupang" or "Kota Kupang") or its code.',
     },
     "unknown_stage": {
         "id": "tahap '{stage}' tidak dikenal. Tahap yang ada: {stages}, atau all.",
@@ -814,6 +828,7 @@ MESSAGES.update(
 # Texts of printed pages (keys "print.<key>").
 _PRINT: dict[str, dict[str, str]] = {
     "staff": {"id": "Polisi / Linmas", "en": "Police / Linmas"},
+    "tps_police": {"id": "Angka di TPS: polisi per TPS", "en": "Number at a TPS: police at that TPS"},
     "chosen_posts": {"id": "Pos usulan ({n}), radius {km} km", "en": "Proposed posts ({n}), {km} km radius"},
     "title": {"id": "Peta Kerawanan Tahap {stage} - {area}", "en": "Risk Map, {stage} Stage - {area}"},
     "made": {"id": "Dibuat {made} · data per {as_of}", "en": "Made {made} · data as of {as_of}"},
@@ -1426,8 +1441,10 @@ class Term(str):
     """A message parameter that is itself a key of :data:`MESSAGES`, translated with the message."""
 
 
-def t(key: str, lang: str = "id", **params: Any) -> str:
+def t(key: str, lang: str = "id", /, **params: Any) -> str:
     """Text for ``key`` in ``lang`` with ``params`` filled in.
+
+    ``key`` and ``lang`` are positional only, so a message may have placeholders of those names (``{key}``).
 
     Parameters that are :class:`Term` are translated into ``lang`` too.
     Unknown keys come back as the key itself, so a missing translation shows
@@ -1560,3 +1577,166 @@ _APP.update(
     }
 )
 MESSAGES.update({f"app.{k}": v for k, v in _APP.items() if k.startswith("acc_")})
+
+# -- issue 12 (fix12): area choice, deploy and print texts of the CLI and the printer ---------------------------
+MESSAGES.update(
+    {
+        "config_deploy_rounding": {
+            "id": "pengaturan [deploy] rounding bernilai '{value}', yang tidak dapat dipakai.",
+            "en": "the setting [deploy] rounding has the value '{value}', which cannot be used.",
+        },
+        "config_deploy_rounding_fix": {
+            "id": "Nilai yang boleh: {allowed} (lihat komentar [deploy] di default.toml).",
+            "en": "Allowed values: {allowed} (see the comments of [deploy] in default.toml).",
+        },
+        # column names of the display tables (riskmap.view: ranked villages and TPS, escalation)
+        "col.code": {"id": "kode", "en": "code"},
+        "col.village": {"id": "kelurahan/desa", "en": "village"},
+        "col.district": {"id": "kecamatan", "en": "district (kecamatan)"},
+        "col.address": {"id": "alamat", "en": "address"},
+        "col.score": {"id": "skor", "en": "score"},
+        "col.category": {"id": "kategori", "en": "category"},
+        "col.factors": {"id": "faktor utama", "en": "top factors"},
+        "col.tps": {"id": "TPS", "en": "polling station (TPS)"},
+        "col.voters": {"id": "pemilih", "en": "voters"},
+        "col.incidents": {"id": "insiden", "en": "incidents"},
+        "col.nearby": {"id": "insiden ≤1 km", "en": "incidents ≤1 km"},
+        "col.score_stage": {"id": "skor {stage}", "en": "score {stage}"},
+        "col.category_stage": {"id": "kategori {stage}", "en": "category {stage}"},
+        "col.change": {"id": "selisih", "en": "change"},
+        "col.escalates": {"id": "naik", "en": "escalates"},
+        "col.venue": {"id": "tempat rekapitulasi", "en": "recap venue"},
+        "col.venue_kind": {"id": "jenis", "en": "kind"},
+        "col.venue_placed": {"id": "letak", "en": "location"},
+        "col.tps_risk": {"id": "skor TPS yang dihitung", "en": "score of the TPS counted"},
+        "col.nearby_incidents": {"id": "insiden di sekitar", "en": "incidents nearby"},
+        "col.police_suggested": {"id": "polisi disarankan", "en": "police suggested"},
+        "col.rank": {"id": "peringkat", "en": "rank"},
+        "col.incident_cells": {"id": "sel padat insiden (500 m)", "en": "incident cells (500 m)"},
+        "venue_kind_ppk": {"id": "PPK (kecamatan)", "en": "PPK (kecamatan office)"},
+        "venue_kind_kpu": {"id": "KPU kabupaten/kota", "en": "KPU (kab/kota office)"},
+        "venue_placed_kecamatan_interior_point": {
+            "id": "titik tengah kecamatan (tanpa file tempat)",
+            "en": "kecamatan interior point (no venue file)",
+        },
+        "venue_placed_file": {"id": "dari file tempat", "en": "from the venue file"},
+        "deploy_row_tps": {"id": "TPS", "en": "Polling stations (TPS)"},
+        "deploy_row_guard_groups": {"id": "Kelompok jaga", "en": "Guard groups"},
+        "deploy_row_pattern": {"id": "Pola pengamanan", "en": "Staffing pattern"},
+        "deploy_row_police_planning_arithmetic": {
+            "id": "Polisi menurut hitungan pola",
+            "en": "Police by the pattern arithmetic",
+        },
+        "deploy_row_linmas_planning_arithmetic": {
+            "id": "Linmas menurut hitungan pola",
+            "en": "Linmas by the pattern arithmetic",
+        },
+        "deploy_row_police_required_by_groups": {
+            "id": "Polisi dibutuhkan kelompok jaga",
+            "en": "Police required by the guard groups",
+        },
+        "deploy_row_linmas_required_by_groups": {
+            "id": "Linmas dibutuhkan kelompok jaga",
+            "en": "Linmas required by the guard groups",
+        },
+        "deploy_row_police_assigned": {"id": "Polisi ditugaskan", "en": "Police assigned"},
+        "deploy_row_linmas_assigned": {"id": "Linmas ditugaskan", "en": "Linmas assigned"},
+        "khusus": {"id": "Lokasi khusus", "en": "Special location"},
+        # lines `riskmap deploy` and `riskmap score` print
+        "cli_reserves": {
+            "id": "cadangan: {n} regu, masing-masing {team} polisi",
+            "en": "reserves: {n} teams of {team} police",
+        },
+        "cli_posts": {
+            "id": "pos: {chosen} dipilih, {covered}/{total} TPS terjangkau ({share} dari risiko), TPS rawan yang "
+            "tidak terjangkau: {uncovered}, terbukti optimal: {optimal}",
+            "en": "posts: {chosen} chosen, {covered}/{total} TPS covered ({share} of the risk), high-risk "
+            "uncovered: {uncovered}, proven optimal: {optimal}",
+        },
+        "cli_optimal_yes": {"id": "ya", "en": "yes"},
+        "cli_optimal_no": {"id": "tidak (berhenti di batas waktu)", "en": "no (stopped at the time limit)"},
+        "cli_staffing": {
+            "id": "polisi: dibutuhkan {p_req}, ditugaskan {p_asg}; Linmas: dibutuhkan {l_req}, ditugaskan {l_asg}; "
+            "TPS di bawah pola: {below}",
+            "en": "police: required {p_req}, assigned {p_asg}; Linmas: required {l_req}, assigned {l_asg}; "
+            "TPS below pattern: {below}",
+        },
+        "cli_patrol": {
+            "id": "{rank}. {village} ({district}): skor {score}, {cells} sel padat insiden",
+            "en": "{rank}. {village} ({district}): score {score}, {cells} incident cells",
+        },
+        "cli_venue": {
+            "id": "  {name}: skor {score} ({level}), polisi {police}",
+            "en": "  {name}: score {score} ({level}), police {police}",
+        },
+        "cli_as_of": {"id": "{layer}: data per {as_of}", "en": "{layer}: data as of {as_of}"},
+        # the load report's tables (riskmap.io.report: counts_table, notes_table)
+        "col.layer": {"id": "lapisan data", "en": "layer"},
+        "col.file": {"id": "berkas", "en": "file"},
+        "col.schema": {"id": "format", "en": "format"},
+        "col.read": {"id": "dibaca", "en": "read"},
+        "col.used": {"id": "dipakai", "en": "used"},
+        "col.rejected": {"id": "ditolak", "en": "rejected"},
+        "col.warnings": {"id": "catatan", "en": "warnings"},
+        "col.kind": {"id": "jenis", "en": "kind"},
+        "col.row": {"id": "baris", "en": "row"},
+        "col.sheet": {"id": "lembar", "en": "sheet"},
+        "col.reason": {"id": "alasan", "en": "reason"},
+        "col.message": {"id": "keterangan", "en": "message"},
+        "note_rejected": {"id": "ditolak", "en": "rejected"},
+        "note_warning": {"id": "dipakai dengan catatan", "en": "used with a warning"},
+        # texts of riskmap/mapping.py (the app engineer's file): ready for its inline `lang == "id"` ternaries
+        "map_score": {"id": "Skor", "en": "Score"},
+        "map_category": {"id": "Kategori", "en": "Category"},
+        "map_factors": {"id": "Faktor utama", "en": "Top factors"},
+        "map_address": {"id": "Alamat", "en": "Address"},
+        "map_unit_villages_tps": {"id": "kel./TPS", "en": "villages/TPS"},
+        "map_villages": {"id": "Kelurahan/desa", "en": "Villages"},
+        "map_heat": {"id": "Sebaran insiden (heat)", "en": "Incident heat"},
+        "map_incidents": {"id": "Insiden", "en": "Incidents"},
+        "map_posts": {"id": "Pos polisi", "en": "Police posts"},
+        "map_fullscreen": {"id": "Layar penuh", "en": "Full screen"},
+        "map_fullscreen_exit": {"id": "Keluar", "en": "Exit"},
+        "map_guard_groups": {"id": "Kelompok jaga", "en": "Guard groups"},
+        "map_tps_police": {"id": "polisi {assigned} / {required}", "en": "police {assigned} / {required}"},
+        "map_chosen_posts": {"id": "Pos terpilih", "en": "Chosen posts"},
+        "area_no_tps": {
+            "id": "wilayah '{area}' tidak memiliki TPS di file TPS.",
+            "en": "area '{area}' has no TPS in the TPS file.",
+        },
+        "area_no_tps_fix": {
+            "id": "Pilih wilayah lain (--area), atau periksa kolom kode kelurahan/koordinat di file TPS.",
+            "en": "Choose another area (--area), or check the village code / coordinate columns of the TPS file.",
+        },
+    }
+)
+
+# Short labels of the warnings' reason codes (the load report's reason column), beside _REASON_LABELS of the
+# rejections: every reason code has a label in both languages (tests/test_i18n.py).
+_WARNING_LABELS: dict[str, tuple[str, str]] = {
+    "ambiguous_village": ("Di batas beberapa kelurahan", "On a boundary of several villages"),
+    "campaign_posts_marked": ("Dekat posko kampanye", "Near a campaign post"),
+    "collapsed_parts_dropped": ("Bagian tanpa luas dibuang", "Parts without area dropped"),
+    "collapsed_parts_summary": ("Bagian tanpa luas dibuang", "Parts without area dropped"),
+    "export_precision_unknown": ("Ketepatan lokasi tidak dikenal", "Unknown location precision"),
+    "ids_shortened": ("Kode dipendekkan Excel", "Codes shortened by Excel"),
+    "implausible_voters": ("Jumlah pemilih tidak masuk akal", "Implausible voter count"),
+    "merged_parts": ("Bagian poligon digabung", "Polygon parts merged"),
+    "missing_name": ("Nama kosong", "Missing name"),
+    "no_data_rows": ("Tanpa baris data", "No data rows"),
+    "no_district_column": ("Tanpa kolom kecamatan", "No kecamatan column"),
+    "no_voter_column": ("Tanpa kolom DPT", "No voter column"),
+    "precision_assumed": ("Ketepatan lokasi dianggap tepat", "Location precision assumed"),
+    "repaired_geometry": ("Poligon diperbaiki", "Polygon repaired"),
+    "severity_assumed": ("Tingkat keparahan dianggap sedang", "Severity assumed"),
+    "unmapped_event_type": ("Jenis kejadian tidak terpetakan", "Unmapped event type"),
+    "unparseable_flag": ("Nilai ya/tidak tidak terbaca", "Unreadable yes/no value"),
+    "unparseable_precision": ("Ketepatan lokasi tidak terbaca", "Unreadable location precision"),
+    "unparseable_severity": ("Tingkat keparahan tidak terbaca", "Unreadable severity"),
+    "unparseable_voters": ("Jumlah pemilih tidak terbaca", "Unreadable voter count"),
+    "village_mismatch": ("Kelurahan tidak cocok", "Village mismatch"),
+    "voters_from_parts": ("DPT dari beberapa kolom", "Voters from several columns"),
+    "voters_over_limit": ("Pemilih melebihi batas", "Voters over the limit"),
+}
+for _code, (_id, _en) in _WARNING_LABELS.items():
+    MESSAGES.setdefault("reason_" + _code, {"id": _id, "en": _en})

@@ -40,6 +40,7 @@ from riskmap.view import (
     View,
     ViewFilter,
     accuracy_line,
+    area_filter,
     factor_text,
     hotspot_column,
     hotspot_label,
@@ -109,7 +110,9 @@ class PrintOptions:
     classification
         Line printed at the top and bottom of every page (e.g. "TERBATAS").
     tables
-        Add the rawan / sangat rawan TPS table after each map page.
+        Add the rawan / sangat rawan TPS table after each map page (in an atlas: after each kecamatan's or
+        kab/kota's page); None (default): only when one stage is printed and not as an atlas
+        (:attr:`with_tables`).
     atlas
         Cover, overview, then one zoomed page per kecamatan (per kab/kota
         when the data spans several).
@@ -126,7 +129,7 @@ class PrintOptions:
     orientation: str = "landscape"
     lang: str = "id"
     classification: str = "TERBATAS"
-    tables: bool = True
+    tables: bool | None = None
     atlas: bool = False
     area: str | None = None
     dpi: int = 150
@@ -140,6 +143,11 @@ class PrintOptions:
     accuracy: dict[str, dict] | None = None
     """Stage id -> :func:`riskmap.backtest.accuracy` of that stage, for the line on each map page (the printer
     formats it, never computes it); None: the line says accuracy was not measured."""
+
+    @property
+    def with_tables(self) -> bool:
+        """Whether TPS tables are printed: ``tables``, or by default only for one stage outside an atlas."""
+        return self.tables if self.tables is not None else len(self.stages) == 1 and not self.atlas
 
     @property
     def figsize(self) -> tuple[float, float]:
@@ -178,24 +186,8 @@ def _utm(gdf: gpd.GeoDataFrame) -> CRS:
 
 
 def _area_filter(result, area: str | None) -> tuple[ViewFilter, str]:
-    """Filter and display name for ``--area`` (kecamatan/kab-kota name or code)."""
-    v = result.villages
-    name = _region_name(v)
-    if not area:
-        return ViewFilter(), name
-    key = area.strip().lower()
-    for col, code_col in (("district", "district_code"), ("regency", None)):
-        names = v[col].str.lower()
-        hit = names == key
-        if code_col:
-            hit |= v[code_col].str.lower() == key
-        if hit.any():
-            picked = tuple(sorted(set(v.loc[hit, col])))
-            flt = ViewFilter(districts=picked) if col == "district" else ViewFilter(regencies=picked)
-            label = picked[0] if col == "regency" else f"Kec. {picked[0]}, {name}"
-            return flt, label
-    choices = ", ".join(sorted(set(v["district"]))[:20])
-    raise RiskmapInputError("unknown_area", area=area, choices=choices)
+    """Filter and display name for ``--area``: see :func:`riskmap.view.area_filter`."""
+    return area_filter(result.villages, area, region=_region_name(result.villages))
 
 
 def _region_name(villages: gpd.GeoDataFrame) -> str:
@@ -373,6 +365,31 @@ def _draw_layers(ax: plt.Axes, view: View, proj: _Projected, context: bool) -> d
     return counts
 
 
+TPS_POLICE_FONT = 5.0
+"""Font size (pt) of the police number beside each TPS on atlas pages."""
+
+
+def _tps_police(ax: plt.Axes, tps: gpd.GeoDataFrame, staff: pd.DataFrame, crs: CRS) -> int:
+    """Write each TPS's police (``police_required`` of ``staff``) beside its marker; returns how many were written.
+
+    A TPS whose guard group's police stand at its other TPS (0 police of its own) gets no number.
+    """
+    police = staff["police_required"].reindex(tps.index).fillna(0).astype(int)
+    shown = tps[(police > 0).to_numpy()].to_crs(crs)
+    for x, y, n in zip(shown.geometry.x, shown.geometry.y, police[shown.index], strict=True):
+        ax.annotate(
+            str(int(n)),
+            (x, y),
+            xytext=(3, 2),
+            textcoords="offset points",
+            fontsize=TPS_POLICE_FONT,
+            fontweight="bold",
+            zorder=18,
+            bbox={"boxstyle": "round,pad=0.05", "fc": "white", "ec": "none", "alpha": 0.7},
+        )
+    return len(shown)
+
+
 def _draw_chosen_posts(ax: plt.Axes, posts: gpd.GeoDataFrame, radius_m: float, crs: CRS) -> None:
     """Chosen posts as stars with their response radius (dashed, true to scale)."""
     p = posts.to_crs(crs)
@@ -463,6 +480,8 @@ def _legend(
                 label=_t("chosen_posts", lang, n=counts["chosen_posts"], km=f"{radius_m / 1000:g}"),
             )
         )
+    if counts.get("tps_police"):
+        handles.append(Patch(facecolor="none", edgecolor="none", label=_t("tps_police", lang)))
     if method:  # which scoring method produced the colours, wrapped to the legend's width
         method = textwrap.fill(method, 34)
         handles.insert(0, Patch(facecolor="none", edgecolor="none", label=method))
@@ -517,8 +536,17 @@ def _frame(fig: plt.Figure, opts: PrintOptions, page: int, result) -> None:
 
 
 def _map_page(
-    result, view: View, opts: PrintOptions, title: str, page: int, proj: _Projected, *, context: bool = False
+    result,
+    view: View,
+    opts: PrintOptions,
+    title: str,
+    page: int,
+    proj: _Projected,
+    *,
+    context: bool = False,
+    staff: pd.DataFrame | None = None,
 ) -> plt.Figure:
+    """One map page; with ``staff`` (a staffing plan, indexed like the TPS) each TPS carries its police number."""
     lang = opts.lang
     fig = plt.figure(figsize=opts.figsize)
     landscape = opts.orientation == "landscape"
@@ -526,6 +554,8 @@ def _map_page(
     ax = fig.add_axes(map_rect)
     crs = proj.crs
     counts = _draw_layers(ax, view, proj, context)
+    if staff is not None and view.tps is not None and len(view.tps):
+        counts["tps_police"] = _tps_police(ax, view.tps, staff, crs)
     if opts.chosen_posts is not None and len(opts.chosen_posts):
         _draw_chosen_posts(ax, opts.chosen_posts, opts.post_radius_m, crs)
         counts["chosen_posts"] = len(opts.chosen_posts)
@@ -603,28 +633,55 @@ def _accuracy(fig: plt.Figure, text: str, y: float, left: float = 0.05, right: f
         width = int(width * 0.92)
 
 
-def _table_pages(result, view: View, opts: PrintOptions, title: str, first_page: int) -> Iterator[plt.Figure]:
+def _table_rows(view: View) -> pd.DataFrame:
+    """The rawan and sangat rawan TPS of a view, riskiest first (empty without a TPS layer)."""
+    s, t = view.stage, view.tps
+    if t is None:  # without a TPS layer the table says there is no rawan TPS
+        return pd.DataFrame()
+    rows = t[t[f"level_{s}"].isin(["rawan", "sangat rawan"])]
+    return rows.sort_values(f"risk_{s}", ascending=False, kind="stable")
+
+
+def _rows_per_page(opts: PrintOptions) -> int:
+    per_page = 28 if opts.orientation == "landscape" else 40
+    return int(per_page * 1.45) if opts.paper == "A3" else per_page
+
+
+def _table_page_count(view: View, opts: PrintOptions) -> int:
+    """Pages :func:`_table_pages` prints for ``view`` (at least one: "no rawan TPS")."""
+    return max(1, math.ceil(len(_table_rows(view)) / _rows_per_page(opts)))
+
+
+def _staffing(result, view: View) -> pd.DataFrame | None:
+    """The staffing plan of the view's TPS for voting and counting (personnel per TPS), else None."""
+    if view.stage not in ("voting", "counting") or view.tps is None or not len(view.tps):
+        return None
+    from riskmap.deploy import staffing_plan
+
+    return staffing_plan(view.tps, view.stage, result.config)[0]
+
+
+def _table_pages(
+    result, view: View, opts: PrintOptions, title: str, first_page: int, staff: pd.DataFrame | None = None
+) -> Iterator[plt.Figure]:
+    """The rawan / sangat rawan TPS table of ``view``, with police / Linmas per TPS for voting and counting.
+
+    ``staff`` is the staffing plan to take them from (the whole printed area's, so an atlas page shows the
+    same numbers as the plan); None: planned for the view's TPS.
+    """
     lang = opts.lang
     s = view.stage
-    t = view.tps
-    if t is not None:  # without a TPS layer the table says there is no rawan TPS
-        rows = t[t[f"level_{s}"].isin(["rawan", "sangat rawan"])]
-        rows = rows.sort_values(f"risk_{s}", ascending=False, kind="stable")
-    else:
-        rows = pd.DataFrame()
+    rows = _table_rows(view)
     factors = factor_text(rows, s, unit="tps", lang=lang) if len(rows) else pd.Series(dtype=object)
-    per_page = 28 if opts.orientation == "landscape" else 40
-    if opts.paper == "A3":
-        per_page = int(per_page * 1.45)
+    per_page = _rows_per_page(opts)
     cols = _t("cols", lang).split("|")
     widths = [0.04, 0.13, 0.13, 0.2, 0.06, 0.09, 0.05, 0.21]
-    staff = None
     if s in ("voting", "counting") and len(rows):  # personnel per TPS from the staffing patterns
-        from riskmap.deploy import staffing_plan
-
-        staff, _ = staffing_plan(t, s, result.config)
+        staff = staff if staff is not None else _staffing(result, view)
         cols = [*cols, _t("staff", lang)]
         widths = [*widths, 0.09]
+    else:
+        staff = None
     chunks = [rows.iloc[i : i + per_page] for i in range(0, len(rows), per_page)] or [rows]
     for k, chunk in enumerate(chunks):
         fig = plt.figure(figsize=opts.figsize)
@@ -648,7 +705,7 @@ def _table_pages(result, view: View, opts: PrintOptions, title: str, first_page:
                         _clip(factors.loc[r.name], 34),
                     ]
                     + (
-                        [f"{staff.loc[r.name, 'police_required']:.1f} / {staff.loc[r.name, 'linmas_required']:.0f}"]
+                        [f"{int(staff.loc[r.name, 'police_required'])} / {int(staff.loc[r.name, 'linmas_required'])}"]
                         if staff is not None
                         else []
                     )
@@ -712,29 +769,46 @@ def _pages(result, opts: PrintOptions) -> Iterator[plt.Figure]:
                 context=bool(flt.districts or flt.regencies),
             )
             page += 1
-            if opts.tables:
+            if opts.with_tables:
                 for fig in _table_pages(result, view, opts, _t("table_title", lang, stage=label, area=area_name), page):
                     yield fig
                     page += 1
         return
-    # atlas: cover, overview, then per kecamatan (or per kab/kota for larger data)
+    # atlas: cover, overview, then per kecamatan (or per kab/kota for larger data), each with its TPS table
+    # when asked; for voting and counting the TPS carry their police from one plan of the whole printed area
     base = make_view(result, opts.stages[0], flt)
     unit = "regency" if base.villages["regency"].nunique() > 1 else "district"
     parts = sorted(set(base.villages[unit]))
-    contents = [f"{i + 3}. {p}" for i, p in enumerate(parts)]
-    yield _cover(result, opts, area_name, [f"2. {_t('overview', lang)}", *contents], page)
-    page += 1
+    plan: list[tuple[View, str, pd.DataFrame | None, list[tuple[str, View]]]] = []
     for stage in opts.stages:
-        label = result.config.stage_label(stage, lang)
         view = make_view(result, stage, flt)
-        yield _map_page(result, view, opts, _t("title", lang, stage=label, area=area_name), page, proj)
-        page += 1
+        pviews = []
         for part in parts:
             pf = ViewFilter(regencies=(part,)) if unit == "regency" else ViewFilter(districts=(part,))
-            pview = make_view(result, stage, pf)
-            name = part if unit == "regency" else f"Kec. {part}"
-            yield _map_page(result, pview, opts, _t("title", lang, stage=label, area=name), page, proj, context=True)
+            pviews.append((part if unit == "regency" else f"Kec. {part}", make_view(result, stage, pf)))
+        plan.append((view, result.config.stage_label(stage, lang), _staffing(result, view), pviews))
+    contents: list[str] = []
+    at = 2
+    for _view, label, _staff, pviews in plan:
+        contents.append(f"{at}. {_t('overview', lang)}" + (f" - {label}" if len(plan) > 1 else ""))
+        at += 1
+        for name, pview in pviews:
+            contents.append(f"{at}. {name}")
+            at += 1 + (_table_page_count(pview, opts) if opts.with_tables else 0)
+    yield _cover(result, opts, area_name, contents, page)
+    page += 1
+    for view, label, staff, pviews in plan:
+        yield _map_page(result, view, opts, _t("title", lang, stage=label, area=area_name), page, proj)
+        page += 1
+        for name, pview in pviews:
+            title = _t("title", lang, stage=label, area=name)
+            yield _map_page(result, pview, opts, title, page, proj, context=True, staff=staff)
             page += 1
+            if opts.with_tables:
+                title = _t("table_title", lang, stage=label, area=name)
+                for fig in _table_pages(result, pview, opts, title, page, staff=staff):
+                    yield fig
+                    page += 1
 
 
 def print_maps(result, out: str | Path, opts: PrintOptions) -> list[Path]:

@@ -7,7 +7,9 @@ printer call these and add nothing of their own.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import html
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -16,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from riskmap import i18n
+from riskmap._errors import RiskmapInputError
 from riskmap.config import CATEGORIES
 from riskmap.export import plain_table, table_csv_bytes
 
@@ -111,6 +114,133 @@ def make_view(result: Result, stage: str, filters: ViewFilter | None = None) -> 
     return View(stage=stage, villages=v, tps=t, incidents=inc, posts=result.layers.posts, filters=f, method=method)
 
 
+_REGENCY_PREFIXES = {"kab": "kabupaten", "kabupaten": "kabupaten", "kota": "kota", "kotamadya": "kota"}
+_DISTRICT_PREFIXES = ("kecamatan", "kec")
+
+
+def _name_key(text: object) -> str:
+    """A name for matching: lower case, punctuation to spaces, one space between words, "Kab." = "Kabupaten"."""
+    words = re.sub(r"[^0-9a-z]+", " ", str(text).lower()).split()
+    if words and words[0] in _REGENCY_PREFIXES:
+        words[0] = _REGENCY_PREFIXES[words[0]]
+    return " ".join(words)
+
+
+def _bare(key: str) -> str:
+    """A regency name key without its "kabupaten"/"kota" word ("kota kupang" -> "kupang")."""
+    first, _, rest = key.partition(" ")
+    return rest if first in ("kabupaten", "kota") and rest else key
+
+
+def _no_kec(key: str) -> str:
+    """A kecamatan name key without a leading "kecamatan"/"kec" word."""
+    first, _, rest = key.partition(" ")
+    return rest if first in _DISTRICT_PREFIXES and rest else key
+
+
+def _code_key(text: str) -> str | None:
+    """A Kemendagri kab/kota or kecamatan code as ``PP.KK`` or ``PP.KK.CC``, with or without dots; else None.
+
+    ``5371``, ``53.71`` and ``53 71`` give ``53.71``; ``537101``, ``53.71.01`` and ``53.71.1`` give ``53.71.01``.
+    """
+    text = text.strip()
+    if re.fullmatch(r"\d+", text):
+        parts = [text[i : i + 2] for i in range(0, len(text), 2)] if len(text) in (4, 6) else []
+    elif re.fullmatch(r"\d{1,2}([. ]\d{1,2}){1,2}", text):
+        parts = [f"{int(p):02d}" for p in re.split(r"[. ]", text)]
+    else:
+        parts = []
+    return ".".join(parts) if len(parts) in (2, 3) else None
+
+
+def area_filter(villages: gpd.GeoDataFrame, area: str | None, *, region: str = "") -> tuple[ViewFilter, str]:
+    """The display filter and the name for a kecamatan or kab/kota chosen by name or Kemendagri code.
+
+    Names match whatever their case, spacing and punctuation ("kota  kupang", "KOTA KUPANG"; "Kab." =
+    "Kabupaten"; a leading "Kec." is ignored); a kab/kota also matches without its "Kabupaten"/"Kota" word
+    when only one kab/kota has that name. Codes are Kemendagri's with or without dots: ``53.71`` / ``5371``
+    (kab/kota), ``53.71.01`` / ``537101`` (kecamatan). A kecamatan name wins over a kab/kota name.
+
+    Parameters
+    ----------
+    villages
+        Scored villages (``district``, ``district_code``, ``regency``).
+    area
+        What the user typed; None or "" = everything.
+    region
+        Name of the whole data's region, added to a kecamatan's display name.
+
+    Returns
+    -------
+    ViewFilter, str
+        The filter (kecamatan or kab/kota names) and the display name ("Kec. Alak, Kota Kupang", "Kota Kupang").
+
+    Raises
+    ------
+    RiskmapInputError
+        ``unknown_area`` (with the closest names) when nothing matches, ``ambiguous_area`` when a bare name
+        fits several kab/kota.
+    """
+    if not area or not str(area).strip():
+        return ViewFilter(), region
+    districts = villages["district"].astype(str)
+    regencies = villages["regency"].astype(str)
+    dcodes = villages["district_code"].astype(str)
+    code = _code_key(str(area))
+    hit = np.zeros(len(villages), dtype=bool)
+    unit = ""
+    if code is not None and len(code) == 8:
+        hit, unit = (dcodes == code).to_numpy(), "district"
+    elif code is not None:
+        official = dcodes.str.fullmatch(r"\d{2}\.\d{2}\.\d{2}").to_numpy(dtype=bool)
+        hit, unit = (dcodes.str[:5] == code).to_numpy() & official, "regency"
+    if not hit.any():
+        key = _name_key(area)
+        d_keys = districts.map(_name_key)
+        hit = (d_keys == key).to_numpy()
+        first, _, rest = key.partition(" ")
+        if first in _DISTRICT_PREFIXES and rest:  # "Kec. Alak": a kecamatan, named with or without "Kec."
+            unit = "district_only"
+            if not hit.any():
+                hit = ((d_keys == rest) | (d_keys.map(_no_kec) == _no_kec(rest))).to_numpy()
+        if hit.any():
+            unit = "district"
+        elif unit != "district_only":
+            r_keys = regencies.map(_name_key)
+            hit = (r_keys == key).to_numpy()
+            if not hit.any():
+                hit = (r_keys.map(_bare) == _bare(key)).to_numpy() & (regencies != "").to_numpy()
+                several = sorted(set(regencies[hit]))
+                if len(several) > 1:
+                    raise RiskmapInputError("ambiguous_area", area=area, choices=", ".join(several))
+            unit = "regency"
+    if not hit.any():
+        raise RiskmapInputError("unknown_area", area=area, choices=_close_names(villages, str(area)))
+    if unit == "regency":
+        picked = tuple(sorted(set(regencies[hit])))
+        return ViewFilter(regencies=picked), ", ".join(picked)
+    picked = tuple(sorted(set(districts[hit])))
+    in_regencies = tuple(sorted(set(regencies[hit]) - {""}))
+    only = ViewFilter(districts=picked, regencies=in_regencies if code is not None else ())
+    where = in_regencies[0] if len(in_regencies) == 1 else region
+    return only, f"Kec. {', '.join(picked)}" + (f", {where}" if where else "")
+
+
+def _close_names(villages: gpd.GeoDataFrame, area: str, n: int = 6) -> str:
+    """The kecamatan and kab/kota names closest to ``area`` (with their codes), else the first ones."""
+    names: dict[str, str] = {}
+    for name, code in zip(villages["district"].astype(str), villages["district_code"].astype(str), strict=True):
+        if name:
+            names.setdefault(name, f"{name} ({code})" if re.fullmatch(r"\d{2}\.\d{2}\.\d{2}", code) else name)
+    for name, code in zip(villages["regency"].astype(str), villages["district_code"].astype(str), strict=True):
+        if name:
+            names.setdefault(name, f"{name} ({code[:5]})" if re.fullmatch(r"\d{2}\.\d{2}\.\d{2}", code) else name)
+    by_key = {_name_key(k): v for k, v in names.items()}
+    close = difflib.get_close_matches(_name_key(area), list(by_key), n=n, cutoff=0.5)
+    shown = [by_key[k] for k in close] or sorted(names.values())[:20]
+    return ", ".join(shown)
+
+
 MAX_VILLAGES_ON_MAP = 5000
 """More villages than this are never drawn at once: the user picks a kab/kota."""
 
@@ -137,63 +267,66 @@ def factor_text(frame: pd.DataFrame, stage: str, *, unit: str = "village", lang:
     return pd.Series(out, index=frame.index, dtype=object)
 
 
+def _col(key: str, lang: str, **params: object) -> str:
+    """A display table's column name (i18n key ``col.<key>``)."""
+    return i18n.t("col." + key, lang, **params)
+
+
+def _levels(values: pd.Series, lang: str) -> pd.Series:
+    """Category ids as their names in ``lang`` ("sangat rawan" -> "Sangat rawan" / "Highly vulnerable")."""
+    return values.astype(str).map(lambda c: i18n.t(c, lang))
+
+
 def ranked_villages(view: View, *, lang: str = "id") -> pd.DataFrame:
-    """Villages of the view, riskiest first, with display column names."""
+    """Villages of the view, riskiest first, with display column names and category names in ``lang``."""
     s = view.stage
     v = view.villages
     table = pd.DataFrame(
         {
-            "kode": v["village_code"],
-            "kelurahan/desa": v["village_name"],
-            "kecamatan": v["district"],
-            "skor": v[f"risk_{s}"],
-            "kategori": v[f"level_{s}"],
-            "faktor utama" if lang == "id" else "top factors": factor_text(v, s, lang=lang),
-            "TPS": v["n_tps"],
-            "pemilih" if lang == "id" else "voters": v["voters"].round().astype(int),
-            "insiden" if lang == "id" else "incidents": v["n_incidents"],
+            _col("code", lang): v["village_code"],
+            _col("village", lang): v["village_name"],
+            _col("district", lang): v["district"],
+            _col("score", lang): v[f"risk_{s}"],
+            _col("category", lang): _levels(v[f"level_{s}"], lang),
+            _col("factors", lang): factor_text(v, s, lang=lang),
+            _col("tps", lang): v["n_tps"],
+            _col("voters", lang): v["voters"].round().astype(int),
+            _col("incidents", lang): v["n_incidents"],
         }
     )
-    if lang == "en":
-        table = table.rename(
-            columns={
-                "kode": "code",
-                "kelurahan/desa": "village",
-                "kecamatan": "kecamatan",
-                "skor": "score",
-                "kategori": "category",
-            }
-        )
     return table.sort_values(table.columns[3], ascending=False, kind="stable").reset_index(drop=True)
 
 
 def ranked_tps(view: View, *, lang: str = "id") -> pd.DataFrame:
-    """TPS of the view, riskiest first, with display column names."""
+    """TPS of the view, riskiest first, with display column names and category names in ``lang``."""
     s = view.stage
     t = view.tps
     if t is None:
         return pd.DataFrame()
     table = pd.DataFrame(
         {
-            "TPS": t["tps_id"],
-            "kelurahan/desa": t["village_name"],
-            "kecamatan": t["district"],
-            "alamat" if lang == "id" else "address": t["address"],
-            "skor" if lang == "id" else "score": t[f"risk_{s}"],
-            "kategori" if lang == "id" else "category": t[f"level_{s}"],
-            "faktor utama" if lang == "id" else "top factors": factor_text(t, s, unit="tps", lang=lang),
-            "pemilih" if lang == "id" else "voters": t["voters"],
-            "insiden ≤1 km" if lang == "id" else "incidents ≤1 km": t["n_nearby"],
+            _col("tps", lang): t["tps_id"],
+            _col("village", lang): t["village_name"],
+            _col("district", lang): t["district"],
+            _col("address", lang): t["address"],
+            _col("score", lang): t[f"risk_{s}"],
+            _col("category", lang): _levels(t[f"level_{s}"], lang),
+            _col("factors", lang): factor_text(t, s, unit="tps", lang=lang),
+            _col("voters", lang): t["voters"],
+            _col("nearby", lang): t["n_nearby"],
         }
     )
-    if lang == "en":
-        table = table.rename(columns={"kelurahan/desa": "village"})
     return table.sort_values(table.columns[4], ascending=False, kind="stable").reset_index(drop=True)
 
 
 def escalation(result: Result, first: str = "campaign", last: str = "recap", *, lang: str = "id") -> pd.DataFrame:
-    """Villages whose category rises from one stage to another, biggest rise first."""
+    """Villages whose category rises from one stage to another, biggest rise first.
+
+    Columns are named with the stages' names in ``lang`` ("skor Kampanye"), never their ids; the last column
+    says whether the category rises.
+    """
     v = result.villages
+    one, two = result.config.stage_label(first, lang), result.config.stage_label(last, lang)
 
     def rank(col: str) -> np.ndarray:
         return pd.Categorical(v[col], categories=list(CATEGORIES)).codes.astype(int)
@@ -201,15 +334,15 @@ def escalation(result: Result, first: str = "campaign", last: str = "recap", *, 
     change = pd.Series(rank(f"level_{last}") - rank(f"level_{first}"), index=v.index)
     table = pd.DataFrame(
         {
-            "kode": v["village_code"],
-            "kelurahan/desa": v["village_name"],
-            "kecamatan": v["district"],
-            f"skor {first}": v[f"risk_{first}"],
-            f"skor {last}": v[f"risk_{last}"],
-            "selisih" if lang == "id" else "change": (v[f"risk_{last}"] - v[f"risk_{first}"]).round(2),
-            f"kategori {first}": v[f"level_{first}"],
-            f"kategori {last}": v[f"level_{last}"],
-            "naik" if lang == "id" else "escalates": change > 0,
+            _col("code", lang): v["village_code"],
+            _col("village", lang): v["village_name"],
+            _col("district", lang): v["district"],
+            _col("score_stage", lang, stage=one): v[f"risk_{first}"],
+            _col("score_stage", lang, stage=two): v[f"risk_{last}"],
+            _col("change", lang): (v[f"risk_{last}"] - v[f"risk_{first}"]).round(2),
+            _col("category_stage", lang, stage=one): _levels(v[f"level_{first}"], lang),
+            _col("category_stage", lang, stage=two): _levels(v[f"level_{last}"], lang),
+            _col("escalates", lang): change > 0,
         }
     )
     return table.sort_values(table.columns[5], ascending=False, kind="stable").reset_index(drop=True)

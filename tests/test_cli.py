@@ -232,3 +232,13 @@ def test_print_measures_accuracy_or_takes_a_saved_run_of_the_same_data(tmp_path,
     # a stage the saved run did not measure
     assert main(["print", "--stage", "recap", "--backtest", str(saved), "--out", str(tmp_path / "e.pdf")]) == 2
     assert "tidak mengukur tahap recap" in capsys.readouterr().err
+
+
+def test_score_summary_says_the_as_of_date_in_the_language(tmp_path, capsys, villages_path, incidents_path):
+    """Issue 12, defect 5: the Indonesian summary read "as-of"."""
+    args = ["score", "--villages", villages_path, "--incidents", incidents_path, "--as-of", "2024-11-27"]
+    assert main([*args, "--out", str(tmp_path / "id")]) == 0
+    said = capsys.readouterr().out
+    assert "Batas kelurahan/desa: data per 2024-11-27" in said and "as-of" not in said and "as of" not in said
+    assert main([*args, "--lang", "en", "--out", str(tmp_path / "en")]) == 0
+    assert "Village boundaries: data as of 2024-11-27" in capsys.readouterr().out

@@ -57,3 +57,26 @@ def test_validate_report_as_xlsx(tmp_path):
         header[:5] == ["layer", "file", "kind", "row", "reason"] and rows[1][3].value == 11
     )  # the row as the user sees it in the file
     assert rows[1][2].value == "rejected"
+
+
+def test_area_by_code_or_name_in_export_deploy_and_print(tmp_path, capsys):
+    """Issue 12, defect 2: ``--area 5371``, ``--area 53.71`` and ``--area "Kota ..."`` were refused."""
+    inputs = _inputs(tmp_path, "Kecamatan")
+    out = tmp_path / "desa.csv"
+    args = ["--area", "537102", "--layer", "villages", "--format", "csv", "--out", str(out)]
+    assert main(["export", *inputs, *args]) == 0
+    table = pd.read_csv(out, encoding="utf-8-sig")
+    assert len(table) == 3 and set(table["district"]) == {"Kecamatan 1"} and set(table["regency"]) == {"Kota Uji"}
+    dep = tmp_path / "dep"
+    assert main(["deploy", *inputs, "--stage", "voting", "--area", "kota  UJI", "--out", str(dep)]) == 0
+    assert len(pd.read_csv(dep / "per_village.csv", encoding="utf-8-sig")) == 9
+    dep1 = tmp_path / "dep1"
+    assert main(["deploy", *inputs, "--stage", "voting", "--area", "53.71.03", "--out", str(dep1)]) == 0
+    assert set(pd.read_csv(dep1 / "per_kecamatan.csv", encoding="utf-8-sig")["district"]) == {"Kecamatan 2"}
+    capsys.readouterr()
+    assert main(["deploy", *inputs, "--stage", "voting", "--area", "Kota Ujung", "--out", str(dep)]) == 2
+    err = capsys.readouterr().err
+    assert "Kota Ujung" in err and "Kota Uji (53.71)" in err and "Traceback" not in err
+    pdf = tmp_path / "kota.pdf"
+    assert main(["print", "--stage", "voting", "--no-accuracy", "--area", "5371", "--out", str(pdf)]) == 0  # the demo
+    assert pdf.exists()

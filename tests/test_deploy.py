@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 
 import numpy as np
 import pytest
@@ -158,7 +159,7 @@ def test_campaign_patrol_priorities_and_hot_spots(demo):
 
 def test_recap_venues_from_file_and_placed(demo):
     from riskmap import demo as files
-    from riskmap.deploy import recap_venues
+    from riskmap.deploy import PLACED_INTERIOR, recap_venues
     from riskmap.io.points import read_points
 
     venues, _ = read_points(files.ELECTION_OFFICES, "venues")
@@ -172,7 +173,8 @@ def test_recap_venues_from_file_and_placed(demo):
     vcfg = demo.config.data["staffing"]["venues"]
     assert kpu["police_suggested"] == vcfg[kpu["level_recap"]] * vcfg["kpu_multiplier"]
     placed = recap_venues(demo, None, demo.config)
-    assert len(placed) == 6 and (placed["placed"] == "kecamatan interior point").all()
+    assert PLACED_INTERIOR == "kecamatan_interior_point"  # a snake_case id in the data; i18n gives its label
+    assert len(placed) == 6 and (placed["placed"] == PLACED_INTERIOR).all()
     assert set(placed["district"]) == set(demo.villages["district"])
 
 
@@ -194,3 +196,144 @@ def test_surplus_police_become_reserves_where_risk_is(demo):
     best = (t["risk_voting"].to_numpy()[:, None] * (d <= 2000.0)).sum(axis=0).max()
     assert reserves["risk_reached"].iloc[0] == pytest.approx(best, abs=0.01)
     assert propose_reserves(demo.tps, sites, "voting", 1.0, demo.config).empty
+
+
+def _whole(value) -> bool:
+    return float(value) == int(value)
+
+
+@pytest.mark.parametrize(("police", "linmas"), [(None, None), (187, 1024), (61.7, 300.5)])
+def test_every_personnel_number_is_a_whole_person_and_totals_add_up(demo, police, linmas):
+    """Issue 12, defect 7: police per TPS and per kecamatan came out as 0.4 and 7.27."""
+    from riskmap.deploy import area_totals, staffing_plan
+
+    plan, summary = staffing_plan(demo.tps, "voting", demo.config, police=police, linmas=linmas)
+    people = ["police_required", "linmas_required", "police", "linmas", "police_short", "linmas_short"]
+    for col in people:
+        assert plan[col].dtype.kind == "i", col
+        assert (plan[col] >= 0).all(), col
+    for by in ("village_code", "district"):
+        table = area_totals(plan, by)
+        for col in ("police", "linmas", "police_required", "linmas_required"):
+            assert table[col].dtype.kind == "i", (by, col)
+            assert table[col].sum() == plan[col].sum()
+    # a group's persons are its pattern's A police, spread over its TPS as whole persons
+    groups = plan.groupby("group")["police_required"].sum()
+    assert (groups == 2).all()
+    cats = summary["categories"]
+    for key in ("required", "assigned"):
+        assert isinstance(summary["police"][key], int) and isinstance(summary["linmas"][key], int)
+    assert sum(c["police_required_by_groups"] for c in cats.values()) == summary["police"]["required"]
+    assert sum(c["police_assigned"] for c in cats.values()) == summary["police"]["assigned"]
+    assert sum(c["linmas_assigned"] for c in cats.values()) == summary["linmas"]["assigned"]
+    assert all(_whole(v) for c in cats.values() for k, v in c.items() if k != "pattern")
+    if police is not None:
+        assert summary["police"]["available"] == int(police) and summary["linmas"]["available"] == int(linmas)
+        assert summary["police"]["assigned"] <= int(police)
+        assert summary["linmas"]["assigned"] <= int(linmas)
+    assert all(_whole(r["police_short"]) and _whole(r["linmas_short"]) for r in summary["below_pattern"])
+
+
+def test_rounding_rule_is_configuration(demo):
+    from riskmap.deploy import staffing_plan, whole_people
+
+    assert whole_people(2, 5).tolist() == [1, 1, 0, 0, 0]
+    assert whole_people(2, 5, "tps").tolist() == [1, 1, 1, 1, 1]
+    assert whole_people(4, 2).tolist() == [2, 2]
+    cfg = load_config(overrides={"deploy": {"rounding": "tps"}})
+    plan, _ = staffing_plan(demo.tps, "voting", cfg)
+    assert (plan["police_required"] >= 1).all()  # someone at every TPS
+    assert plan["police_required"].dtype.kind == "i"
+    with pytest.raises(RiskmapInputError) as err:
+        staffing_plan(demo.tps, "voting", load_config(overrides={"deploy": {"rounding": "half"}}))
+    assert "half" in err.value.message("id") and "group, tps" in err.value.message("id")
+
+
+def test_cli_deploy_prints_and_writes_whole_people(tmp_path, capsys):
+    import json
+
+    import pandas as pd
+
+    from riskmap.cli import main
+
+    assert main(["deploy", "--stage", "voting", "--police", "150.5", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    numbers = [float(x) for x in re.findall(r"(?<![\w.])\d+\.\d+(?![\w.])", out.split("->")[0])]
+    assert not [x for x in numbers if not x.is_integer()], out  # no fractional person on the screen
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["police"]["assigned"] <= 150 and isinstance(summary["police"]["required"], int)
+    for name in ("per_kecamatan.csv", "per_village.csv"):
+        table = pd.read_csv(tmp_path / name, encoding="utf-8-sig")
+        for col in ("police", "linmas", "police_required", "linmas_required"):
+            assert table[col].dtype.kind == "i", (name, col)
+    kec = pd.read_csv(tmp_path / "per_kecamatan.csv", encoding="utf-8-sig")
+    assert kec["police"].sum() == summary["police"]["assigned"]
+    assert kec["police_required"].sum() == summary["police"]["required"]
+
+
+def test_tables_to_show_are_in_the_chosen_language(demo):
+    """Issue 12, defect 5: the summary rows (police_required_by_groups) and the recap venue table (name, kind,
+    "kecamatan interior point") reached the Indonesian page as they are in the data."""
+    from riskmap import demo as files
+    from riskmap.deploy import (
+        patrol_priorities,
+        priority_table,
+        recap_venues,
+        staffing_plan,
+        summary_table,
+        venue_table,
+    )
+    from riskmap.io.points import read_points
+
+    _, summary = staffing_plan(demo.tps, "voting", demo.config)
+    ids = summary_table(summary, "id")
+    assert "Polisi dibutuhkan kelompok jaga" in ids.index and "police_required_by_groups" not in ids.index
+    assert list(ids.columns)[:3] == ["Kurang rawan", "Rawan", "Sangat rawan"] and "Lokasi khusus" in ids.columns
+    assert ids.loc["Polisi dibutuhkan kelompok jaga"].sum() == summary["police"]["required"]
+    assert "Police required by the guard groups" in summary_table(summary, "en").index
+    placed = venue_table(recap_venues(demo, None, demo.config), "id")
+    assert list(placed.columns)[:4] == ["tempat rekapitulasi", "jenis", "kecamatan", "letak"]
+    assert set(placed["letak"]) == {"titik tengah kecamatan (tanpa file tempat)"}
+    assert set(placed["jenis"]) == {"PPK (kecamatan)"}
+    assert placed["skor"].is_monotonic_decreasing
+    venues, _ = read_points(files.ELECTION_OFFICES, "venues")
+    table = venue_table(recap_venues(demo, venues[["name", "kind", "district", "geometry"]], demo.config), "en")
+    assert {"KPU (kab/kota office)", "PPK (kecamatan office)"} == set(table["kind"])
+    assert set(table["location"]) == {"from the venue file"}
+    assert set(table["category"]) <= {"Low risk", "Vulnerable", "Highly vulnerable"}
+    priorities = priority_table(patrol_priorities(demo)[0], "id")
+    assert list(priorities.columns)[:2] == ["peringkat", "kode"] and "sel padat insiden (500 m)" in priorities
+
+
+_ENGLISH = re.compile(
+    r"\b(required|assigned|reserves?|teams?|posts?|chosen|covered|uncovered|proven|below|pattern|hot "
+    r"spots?|as-of|score|police)\b",
+    re.I,
+)
+
+
+@pytest.mark.parametrize("stage", ["voting", "campaign", "recap"])
+def test_cli_deploy_speaks_indonesian(tmp_path, capsys, stage):
+    """Issue 12, defect 5: the lines ``riskmap deploy`` prints were English only."""
+    from riskmap.cli import main
+    from riskmap.testing import grid_villages, incident_rows, tps_rows
+
+    villages = grid_villages()
+    villages.to_file(tmp_path / "desa.geojson")
+    tps_rows(villages).to_csv(tmp_path / "tps.csv", index=False)
+    incident_rows(villages, [(0, "supporter_clash", "2024-11-20"), (4, "money_politics", "2024-10-01")]).to_csv(
+        tmp_path / "insiden.csv", index=False
+    )
+    inputs = ["--villages", str(tmp_path / "desa.geojson"), "--tps", str(tmp_path / "tps.csv")]
+    inputs += ["--incidents", str(tmp_path / "insiden.csv")]
+    extra = ["--police", "60", "--posts", "2", "--time-limit", "5"] if stage == "voting" else []
+    for lang in ("id", "en"):
+        out = tmp_path / lang
+        assert main(["deploy", *inputs, "--stage", stage, *extra, "--lang", lang, "--out", str(out)]) == 0
+        printed = capsys.readouterr().out
+        said = "\n".join(line for line in printed.splitlines() if not line.startswith("->"))
+        if lang == "id":
+            assert not _ENGLISH.search(said), said
+            assert {"voting": "ditugaskan", "campaign": "skor", "recap": "polisi"}[stage] in said
+        else:
+            assert _ENGLISH.search(said), said

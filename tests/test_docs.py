@@ -84,3 +84,21 @@ def test_a_wrong_quote_is_caught(tmp_path):
     line = "| rawan | `scoring.thresholds.rawan = 35.0` |"
     ((key, value),) = QUOTE.findall(line)
     assert tomllib.loads(f"v = {value}")["v"] != _lookup(load_config().data, key)
+
+
+def test_contributing_names_every_module():
+    """CONTRIBUTING.md's architecture cannot drift: every module of riskmap/ is named in it (issue 12, build 6)."""
+    text = (ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    modules = [p.stem for p in (ROOT / "riskmap").glob("*.py") if not p.stem.startswith("_")]
+    modules += [p.stem for p in (ROOT / "riskmap" / "io").glob("*.py") if p.stem != "__init__"]
+    assert not sorted(m for m in modules if m not in text)
+    assert "riskmap/app/" in text and "default.toml" in text
+
+
+def test_pre_commit_runs_the_ruff_of_ci():
+    """The pre-commit hooks are ruff check and ruff format with the project's ruff (issue 12, build 6)."""
+    text = (ROOT / ".pre-commit-config.yaml").read_text(encoding="utf-8")
+    entries = re.findall(r"^\s*entry:\s*(.+)$", text, flags=re.M)
+    assert any(e.startswith("python3 -m ruff check") for e in entries)
+    assert any(e.startswith("python3 -m ruff format") for e in entries)
+    assert "ruff" in (ROOT / "requirements.txt").read_text(encoding="utf-8")

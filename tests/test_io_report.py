@@ -39,3 +39,23 @@ def test_notes_frame_has_rejected_rows_and_warnings_with_their_kind():
     assert ("warning", 2, "village_mismatch") in kinds and ("warning", 3, "unparseable_voters") in kinds
     assert sum(k == "warning" for k, *_ in kinds) == 4
     assert LoadReport().notes_frame("en").empty
+
+
+def test_tables_to_show_are_in_the_language():
+    """Issue 12, defect 5: the report tables showed ``layer``, ``rejected`` and reason codes on the Indonesian
+    page; the warnings list (defect 4) has its own table."""
+    load = LoadReport()
+    load.add(_report())
+    counts = load.counts_table("id")
+    assert list(counts.columns) == ["lapisan data", "berkas", "format", "dibaca", "dipakai", "ditolak", "catatan"]
+    assert counts.iloc[0].tolist()[:2] == ["TPS", "tps.csv"] and counts.iloc[0, -1] == 4
+    notes = load.notes_table("id")
+    assert list(notes.columns) == ["lapisan data", "berkas", "jenis", "baris", "alasan", "keterangan"]
+    assert set(notes["jenis"]) == {"ditolak", "dipakai dengan catatan"}
+    assert "missing_coordinates" not in set(notes["alasan"]) and "Kelurahan tidak cocok" in set(notes["alasan"])
+    warnings = load.notes_table("id", kind="warning")
+    assert len(warnings) == 4 and set(warnings["jenis"]) == {"dipakai dengan catatan"}
+    assert "" in set(warnings["baris"])  # the note about the whole layer has no row
+    english = load.notes_table("en", kind="rejected")
+    assert english.iloc[0].tolist()[:3] == ["Polling stations (TPS)", "tps.csv", "rejected"]
+    assert list(LoadReport().notes_table("en").columns) == ["layer", "file", "kind", "row", "reason", "message"]

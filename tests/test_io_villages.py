@@ -423,3 +423,14 @@ def test_polygons_in_metres_without_a_crs_say_name_the_crs(tmp_path, villages):
     assert_accounted(report)
     assert reasons_by_row(report) == {1: "village_looks_projected", 2: "village_off_earth"}
     assert "EPSG:32751" in report.rejected[0].message("en")
+
+
+def test_kemendagri_file_kabkota_column_gives_the_regency(tmp_path, villages):
+    """Issue 12, defect 2: the Kemendagri-style file's ``kabkota`` column was not read, so ``regency`` was empty."""
+    frame = villages.rename(columns={"kab_kota": "kabkota"})
+    path = tmp_path / "kemendagri.geojson"
+    frame.to_file(path)
+    out, report = read_villages(path)
+    assert report.schema == "Kemendagri"
+    assert set(out["regency"]) == {"Kota Uji"}
+    assert set(out["province"]) == {"Nusa Tenggara Timur"}

@@ -280,3 +280,61 @@ def test_overview_title_clear_of_the_map_labels(demo, orientation):
     title = overview.title.get_window_extent(renderer)
     assert labels and not any(title.overlaps(b) for b in labels)
     printing.plt.close(fig)
+
+
+def test_table_personnel_are_whole_people(demo, tmp_path):
+    """Issue 12, defect 7: the printed TPS table showed police per TPS as 0.4 (a share of a guard group)."""
+    from riskmap.deploy import staffing_plan
+
+    path = tmp_path / "voting.pdf"
+    print_maps(demo, path, PrintOptions(stages=["voting"], tables=True))
+    text = "\n".join(_text(path, p) for p in range(2, int(_pdfinfo(path)["Pages"]) + 1))
+    rows = [line for line in text.splitlines() if re.search(r"\b53\d{11}\b", line)]
+    staff = [re.search(r"(\d+(?:[.,]\d+)?) ?/ ?(\d+(?:[.,]\d+)?)\s*$", line) for line in rows]
+    assert rows and all(staff), rows[:3]
+    assert all(m[1].isdigit() and m[2].isdigit() for m in staff)
+    plan, _ = staffing_plan(demo.tps, "voting", demo.config)
+    shown = {re.search(r"\b(53\d{11})\b", line)[1]: int(m[1]) for line, m in zip(rows, staff, strict=True)}
+    expected = plan.set_index("tps_id")["police_required"]
+    assert shown == {tps_id: int(expected[tps_id]) for tps_id in shown}
+
+
+def test_atlas_with_tables_has_the_tables_and_per_tps_police(demo, tmp_path):
+    """Issue 12, defect 8: ``--atlas --tables`` gave no tables, and the atlas pages had no police per TPS."""
+    import matplotlib.pyplot as plt
+
+    from riskmap import printing
+    from riskmap.deploy import staffing_plan
+
+    path = tmp_path / "atlas.pdf"
+    print_maps(demo, path, PrintOptions(stages=["voting"], atlas=True, tables=True))
+    pages = int(_pdfinfo(path)["Pages"])
+    texts = [_text(path, p) for p in range(1, pages + 1)]
+    plan, _ = staffing_plan(demo.tps, "voting", demo.config)  # one plan of the whole printed area
+    tps = demo.tps.join(plan[["police_required", "linmas_required"]])
+    districts = sorted(set(demo.villages["district"]))
+    assert pages > 2 + len(districts)  # cover, overview, per kecamatan a map and its table page(s)
+    cover = texts[0]
+    numbers = {}  # page -> the police numbers written beside the TPS
+    for page, fig in enumerate(printing._pages(demo, PrintOptions(stages=["voting"], atlas=True, tables=True)), 1):
+        found = [t for ax in fig.axes for t in ax.texts if t.get_fontsize() == printing.TPS_POLICE_FONT]
+        numbers[page] = [int(t.get_text()) for t in found]
+        plt.close(fig)
+    for district in districts:
+        mine = tps[tps["district"] == district]
+        rawan = mine[mine["level_voting"].isin(["rawan", "sangat rawan"])]
+        number = int(re.search(rf"(\d+)\. Kec\. {district}\n", cover)[1])  # the contents give its page
+        page = texts[number - 1]
+        assert f"Kec. {district}" in page and "Angka di TPS: polisi per TPS" in page
+        assert sum(numbers[number]) == int(mine["police_required"].sum())  # every TPS's police is on its page
+        assert len(numbers[number]) == int((mine["police_required"] > 0).sum())
+        table = ""
+        k = number
+        while k < pages and "TPS Rawan dan Sangat Rawan" in texts[k] and f"Kec. {district}" in texts[k]:
+            table += texts[k]
+            k += 1
+        assert table, district
+        printed = set(re.findall(r"\b(53\d{11})\b", table))
+        assert printed == set(rawan["tps_id"])
+        for tps_id, police, linmas in rawan[["tps_id", "police_required", "linmas_required"]].itertuples(False):
+            assert re.search(rf"{tps_id}.*\s{police} ?/ ?{linmas}\s*$", table, flags=re.M), tps_id

@@ -148,3 +148,95 @@ def test_saved_backtest_that_is_no_backtest_is_refused(tmp_path):
     with pytest.raises(RiskmapInputError) as err:
         saved_backtest(str(tmp_path / "missing.json"), layers, load_config())
     assert "missing.json" in err.value.message("en")
+
+
+# -- issue 12, defect 2: a kab/kota or kecamatan chosen by name or Kemendagri code -------------------------------
+
+
+def _two_regencies(tmp_path):
+    """Villages of Kota Kupang (53.71, kecamatan 01-02) and Kabupaten Kupang (53.01, kecamatan 01), read from a file."""
+    from riskmap.io.villages import read_villages
+    from riskmap.testing import grid_villages
+
+    frame = grid_villages(3, 3)
+    frame.loc[6:, "kode"] = [f"53.01.01.{2001 + k}" for k in range(3)]
+    frame["kab_kota"] = ["Kota Kupang"] * 6 + ["Kab. Kupang"] * 3
+    frame.loc[6:, "kecamatan"] = "Kecamatan 1"  # the same kecamatan name in the other kab/kota
+    path = tmp_path / "desa.geojson"
+    frame.to_file(path)
+    return read_villages(path)[0]
+
+
+@pytest.mark.parametrize("typed", ["Kota Kupang", "kota  kupang", "KOTA KUPANG", "5371", "53.71", " 53.71 "])
+def test_area_filter_takes_a_kab_kota_by_name_or_code(tmp_path, typed):
+    from riskmap.view import area_filter
+
+    flt, name = area_filter(_two_regencies(tmp_path), typed)
+    assert flt.regencies == ("Kota Kupang",) and not flt.districts
+    assert name == "Kota Kupang"
+
+
+@pytest.mark.parametrize("typed", ["Kabupaten Kupang", "kab. kupang", "5301", "53.01"])
+def test_area_filter_kabupaten_spelled_out_or_abbreviated(tmp_path, typed):
+    from riskmap.view import area_filter
+
+    assert area_filter(_two_regencies(tmp_path), typed)[0].regencies == ("Kab. Kupang",)
+
+
+@pytest.mark.parametrize("typed", ["537102", "53.71.02", "53.71.2", "kecamatan 2", "Kec. Kecamatan 2"])
+def test_area_filter_takes_a_kecamatan_by_name_or_code(tmp_path, typed):
+    from riskmap.view import area_filter
+
+    villages = _two_regencies(tmp_path)
+    flt, name = area_filter(villages, typed)
+    assert flt.districts == ("Kecamatan 2",)
+    assert name == "Kec. Kecamatan 2, Kota Kupang"
+    kept = villages[villages["district"].isin(flt.districts)]
+    assert set(kept["district_code"]) == {"53.71.02"}
+
+
+def test_area_filter_code_of_a_kecamatan_whose_name_repeats_keeps_only_its_kab_kota(tmp_path):
+    from riskmap.view import area_filter
+
+    villages = _two_regencies(tmp_path)
+    flt, _ = area_filter(villages, "53.01.01")
+    keep = villages["district"].isin(flt.districts) & villages["regency"].isin(flt.regencies)
+    assert set(villages.loc[keep, "district_code"]) == {"53.01.01"}
+
+
+def test_area_filter_bare_name_of_two_kab_kota_is_ambiguous_and_unknown_lists_close_names(tmp_path):
+    from riskmap.view import area_filter
+
+    villages = _two_regencies(tmp_path)
+    with pytest.raises(RiskmapInputError) as err:
+        area_filter(villages, "Kupang")
+    assert err.value.code == "ambiguous_area"
+    assert "Kota Kupang" in err.value.message("id") and "Kab. Kupang" in err.value.message("id")
+    with pytest.raises(RiskmapInputError) as err:
+        area_filter(villages, "Kota Kupagn")
+    text = err.value.message("id")
+    assert err.value.code == "unknown_area"
+    assert err.value.params["choices"].startswith("Kota Kupang (53.71)")  # the closest name first, with its code
+    assert "5371" in text  # how to fix it: the code forms
+    with pytest.raises(RiskmapInputError):
+        area_filter(villages, "9999")
+
+
+def test_display_tables_name_stages_and_categories_in_the_language():
+    """Issue 12, defect 5: the escalation table said "skor campaign" (stage ids), categories stayed ids."""
+    from riskmap.view import escalation, make_view, ranked_tps, ranked_villages
+
+    result = pipeline.run()
+    table = escalation(result, "campaign", "recap", lang="id")
+    assert "skor Kampanye" in table.columns and "kategori Rekapitulasi Suara" in table.columns
+    assert not [c for c in table.columns if "campaign" in c or "recap" in c]
+    assert set(table["kategori Kampanye"]) <= {"Kurang rawan", "Rawan", "Sangat rawan"}
+    assert "score Campaign" in escalation(result, "campaign", "recap", lang="en").columns
+    assert table.iloc[:, -1].dtype == bool  # the app counts the rises from the last column
+    view = make_view(result, "voting")
+    villages, tps = ranked_villages(view, lang="id"), ranked_tps(view, lang="id")
+    assert list(villages.columns)[:5] == ["kode", "kelurahan/desa", "kecamatan", "skor", "kategori"]
+    assert list(tps.columns)[3:6] == ["alamat", "skor", "kategori"] and tps["skor"].is_monotonic_decreasing
+    english = ranked_villages(view, lang="en")
+    assert list(english.columns)[:5] == ["code", "village", "district (kecamatan)", "score", "category"]
+    assert set(english["category"]) <= {"Low risk", "Vulnerable", "Highly vulnerable"}

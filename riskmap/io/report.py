@@ -235,6 +235,49 @@ class LoadReport:
         frames = [rep.notes_frame(lang) for rep in self.layers.values()]
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=_NOTE_COLUMNS)
 
+    def counts_table(self, lang: str = "id") -> pd.DataFrame:
+        """Rows read, used, rejected and with warnings per layer, as a table to show (names in ``lang``)."""
+        rows = [
+            {
+                i18n.t("col.layer", lang): i18n.t("layer_" + name, lang),
+                i18n.t("col.file", lang): rep.source,
+                i18n.t("col.schema", lang): rep.schema,
+                i18n.t("col.read", lang): rep.read,
+                i18n.t("col.used", lang): rep.used,
+                i18n.t("col.rejected", lang): len(rep.rejected),
+                i18n.t("col.warnings", lang): len(rep.warnings),
+            }
+            for name, rep in self.layers.items()
+        ]
+        names = ("layer", "file", "schema", "read", "used", "rejected", "warnings")
+        columns = [i18n.t(f"col.{c}", lang) for c in names]
+        return pd.DataFrame(rows, columns=columns)
+
+    def notes_table(self, lang: str = "id", kind: str | None = None) -> pd.DataFrame:
+        """Rejected rows and warnings as a table to show: every header, layer, kind and reason in ``lang``.
+
+        Parameters
+        ----------
+        kind
+            ``rejected`` or ``warning`` for only those notes (the warnings list); None = both.
+
+        Returns
+        -------
+        DataFrame
+            Columns layer, file, kind, row (and sheet for workbooks), reason (its short label), message;
+            the reason codes stay in :meth:`notes_frame` (for files a program reads).
+        """
+        frame = self.notes_frame(lang)
+        if kind is not None:
+            frame = frame[frame["kind"] == kind]
+        keep = [c for c in ("layer", "file", "kind", "row", "sheet", "reason", "message") if c in frame]
+        out = frame[keep].copy()
+        out["layer"] = out["layer"].map(lambda layer: i18n.t("layer_" + str(layer), lang))
+        out["kind"] = out["kind"].map(lambda k: i18n.t("note_" + str(k), lang))
+        out["reason"] = out["reason"].map(lambda r: i18n.t("reason_" + str(r), lang))
+        out["row"] = out["row"].astype("object").where(out["row"].notna(), "")
+        return out.rename(columns={c: i18n.t(f"col.{c}", lang) for c in keep}).reset_index(drop=True)
+
     def summary(self, lang: str = "id", where: str | None = None) -> str:
         """Plain-words summary of every layer (``where``: see :meth:`LayerReport.summary`)."""
         return "\n".join(rep.summary(lang, where) for rep in self.layers.values())

@@ -114,10 +114,17 @@ _ALIASES: dict[str, list[str]] = {
         "village",
         "name",
     ],
-    "district": ["district", "kecamatan", "nama_kecamatan", "nm_kecamatan", "nm_kec", "kec", "wadmkc"],
+    "district": ["district", "kecamatan", "nama_kecamatan", "nm_kecamatan", "nm_kec", "kec", "nama_kec", "wadmkc"],
     "regency": [
         "regency",
         "kab_kota",
+        "kabkota",
+        "kabkot",
+        "kab_kot",
+        "nama_kabkota",
+        "nama_kab_kota",
+        "nm_kabkota",
+        "nm_kab_kota",
         "kabupaten_kota",
         "kabupaten",
         "kota",
@@ -125,7 +132,7 @@ _ALIASES: dict[str, list[str]] = {
         "nm_kab",
         "wadmkk",
     ],
-    "province": ["province", "provinsi", "nama_provinsi", "nm_prov", "wadmpr"],
+    "province": ["province", "provinsi", "prov", "nama_provinsi", "nama_prov", "nm_prov", "nm_provinsi", "wadmpr"],
 }
 
 
@@ -156,11 +163,6 @@ def normalise_codes(values: pd.Series) -> pd.Series:
     out = values.copy()
     out[~canonical] = map_unique(values[~canonical], normalise_code).to_numpy()
     return out
-
-
-def is_kemendagri(code: str) -> bool:
-    """True for a canonical ``PP.KK.CC.DDDD`` code."""
-    return bool(_KEMENDAGRI.match(code)) and len(code) == 13
 
 
 def _looks_like_codes(values: pd.Series) -> bool:
