@@ -61,8 +61,11 @@ def test_every_message_in_both_languages_with_the_same_placeholders(key):
     assert set(entry) == set(i18n.LANGS), key
     assert all(isinstance(entry[lang], str) and entry[lang].strip() for lang in i18n.LANGS), key
     assert _fields(entry["id"]) == {f.removesuffix("_en") for f in _fields(entry["en"])}, key  # "reasons_en"
-    for lang in i18n.LANGS:  # formats without an error for any value
-        i18n.t(key, lang, **{f: "x" for f in _fields(entry[lang]) if f.isidentifier()})
+    for lang in i18n.LANGS:  # formats without an error for any value of the kind its format asks for
+        numeric = {
+            name for _, name, spec, _ in string.Formatter().parse(entry[lang]) if name and spec and spec[-1] in "dfeg%"
+        }
+        i18n.t(key, lang, **{f: 1.5 if f in numeric else "x" for f in _fields(entry[lang]) if f.isidentifier()})
 
 
 def test_no_english_copy_where_a_translation_is_expected():
