@@ -18,6 +18,28 @@ from threadpoolctl import threadpool_limits
 _FLOOR = 1e-12
 
 
+def case_control(y: np.ndarray, max_rows_per_class: int = 20_000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Rows kept by weighted case-control sampling, and their weights (the inverse sampling rate).
+
+    Rows with ``y = 0`` and rows with ``y > 0`` beyond ``max_rows_per_class`` each are kept at random (fixed
+    ``seed``); a kept row stands for ``1 / rate`` rows, which keeps the likelihood unbiased. Lets a caller build
+    the feature rows of the kept rows only.
+    """
+    pos = np.asarray(y, dtype=float) > 0
+    n = len(pos)
+    rows_w = np.ones(n)
+    keep = np.ones(n, dtype=bool)
+    rng = np.random.default_rng(seed)
+    for part in (np.flatnonzero(~pos), np.flatnonzero(pos)):
+        if len(part) > max_rows_per_class:
+            rate = max_rows_per_class / len(part)
+            chosen = rng.random(len(part)) < rate
+            keep[part[~chosen]] = False
+            rows_w[part[chosen]] = 1.0 / rate
+    idx = np.flatnonzero(keep)
+    return idx, rows_w[idx]
+
+
 def fit_additive(
     x: np.ndarray,
     y: np.ndarray,
@@ -27,6 +49,7 @@ def fit_additive(
     max_rows_per_class: int = 20_000,
     start: np.ndarray | None = None,
     seed: int = 0,
+    row_weights: np.ndarray | None = None,
 ) -> np.ndarray:
     r"""Non-negative weights of the columns of ``x`` (identity-link Poisson or binary hazard).
 
@@ -42,9 +65,11 @@ def fit_additive(
         Rows with ``y = 0`` (and rows with ``y > 0``) beyond this many are
         subsampled at random (fixed ``seed``) and reweighted by the inverse
         sampling rate, which keeps the likelihood unbiased (weighted
-        case-control sampling) and the fit fast.
+        case-control sampling, :func:`case_control`) and the fit fast.
     start
         Initial weights (e.g. the previous fit's), or None.
+    row_weights
+        The rows are already a sample (:func:`case_control`) with these weights: no subsampling here.
 
     Returns
     -------
@@ -57,17 +82,12 @@ def fit_additive(
     if n == 0 or not (y > 0).any():
         return np.zeros(p)
     t = (y > 0).astype(float) if binary else y
+    if row_weights is None:
+        idx, rows_w = case_control(t, max_rows_per_class, seed)
+        x, t = x[idx], t[idx]
+    else:
+        rows_w = np.asarray(row_weights, dtype=float)
     pos = t > 0
-    rows_w = np.ones(n)
-    keep = np.ones(n, dtype=bool)
-    rng = np.random.default_rng(seed)
-    for part in (np.flatnonzero(~pos), np.flatnonzero(pos)):
-        if len(part) > max_rows_per_class:
-            rate = max_rows_per_class / len(part)
-            chosen = rng.random(len(part)) < rate
-            keep[part[~chosen]] = False
-            rows_w[part[chosen]] = 1.0 / rate
-    x, t, pos, rows_w = x[keep], t[keep], pos[keep], rows_w[keep]
     scale = np.average(x, axis=0, weights=rows_w)
     used = scale > 0
     xs = x[:, used] / scale[used]

@@ -544,7 +544,7 @@ class RiskModel:
         self, fitted: dict[str, Any], stage: str, v_ind: np.ndarray | None
     ) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray, np.ndarray]:
         """Fit the stage's weights on the past windows, apply them now: score, contributions, P(>= 1), E[count]."""
-        from riskmap.glm import fit_additive
+        from riskmap.glm import case_control, fit_additive
 
         n_v = fitted["n"]
         extra: dict[str, np.ndarray] = {}
@@ -554,19 +554,23 @@ class RiskModel:
             extra["exposure"] = fitted["exposure"]
         extra["background"] = np.ones(n_v)
 
-        def matrix(k: int) -> tuple[list[str], np.ndarray]:
+        def matrix(k: int, rows: np.ndarray | None = None) -> tuple[list[str], np.ndarray]:
             f = {**fitted["features"][(k, stage)], **extra}
-            return list(f), np.column_stack(list(f.values()))
+            return list(f), np.column_stack([v if rows is None else v[rows] for v in f.values()])
 
         names, now = matrix(0)
-        rows = [matrix(k)[1] for k in fitted["usable"]]
-        ys = [fitted["targets"][(k, stage)] for k in fitted["usable"]]
-        x = np.vstack(rows) if rows else np.zeros((0, len(names)))
+        usable = fitted["usable"]
+        ys = [fitted["targets"][(k, stage)] for k in usable]
         y = np.concatenate(ys) if ys else np.zeros(0)
-        gamma = fit_additive(x, y, binary=True)
+        # the rows of the fit are sampled first (case-control), so that only their features are stacked
+        idx, w = case_control(y > 0)
+        window, village = np.divmod(idx, n_v)
+        parts = [matrix(k, village[window == j])[1] for j, k in enumerate(usable)]
+        x = np.vstack(parts) if parts else np.zeros((0, len(names)))
+        gamma = fit_additive(x, y[idx], binary=True, row_weights=w)
         # expected count: the hazard times the incidents per unit of hazard in the fitting windows (>= 1 where
-        # incidents come in clusters); one fit per stage instead of a second, Poisson one
-        hazard = float((x @ gamma).sum()) if len(y) else 0.0
+        # incidents come in clusters; the hazard summed over the weighted sample); one fit per stage
+        hazard = float(w @ (x @ gamma)) if len(idx) else 0.0
         beta = gamma * (float(y.sum()) / hazard if hazard > 0 else 1.0)
         terms = now * gamma
         eta = terms.sum(axis=1)
