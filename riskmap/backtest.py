@@ -550,7 +550,7 @@ class Backtest:
             past = inc.loc[(inc["date"] < pd.Timestamp(day)).to_numpy()]
             layers = dataclasses.replace(self.layers, incidents=past)
             as_of = day - dt.timedelta(days=1)
-            result = pipeline.score(layers, self.config, as_of=as_of, hotspots=False)
+            result = pipeline.score(layers, self.config, as_of=as_of, hotspots=False, tps_scores=False)
             scores = {s: result.villages[f"risk_{s}"].to_numpy(dtype=float) for s in self.config.stages}
             scores[ALL] = np.mean([scores[s] for s in self.config.stages], axis=0)
             cache[day] = scores

@@ -222,17 +222,23 @@ def _mark_near_campaign_posts(
 
 
 def score(
-    layers: Layers, config: Config | None = None, as_of: dt.date | None = None, *, hotspots: bool = True
+    layers: Layers,
+    config: Config | None = None,
+    as_of: dt.date | None = None,
+    *,
+    hotspots: bool = True,
+    tps_scores: bool = True,
 ) -> Result:
     """Score already-loaded layers, with the villages' hot spots per stage (``hotspot_<stage>``).
 
-    ``hotspots=False`` skips the hot spots (``Result.hotspots`` is None): the backtest, which only
-    ranks the scores, does not pay for them at every cutoff.
+    ``hotspots=False`` skips the hot spots (``Result.hotspots`` is None) and ``tps_scores=False`` the TPS
+    scores (``Result.tps`` is None; voters and indicators still count): the backtest, which only ranks the
+    village scores, does not pay for them at every cutoff.
     """
     config = config or load_config()
     as_of = parse_as_of(as_of, config)
     model = RiskModel.from_geodataframes(
-        layers.villages, layers.tps, layers.incidents, config=config, as_of=as_of
+        layers.villages, layers.tps, layers.incidents, config=config, as_of=as_of, score_tps=tps_scores
     ).fit()
     hot = None
     if hotspots:

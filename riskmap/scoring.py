@@ -148,6 +148,9 @@ class RiskModel:
         Scoring date; incidents after it are ignored, ages count back from
         it. Default: the latest incident date (so results never depend on
         the day they are computed).
+    score_tps
+        False: village scores only (the TPS still give voters and
+        indicators; ``tps_`` is None). The backtest ranks villages only.
     """
 
     def __init__(
@@ -157,12 +160,14 @@ class RiskModel:
         incidents: gpd.GeoDataFrame | None = None,
         config: Config | None = None,
         as_of: dt.date | None = None,
+        score_tps: bool = True,
     ) -> None:
         self.villages = villages.reset_index(drop=True)
         self.tps = tps.reset_index(drop=True) if tps is not None else None
         self.incidents = incidents.reset_index(drop=True) if incidents is not None else None
         self.config = config or load_config()
         self.as_of = as_of
+        self.score_tps = score_tps
         self.villages_: gpd.GeoDataFrame | None = None
         self.tps_: gpd.GeoDataFrame | None = None
         self.incident_weights_: pd.DataFrame | None = None
@@ -179,9 +184,10 @@ class RiskModel:
         *,
         config: Config | None = None,
         as_of: dt.date | None = None,
+        score_tps: bool = True,
     ) -> RiskModel:
         """Alternative constructor mirroring PySAL's ``from_geodataframe``."""
-        return cls(villages, tps, incidents, config=config, as_of=as_of)
+        return cls(villages, tps, incidents, config=config, as_of=as_of, score_tps=score_tps)
 
     # ------------------------------------------------------------------ fit
     def fit(self) -> RiskModel:
@@ -245,7 +251,7 @@ class RiskModel:
 
         # TPS <- nearby incidents
         radius = float(cfg["joins"]["tps_radius_m"])
-        if tps is not None and len(inc):
+        if tps is not None and len(inc) and self.score_tps:
             near_ok = inc["precision"].isin(["exact", "near"] if cfg["incidents"]["near_counts_at_tps"] else ["exact"])
             eligible = np.flatnonzero(near_ok.to_numpy())
             pairs = points_within(tps, inc.iloc[eligible].reset_index(drop=True), radius)
@@ -308,7 +314,7 @@ class RiskModel:
                 vout[f"indicators_{stage}"] = v_ind
             self._store(vout, stage, v_score, v_contrib)
 
-            if tps is not None:
+            if tps is not None and self.score_tps:
                 near = (
                     np.bincount(
                         pairs["target"], weights=w[pairs["incident"].to_numpy()] if len(w) else None, minlength=len(tps)
@@ -342,7 +348,7 @@ class RiskModel:
             counts = np.bincount(v_idx[v_idx >= 0], minlength=n_v)
         vout["n_incidents"] = counts
         self.villages_ = self._frame(self.villages, vout)
-        if tps is not None:
+        if tps is not None and self.score_tps:
             tout["n_nearby"] = (
                 np.bincount(pairs["target"], minlength=len(tps)) if len(pairs) else np.zeros(len(tps), int)
             )

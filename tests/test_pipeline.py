@@ -138,3 +138,12 @@ def test_overlapping_polygons_pick_one_village_with_a_warning(tmp_path, villages
     # the record names village 0, which is one of the two: it is kept
     assert layers.tps["village_code"].iloc[0] == villages["kode"].iloc[0]
     assert rep.used == 9
+
+
+def test_village_scores_without_tps_scores_or_hot_spots_are_the_same(demo_result):
+    # the backtest scores villages only (tps_scores=False, hotspots=False): the village scores must not change
+    fast = pipeline.score(demo_result.layers, demo_result.config, demo_result.as_of, hotspots=False, tps_scores=False)
+    assert fast.tps is None and fast.hotspots is None and demo_result.tps is not None
+    for stage in demo_result.config.stages:
+        pd.testing.assert_series_equal(fast.villages[f"risk_{stage}"], demo_result.villages[f"risk_{stage}"])
+    assert (fast.villages["voters"] == demo_result.villages["voters"]).all()  # the TPS still give the voters
