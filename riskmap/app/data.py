@@ -218,3 +218,83 @@ def backtest_layers(source: Source, overrides: dict[str, Any], stage: str) -> An
 def layers_of(source: Source) -> pipeline.Layers:
     """The cached loaded layers of ``source``."""
     return _load(source.key, source.paths)
+
+
+# -- the incident log in the database (issue 11) -----------------------------------------------------------------
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _store(url: str | None) -> Any:
+    from riskmap.store import Store
+
+    return Store.open(url)
+
+
+def open_store() -> tuple[Any, str | None]:
+    """The database of the incident log and the accounts (``RISKMAP_DB``, else the configured SQLite file).
+
+    Returns ``(store, None)``, or ``(None, reason)`` when it cannot be
+    opened (the reason in plain words; details in the server log).
+    """
+    import logging
+
+    try:
+        return _store(os.environ.get("RISKMAP_DB") or None), None
+    except Exception as exc:  # a StoreError (with its i18n message) or a driver error
+        logging.getLogger(__name__).exception("the incident database cannot be opened")
+        message = getattr(exc, "message", None)
+        return None, message("id") if callable(message) else type(exc).__name__
+
+
+LOG_STATUSES: dict[bool, tuple[str, ...]] = {False: ("verified",), True: ("verified", "unverified")}
+"""Statuses of logged incidents that enter the scores, without and with the "unverified" switch."""
+
+
+def log_token(store: Any, include_unverified: bool) -> str:
+    """A key that changes whenever a logged incident that enters the scores is added, edited or moderated.
+
+    Read at every run of the page (one query), so the next load shows new
+    incidents without a restart while unchanged data is not scored again.
+    """
+    frame = store.incidents(status=LOG_STATUSES[include_unverified])
+    digest = hashlib.sha256(str(include_unverified).encode())
+    if len(frame):
+        cols = [c for c in ("incident_id", "version", "status") if c in frame.columns]
+        digest.update(frame[cols].astype(str).sort_values(cols).to_csv(index=False).encode())
+    return digest.hexdigest()[:16]
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _merged_layers(key: str, _paths: tuple[tuple[str, str | None], ...], token: str, _store: Any) -> pipeline.Layers:
+    import copy
+    from dataclasses import replace
+
+    from riskmap.store import merge_incidents
+
+    layers = _load(key, _paths)
+    include_unverified = token.startswith("u:")
+    merged, report = merge_incidents(layers.incidents, _store, include_unverified=include_unverified, config=load_config())
+    load_report = copy.copy(layers.report)
+    load_report.layers = dict(layers.report.layers)
+    if report is not None:
+        load_report.add(report)
+    return replace(layers, incidents=merged if merged is not None and len(merged) else layers.incidents, report=load_report)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _score_merged(
+    key: str, _paths: tuple[tuple[str, str | None], ...], overrides_json: str, token: str, _store: Any
+) -> pipeline.Result:
+    config = load_config(overrides=json.loads(overrides_json) if overrides_json else None)
+    return pipeline.score(_merged_layers(key, _paths, token, _store), config)
+
+
+def score_with_log(source: Source, overrides: dict[str, Any], store: Any, include_unverified: bool) -> pipeline.Result:
+    """Score the file layers with the logged incidents merged in (:func:`riskmap.store.merge_incidents`).
+
+    Cached per content, configuration and :func:`log_token`; without a store
+    it is :func:`score_layers`.
+    """
+    if store is None:
+        return score_layers(source, overrides)
+    token = ("u:" if include_unverified else "v:") + log_token(store, include_unverified)
+    ov = json.dumps(overrides, sort_keys=True) if overrides else ""
+    return _score_merged(source.key, source.paths, ov, token, store)
