@@ -303,7 +303,9 @@ def sidebar(access: Access, lang: str) -> None:
     if access.local:
         st.sidebar.caption(tr("local_planner", lang))
         return
-    st.sidebar.markdown(tr("logged_in_as", lang).format(name=md_escape(access.name), role=role_label(access.role, lang)))
+    st.sidebar.markdown(
+        tr("logged_in_as", lang).format(name=md_escape(access.name), role=role_label(access.role, lang))
+    )
     if st.sidebar.button(tr("logout", lang), key="logout"):
         how = (st.session_state.get(_SESSION_KEY) or {}).get("how")
         _end_session()

@@ -9,6 +9,7 @@ and a changed file is read again.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
@@ -271,12 +272,16 @@ def _merged_layers(key: str, _paths: tuple[tuple[str, str | None], ...], token: 
 
     layers = _load(key, _paths)
     include_unverified = token.startswith("u:")
-    merged, report = merge_incidents(layers.incidents, _store, include_unverified=include_unverified, config=load_config())
+    merged, report = merge_incidents(
+        layers.incidents, _store, include_unverified=include_unverified, config=load_config()
+    )
     load_report = copy.copy(layers.report)
     load_report.layers = dict(layers.report.layers)
     if report is not None:
         load_report.add(report)
-    return replace(layers, incidents=merged if merged is not None and len(merged) else layers.incidents, report=load_report)
+    return replace(
+        layers, incidents=merged if merged is not None and len(merged) else layers.incidents, report=load_report
+    )
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
@@ -298,3 +303,30 @@ def score_with_log(source: Source, overrides: dict[str, Any], store: Any, includ
     token = ("u:" if include_unverified else "v:") + log_token(store, include_unverified)
     ov = json.dumps(overrides, sort_keys=True) if overrides else ""
     return _score_merged(source.key, source.paths, ov, token, store)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _alerts(key: str, token: str, as_of: str, _result: pipeline.Result) -> tuple[Any, str | None]:
+    from riskmap._errors import RiskmapInputError
+    from riskmap.alerts import surges
+
+    inc = _result.layers.incidents
+    if inc is None or not len(inc):
+        return None, None
+    try:
+        return surges(inc, _result.villages, as_of=dt.date.fromisoformat(as_of), config=_result.config), None
+    except RiskmapInputError as exc:
+        return None, exc.message("id")
+
+
+def alerts_of(
+    source: Source, overrides: dict[str, Any], store: Any, include_unverified: bool, result: pipeline.Result
+) -> tuple[Any, str | None]:
+    """Early-warning surges (:func:`riskmap.alerts.surges`) on the incidents of ``result`` as of its date.
+
+    Returns ``(alerts, None)`` or ``(None, reason)``; cached like the scores.
+    """
+    token = log_token(store, include_unverified) if store is not None else "-"
+    as_of = result.as_of if isinstance(result.as_of, dt.date) else dt.date.today()
+    ov = json.dumps(overrides, sort_keys=True) if overrides else ""
+    return _alerts(f"{source.key}:{ov}:{include_unverified}", token, as_of.isoformat(), result)
