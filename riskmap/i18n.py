@@ -1382,6 +1382,226 @@ MESSAGES.update(
 )
 
 
+# -- database, accounts, audit, early warning (issue 11: riskmap/store, riskmap/alerts.py, CLI db|incidents|users|audit|alerts) --
+MESSAGES.update(
+    {
+        "layer_logged_incidents": {"id": "Insiden tercatat (basis data)", "en": "Logged incidents (database)"},
+        "store_bad_url": {
+            "id": "alamat basis data tidak dapat dibaca: {url}.",
+            "en": "the database address cannot be read: {url}.",
+        },
+        "store_bad_url_fix": {
+            "id": "Tulis postgresql://pengguna:sandi@server/nama_db, atau sqlite:///jalur/file.sqlite, atau jalur file.",
+            "en": "Write postgresql://user:password@host/dbname, or sqlite:///path/file.sqlite, or a file path.",
+        },
+        "store_cannot_connect": {
+            "id": "basis data {url} tidak dapat dihubungi ({detail}).",
+            "en": "cannot connect to the database {url} ({detail}).",
+        },
+        "store_cannot_connect_fix": {
+            "id": "Periksa alamat, nama pengguna, sandi, dan bahwa server PostgreSQL berjalan.",
+            "en": "Check the address, user name, password, and that the PostgreSQL server is running.",
+        },
+        "store_bad_role": {
+            "id": "peran '{value}' tidak dikenal.",
+            "en": "unknown role '{value}'.",
+        },
+        "store_bad_role_fix": {"id": "Peran yang ada: {known}.", "en": "Roles: {known}."},
+        "store_bad_user_name": {
+            "id": "{field} '{value}' tidak dapat dipakai (kosong, lebih dari 128 karakter, atau berisi karakter kendali).",
+            "en": "{field} '{value}' cannot be used (empty, over 128 characters, or holds control characters).",
+        },
+        "store_weak_password": {
+            "id": "sandi terlalu pendek.",
+            "en": "the password is too short.",
+        },
+        "store_weak_password_fix": {
+            "id": "Pakai sandi minimal {n} karakter.",
+            "en": "Use a password of at least {n} characters.",
+        },
+        "store_user_exists": {
+            "id": "pengguna '{name}' sudah ada.",
+            "en": "user '{name}' already exists.",
+        },
+        "store_user_exists_fix": {
+            "id": "Pilih nama lain, atau ganti sandinya dengan riskmap users passwd.",
+            "en": "Choose another name, or change its password with riskmap users passwd.",
+        },
+        "store_no_such_user": {"id": "pengguna '{name}' tidak ada.", "en": "there is no user '{name}'."},
+        "store_no_such_user_fix": {
+            "id": "Lihat daftar dengan riskmap users list.",
+            "en": "See the list with riskmap users list.",
+        },
+        "store_bad_field_value": {
+            "id": "nilai '{value}' untuk {field} tidak dapat dipakai.",
+            "en": "the value '{value}' for {field} cannot be used.",
+        },
+        "store_bad_field_value_fix": {
+            "id": "Tanggal: 2024-11-27 atau 27/11/2024 (dalam rentang tahun konfigurasi); jam: 14:30; "
+            "lintang -90..90 dan bujur -180..180 dalam derajat; tingkat keparahan 1, 2 atau 3.",
+            "en": "Date: 2024-11-27 or 27/11/2024 (within the configuration's years); time: 14:30; "
+            "latitude -90..90 and longitude -180..180 in degrees; severity 1, 2 or 3.",
+        },
+        "store_bad_type": {
+            "id": "jenis insiden '{value}' tidak ada dalam taksonomi.",
+            "en": "incident type '{value}' is not in the taxonomy.",
+        },
+        "store_bad_type_fix": {"id": "Jenis yang ada: {known}.", "en": "Known types: {known}."},
+        "store_bad_choice": {
+            "id": "nilai '{value}' untuk {field} tidak dikenal.",
+            "en": "unknown value '{value}' for {field}.",
+        },
+        "store_bad_choice_fix": {"id": "Pilihan: {known}.", "en": "Choices: {known}."},
+        "store_bad_field": {
+            "id": "kolom {field} tidak dapat diubah.",
+            "en": "the field {field} cannot be changed.",
+        },
+        "store_why_required": {
+            "id": "alasan perubahan wajib diisi.",
+            "en": "a reason for the change is required.",
+        },
+        "store_why_required_fix": {
+            "id": "Tulis mengapa insiden diubah atau dihapus (--why).",
+            "en": "Say why the incident is changed or deleted (--why).",
+        },
+        "store_no_such_incident": {
+            "id": "insiden {incident_id} tidak ada di basis data.",
+            "en": "incident {incident_id} is not in the database.",
+        },
+        "store_no_such_incident_fix": {
+            "id": "Salin ID dari riskmap incidents export.",
+            "en": "Copy the ID from riskmap incidents export.",
+        },
+        "store_incident_exists": {
+            "id": "insiden {incident_id} sudah tercatat.",
+            "en": "incident {incident_id} is already logged.",
+        },
+        "store_busy": {
+            "id": "basis data sedang sibuk; perubahan tidak disimpan.",
+            "en": "the database is busy; the change was not saved.",
+        },
+        "store_busy_fix": {"id": "Coba lagi sebentar lagi.", "en": "Try again in a moment."},
+        "store_bad_since": {
+            "id": "tanggal '{value}' tidak dapat dibaca.",
+            "en": "the date '{value}' cannot be read.",
+        },
+        "store_bad_since_fix": {"id": "Tulis misalnya 2024-11-27.", "en": "Write for example 2024-11-27."},
+        "store_backup_write": {
+            "id": "cadangan tidak dapat ditulis ({detail}).",
+            "en": "the backup cannot be written ({detail}).",
+        },
+        "store_backup_bad": {
+            "id": "bukan file cadangan riskmap yang utuh.",
+            "en": "not a complete riskmap backup file.",
+        },
+        "store_backup_bad_fix": {
+            "id": "Pakai file yang dibuat oleh riskmap db backup, tanpa diubah.",
+            "en": "Use a file written by riskmap db backup, unchanged.",
+        },
+        "store_restore_not_empty": {
+            "id": "basis data {url} sudah berisi {n} baris; pemulihan akan menimpanya.",
+            "en": "the database {url} already holds {n} rows; a restore would replace them.",
+        },
+        "store_restore_not_empty_fix": {
+            "id": "Pulihkan ke basis data kosong, atau tambahkan --force untuk mengganti isinya.",
+            "en": "Restore into an empty database, or add --force to replace its contents.",
+        },
+        "store_password_mismatch": {
+            "id": "kedua sandi yang diketik tidak sama.",
+            "en": "the two passwords typed differ.",
+        },
+        "store_password_file": {
+            "id": "file sandi kosong atau tidak dapat dibaca.",
+            "en": "the password file is empty or cannot be read.",
+        },
+        "store_password_prompt": {"id": "Sandi untuk {name}: ", "en": "Password for {name}: "},
+        "store_password_again": {"id": "Ketik ulang sandi: ", "en": "Type the password again: "},
+        "store_no_terminal": {
+            "id": "tidak ada terminal untuk menanyakan sandi.",
+            "en": "there is no terminal to ask for the password.",
+        },
+        "store_no_terminal_fix": {
+            "id": "Berikan sandi dalam file dengan --password-file FILE.",
+            "en": "Give the password in a file with --password-file FILE.",
+        },
+        "reason_logged_matches_file": {
+            "id": "sama dengan insiden {matched_id} dari file (jenis sama, dalam {m} m dan {days} hari): dihitung sekali",
+            "en": "same as incident {matched_id} from the file (same type, within {m} m and {days} days): counted once",
+        },
+        "logged_matches_file": {
+            "id": "sama dengan insiden {matched_id} dari file (jenis sama, dalam {m} m dan {days} hari): dihitung sekali.",
+            "en": "same as incident {matched_id} from the file (same type, within {m} m and {days} days): counted once.",
+        },
+        "reason_already_logged": {"id": "sudah tercatat", "en": "already logged"},
+        "already_logged": {
+            "id": "insiden {incident_id} sudah tercatat di basis data; tidak dicatat dua kali.",
+            "en": "incident {incident_id} is already in the database; not logged twice.",
+        },
+        "cli_db_upgraded": {
+            "id": "Basis data {url}: skema {revision} (terbaru).",
+            "en": "Database {url}: schema {revision} (newest).",
+        },
+        "cli_db_backup": {
+            "id": "Cadangan {path}: {counts}.",
+            "en": "Backup {path}: {counts}.",
+        },
+        "cli_db_restored": {
+            "id": "Dipulihkan ke {url}: {counts}.",
+            "en": "Restored into {url}: {counts}.",
+        },
+        "cli_incident_added": {"id": "Insiden dicatat: {incident_id}", "en": "Incident logged: {incident_id}"},
+        "cli_incidents_imported": {
+            "id": "{n} insiden dicatat dari {file} (sumber: impor).",
+            "en": "{n} incidents logged from {file} (via: import).",
+        },
+        "cli_incidents_moderated": {
+            "id": "{n} insiden kini berstatus {status}.",
+            "en": "{n} incidents are now {status}.",
+        },
+        "cli_incidents_exported": {
+            "id": "{n} insiden diekspor.",
+            "en": "{n} incidents exported.",
+        },
+        "cli_user_added": {"id": "Pengguna {name} ({role}) dibuat.", "en": "User {name} ({role}) created."},
+        "cli_user_disabled": {"id": "Pengguna {name} dinonaktifkan.", "en": "User {name} disabled."},
+        "cli_user_password": {"id": "Sandi {name} diganti.", "en": "Password of {name} changed."},
+        "cli_user_disabled_flag": {"id": "nonaktif", "en": "disabled"},
+        "cli_audit_empty": {"id": "Log audit kosong untuk periode ini.", "en": "The audit log is empty for this period."},
+        "cli_export_format": {
+            "id": "format ekspor '{path}' tidak dikenal.",
+            "en": "unknown export format '{path}'.",
+        },
+        "cli_export_format_fix": {
+            "id": "Akhiri nama file dengan .csv, .geojson atau .xlsx.",
+            "en": "End the file name with .csv, .geojson or .xlsx.",
+        },
+        "cli_score_db": {
+            "id": "Insiden tercatat dari {url}: {n} ikut dihitung ({statuses}).",
+            "en": "Logged incidents from {url}: {n} included ({statuses}).",
+        },
+        # early warning
+        "alerts_none": {
+            "id": "Tidak ada lonjakan insiden per {as_of}.",
+            "en": "No incident surge as of {as_of}.",
+        },
+        "alerts_header": {
+            "id": "PERINGATAN DINI per {as_of}: {n} wilayah melonjak.",
+            "en": "EARLY WARNING as of {as_of}: {n} areas surging.",
+        },
+        "alerts_level_district": {"id": "Kecamatan", "en": "Kecamatan (district)"},
+        "alerts_level_regency": {"id": "Kab/Kota", "en": "Kab/kota (regency)"},
+        "alerts_recent": {
+            "id": "{count} insiden 7 hari terakhir, {ratio:.1f}x rata-rata mingguan {baseline:.1f} dari 4 minggu sebelumnya",
+            "en": "{count} incidents in the last 7 days, {ratio:.1f}x the weekly mean {baseline:.1f} of the 4 weeks before",
+        },
+        "alerts_cycle": {
+            "id": "{ratio:.1f}x minggu yang sama siklus pemilu sebelumnya ({prev} insiden, {start}..{end})",
+            "en": "{ratio:.1f}x the same week of the previous election cycle ({prev} incidents, {start}..{end})",
+        },
+    }
+)
+
+
 class _Missing(dict):
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"

@@ -166,16 +166,7 @@ def load(
     i = None
     if incidents is not None:
         i, i_rep = read_incidents(incidents, area=area, columns=colmap, config=config, as_of=as_of)
-        region = (i["precision"] == "region").to_numpy()
-        i = assign_villages(i, v, i_rep, keep_unmatched=region)
-        region = (i["precision"] == "region").to_numpy()
-        idx = i["village_idx"].to_numpy().copy()
-        lost = region & (idx < 0)
-        if lost.any():  # a region centroid off the polygons: its nearest village's kecamatan
-            idx[lost] = nearest_village(i.loc[lost], v)
-        i["district_code"] = np.where(idx >= 0, v["district_code"].to_numpy()[np.maximum(idx, 0)], "")
-        i.loc[region, "village_idx"] = -1  # never pinned to a single village
-        i.loc[region, "village_code"] = ""
+        i = join_incidents(i, v, i_rep)
         report.add(i_rep)
     points: dict[str, gpd.GeoDataFrame | None] = {}
     for kind, path in (("posts", posts), ("candidate_sites", candidate_sites), ("campaign_posts", campaign_posts)):
@@ -196,6 +187,25 @@ def load(
         area=area,
         demo=bool(use_demo),
     )
+
+
+def join_incidents(i: gpd.GeoDataFrame, v: gpd.GeoDataFrame, report: LayerReport) -> gpd.GeoDataFrame:
+    """Give read incidents their village (``village_idx``, ``village_code``) and kecamatan (``district_code``).
+
+    Region-precision incidents are never pinned to one village; off the polygons they take the
+    nearest village's kecamatan. Rows outside every village are reported in ``report``.
+    """
+    region = (i["precision"] == "region").to_numpy()
+    i = assign_villages(i, v, report, keep_unmatched=region)
+    region = (i["precision"] == "region").to_numpy()
+    idx = i["village_idx"].to_numpy().copy()
+    lost = region & (idx < 0)
+    if lost.any():  # a region centroid off the polygons: its nearest village's kecamatan
+        idx[lost] = nearest_village(i.loc[lost], v)
+    i["district_code"] = np.where(idx >= 0, v["district_code"].to_numpy()[np.maximum(idx, 0)], "")
+    i.loc[region, "village_idx"] = -1  # never pinned to a single village
+    i.loc[region, "village_code"] = ""
+    return i
 
 
 def _mark_near_campaign_posts(

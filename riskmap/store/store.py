@@ -1,0 +1,806 @@
+"""The incident store: one schema and one code path for SQLite and PostgreSQL (SQLAlchemy 2 Core).
+
+Incidents are never overwritten: every add, edit, status change and deletion appends a version
+(``incident_versions``, primary key ``(incident_id, version)``); what is read is the highest version
+of each incident. The audit log is append-only too; both are enforced by triggers in the database
+(migration 0001), not only by this code. Passwords are argon2 hashes (argon2-cffi).
+
+SQLite: one file (WAL journal, ``busy_timeout``, foreign keys on); every write transaction starts
+with ``BEGIN IMMEDIATE`` so concurrent writers queue instead of failing half-way. PostgreSQL:
+selected by a ``postgresql://`` URL, PostGIS point column and GiST index (migration 0002).
+See docs/DATABASE.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import json
+import math
+import os
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from riskmap._errors import RiskmapInputError
+from riskmap.config import Config, load_config
+from riskmap.store import _schema as schema
+
+STATUSES = ("unverified", "verified", "rejected")
+"""Moderation states of an incident (as Ushahidi's)."""
+
+VIA = ("app", "cli", "import", "api")
+"""How an incident reached the store."""
+
+PRECISIONS = ("exact", "near", "region")
+
+INCIDENT_FRAME_COLUMNS = [
+    "incident_id",
+    "date",
+    "time",
+    "type",
+    "severity",
+    "lat",
+    "lon",
+    "precision",
+    "description",
+    "source",
+    "status",
+    "author",
+    "via",
+    "version",
+    "logged_at",
+    "deleted",
+    "why",
+]
+"""Columns of :meth:`Store.incidents` and :meth:`Store.history`: the incident CSV reader's columns first."""
+
+_MIGRATIONS = Path(__file__).with_name("migrations")
+_LOCK_KEY = 0x7269736B  # "risk": PostgreSQL advisory lock held while migrating
+
+
+class Role(enum.StrEnum):
+    """Account roles, each allowed what the one before may do and more."""
+
+    VIEWER = "viewer"
+    OFFICER = "officer"
+    PLANNER = "planner"
+    ADMIN = "admin"
+
+    @property
+    def rank(self) -> int:
+        """0 (viewer) .. 3 (admin)."""
+        return list(Role).index(self)
+
+    def allows(self, needed: Role | str) -> bool:
+        """True when this role may do what ``needed`` may."""
+        return self.rank >= Role(needed).rank
+
+
+@dataclass(frozen=True)
+class User:
+    """An account as read from the store (never with its password hash)."""
+
+    name: str
+    role: Role
+    disabled: bool = False
+
+
+class StoreError(RiskmapInputError):
+    """A store problem the user can act on (an i18n ``code``, as :class:`RiskmapInputError`)."""
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _utc(value: Any) -> pd.Timestamp:
+    ts = pd.Timestamp(value)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def mask_url(url: str) -> str:
+    """The URL with its password replaced by ``***``."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL: a path
+        return url
+
+
+def default_url(config: Config | None = None) -> str:
+    """``RISKMAP_DB`` if set, else the SQLite file under ``[store] data_dir``."""
+    env = os.environ.get("RISKMAP_DB", "").strip()
+    if env:
+        return env
+    config = config or load_config()
+    folder = Path(os.path.expanduser(str(config.data["store"]["data_dir"])))
+    return str(folder / config.data["store"]["sqlite_file"])
+
+
+def _engine_url(url: str) -> tuple[sa.engine.URL, str]:
+    """SQLAlchemy URL (psycopg 3 for PostgreSQL) and dialect name; a bare path is a SQLite file."""
+    text = url.strip()
+    if "://" not in text:
+        text = "sqlite:///" + str(Path(os.path.expanduser(text)).absolute())
+    try:
+        parsed = sa.engine.make_url(text)
+    except Exception:
+        raise StoreError("store_bad_url", url=mask_url(url)) from None
+    backend = parsed.get_backend_name()
+    if backend in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+        return parsed, "postgresql"
+    if backend == "sqlite":
+        if parsed.database in (None, "", ":memory:"):
+            raise StoreError("store_bad_url", url=mask_url(url))
+        return parsed.set(drivername="sqlite+pysqlite"), "sqlite"
+    raise StoreError("store_bad_url", url=mask_url(url))
+
+
+class Store:
+    """The incident log, accounts and audit log of one database.
+
+    Use :meth:`open`; the database is migrated to the newest schema on opening.
+    """
+
+    def __init__(self, engine: Engine, url: str, config: Config) -> None:
+        self._engine = engine
+        self._url = url
+        self.config = config
+        self.dialect = engine.dialect.name
+        opts = config.data["store"]
+        self._max_failures = int(opts["login_max_failures"])
+        self._failure_window = dt.timedelta(minutes=float(opts["login_window_min"]))
+        self._failure_delay = float(opts["login_delay_s"])
+        from argon2 import PasswordHasher
+
+        self._hasher = PasswordHasher(
+            time_cost=int(opts["argon2_time_cost"]), memory_cost=int(opts["argon2_memory_kib"]), parallelism=1
+        )
+        self._dummy_hash = self._hasher.hash("riskmap-no-such-user")
+
+    # -- opening ----------------------------------------------------------------
+    @classmethod
+    def open(cls, url: str | None = None, *, config: Config | None = None, migrate: bool = True) -> Store:
+        """Open (and create, and migrate) the database at ``url``.
+
+        Parameters
+        ----------
+        url
+            ``sqlite:///path``, a plain file path (SQLite), or ``postgresql://user:pw@host/db``.
+            None: the ``RISKMAP_DB`` environment variable, else ``[store] data_dir``/``sqlite_file``.
+        config
+            Configuration (``[store]`` settings, taxonomy); defaults when None.
+        migrate
+            Run the Alembic migrations up to the newest (``riskmap db upgrade`` does the same).
+        """
+        config = config or load_config()
+        raw = url if url is not None and str(url).strip() else default_url(config)
+        engine_url, dialect = _engine_url(str(raw))
+        opts = config.data["store"]
+        if dialect == "sqlite":
+            Path(engine_url.database).parent.mkdir(parents=True, exist_ok=True)
+            engine = sa.create_engine(
+                engine_url, connect_args={"timeout": float(opts["busy_timeout_s"])}, poolclass=sa.pool.NullPool
+            )
+            _sqlite_events(engine, int(float(opts["busy_timeout_s"]) * 1000))
+        else:
+            engine = sa.create_engine(engine_url, pool_pre_ping=True, pool_size=2, max_overflow=4)
+        store = cls(engine, mask_url(engine_url.render_as_string(hide_password=False)), config)
+        try:
+            with engine.connect():
+                pass
+        except sa.exc.OperationalError as exc:
+            engine.dispose()
+            raise StoreError("store_cannot_connect", url=store.url, detail=str(exc.orig).strip()[:300]) from None
+        if migrate:
+            store.upgrade()
+        return store
+
+    @property
+    def url(self) -> str:
+        """The database URL, password masked."""
+        return self._url
+
+    def close(self) -> None:
+        """Release the connections."""
+        self._engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def upgrade(self) -> str:
+        """Migrate to the newest schema (one migrator at a time); returns the revision now current."""
+        from alembic import command
+        from alembic.config import Config as AlembicConfig
+
+        cfg = AlembicConfig()
+        cfg.set_main_option("script_location", str(_MIGRATIONS))
+        with self._write() as conn:
+            if self.dialect == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+        return self.revision()
+
+    def revision(self) -> str | None:
+        """The schema revision of the database (None before any migration)."""
+        from alembic.migration import MigrationContext
+
+        with self._engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+
+    @staticmethod
+    def head_revision() -> str:
+        """The newest schema revision this riskmap ships."""
+        from alembic.config import Config as AlembicConfig
+        from alembic.script import ScriptDirectory
+
+        cfg = AlembicConfig()
+        cfg.set_main_option("script_location", str(_MIGRATIONS))
+        return str(ScriptDirectory.from_config(cfg).get_current_head())
+
+    # -- transactions -------------------------------------------------------------
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """A write transaction (SQLite: ``BEGIN IMMEDIATE``, so it never fails half-way on a lock)."""
+        with self._engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self._engine.connect().execution_options(riskmap_read=True) as conn, conn.begin():
+            yield conn
+
+    # -- users ----------------------------------------------------------------------
+    def add_user(self, name: str, password: str, role: Role | str) -> User:
+        """Create an account; the password is stored as an argon2 hash only.
+
+        Raises
+        ------
+        StoreError
+            ``store_bad_role``, ``store_bad_user_name``, ``store_weak_password``, ``store_user_exists``.
+        """
+        name = _check_name(name)
+        role = _role(role)
+        self._check_password(password)
+        row = {
+            "name": name,
+            "password_hash": self._hasher.hash(password),
+            "role": role.value,
+            "disabled": False,
+            "created_at": _now(),
+        }
+        try:
+            with self._write() as conn:
+                conn.execute(schema.users.insert().values(**row))
+        except sa.exc.IntegrityError:
+            raise StoreError("store_user_exists", name=name) from None
+        return User(name, role, False)
+
+    def _check_password(self, password: str) -> None:
+        least = int(self.config.data["store"]["password_min_length"])
+        if not isinstance(password, str) or len(password) < least:
+            raise StoreError("store_weak_password", n=least)
+
+    def users(self) -> list[User]:
+        """Every account, by name."""
+        with self._read() as conn:
+            rows = conn.execute(sa.select(schema.users).order_by(schema.users.c.name)).mappings().all()
+        return [User(r["name"], Role(r["role"]), bool(r["disabled"])) for r in rows]
+
+    def user(self, name: str) -> User | None:
+        """One account, or None."""
+        with self._read() as conn:
+            r = conn.execute(sa.select(schema.users).where(schema.users.c.name == name)).mappings().first()
+        return None if r is None else User(r["name"], Role(r["role"]), bool(r["disabled"]))
+
+    def disable_user(self, name: str) -> None:
+        """Refuse every later login of ``name`` (the account and its history stay)."""
+        with self._write() as conn:
+            done = conn.execute(schema.users.update().where(schema.users.c.name == name).values(disabled=True)).rowcount
+        if not done:
+            raise StoreError("store_no_such_user", name=name)
+
+    def enable_user(self, name: str) -> None:
+        """Allow ``name`` to log in again."""
+        with self._write() as conn:
+            done = conn.execute(
+                schema.users.update().where(schema.users.c.name == name).values(disabled=False)
+            ).rowcount
+        if not done:
+            raise StoreError("store_no_such_user", name=name)
+
+    def set_role(self, name: str, role: Role | str) -> None:
+        """Change the role of ``name``."""
+        role = _role(role)
+        with self._write() as conn:
+            done = conn.execute(
+                schema.users.update().where(schema.users.c.name == name).values(role=role.value)
+            ).rowcount
+        if not done:
+            raise StoreError("store_no_such_user", name=name)
+
+    def set_password(self, name: str, password: str) -> None:
+        """Replace the password of ``name`` (argon2 hash)."""
+        self._check_password(password)
+        digest = self._hasher.hash(password)
+        with self._write() as conn:
+            done = conn.execute(
+                schema.users.update().where(schema.users.c.name == name).values(password_hash=digest)
+            ).rowcount
+        if not done:
+            raise StoreError("store_no_such_user", name=name)
+
+    def locked_until(self, name: str) -> dt.datetime | None:
+        """When ``name`` may try again after too many failed logins (UTC), or None when not locked.
+
+        Locked while the last ``[store] login_window_min`` minutes hold ``login_max_failures`` failed attempts.
+        """
+        since = _now() - self._failure_window
+        with self._read() as conn:
+            rows = conn.execute(
+                sa.select(schema.login_attempts.c.at, schema.login_attempts.c.ok)
+                .where(schema.login_attempts.c.name == name, schema.login_attempts.c.at >= since)
+                .order_by(schema.login_attempts.c.at.desc())
+            ).all()
+        failures = []
+        for at, ok in rows:  # failures since the last success
+            if ok:
+                break
+            failures.append(_utc(at))
+        if len(failures) < self._max_failures:
+            return None
+        oldest = sorted(failures)[-self._max_failures]
+        return (oldest + pd.Timedelta(self._failure_window)).to_pydatetime()
+
+    def authenticate(self, name: str, password: str) -> User | None:
+        """The account when ``password`` is right and the account enabled and not locked, else None.
+
+        Takes the same time whether the name exists or not (an argon2 check either way); every
+        attempt is recorded (``login_attempts``, and the audit log: ``login`` / ``login_failed``).
+        After ``[store] login_max_failures`` failures in ``login_window_min`` minutes the name is
+        refused, after a delay of ``login_delay_s`` seconds, until the window has passed.
+        """
+        from argon2.exceptions import InvalidHashError, VerificationError
+
+        name = str(name or "").strip()
+        with self._read() as conn:
+            r = conn.execute(sa.select(schema.users).where(schema.users.c.name == name)).mappings().first()
+        locked = self.locked_until(name) is not None
+        try:
+            ok = self._hasher.verify(r["password_hash"] if r is not None else self._dummy_hash, password or "")
+        except (VerificationError, InvalidHashError):
+            ok = False
+        ok = ok and r is not None and not r["disabled"] and not locked
+        with self._write() as conn:
+            conn.execute(schema.login_attempts.insert().values(name=name[:128], at=_now(), ok=ok))
+            detail = "" if ok else ("locked" if locked else "disabled" if r is not None and r["disabled"] else "")
+            conn.execute(
+                schema.audit_log.insert().values(
+                    at=_now(), user=name[:128], action="login" if ok else "login_failed", detail=detail
+                )
+            )
+        if not ok:
+            if locked:
+                time.sleep(self._failure_delay)
+            return None
+        return User(r["name"], Role(r["role"]), False)
+
+    # -- incidents ------------------------------------------------------------------
+    def add_incident(
+        self,
+        *,
+        date: dt.date | str,
+        lat: float,
+        lon: float,
+        type: str,
+        severity: int = 1,
+        description: str = "",
+        source: str = "app",
+        precision: str = "exact",
+        author: str,
+        time: str | dt.time | None = None,
+        via: str = "app",
+        status: str = "unverified",
+        incident_id: str | None = None,
+    ) -> str:
+        """Log a new incident (version 1, ``unverified`` unless ``status`` says otherwise).
+
+        ``lat``/``lon`` in degrees (EPSG:4326); ``type`` a taxonomy id or one of its names; returns the
+        new incident id. Raises :class:`StoreError` naming the field that cannot be used.
+        """
+        fields = self._clean(
+            {
+                "date": date,
+                "time": time,
+                "lat": lat,
+                "lon": lon,
+                "type": type,
+                "severity": severity,
+                "description": description,
+                "source": source,
+                "precision": precision,
+                "status": status,
+            }
+        )
+        row = {
+            **fields,
+            "incident_id": str(incident_id).strip() if incident_id else str(uuid.uuid4()),
+            "version": 1,
+            "author": _check_name(author, "author"),
+            "via": _check_choice(via, VIA, "via"),
+            "why": "",
+            "logged_at": _now(),
+            "deleted": False,
+        }
+        try:
+            with self._write() as conn:
+                conn.execute(schema.incident_versions.insert().values(**row))
+                conn.execute(
+                    schema.audit_log.insert().values(
+                        at=row["logged_at"],
+                        user=row["author"],
+                        action="incident_add",
+                        detail=json.dumps({"incident_id": row["incident_id"], "via": row["via"]}),
+                    )
+                )
+        except sa.exc.IntegrityError:
+            raise StoreError("store_incident_exists", incident_id=row["incident_id"]) from None
+        return row["incident_id"]
+
+    def add_incidents(self, rows: Iterable[dict[str, Any]], *, author: str, via: str = "import") -> list[str]:
+        """Log many incidents in one transaction (all or none); each dict as :meth:`add_incident`'s fields."""
+        author = _check_name(author, "author")
+        via = _check_choice(via, VIA, "via")
+        now = _now()
+        prepared = []
+        for spec in rows:
+            spec = dict(spec)
+            given = str(spec.pop("incident_id", "") or "").strip()
+            fields = self._clean({"status": "unverified", **spec})
+            prepared.append(
+                {
+                    **fields,
+                    "incident_id": given or str(uuid.uuid4()),
+                    "version": 1,
+                    "author": author,
+                    "via": via,
+                    "why": "",
+                    "logged_at": now,
+                    "deleted": False,
+                }
+            )
+        if not prepared:
+            return []
+        try:
+            with self._write() as conn:
+                conn.execute(schema.incident_versions.insert(), prepared)
+                conn.execute(
+                    schema.audit_log.insert().values(
+                        at=now, user=author, action="incident_add", detail=json.dumps({"n": len(prepared), "via": via})
+                    )
+                )
+        except sa.exc.IntegrityError:
+            raise StoreError("store_incident_exists", incident_id="…") from None
+        return [p["incident_id"] for p in prepared]
+
+    def edit_incident(self, incident_id: str, *, author: str, why: str, **fields: Any) -> None:
+        """Append a version of ``incident_id`` with ``fields`` changed (``why`` is required)."""
+        self._new_version(incident_id, author=author, why=why, fields=fields, action="incident_edit")
+
+    def delete_incident(self, incident_id: str, *, author: str, why: str) -> None:
+        """Append a version flagged deleted (the earlier versions stay; :meth:`incidents` no longer shows it)."""
+        self._new_version(incident_id, author=author, why=why, fields={"deleted": True}, action="incident_delete")
+
+    def set_status(self, incident_ids: Sequence[str] | str, status: str, *, author: str, why: str = "") -> None:
+        """Moderate: append a version with ``status`` (unverified, verified, rejected) to each incident, all or none."""
+        status = _check_choice(status, STATUSES, "status")
+        ids = [incident_ids] if isinstance(incident_ids, str) else list(incident_ids)
+        action = {"verified": "incident_verify", "rejected": "incident_reject"}.get(status, "incident_edit")
+        self._new_versions(ids, author=author, why=why, fields={"status": status}, action=action, need_why=False)
+
+    def _new_version(self, incident_id: str, *, author: str, why: str, fields: dict[str, Any], action: str) -> None:
+        self._new_versions([incident_id], author=author, why=why, fields=fields, action=action, need_why=True)
+
+    def _new_versions(
+        self, ids: list[str], *, author: str, why: str, fields: dict[str, Any], action: str, need_why: bool
+    ) -> None:
+        author = _check_name(author, "author")
+        why = str(why or "").strip()
+        if need_why and not why:
+            raise StoreError("store_why_required")
+        unknown = set(fields) - {*_EDITABLE, "deleted"}
+        if unknown:
+            raise StoreError("store_bad_field", field=", ".join(sorted(unknown)))
+        for attempt in range(20):  # PostgreSQL: two editors of one incident at once -> retry on the key
+            try:
+                with self._write() as conn:
+                    current = _current(conn, ids)
+                    missing = [i for i in ids if i not in current]
+                    if missing:
+                        raise StoreError("store_no_such_incident", incident_id=", ".join(missing[:5]))
+                    now = _now()
+                    rows = []
+                    for incident_id in ids:
+                        base = current[incident_id]
+                        merged = {k: base[k] for k in _EDITABLE}
+                        merged.update({k: v for k, v in fields.items() if k != "deleted"})
+                        clean = self._clean(merged)
+                        rows.append(
+                            {
+                                **clean,
+                                "incident_id": incident_id,
+                                "version": base["version"] + 1,
+                                "author": author,
+                                "via": base["via"],
+                                "why": why,
+                                "logged_at": now,
+                                "deleted": bool(fields.get("deleted", base["deleted"])),
+                            }
+                        )
+                    conn.execute(schema.incident_versions.insert(), rows)
+                    detail = {"incident_ids": ids[:50], "n": len(ids), **{k: str(v) for k, v in fields.items()}}
+                    if why:
+                        detail["why"] = why
+                    conn.execute(
+                        schema.audit_log.insert().values(at=now, user=author, action=action, detail=json.dumps(detail))
+                    )
+                return
+            except sa.exc.IntegrityError:
+                time.sleep(0.01 * (attempt + 1))
+        raise StoreError("store_busy")
+
+    def _clean(self, f: dict[str, Any]) -> dict[str, Any]:
+        """Check and normalise incident fields (raises StoreError naming the field)."""
+        from riskmap.io._columns import norm
+        from riskmap.io._dates import config_window, parse_date
+
+        out: dict[str, Any] = {}
+        date = f.get("date")
+        parsed = date if isinstance(date, dt.date) else parse_date(str(date or "").strip())
+        if isinstance(parsed, dt.datetime):
+            parsed = parsed.date()
+        first, last = config_window(self.config.data)
+        if parsed is None or not first <= parsed <= last:
+            raise StoreError("store_bad_field_value", field="date", value=str(date))
+        out["date"] = parsed
+        t = f.get("time")
+        if t is None or (isinstance(t, float) and math.isnan(t)) or str(t).strip() == "":
+            out["time"] = None
+        else:
+            text = t.strftime("%H:%M") if isinstance(t, dt.time) else str(t).strip()
+            try:
+                out["time"] = dt.datetime.strptime(text[:5], "%H:%M").strftime("%H:%M")
+            except ValueError:
+                raise StoreError("store_bad_field_value", field="time", value=text) from None
+        for key, low, high in (("lat", -90.0, 90.0), ("lon", -180.0, 180.0)):
+            try:
+                value = float(f.get(key))
+            except (TypeError, ValueError):
+                raise StoreError("store_bad_field_value", field=key, value=str(f.get(key))) from None
+            if not (math.isfinite(value) and low <= value <= high):
+                raise StoreError("store_bad_field_value", field=key, value=str(f.get(key)))
+            out[key] = value
+        lookup = {}
+        for type_id, spec in self.config.taxonomy.items():
+            for name in (type_id, spec.get("label_id", ""), spec.get("label_en", ""), *spec.get("aliases", [])):
+                if name:
+                    lookup.setdefault(norm(name), type_id)
+        type_id = lookup.get(norm(str(f.get("type") or "")))
+        if type_id is None:
+            raise StoreError("store_bad_type", value=str(f.get("type")), known=", ".join(self.config.taxonomy))
+        out["type"] = type_id
+        try:
+            severity = int(f.get("severity"))
+        except (TypeError, ValueError):
+            severity = 0
+        if severity not in (1, 2, 3) or str(f.get("severity")).strip() not in ("1", "2", "3", "1.0", "2.0", "3.0"):
+            raise StoreError("store_bad_field_value", field="severity", value=str(f.get("severity")))
+        out["severity"] = severity
+        out["precision"] = _check_choice(f.get("precision", "exact"), PRECISIONS, "precision")
+        out["status"] = _check_choice(f.get("status", "unverified"), STATUSES, "status")
+        out["description"] = str(f.get("description") or "")[:5000]
+        out["source"] = str(f.get("source") or "")[:500]
+        return out
+
+    def incidents(
+        self,
+        *,
+        status: Sequence[str] | str | None = ("verified",),
+        author: str | None = None,
+        include_deleted: bool = False,
+    ) -> pd.DataFrame:
+        """The current version of each incident, as a table the incident reader reads.
+
+        Parameters
+        ----------
+        status
+            Keep these statuses (a name or several); None keeps all.
+        author
+            Keep the incidents first logged by this user (an officer's own entries).
+        include_deleted
+            Also the incidents whose current version is flagged deleted.
+
+        Returns
+        -------
+        pandas.DataFrame
+            :data:`INCIDENT_FRAME_COLUMNS`; ``date`` ISO text (YYYY-MM-DD), ``lat``/``lon`` degrees
+            (EPSG:4326), ``logged_at`` UTC; ``author`` is who logged the incident (version 1),
+            ``version`` the current version number; ordered by date then logged time.
+        """
+        iv = schema.incident_versions
+        latest = sa.select(iv.c.incident_id, sa.func.max(iv.c.version).label("v")).group_by(iv.c.incident_id).subquery()
+        first = iv.alias("first")
+        query = (
+            sa.select(*[c for c in iv.c if c.name != "author"], first.c.author.label("author"))
+            .join(latest, sa.and_(iv.c.incident_id == latest.c.incident_id, iv.c.version == latest.c.v))
+            .join(first, sa.and_(first.c.incident_id == iv.c.incident_id, first.c.version == 1))
+        )
+        if status is not None:
+            statuses = [status] if isinstance(status, str) else list(status)
+            query = query.where(iv.c.status.in_(statuses))
+        if author is not None:
+            query = query.where(first.c.author == author)
+        if not include_deleted:
+            query = query.where(iv.c.deleted == sa.false())
+        query = query.order_by(iv.c.date, iv.c.logged_at, iv.c.incident_id)
+        with self._read() as conn:
+            rows = conn.execute(query).mappings().all()
+        return _frame(rows)
+
+    def history(self, incident_id: str) -> pd.DataFrame:
+        """Every version of one incident, oldest first: what changed, who, when (``logged_at``, UTC) and why."""
+        iv = schema.incident_versions
+        with self._read() as conn:
+            rows = (
+                conn.execute(sa.select(iv).where(iv.c.incident_id == incident_id).order_by(iv.c.version))
+                .mappings()
+                .all()
+            )
+        return _frame(rows)
+
+    def count_versions(self) -> int:
+        """Number of incident versions stored (every add, edit and moderation)."""
+        with self._read() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(schema.incident_versions)).scalar_one())
+
+    # -- audit ----------------------------------------------------------------------
+    def audit(self, user: str, action: str, detail: dict[str, Any] | str = "") -> None:
+        """Append an entry to the audit log (who did what; the time is the database's clock of now, UTC)."""
+        text = detail if isinstance(detail, str) else json.dumps(detail, ensure_ascii=False, default=str)
+        with self._write() as conn:
+            conn.execute(
+                schema.audit_log.insert().values(at=_now(), user=str(user)[:128], action=str(action)[:64], detail=text)
+            )
+
+    def audit_log(self, since: dt.date | dt.datetime | str | None = None) -> pd.DataFrame:
+        """The audit log from ``since`` (a date: from its start, UTC), oldest first: id, at, user, action, detail."""
+        query = sa.select(schema.audit_log).order_by(schema.audit_log.c.id)
+        if since is not None:
+            query = query.where(schema.audit_log.c.at >= _since(since))
+        with self._read() as conn:
+            rows = conn.execute(query).mappings().all()
+        frame = pd.DataFrame([dict(r) for r in rows], columns=["id", "at", "user", "action", "detail"])
+        if len(frame):
+            frame["at"] = [_utc(v) for v in frame["at"]]
+        return frame
+
+    # -- backup and restore -----------------------------------------------------------
+    def backup(self, path: str | Path) -> dict[str, int]:
+        """Write every table to ``path`` as JSON lines (one object per row, a header line first).
+
+        The file restores into either database (:meth:`restore`). Returns rows written per table.
+        """
+        from riskmap.store._backup import write_backup
+
+        return write_backup(self, Path(path))
+
+    def restore(self, path: str | Path, *, force: bool = False) -> dict[str, int]:
+        """Load a :meth:`backup` file; refuses a database that holds data unless ``force`` (then replaces it)."""
+        from riskmap.store._backup import read_backup
+
+        return read_backup(self, Path(path), force=force)
+
+    def table_counts(self) -> dict[str, int]:
+        """Rows per table."""
+        with self._read() as conn:
+            return {
+                t.name: int(conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()) for t in schema.TABLES
+            }
+
+
+_EDITABLE = ("date", "time", "lat", "lon", "type", "severity", "description", "source", "precision", "status")
+
+
+def _current(conn: Connection, ids: list[str]) -> dict[str, dict[str, Any]]:
+    iv = schema.incident_versions
+    out: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        rows = conn.execute(sa.select(iv).where(iv.c.incident_id.in_(chunk))).mappings().all()
+        for r in rows:
+            if r["incident_id"] not in out or r["version"] > out[r["incident_id"]]["version"]:
+                out[r["incident_id"]] = dict(r)
+    return out
+
+
+def _frame(rows: Sequence[Any]) -> pd.DataFrame:
+    frame = pd.DataFrame([dict(r) for r in rows])
+    if frame.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in INCIDENT_FRAME_COLUMNS})
+    frame["date"] = [d.isoformat() if isinstance(d, dt.date) else str(d)[:10] for d in frame["date"]]
+    frame["logged_at"] = [_utc(v) for v in frame["logged_at"]]
+    frame["deleted"] = frame["deleted"].astype(bool)
+    frame["time"] = frame["time"].astype(object).where(frame["time"].notna(), "")
+    for c in ("severity", "version"):
+        frame[c] = frame[c].astype("int64")
+    return frame[INCIDENT_FRAME_COLUMNS].reset_index(drop=True)
+
+
+def _since(value: dt.date | dt.datetime | str) -> dt.datetime:
+    if isinstance(value, str):
+        from riskmap.io._dates import parse_date
+
+        try:
+            ts = pd.Timestamp(value.strip())
+        except ValueError:
+            parsed = parse_date(value)
+            if parsed is None:
+                raise StoreError("store_bad_since", value=value) from None
+            ts = pd.Timestamp(parsed)
+        value = ts.to_pydatetime()
+    if not isinstance(value, dt.datetime):
+        value = dt.datetime.combine(value, dt.time())
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def _role(role: Role | str) -> Role:
+    try:
+        return Role(str(getattr(role, "value", role)).strip().lower())
+    except ValueError:
+        raise StoreError("store_bad_role", value=str(role), known=", ".join(r.value for r in Role)) from None
+
+
+def _check_name(name: str, field: str = "name") -> str:
+    text = str(name or "").strip()
+    if not text or len(text) > 128 or any(ord(ch) < 32 for ch in text):
+        raise StoreError("store_bad_user_name", field=field, value=text[:40])
+    return text
+
+
+def _check_choice(value: Any, allowed: Sequence[str], field: str) -> str:
+    text = str(value or "").strip().lower()
+    if text not in allowed:
+        raise StoreError("store_bad_choice", field=field, value=str(value), known=", ".join(allowed))
+    return text
+
+
+def _sqlite_events(engine: Engine, busy_ms: int) -> None:
+    """WAL, busy timeout, foreign keys on every connection; BEGIN IMMEDIATE for writes, BEGIN for reads."""
+
+    @sa.event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # the driver's own BEGIN is replaced by ours below
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout = {busy_ms}")
+        cur.execute("PRAGMA journal_mode = WAL")
+        cur.execute("PRAGMA foreign_keys = ON")
+        cur.execute("PRAGMA synchronous = FULL")  # a committed incident survives a power cut
+        cur.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        read = conn.get_execution_options().get("riskmap_read", False)
+        conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
