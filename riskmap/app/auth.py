@@ -155,7 +155,9 @@ def _client() -> tuple[str | None, dict[str, str]]:
         headers = dict(st.context.headers)
     except Exception:  # no request (a script run)
         headers = {}
-    return st.context.ip_address, headers
+    ip = st.context.ip_address
+    # a real connection's peer is a string (or None for loopback); Streamlit's AppTest has no connection
+    return (ip if isinstance(ip, str) else None), headers
 
 
 def _sso_configured() -> bool:
@@ -227,6 +229,8 @@ def _current_user(store: Any, name: str) -> Any:
 def _start_session(store: Any, user: Any, how: str) -> None:
     st.session_state[_SESSION_KEY] = {"name": user.name, "last": time.time(), "how": how}
     st.session_state.pop("_riskmap_expired", None)
+    if how == "password":  # store.authenticate recorded it
+        return
     try:
         store.audit(user.name, "login", {"via": how})
     except Exception:  # the login itself stands; the failure goes to the server log

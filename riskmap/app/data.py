@@ -265,23 +265,14 @@ def log_token(store: Any, include_unverified: bool) -> str:
 
 @st.cache_resource(show_spinner=False, max_entries=16)
 def _merged_layers(key: str, _paths: tuple[tuple[str, str | None], ...], token: str, _store: Any) -> pipeline.Layers:
-    import copy
     from dataclasses import replace
 
-    from riskmap.store import merge_incidents
+    from riskmap.io.report import LoadReport
+    from riskmap.store import merge_into_layers
 
-    layers = _load(key, _paths)
-    include_unverified = token.startswith("u:")
-    merged, report = merge_incidents(
-        layers.incidents, _store, include_unverified=include_unverified, config=load_config()
-    )
-    load_report = copy.copy(layers.report)
-    load_report.layers = dict(layers.report.layers)
-    if report is not None:
-        load_report.add(report)
-    return replace(
-        layers, incidents=merged if merged is not None and len(merged) else layers.incidents, report=load_report
-    )
+    layers = _load(key, _paths)  # shared by every session: merged into a copy
+    copied = replace(layers, report=LoadReport(dict(layers.report.layers)))
+    return merge_into_layers(copied, _store, include_unverified=token.startswith("u:"), config=load_config())
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
@@ -329,4 +320,10 @@ def alerts_of(
     token = log_token(store, include_unverified) if store is not None else "-"
     as_of = result.as_of if isinstance(result.as_of, dt.date) else dt.date.today()
     ov = json.dumps(overrides, sort_keys=True) if overrides else ""
-    return _alerts(f"{source.key}:{ov}:{include_unverified}", token, as_of.isoformat(), result)
+    try:
+        return _alerts(f"{source.key}:{ov}:{include_unverified}", token, as_of.isoformat(), result)
+    except Exception as exc:  # the map stands without its alerts; the details go to the server log
+        import logging
+
+        logging.getLogger(__name__).exception("alerts failed")
+        return None, type(exc).__name__

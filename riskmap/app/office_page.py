@@ -252,7 +252,6 @@ def _save(
             author=access.author,
             via="app",
         )
-        store.audit(access.author, "incident_add", {"incident_id": incident_id, "type": kind, "via": "app"})
     except Exception as exc:  # a StoreError (plain message) or the database is down
         _store_failed(exc, lang)
         return
@@ -310,8 +309,7 @@ def verify_page(lang: str, config: Config, store: Any, access: Access) -> None:
         st.warning(tr("verify_need_why", lang))
         return
     try:
-        store.set_status(ids, status, author=access.author, why=why.strip())
-        store.audit(access.author, "incident_verify", {"incident_ids": ids, "status": status})
+        store.set_status(ids, status, author=access.author, why=why.strip())  # audited by the store
     except Exception as exc:
         _store_failed(exc, lang)
         return
