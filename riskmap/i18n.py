@@ -982,14 +982,15 @@ _OFFICE: dict[str, dict[str, str]] = {
     "verify_title": {"id": "Verifikasi insiden yang dicatat", "en": "Verify logged incidents"},
     "verify_none": {"id": "Tidak ada insiden yang menunggu verifikasi.", "en": "No incident is waiting for verification."},
     "verify_help": {
-        "id": "Centang insiden di kolom Pilih, lalu verifikasi atau tolak. Yang diverifikasi masuk ke skor.",
-        "en": "Tick incidents in the Pick column, then verify or reject them. Verified ones enter the scores.",
+        "id": "Pilih insiden di daftar Pilih, lalu verifikasi atau tolak. Yang diverifikasi masuk ke skor.",
+        "en": "Pick incidents in the Pick list, then verify or reject them. Verified ones enter the scores.",
     },
     "verify_why": {"id": "Alasan (wajib untuk menolak)", "en": "Reason (needed to reject)"},
+    "verify_all": {"id": "Pilih semua ({n})", "en": "Pick all ({n})"},
     "verify_ok": {"id": "Verifikasi", "en": "Verify"},
     "verify_reject": {"id": "Tolak", "en": "Reject"},
     "verify_done": {"id": "{n} insiden: {status}.", "en": "{n} incidents: {status}."},
-    "verify_pick_first": {"id": "Centang dulu insiden di kolom Pilih.", "en": "Tick incidents in the Pick column first."},
+    "verify_pick_first": {"id": "Pilih dulu insidennya.", "en": "Pick the incidents first."},
     "verify_need_why": {"id": "Tulis alasan penolakan.", "en": "Write the reason for the rejection."},
     "alerts_title": {"id": "Peringatan dini: lonjakan insiden", "en": "Early warning: incident surges"},
     "alerts_none": {

@@ -95,6 +95,16 @@ def incident_table(frame: pd.DataFrame, config: Config, lang: str) -> pd.DataFra
     return out.rename(columns={c: tr("col_" + c, lang) for c in out.columns if "app.col_" + c in i18n.MESSAGES})
 
 
+def _labels(frame: pd.DataFrame, config: Config, lang: str) -> list[str]:
+    """One line per incident for a picker: date, type, author, start of the description."""
+    out = []
+    for row in frame.to_dict("records"):
+        kind = config.type_label(row["type"], lang) if row.get("type") in config.taxonomy else str(row.get("type"))
+        text = str(row.get("description") or "")[:60]
+        out.append(f"{row.get('date', '')} · {kind} · {row.get('author', '')} · {text}")
+    return out
+
+
 def _newest(frame: pd.DataFrame, n: int) -> pd.DataFrame:
     if "logged_at" in frame.columns:
         frame = frame.sort_values("logged_at", ascending=False)
@@ -281,18 +291,14 @@ def verify_page(lang: str, config: Config, store: Any, access: Access) -> None:
         st.info(tr("verify_none", lang))
         return
     st.caption(tr("verify_help", lang))
-    table = incident_table(waiting, config, lang)
-    pick = tr("col_pick", lang)
-    table.insert(0, pick, False)
-    edited = st.data_editor(
-        table,
-        hide_index=True,
-        width="stretch",
-        disabled=[c for c in table.columns if c != pick],
-        column_config={pick: st.column_config.CheckboxColumn(pick)},
-        key=f"verify_table_{len(waiting)}_{waiting['incident_id'].iloc[0]}",
+    st.dataframe(incident_table(waiting, config, lang), hide_index=True, width="stretch")
+    labels = dict(zip(waiting["incident_id"].astype(str), _labels(waiting, config, lang), strict=True))
+    every = st.checkbox(tr("verify_all", lang).format(n=len(waiting)), key="verify_all")
+    ids = (
+        list(labels)
+        if every
+        else st.multiselect(tr("col_pick", lang), list(labels), format_func=labels.get, key="verify_pick")
     )
-    ids = [str(i) for i in waiting.loc[edited[pick].to_numpy(dtype=bool), "incident_id"]]
     why = st.text_input(tr("verify_why", lang), max_chars=500, key="verify_why")
     c1, c2 = st.columns(2)
     status = None
