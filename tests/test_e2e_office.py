@@ -242,6 +242,9 @@ def test_officer_logs_by_click_planner_verifies_it_is_scored(office, chromium):
             _login(page, "oscar")
             _go(page, "Catat insiden")
             lat, lon = _click_village(page, 20)
+            _map_frame(page, 51).locator("path.rm-pin").wait_for(timeout=30_000)  # the pin is drawn
+            page.wait_for_timeout(1000)
+            page.screenshot(path=str(ARTIFACTS / "office_incident_pin.png"))
             for part, value in (("year", "2024"), ("month", "12"), ("day", "01")):
                 page.get_by_role("spinbutton", name=f"{part}, Tanggal", exact=True).click()
                 page.keyboard.type(value)
@@ -298,7 +301,7 @@ def test_two_sessions_log_at_the_same_time(office, chromium):
             _login(page, name)
             _go(page, "Catat insiden")
             page.get_by_text("Ketik koordinat", exact=True).click()
-            page.get_by_label("Koordinat (lintang, bujur)").fill(points[name])
+            page.get_by_role("textbox", name="Koordinat (lintang, bujur)").fill(points[name])
             page.get_by_label("Uraian kejadian").fill(texts[name])
         for page in pages.values():  # both saves go out before either answer comes back
             page.get_by_role("button", name="Simpan insiden").click(no_wait_after=True)

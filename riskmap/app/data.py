@@ -174,9 +174,21 @@ def _display_geometry(key: str, _paths: tuple[tuple[str, str | None], ...]) -> A
     return display_geometry(_load(key, _paths).villages)
 
 
-def score_layers(source: Source, overrides: dict[str, Any]) -> pipeline.Result:
-    """Score the cached layers with what-if overrides (cached per content and configuration)."""
-    return _score(source.key, source.paths, json.dumps(overrides, sort_keys=True) if overrides else "")
+def score_layers(
+    source: Source, overrides: dict[str, Any], *, store: Any = None, include_unverified: bool = False
+) -> pipeline.Result:
+    """Score the cached layers with what-if overrides (cached per content and configuration).
+
+    With a ``store``, its logged incidents (verified; also unverified with
+    ``include_unverified``) are merged with the file's
+    (:func:`riskmap.store.merge_into_layers`), and the cache is keyed by
+    :func:`log_token` too: the next load after a change scores again.
+    """
+    ov = json.dumps(overrides, sort_keys=True) if overrides else ""
+    if store is None:
+        return _score(source.key, source.paths, ov)
+    token = ("u:" if include_unverified else "v:") + log_token(store, include_unverified)
+    return _score_merged(source.key, source.paths, ov, token, store)
 
 
 def display_geometry(source: Source) -> Any:
@@ -281,19 +293,6 @@ def _score_merged(
 ) -> pipeline.Result:
     config = load_config(overrides=json.loads(overrides_json) if overrides_json else None)
     return pipeline.score(_merged_layers(key, _paths, token, _store), config)
-
-
-def score_with_log(source: Source, overrides: dict[str, Any], store: Any, include_unverified: bool) -> pipeline.Result:
-    """Score the file layers with the logged incidents merged in (:func:`riskmap.store.merge_incidents`).
-
-    Cached per content, configuration and :func:`log_token`; without a store
-    it is :func:`score_layers`.
-    """
-    if store is None:
-        return score_layers(source, overrides)
-    token = ("u:" if include_unverified else "v:") + log_token(store, include_unverified)
-    ov = json.dumps(overrides, sort_keys=True) if overrides else ""
-    return _score_merged(source.key, source.paths, ov, token, store)
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)

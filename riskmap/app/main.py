@@ -448,7 +448,7 @@ def _page() -> None:
             return
         source = good
     try:
-        result = data.score_with_log(source, overrides, store, unverified)
+        result = data.score_layers(source, overrides, store=store, include_unverified=unverified)
         st.session_state["last_good"] = source
     except RiskmapInputError as exc:
         st.error(md_escape(exc.message(lang)))
@@ -457,7 +457,7 @@ def _page() -> None:
             return
         st.info(tr("kept_previous", lang))
         source = good
-        result = data.score_with_log(source, overrides, store, unverified)
+        result = data.score_layers(source, overrides, store=store, include_unverified=unverified)
 
     pages = ["risk", "alerts"] + [p for p, need in _PAGES if access.may(need) and (store is not None or p == "deploy")]
     page = st.sidebar.radio(tr("page", lang), pages, format_func=lambda k: tr("page_" + k, lang), key="page")
