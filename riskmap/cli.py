@@ -1,6 +1,8 @@
-"""Command line: ``riskmap validate``, ``score``, ``print``, ``export``, ``deploy`` and ``backtest``.
+"""Command line: ``riskmap validate``, ``score``, ``print``, ``export``, ``deploy``, ``backtest``, and the database.
 
-Exit status: 0 success; 1 ``validate --strict`` found rejected rows; 2 the
+The database commands: ``riskmap db``, ``incidents``, ``users``, ``audit`` and ``alerts`` (docs/DATABASE.md).
+
+Exit status: 0 success; 1 ``validate --strict`` found rejected rows, or ``alerts`` fired; 2 the
 input cannot be used (the message names the file, the problem and the fix);
 3 an internal error (rerun with ``--debug`` for the traceback and report it).
 """
@@ -68,6 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["geojson", "parquet"],
         default="geojson",
         help="layer format: RFC 7946 GeoJSON (default) or GeoParquet (fast, for national data)",
+    )
+    s.add_argument("--db", metavar="URL", help="also score the verified incidents logged in this database")
+    s.add_argument(
+        "--include-unverified", action="store_true", help="with --db: also the logged incidents not yet verified"
     )
     stages = ["campaign", "voting", "counting", "recap"]
     pr = sub.add_parser("print", help="print stage maps (and TPS tables, or an atlas) to PDF or PNG")
@@ -153,7 +159,94 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--lang", choices=i18n.LANGS, default="id", help="language of messages and chart (default: id)")
     bt.add_argument("--debug", action="store_true", help="show the traceback of internal errors")
     bt.add_argument("--out", metavar="DIR", required=True, help="output folder")
+    _add_db_commands(sub)
     return parser
+
+
+def _db_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--db",
+        metavar="URL",
+        help="database: postgresql://user:password@host/db, sqlite:///file or a file path "
+        "(default: $RISKMAP_DB, else the SQLite file under [store] data_dir)",
+    )
+    p.add_argument("--config", metavar="FILE", help="configuration TOML merged over the defaults")
+    p.add_argument("--lang", choices=i18n.LANGS, default="id", help="language of messages (default: id)")
+    p.add_argument("--debug", action="store_true", help="show the traceback of internal errors")
+
+
+def _add_db_commands(sub: argparse._SubParsersAction) -> None:
+    """``db``, ``incidents``, ``users``, ``audit``, ``alerts``."""
+    db = sub.add_parser("db", help="the database: upgrade the schema, back up, restore")
+    dbs = db.add_subparsers(dest="action", required=True)
+    _db_options(dbs.add_parser("upgrade", help="create the database or migrate it to the newest schema"))
+    b = dbs.add_parser("backup", help="write every table to FILE (JSON lines; restores into SQLite or PostgreSQL)")
+    _db_options(b)
+    b.add_argument("file", metavar="FILE")
+    r = dbs.add_parser("restore", help="load a backup FILE into an empty database")
+    _db_options(r)
+    r.add_argument("file", metavar="FILE")
+    r.add_argument("--force", action="store_true", help="replace the contents of a database that holds data")
+
+    inc = sub.add_parser("incidents", help="the incident log: add, import, export, verify, reject")
+    incs = inc.add_subparsers(dest="action", required=True)
+    a = incs.add_parser("add", help="log one incident (status unverified)")
+    _db_options(a)
+    a.add_argument("--lat", required=True, type=float, help="latitude, degrees (EPSG:4326)")
+    a.add_argument("--lon", required=True, type=float, help="longitude, degrees (EPSG:4326)")
+    a.add_argument("--date", required=True, help="date: 2024-11-27 or 27/11/2024")
+    a.add_argument("--time", help="time of day, HH:MM")
+    a.add_argument("--type", required=True, help="incident type: taxonomy id or its Indonesian/English name")
+    a.add_argument("--severity", default="1", help="1 ringan, 2 sedang, 3 berat (default 1)")
+    a.add_argument("--precision", default="exact", choices=["exact", "near", "region"])
+    a.add_argument("--description", default="")
+    a.add_argument("--source", default="cli")
+    a.add_argument("--author", help="who logs it (default: the login name)")
+    im = incs.add_parser("import", help="log every usable row of an incident file (any format riskmap reads)")
+    _db_options(im)
+    im.add_argument("file", metavar="FILE")
+    im.add_argument("--columns", metavar="MAP", help="column mapping (as for the other commands)")
+    im.add_argument("--status", default="unverified", choices=["unverified", "verified"])
+    im.add_argument("--author", help="who imports (default: the login name)")
+    ex = incs.add_parser("export", help="write the logged incidents to a CSV, GeoJSON or XLSX file")
+    _db_options(ex)
+    ex.add_argument("--status", default="all", help="verified, unverified, rejected, comma-separated, or all")
+    ex.add_argument("--out", metavar="FILE", required=True, help="FILE.csv, FILE.geojson or FILE.xlsx")
+    ex.add_argument("--author", help="who exports (default: the login name; recorded in the audit log)")
+    for action, text in (("verify", "mark incidents verified"), ("reject", "mark incidents rejected")):
+        m = incs.add_parser(action, help=text)
+        _db_options(m)
+        m.add_argument("ids", metavar="ID", nargs="+")
+        m.add_argument("--why", default="", help="reason, kept in the incident's history")
+        m.add_argument("--author", help="moderator (default: the login name)")
+
+    us = sub.add_parser("users", help="accounts: add, list, disable, passwd")
+    uss = us.add_subparsers(dest="action", required=True)
+    ua = uss.add_parser("add", help="create an account (the password is asked twice, or read from a file)")
+    _db_options(ua)
+    ua.add_argument("name", metavar="NAME")
+    ua.add_argument("--role", required=True, choices=["viewer", "officer", "planner", "admin"])
+    ua.add_argument("--password-file", metavar="FILE", help="read the password from the first line of FILE")
+    _db_options(uss.add_parser("list", help="list the accounts"))
+    ud = uss.add_parser("disable", help="refuse every later login of NAME")
+    _db_options(ud)
+    ud.add_argument("name", metavar="NAME")
+    up = uss.add_parser("passwd", help="set a new password for NAME")
+    _db_options(up)
+    up.add_argument("name", metavar="NAME")
+    up.add_argument("--password-file", metavar="FILE", help="read the password from the first line of FILE")
+
+    au = sub.add_parser("audit", help="show the audit log (logins, uploads, exports, prints, incident changes)")
+    _db_options(au)
+    au.add_argument("--since", metavar="DATE", help="from this day (UTC)")
+
+    al = sub.add_parser("alerts", help="early warning: incident surges per kecamatan and kab/kota (exit 1 if any)")
+    _db_options(al)
+    al.add_argument("--incidents", metavar="PATH", help=_INPUT_HELP["incidents"] + " (besides the database's)")
+    al.add_argument("--villages", metavar="PATH", help=_INPUT_HELP["villages"] + " (default: the demo's)")
+    al.add_argument("--columns", metavar="MAP", help="column mapping (as for the other commands)")
+    al.add_argument("--as-of", metavar="DATE", help="last day of the 7-day window (default: today)")
+    al.add_argument("--include-unverified", action="store_true", help="also logged incidents not yet verified")
 
 
 def _backtest(args: argparse.Namespace) -> int:
@@ -442,7 +535,21 @@ def _score(args: argparse.Namespace) -> int:
     from riskmap.export import write_score_outputs
 
     config = load_config(args.config)
-    result = pipeline.run(**_inputs(args), columns=args.columns, config=config, as_of=args.as_of)
+    if args.db:
+        from riskmap.store import Store, merge_into_layers
+
+        as_of = pipeline.parse_as_of(args.as_of, config)
+        layers = pipeline.load(**_inputs(args), columns=args.columns, config=config, as_of=as_of)
+        with Store.open(args.db, config=config) as store:
+            layers = merge_into_layers(layers, store, include_unverified=args.include_unverified, config=config)
+            store.audit(_who(None), "score", {"include_unverified": bool(args.include_unverified)})
+            url = store.url
+        result = pipeline.score(layers, config, as_of)
+        used = layers.report["logged_incidents"].used
+        statuses = "verified" + (", unverified" if args.include_unverified else "")
+        print(i18n.t("cli_score_db", args.lang, url=url, n=used, statuses=statuses))
+    else:
+        result = pipeline.run(**_inputs(args), columns=args.columns, config=config, as_of=args.as_of)
     listed = i18n.t("report_warnings_file", args.lang, path=Path(args.out) / "report.json")  # written below
     print(result.report.summary(args.lang, listed))
     print()
@@ -461,6 +568,215 @@ def _score(args: argparse.Namespace) -> int:
     for path in written.values():
         print(f"-> {path}")
     return 0
+
+
+def _who(author: str | None) -> str:
+    """The user a command acts as: ``--author``, else the login name."""
+    if author:
+        return author
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name (a container without /etc/passwd entry)
+        return "cli"
+
+
+def _open_store(args: argparse.Namespace) -> object:
+    from riskmap.store import Store
+
+    return Store.open(args.db, config=load_config(args.config))
+
+
+def _db(args: argparse.Namespace) -> int:
+    store = _open_store(args)  # opening migrates: "upgrade" is opening
+    with store:
+        if args.action == "upgrade":
+            print(i18n.t("cli_db_upgraded", args.lang, url=store.url, revision=store.revision()))
+        elif args.action == "backup":
+            counts = store.backup(args.file)
+            store.audit(_who(None), "backup", {"file": Path(args.file).name, **counts})
+            print(i18n.t("cli_db_backup", args.lang, path=args.file, counts=_counts(counts)))
+        else:
+            counts = store.restore(args.file, force=args.force)
+            store.audit(_who(None), "restore", {"file": Path(args.file).name, **counts})
+            print(i18n.t("cli_db_restored", args.lang, url=store.url, counts=_counts(counts)))
+    return 0
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{name} {n}" for name, n in counts.items())
+
+
+def _incidents(args: argparse.Namespace) -> int:
+    store = _open_store(args)
+    with store:
+        author = _who(args.author)
+        if args.action == "add":
+            incident_id = store.add_incident(
+                date=args.date,
+                time=args.time,
+                lat=args.lat,
+                lon=args.lon,
+                type=args.type,
+                severity=args.severity,
+                precision=args.precision,
+                description=args.description,
+                source=args.source,
+                author=author,
+                via="cli",
+            )
+            print(i18n.t("cli_incident_added", args.lang, incident_id=incident_id))
+        elif args.action == "import":
+            return _incidents_import(args, store, author)
+        elif args.action == "export":
+            return _incidents_export(args, store, author)
+        else:
+            status = "verified" if args.action == "verify" else "rejected"
+            store.set_status(args.ids, status, author=author, why=args.why)
+            print(i18n.t("cli_incidents_moderated", args.lang, n=len(args.ids), status=status))
+    return 0
+
+
+def _incidents_import(args: argparse.Namespace, store: object, author: str) -> int:
+    from riskmap.io.incidents import read_incidents
+
+    config = store.config
+    frame, report = read_incidents(args.file, columns=args.columns, config=config)
+    known = set(store.incidents(status=None, include_deleted=True)["incident_id"])
+    rows = []
+    for r in frame.to_dict("records"):
+        given = "" if str(r["incident_id"]).startswith("row-") else str(r["incident_id"])  # no id in the file: new
+        if given and given in known:
+            report.reject(int(r["_row"]), "already_logged", incident_id=given)
+            report.used -= 1
+            continue
+        known.add(given)
+        rows.append(
+            {
+                "incident_id": given,
+                "date": r["date"].date(),
+                "type": r["type"],
+                "severity": int(r["severity"]),
+                "lat": float(r["lat"]),
+                "lon": float(r["lon"]),
+                "precision": r["precision"],
+                "description": r["description"],
+                "source": r["source"],
+                "status": args.status,
+            }
+        )
+    report.check()
+    ids = store.add_incidents(rows, author=author, via="import")
+    store.audit(author, "upload", {"file": Path(args.file).name, "logged": len(ids), "read": report.read})
+    print(report.summary(args.lang, i18n.t("report_warnings_cli", args.lang)))
+    for note in report.rejected:
+        print(one_line(f"  {i18n.t('row', args.lang)} {note.row}: {note.message(args.lang)}"))
+    print(i18n.t("cli_incidents_imported", args.lang, n=len(ids), file=Path(args.file).name))
+    return 0
+
+
+def _incidents_export(args: argparse.Namespace, store: object, author: str) -> int:
+    from riskmap.export import run_metadata, write_csv, write_geojson, write_xlsx
+    from riskmap.io.points import to_points
+    from riskmap.store.store import STATUSES
+
+    suffix = Path(args.out).suffix.lower()
+    if suffix not in (".csv", ".geojson", ".xlsx"):
+        raise RiskmapInputError("cli_export_format", path=Path(args.out).name)
+    wanted = None if args.status.strip().lower() == "all" else [s.strip().lower() for s in args.status.split(",")]
+    for s in wanted or []:
+        if s not in STATUSES:
+            from riskmap.store import StoreError
+
+            raise StoreError("store_bad_choice", field="--status", value=s, known=", ".join((*STATUSES, "all")))
+    table = store.incidents(status=wanted)
+    table = table.assign(logged_at=table["logged_at"].astype(str)).drop(columns=["deleted"])
+    if suffix == ".csv":
+        write_csv(table, args.out)
+    elif suffix == ".geojson":
+        write_geojson(to_points(table), args.out)
+    else:
+        write_xlsx({"incidents": table}, args.out, meta=run_metadata(store.config, None), lang=args.lang)
+    store.audit(author, "export", {"file": Path(args.out).name, "n": len(table), "status": args.status})
+    print(i18n.t("cli_incidents_exported", args.lang, n=len(table)))
+    print(f"-> {args.out}")
+    return 0
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    from riskmap.store import StoreError
+
+    if args.password_file:
+        try:
+            text = Path(args.password_file).read_text(encoding="utf-8").splitlines()
+        except OSError:
+            raise StoreError("store_password_file", file=args.password_file) from None
+        if not text or not text[0]:
+            raise StoreError("store_password_file", file=args.password_file)
+        return text[0]
+    import getpass
+
+    if not sys.stdin.isatty():
+        raise StoreError("store_no_terminal")
+    first = getpass.getpass(i18n.t("store_password_prompt", args.lang, name=args.name))
+    if getpass.getpass(i18n.t("store_password_again", args.lang)) != first:
+        raise StoreError("store_password_mismatch")
+    return first
+
+
+def _users(args: argparse.Namespace) -> int:
+    store = _open_store(args)
+    with store:
+        who = _who(None)
+        if args.action == "add":
+            password = _read_password(args)
+            user = store.add_user(args.name, password, args.role)
+            store.audit(who, "user_add", {"name": user.name, "role": user.role.value})
+            print(i18n.t("cli_user_added", args.lang, name=user.name, role=user.role.value))
+        elif args.action == "list":
+            off = i18n.t("cli_user_disabled_flag", args.lang)
+            for user in store.users():
+                print(one_line(f"{user.name}  {user.role.value}" + (f"  {off}" if user.disabled else "")))
+        elif args.action == "disable":
+            store.disable_user(args.name)
+            store.audit(who, "user_disable", {"name": args.name})
+            print(i18n.t("cli_user_disabled", args.lang, name=args.name))
+        else:
+            store.set_password(args.name, _read_password(args))
+            store.audit(who, "user_password", {"name": args.name})
+            print(i18n.t("cli_user_password", args.lang, name=args.name))
+    return 0
+
+
+def _audit(args: argparse.Namespace) -> int:
+    store = _open_store(args)
+    with store:
+        log = store.audit_log(since=args.since)
+    if not len(log):
+        print(i18n.t("cli_audit_empty", args.lang))
+    for r in log.itertuples():
+        print(one_line(f"{r.at.isoformat(timespec='seconds')}  {r.user}  {r.action}  {r.detail}"))
+    return 0
+
+
+def _alerts(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from riskmap import alerts, pipeline
+    from riskmap.store import Store, merge_into_layers
+
+    config = load_config(args.config)
+    as_of = pipeline.parse_as_of(args.as_of, config) or dt.date.today()
+    layers = pipeline.load(  # no --villages: the demo's
+        args.villages, None, args.incidents, columns=args.columns, config=config, as_of=as_of, demo_data=False
+    )
+    with Store.open(args.db, config=config) as store:
+        layers = merge_into_layers(layers, store, include_unverified=args.include_unverified, config=config)
+    found = alerts.surges(layers.incidents, layers.villages, as_of=as_of, config=config)
+    for line in alerts.describe(found, as_of, args.lang):
+        print(one_line(line))
+    return 1 if len(found) else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -491,6 +807,11 @@ def _run(args: argparse.Namespace) -> int:
             "export": _export,
             "deploy": _deploy,
             "backtest": _backtest,
+            "db": _db,
+            "incidents": _incidents,
+            "users": _users,
+            "audit": _audit,
+            "alerts": _alerts,
         }
         _check_numbers(args)
         return commands[args.command](args)

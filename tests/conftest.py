@@ -72,3 +72,47 @@ settings.register_profile(
 )
 settings.register_profile("long", max_examples=2000, **_FUZZ)
 settings.load_profile("ci")
+
+
+# --------------------------------------------------------------------------
+# Databases (riskmap/store): every database test runs on SQLite and on PostgreSQL + PostGIS.
+# The PostgreSQL server comes from scripts/test_postgres.sh (started by .ci/run), named by RISKMAP_TEST_PG;
+# each test gets its own database copied from it. Without RISKMAP_TEST_PG the PostgreSQL half is skipped,
+# except in CI (CI=true), where it fails.
+# --------------------------------------------------------------------------
+import os  # noqa: E402
+import uuid  # noqa: E402
+
+
+def _pg_database(base: str) -> tuple[str, object]:
+    """A fresh database (a copy of the test server's, PostGIS installed) and a function that drops it."""
+    import psycopg
+    import sqlalchemy as sa
+
+    url = sa.engine.make_url(base)
+    name = "t_" + uuid.uuid4().hex[:12]
+    admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{url.database}"')
+
+    def drop() -> None:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return url.set(database=name).render_as_string(hide_password=False), drop
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path) -> str:
+    """URL of an empty database: a SQLite file in tmp_path, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'riskmap.sqlite'}"
+        return
+    base = os.environ.get("RISKMAP_TEST_PG", "").strip()
+    if not base:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("CI=true but RISKMAP_TEST_PG is not set: the PostgreSQL tests must run in CI")
+        pytest.skip('RISKMAP_TEST_PG not set (start a server: eval "$(bash scripts/test_postgres.sh start)")')
+    url, drop = _pg_database(base)
+    yield url
+    drop()

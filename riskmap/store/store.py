@@ -65,6 +65,7 @@ INCIDENT_FRAME_COLUMNS = [
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 _LOCK_KEY = 0x7269736B  # "risk": PostgreSQL advisory lock held while migrating
+_HEAD: str | None = None
 
 
 class Role(enum.StrEnum):
@@ -165,7 +166,14 @@ class Store:
         self._hasher = PasswordHasher(
             time_cost=int(opts["argon2_time_cost"]), memory_cost=int(opts["argon2_memory_kib"]), parallelism=1
         )
-        self._dummy_hash = self._hasher.hash("riskmap-no-such-user")
+        self._dummy: str | None = None
+
+    @property
+    def _dummy_hash(self) -> str:
+        """A hash to check unknown names against, so that they take as long as known ones."""
+        if self._dummy is None:
+            self._dummy = self._hasher.hash("riskmap-no-such-user")
+        return self._dummy
 
     # -- opening ----------------------------------------------------------------
     @classmethod
@@ -194,14 +202,15 @@ class Store:
             _sqlite_events(engine, int(float(opts["busy_timeout_s"]) * 1000))
         else:
             engine = sa.create_engine(engine_url, pool_pre_ping=True, pool_size=2, max_overflow=4)
-        store = cls(engine, mask_url(engine_url.render_as_string(hide_password=False)), config)
+        shown = engine_url.set(drivername=dialect).render_as_string(hide_password=True)  # as the user writes it
+        store = cls(engine, shown, config)
         try:
             with engine.connect():
                 pass
         except sa.exc.OperationalError as exc:
             engine.dispose()
             raise StoreError("store_cannot_connect", url=store.url, detail=str(exc.orig).strip()[:300]) from None
-        if migrate:
+        if migrate and store.revision() != cls.head_revision():
             store.upgrade()
         return store
 
@@ -244,12 +253,15 @@ class Store:
     @staticmethod
     def head_revision() -> str:
         """The newest schema revision this riskmap ships."""
-        from alembic.config import Config as AlembicConfig
-        from alembic.script import ScriptDirectory
+        global _HEAD
+        if _HEAD is None:
+            from alembic.config import Config as AlembicConfig
+            from alembic.script import ScriptDirectory
 
-        cfg = AlembicConfig()
-        cfg.set_main_option("script_location", str(_MIGRATIONS))
-        return str(ScriptDirectory.from_config(cfg).get_current_head())
+            cfg = AlembicConfig()
+            cfg.set_main_option("script_location", str(_MIGRATIONS))
+            _HEAD = str(ScriptDirectory.from_config(cfg).get_current_head())
+        return _HEAD
 
     # -- transactions -------------------------------------------------------------
     @contextmanager
