@@ -598,43 +598,37 @@ _ALERT_ICON = (
 )
 
 
-def alert_markers(alerts: pd.DataFrame, villages: gpd.GeoDataFrame, *, lang: str = "id") -> pd.DataFrame:
-    """Where to draw each early-warning alert: the interior point of its kecamatan or kab/kota.
+def alert_markers(alerts: pd.DataFrame, as_of: Any, *, lang: str = "id") -> pd.DataFrame:
+    """Where and what to draw for each early-warning alert.
 
     Parameters
     ----------
     alerts
-        :func:`riskmap.alerts.surges` output (``level``, ``code``, ``name``,
-        ``last7``, ``mean4``, ``ratio``).
-    villages
-        The scored villages (``district_code``, ``regency``; any CRS).
+        :func:`riskmap.alerts.surges` output (``level``, ``lat``/``lon`` the centre of the unit's
+        villages, EPSG:4326 degrees).
+    as_of
+        The alerts' date (:class:`datetime.date`), for the labels.
 
     Returns
     -------
     pandas.DataFrame
-        ``lat``, ``lon`` (EPSG:4326 degrees), ``level``, ``label`` (plain text), one row per alert placed.
+        ``lat``, ``lon`` (EPSG:4326 degrees), ``level``, ``label`` (plain text, from
+        :func:`riskmap.alerts.describe`), one row per alert with a position.
     """
-    rows: list[dict[str, Any]] = []
-    if alerts is None or not len(alerts) or not len(villages):
-        return pd.DataFrame(columns=["lat", "lon", "level", "label"])
-    v = villages.to_crs(4326)
-    keys = {"district": "district_code", "regency": "regency"}
-    for alert in alerts.to_dict("records"):
-        level = str(alert.get("level", ""))
-        col = keys.get(level)
-        if col not in v.columns:
-            continue
-        code = str(alert.get("code", ""))
-        unit = v[(v[col].astype(str) == code) | (v[col].astype(str) == str(alert.get("name", "")))]
-        if not len(unit):
-            continue
-        point = unit.geometry.union_all().representative_point()
-        what = i18n.t("app.level_" + level, lang)
-        label = f"{what} {alert.get('name', code)}: {alert.get('last7', '?')} / 7 {'hari' if lang == 'id' else 'days'}"
-        if alert.get("ratio") is not None and pd.notna(alert.get("ratio")):
-            label += f" (x{float(alert['ratio']):.1f})"
-        rows.append({"lat": float(point.y), "lon": float(point.x), "level": level, "label": label})
-    return pd.DataFrame(rows, columns=["lat", "lon", "level", "label"])
+    from riskmap.alerts import describe
+
+    columns = ["lat", "lon", "level", "label"]
+    if alerts is None or not len(alerts):
+        return pd.DataFrame(columns=columns)
+    out = pd.DataFrame(
+        {
+            "lat": pd.to_numeric(alerts["lat"], errors="coerce").to_numpy(),
+            "lon": pd.to_numeric(alerts["lon"], errors="coerce").to_numpy(),
+            "level": alerts["level"].astype(str).to_numpy(),
+            "label": [line.strip() for line in describe(alerts, as_of, lang)[1:]],
+        }
+    )
+    return out[out["lat"].notna() & out["lon"].notna()].reset_index(drop=True)
 
 
 def _alert_layer(m: folium.Map, alerts: pd.DataFrame | None, lang: str) -> None:

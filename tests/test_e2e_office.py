@@ -193,8 +193,13 @@ def test_viewer_never_receives_the_personnel_plan(office, chromium):
     url, _ = office
     with watched_page(chromium, url) as (page, got):
         _login(page, "vera")
-        _map_frame(page, 51)
+        frame = _map_frame(page, 51)
         _wait_text(page, "Peta Kerawanan Pilkada")
+        # the demo's surges (riskmap.alerts.surges) are marked on the map: kecamatan and kab/kota
+        frame.locator(".rm-alert").first.wait_for(timeout=30_000)
+        assert frame.locator(".rm-alert-district").count() >= 1 and frame.locator(".rm-alert-regency").count() >= 1
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(ARTIFACTS / "office_viewer_alerts.png"))
         sidebar = _sidebar(page).inner_text()
         assert "Peringatan dini" in sidebar
         for hidden in ("Penempatan Personel", "Catat insiden", "Verifikasi insiden", "Kelola pengguna", "Unggah"):

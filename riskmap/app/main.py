@@ -502,7 +502,7 @@ def _page() -> None:
         tiles_url=tiles,
         incident_weights=weights,
         selected=selected.split(":", 1)[-1] if selected else None,
-        alerts=alert_markers(alerts, result.villages, lang=lang) if alerts is not None else None,
+        alerts=alert_markers(alerts, result.as_of, lang=lang) if alerts is not None and result.as_of else None,
     )
     left, right = st.columns([3, 2])
     with left:

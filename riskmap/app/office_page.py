@@ -345,12 +345,29 @@ def alerts_panel(lang: str, result: Result, alerts: pd.DataFrame | None, error: 
     st.dataframe(alert_table(alerts, lang), hide_index=True, width="stretch")
 
 
+ALERT_TABLE = {
+    "level": "col_level",
+    "name": "col_unit",
+    "code": "col_code",
+    "count": "col_last7",
+    "baseline_mean": "col_mean4",
+    "ratio": "col_ratio",
+    "cycle_count": "col_previous",
+    "cycle_ratio": "col_cycle_ratio",
+    "window_start": "col_from",
+    "window_end": "col_to",
+}
+"""Columns of the alert list (:func:`riskmap.alerts.surges`) and their i18n keys (``app.<key>``)."""
+
+
 def alert_table(alerts: pd.DataFrame, lang: str) -> pd.DataFrame:
-    """The alerts with their level named and columns in ``lang``."""
-    out = alerts.copy()
-    if "level" in out:
-        out["level"] = out["level"].map(lambda v: tr("level_" + str(v), lang) if v in ("district", "regency") else v)
-    return out.rename(columns={c: tr("col_" + c, lang) for c in out.columns if "app.col_" + c in i18n.MESSAGES})
+    """The alerts as the reader sees them: level named, ratios rounded, columns in ``lang``."""
+    out = alerts[[c for c in ALERT_TABLE if c in alerts.columns]].copy()
+    out["level"] = out["level"].map(lambda v: tr("level_" + str(v), lang) if v in ("district", "regency") else v)
+    for col in ("baseline_mean", "ratio", "cycle_ratio"):
+        if col in out:
+            out[col] = pd.to_numeric(out[col], errors="coerce").round(2)
+    return out.rename(columns={c: tr(k, lang) for c, k in ALERT_TABLE.items()})
 
 
 # -- users (admin) -----------------------------------------------------------------------------------------------
