@@ -52,8 +52,11 @@ def parse_point(text: str, area: StudyArea) -> tuple[float, float]:
     verdict = diagnose(lat, lon, lat_missing | lon_missing, area)
     if not verdict.ok[0]:
         hint = verdict.suggestion[0]
+        reason = str(verdict.reason[0])
+        if reason == "missing_coordinates" and text.strip():  # one value typed, or words: not readable as a point
+            reason = "unparseable_coordinates"
         raise RiskmapInputError(
-            str(verdict.reason[0]),
+            reason,
             lat=lat_text.iloc[0],
             lon=lon_text.iloc[0],
             suggestion=f"{hint[0]:.6f}, {hint[1]:.6f}" if hint else "",
