@@ -134,6 +134,16 @@ def _login(page: Any, name: str) -> None:
 
 def _go(page: Any, label: str) -> None:
     _sidebar(page).get_by_text(label, exact=True).click()
+    _settle(page)
+
+
+def _settle(page: Any, timeout: float = 60.0) -> None:
+    """Wait until the script run is over (no running indicator and no stale element for 0.6 s)."""
+    deadline, quiet = time.time() + timeout, 0
+    while time.time() < deadline and quiet < 3:
+        busy = page.locator("[data-testid=stStatusWidget]").count() + page.locator("[data-stale=true]").count()
+        quiet = 0 if busy else quiet + 1
+        page.wait_for_timeout(200)
 
 
 def _wait_text(page: Any, text: str, timeout: float = 60_000) -> Any:
@@ -247,7 +257,11 @@ def test_officer_logs_by_click_planner_verifies_it_is_scored(office, chromium):
             _login(page, "oscar")
             _go(page, "Catat insiden")
             lat, lon = _click_village(page, 20)
-            _map_frame(page, 51).locator("path.rm-pin").wait_for(timeout=30_000)  # the pin is drawn
+            _settle(page)
+            deadline = time.time() + 30
+            while _map_frame(page, 51).locator("path.rm-pin").count() == 0:  # the pin is drawn
+                assert time.time() < deadline, "no pin at the clicked point"
+                page.wait_for_timeout(300)
             page.wait_for_timeout(1000)
             page.screenshot(path=str(ARTIFACTS / "office_incident_pin.png"))
             for part, value in (("year", "2024"), ("month", "12"), ("day", "01")):
@@ -306,6 +320,7 @@ def test_two_sessions_log_at_the_same_time(office, chromium):
             _login(page, name)
             _go(page, "Catat insiden")
             page.get_by_text("Ketik koordinat", exact=True).click()
+            _settle(page)
             page.get_by_role("textbox", name="Koordinat (lintang, bujur)").fill(points[name])
             page.get_by_label("Uraian kejadian").fill(texts[name])
         for page in pages.values():  # both saves go out before either answer comes back
