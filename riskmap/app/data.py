@@ -187,7 +187,7 @@ def score_layers(
     ov = json.dumps(overrides, sort_keys=True) if overrides else ""
     if store is None:
         return _score(source.key, source.paths, ov)
-    token = ("u:" if include_unverified else "v:") + log_token(store, include_unverified)
+    token = log_token(store, include_unverified)
     return _score_merged(source.key, source.paths, ov, token, store)
 
 
@@ -262,17 +262,14 @@ LOG_STATUSES: dict[bool, tuple[str, ...]] = {False: ("verified",), True: ("verif
 
 
 def log_token(store: Any, include_unverified: bool) -> str:
-    """A key that changes whenever a logged incident that enters the scores is added, edited or moderated.
+    """A key that changes whenever a logged incident is added, edited, deleted or moderated.
 
-    Read at every run of the page (one query), so the next load shows new
-    incidents without a restart while unchanged data is not scored again.
+    Incident versions are append-only, so their number changes with every
+    change (:meth:`riskmap.store.Store.count_versions`, one ``COUNT``
+    query, read at every run of the page): the next load shows new incidents
+    without a restart, and unchanged data is not scored again.
     """
-    frame = store.incidents(status=LOG_STATUSES[include_unverified])
-    digest = hashlib.sha256(str(include_unverified).encode())
-    if len(frame):
-        cols = [c for c in ("incident_id", "version", "status") if c in frame.columns]
-        digest.update(frame[cols].astype(str).sort_values(cols).to_csv(index=False).encode())
-    return digest.hexdigest()[:16]
+    return f"{'u' if include_unverified else 'v'}{store.count_versions()}"
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
@@ -284,7 +281,7 @@ def _merged_layers(key: str, _paths: tuple[tuple[str, str | None], ...], token: 
 
     layers = _load(key, _paths)  # shared by every session: merged into a copy
     copied = replace(layers, report=LoadReport(dict(layers.report.layers)))
-    return merge_into_layers(copied, _store, include_unverified=token.startswith("u:"), config=load_config())
+    return merge_into_layers(copied, _store, include_unverified=token.startswith("u"), config=load_config())
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
