@@ -976,6 +976,7 @@ _OFFICE: dict[str, dict[str, str]] = {
     "col_lat": {"id": "lintang", "en": "latitude"},
     "col_lon": {"id": "bujur", "en": "longitude"},
     "col_source": {"id": "sumber", "en": "source"},
+    "col_time": {"id": "jam", "en": "time"},
     "col_pick": {"id": "Pilih", "en": "Pick"},
     "status_unverified": {"id": "belum diverifikasi", "en": "unverified"},
     "status_verified": {"id": "terverifikasi", "en": "verified"},

@@ -141,6 +141,7 @@ def test_officer_logs_by_typed_coordinates_and_sees_the_entry(office_db):
     at.radio(key="log_where").set_value("coords").run()
     at.text_input(key="log_coords").input("-10.1725, 123.6070")
     at.date_input(key="log_date").set_value(dt.date(2024, 12, 1))
+    at.time_input(key="log_time").set_value(dt.time(14, 30))
     at.selectbox(key="log_type").set_value("protest")
     at.radio(key="log_sev").set_value(3)
     at.text_area(key="log_desc").input("Unjuk rasa di kantor PPK")
@@ -151,7 +152,7 @@ def test_officer_logs_by_typed_coordinates_and_sees_the_entry(office_db):
     assert len(logged) == 1
     row = logged.iloc[0]
     assert (row["type"], int(row["severity"]), row["author"], row["status"]) == ("protest", 3, "oscar", "unverified")
-    assert str(row["date"])[:10] == "2024-12-01" and row["precision"] == "exact"
+    assert str(row["date"])[:10] == "2024-12-01" and row["time"] == "14:30" and row["precision"] == "exact"
     assert row["lat"] == pytest.approx(-10.1725) and row["lon"] == pytest.approx(123.607)
     mine = at.dataframe[-1].value
     assert list(mine["keterangan"]) == ["Unjuk rasa di kantor PPK"] and list(mine["status"]) == ["belum diverifikasi"]

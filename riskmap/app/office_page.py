@@ -87,7 +87,7 @@ def _status_label(status: str, lang: str) -> str:
 
 def incident_table(frame: pd.DataFrame, config: Config, lang: str) -> pd.DataFrame:
     """Logged incidents as the reader sees them (types and statuses named, columns in ``lang``)."""
-    cols = ["date", "type", "severity", "description", "source", "lat", "lon", "status", "author", "logged_at"]
+    cols = ["date", "time", "type", "severity", "description", "source", "lat", "lon", "status", "author", "logged_at"]
     out = frame[[c for c in cols if c in frame.columns]].copy()
     if "type" in out:
         out["type"] = out["type"].map(lambda k: config.type_label(k, lang) if k in config.taxonomy else k)
