@@ -87,8 +87,9 @@ def test_session_expiry():
 
 # -- the page (AppTest runs app.py; the store is a real SQLite file) -----------------------------------------------
 @pytest.fixture
-def office_db(tmp_path, monkeypatch) -> str:
-    url = f"sqlite:///{tmp_path / 'riskmap.sqlite'}"
+def office_db(db_url, monkeypatch) -> str:
+    """A store on SQLite and on PostgreSQL (conftest's ``db_url``) with one account per role, used by the app."""
+    url = db_url
     store = Store.open(url)
     for name, role in {"vera": "viewer", "oscar": "officer", "paula": "planner", "adi": "admin"}.items():
         store.add_user(name, PASSWORD, role)

@@ -103,8 +103,9 @@ def test_alert_table_names_its_columns(demo_result):
 
 # -- pages (AppTest, real SQLite) --------------------------------------------------------------------------------
 @pytest.fixture
-def office_db(tmp_path, monkeypatch) -> str:
-    url = f"sqlite:///{tmp_path / 'riskmap.sqlite'}"
+def office_db(db_url, monkeypatch) -> str:
+    """A store on SQLite and on PostgreSQL (conftest's ``db_url``) with one account per role, used by the app."""
+    url = db_url
     store = Store.open(url)
     for name, role in {"oscar": "officer", "paula": "planner", "adi": "admin"}.items():
         store.add_user(name, PASSWORD, role)
@@ -180,8 +181,10 @@ def test_village_picked_by_name_is_saved_at_its_interior_point(office_db):
     assert not at.exception
     row = Store.open(office_db).incidents(status=None).iloc[0]
     villages = pipeline.load(demo_data=True).villages
-    assert villages[villages["village_code"] == "53.71.01.1001"].geometry.iloc[0].contains(
-        shapely.Point(row["lon"], row["lat"])
+    assert (
+        villages[villages["village_code"] == "53.71.01.1001"]
+        .geometry.iloc[0]
+        .contains(shapely.Point(row["lon"], row["lat"]))
     )
     assert row["precision"] == "near"
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,7 @@ from urllib.parse import urlparse
 import geopandas as gpd
 import pytest
 import shapely
+from conftest import _pg_database
 from playwright.sync_api import sync_playwright
 from test_e2e_browser import ARTIFACTS, CHROMIUM, LOCAL, _map_frame, serve_app
 
@@ -43,17 +45,29 @@ PLAN_MARKERS = ("Penempatan Personel", "Personnel deployment", "Polisi tersedia"
 """Text that only the personnel-plan page sends (its page name, its inputs, its download file names)."""
 
 
-@pytest.fixture(scope="module")
-def office(tmp_path_factory) -> Iterator[tuple[str, str]]:
-    """A served app on a fresh SQLite store with one account per role: (app URL, database URL)."""
-    db = tmp_path_factory.mktemp("office") / "riskmap.sqlite"
-    url = f"sqlite:///{db}"
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def office(request, tmp_path_factory) -> Iterator[tuple[str, str]]:
+    """A served app on a fresh store (SQLite, then PostgreSQL) with one account per role: (app URL, database URL)."""
+    drop = None
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('office') / 'riskmap.sqlite'}"
+    else:
+        base = os.environ.get("RISKMAP_TEST_PG", "").strip()
+        if not base:
+            if os.environ.get("CI", "").lower() == "true":
+                pytest.fail("CI=true but RISKMAP_TEST_PG is not set: the PostgreSQL tests must run in CI")
+            pytest.skip('RISKMAP_TEST_PG not set (start a server: eval "$(bash scripts/test_postgres.sh start)")')
+        url, drop = _pg_database(base)
     store = Store.open(url)
     for name, role in USERS.items():
         store.add_user(name, PASSWORD, role)
     store.close()
-    for app_url in serve_app({"RISKMAP_DB": url, "RISKMAP_SERVE": "network"}):
-        yield app_url, url
+    try:
+        for app_url in serve_app({"RISKMAP_DB": url, "RISKMAP_SERVE": "network"}):
+            yield app_url, url
+    finally:
+        if drop is not None:
+            drop()
 
 
 class Received:
