@@ -10,6 +10,7 @@ input cannot be used (the message names the file, the problem and the fix);
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import sys
 import warnings
@@ -789,8 +790,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout, sys.stderr = out, err
 
 
+@functools.cache
+def _parser() -> argparse.ArgumentParser:
+    """The parser, built once per process (scripts call :func:`main` many times)."""
+    return build_parser()
+
+
 def _main(argv: Sequence[str] | None) -> int:
-    parser = build_parser()
+    parser = _parser()
     args = parser.parse_args(argv)
     with warnings.catch_warnings():
         if not args.debug:  # library warnings are for developers: the user reads the load report

@@ -35,12 +35,22 @@ def _add(store: Store, **over: object) -> str:
 def test_versions_moderation_history(db_url):
     with _store(db_url) as store:
         assert store.revision() == Store.head_revision() == "0002"
+        from alembic.config import Config as AlembicConfig
+        from alembic.script import ScriptDirectory
+
+        cfg = AlembicConfig()
+        cfg.set_main_option("script_location", str(ROOT / "riskmap" / "store" / "migrations"))
+        assert ScriptDirectory.from_config(cfg).get_current_head() == Store.head_revision()
+        token = store.last_change()
         first = _add(store, severity=2, description="demo di kantor KPU", time="14:30")
+        assert store.last_change() != token
         other = _add(store, type="politik uang", author="budi")  # an Indonesian name of the type
         assert store.incidents().empty  # nothing verified yet
         store.edit_incident(first, author="ani", why="lokasi diperbaiki", lat=-10.18)
         store.set_status([first, other], "verified", author="citra", why="dicek di lapangan")
+        token = store.last_change()
         store.set_status(other, "rejected", author="citra")
+        assert store.last_change() != token
         now = store.incidents()
         assert list(now["incident_id"]) == [first]
         row = now.iloc[0]
@@ -280,3 +290,36 @@ def test_writer_killed_mid_transaction_leaves_no_partial_row(db_url):
         _add(store, author="after")  # and the database takes writes again at once
         assert store.count_versions() == 2
     assert time.monotonic() - t0 < 20
+
+
+def test_default_database_is_riskmap_db_then_the_data_dir(tmp_path, monkeypatch):
+    monkeypatch.delenv("RISKMAP_DB", raising=False)
+    config = load_config(overrides={"store": {"data_dir": str(tmp_path / "data"), "sqlite_file": "log.sqlite"}})
+    with Store.open(None, config=config) as store:
+        assert store.dialect == "sqlite" and store.url == f"sqlite:///{tmp_path / 'data' / 'log.sqlite'}"
+    assert (tmp_path / "data" / "log.sqlite").exists()
+    monkeypatch.setenv("RISKMAP_DB", str(tmp_path / "env.sqlite"))  # a plain path is a SQLite file
+    with Store.open(config=config) as store:
+        assert store.url.endswith("env.sqlite")
+    assert (tmp_path / "env.sqlite").exists()
+    masked = Store.open  # a password in a URL is never shown
+    with pytest.raises(StoreError) as err:
+        masked("postgresql://ani:s3cret@127.0.0.1:1/none", config=config)
+    assert err.value.code == "store_cannot_connect" and "s3cret" not in err.value.message("en")
+    assert "***" in err.value.message("en")
+
+
+def test_concurrent_edits_of_one_incident_each_get_a_version(db_url):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with _store(db_url) as store:
+        first = _add(store)
+
+        def edit(k: int) -> None:
+            store.edit_incident(first, author=f"editor{k}", why=f"edit {k}", description=f"versi {k}")
+
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(edit, range(16)))
+        hist = store.history(first)
+    assert list(hist["version"]) == list(range(1, 18))  # no edit lost, none overwritten
+    assert sorted(hist["why"][1:]) == sorted(f"edit {k}" for k in range(16))

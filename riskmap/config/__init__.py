@@ -43,6 +43,18 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise RiskmapInputError("config_syntax", file=path, detail=str(exc)) from None
 
 
+_DEFAULTS: tuple[float, dict[str, Any]] | None = None
+
+
+def _defaults() -> dict[str, Any]:
+    """A copy of default.toml as parsed, parsed once per process (per change of the file)."""
+    global _DEFAULTS
+    mtime = DEFAULT_PATH.stat().st_mtime
+    if _DEFAULTS is None or _DEFAULTS[0] != mtime:
+        _DEFAULTS = (mtime, _read_toml(DEFAULT_PATH))
+    return copy.deepcopy(_DEFAULTS[1])
+
+
 @dataclass(frozen=True)
 class Config:
     """Resolved configuration (defaults merged with the user's file).
@@ -62,7 +74,7 @@ class Config:
     @classmethod
     def load(cls, path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Config:
         """Load the defaults, merge ``path`` (TOML) and ``overrides`` over them."""
-        data = _read_toml(DEFAULT_PATH)
+        data = _defaults()
         source = [str(DEFAULT_PATH)]
         if path is not None:
             data = _merge(data, _read_toml(Path(path)))

@@ -19,6 +19,7 @@ def __getattr__(name: str) -> Any:
         return getattr(merge, name)
     raise AttributeError(name)
 
+
 __all__ = [
     "STATUSES",
     "Role",

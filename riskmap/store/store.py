@@ -18,21 +18,26 @@ import enum
 import json
 import math
 import os
+import random
+import re
+import sqlite3
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from riskmap._errors import RiskmapInputError
 from riskmap.config import Config, load_config
 from riskmap.store import _schema as schema
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 STATUSES = ("unverified", "verified", "rejected")
 """Moderation states of an incident (as Ushahidi's)."""
@@ -66,6 +71,16 @@ INCIDENT_FRAME_COLUMNS = [
 _MIGRATIONS = Path(__file__).with_name("migrations")
 _LOCK_KEY = 0x7269736B  # "risk": PostgreSQL advisory lock held while migrating
 _HEAD: str | None = None
+_ENGINES: dict[tuple[str, float, int], Engine] = {}
+_MIGRATED: set[tuple[str, float, int]] = set()
+
+
+def dispose_all() -> None:
+    """Close every pooled database connection of this process."""
+    for engine in _ENGINES.values():
+        engine.dispose()
+    _ENGINES.clear()
+    _MIGRATED.clear()
 
 
 class Role(enum.StrEnum):
@@ -104,6 +119,8 @@ def _now() -> dt.datetime:
 
 
 def _utc(value: Any) -> pd.Timestamp:
+    import pandas as pd
+
     ts = pd.Timestamp(value)
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
@@ -194,24 +211,31 @@ class Store:
         raw = url if url is not None and str(url).strip() else default_url(config)
         engine_url, dialect = _engine_url(str(raw))
         opts = config.data["store"]
-        if dialect == "sqlite":
+        key = (engine_url.render_as_string(hide_password=False), float(opts["busy_timeout_s"]), os.getpid())
+        engine = _ENGINES.get(key)
+        fresh = engine is None
+        if fresh and dialect == "sqlite":
             Path(engine_url.database).parent.mkdir(parents=True, exist_ok=True)
             engine = sa.create_engine(
                 engine_url, connect_args={"timeout": float(opts["busy_timeout_s"])}, poolclass=sa.pool.NullPool
             )
-            _sqlite_events(engine, int(float(opts["busy_timeout_s"]) * 1000))
-        else:
+            _sqlite_events(engine, int(float(opts["busy_timeout_s"]) * 1000), _synchronous(opts))
+        elif fresh:
             engine = sa.create_engine(engine_url, pool_pre_ping=True, pool_size=2, max_overflow=4)
         shown = engine_url.set(drivername=dialect).render_as_string(hide_password=True)  # as the user writes it
         store = cls(engine, shown, config)
-        try:
-            with engine.connect():
-                pass
-        except sa.exc.OperationalError as exc:
-            engine.dispose()
-            raise StoreError("store_cannot_connect", url=store.url, detail=str(exc.orig).strip()[:300]) from None
-        if migrate and store.revision() != cls.head_revision():
+        if fresh:
+            try:
+                with engine.connect():
+                    pass
+            except sa.exc.OperationalError as exc:
+                engine.dispose()
+                raise StoreError("store_cannot_connect", url=store.url, detail=str(exc.orig).strip()[:300]) from None
+        if migrate and (fresh or key not in _MIGRATED) and store.revision() != cls.head_revision():
             store.upgrade()
+        if migrate:
+            _MIGRATED.add(key)
+        _ENGINES[key] = engine  # one engine (connection pool) per database and process: the app reopens often
         return store
 
     @property
@@ -220,8 +244,7 @@ class Store:
         return self._url
 
     def close(self) -> None:
-        """Release the connections."""
-        self._engine.dispose()
+        """Return the connections to the process's pool (:func:`dispose_all` closes them)."""
 
     def __enter__(self) -> Store:
         return self
@@ -245,22 +268,33 @@ class Store:
 
     def revision(self) -> str | None:
         """The schema revision of the database (None before any migration)."""
-        from alembic.migration import MigrationContext
-
-        with self._engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
+        with self._read() as conn:
+            if not sa.inspect(conn).has_table("alembic_version"):
+                return None
+            return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
 
     @staticmethod
     def head_revision() -> str:
-        """The newest schema revision this riskmap ships."""
+        """The newest schema revision this riskmap ships (the one no other revision names as its parent).
+
+        Read from the migration files without importing Alembic (a command that only logs an incident
+        should not pay for it); tests/test_store.py checks it against Alembic's own answer.
+        """
         global _HEAD
         if _HEAD is None:
-            from alembic.config import Config as AlembicConfig
-            from alembic.script import ScriptDirectory
-
-            cfg = AlembicConfig()
-            cfg.set_main_option("script_location", str(_MIGRATIONS))
-            _HEAD = str(ScriptDirectory.from_config(cfg).get_current_head())
+            revisions, parents = set(), set()
+            for path in (_MIGRATIONS / "versions").glob("*.py"):
+                text = path.read_text(encoding="utf-8")
+                rev = re.search(r'^revision = "([^"]+)"', text, re.M)
+                down = re.search(r'^down_revision = "([^"]+)"', text, re.M)
+                if rev:
+                    revisions.add(rev.group(1))
+                if down:
+                    parents.add(down.group(1))
+            heads = sorted(revisions - parents)
+            if len(heads) != 1:
+                raise RuntimeError(f"riskmap store migrations: expected one head, found {heads}")
+            _HEAD = heads[0]
         return _HEAD
 
     # -- transactions -------------------------------------------------------------
@@ -371,11 +405,11 @@ class Store:
         for at, ok in rows:  # failures since the last success
             if ok:
                 break
-            failures.append(_utc(at))
+            failures.append(at.replace(tzinfo=dt.UTC) if at.tzinfo is None else at.astimezone(dt.UTC))
         if len(failures) < self._max_failures:
             return None
         oldest = sorted(failures)[-self._max_failures]
-        return (oldest + pd.Timedelta(self._failure_window)).to_pydatetime()
+        return oldest + self._failure_window
 
     def authenticate(self, name: str, password: str) -> User | None:
         """The account when ``password`` is right and the account enabled and not locked, else None.
@@ -481,7 +515,7 @@ class Store:
         for spec in rows:
             spec = dict(spec)
             given = str(spec.pop("incident_id", "") or "").strip()
-            fields = self._clean({"status": "unverified", **spec})
+            fields = self._clean({"status": "unverified", "severity": 1, "precision": "exact", **spec})
             prepared.append(
                 {
                     **fields,
@@ -576,15 +610,14 @@ class Store:
 
     def _clean(self, f: dict[str, Any]) -> dict[str, Any]:
         """Check and normalise incident fields (raises StoreError naming the field)."""
-        from riskmap.io._columns import norm
-        from riskmap.io._dates import config_window, parse_date
-
         out: dict[str, Any] = {}
         date = f.get("date")
-        parsed = date if isinstance(date, dt.date) else parse_date(str(date or "").strip())
+        parsed = date if isinstance(date, dt.date) else _parse_date(str(date or "").strip())
         if isinstance(parsed, dt.datetime):
             parsed = parsed.date()
-        first, last = config_window(self.config.data)
+        inc = self.config.data["incidents"]
+        first = dt.date(max(int(inc.get("earliest_year", 1900)), 1678), 1, 1)  # as riskmap.io._dates.config_window
+        last = dt.date(min(int(inc.get("latest_year", 2100)), 2261), 12, 31)
         if parsed is None or not first <= parsed <= last:
             raise StoreError("store_bad_field_value", field="date", value=str(date))
         out["date"] = parsed
@@ -609,8 +642,8 @@ class Store:
         for type_id, spec in self.config.taxonomy.items():
             for name in (type_id, spec.get("label_id", ""), spec.get("label_en", ""), *spec.get("aliases", [])):
                 if name:
-                    lookup.setdefault(norm(name), type_id)
-        type_id = lookup.get(norm(str(f.get("type") or "")))
+                    lookup.setdefault(_norm(name), type_id)
+        type_id = lookup.get(_norm(str(f.get("type") or "")))
         if type_id is None:
             raise StoreError("store_bad_type", value=str(f.get("type")), known=", ".join(self.config.taxonomy))
         out["type"] = type_id
@@ -683,6 +716,16 @@ class Store:
             )
         return _frame(rows)
 
+    def last_change(self) -> str:
+        """A token that changes whenever an incident version is added (a cache key for scores and maps).
+
+        Cheap: one indexed aggregate (count and latest ``logged_at`` of ``incident_versions``).
+        """
+        iv = schema.incident_versions
+        with self._read() as conn:
+            n, latest = conn.execute(sa.select(sa.func.count(), sa.func.max(iv.c.logged_at))).one()
+        return f"{n}:{latest.isoformat() if latest is not None else ''}"
+
     def count_versions(self) -> int:
         """Number of incident versions stored (every add, edit and moderation)."""
         with self._read() as conn:
@@ -699,6 +742,8 @@ class Store:
 
     def audit_log(self, since: dt.date | dt.datetime | str | None = None) -> pd.DataFrame:
         """The audit log from ``since`` (a date: from its start, UTC), oldest first: id, at, user, action, detail."""
+        import pandas as pd
+
         query = sa.select(schema.audit_log).order_by(schema.audit_log.c.id)
         if since is not None:
             query = query.where(schema.audit_log.c.at >= _since(since))
@@ -748,7 +793,34 @@ def _current(conn: Connection, ids: list[str]) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _synchronous(opts: dict[str, Any]) -> str:
+    value = str(opts.get("sqlite_synchronous", "FULL")).upper()
+    if value not in ("FULL", "NORMAL"):
+        raise StoreError("store_bad_choice", field="[store] sqlite_synchronous", value=value, known="FULL, NORMAL")
+    return value
+
+
+def _norm(name: object) -> str:
+    """:func:`riskmap.io._columns.norm`, without importing riskmap.io (every reader: seconds per command)."""
+    return re.sub(r"[^0-9a-z]+", "_", str(name).strip().lower()).strip("_")
+
+
+def _parse_date(text: str) -> dt.date | None:
+    """An ISO date at once; any other form (27/11/2024, 27 November 2024) through the readers' parser."""
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            return None
+    from riskmap.io._dates import parse_date
+
+    parsed = parse_date(text)
+    return parsed.date() if isinstance(parsed, dt.datetime) else parsed
+
+
 def _frame(rows: Sequence[Any]) -> pd.DataFrame:
+    import pandas as pd
+
     frame = pd.DataFrame([dict(r) for r in rows])
     if frame.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in INCIDENT_FRAME_COLUMNS})
@@ -763,6 +835,8 @@ def _frame(rows: Sequence[Any]) -> pd.DataFrame:
 
 def _since(value: dt.date | dt.datetime | str) -> dt.datetime:
     if isinstance(value, str):
+        import pandas as pd
+
         from riskmap.io._dates import parse_date
 
         try:
@@ -799,7 +873,7 @@ def _check_choice(value: Any, allowed: Sequence[str], field: str) -> str:
     return text
 
 
-def _sqlite_events(engine: Engine, busy_ms: int) -> None:
+def _sqlite_events(engine: Engine, busy_ms: int, synchronous: str) -> None:
     """WAL, busy timeout, foreign keys on every connection; BEGIN IMMEDIATE for writes, BEGIN for reads."""
 
     @sa.event.listens_for(engine, "connect")
@@ -809,10 +883,27 @@ def _sqlite_events(engine: Engine, busy_ms: int) -> None:
         cur.execute(f"PRAGMA busy_timeout = {busy_ms}")
         cur.execute("PRAGMA journal_mode = WAL")
         cur.execute("PRAGMA foreign_keys = ON")
-        cur.execute("PRAGMA synchronous = FULL")  # a committed incident survives a power cut
+        cur.execute(f"PRAGMA synchronous = {synchronous}")
         cur.close()
 
     @sa.event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
-        read = conn.get_execution_options().get("riskmap_read", False)
-        conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
+        if conn.get_execution_options().get("riskmap_read", False):
+            conn.exec_driver_sql("BEGIN")
+            return
+        # Take the write lock, polling every 0.5-3 ms: SQLite's own busy handler sleeps up to 100 ms at a time,
+        # which with 20 writers leaves the database idle most of the time.
+        raw = conn.connection.driver_connection
+        raw.execute("PRAGMA busy_timeout = 0")
+        deadline = time.monotonic() + busy_ms / 1000
+        try:
+            while True:
+                try:
+                    raw.execute("BEGIN IMMEDIATE")
+                    return
+                except sqlite3.OperationalError as exc:
+                    if ("locked" not in str(exc) and "busy" not in str(exc)) or time.monotonic() > deadline:
+                        raise
+                    time.sleep(random.uniform(0.0005, 0.003))
+        finally:
+            raw.execute(f"PRAGMA busy_timeout = {busy_ms}")
