@@ -864,6 +864,12 @@ _OFFICE: dict[str, dict[str, str]] = {
         "en": "Wrong user name or password, or the account is disabled. Try again; after several failures you "
         "have to wait a while.",
     },
+    "login_locked": {
+        "id": "Terlalu banyak percobaan gagal untuk nama ini. Coba lagi setelah {until}, atau minta admin "
+        "memeriksa akun Anda.",
+        "en": "Too many failed attempts for this name. Try again after {until}, or ask the admin to check "
+        "your account.",
+    },
     "login_empty": {"id": "Isi nama pengguna dan kata sandi.", "en": "Enter a user name and a password."},
     "login_sso": {"id": "Masuk dengan akun kantor (SSO)", "en": "Log in with the office account (SSO)"},
     "login_sso_unknown": {

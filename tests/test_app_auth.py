@@ -185,6 +185,18 @@ def test_logout_and_a_disabled_account(office_db):
     assert at.title[0].value == "Masuk ke riskmap"
 
 
+def test_repeated_failures_lock_the_name_with_a_plain_message(office_db):
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    for _ in range(4):
+        _login(at, "paula", "salah-sekali")
+        assert any("kata sandi salah" in e.value for e in at.error)
+    _login(at, "paula", "salah-sekali")  # the fifth failure in 15 minutes ([store] login_max_failures)
+    assert any("Terlalu banyak percobaan gagal" in e.value for e in at.error)
+    _login(at, "paula")  # the right password, but the name is locked for now
+    assert at.title[0].value == "Masuk ke riskmap" and _components(at) == []
+    assert any("Terlalu banyak percobaan gagal" in e.value for e in at.error)
+
+
 def test_login_is_audited(office_db):
     _login(AppTest.from_file(APP, default_timeout=120).run(), "paula")
     log = Store.open(office_db).audit_log()

@@ -290,7 +290,11 @@ def _login_page(store: Any, lang: str) -> None:
         st.error(md_escape(_store_message(exc, lang)))
         return
     if user is None or getattr(user, "disabled", False):
-        st.error(tr("login_failed", lang))
+        until = store.locked_until(name.strip())
+        if until is not None:
+            st.error(tr("login_locked", lang).format(until=until.strftime("%H:%M UTC")))
+        else:
+            st.error(tr("login_failed", lang))
         return
     _start_session(store, user, "password")
     st.session_state.pop("login_password", None)
