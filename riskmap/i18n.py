@@ -923,23 +923,6 @@ _OFFICE: dict[str, dict[str, str]] = {
     "log_title": {"id": "Catat insiden", "en": "Log an incident"},
     "log_date": {"id": "Tanggal", "en": "Date"},
     "log_time": {"id": "Jam", "en": "Time"},
-    "log_time_known": {"id": "Jam diketahui", "en": "Time known"},
-    "log_type": {"id": "Jenis insiden", "en": "Incident type"},
-    "log_severity": {"id": "Tingkat keparahan", "en": "Severity"},
-    "sev_1": {"id": "1 - ringan", "en": "1 - minor"},
-    "sev_2": {"id": "2 - sedang", "en": "2 - moderate"},
-    "sev_3": {"id": "3 - berat", "en": "3 - serious"},
-    "log_description": {"id": "Uraian kejadian", "en": "What happened"},
-    "log_source": {"id": "Sumber informasi", "en": "Source of the information"},
-    "log_source_default": {"id": "laporan petugas", "en": "officer's report"},
-    "log_where": {"id": "Lokasi", "en": "Location"},
-    "where_map": {"id": "Klik di peta", "en": "Click on the map"},
-    "where_coords": {"id": "Ketik koordinat", "en": "Type coordinates"},
-    "where_village": {"id": "Pilih kelurahan/desa", "en": "Pick a village"},
-    "log_map_help": {
-        "id": "Klik tempat kejadian di peta; penanda biru menunjukkan titik yang akan disimpan.",
-        "en": "Click where it happened on the map; the blue marker shows the point that will be saved.",
-    },
     "log_point": {"id": "Titik: {lat}, {lon}", "en": "Point: {lat}, {lon}"},
     "log_no_point": {"id": "Belum ada titik: klik di peta.", "en": "No point yet: click on the map."},
     "log_coords": {"id": "Koordinat (lintang, bujur)", "en": "Coordinates (latitude, longitude)"},
@@ -956,15 +939,6 @@ _OFFICE: dict[str, dict[str, str]] = {
     "log_need_point": {
         "id": "Lokasi belum ada: klik di peta, ketik koordinat, atau pilih kelurahan/desa.",
         "en": "No location yet: click on the map, type coordinates or pick a village.",
-    },
-    "log_bad_coords": {
-        "id": "Koordinat \"{value}\" tidak terbaca. Tulis lintang lalu bujur dipisah koma, misalnya -10.1725, 123.6070.",
-        "en": "The coordinates \"{value}\" cannot be read. Write latitude then longitude separated by a comma, "
-        "for example -10.1725, 123.6070.",
-    },
-    "log_outside": {
-        "id": "Titik {lat}, {lon} berada di luar wilayah kajian ({area}): {reason}. Periksa koordinatnya.",
-        "en": "The point {lat}, {lon} lies outside the study area ({area}): {reason}. Check the coordinates.",
     },
     "log_future": {
         "id": "Tanggal {date} belum terjadi. Periksa tanggalnya.",
@@ -988,7 +962,10 @@ _OFFICE: dict[str, dict[str, str]] = {
     "status_verified": {"id": "terverifikasi", "en": "verified"},
     "status_rejected": {"id": "ditolak", "en": "rejected"},
     "verify_title": {"id": "Verifikasi insiden yang dicatat", "en": "Verify logged incidents"},
-    "verify_none": {"id": "Tidak ada insiden yang menunggu verifikasi.", "en": "No incident is waiting for verification."},
+    "verify_none": {
+        "id": "Tidak ada insiden yang menunggu verifikasi.",
+        "en": "No incident is waiting for verification.",
+    },
     "verify_help": {
         "id": "Pilih insiden di daftar Pilih, lalu verifikasi atau tolak. Yang diverifikasi masuk ke skor.",
         "en": "Pick incidents in the Pick list, then verify or reject them. Verified ones enter the scores.",
@@ -1034,12 +1011,12 @@ _OFFICE: dict[str, dict[str, str]] = {
     "users_password2": {"id": "Ulangi kata sandi", "en": "Repeat the password"},
     "users_mismatch": {"id": "Kedua kata sandi tidak sama.", "en": "The two passwords differ."},
     "users_short": {
-        "id": "Kata sandi minimal {n} karakter.", "en": "The password needs at least {n} characters.",
+        "id": "Kata sandi minimal {n} karakter.",
+        "en": "The password needs at least {n} characters.",
     },
     "users_added": {"id": "Pengguna {name} ditambahkan ({role}).", "en": "User {name} added ({role})."},
     "users_disable": {"id": "Nonaktifkan pengguna", "en": "Disable a user"},
     "users_disabled_done": {"id": "Pengguna {name} dinonaktifkan.", "en": "User {name} disabled."},
-    "users_not_self": {"id": "Anda tidak dapat menonaktifkan akun sendiri.", "en": "You cannot disable your own account."},
     "users_set_password": {"id": "Ganti kata sandi", "en": "Change a password"},
     "users_password_set": {"id": "Kata sandi {name} diganti.", "en": "The password of {name} was changed."},
     "store_error": {"id": "Basis data menolak: {detail}", "en": "The database refused: {detail}"},
@@ -1579,7 +1556,10 @@ MESSAGES.update(
         "cli_user_disabled": {"id": "Pengguna {name} dinonaktifkan.", "en": "User {name} disabled."},
         "cli_user_password": {"id": "Sandi {name} diganti.", "en": "Password of {name} changed."},
         "cli_user_disabled_flag": {"id": "nonaktif", "en": "disabled"},
-        "cli_audit_empty": {"id": "Log audit kosong untuk periode ini.", "en": "The audit log is empty for this period."},
+        "cli_audit_empty": {
+            "id": "Log audit kosong untuk periode ini.",
+            "en": "The audit log is empty for this period.",
+        },
         "cli_export_format": {
             "id": "format ekspor '{path}' tidak dikenal.",
             "en": "unknown export format '{path}'.",

@@ -213,6 +213,7 @@ def test_planner_verifies_and_the_next_load_scores_it(office_db):
     at.sidebar.radio(key="page").set_value("risk").run()
     after = _map_script(at)
     assert after != before  # the map was scored again, without a restart
+    assert any("2 insiden dari log basis data" in c.value for c in at.caption)
     assert "uji 0" in after and "uji 2" not in after  # verified in, unverified out
     at.sidebar.toggle(key="unverified").set_value(True).run()
     assert "uji 2" in _map_script(at)

@@ -224,6 +224,11 @@ def test_viewer_never_receives_the_personnel_plan(office, chromium):
         assert frame.locator(".rm-alert-district").count() >= 1 and frame.locator(".rm-alert-regency").count() >= 1
         page.wait_for_timeout(1500)
         page.screenshot(path=str(ARTIFACTS / "office_viewer_alerts.png"))
+        _go(page, "Peringatan dini")
+        _wait_text(page, "Peringatan dini: lonjakan insiden")
+        _settle(page)
+        page.screenshot(path=str(ARTIFACTS / "office_alert_list.png"))
+        _go(page, "Peta kerawanan")
         sidebar = _sidebar(page).inner_text()
         assert "Peringatan dini" in sidebar
         for hidden in ("Penempatan Personel", "Catat insiden", "Verifikasi insiden", "Kelola pengguna", "Unggah"):
@@ -308,6 +313,8 @@ def test_officer_logs_by_click_planner_verifies_it_is_scored(office, chromium):
         _go(planner, "Verifikasi insiden")
         _wait_text(planner, "Verifikasi insiden yang dicatat")
         planner.get_by_text("Pilih semua (1)").click()
+        _settle(planner)
+        planner.screenshot(path=str(ARTIFACTS / "office_verify.png"))
         planner.get_by_role("button", name="Verifikasi", exact=True).click()
         _wait_text(planner, "1 insiden: terverifikasi")
         assert store.incidents(status=("verified",))["incident_id"].isin(new["incident_id"]).sum() == 1

@@ -485,6 +485,10 @@ def _page() -> None:
         st.caption(tr("demo_note", lang))
     as_of = result.as_of.isoformat() if isinstance(result.as_of, dt.date) else "-"
     st.caption(f"{tr('as_of', lang)}: {as_of} · {defaults.stage_label(stage, lang)}")
+    logged = result.report.layers.get("logged_incidents")
+    if logged is not None and logged.read:
+        matched = sum(1 for note in logged.rejected if note.reason == "logged_matches_file")
+        st.caption(tr("logged_in_scores", lang).format(n=logged.used, matched=matched))
     _report(lang, result, access)
     alerts, alert_error = data.alerts_of(source, overrides, store, unverified, result)
     if page == "alerts":

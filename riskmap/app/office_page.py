@@ -346,6 +346,10 @@ def alerts_panel(lang: str, result: Result, alerts: pd.DataFrame | None, error: 
         return
     st.error(tr("alerts_count", lang).format(n=len(alerts)))
     st.dataframe(alert_table(alerts, lang), hide_index=True, width="stretch")
+    if isinstance(result.as_of, dt.date):  # which test fired, in words
+        from riskmap.alerts import describe
+
+        st.markdown("\n".join("- " + md_escape(line.strip()) for line in describe(alerts, result.as_of, lang)[1:]))
 
 
 ALERT_TABLE = {
