@@ -238,3 +238,23 @@ def test_admin_adds_and_disables_a_user(office_db):
     at.button(key="FormSubmitter:user_disable-Nonaktifkan pengguna").click().run()
     assert store.authenticate("bawaslu1", "rahasia-panjang-1") is None
     assert {"user_add", "user_disable"} <= set(store.audit_log()["action"])
+
+
+def test_every_text_of_the_app_is_in_both_languages():
+    import re
+
+    from riskmap import i18n
+    from riskmap.app.auth import ROLES
+
+    source = "".join(p.read_text() for p in (Path(APP).parent / "riskmap" / "app").glob("*.py"))
+    keys = set(re.findall(r"\btr\(\s*\"([a-z0-9_]+)\"\s*[,)]", source))
+    keys |= {f"where_{k}" for k in ("map", "coords", "village")} | {f"sev_{s}" for s in (1, 2, 3)}
+    keys |= {f"role_{r}" for r in ROLES} | {f"status_{s}" for s in ("unverified", "verified", "rejected")}
+    keys |= {f"page_{p}" for p in ("risk", "alerts", "log", "verify", "deploy", "users")}
+    keys |= {f"level_{v}" for v in ("district", "regency")}
+    assert len(keys) > 80
+    missing = sorted(k for k in keys if "app." + k not in i18n.MESSAGES)
+    assert missing == []
+    for k in keys:
+        entry = i18n.MESSAGES["app." + k]
+        assert entry["id"].strip() and entry["en"].strip(), k

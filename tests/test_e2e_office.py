@@ -124,6 +124,7 @@ def watched_page(browser: Any, url: str) -> Iterator[tuple[Any, Received]]:
 
     context.route("**/*", route)
     page = context.new_page()
+    page.set_default_timeout(120_000)  # the machine may be shared: a script run can take a while
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     got = Received()
     got.attach(page)
