@@ -293,3 +293,42 @@ def test_alerts_command_exit_status(db_url, tmp_path, villages):
     assert "EARLY WARNING as of 2024-11-01: 2 areas surging." in run.stdout
     assert "Kecamatan 2" in run.stdout and "Kota Uji" in run.stdout
     assert "3 incidents in the last 7 days, 3.0x the weekly mean 1.0" in run.stdout
+
+
+@pytest.mark.parametrize("second", ["Sandi-Kuat-2024", "Sandi-Lain-2024"])
+def test_users_add_asks_the_password_twice_on_the_terminal(db_url, tmp_path, fast_config, second):
+    import pty
+
+    master, slave = pty.openpty()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "riskmap", "users", "add", "eko", "--role", "officer", "--db", db_url,
+         "--config", fast_config, "--lang", "en"],
+        stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True,
+    )  # fmt: skip
+    os.close(slave)
+    seen = b""
+    for answer in ("Sandi-Kuat-2024", second):
+        while b"assword" not in seen.split(b"\n")[-1]:
+            chunk = os.read(master, 1024)
+            assert chunk, seen
+            seen += chunk
+        os.write(master, answer.encode() + b"\n")
+        seen += b"\n"
+    proc.wait(60)
+    try:
+        while chunk := os.read(master, 4096):
+            seen += chunk
+    except OSError:  # the terminal closed with the process
+        pass
+    os.close(master)
+    text = seen.decode(errors="replace")
+    assert "Password for eko" in text and "Type the password again" in text
+    assert "Sandi-Kuat-2024" not in text  # not echoed
+    with Store.open(db_url) as store:
+        if second == "Sandi-Kuat-2024":
+            assert proc.returncode == 0 and "User eko (officer) created." in text
+            assert store.user("eko").role.value == "officer"
+        else:
+            assert proc.returncode == 2 and "the two passwords typed differ" in text
+            assert store.user("eko") is None

@@ -323,3 +323,23 @@ def test_concurrent_edits_of_one_incident_each_get_a_version(db_url):
         hist = store.history(first)
     assert list(hist["version"]) == list(range(1, 18))  # no edit lost, none overwritten
     assert sorted(hist["why"][1:]) == sorted(f"edit {k}" for k in range(16))
+
+
+def test_a_database_locked_too_long_is_a_plain_busy_error(tmp_path):
+    import sqlite3
+
+    url = f"sqlite:///{tmp_path / 'busy.sqlite'}"
+    quick = load_config(overrides={"store": {"busy_timeout_s": 0.3}})
+    Store.open(url, config=quick).close()
+    other = sqlite3.connect(tmp_path / "busy.sqlite", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another program holds the write lock
+    try:
+        with Store.open(url, config=quick) as store, pytest.raises(StoreError) as err:
+            _add(store)
+        assert err.value.code == "store_busy" and "Coba lagi" in err.value.message("id")
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    with Store.open(url, config=quick) as store:
+        _add(store)
+        assert store.count_versions() == 1

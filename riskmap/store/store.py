@@ -300,9 +300,18 @@ class Store:
     # -- transactions -------------------------------------------------------------
     @contextmanager
     def _write(self) -> Iterator[Connection]:
-        """A write transaction (SQLite: ``BEGIN IMMEDIATE``, so it never fails half-way on a lock)."""
-        with self._engine.begin() as conn:
-            yield conn
+        """A write transaction (SQLite: ``BEGIN IMMEDIATE``, so it never fails half-way on a lock).
+
+        A database still locked after ``[store] busy_timeout_s`` is a :class:`StoreError` (``store_busy``).
+        """
+        try:
+            with self._engine.begin() as conn:
+                yield conn
+        except (sa.exc.OperationalError, sqlite3.OperationalError) as exc:
+            text = str(getattr(exc, "orig", exc))
+            if "locked" in text or "busy" in text:
+                raise StoreError("store_busy") from None
+            raise
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
