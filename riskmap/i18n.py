@@ -863,6 +863,197 @@ _PRINT: dict[str, dict[str, str]] = {
 MESSAGES.update({f"app.{k}": v for k, v in _APP.items()})
 MESSAGES.update({f"print.{k}": v for k, v in _PRINT.items()})
 
+# -- the app for an office (issue 11: login, roles, incident log, verification, alerts, users) ------------------
+_OFFICE: dict[str, dict[str, str]] = {
+    "login_title": {"id": "Masuk ke riskmap", "en": "Log in to riskmap"},
+    "login_intro": {
+        "id": "Peta kerawanan ini hanya untuk pengguna yang berwenang. Masukkan nama pengguna dan kata sandi Anda.",
+        "en": "This risk map is for authorised users only. Enter your user name and password.",
+    },
+    "login_name": {"id": "Nama pengguna", "en": "User name"},
+    "login_password": {"id": "Kata sandi", "en": "Password"},
+    "login_submit": {"id": "Masuk", "en": "Log in"},
+    "login_failed": {
+        "id": "Nama pengguna atau kata sandi salah, atau akun dinonaktifkan. Coba lagi; setelah beberapa kali gagal, "
+        "Anda harus menunggu sebentar.",
+        "en": "Wrong user name or password, or the account is disabled. Try again; after several failures you "
+        "have to wait a while.",
+    },
+    "login_locked": {
+        "id": "Terlalu banyak percobaan gagal untuk nama ini. Coba lagi setelah {until}, atau minta admin "
+        "memeriksa akun Anda.",
+        "en": "Too many failed attempts for this name. Try again after {until}, or ask the admin to check "
+        "your account.",
+    },
+    "login_empty": {"id": "Isi nama pengguna dan kata sandi.", "en": "Enter a user name and a password."},
+    "login_sso": {"id": "Masuk dengan akun kantor (SSO)", "en": "Log in with the office account (SSO)"},
+    "login_sso_unknown": {
+        "id": "Akun SSO {name} belum terdaftar di riskmap. Minta admin membuatnya: riskmap users add {name} --role viewer",
+        "en": "The SSO account {name} is not registered in riskmap. Ask the admin to create it: "
+        "riskmap users add {name} --role viewer",
+    },
+    "login_no_store": {
+        "id": "Basis data riskmap tidak dapat dibuka, jadi tidak ada yang dapat masuk. Hubungi petugas TIK. ({detail})",
+        "en": "riskmap's database cannot be opened, so nobody can log in. Contact the IT officer. ({detail})",
+    },
+    "login_first_admin": {
+        "id": "Belum ada akun. Petugas TIK membuat admin pertama di server: riskmap users add NAMA --role admin",
+        "en": "There is no account yet. The IT officer creates the first admin on the server: "
+        "riskmap users add NAME --role admin",
+    },
+    "session_expired": {
+        "id": "Sesi Anda berakhir karena lama tidak aktif. Silakan masuk lagi.",
+        "en": "Your session ended after a long time without activity. Please log in again.",
+    },
+    "logged_in_as": {"id": "Masuk sebagai **{name}** ({role})", "en": "Logged in as **{name}** ({role})"},
+    "local_planner": {
+        "id": "Mode lokal: hanya komputer ini yang dapat membuka aplikasi, tanpa akun (sebagai perencana).",
+        "en": "Local mode: only this computer can open the app, without accounts (as a planner).",
+    },
+    "logout": {"id": "Keluar", "en": "Log out"},
+    "role_viewer": {"id": "pemantau", "en": "viewer"},
+    "role_officer": {"id": "petugas lapangan", "en": "field officer"},
+    "role_planner": {"id": "perencana", "en": "planner"},
+    "role_admin": {"id": "admin", "en": "admin"},
+    "no_store_local": {
+        "id": "Basis data insiden tidak dapat dibuka; peta memakai file saja. ({detail})",
+        "en": "The incident database cannot be opened; the map uses the files only. ({detail})",
+    },
+    "page_log": {"id": "Catat insiden", "en": "Log an incident"},
+    "page_verify": {"id": "Verifikasi insiden", "en": "Verify incidents"},
+    "page_alerts": {"id": "Peringatan dini", "en": "Early warning"},
+    "page_users": {"id": "Kelola pengguna", "en": "Manage users"},
+    "with_unverified": {"id": "Sertakan insiden belum diverifikasi", "en": "Include unverified incidents"},
+    "with_unverified_help": {
+        "id": "Insiden yang dicatat di aplikasi masuk ke skor setelah diverifikasi perencana. Centang untuk ikut "
+        "memakai yang belum diverifikasi.",
+        "en": "Incidents logged in the app enter the scores once a planner has verified them. Tick to use the "
+        "unverified ones too.",
+    },
+    "logged_in_scores": {
+        "id": "{n} insiden dari log basis data ikut dihitung ({matched} sama dengan insiden di file, dihitung sekali).",
+        "en": "{n} incidents from the database log are included ({matched} match an incident in the file, "
+        "counted once).",
+    },
+    "log_title": {"id": "Catat insiden", "en": "Log an incident"},
+    "log_date": {"id": "Tanggal", "en": "Date"},
+    "log_time": {"id": "Jam", "en": "Time"},
+    "log_type": {"id": "Jenis insiden", "en": "Incident type"},
+    "log_severity": {"id": "Tingkat keparahan", "en": "Severity"},
+    "sev_1": {"id": "1 - ringan", "en": "1 - minor"},
+    "sev_2": {"id": "2 - sedang", "en": "2 - moderate"},
+    "sev_3": {"id": "3 - berat", "en": "3 - serious"},
+    "log_description": {"id": "Uraian kejadian", "en": "What happened"},
+    "log_source": {"id": "Sumber informasi", "en": "Source of the information"},
+    "log_source_default": {"id": "laporan petugas", "en": "officer's report"},
+    "log_where": {"id": "Lokasi", "en": "Location"},
+    "where_map": {"id": "Klik di peta", "en": "Click on the map"},
+    "where_coords": {"id": "Ketik koordinat", "en": "Type coordinates"},
+    "where_village": {"id": "Pilih kelurahan/desa", "en": "Pick a village"},
+    "log_map_help": {
+        "id": "Klik tempat kejadian di peta; penanda biru menunjukkan titik yang akan disimpan.",
+        "en": "Click where it happened on the map; the blue marker shows the point that will be saved.",
+    },
+    "log_point": {"id": "Titik: {lat}, {lon}", "en": "Point: {lat}, {lon}"},
+    "log_no_point": {"id": "Belum ada titik: klik di peta.", "en": "No point yet: click on the map."},
+    "log_coords": {"id": "Koordinat (lintang, bujur)", "en": "Coordinates (latitude, longitude)"},
+    "log_coords_help": {
+        "id": "Misalnya -10.1725, 123.6070 atau 10°10'21\" LS 123°36'25\" BT, atau tautan Google Maps yang lengkap.",
+        "en": "For example -10.1725, 123.6070 or 10°10'21\" S 123°36'25\" E, or a full Google Maps link.",
+    },
+    "log_village": {"id": "Kelurahan/desa", "en": "Village"},
+    "log_save": {"id": "Simpan insiden", "en": "Save the incident"},
+    "log_saved": {
+        "id": "Tersimpan (nomor {id}). Insiden ini masuk ke skor setelah diverifikasi perencana.",
+        "en": "Saved (number {id}). It enters the scores once a planner has verified it.",
+    },
+    "log_need_point": {
+        "id": "Lokasi belum ada: klik di peta, ketik koordinat, atau pilih kelurahan/desa.",
+        "en": "No location yet: click on the map, type coordinates or pick a village.",
+    },
+    "log_future": {
+        "id": "Tanggal {date} belum terjadi. Periksa tanggalnya.",
+        "en": "The date {date} is in the future. Check the date.",
+    },
+    "log_failed": {
+        "id": "Insiden tidak tersimpan: {detail}. Coba lagi; bila berulang, hubungi petugas TIK.",
+        "en": "The incident was not saved: {detail}. Try again; if it happens again, contact the IT officer.",
+    },
+    "mine_title": {"id": "Insiden yang saya catat", "en": "Incidents I logged"},
+    "mine_none": {"id": "Anda belum mencatat insiden.", "en": "You have not logged any incident yet."},
+    "col_status": {"id": "status", "en": "status"},
+    "col_author": {"id": "pencatat", "en": "logged by"},
+    "col_logged_at": {"id": "dicatat (UTC)", "en": "logged at (UTC)"},
+    "col_lat": {"id": "lintang", "en": "latitude"},
+    "col_lon": {"id": "bujur", "en": "longitude"},
+    "col_source": {"id": "sumber", "en": "source"},
+    "col_time": {"id": "jam", "en": "time"},
+    "col_pick": {"id": "Pilih", "en": "Pick"},
+    "status_unverified": {"id": "belum diverifikasi", "en": "unverified"},
+    "status_verified": {"id": "terverifikasi", "en": "verified"},
+    "status_rejected": {"id": "ditolak", "en": "rejected"},
+    "verify_title": {"id": "Verifikasi insiden yang dicatat", "en": "Verify logged incidents"},
+    "verify_none": {
+        "id": "Tidak ada insiden yang menunggu verifikasi.",
+        "en": "No incident is waiting for verification.",
+    },
+    "verify_help": {
+        "id": "Pilih insiden di daftar Pilih, lalu verifikasi atau tolak. Yang diverifikasi masuk ke skor.",
+        "en": "Pick incidents in the Pick list, then verify or reject them. Verified ones enter the scores.",
+    },
+    "verify_why": {"id": "Alasan (wajib untuk menolak)", "en": "Reason (needed to reject)"},
+    "verify_all": {"id": "Pilih semua ({n})", "en": "Pick all ({n})"},
+    "verify_ok": {"id": "Verifikasi", "en": "Verify"},
+    "verify_reject": {"id": "Tolak", "en": "Reject"},
+    "verify_done": {"id": "{n} insiden: {status}.", "en": "{n} incidents: {status}."},
+    "verify_pick_first": {"id": "Pilih dulu insidennya.", "en": "Pick the incidents first."},
+    "verify_need_why": {"id": "Tulis alasan penolakan.", "en": "Write the reason for the rejection."},
+    "alerts_title": {"id": "Peringatan dini: lonjakan insiden", "en": "Early warning: incident surges"},
+    "alerts_none": {
+        "id": "Tidak ada lonjakan per {as_of}: tidak ada kecamatan atau kab/kota yang 7 hari terakhirnya mencapai "
+        "ambang.",
+        "en": "No surge as of {as_of}: no kecamatan or kab/kota reached the threshold in the last 7 days.",
+    },
+    "alerts_rule": {
+        "id": "Lonjakan: 7 hari terakhir sedikitnya {ratio} kali rata-rata mingguan 4 minggu sebelumnya "
+        "(rata-rata minimal {floor} insiden per minggu). Dihitung per {as_of}.",
+        "en": "Surge: the last 7 days hold at least {ratio} times the weekly mean of the 4 weeks before "
+        "(a mean of at least {floor} incidents a week). As of {as_of}.",
+    },
+    "alerts_count": {"id": "{n} peringatan", "en": "{n} alerts"},
+    "alerts_failed": {"id": "Peringatan tidak dapat dihitung: {detail}", "en": "Alerts cannot be computed: {detail}"},
+    "alert_layer": {"id": "Peringatan lonjakan", "en": "Surge alerts"},
+    "level_district": {"id": "kecamatan", "en": "kecamatan"},
+    "level_regency": {"id": "kab/kota", "en": "kab/kota"},
+    "col_level": {"id": "tingkat wilayah", "en": "level"},
+    "col_unit": {"id": "wilayah", "en": "area"},
+    "col_code": {"id": "kode", "en": "code"},
+    "col_last7": {"id": "insiden 7 hari terakhir", "en": "incidents, last 7 days"},
+    "col_mean4": {"id": "rata-rata per minggu, 4 minggu sebelumnya", "en": "weekly mean, 4 weeks before"},
+    "col_ratio": {"id": "rasio", "en": "ratio"},
+    "col_previous": {"id": "minggu yang sama siklus pemilu lalu", "en": "same week, previous election cycle"},
+    "col_cycle_ratio": {"id": "rasio terhadap siklus lalu", "en": "ratio to the previous cycle"},
+    "col_from": {"id": "dari", "en": "from"},
+    "col_to": {"id": "sampai", "en": "to"},
+    "users_title": {"id": "Kelola pengguna", "en": "Manage users"},
+    "users_add": {"id": "Tambah pengguna", "en": "Add a user"},
+    "users_role": {"id": "Peran", "en": "Role"},
+    "users_disabled": {"id": "Nonaktif", "en": "Disabled"},
+    "users_password2": {"id": "Ulangi kata sandi", "en": "Repeat the password"},
+    "users_mismatch": {"id": "Kedua kata sandi tidak sama.", "en": "The two passwords differ."},
+    "users_short": {
+        "id": "Kata sandi minimal {n} karakter.",
+        "en": "The password needs at least {n} characters.",
+    },
+    "users_added": {"id": "Pengguna {name} ditambahkan ({role}).", "en": "User {name} added ({role})."},
+    "users_disable": {"id": "Nonaktifkan pengguna", "en": "Disable a user"},
+    "users_disabled_done": {"id": "Pengguna {name} dinonaktifkan.", "en": "User {name} disabled."},
+    "users_set_password": {"id": "Ganti kata sandi", "en": "Change a password"},
+    "users_password_set": {"id": "Kata sandi {name} diganti.", "en": "The password of {name} was changed."},
+    "store_error": {"id": "Basis data menolak: {detail}", "en": "The database refused: {detail}"},
+}
+MESSAGES.update({f"app.{k}": v for k, v in _OFFICE.items()})
+
 # Short reason labels for summaries and tables.
 _REASON_LABELS: dict[str, tuple[str, str]] = {
     "missing_geometry": ("Tanpa poligon", "No polygon"),
@@ -1396,7 +1587,10 @@ MESSAGES.update(
         "cli_user_disabled": {"id": "Pengguna {name} dinonaktifkan.", "en": "User {name} disabled."},
         "cli_user_password": {"id": "Sandi {name} diganti.", "en": "Password of {name} changed."},
         "cli_user_disabled_flag": {"id": "nonaktif", "en": "disabled"},
-        "cli_audit_empty": {"id": "Log audit kosong untuk periode ini.", "en": "The audit log is empty for this period."},
+        "cli_audit_empty": {
+            "id": "Log audit kosong untuk periode ini.",
+            "en": "The audit log is empty for this period.",
+        },
         "cli_export_format": {
             "id": "format ekspor '{path}' tidak dikenal.",
             "en": "unknown export format '{path}'.",

@@ -434,6 +434,8 @@ def build_map(
     tiles_attribution: str = "",
     incident_weights: pd.Series | None = None,
     selected: str | None = None,
+    pin: tuple[float, float] | None = None,
+    alerts: pd.DataFrame | None = None,
 ) -> folium.Map:
     """Build the stage map.
 
@@ -456,6 +458,11 @@ def build_map(
         the heat layer; plain counts when None.
     selected
         Village code or TPS id to outline.
+    pin
+        (lat, lon), EPSG:4326 degrees: the point an officer clicked for a new incident, marked.
+    alerts
+        Early-warning markers, one row each: ``lat``, ``lon`` (EPSG:4326), ``level``
+        (``district``/``regency``) and ``label`` (plain text); see :func:`alert_markers`.
     """
     m = _new_map(view, check_tiles_url(tiles_url), tiles_attribution)
     s = view.stage
@@ -565,9 +572,80 @@ def build_map(
             marker.add_to(group)
         group.add_to(m)
 
+    _alert_layer(m, alerts, lang)
+    if pin is not None:
+        folium.CircleMarker(
+            [float(pin[0]), float(pin[1])],
+            radius=9,
+            color="#0d47a1",
+            weight=3,
+            fill=True,
+            fill_color="#2196f3",
+            fill_opacity=0.9,
+            interactive=False,
+            class_name="rm-pin",
+        ).add_to(m)
+
     _Legend(legend_html(view, config, lang=lang)).add_to(m)
     _finish_map(m, view, lang)
     return m
+
+
+_ALERT_ICON = (
+    '<div class="rm-alert rm-alert-{level}" style="width:{size}px;height:{size}px;line-height:{size}px;'
+    "border-radius:50%;background:#b71c1c;color:#fff;border:2px solid #fff;text-align:center;"
+    'font-weight:bold;font-size:{font}px;box-shadow:0 0 4px #000">!</div>'
+)
+
+
+def alert_markers(alerts: pd.DataFrame, as_of: Any, *, lang: str = "id") -> pd.DataFrame:
+    """Where and what to draw for each early-warning alert.
+
+    Parameters
+    ----------
+    alerts
+        :func:`riskmap.alerts.surges` output (``level``, ``lat``/``lon`` the centre of the unit's
+        villages, EPSG:4326 degrees).
+    as_of
+        The alerts' date (:class:`datetime.date`), for the labels.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``lat``, ``lon`` (EPSG:4326 degrees), ``level``, ``label`` (plain text, from
+        :func:`riskmap.alerts.describe`), one row per alert with a position.
+    """
+    from riskmap.alerts import describe
+
+    columns = ["lat", "lon", "level", "label"]
+    if alerts is None or not len(alerts):
+        return pd.DataFrame(columns=columns)
+    out = pd.DataFrame(
+        {
+            "lat": pd.to_numeric(alerts["lat"], errors="coerce").to_numpy(),
+            "lon": pd.to_numeric(alerts["lon"], errors="coerce").to_numpy(),
+            "level": alerts["level"].astype(str).to_numpy(),
+            "label": [line.strip() for line in describe(alerts, as_of, lang)[1:]],
+        }
+    )
+    return out[out["lat"].notna() & out["lon"].notna()].reset_index(drop=True)
+
+
+def _alert_layer(m: folium.Map, alerts: pd.DataFrame | None, lang: str) -> None:
+    """Red "!" markers for the surges, kab/kota larger than kecamatan, each with its label as tooltip."""
+    if alerts is None or not len(alerts):
+        return
+    group = folium.FeatureGroup(name=i18n.t("app.alert_layer", lang))
+    for lat, lon, level, label in zip(alerts["lat"], alerts["lon"], alerts["level"], alerts["label"], strict=True):
+        size = 26 if level == "regency" else 20
+        html = _ALERT_ICON.format(level=esc(level), size=size, font=size - 6)
+        marker = folium.Marker(
+            [float(lat), float(lon)],
+            icon=folium.DivIcon(html=html, icon_size=(size, size), icon_anchor=(size // 2, size // 2)),
+        )
+        marker.add_child(_Tooltip(esc(label)))
+        marker.add_to(group)
+    group.add_to(m)
 
 
 def _hotspot_layer(m: folium.Map, view: View, geoms: np.ndarray, lang: str) -> None:

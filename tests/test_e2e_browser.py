@@ -39,12 +39,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve_app() -> Iterator[str]:
-    """Start `streamlit run app.py` on a free local port, yield its URL, stop it (one per test module)."""
+def serve_app(env: dict[str, str] | None = None) -> Iterator[str]:
+    """Start `streamlit run app.py` on a free local port, yield its URL, stop it (one per test module).
+
+    ``env``: environment variables added for the server (e.g. ``RISKMAP_DB``).
+    """
     if not Path(CHROMIUM).exists():
         pytest.fail("chromium is missing: run `bash scripts/setup.sh --test` (it installs Debian's chromium)")
     port = _free_port()
-    env = {**os.environ, "RISKMAP_TILES": ""}
+    env = {**os.environ, "RISKMAP_TILES": "", **(env or {})}
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -90,10 +93,11 @@ def server():
 
 
 @contextlib.contextmanager
-def offline_page(url: str) -> Iterator[tuple[Any, list[str], list[str]]]:
+def offline_page(url: str, before_goto: Any = None) -> Iterator[tuple[Any, list[str], list[str]]]:
     """Debian chromium on ``url`` with every request off this machine blocked.
 
     Yields the page, the blocked URLs and the messages of any dialog (alert, confirm) the page opened.
+    ``before_goto(page)`` is called before the page loads (to listen to what it receives).
     """
     with sync_playwright() as p:
         browser = p.chromium.launch(
@@ -121,6 +125,8 @@ def offline_page(url: str) -> Iterator[tuple[Any, list[str], list[str]]]:
         context.route("**/*", route)
         page = context.new_page()
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        if before_goto is not None:
+            before_goto(page)
         page.goto(url)
         yield page, blocked, dialogs
         context.close()

@@ -31,8 +31,13 @@ def asked(source: data.Source) -> bool:
     return st.session_state.get("acc_asked") == source.key
 
 
-def accuracy_panel(lang: str, source: data.Source, overrides: dict[str, Any], stage: str) -> None:
-    """Draw the panel; the backtest runs only after its button is pressed."""
+def accuracy_panel(
+    lang: str, source: data.Source, overrides: dict[str, Any], stage: str, *, downloads: bool = True
+) -> None:
+    """Draw the panel; the backtest runs only after its button is pressed.
+
+    ``downloads`` False (a role without exports) leaves out the backtest files.
+    """
     with st.expander(tr("acc_title", lang), expanded=asked(source)):
         st.caption(tr("acc_intro", lang))
         if not asked(source):
@@ -49,10 +54,10 @@ def accuracy_panel(lang: str, source: data.Source, overrides: dict[str, Any], st
                 text += "\n\n" + md_escape(bt.message(lang))
             st.info(text)
             return
-        _results(lang, bt, source, stage)
+        _results(lang, bt, source, stage, downloads)
 
 
-def _results(lang: str, bt: backtest.Backtest, source: data.Source, stage: str) -> None:
+def _results(lang: str, bt: backtest.Backtest, source: data.Source, stage: str, downloads: bool = True) -> None:
     config = bt.config
     which = st.radio(
         tr("acc_which", lang),
@@ -71,6 +76,8 @@ def _results(lang: str, bt: backtest.Backtest, source: data.Source, stage: str) 
     st.dataframe(_medians(bt, which, lang), hide_index=True, width="stretch")
     st.caption(tr("acc_verdict", lang))
     st.text(bt.verdict(lang))
+    if not downloads:
+        return
     payload = bt.to_dict()
     payload["_meta"] = {**run_metadata(config, None), **backtest_meta(bt, data.layers_of(source))}
     c1, c2 = st.columns(2)

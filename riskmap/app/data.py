@@ -9,6 +9,7 @@ and a changed file is read again.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
@@ -173,9 +174,21 @@ def _display_geometry(key: str, _paths: tuple[tuple[str, str | None], ...]) -> A
     return display_geometry(_load(key, _paths).villages)
 
 
-def score_layers(source: Source, overrides: dict[str, Any]) -> pipeline.Result:
-    """Score the cached layers with what-if overrides (cached per content and configuration)."""
-    return _score(source.key, source.paths, json.dumps(overrides, sort_keys=True) if overrides else "")
+def score_layers(
+    source: Source, overrides: dict[str, Any], *, store: Any = None, include_unverified: bool = False
+) -> pipeline.Result:
+    """Score the cached layers with what-if overrides (cached per content and configuration).
+
+    With a ``store``, its logged incidents (verified; also unverified with
+    ``include_unverified``) are merged with the file's
+    (:func:`riskmap.store.merge_into_layers`), and the cache is keyed by
+    :func:`log_token` too: the next load after a change scores again.
+    """
+    ov = json.dumps(overrides, sort_keys=True) if overrides else ""
+    if store is None:
+        return _score(source.key, source.paths, ov)
+    token = log_token(store, include_unverified)
+    return _score_merged(source.key, source.paths, ov, token, store)
 
 
 def display_geometry(source: Source) -> Any:
@@ -218,3 +231,95 @@ def backtest_layers(source: Source, overrides: dict[str, Any], stage: str) -> An
 def layers_of(source: Source) -> pipeline.Layers:
     """The cached loaded layers of ``source``."""
     return _load(source.key, source.paths)
+
+
+# -- the incident log in the database (issue 11) -----------------------------------------------------------------
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _store(url: str | None) -> Any:
+    from riskmap.store import Store
+
+    return Store.open(url)
+
+
+def open_store() -> tuple[Any, str | None]:
+    """The database of the incident log and the accounts (``RISKMAP_DB``, else the configured SQLite file).
+
+    Returns ``(store, None)``, or ``(None, reason)`` when it cannot be
+    opened (the reason in plain words; details in the server log).
+    """
+    import logging
+
+    try:
+        return _store(os.environ.get("RISKMAP_DB") or None), None
+    except Exception as exc:  # a StoreError (with its i18n message) or a driver error
+        logging.getLogger(__name__).exception("the incident database cannot be opened")
+        message = getattr(exc, "message", None)
+        return None, message("id") if callable(message) else type(exc).__name__
+
+
+LOG_STATUSES: dict[bool, tuple[str, ...]] = {False: ("verified",), True: ("verified", "unverified")}
+"""Statuses of logged incidents that enter the scores, without and with the "unverified" switch."""
+
+
+def log_token(store: Any, include_unverified: bool) -> str:
+    """A key that changes whenever a logged incident is added, edited, deleted or moderated.
+
+    Incident versions are append-only, so :meth:`riskmap.store.Store.last_change`
+    (their number and latest time: one indexed query, about 3 ms, read at
+    every run of the page) changes with every change: the next load shows new
+    incidents without a restart, and unchanged data is not scored again.
+    """
+    return f"{'u' if include_unverified else 'v'}:{store.url}:{store.last_change()}"
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _merged_layers(key: str, _paths: tuple[tuple[str, str | None], ...], token: str, _store: Any) -> pipeline.Layers:
+    from dataclasses import replace
+
+    from riskmap.io.report import LoadReport
+    from riskmap.store import merge_into_layers
+
+    layers = _load(key, _paths)  # shared by every session: merged into a copy
+    copied = replace(layers, report=LoadReport(dict(layers.report.layers)))
+    return merge_into_layers(copied, _store, include_unverified=token.startswith("u"), config=load_config())
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _score_merged(
+    key: str, _paths: tuple[tuple[str, str | None], ...], overrides_json: str, token: str, _store: Any
+) -> pipeline.Result:
+    config = load_config(overrides=json.loads(overrides_json) if overrides_json else None)
+    return pipeline.score(_merged_layers(key, _paths, token, _store), config)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _alerts(key: str, token: str, as_of: str, _result: pipeline.Result) -> tuple[Any, str | None]:
+    from riskmap._errors import RiskmapInputError
+    from riskmap.alerts import surges
+
+    inc = _result.layers.incidents
+    if inc is None or not len(inc):
+        return None, None
+    try:
+        return surges(inc, _result.villages, as_of=dt.date.fromisoformat(as_of), config=_result.config), None
+    except RiskmapInputError as exc:
+        return None, exc.message("id")
+
+
+def alerts_of(
+    source: Source, overrides: dict[str, Any], store: Any, include_unverified: bool, result: pipeline.Result
+) -> tuple[Any, str | None]:
+    """Early-warning surges (:func:`riskmap.alerts.surges`) on the incidents of ``result`` as of its date.
+
+    Returns ``(alerts, None)`` or ``(None, reason)``; cached like the scores.
+    """
+    token = log_token(store, include_unverified) if store is not None else "-"
+    as_of = result.as_of if isinstance(result.as_of, dt.date) else dt.date.today()
+    ov = json.dumps(overrides, sort_keys=True) if overrides else ""
+    try:
+        return _alerts(f"{source.key}:{ov}:{include_unverified}", token, as_of.isoformat(), result)
+    except Exception as exc:  # the map stands without its alerts; the details go to the server log
+        import logging
+
+        logging.getLogger(__name__).exception("alerts failed")
+        return None, type(exc).__name__

@@ -24,15 +24,28 @@ def _posts(_result: Result, key: str, stage: str, mode: str, p: int, radius_m: f
     return place_posts(_result.tps, sites, stage, radius_m=radius_m, p=p if mode == "max" else None, time_limit=20)
 
 
-def deployment_page(lang: str, result: Result, view: View, geoms: Any) -> None:
-    """Draw the deployment view for the stage of ``view``."""
+def deployment_page(lang: str, result: Result, view: View, geoms: Any, exports: Any = None) -> None:
+    """Draw the deployment view for the stage of ``view`` (only ever called for a planner's session).
+
+    ``exports(file_name, action="export")`` records each download and print in the audit log.
+    """
+
+    def audited(name: str) -> dict[str, Any]:
+        return {"on_click": exports, "args": (name,)} if exports is not None else {}
+
     st.title(tr("dep_title", lang))
     stage = view.stage
     if stage == "campaign":
         priorities, hotspots = patrol_priorities(result)
         st.subheader(tr("dep_campaign", lang))
         st.dataframe(priorities.head(30), hide_index=True, width="stretch")
-        st.download_button("GeoJSON", geojson_bytes(hotspots), "hotspots_kampanye.geojson", key="dl_hot")
+        st.download_button(
+            "GeoJSON",
+            geojson_bytes(hotspots),
+            "hotspots_kampanye.geojson",
+            key="dl_hot",
+            **audited("hotspots_kampanye.geojson"),
+        )
         return
     if stage == "recap":
         table = recap_venues(result, None, result.config)
@@ -79,6 +92,8 @@ def deployment_page(lang: str, result: Result, view: View, geoms: Any) -> None:
         f"{lin['assigned']:.0f} / {lin['required']:.0f} · {tr('dep_below', lang)}: {summary['tps_below_pattern']}"
     )
     if st.button(tr("print", lang), key="dep_print"):
+        if exports is not None:
+            exports(f"penempatan_{stage}.pdf", "print")
         from riskmap.printing import PrintOptions, pdf_bytes
 
         opts = PrintOptions(
@@ -97,15 +112,23 @@ def deployment_page(lang: str, result: Result, view: View, geoms: Any) -> None:
             f"penempatan_{stage}.pdf",
             "application/pdf",
             key="dl_dep_pdf",
+            **audited(f"penempatan_{stage}.pdf"),
         )
     kec, meta = area_totals(plan, "district"), run_metadata(result.config, result.as_of, stage)
     d1, d2, d3, d4 = st.columns(4)
-    d1.download_button(tr("dep_download_plan", lang), geojson_bytes(plan), f"rencana_{stage}.geojson", key="dl_plan")
+    d1.download_button(
+        tr("dep_download_plan", lang),
+        geojson_bytes(plan),
+        f"rencana_{stage}.geojson",
+        key="dl_plan",
+        **audited(f"rencana_{stage}.geojson"),
+    )
     d2.download_button(
         tr("dep_download_kec", lang),
         csv_bytes(kec),
         f"personel_kecamatan_{stage}.csv",
         key="dl_kec",
+        **audited(f"personel_kecamatan_{stage}.csv"),
     )
     d3.download_button(
         tr("dep_download_kec_xlsx", lang),
@@ -113,10 +136,12 @@ def deployment_page(lang: str, result: Result, view: View, geoms: Any) -> None:
         f"personel_kecamatan_{stage}.xlsx",
         XLSX_MIME,
         key="dl_kec_x",
+        **audited(f"personel_kecamatan_{stage}.xlsx"),
     )
     d4.download_button(
         tr("dep_download_summary", lang),
         json.dumps(summary, ensure_ascii=False, indent=2, default=str).encode("utf-8"),
         f"ringkasan_{stage}.json",
         key="dl_sum",
+        **audited(f"ringkasan_{stage}.json"),
     )

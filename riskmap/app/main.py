@@ -18,11 +18,12 @@ from streamlit_folium import st_folium
 
 from riskmap import i18n
 from riskmap._errors import RiskmapInputError
-from riskmap.app import data, md_escape, tr
+from riskmap.app import auth, data, md_escape, tr
 from riskmap.app.accuracy_page import accuracy_panel
+from riskmap.app.auth import Access
 from riskmap.config import CATEGORIES, Config, load_config
 from riskmap.export import XLSX_MAX_ROWS, XLSX_MIME, geojson_bytes, plain_table, run_metadata, xlsx_bytes
-from riskmap.mapping import build_map, check_tiles_url
+from riskmap.mapping import alert_markers, build_map, check_tiles_url
 from riskmap.pipeline import Result
 from riskmap.view import (
     ViewFilter,
@@ -40,7 +41,10 @@ MAP_HEIGHT = 620
 _log = logging.getLogger(__name__)
 
 
-def _sidebar_data(lang: str) -> data.Source | None:
+def _sidebar_data(lang: str, access: Access, store: Any) -> data.Source | None:
+    """The data to show: the demo, or (planners only: no upload widget is sent to the others) uploaded files."""
+    if not access.may("upload"):
+        return data.demo_source()
     choice = st.sidebar.radio(tr("data", lang), ["demo", "upload"], format_func=lambda c: tr(c, lang), key="source")
     if choice == "demo":
         return data.demo_source()
@@ -48,7 +52,21 @@ def _sidebar_data(lang: str) -> data.Source | None:
         layer: st.sidebar.file_uploader(tr(f"up_{layer}", lang), type=data.ACCEPT[layer], key=f"up_{layer}")
         for layer in data.LAYERS
     }
-    return data.upload_source(files)
+    source = data.upload_source(files)
+    if source is not None and store is not None and st.session_state.get("_audited_upload") != source.key:
+        st.session_state["_audited_upload"] = source.key
+        _audit(store, access, "upload", {"files": [p.rsplit("/", 1)[-1] for _, p in source.paths if p]})
+    return source
+
+
+def _audit(store: Any, access: Access, action: str, detail: dict[str, Any]) -> None:
+    """Record ``action`` in the audit log (a failure goes to the server log; the action stands)."""
+    if store is None:
+        return
+    try:
+        store.audit(access.author, action, detail)
+    except Exception:
+        _log.exception("audit of %s failed", action)
 
 
 def _default_whatif(config: Config, stage: str) -> dict[str, Any]:
@@ -134,7 +152,7 @@ def _sidebar_filters(lang: str, result: Result) -> ViewFilter:
     )
 
 
-def _report(lang: str, result: Result) -> None:
+def _report(lang: str, result: Result, access: Access) -> None:
     report = result.report
     rejected = sum(len(r.rejected) for r in report.layers.values())
     if rejected:
@@ -159,6 +177,8 @@ def _report(lang: str, result: Result) -> None:
         table = report.rejected_frame(lang)
         if len(table):
             st.dataframe(table, hide_index=True, width="stretch")
+            if not access.may("export"):
+                return
             st.download_button(
                 tr("download_rejected", lang), csv_bytes(table), "baris_ditolak.csv", "text/csv", key="dl_rejected"
             )
@@ -225,9 +245,11 @@ def _select_from_click(clicked: Any) -> None:
             st.session_state["selected"] = f"{kind}:{ident}"
 
 
-def _tables(lang: str, result: Result, view: Any, stage: str, accuracy: Any = None) -> None:
+def _tables(lang: str, result: Result, view: Any, stage: str, accuracy: Any = None, exports: Any = None) -> None:
+    """Rankings, escalation; the downloads tab (exports and print) only when ``exports`` (a planner's audit hook)."""
     config = result.config
-    tabs = st.tabs([tr("rank_villages", lang), tr("rank_tps", lang), tr("between", lang), tr("downloads", lang)])
+    names = [tr("rank_villages", lang), tr("rank_tps", lang), tr("between", lang)]
+    tabs = st.tabs(names + ([tr("downloads", lang)] if exports is not None else []))
     with tabs[0]:
         st.dataframe(ranked_villages(view, lang=lang), hide_index=True, width="stretch")
     with tabs[1]:
@@ -253,6 +275,8 @@ def _tables(lang: str, result: Result, view: Any, stage: str, accuracy: Any = No
         matrix.index = [config.stage_label(s, lang) for s in matrix.index]
         matrix.columns = [i18n.t(c, lang) for c in matrix.columns]
         st.dataframe(matrix, width="stretch")
+    if exports is None:
+        return
     with tabs[3]:
         c1, c2 = st.columns(2)
         c1.download_button(
@@ -261,12 +285,29 @@ def _tables(lang: str, result: Result, view: Any, stage: str, accuracy: Any = No
             f"kelurahan_{stage}.geojson",
             "application/geo+json",
             key="dl_v_geojson",
+            on_click=exports,
+            args=(f"kelurahan_{stage}.geojson",),
         )
         c1.download_button(
-            tr("dl_villages_csv", lang), csv_bytes(view.villages), f"kelurahan_{stage}.csv", "text/csv", key="dl_v_csv"
+            tr("dl_villages_csv", lang),
+            csv_bytes(view.villages),
+            f"kelurahan_{stage}.csv",
+            "text/csv",
+            key="dl_v_csv",
+            on_click=exports,
+            args=(f"kelurahan_{stage}.csv",),
         )
         _xlsx_button(
-            c1, lang, result, "dl_villages_xlsx", "kelurahan", view.villages, f"kelurahan_{stage}", "dl_v_x", stage
+            c1,
+            lang,
+            result,
+            "dl_villages_xlsx",
+            "kelurahan",
+            view.villages,
+            f"kelurahan_{stage}",
+            "dl_v_x",
+            stage,
+            exports,
         )
         if view.tps is not None:
             c2.download_button(
@@ -275,12 +316,20 @@ def _tables(lang: str, result: Result, view: Any, stage: str, accuracy: Any = No
                 f"tps_{stage}.geojson",
                 "application/geo+json",
                 key="dl_t_geojson",
+                on_click=exports,
+                args=(f"tps_{stage}.geojson",),
             )
             c2.download_button(
-                tr("dl_tps_csv", lang), csv_bytes(view.tps), f"tps_{stage}.csv", "text/csv", key="dl_t_csv"
+                tr("dl_tps_csv", lang),
+                csv_bytes(view.tps),
+                f"tps_{stage}.csv",
+                "text/csv",
+                key="dl_t_csv",
+                on_click=exports,
+                args=(f"tps_{stage}.csv",),
             )
-            _xlsx_button(c2, lang, result, "dl_tps_xlsx", "tps", view.tps, f"tps_{stage}", "dl_t_x", stage)
-        _print_button(lang, result, view, stage, accuracy)
+            _xlsx_button(c2, lang, result, "dl_tps_xlsx", "tps", view.tps, f"tps_{stage}", "dl_t_x", stage, exports)
+        _print_button(lang, result, view, stage, accuracy, exports)
 
 
 def _xlsx_button(
@@ -293,8 +342,12 @@ def _xlsx_button(
     name: str,
     key: str,
     stage: str | None = None,
+    audit: Any = None,
 ) -> None:
-    """An Excel download of one table, made when clicked; disabled (with the reason) when it cannot fit."""
+    """An Excel download of one table, made when clicked; disabled (with the reason) when it cannot fit.
+
+    ``audit(file_name)`` is called when it is clicked (the export is recorded).
+    """
     if len(frame) >= XLSX_MAX_ROWS:
         why = RiskmapInputError("xlsx_too_many_rows", sheet=sheet, rows=len(frame), limit=XLSX_MAX_ROWS - 1)
         where.download_button(tr(label, lang), b"", f"{name}.xlsx", disabled=True, help=why.message(lang), key=key)
@@ -306,10 +359,12 @@ def _xlsx_button(
         f"{name}.xlsx",
         XLSX_MIME,
         key=key,
+        on_click=audit or "rerun",
+        args=(f"{name}.xlsx",) if audit else None,
     )
 
 
-def _print_button(lang: str, result: Result, view: Any, stage: str, accuracy: Any = None) -> None:
+def _print_button(lang: str, result: Result, view: Any, stage: str, accuracy: Any = None, audit: Any = None) -> None:
     """Print the current stage and filter to PDF (the same file as ``riskmap print``).
 
     ``accuracy()`` gives the backtest for the page's accuracy line: the one the
@@ -319,6 +374,8 @@ def _print_button(lang: str, result: Result, view: Any, stage: str, accuracy: An
     from riskmap.printing import PrintOptions, pdf_bytes
 
     if st.button(tr("print", lang), key="print_pdf"):
+        if audit is not None:
+            audit(f"peta_kerawanan_{stage}.pdf", "print")
         with st.spinner(tr("printing", lang)):
             measured = {stage: summary(accuracy(), stage)} if accuracy is not None else None
             opts = PrintOptions(stages=[stage], lang=lang, tables=True, filters=view.filters, accuracy=measured)
@@ -362,12 +419,26 @@ def _page() -> None:
         key="lang",
     )
     defaults = load_config()
-    source = _sidebar_data(lang)
+    store, store_error = data.open_store()
+    access = auth.gate(store, store_error, defaults, lang)
+    if access is None:  # the login page: nothing of the data is read or sent
+        return
+    auth.sidebar(access, lang)
+    if store is None:
+        st.sidebar.warning(md_escape(tr("no_store_local", lang).format(detail=store_error or "")))
+    source = _sidebar_data(lang, access, store)
     stage = st.sidebar.selectbox(
         tr("stage", lang), defaults.stages, format_func=lambda s: defaults.stage_label(s, lang), key="stage"
     )
     overrides = _sidebar_whatif(lang, stage, defaults)
     tiles = _tiles(lang)
+    unverified = bool(
+        store is not None
+        and access.may("unverified")
+        and st.sidebar.toggle(
+            tr("with_unverified", lang), False, help=tr("with_unverified_help", lang), key="unverified"
+        )
+    )
 
     result: Result | None = None
     if source is None:
@@ -377,7 +448,7 @@ def _page() -> None:
             return
         source = good
     try:
-        result = data.score_layers(source, overrides)
+        result = data.score_layers(source, overrides, store=store, include_unverified=unverified)
         st.session_state["last_good"] = source
     except RiskmapInputError as exc:
         st.error(md_escape(exc.message(lang)))
@@ -386,26 +457,45 @@ def _page() -> None:
             return
         st.info(tr("kept_previous", lang))
         source = good
-        result = data.score_layers(source, overrides)
+        result = data.score_layers(source, overrides, store=store, include_unverified=unverified)
+
+    pages = ["risk", "alerts"] + [p for p, need in _PAGES if access.may(need) and (store is not None or p == "deploy")]
+    page = st.sidebar.radio(tr("page", lang), pages, format_func=lambda k: tr("page_" + k, lang), key="page")
+    filters = _sidebar_filters(lang, result)
+    view = make_view(result, stage, filters)
+    geoms = data.display_geometry(source)[view.villages.index.to_numpy()]
+    if page in ("log", "verify", "users"):
+        from riskmap.app import office_page
+
+        if page == "log":
+            office_page.log_page(lang, result, view, geoms, store, access)
+        elif page == "verify":
+            office_page.verify_page(lang, result.config, store, access)
+        else:
+            office_page.users_page(lang, store, access)
+        return
+    if page == "deploy":  # planners only: the plan is never computed for another role
+        from riskmap.app.deploy_page import deployment_page
+
+        deployment_page(lang, result, view, geoms, exports=_export_hook(store, access, stage))
+        return
 
     st.title(tr("title", lang))
     if source.demo:
         st.caption(tr("demo_note", lang))
     as_of = result.as_of.isoformat() if isinstance(result.as_of, dt.date) else "-"
     st.caption(f"{tr('as_of', lang)}: {as_of} · {defaults.stage_label(stage, lang)}")
-    _report(lang, result)
+    logged = result.report.layers.get("logged_incidents")
+    if logged is not None and logged.read:
+        matched = sum(1 for note in logged.rejected if note.reason == "logged_matches_file")
+        st.caption(tr("logged_in_scores", lang).format(n=logged.used, matched=matched))
+    _report(lang, result, access)
+    alerts, alert_error = data.alerts_of(source, overrides, store, unverified, result)
+    if page == "alerts":
+        from riskmap.app.office_page import alerts_panel
 
-    filters = _sidebar_filters(lang, result)
-    view = make_view(result, stage, filters)
-    if (
-        st.sidebar.radio(tr("page", lang), ["risk", "deploy"], format_func=lambda k: tr("page_" + k, lang), key="page")
-        == "deploy"
-    ):
-        from riskmap.app.deploy_page import deployment_page
-
-        deployment_page(lang, result, view, data.display_geometry(source)[view.villages.index.to_numpy()])
+        alerts_panel(lang, result, alerts, alert_error)
         return
-    geoms = data.display_geometry(source)[view.villages.index.to_numpy()]
     weights = result.model.incident_weights_[stage] if len(result.model.incident_weights_) else None
     selected = st.session_state.get("selected", "")
     fmap = build_map(
@@ -416,6 +506,7 @@ def _page() -> None:
         tiles_url=tiles,
         incident_weights=weights,
         selected=selected.split(":", 1)[-1] if selected else None,
+        alerts=alert_markers(alerts, result.as_of, lang=lang) if alerts is not None and result.as_of else None,
     )
     left, right = st.columns([3, 2])
     with left:
@@ -429,5 +520,19 @@ def _page() -> None:
             st.rerun()
     with right:
         _explanation(lang, result, stage)
-    accuracy_panel(lang, source, overrides, stage)
-    _tables(lang, result, view, stage, lambda: data.backtest_layers(source, overrides, stage))
+    exports = _export_hook(store, access, stage) if access.may("export") else None
+    accuracy_panel(lang, source, overrides, stage, downloads=exports is not None)
+    _tables(lang, result, view, stage, lambda: data.backtest_layers(source, overrides, stage), exports)
+
+
+_PAGES: tuple[tuple[str, str], ...] = (("log", "log"), ("verify", "verify"), ("deploy", "plan"), ("users", "users"))
+"""Pages beyond the risk map and the alerts, with the permission each needs."""
+
+
+def _export_hook(store: Any, access: Access, stage: str) -> Any:
+    """A download button's callback that records the export (or print) in the audit log."""
+
+    def hook(file_name: str, action: str = "export") -> None:
+        _audit(store, access, action, {"file": file_name, "stage": stage})
+
+    return hook
