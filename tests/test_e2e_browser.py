@@ -28,6 +28,16 @@ from playwright.sync_api import sync_playwright
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+"""Flags of every browser test's chromium: no sandbox (root in CI), nothing that phones home."""
 LOCAL = ("http://localhost", "http://127.0.0.1", "data:", "blob:", "about:")
 
 pytestmark = pytest.mark.e2e
@@ -102,15 +112,7 @@ def offline_page(url: str, before_goto: Any = None) -> Iterator[tuple[Any, list[
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--disable-quic",
-            ],
+            args=CHROMIUM_ARGS,
         )
         context = browser.new_context(viewport={"width": 1500, "height": 1100}, accept_downloads=True)
         blocked: list[str] = []

@@ -23,7 +23,7 @@ import pytest
 import shapely
 from conftest import _pg_database
 from playwright.sync_api import sync_playwright
-from test_e2e_browser import ARTIFACTS, CHROMIUM, LOCAL, _map_frame, serve_app
+from test_e2e_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, LOCAL, _map_frame, serve_app
 
 from riskmap import pipeline
 from riskmap.store import Role, Store
@@ -32,15 +32,6 @@ pytestmark = pytest.mark.e2e
 
 PASSWORD = "kata-sandi-uji-123"
 USERS = {"vera": Role.VIEWER, "oscar": Role.OFFICER, "olga": Role.OFFICER, "paula": Role.PLANNER, "adi": Role.ADMIN}
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 PLAN_MARKERS = ("Penempatan Personel", "Personnel deployment", "Polisi tersedia", "rencana_", "personel_kecamatan")
 """Text that only the personnel-plan page sends (its page name, its inputs, its download file names)."""
 
