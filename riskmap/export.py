@@ -370,7 +370,7 @@ def write_score_outputs(result: Any, out_dir: str | Path, *, lang: str = "id", f
     paths = thread_map(lambda name: writer(layers[name], out_dir / f"{name}{suffix}"), names)
     written = dict(zip(names, paths, strict=True))
     report = result.report.to_dict(lang)
-    report["_meta"] = run_metadata(result.config, result.as_of, method=getattr(result.model, "method_", None))
+    report["_meta"] = run_metadata(result.config, result.as_of, method=result.method)
     written["report"] = write_json(report, out_dir / "report.json")
     return written
 
@@ -825,7 +825,7 @@ def export_layers(
     if missing:
         raise RiskmapInputError("export_no_layer", layer=missing[0])
     out = Path(out)
-    meta = run_metadata(result.config, result.as_of, stage, method=getattr(result.model, "method_", None))
+    meta = run_metadata(result.config, result.as_of, stage, method=result.method)
     meta["generated_at"] = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
     ext = {
         "geojson": ".geojson",

@@ -65,6 +65,11 @@ class Result:
         return self.model.villages_
 
     @property
+    def method(self) -> str | None:
+        """Scoring method that produced the scores (``index`` or ``fitted``; ``scoring.method = "auto"`` picks one)."""
+        return self.model.method_
+
+    @property
     def tps(self) -> gpd.GeoDataFrame | None:
         """Scored TPS, or None without a TPS layer."""
         return self.model.tps_

@@ -527,7 +527,7 @@ def _frame(fig: plt.Figure, opts: PrintOptions, page: int, result) -> None:
         fig.text(0.5, 0.008, opts.classification, ha="center", va="bottom", fontsize=9, fontweight="bold")
     sources = ", ".join(f"{i18n.t('layer_' + k, lang)}: {r.source}" for k, r in result.report.layers.items())
     method = _t("method", lang, version=result.config.data.get("method_version", ""), digest=result.config.digest())
-    method += ", " + method_label(result.config, lang, getattr(result.model, "method_", None))
+    method += ", " + method_label(result.config, lang, result.method)
     footer = f"{_t('sources', lang)}: {sources}. {method}. riskmap {__version__}."
     if result.layers.demo:
         footer = _t("synthetic", lang) + ". " + footer
@@ -603,7 +603,7 @@ def _map_page(
         view,
         lang,
         radius_m=opts.post_radius_m,
-        method=method_label(result.config, lang, getattr(result.model, "method_", None)),
+        method=method_label(result.config, lang, result.method),
         ncol=2 if not landscape and n_entries > 11 else 1,
     )
     # portrait: the overview's title stays clear of the map's longitude labels above it

@@ -435,7 +435,8 @@ class RiskModel:
         ]
         todo = [k for k in range(len(dates)) if digests[k] not in _FEATURE_CACHE]
         own_mode = str(fc.get("own_village", "count"))
-        density = self._density_factor() if own_mode == "density" else None
+        per_area = self._density_factor()
+        density = per_area if own_mode == "density" else None
         for k in todo:
             for s in stages:
                 for h in half_lives:
@@ -476,7 +477,7 @@ class RiskModel:
         usable = [k for k in range(1, len(dates)) if known[k].any()]
         exposure = voters / 1000.0 if has_tps else None
         if exposure is not None and str(fc.get("exposure", "count")) == "density":
-            exposure = exposure * self._density_factor()
+            exposure = exposure * per_area
         most = int(fc["fit_windows_max"])
         empty = not any(targets[(k, s)].any() for k in usable for s in stages)
         if empty and k_max < most and len(known) and known[-1].any():  # no incident to fit on yet: look further back
@@ -491,8 +492,7 @@ class RiskModel:
         weight (the events-per-variable rule of thumb for likelihood fits,
         Peduzzi et al. 1996); else the hand-set index is used.
         """
-        k = next(iter(fitted["usable"]), None)
-        if k is None:
+        if not fitted["usable"]:
             return False
         weights = len(fitted["features"][(0, stages[0])]) + 1 + int(has_tps) + int(bool(ind_cols))
         positives = [sum(int((fitted["targets"][(j, s)] > 0).sum()) for j in fitted["usable"]) for s in stages]

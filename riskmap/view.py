@@ -110,8 +110,9 @@ def make_view(result: Result, stage: str, filters: ViewFilter | None = None) -> 
         if result.as_of is not None:
             ik = ik & (inc["date"] <= pd.Timestamp(result.as_of)).to_numpy()
         inc = inc.loc[ik]
-    method = getattr(result.model, "method_", None)
-    return View(stage=stage, villages=v, tps=t, incidents=inc, posts=result.layers.posts, filters=f, method=method)
+    return View(
+        stage=stage, villages=v, tps=t, incidents=inc, posts=result.layers.posts, filters=f, method=result.method
+    )
 
 
 _REGENCY_PREFIXES = {"kab": "kabupaten", "kabupaten": "kabupaten", "kota": "kota", "kotamadya": "kota"}
