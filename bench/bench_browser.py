@@ -1,0 +1,226 @@
+"""Benchmark the planner's map at province size in a real browser (Debian chromium + Playwright).
+
+Starts the real app (``streamlit run app.py``, headless, on a free local port,
+every request off this machine blocked, as the e2e tests do), uploads the
+synthetic province of ``bench/bench_app.py`` (3,400 villages, 10,000 TPS,
+5,000 incidents) through the sidebar's upload widgets, and measures in the
+page:
+
+* open: from the village file's upload (TPS and incidents uploaded first) to
+  the village layer drawn with the stage's colours (load, score, map build,
+  transfer, drawing);
+* stage switch: from the click on another stage to every village polygon
+  carrying that stage's colour, for all four stages, several rounds; and
+  whether the map was created anew (a marker set in the map's frame survives
+  only if it was not);
+* JS heap: ``Runtime.getHeapUsage`` before and after
+  ``HeapProfiler.collectGarbage`` (Chrome DevTools Protocol), after the
+  switches.
+
+"Drawn" means: every village feature of the map (Leaflet layers with
+``kind == "village"``) has the fill colour of its category for the stage,
+then two animation frames passed (the canvas or SVG has painted). The
+expected colours come from scoring the same files with ``riskmap.pipeline``.
+
+Targets (issue 12): open <= 3 s, stage switch <= 0.5 s, heap kept after
+garbage collection <= 150 MB.
+
+Usage: ``python bench/bench_browser.py [--rounds 3] [--shot out.png]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+
+from bench_app import ensure_province  # noqa: E402
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+from riskmap import pipeline  # noqa: E402
+from riskmap.config import load_config  # noqa: E402
+from riskmap.mapping import CATEGORY_COLORS  # noqa: E402
+from tests.test_e2e_browser import CHROMIUM, CHROMIUM_ARGS, LOCAL, serve_app  # noqa: E402
+
+_STATE_JS = """
+() => {
+    const m = window.map;
+    if (!m || !m.eachLayer) return null;
+    const pairs = [];
+    m.eachLayer(l => {
+        const p = l.feature && l.feature.properties;
+        if (p && p.kind === 'village' && l.options) pairs.push(p.id + ':' + l.options.fillColor + ';');
+    });
+    pairs.sort();
+    let h = 0x811c9dc5;
+    const text = pairs.join('');
+    for (let i = 0; i < text.length; i++) {
+        h ^= text.charCodeAt(i);
+        h = Math.imul(h, 0x01000193) >>> 0;
+    }
+    return {n: pairs.length, hash: h, marker: window.__rm_bench_marker || null};
+}
+"""
+"""Count and FNV-1a hash of the village features' ``id:fill;`` (sorted), and the marker a step left in this frame."""
+
+
+def _signature(per_village: dict[str, str]) -> int:
+    """The hash ``_STATE_JS`` computes, for the expected colours."""
+    h = 0x811C9DC5
+    for ch in "".join(sorted(f"{code}:{colour};" for code, colour in per_village.items())):
+        h = ((h ^ ord(ch)) * 0x01000193) & 0xFFFFFFFF
+    return h
+
+
+_PAINTED_JS = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(Date.now()))))"
+
+_FEATURE_FILLS_JS = """
+() => {
+    const out = {};
+    window.map.eachLayer(l => {
+        const p = l.feature && l.feature.properties;
+        if (p && p.kind === 'village') out[p.id] = l.options.fillColor;
+    });
+    return out;
+}
+"""
+
+
+def _machine() -> str:
+    cpu = ""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return f"{cpu or platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}, load {load}"
+
+
+def _expected(result: Any, stage: str) -> dict[str, str]:
+    """The colour per village code that the map must show for ``stage``."""
+    colours = result.villages[f"level_{stage}"].astype(str).map(CATEGORY_COLORS)
+    return dict(zip(result.villages["village_code"], colours, strict=True))
+
+
+def _wait_drawn(page: Any, per_village: dict[str, str], timeout: float = 120.0) -> tuple[float, Any]:
+    """Poll every frame until one holds a map whose village fills are ``per_village``; painted time (s), frame."""
+    want = _signature(per_village)
+    deadline = time.time() + timeout
+    seen = None
+    while time.time() < deadline:
+        for frame in page.frames:
+            if "st_folium" not in frame.url:
+                continue
+            try:
+                state = seen = frame.evaluate(_STATE_JS)
+                if state and state["n"] == len(per_village) and state["hash"] == want:
+                    return frame.evaluate(_PAINTED_JS) / 1000.0, frame
+            except Exception:  # the frame is being replaced by a rerun
+                continue
+        page.wait_for_timeout(20)  # (lets Playwright see frames attach; time.sleep would not)
+    raise AssertionError(f"no map with the expected colours within {timeout:.0f} s; last seen: {seen}")
+
+
+def _check_every_feature(frame: Any, per_village: dict[str, str]) -> None:
+    shown = frame.evaluate(_FEATURE_FILLS_JS)
+    wrong = sum(1 for code, colour in per_village.items() if shown.get(code) != colour)
+    if wrong or len(shown) != len(per_village):
+        raise AssertionError(f"{wrong} village(s) with the wrong colour, {len(shown)} shown of {len(per_village)}")
+
+
+def _choose(page: Any, label: str, option: str) -> None:
+    page.get_by_label(label, exact=False).first.click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def main() -> None:
+    """Generate the province if needed, drive the app in chromium, print medians."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--rounds", type=int, default=3, help="rounds of switches through the four stages")
+    ap.add_argument("--shot", type=Path, default=None, help="save a screenshot of the province map here")
+    args = ap.parse_args()
+    data = ensure_province()
+    config = load_config()
+    result = pipeline.run(data / "villages.parquet", data / "tps.csv", data / "incidents.csv", config=config)
+    stages = list(config.stages)
+    expected = {s: _expected(result, s) for s in stages}
+    n_v, n_t, n_i = len(result.villages), len(result.tps), result.report["incidents"].used
+
+    server = serve_app()
+    url = next(server)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            context = browser.new_context(viewport={"width": 1500, "height": 1100})
+            context.route("**/*", lambda r: r.continue_() if r.request.url.startswith(LOCAL) else r.abort())
+            page = context.new_page()
+            page.goto(url)
+            page.get_by_text("Unggah file sendiri").click()
+            inputs = page.locator("[data-testid=stFileUploader] input[type=file]")
+            inputs.nth(0).wait_for(state="attached", timeout=60_000)
+            inputs.nth(1).set_input_files(str(data / "tps.csv"))
+            inputs.nth(2).set_input_files(str(data / "incidents.csv"))
+            page.wait_for_timeout(1500)
+            t0 = time.time()
+            inputs.nth(0).set_input_files(str(data / "villages.parquet"))
+            painted, frame = _wait_drawn(page, expected[stages[0]])
+            open_s = painted - t0
+            _check_every_feature(frame, expected[stages[0]])
+            page.wait_for_timeout(1500)
+            if args.shot:
+                page.screenshot(path=str(args.shot), full_page=True)
+
+            switches: list[float] = []
+            recreated = 0
+            current = stages[0]
+            order = [s for _ in range(args.rounds) for s in stages[1:] + stages[:1]]
+            for stage in order:
+                if stage == current:
+                    continue
+                frame.evaluate("() => { window.__rm_bench_marker = 'kept'; }")
+                page.wait_for_timeout(800)  # the page is idle, as a user's click finds it
+                t0 = time.time()
+                _choose(page, "Tahapan", config.stage_label(stage, "id"))
+                painted, frame = _wait_drawn(page, expected[stage])
+                switches.append(painted - t0)
+                recreated += frame.evaluate(_STATE_JS)["marker"] != "kept"
+                _check_every_feature(frame, expected[stage])
+                current = stage
+
+            cdp = context.new_cdp_session(page)
+            before = cdp.send("Runtime.getHeapUsage")["usedSize"] / 1e6
+            cdp.send("HeapProfiler.enable")
+            cdp.send("HeapProfiler.collectGarbage")
+            after = cdp.send("Runtime.getHeapUsage")["usedSize"] / 1e6
+            context.close()
+            browser.close()
+    finally:
+        with contextlib.suppress(StopIteration):
+            next(server)
+
+    switch = statistics.median(switches)
+    print(f"machine: {_machine()}")
+    print(f"data: {n_v} villages, {n_t} TPS, {n_i} incidents (synthetic province, bench/_data/province)")
+    print(f"chromium {CHROMIUM}; {len(switches)} stage switches ({args.rounds} rounds of the four stages)")
+    ok = {True: "PASS", False: "FAIL"}
+    print(f"  upload to map drawn                : {open_s:6.2f} s   target <= 3 s    {ok[open_s <= 3]}")
+    print(
+        f"  stage switch to recoloured map     : {switch:6.2f} s   target <= 0.5 s  {ok[switch <= 0.5]}"
+        f"   (min {min(switches):.2f}, max {max(switches):.2f}; map created anew {recreated} of {len(switches)} times)"
+    )
+    print(f"  JS heap before garbage collection  : {before:6.0f} MB")
+    print(f"  JS heap kept after collection      : {after:6.0f} MB  target <= 150 MB {ok[after <= 150]}")
+
+
+if __name__ == "__main__":
+    main()
