@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from typing import Any
 
 import folium
@@ -25,6 +26,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from branca.element import MacroElement, Template
+from folium.elements import JSCSSMixin
 from folium.template import Template as FoliumTemplate
 
 from riskmap import i18n
@@ -150,12 +152,8 @@ _install_safe_json()
 ASSET_URL = "/app/static/vendor"
 """Where Streamlit serves the vendored Leaflet files (``static/vendor``)."""
 
-CATEGORY_COLORS: dict[str, str] = {
-    "kurang rawan": "#1a9641",
-    "rawan": "#fdae61",
-    "sangat rawan": "#d7191c",
-}
-"""Fill colour per category (ColorBrewer RdYlGn, colour-blind friendly end points)."""
+CATEGORY_COLORS: dict[str, str] = dict(zip(CATEGORIES, ("#1a9641", "#fdae61", "#d7191c"), strict=True))
+"""Fill colour per category, low to high (ColorBrewer RdYlGn, colour-blind friendly end points)."""
 
 HOTSPOT_STYLE: dict[str, dict[str, Any]] = {
     "hot_99": {"color": "#b30000", "weight": 4, "dashArray": None},
@@ -166,10 +164,6 @@ HOTSPOT_STYLE: dict[str, dict[str, Any]] = {
     "cold_99": {"color": "#08519c", "weight": 4, "dashArray": None},
 }
 """Outline per hot-spot class (no fill): hot red, cold blue, thicker and solid with the confidence."""
-
-MAX_TPS_AS_SHAPES = 3000
-"""Above this many TPS, they are drawn as a fast cluster layer (not clickable)."""
-
 
 def use_local_assets(base: str = ASSET_URL) -> None:
     """Point folium and the plugins we use at the vendored assets (idempotent)."""
@@ -184,6 +178,8 @@ def use_local_assets(base: str = ASSET_URL) -> None:
         cls.default_js = cluster_js
         cls.default_css = cluster_css
     plugins.HeatMap.default_js = [("leaflet-heat.js", f"{base}/heat/leaflet-heat.js")]
+    _StageMap.default_js = cluster_js + plugins.HeatMap.default_js
+    _StageMap.default_css = cluster_css
     plugins.Fullscreen.default_js = [("Control.Fullscreen.js", f"{base}/fullscreen/Control.FullScreen.js")]
     plugins.Fullscreen.default_css = [("Control.FullScreen.css", f"{base}/fullscreen/Control.FullScreen.css")]
     plugins.MeasureControl.default_js = [("leaflet_measure_js", f"{base}/measure/leaflet-measure.js")]
@@ -213,17 +209,6 @@ def display_geometry(villages: gpd.GeoDataFrame, tolerance_m: float | None = Non
     return shapely.transform(simple, lambda xy: np.round(xy, 5))
 
 
-def _round_coords(geom: dict[str, Any], nd: int = 5) -> dict[str, Any]:
-    def rnd(c: Any) -> Any:
-        return (
-            [rnd(x) for x in c]
-            if isinstance(c, (list, tuple)) and c and isinstance(c[0], (list, tuple))
-            else [round(float(c[0]), nd), round(float(c[1]), nd)]
-        )
-
-    return {"type": geom["type"], "coordinates": rnd(geom["coordinates"])}
-
-
 def _features(geoms: np.ndarray, props: pd.DataFrame) -> dict[str, Any]:
     mapping = shapely.geometry.mapping
     records = props.to_dict("records")
@@ -241,14 +226,12 @@ def _tip(title: str, rows: list[tuple[str, str]]) -> str:
 
 
 def village_features(view: View, geoms: np.ndarray, *, lang: str = "id") -> dict[str, Any]:
-    """GeoJSON of the view's villages with escaped tooltip HTML per feature."""
+    """GeoJSON of the view's villages with escaped tooltip HTML of the view's stage per feature (``tip``)."""
     v = view.villages
     s = view.stage
     factors = factor_text(v, s, lang=lang)
     level_label = {c: i18n.t(c, lang) for c in CATEGORIES}
-    score_w = "Skor" if lang == "id" else "Score"
-    cat_w = "Kategori" if lang == "id" else "Category"
-    fac_w = "Faktor utama" if lang == "id" else "Top factors"
+    score_w, cat_w, fac_w = (i18n.t(k, lang) for k in ("map_score", "map_category", "map_factors"))
     hot = hotspot_column(v, s)
     hot_w = i18n.t("hotspot_tip", lang)
     classes = v[hot] if hot is not None else pd.Series(None, index=v.index, dtype=object)
@@ -273,59 +256,135 @@ def village_features(view: View, geoms: np.ndarray, *, lang: str = "id") -> dict
     return _features(geoms, props)
 
 
-def tps_features(view: View, *, lang: str = "id") -> dict[str, Any]:
-    """GeoJSON points of the view's TPS with escaped tooltip HTML."""
+# -- the stage map: one map for every stage, recoloured in the browser (issue 12) ----------------------------------
+def _display_settings(config: Config) -> dict[str, Any]:
+    """The ``[display]`` table of the configuration."""
+    return dict(config.data.get("display", {}))
+
+
+def _level_codes(values: pd.Series) -> list[int]:
+    """Category ids as indexes into :data:`CATEGORIES`; an unknown or missing category is ``len(CATEGORIES)``."""
+    codes = pd.Categorical(values.astype(object), categories=list(CATEGORIES)).codes.astype(int)
+    return np.where(codes < 0, len(CATEGORIES), codes).tolist()
+
+
+def _scores(values: pd.Series) -> list[int | None]:
+    """Scores rounded to whole points (None where missing)."""
+    arr = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    return [None if not np.isfinite(x) else int(round(x)) for x in arr]
+
+
+def _per_stage(columns: list[list[Any]]) -> list[list[Any]]:
+    """Per-stage lists (one per stage) turned into one list per row with a value per stage."""
+    return [list(row) for row in zip(*columns, strict=True)] if columns else []
+
+
+def _hotspot_codes(villages: pd.DataFrame, stages: list[str], lang: str) -> tuple[list[list[int]], list[str], list[Any]]:
+    """Hot-spot class per village and stage as indexes into labels (escaped) and outline styles; -1: no column."""
+    values: list[str] = []
+    per_stage = []
+    for s in stages:
+        col = hotspot_column(villages, s)
+        if col is None:
+            per_stage.append([-1] * len(villages))
+            continue
+        cls = villages[col].astype(object).where(villages[col].notna(), "ns").astype(str)
+        for c in pd.unique(cls):
+            if c not in values:
+                values.append(c)
+        index = {c: i for i, c in enumerate(values)}
+        per_stage.append([index[c] for c in cls])
+    labels = [esc(hotspot_label(c, lang)) for c in values]
+    styles = [HOTSPOT_STYLE.get(c) for c in values]
+    return _per_stage(per_stage), labels, styles
+
+
+def _village_payload(view: View, geoms: np.ndarray, stages: list[str], lang: str) -> dict[str, Any]:
+    """Villages as GeoJSON whose properties carry every stage: category (``lv``), score (``sc``), factors (``fx``).
+
+    Every text is escaped here; the browser assembles the tooltip from these pieces.
+    """
+    v = view.villages
+    titles = [f"<b>{esc(n)} <small>({esc(d)})</small></b>" for n, d in zip(v["village_name"], v["district"], strict=True)]
+    levels = _per_stage([_level_codes(v[f"level_{s}"]) for s in stages])
+    scores = _per_stage([_scores(v[f"risk_{s}"]) for s in stages])
+    factors = _per_stage([[esc(f) for f in factor_text(v, s, lang=lang)] for s in stages])
+    hot, hot_labels, hot_styles = _hotspot_codes(v, stages, lang)
+    props = pd.DataFrame(
+        {"kind": "village", "id": v["village_code"].astype(str).to_numpy(), "t": titles, "lv": levels, "sc": scores}
+    )
+    props["fx"] = factors
+    if any(hotspot_column(v, s) for s in stages):
+        props["hs"] = hot
+    return {"features": _features(geoms, props), "hot_labels": hot_labels, "hot_styles": hot_styles}
+
+
+def _tps_payload(view: View, stages: list[str], lang: str, as_shapes: bool) -> dict[str, Any] | None:
+    """TPS of the view with every stage's category: GeoJSON points with tooltip pieces, or compact rows.
+
+    Rows (for a cluster layer) are ``[lat, lon, category index per stage...]``, EPSG:4326 degrees.
+    """
     t = view.tps
-    s = view.stage
-    factors = factor_text(t, s, unit="tps", lang=lang)
-    level_label = {c: i18n.t(c, lang) for c in CATEGORIES}
-    tips = [
-        _tip(
-            f"TPS {esc(num or tid)} {esc(vname)}",
-            [
-                ("Alamat" if lang == "id" else "Address", esc(addr) or "-"),
-                ("Skor" if lang == "id" else "Score", f"{score:.0f}"),
-                ("Kategori" if lang == "id" else "Category", esc(level_label.get(level, level))),
-                ("Faktor utama" if lang == "id" else "Top factors", esc(fac) or "-"),
-            ],
-        )
-        for tid, num, vname, addr, score, level, fac in zip(
-            t["tps_id"],
-            t["tps_number"],
-            t["village_name"],
-            t["address"],
-            t[f"risk_{s}"],
-            t[f"level_{s}"],
-            factors,
-            strict=True,
-        )
+    if t is None or not len(t):
+        return None
+    levels = _per_stage([_level_codes(t[f"level_{s}"]) for s in stages])
+    if not as_shapes:
+        ys, xs = t.geometry.y.round(6).tolist(), t.geometry.x.round(6).tolist()
+        return {"rows": [[y, x, *lv] for y, x, lv in zip(ys, xs, levels, strict=True)]}
+    titles = [
+        f"<b>TPS {esc(num or tid)} {esc(vname)}</b>"
+        for tid, num, vname in zip(t["tps_id"], t["tps_number"], t["village_name"], strict=True)
     ]
     props = pd.DataFrame(
-        {"kind": "tps", "id": t["tps_id"].to_numpy(), "level": t[f"level_{s}"].to_numpy(), "tip": tips}
+        {
+            "kind": "tps",
+            "id": t["tps_id"].astype(str).to_numpy(),
+            "t": titles,
+            "ad": [esc(a) or "-" for a in t["address"]],
+            "lv": levels,
+            "sc": _per_stage([_scores(t[f"risk_{s}"]) for s in stages]),
+        }
     )
-    return _features(shapely.transform(t.geometry.to_numpy(), lambda xy: np.round(xy, 6)), props)
+    props["fx"] = _per_stage([[esc(f) for f in factor_text(t, s, unit="tps", lang=lang)] for s in stages])
+    geoms = shapely.transform(t.geometry.to_numpy(), lambda xy: np.round(xy, 6))
+    return {"features": _features(geoms, props)}
 
 
-_LEGEND = """
-{% macro html(this, kwargs) %}{% endmacro %}
-{% macro script(this, kwargs) %}
-    (function() {
-        var legend = L.control({position: 'bottomright'});
-        legend.onAdd = function () {
-            var div = L.DomUtil.create('div', 'riskmap-legend');
-            div.style.cssText = 'background:white;padding:6px 8px;border:1px solid #999;font:12px sans-serif;'
-                + 'line-height:18px;max-width:220px';
-            div.innerHTML = {{ this.html|tojson }};
-            return div;
-        };
-        legend.addTo({{ this._parent.get_name() }});
-    })();
-{% endmacro %}
-"""
+def _heat_payload(view: View, stages: list[str], weights: Any) -> dict[str, Any] | None:
+    """Incident positions (EPSG:4326) and, per stage, each incident's weight for the heat layer."""
+    inc = view.incidents
+    if inc is None or not len(inc):
+        return None
+    pts = inc[inc["precision"] != "region"]
+    if not len(pts):
+        return None
+    per_stage = []
+    for s in stages:
+        w = weights[s] if weights is not None and s in weights else None
+        w = w.reindex(pts.index).fillna(0.0) if w is not None else pd.Series(1.0, index=pts.index)
+        per_stage.append(np.round(w.to_numpy(dtype=float), 4).tolist())
+    return {"ll": [[y, x] for y, x in zip(pts.geometry.y.round(6), pts.geometry.x.round(6), strict=True)], "w": per_stage}
+
+
+CLUSTER_CSS = """<style>
+.rm-cluster { background: rgba(96, 125, 139, 0.35); border-radius: 20px; }
+.rm-cluster div { width: 30px; height: 30px; margin-left: 5px; margin-top: 5px; border-radius: 15px;
+  background: rgba(38, 50, 56, 0.85); color: #ffffff; text-align: center; font: bold 12px sans-serif; }
+.rm-cluster span { line-height: 30px; }
+.rm-cluster-incident div { background: rgba(74, 20, 140, 0.85); }
+</style>"""
+"""Cluster bubbles in neutral grey (TPS) or purple (incidents) with the count: never the categories' colours."""
+
+_CLUSTER_ICON = (
+    "function (kind) { return function (cluster) { return L.divIcon({html: '<div><span>' + "
+    "cluster.getChildCount() + '</span></div>', className: 'marker-cluster rm-cluster rm-cluster-' + kind, "
+    "iconSize: new L.Point(40, 40)}); }; }"
+)
+"""JavaScript: the icon of a cluster bubble (the number of points inside, in a neutral colour)."""
 
 
 class _PointCluster(plugins.FastMarkerCluster):
-    """FastMarkerCluster that honours ``show=False`` (folium's always adds itself)."""
+    """FastMarkerCluster that honours ``show=False`` (folium's always adds itself), with neutral bubbles."""
 
     _template = FoliumTemplate(
         """
@@ -333,7 +392,9 @@ class _PointCluster(plugins.FastMarkerCluster):
             var {{ this.get_name() }} = (function(){
                 {{ this.callback }}
                 var data = {{ this.data|tojson }};
-                var cluster = L.markerClusterGroup({{ this.options|tojavascript }});
+                var options = {{ this.options|tojavascript }};
+                options.iconCreateFunction = (""" + _CLUSTER_ICON + """)('incident');
+                var cluster = L.markerClusterGroup(options);
                 for (var i = 0; i < data.length; i++) {
                     callback(data[i]).addTo(cluster);
                 }
@@ -350,15 +411,188 @@ _POST_ICON = (
 )
 
 
-class _Legend(MacroElement):
-    """A legend control; its HTML is built (and escaped) in Python."""
+_STAGE_MAP_JS = """
+{% macro script(this, kwargs) %}
+(function() {
+    var map = {{ this._parent.get_name() }};
+    var D = {{ this.payload }};
+    var renderer = D.canvas ? L.canvas({padding: 0.5}) : L.svg({padding: 0.5});
+    var state = {stage: 0, selected: null};
+    var clusterIcon = (""" + _CLUSTER_ICON + """);
+    function row(label, value) { return '<br>' + label + ': <b>' + value + '</b>'; }
+    function score(v) { return v === null || v === undefined ? '-' : v; }
+    function areaStyle(f) {
+        var p = f.properties, sel = p.id === state.selected;
+        return {fillColor: D.colors[p.lv[state.stage]], color: sel ? '#0000ff' : '#333333', weight: sel ? 4 : 1,
+                opacity: 1, fillOpacity: D.fill_opacity};
+    }
+    function areaTip(layer) {
+        var p = layer.feature.properties, s = state.stage, L_ = D.labels;
+        if (p.kind !== 'village') return p.t + p.rs[s];
+        var out = p.t + row(L_.score, score(p.sc[s])) + row(L_.category, L_.levels[p.lv[s]])
+            + row(L_.factors, p.fx[s] || '-');
+        if (p.hs && p.hs[s] >= 0) out += row(L_.hotspot, D.hot_labels[p.hs[s]]);
+        return out;
+    }
+    var areas = L.geoJSON(D.areas, {renderer: renderer, className: D.area_class, style: areaStyle});
+    areas.bindTooltip(areaTip, {sticky: true});
+    areas.on('mouseover', function (e) { e.layer.setStyle({weight: 3, color: '#000000'}); });
+    areas.on('mouseout', function (e) { areas.resetStyle(e.layer); });
+    areas.addTo(map);
+    var overlays = [[D.names.areas, areas]];
 
-    _template = FoliumTemplate(_LEGEND)
+    var hot = null;
+    if (D.hot_styles && D.hot_styles.some(function (s) { return s; })) {
+        hot = L.layerGroup().addTo(map);
+        overlays.push([D.names.hotspot, hot]);
+    }
+    function drawHot() {
+        if (!hot) return;
+        hot.clearLayers();
+        var s = state.stage;
+        areas.eachLayer(function (l) {
+            var p = l.feature.properties, st = p.hs && p.hs[s] >= 0 ? D.hot_styles[p.hs[s]] : null;
+            if (!st) return;
+            hot.addLayer(L.polygon(l.getLatLngs(), {renderer: renderer, className: 'rm-hotspot', interactive: false,
+                fill: false, color: st.color, weight: st.weight, dashArray: st.dashArray, opacity: 0.95}));
+        });
+    }
 
-    def __init__(self, html: str) -> None:
+    var tps = null, tpsMarkers = [];
+    function tpsStyle(f) {
+        var p = f.properties, sel = p.id === state.selected;
+        return {fillColor: D.colors[p.lv[state.stage]], color: sel ? '#0000ff' : '#000000', weight: sel ? 3 : 1,
+                radius: sel ? 9 : 5, fillOpacity: 0.95};
+    }
+    if (D.tps && D.tps.features) {
+        tps = L.geoJSON(D.tps.features, {renderer: renderer, className: 'rm-tps', style: tpsStyle,
+            pointToLayer: function (f, ll) { return L.circleMarker(ll, {renderer: renderer, className: 'rm-tps'}); }});
+        tps.bindTooltip(function (layer) {
+            var p = layer.feature.properties, s = state.stage, L_ = D.labels;
+            return p.t + row(L_.address, p.ad) + row(L_.score, score(p.sc[s])) + row(L_.category, L_.levels[p.lv[s]])
+                + row(L_.factors, p.fx[s] || '-');
+        }, {sticky: true});
+    } else if (D.tps && D.tps.rows) {
+        tps = L.markerClusterGroup({maxClusterRadius: 80, iconCreateFunction: clusterIcon('tps')});
+        var rows = D.tps.rows;
+        for (var i = 0; i < rows.length; i++) {
+            var m = L.circleMarker([rows[i][0], rows[i][1]], {renderer: renderer, radius: 5, color: '#000', weight: 1,
+                fillOpacity: 0.95, interactive: false});
+            m.rmLevels = rows[i].slice(2);
+            tpsMarkers.push(m);
+        }
+        tps.addLayers(tpsMarkers);
+    }
+    if (tps) { tps.addTo(map); overlays.push([D.names.tps, tps]); }
+
+    var heat = null;
+    function heatPoints() {
+        var w = D.heat.w[state.stage], out = [];
+        for (var i = 0; i < w.length; i++) if (w[i] > 0) out.push([D.heat.ll[i][0], D.heat.ll[i][1], w[i]]);
+        return out;
+    }
+    if (D.heat && L.heatLayer) {
+        heat = L.heatLayer([], {radius: 18, blur: 15, minOpacity: 0.3, maxZoom: 18}).addTo(map);
+        overlays.push([D.names.heat, heat]);
+    }
+
+    var legend = L.control({position: 'bottomright'}), legendDiv = null;
+    legend.onAdd = function () {
+        legendDiv = L.DomUtil.create('div', 'riskmap-legend');
+        legendDiv.style.cssText = 'background:white;padding:6px 8px;border:1px solid #999;font:12px sans-serif;'
+            + 'line-height:18px;max-width:220px';
+        legendDiv.innerHTML = D.legends[state.stage];
+        return legendDiv;
+    };
+    legend.addTo(map);
+
+    map.riskmap = {
+        overlays: overlays,
+        areas: areas,
+        show: function (stage, selected) {
+            var changed = stage !== state.stage || selected !== state.selected;
+            state.stage = stage;
+            state.selected = selected;
+            if (!changed && map.riskmap.shown) return;
+            map.riskmap.shown = true;
+            areas.setStyle(areaStyle);
+            if (tps && tps.setStyle && !tpsMarkers.length) tps.setStyle(tpsStyle);
+            for (var i = 0; i < tpsMarkers.length; i++) {
+                tpsMarkers[i].setStyle({fillColor: D.colors[tpsMarkers[i].rmLevels[stage]]});
+            }
+            drawHot();
+            if (heat) heat.setLatLngs(heatPoints());
+            if (legendDiv) legendDiv.innerHTML = D.legends[stage];
+            map.getContainer().setAttribute('data-rm-stage', D.stages[stage]);
+        }
+    };
+})();
+{% endmacro %}
+"""
+
+
+class _StageMap(JSCSSMixin, MacroElement):
+    """The stage-dependent layers of a map, for every stage at once, and their restyling in the browser.
+
+    The map's script is the same for every stage (so streamlit-folium keeps the
+    map when the stage changes); :class:`_StageSetter` picks the stage and the
+    selected feature. ``payload`` is a :func:`js_literal`: every text in it was
+    escaped in Python and no user string can form template syntax or end the script.
+    """
+
+    _template = FoliumTemplate(_STAGE_MAP_JS)
+
+    def __init__(self, payload: str) -> None:
         super().__init__()
-        self._name = "RiskmapLegend"
-        self.html = html
+        self._name = "RiskmapStages"
+        self.payload = payload
+
+
+class _StageSetter(MacroElement):
+    """Shows one stage (and outlines the selected feature) on the map's :class:`_StageMap` layers."""
+
+    _template = FoliumTemplate(
+        """
+        {% macro script(this, kwargs) %}
+            {{ this.map.get_name() }}.riskmap.show({{ this.stage }}, {{ this.selected }});
+        {% endmacro %}"""
+    )
+
+    def __init__(self, m: folium.Map, stage: int, selected: str | None) -> None:
+        super().__init__()
+        self._name = "RiskmapStageSetter"
+        self.map = m
+        self.stage = int(stage)
+        self.selected = js_literal(selected)
+
+
+class _Overlays(MacroElement):
+    """Adds the :class:`_StageMap` layers to the map's layer control (rendered after the control)."""
+
+    _template = FoliumTemplate(
+        """
+        {% macro script(this, kwargs) %}
+            {{ this._parent.get_name() }}.riskmap.overlays.forEach(function (o) {
+                {{ this.control.get_name() }}.addOverlay(o[1], o[0]);
+            });
+        {% endmacro %}"""
+    )
+
+    def __init__(self, control: folium.LayerControl) -> None:
+        super().__init__()
+        self._name = "RiskmapOverlays"
+        self.control = control
+
+
+def stage_setter(fmap: folium.Map, view: View, config: Config, selected: str | None = None) -> folium.FeatureGroup:
+    """What a stage switch sends: a tiny script that recolours the map built by :func:`build_map` (``live_stage``).
+
+    Give it to ``st_folium(..., feature_group_to_add=...)``: streamlit-folium then
+    keeps the map (its script is the same for every stage) and runs only this.
+    """
+    group = folium.FeatureGroup(name="riskmap-stage", control=False)
+    group.add_child(_StageSetter(fmap, list(config.stages).index(view.stage), selected))
+    return group
 
 
 class _Tooltip(MacroElement):
@@ -389,6 +623,13 @@ def _feature_tooltip(feats: dict[str, Any] | None) -> folium.GeoJsonTooltip | No
     return folium.GeoJsonTooltip(fields=["tip"], labels=False, sticky=True)
 
 
+def _swatch(color: str) -> str:
+    return (
+        f"<i style='display:inline-block;width:12px;height:12px;background:{color};"
+        "border:1px solid #555;margin-right:4px'></i>"
+    )
+
+
 def legend_html(view: View, config: Config, *, lang: str = "id") -> str:
     """Legend: the stage, each category's colour with village and TPS counts, hot spots, the method.
 
@@ -400,11 +641,9 @@ def legend_html(view: View, config: Config, *, lang: str = "id") -> str:
     vc = view.villages[f"level_{s}"].value_counts()
     tc = view.tps[f"level_{s}"].value_counts() if view.tps is not None else pd.Series(dtype=int)
     head = f"<b>{esc(config.stage_label(s, lang))}</b><br>"
-    unit = "kel./TPS" if lang == "id" else "villages/TPS"
+    unit = esc(i18n.t("map_unit_villages_tps", lang))
     rows = "".join(
-        f"<i style='display:inline-block;width:12px;height:12px;background:{CATEGORY_COLORS[c]};"
-        f"border:1px solid #555;margin-right:4px'></i>{esc(i18n.t(c, lang))}: "
-        f"{int(vc.get(c, 0))} / {int(tc.get(c, 0))}<br>"
+        f"{_swatch(CATEGORY_COLORS[c])}{esc(i18n.t(c, lang))}: {int(vc.get(c, 0))} / {int(tc.get(c, 0))}<br>"
         for c in reversed(CATEGORIES)
     )
     hot = hotspot_column(view.villages, s)
@@ -424,6 +663,62 @@ def legend_html(view: View, config: Config, *, lang: str = "id") -> str:
     return head + rows + f"<small>{unit}</small><br>" + spots + method
 
 
+def _labels(lang: str) -> dict[str, Any]:
+    """Tooltip words of the stage map, escaped."""
+    return {
+        "score": esc(i18n.t("map_score", lang)),
+        "category": esc(i18n.t("map_category", lang)),
+        "factors": esc(i18n.t("map_factors", lang)),
+        "address": esc(i18n.t("map_address", lang)),
+        "hotspot": esc(i18n.t("hotspot_tip", lang)),
+        "levels": [esc(i18n.t(c, lang)) for c in CATEGORIES] + ["-"],
+    }
+
+
+def stage_payload(
+    view: View,
+    config: Config,
+    *,
+    geoms: np.ndarray | None = None,
+    lang: str = "id",
+    incident_weights: pd.DataFrame | dict[str, pd.Series] | None = None,
+) -> str:
+    """Everything the stage map draws, for every stage, as one JavaScript literal (the heavy part of the map).
+
+    The same for every stage of a view (unless a category filter makes the
+    view itself depend on the stage): the app computes it once per result,
+    filter and language. Every text in it is escaped; see :func:`build_map`
+    for the parameters.
+    """
+    stages = list(config.stages)
+    display = _display_settings(config)
+    if geoms is None:
+        geoms = display_geometry(view.villages)
+    villages = _village_payload(view, geoms, stages, lang)
+    n_tps = 0 if view.tps is None else len(view.tps)
+    data = {
+        "stages": stages,
+        "canvas": len(view.villages) > int(display["canvas_above_villages"]),
+        "colors": [CATEGORY_COLORS[c] for c in CATEGORIES] + ["#cccccc"],
+        "fill_opacity": 0.55,
+        "area_class": "rm-village",
+        "areas": villages["features"],
+        "hot_labels": villages["hot_labels"],
+        "hot_styles": villages["hot_styles"],
+        "tps": _tps_payload(view, stages, lang, n_tps <= int(display["cluster_tps_above"])),
+        "heat": _heat_payload(view, stages, incident_weights),
+        "labels": _labels(lang),
+        "names": {
+            "areas": esc(i18n.t("map_villages", lang)),
+            "hotspot": esc(i18n.t("hotspot_layer", lang)),
+            "tps": "TPS",
+            "heat": esc(i18n.t("map_heat", lang)),
+        },
+        "legends": [legend_html(replace(view, stage=s), config, lang=lang) for s in stages],
+    }
+    return js_literal(data)
+
+
 def build_map(
     view: View,
     config: Config,
@@ -432,19 +727,24 @@ def build_map(
     geoms: np.ndarray | None = None,
     tiles_url: str | None = None,
     tiles_attribution: str = "",
-    incident_weights: pd.Series | None = None,
+    incident_weights: pd.DataFrame | dict[str, pd.Series] | None = None,
     selected: str | None = None,
     pin: tuple[float, float] | None = None,
     alerts: pd.DataFrame | None = None,
+    live_stage: bool = False,
+    payload: str | None = None,
 ) -> folium.Map:
-    """Build the stage map.
+    """Build the stage map: one map that holds every stage, showing ``view.stage``.
 
     Parameters
     ----------
     view
-        Filtered layers of one stage (:func:`riskmap.view.make_view`).
+        Filtered layers of one stage (:func:`riskmap.view.make_view`); the
+        villages and TPS carry every stage's scores, so the map does too.
     config
-        For stage and type labels.
+        For stage and type labels and the ``[display]`` settings (canvas
+        renderer above ``canvas_above_villages``, TPS clustered above
+        ``cluster_tps_above``).
     lang
         ``id`` or ``en``.
     geoms
@@ -454,8 +754,9 @@ def build_map(
         XYZ tile URL template (online OSM or a local tile server); None for a
         plain background that needs no network.
     incident_weights
-        Stage weight per incident (index aligned with ``view.incidents``) for
-        the heat layer; plain counts when None.
+        Weight per incident for each stage (a column or ``{stage: Series}`` per
+        stage, index aligned with ``view.incidents``; ``RiskModel.incident_weights_``)
+        for the heat layer; plain counts when None or for a stage it lacks.
     selected
         Village code or TPS id to outline.
     pin
@@ -463,86 +764,24 @@ def build_map(
     alerts
         Early-warning markers, one row each: ``lat``, ``lon`` (EPSG:4326), ``level``
         (``district``/``regency``) and ``label`` (plain text); see :func:`alert_markers`.
+    live_stage
+        True: the map's script is the same for every stage and selection, and
+        shows nothing until :func:`stage_setter` runs (what the app sends with
+        ``st_folium(feature_group_to_add=...)``). False: the map shows
+        ``view.stage`` by itself.
+    payload
+        :func:`stage_payload` of this view, config, geometry and language
+        (the app caches it); computed when None.
     """
     m = _new_map(view, check_tiles_url(tiles_url), tiles_attribution)
-    s = view.stage
-    if geoms is None:
-        geoms = display_geometry(view.villages)
-
-    v_name = "Kelurahan/desa" if lang == "id" else "Villages"
-    feats = village_features(view, geoms, lang=lang)
-    folium.GeoJson(
-        feats,
-        name=v_name,
-        style_function=lambda f: {
-            "fillColor": CATEGORY_COLORS.get(f["properties"]["level"], "#cccccc"),
-            "color": "#333333" if f["properties"]["id"] != selected else "#0000ff",
-            "weight": 1 if f["properties"]["id"] != selected else 4,
-            "fillOpacity": 0.55,
-        },
-        highlight_function=lambda f: {"weight": 3, "color": "#000000"},
-        tooltip=_feature_tooltip(feats),
-        zoom_on_click=False,
-        className="rm-village",
-    ).add_to(m)
-
-    _hotspot_layer(m, view, geoms, lang)
-
-    if view.tps is not None and len(view.tps):
-        tps_name = "TPS"
-        if len(view.tps) <= MAX_TPS_AS_SHAPES:
-            folium.GeoJson(
-                tps_features(view, lang=lang),
-                name=tps_name,
-                marker=folium.CircleMarker(radius=5, fill=True, fill_opacity=0.95, weight=1),
-                style_function=lambda f: {
-                    "fillColor": CATEGORY_COLORS.get(f["properties"]["level"], "#cccccc"),
-                    "color": "#000000" if f["properties"]["id"] != selected else "#0000ff",
-                    "weight": 1 if f["properties"]["id"] != selected else 3,
-                    "radius": 5 if f["properties"]["id"] != selected else 9,
-                },
-                tooltip=_feature_tooltip(None),
-                className="rm-tps",
-            ).add_to(m)
-        else:
-            t = view.tps
-            data = list(
-                zip(
-                    t.geometry.y.round(6).tolist(),
-                    t.geometry.x.round(6).tolist(),
-                    pd.Categorical(t[f"level_{s}"], categories=list(CATEGORIES)).codes.tolist(),
-                    strict=True,
-                )
-            )
-            colors = js_literal([CATEGORY_COLORS[c] for c in CATEGORIES])
-            callback = (
-                f"function (row) {{ var C = {colors}; return L.circleMarker(new L.LatLng(row[0], row[1]), "
-                "{radius: 5, color: '#000', weight: 1, fillColor: C[row[2]] || '#cccccc', fillOpacity: 0.95}); }"
-            )
-            _PointCluster(data, callback=callback, name=tps_name).add_to(m)
+    if payload is None:
+        payload = stage_payload(view, config, geoms=geoms, lang=lang, incident_weights=incident_weights)
+    m.get_root().header.add_child(folium.Element(CLUSTER_CSS), name="riskmap_cluster_css")
+    m.add_child(_StageMap(payload))
 
     inc = view.incidents
     if inc is not None and len(inc):
         pts = inc[inc["precision"] != "region"]
-        weights = (
-            incident_weights.reindex(pts.index).fillna(0.0)
-            if incident_weights is not None
-            else pd.Series(1.0, index=pts.index)
-        )
-        heat = [
-            [y, x, w]
-            for y, x, w in zip(pts.geometry.y.round(6), pts.geometry.x.round(6), weights, strict=True)
-            if w > 0
-        ]
-        if heat:
-            plugins.HeatMap(
-                heat,
-                name="Sebaran insiden (heat)" if lang == "id" else "Incident heat",
-                radius=18,
-                blur=15,
-                min_opacity=0.3,
-                show=True,
-            ).add_to(m)
         # compact rows [lat, lon, date, type index, description]; the popup is assembled in the
         # browser from texts that were escaped here
         types = sorted(set(pts["type"]))
@@ -560,10 +799,10 @@ def build_map(
             "{radius: 4, color: '#6a1b9a', weight: 1, fillColor: '#ba68c8', fillOpacity: 0.9}); "
             "m.bindPopup('<b>' + row[2] + '</b> ' + T[row[3]] + '<br>' + row[4]); return m; }"
         )
-        _PointCluster(data, callback=callback, name="Insiden" if lang == "id" else "Incidents", show=False).add_to(m)
+        _PointCluster(data, callback=callback, name=i18n.t("map_incidents", lang), show=False).add_to(m)
 
     if view.posts is not None and len(view.posts):
-        group = folium.FeatureGroup(name="Pos polisi" if lang == "id" else "Police posts")
+        group = folium.FeatureGroup(name=i18n.t("map_posts", lang))
         for name, kind, geom in zip(view.posts["name"], view.posts["kind"], view.posts.geometry, strict=True):
             marker = folium.Marker(
                 [geom.y, geom.x], icon=folium.DivIcon(html=_POST_ICON, icon_size=(16, 16), icon_anchor=(8, 8))
@@ -586,8 +825,10 @@ def build_map(
             class_name="rm-pin",
         ).add_to(m)
 
-    _Legend(legend_html(view, config, lang=lang)).add_to(m)
-    _finish_map(m, view, lang)
+    control = _finish_map(m, view, lang)
+    m.add_child(_Overlays(control))
+    if not live_stage:
+        m.add_child(stage_setter(m, view, config, selected))
     return m
 
 
@@ -648,36 +889,6 @@ def _alert_layer(m: folium.Map, alerts: pd.DataFrame | None, lang: str) -> None:
     group.add_to(m)
 
 
-def _hotspot_layer(m: folium.Map, view: View, geoms: np.ndarray, lang: str) -> None:
-    """Outlines of the stage's hot and cold spot villages, a layer of its own (toggled in the layer control).
-
-    Nothing is drawn when the result has no ``hotspot_<stage>`` column or no
-    village is significant. The outlines do not catch the mouse: the village
-    below keeps its tooltip (which names the class) and its click.
-    """
-    col = hotspot_column(view.villages, view.stage)
-    if col is None:
-        return
-    cls = view.villages[col].to_numpy()
-    keep = np.isin(cls, HOTSPOT_CLASSES)
-    if not keep.any():
-        return
-    props = pd.DataFrame({"hotspot": cls[keep]})
-    folium.GeoJson(
-        _features(np.asarray(geoms)[keep], props),
-        name=i18n.t("hotspot_layer", lang),
-        style_function=lambda f: {
-            "fill": False,
-            "color": HOTSPOT_STYLE[f["properties"]["hotspot"]]["color"],
-            "weight": HOTSPOT_STYLE[f["properties"]["hotspot"]]["weight"],
-            "dashArray": HOTSPOT_STYLE[f["properties"]["hotspot"]]["dashArray"],
-            "opacity": 0.95,
-        },
-        interactive=False,
-        className="rm-hotspot",
-    ).add_to(m)
-
-
 def _new_map(view: View, tiles_url: str | None = None, tiles_attribution: str = "") -> folium.Map:
     """An empty map served from local assets; tiles only when a URL is given."""
     use_local_assets()
@@ -728,13 +939,14 @@ def check_tiles_url(url: str | None) -> str | None:
     return url
 
 
-def _finish_map(m: folium.Map, view: View, lang: str) -> None:
-    """Layer control, fullscreen, measuring tool, and a view fitted to the villages."""
-    folium.LayerControl(collapsed=True).add_to(m)
+def _finish_map(m: folium.Map, view: View, lang: str) -> folium.LayerControl:
+    """Layer control, fullscreen, measuring tool, and a view fitted to the villages; returns the layer control."""
+    control = folium.LayerControl(collapsed=True)
+    control.add_to(m)
     plugins.Fullscreen(
         position="topleft",
-        title="Layar penuh" if lang == "id" else "Full screen",
-        title_cancel="Keluar" if lang == "id" else "Exit",
+        title=i18n.t("map_fullscreen", lang),
+        title_cancel=i18n.t("map_fullscreen_exit", lang),
     ).add_to(m)
     plugins.MeasureControl(
         position="topleft",
@@ -745,6 +957,7 @@ def _finish_map(m: folium.Map, view: View, lang: str) -> None:
     bounds = view.villages.total_bounds if len(view.villages) else None
     if bounds is not None and np.isfinite(bounds).all():
         m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
+    return control
 
 
 def _center(view: View) -> list[float]:
@@ -771,12 +984,12 @@ def deployment_map(
     feats = village_features(view, geoms, lang=lang)
     folium.GeoJson(
         feats,
-        name="Kelurahan/desa" if lang == "id" else "Villages",
+        name=i18n.t("map_villages", lang),
         style_function=lambda f: {"fillColor": "#eeeeee", "color": "#777777", "weight": 1, "fillOpacity": 0.4},
         tooltip=_feature_tooltip(feats),
         className="rm-village",
     ).add_to(m)
-    lines = folium.FeatureGroup(name="Kelompok jaga" if lang == "id" else "Guard groups")
+    lines = folium.FeatureGroup(name=i18n.t("map_guard_groups", lang))
     for _, members in plan.groupby("group"):
         if len(members) < 2:
             continue
@@ -790,7 +1003,7 @@ def deployment_map(
         cat = str(getattr(row, f"level_{s}"))
         tip = (
             f"<b>TPS {esc(row.tps_id)}</b> {esc(row.village_name)}<br>{esc(i18n.t(cat, lang))} · "
-            f"{'polisi' if lang == 'id' else 'police'} {row.police:.2f} / {row.police_required:.2f} · "
+            f"{esc(i18n.t('map_tps_police', lang, assigned=f'{row.police:.2f}', required=f'{row.police_required:.2f}'))} · "
             f"Linmas {row.linmas:.1f}"
         )
         folium.CircleMarker(
@@ -803,7 +1016,7 @@ def deployment_map(
         ).add_child(_Tooltip(tip)).add_to(tps_group)
     tps_group.add_to(m)
     if posts is not None and len(posts):
-        group = folium.FeatureGroup(name="Pos terpilih" if lang == "id" else "Chosen posts")
+        group = folium.FeatureGroup(name=i18n.t("map_chosen_posts", lang))
         for row in posts.itertuples():
             folium.Circle(
                 [row.geometry.y, row.geometry.x],

@@ -196,6 +196,36 @@ def display_geometry(source: Source) -> Any:
     return _display_geometry(source.key, source.paths)
 
 
+_PAYLOADS: dict[int, dict[tuple[Any, ...], str]] = {}
+"""Stage-map payloads per scoring result (by id; an entry is dropped when its result is garbage-collected)."""
+MAX_PAYLOADS_PER_RESULT = 8
+
+
+def map_payload(result: pipeline.Result, view: Any, geoms: Any, lang: str) -> str:
+    """The stage map's payload (:func:`riskmap.mapping.stage_payload`) of ``view``, cached per result.
+
+    It holds every stage, so a stage switch finds it ready: the key is the
+    view's filters and the language (and the stage only when a category
+    filter makes the view depend on it). Kept as long as ``result`` (itself
+    cached on the data's content and the settings) lives.
+    """
+    from riskmap.mapping import stage_payload
+
+    key = (view.filters, view.stage if view.filters.levels else "", lang)
+    per_result = _PAYLOADS.get(id(result))
+    if per_result is None:
+        per_result = _PAYLOADS.setdefault(id(result), {})
+        weakref.finalize(result, _PAYLOADS.pop, id(result), None)
+    text = per_result.get(key)
+    if text is None:
+        weights = result.model.incident_weights_ if len(result.model.incident_weights_) else None
+        text = stage_payload(view, result.config, geoms=geoms, lang=lang, incident_weights=weights)
+        while len(per_result) >= MAX_PAYLOADS_PER_RESULT:
+            per_result.pop(next(iter(per_result)), None)
+        per_result[key] = text
+    return text
+
+
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _backtest(
     key: str, _paths: tuple[tuple[str, str | None], ...], overrides_json: str, stages: tuple[str, ...]

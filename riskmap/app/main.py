@@ -23,7 +23,7 @@ from riskmap.app.accuracy_page import accuracy_panel
 from riskmap.app.auth import Access
 from riskmap.config import CATEGORIES, Config, load_config
 from riskmap.export import XLSX_MAX_ROWS, XLSX_MIME, geojson_bytes, plain_table, run_metadata, xlsx_bytes
-from riskmap.mapping import alert_markers, build_map, check_tiles_url
+from riskmap.mapping import alert_markers, build_map, check_tiles_url, stage_setter
 from riskmap.pipeline import Result
 from riskmap.view import (
     ViewFilter,
@@ -281,7 +281,7 @@ def _tables(lang: str, result: Result, view: Any, stage: str, accuracy: Any = No
         c1, c2 = st.columns(2)
         c1.download_button(
             tr("dl_villages_geojson", lang),
-            geojson_bytes(view.villages),
+            lambda: geojson_bytes(view.villages),  # made when clicked: not at every stage switch
             f"kelurahan_{stage}.geojson",
             "application/geo+json",
             key="dl_v_geojson",
@@ -290,7 +290,7 @@ def _tables(lang: str, result: Result, view: Any, stage: str, accuracy: Any = No
         )
         c1.download_button(
             tr("dl_villages_csv", lang),
-            csv_bytes(view.villages),
+            lambda: csv_bytes(view.villages),
             f"kelurahan_{stage}.csv",
             "text/csv",
             key="dl_v_csv",
@@ -312,7 +312,7 @@ def _tables(lang: str, result: Result, view: Any, stage: str, accuracy: Any = No
         if view.tps is not None:
             c2.download_button(
                 tr("dl_tps_geojson", lang),
-                geojson_bytes(view.tps),
+                lambda: geojson_bytes(view.tps),
                 f"tps_{stage}.geojson",
                 "application/geo+json",
                 key="dl_t_geojson",
@@ -321,7 +321,7 @@ def _tables(lang: str, result: Result, view: Any, stage: str, accuracy: Any = No
             )
             c2.download_button(
                 tr("dl_tps_csv", lang),
-                csv_bytes(view.tps),
+                lambda: csv_bytes(view.tps),
                 f"tps_{stage}.csv",
                 "text/csv",
                 key="dl_t_csv",
@@ -496,22 +496,27 @@ def _page() -> None:
 
         alerts_panel(lang, result, alerts, alert_error)
         return
-    weights = result.model.incident_weights_[stage] if len(result.model.incident_weights_) else None
     selected = st.session_state.get("selected", "")
+    # one map for every stage and selection (its payload cached): a stage switch sends only the stage setter
     fmap = build_map(
         view,
         result.config,
         lang=lang,
-        geoms=geoms,
         tiles_url=tiles,
-        incident_weights=weights,
-        selected=selected.split(":", 1)[-1] if selected else None,
         alerts=alert_markers(alerts, result.as_of, lang=lang) if alerts is not None and result.as_of else None,
+        live_stage=True,
+        payload=data.map_payload(result, view, geoms, lang),
     )
+    setter = stage_setter(fmap, view, result.config, selected.split(":", 1)[-1] if selected else None)
     left, right = st.columns([3, 2])
     with left:
         out = st_folium(
-            fmap, key="map", height=MAP_HEIGHT, use_container_width=True, returned_objects=["last_active_drawing"]
+            fmap,
+            key="map",
+            height=MAP_HEIGHT,
+            use_container_width=True,
+            returned_objects=["last_active_drawing"],
+            feature_group_to_add=setter,
         )
         clicked = (out or {}).get("last_active_drawing")
         if clicked and clicked != st.session_state.get("last_click"):
