@@ -244,8 +244,8 @@ def main() -> None:
         f"   (min {min(switches):.2f}, max {max(switches):.2f}; map created anew {recreated} of {len(switches)} times)"
     )
     if until_show:
-        print(f"    of which click to the stage setter running in the map: {statistics.median(until_show):.2f} s (median)")
-        print(f"    of which the restyle script (synchronous part): {statistics.median(restyle):.2f} s (median)")
+        print(f"    of which click to the stage setter running in the map: {statistics.median(until_show):.2f} s")
+        print(f"    of which the restyle script (synchronous part): {statistics.median(restyle):.2f} s")
     print(f"  JS heap before garbage collection  : {before:6.0f} MB")
     print(f"  JS heap kept after collection      : {after:6.0f} MB  target <= 150 MB {ok[after <= 150]}")
 

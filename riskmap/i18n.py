@@ -670,6 +670,18 @@ MESSAGES: dict[str, dict[str, str]] = {
         "id": "insiden berpresisi wilayah tidak berada di kecamatan mana pun; dibagi ke seluruh wilayah kajian.",
         "en": "region-precision incident lies in no kecamatan; spread over the whole study area.",
     },
+    # -- issue 12 browser --
+    "map_regencies": {"id": "Kab/kota", "en": "Kab/kota"},
+    "map_overview_title": {
+        "id": "Bagian kelurahan/desa {high} per kab/kota",
+        "en": "Share of villages {high} per kab/kota",
+    },
+    "map_overview_villages": {"id": "Kelurahan/desa {high}", "en": "Villages {high}"},
+    "map_overview_tps": {"id": "TPS {high}", "en": "TPS {high}"},
+    "map_overview_click": {
+        "id": "Klik kab/kota untuk melihat kelurahan/desanya.",
+        "en": "Click a kab/kota to see its villages.",
+    },
 }
 
 # Texts of the app's page (keys "app.<key>").
@@ -780,10 +792,6 @@ _APP: dict[str, dict[str, str]] = {
     "print": {"id": "Cetak peta tahap ini (PDF)", "en": "Print this stage's map (PDF)"},
     "printing": {"id": "Mencetak...", "en": "Printing..."},
     "dl_pdf": {"id": "Unduh PDF", "en": "Download the PDF"},
-    "too_large": {
-        "id": "{n} kelurahan/desa: terlalu banyak untuk satu peta. Pilih kab/kota yang ditampilkan.",
-        "en": "{n} villages: too many for one map. Choose the kab/kota to show.",
-    },
     "regency": {"id": "Kab/kota", "en": "Kab/kota"},
     "col_date": {"id": "tanggal", "en": "date"},
     "col_type": {"id": "jenis", "en": "type"},
@@ -792,6 +800,14 @@ _APP: dict[str, dict[str, str]] = {
     "col_description": {"id": "keterangan", "en": "description"},
     "col_distance_m": {"id": "jarak (m)", "en": "distance (m)"},
     "col_weight": {"id": "bobot tahap", "en": "stage weight"},
+    # -- issue 12 browser --
+    "overview_all": {"id": "(semua: ringkasan per kab/kota)", "en": "(all: overview per kab/kota)"},
+    "overview_back": {"id": "Kembali ke ringkasan", "en": "Back to the overview"},
+    "overview_note": {
+        "id": "{n} kelurahan/desa: ditampilkan per kab/kota. Klik kab/kota di peta (atau pilih di sini) untuk "
+        "melihat kelurahan/desanya.",
+        "en": "{n} villages: shown per kab/kota. Click a kab/kota on the map (or choose it here) to see its villages.",
+    },
 }
 
 # app area (issue 9, hostile input): the tile-URL check, the page's last-resort message, uploads.

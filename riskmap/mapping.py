@@ -32,7 +32,16 @@ from folium.template import Template as FoliumTemplate
 from riskmap import i18n
 from riskmap._errors import RiskmapInputError
 from riskmap.config import CATEGORIES, Config
-from riskmap.view import HOTSPOT_CLASSES, View, esc, factor_text, hotspot_column, hotspot_label, method_label
+from riskmap.view import (
+    HOTSPOT_CLASSES,
+    View,
+    area_shares,
+    esc,
+    factor_text,
+    hotspot_column,
+    hotspot_label,
+    method_label,
+)
 
 
 class _Verbatim:
@@ -165,6 +174,7 @@ HOTSPOT_STYLE: dict[str, dict[str, Any]] = {
 }
 """Outline per hot-spot class (no fill): hot red, cold blue, thicker and solid with the confidence."""
 
+
 def use_local_assets(base: str = ASSET_URL) -> None:
     """Point folium and the plugins we use at the vendored assets (idempotent)."""
     folium.Map.default_js = [("leaflet", f"{base}/leaflet.js")]
@@ -271,7 +281,7 @@ def _level_codes(values: pd.Series) -> list[int]:
 def _scores(values: pd.Series) -> list[int | None]:
     """Scores rounded to whole points (None where missing)."""
     arr = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
-    return [None if not np.isfinite(x) else int(round(x)) for x in arr]
+    return [None if not np.isfinite(x) else round(x) for x in arr]
 
 
 def _per_stage(columns: list[list[Any]]) -> list[list[Any]]:
@@ -279,7 +289,9 @@ def _per_stage(columns: list[list[Any]]) -> list[list[Any]]:
     return [list(row) for row in zip(*columns, strict=True)] if columns else []
 
 
-def _hotspot_codes(villages: pd.DataFrame, stages: list[str], lang: str) -> tuple[list[list[int]], list[str], list[Any]]:
+def _hotspot_codes(
+    villages: pd.DataFrame, stages: list[str], lang: str
+) -> tuple[list[list[int]], list[str], list[Any]]:
     """Hot-spot class per village and stage as indexes into labels (escaped) and outline styles; -1: no column."""
     values: list[str] = []
     per_stage = []
@@ -305,7 +317,9 @@ def _village_payload(view: View, geoms: np.ndarray, stages: list[str], lang: str
     Every text is escaped here; the browser assembles the tooltip from these pieces.
     """
     v = view.villages
-    titles = [f"<b>{esc(n)} <small>({esc(d)})</small></b>" for n, d in zip(v["village_name"], v["district"], strict=True)]
+    titles = [
+        f"<b>{esc(n)} <small>({esc(d)})</small></b>" for n, d in zip(v["village_name"], v["district"], strict=True)
+    ]
     levels = _per_stage([_level_codes(v[f"level_{s}"]) for s in stages])
     scores = _per_stage([_scores(v[f"risk_{s}"]) for s in stages])
     factors = _per_stage([[esc(f) for f in factor_text(v, s, lang=lang)] for s in stages])
@@ -363,7 +377,10 @@ def _heat_payload(view: View, stages: list[str], weights: Any) -> dict[str, Any]
         w = weights[s] if weights is not None and s in weights else None
         w = w.reindex(pts.index).fillna(0.0) if w is not None else pd.Series(1.0, index=pts.index)
         per_stage.append(np.round(w.to_numpy(dtype=float), 4).tolist())
-    return {"ll": [[y, x] for y, x in zip(pts.geometry.y.round(6), pts.geometry.x.round(6), strict=True)], "w": per_stage}
+    return {
+        "ll": [[y, x] for y, x in zip(pts.geometry.y.round(6), pts.geometry.x.round(6), strict=True)],
+        "w": per_stage,
+    }
 
 
 CLUSTER_CSS = """<style>
@@ -393,7 +410,9 @@ class _PointCluster(plugins.FastMarkerCluster):
                 {{ this.callback }}
                 var data = {{ this.data|tojson }};
                 var options = {{ this.options|tojavascript }};
-                options.iconCreateFunction = (""" + _CLUSTER_ICON + """)('incident');
+                options.iconCreateFunction = ("""
+        + _CLUSTER_ICON
+        + """)('incident');
                 var cluster = L.markerClusterGroup(options);
                 for (var i = 0; i < data.length; i++) {
                     callback(data[i]).addTo(cluster);
@@ -411,14 +430,17 @@ _POST_ICON = (
 )
 
 
-_STAGE_MAP_JS = """
+_STAGE_MAP_JS = (
+    """
 {% macro script(this, kwargs) %}
 (function() {
     var map = {{ this._parent.get_name() }};
     var D = {{ this.payload }};
     var renderer = D.canvas ? L.canvas({padding: 0.5}) : L.svg({padding: 0.5});
     var state = {stage: 0, selected: null};
-    var clusterIcon = (""" + _CLUSTER_ICON + """);
+    var clusterIcon = ("""
+    + _CLUSTER_ICON
+    + """);
     function row(label, value) { return '<br>' + label + ': <b>' + value + '</b>'; }
     function score(v) { return v === null || v === undefined ? '-' : v; }
     function areaStyle(f) {
@@ -434,12 +456,24 @@ _STAGE_MAP_JS = """
         if (p.hs && p.hs[s] >= 0) out += row(L_.hotspot, D.hot_labels[p.hs[s]]);
         return out;
     }
+    var heat = null, heatOverlay = null;  // below the villages, as before
+    function heatPoints() {
+        var w = D.heat.w[state.stage], out = [];
+        for (var i = 0; i < w.length; i++) if (w[i] > 0) out.push([D.heat.ll[i][0], D.heat.ll[i][1], w[i]]);
+        return out;
+    }
+    if (D.heat && L.heatLayer) {
+        heat = L.heatLayer([], {radius: 18, blur: 15, minOpacity: 0.3, maxZoom: 18}).addTo(map);
+        heatOverlay = [D.names.heat, heat];
+    }
+
     var areas = L.geoJSON(D.areas, {renderer: renderer, className: D.area_class, style: areaStyle});
     areas.bindTooltip(areaTip, {sticky: true});
     areas.on('mouseover', function (e) { e.layer.setStyle({weight: 3, color: '#000000'}); });
     areas.on('mouseout', function (e) { areas.resetStyle(e.layer); });
     areas.addTo(map);
     var overlays = [[D.names.areas, areas]];
+    if (heatOverlay) overlays.push(heatOverlay);
 
     var hot = null;
     if (D.hot_styles && D.hot_styles.some(function (s) { return s; })) {
@@ -485,17 +519,6 @@ _STAGE_MAP_JS = """
     }
     if (tps) { tps.addTo(map); overlays.push([D.names.tps, tps]); }
 
-    var heat = null;
-    function heatPoints() {
-        var w = D.heat.w[state.stage], out = [];
-        for (var i = 0; i < w.length; i++) if (w[i] > 0) out.push([D.heat.ll[i][0], D.heat.ll[i][1], w[i]]);
-        return out;
-    }
-    if (D.heat && L.heatLayer) {
-        heat = L.heatLayer([], {radius: 18, blur: 15, minOpacity: 0.3, maxZoom: 18}).addTo(map);
-        overlays.push([D.names.heat, heat]);
-    }
-
     var legend = L.control({position: 'bottomright'}), legendDiv = null;
     legend.onAdd = function () {
         legendDiv = L.DomUtil.create('div', 'riskmap-legend');
@@ -529,6 +552,7 @@ _STAGE_MAP_JS = """
 })();
 {% endmacro %}
 """
+)
 
 
 class _StageMap(JSCSSMixin, MacroElement):
@@ -832,6 +856,147 @@ def build_map(
     return m
 
 
+# -- the province / national overview: kab/kota shares, drill-down by click (issue 12) -----------------------------
+OVERVIEW_COLORS = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
+"""Fill per share class of the overview (ColorBrewer YlOrRd, 5 classes), lowest share first."""
+
+
+def regency_geometry(villages: gpd.GeoDataFrame, geoms: np.ndarray, tolerance_m: float) -> gpd.GeoSeries:
+    """Kab/kota outlines from the villages' display geometry (EPSG:4326), simplified together, by kab/kota name.
+
+    The villages of a kab/kota are merged (``coverage_union_all``, which keeps
+    the outline exact for a clean coverage), then all outlines are simplified
+    as one coverage (shared borders stay shared); ``tolerance_m`` is in metres.
+    """
+    regency = villages["regency"].astype(str).to_numpy()
+    names = sorted(set(regency))
+    parts = []
+    for name in names:
+        members = np.asarray(geoms)[regency == name]
+        try:
+            parts.append(shapely.coverage_union_all(members))
+        except Exception:  # not a clean coverage: a plain union
+            parts.append(shapely.union_all(members))
+    outlines = np.array(parts, dtype=object)
+    if len(outlines):
+        lat = float(np.mean(villages.total_bounds[[1, 3]]))
+        tol = tolerance_m / (111_320 * max(np.cos(np.radians(lat)), 0.1))
+        try:
+            outlines = shapely.coverage_simplify(outlines, tol)
+        except Exception:
+            outlines = shapely.simplify(outlines, tol, preserve_topology=True)
+        outlines = shapely.transform(outlines, lambda xy: np.round(xy, 5))
+    return gpd.GeoSeries(outlines, index=pd.Index(names, name="regency"), crs=4326)
+
+
+def _share_text(share: float) -> str:
+    return "-" if not np.isfinite(share) else f"{share:.0%}"
+
+
+def _overview_legend(config: Config, stage: str, breaks: list[float], lang: str) -> str:
+    """Legend of the overview: the stage, the share classes, a hint that a click opens a kab/kota."""
+    bounds = [0.0, *breaks, 100.0]
+    rows = "".join(
+        f"{_swatch(OVERVIEW_COLORS[i])}{bounds[i]:g}-{bounds[i + 1]:g} %<br>" for i in range(len(bounds) - 1)
+    )
+    high = " + ".join(i18n.t(c, lang) for c in CATEGORIES[1:])
+    return (
+        f"<b>{esc(config.stage_label(stage, lang))}</b><br>"
+        f"<small>{esc(i18n.t('map_overview_title', lang, high=high))}</small><br>"
+        + rows
+        + f"<small>{esc(i18n.t('map_overview_click', lang))}</small>"
+    )
+
+
+def overview_payload(view: View, config: Config, regions: gpd.GeoSeries, *, lang: str = "id") -> str:
+    """The overview map's content for every stage (a :func:`js_literal`): kab/kota coloured by their share.
+
+    Each kab/kota's class is the share of its villages that are rawan or
+    sangat rawan (``[display] overview_breaks_pct``); its tooltip gives that
+    share, the TPS share and the counts (:func:`riskmap.view.area_shares`).
+    """
+    stages = list(config.stages)
+    breaks = [float(b) for b in config.data["display"]["overview_breaks_pct"]]
+    shares = area_shares(view.villages, view.tps, stages).reindex(regions.index)
+    high = " + ".join(i18n.t(c, lang) for c in CATEGORIES[1:])
+    v_label = esc(i18n.t("map_overview_villages", lang, high=high))
+    t_label = esc(i18n.t("map_overview_tps", lang, high=high))
+    classes, rows = [], []
+    for s in stages:
+        sv = shares[f"share_villages_{s}"].to_numpy(dtype=float)
+        st_ = shares[f"share_tps_{s}"].to_numpy(dtype=float)
+        cls = np.searchsorted(breaks, sv * 100.0, side="right")
+        classes.append(np.where(np.isfinite(sv), cls, len(OVERVIEW_COLORS)).astype(int).tolist())
+        rows.append(
+            [
+                f"<br>{v_label}: <b>{_share_text(a)}</b> ({int(nv)})<br>{t_label}: <b>{_share_text(b)}</b> ({int(nt)})"
+                for a, b, nv, nt in zip(sv, st_, shares["n_villages"].fillna(0), shares["n_tps"].fillna(0), strict=True)
+            ]
+        )
+    props = pd.DataFrame(
+        {
+            "kind": "regency",
+            "id": regions.index.astype(str).to_numpy(),
+            "t": [f"<b>{esc(name)}</b>" for name in regions.index],
+        }
+    )
+    props["lv"] = _per_stage(classes)
+    props["rs"] = _per_stage(rows)
+    data = {
+        "stages": stages,
+        "canvas": False,
+        "colors": [*OVERVIEW_COLORS, "#cccccc"],
+        "fill_opacity": 0.75,
+        "area_class": "rm-regency",
+        "areas": _features(regions.to_numpy(), props),
+        "hot_labels": [],
+        "hot_styles": [],
+        "tps": None,
+        "heat": None,
+        "labels": _labels(lang),
+        "names": {"areas": esc(i18n.t("map_regencies", lang)), "hotspot": "", "tps": "", "heat": ""},
+        "legends": [_overview_legend(config, s, breaks, lang) for s in stages],
+    }
+    return js_literal(data)
+
+
+def overview_map(
+    view: View,
+    config: Config,
+    regions: gpd.GeoSeries,
+    *,
+    lang: str = "id",
+    tiles_url: str | None = None,
+    tiles_attribution: str = "",
+    live_stage: bool = False,
+    payload: str | None = None,
+) -> folium.Map:
+    """The province or national overview: one polygon per kab/kota, coloured by its share of rawan villages.
+
+    A click on a kab/kota reports its feature (``kind == "regency"``, ``id`` =
+    its name) to the app, which then opens that kab/kota's villages. Stages
+    switch in the browser as on :func:`build_map` (``live_stage``, :func:`stage_setter`).
+
+    Parameters
+    ----------
+    view
+        The view of all villages (and TPS) to aggregate.
+    regions
+        Kab/kota outlines by name (:func:`regency_geometry`), EPSG:4326.
+    payload
+        :func:`overview_payload` (the app caches it); computed when None.
+    """
+    m = _new_map(view, check_tiles_url(tiles_url), tiles_attribution)
+    if payload is None:
+        payload = overview_payload(view, config, regions, lang=lang)
+    m.add_child(_StageMap(payload))
+    control = _finish_map(m, view, lang)
+    m.add_child(_Overlays(control))
+    if not live_stage:
+        m.add_child(stage_setter(m, view, config, None))
+    return m
+
+
 _ALERT_ICON = (
     '<div class="rm-alert rm-alert-{level}" style="width:{size}px;height:{size}px;line-height:{size}px;'
     "border-radius:50%;background:#b71c1c;color:#fff;border:2px solid #fff;text-align:center;"
@@ -1001,10 +1166,10 @@ def deployment_map(
     tps_group = folium.FeatureGroup(name="TPS")
     for row in plan.itertuples():
         cat = str(getattr(row, f"level_{s}"))
+        police = i18n.t("map_tps_police", lang, assigned=f"{row.police:.2f}", required=f"{row.police_required:.2f}")
         tip = (
             f"<b>TPS {esc(row.tps_id)}</b> {esc(row.village_name)}<br>{esc(i18n.t(cat, lang))} · "
-            f"{esc(i18n.t('map_tps_police', lang, assigned=f'{row.police:.2f}', required=f'{row.police_required:.2f}'))} · "
-            f"Linmas {row.linmas:.1f}"
+            f"{esc(police)} · Linmas {row.linmas:.1f}"
         )
         folium.CircleMarker(
             [row.geometry.y, row.geometry.x],

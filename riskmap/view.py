@@ -23,6 +23,7 @@ from riskmap.config import CATEGORIES
 from riskmap.export import plain_table, table_csv_bytes
 
 if TYPE_CHECKING:
+    from riskmap.config import Config
     from riskmap.pipeline import Result
 
 VILLAGE_FACTOR_ORDER = ("incidents", "spillover", "near_repeat", "indicators", "exposure", "background")
@@ -242,13 +243,43 @@ def _close_names(villages: gpd.GeoDataFrame, area: str, n: int = 6) -> str:
     return ", ".join(shown)
 
 
-MAX_VILLAGES_ON_MAP = 5000
-"""More villages than this are never drawn at once: the user picks a kab/kota."""
+def shows_overview(villages: pd.DataFrame, config: Config) -> bool:
+    """True when more villages than ``[display] aggregate_above_villages`` are to be shown: aggregate them."""
+    return len(villages) > int(config.data["display"]["aggregate_above_villages"])
 
 
-def needs_area_choice(result: Result) -> bool:
-    """True when the data is too large to draw whole (province or country)."""
-    return len(result.villages) > MAX_VILLAGES_ON_MAP
+def area_shares(villages: pd.DataFrame, tps: pd.DataFrame | None, stages: list[str]) -> pd.DataFrame:
+    """Per kab/kota, how much of it is rawan or sangat rawan (the two upper categories), per stage.
+
+    Parameters
+    ----------
+    villages
+        Scored villages (``regency``, ``village_code``, ``level_<stage>``).
+    tps
+        Scored TPS (``village_code``, ``level_<stage>``), or None.
+    stages
+        Stage ids.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by kab/kota name (sorted): ``n_villages``, ``n_tps`` and, per
+        stage, ``share_villages_<stage>`` and ``share_tps_<stage>`` (0-1; NaN
+        for a kab/kota without TPS).
+    """
+    high = list(CATEGORIES[1:])
+    regency = villages["regency"].astype(str)
+    out = pd.DataFrame({"n_villages": regency.value_counts()}).sort_index()
+    of_village = dict(zip(villages["village_code"], regency, strict=True))
+    t_regency = tps["village_code"].map(of_village) if tps is not None else pd.Series(dtype=object)
+    out["n_tps"] = t_regency.value_counts().reindex(out.index).fillna(0).astype(int)
+    for s in stages:
+        out[f"share_villages_{s}"] = villages[f"level_{s}"].isin(high).groupby(regency.to_numpy()).mean()
+        if tps is not None and len(tps):
+            out[f"share_tps_{s}"] = tps[f"level_{s}"].isin(high).groupby(t_regency.to_numpy()).mean()
+        else:
+            out[f"share_tps_{s}"] = np.nan
+    return out
 
 
 def factor_text(frame: pd.DataFrame, stage: str, *, unit: str = "village", lang: str = "id", top: int = 2) -> pd.Series:

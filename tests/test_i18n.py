@@ -103,12 +103,12 @@ def test_every_key_the_code_names_is_in_the_table():
 
 def test_no_inline_language_choice_outside_the_table():
     """Texts come from riskmap/i18n.py: no ``"..." if lang == "id" else "..."`` in the core, the CLI and the
-    printer (riskmap/app/ and riskmap/mapping.py belong to the app: see issue 12)."""
+    printer and the web map (riskmap/app/ belongs to the app: see issue 12)."""
     pattern = re.compile(r"""lang\s*[!=]=\s*["'](id|en)["']""")
     offenders = [
         f"{p.relative_to(ROOT)}:{n}"
         for p in _sources()
-        if p.parts[-2] != "app" and p.name != "mapping.py"
+        if p.parts[-2] != "app"
         for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
         if pattern.search(line)
     ]

@@ -359,47 +359,40 @@ def _without_hotspots(result):
     return plain
 
 
+def _payload(html: str) -> dict:
+    """The stage map's data (``var D = ...``) as the page holds it (a JSON literal)."""
+    import json
+
+    start = html.index("var D = ") + len("var D = ")
+    return json.loads(html[start : html.index(";\n", start)])
+
+
 def test_hotspot_layer_only_when_the_column_is_there(demo):
     assert "hotspot_voting" in demo.villages  # the pipeline adds the column (riskmap.hotspots)
-    plain = _html(_without_hotspots(demo))
-    assert "rm-hotspot" not in plain and "Titik panas" not in plain
+    plain = _payload(_html(_without_hotspots(demo)))
+    assert not any(plain["hot_styles"]) and "hs" not in plain["areas"]["features"][0]["properties"]
     hot = _with_hotspots(demo)
-    html = _html(hot)
-    assert html.count('"className": "rm-hotspot"') == 1  # one layer, in the layer control by its name
-    assert '"Titik panas/dingin"' in html or "Titik panas/dingin" in html
-    view = make_view(hot, "voting")
-    m = build_map(view, hot.config)
-    layer = next(c for c in m._children.values() if getattr(c, "options", {}).get("className") == "rm-hotspot")
-    assert len(layer.data["features"]) == 7  # every class but "ns"
-    assert {f["properties"]["hotspot"] for f in layer.data["features"]} == {
-        "hot_99",
-        "hot_95",
-        "hot_90",
-        "cold_90",
-        "cold_95",
-        "cold_99",
-    }
-    styles = {f["properties"]["hotspot"]: layer.style_function(f) for f in layer.data["features"]}
-    assert styles["hot_99"]["color"] != styles["cold_99"]["color"]
-    assert styles["hot_99"]["weight"] > styles["hot_90"]["weight"] and styles["hot_99"]["fill"] is False
-    # another stage has no column: no layer, no legend entry, no crash
-    assert "rm-hotspot" not in _html(hot, stage="recap")
-    assert "Titik panas" not in _legend_of(hot, stage="recap")
+    data = _payload(_html(hot))
+    stages = data["stages"]
+    assert data["names"]["hotspot"] == "Titik panas/dingin"  # the layer's name in the layer control
+    voting = stages.index("voting")
+    shown = [data["hot_styles"][f["properties"]["hs"][voting]] for f in data["areas"]["features"]]
+    assert sum(1 for style in shown if style) == 7  # every class but "ns" is outlined
+    labels = [data["hot_labels"][f["properties"]["hs"][voting]] for f in data["areas"]["features"]]
+    assert labels[0] == "Titik panas (99 %)" and labels[10] == "Tidak signifikan"
+    assert shown[0]["color"] != shown[5]["color"] and shown[0]["weight"] > shown[2]["weight"]  # hot_99, cold_99, hot_90
+    # another stage with no significant village: nothing to outline, no legend entry
+    recap = stages.index("recap")
+    assert not any(data["hot_styles"][f["properties"]["hs"][recap]] for f in data["areas"]["features"])
+    assert "Titik panas" not in data["legends"][recap] and "Titik panas (99 %): 2" in data["legends"][voting]
 
 
-def test_hotspot_legend_counts_and_tooltip_class(demo):
+def test_hotspot_legend_counts(demo):
     hot = _with_hotspots(demo)
     legend = _legend_of(hot)
     assert "Titik panas (99 %): 2" in legend and "Titik dingin (90 %): 1" in legend
     assert "Tidak signifikan" not in legend  # not drawn, so not in the legend
     assert "Hot spot (95 %): 1" in _legend_of(hot, lang="en")
-    feats = village_features(make_view(hot, "voting"), display_geometry(hot.villages))
-    tips = [f["properties"]["tip"] for f in feats["features"]]
-    assert "Titik panas/dingin: <b>Titik panas (99 %)</b>" in tips[0]
-    assert "Titik panas/dingin: <b>Tidak signifikan</b>" in tips[10]
-    bare = _without_hotspots(demo)
-    plain = village_features(make_view(bare, "voting"), display_geometry(bare.villages))
-    assert "Titik panas" not in plain["features"][0]["properties"]["tip"]
 
 
 def test_hostile_hotspot_value_stays_text(demo):
@@ -407,3 +400,162 @@ def test_hostile_hotspot_value_stays_text(demo):
     hot.model.villages_.loc[hot.villages.index[12], "hotspot_voting"] = "<img src=x onerror=alert(9)>{{7*7}}"
     html = _html(hot)
     assert "<img src=x onerror=alert(9)>" not in html and "{{7*7}}" not in html
+
+
+# -- issue 12: one map for every stage, canvas, neutral clusters, the kab/kota overview --------------------------
+def _config(**display):
+    from riskmap.config import load_config
+
+    return load_config(overrides={"display": display})
+
+
+def _main_script(result, stage: str, config=None) -> str:
+    """The map's script as streamlit-folium sends it (variable ids normalised as its hash does)."""
+    from streamlit_folium import _get_map_string
+
+    view = make_view(result, stage)
+    fmap = build_map(view, config or result.config, live_stage=True, incident_weights=result.model.incident_weights_)
+    fmap.get_root().render()
+    return re.sub(r"_[a-z0-9]+", "", _get_map_string(fmap))
+
+
+def test_the_map_is_the_same_for_every_stage_and_holds_every_stage(demo):
+    """A stage switch must not send a new map: the script is equal, only the stage setter differs."""
+    from streamlit_folium import generate_js_hash
+
+    from riskmap.mapping import stage_setter
+
+    scripts = {s: _main_script(demo, s) for s in demo.config.stages}
+    assert len({generate_js_hash(js, "map") for js in scripts.values()}) == 1
+    data = _payload(_html(demo, "counting"))
+    stages = data["stages"]
+    assert stages == list(demo.config.stages)
+    from riskmap.config import CATEGORIES
+
+    by_code = {f["properties"]["id"]: f["properties"] for f in data["areas"]["features"]}
+    for s in stages:  # every village carries every stage's category and score
+        for code, level, score in zip(
+            demo.villages["village_code"], demo.villages[f"level_{s}"], demo.villages[f"risk_{s}"]
+        ):
+            props = by_code[code]
+            assert CATEGORIES[props["lv"][stages.index(s)]] == level
+            assert props["sc"][stages.index(s)] == round(score)
+    assert len(data["legends"]) == 4 and "Rekapitulasi" in data["legends"][stages.index("recap")]
+    view = make_view(demo, "recap")
+    fmap = build_map(view, demo.config, live_stage=True)
+    html = fmap.get_root().render()
+    assert "riskmap.show(" not in html  # live: the map waits for the setter
+    assert "riskmap.show(3, " in _html(demo, "recap")  # standalone: it shows its stage by itself
+    from riskmap.mapping import _StageSetter
+
+    group = stage_setter(fmap, view, demo.config, "x")
+    setter = next(c for c in group._children.values() if isinstance(c, _StageSetter))
+    assert setter.stage == 3 and setter.selected == '"x"'  # recap, the 4th stage; the selection as a JSON string
+
+
+def test_the_stage_setter_is_what_a_switch_sends(demo):
+    from streamlit_folium import _get_feature_group_string
+
+    from riskmap.mapping import stage_setter
+
+    view = make_view(demo, "voting")
+    fmap = build_map(view, demo.config, live_stage=True)
+    fmap.get_root().render()
+    sent = _get_feature_group_string(stage_setter(fmap, view, demo.config, "<b>{{7*7}}"), fmap)
+    assert "map_div.riskmap.show(1, " in sent and len(sent) < 1000
+    assert "<b>" not in sent and "{{" not in sent  # the selection is a JSON string, escaped
+
+
+def test_canvas_renderer_above_the_configured_number_of_villages(demo):
+    assert _payload(_html(demo))["canvas"] is False  # 51 villages: SVG paths (one element each)
+    view = make_view(demo, "voting")
+    html = build_map(view, _config(canvas_above_villages=50)).get_root().render()
+    assert _payload(html)["canvas"] is True and "L.canvas(" in html
+
+
+def test_cluster_bubbles_do_not_look_like_categories(demo):
+    """Defect 10: the TPS and incident cluster bubbles were green/yellow/orange by count (MarkerCluster's default)."""
+    from riskmap.mapping import CATEGORY_COLORS, CLUSTER_CSS
+
+    view = make_view(demo, "voting")
+    html = build_map(view, _config(cluster_tps_above=100)).get_root().render()
+    data = _payload(html)
+    assert "rows" in data["tps"] and len(data["tps"]["rows"]) == len(view.tps)  # clustered
+    assert html.count("iconCreateFunction") >= 2  # TPS and incidents: our icon, not the default
+    assert "clusterIcon('tps')" in html and "('incident')" in html
+    assert "marker-cluster rm-cluster rm-cluster-" in html and "marker-cluster-small" not in html
+    assert CLUSTER_CSS in html
+    css_colours = {c.lower() for c in re.findall(r"#[0-9a-fA-F]{6}", CLUSTER_CSS)}
+    rgba = re.findall(r"rgba\((\d+), (\d+), (\d+)", CLUSTER_CSS)
+    assert not css_colours & {c.lower() for c in CATEGORY_COLORS.values()}
+    for r, g, b in rgba:  # grey-blue or purple: never the green, yellow, orange of the categories
+        assert int(g) <= max(int(r), int(b)) + 40
+
+
+def _two_regencies(result):
+    """The demo with its kecamatan split over three kab/kota (the demo is one city)."""
+    import copy
+
+    out = copy.copy(result)
+    out.model = copy.copy(result.model)
+    v = result.villages.copy()
+    v["regency"] = ["Kab A" if d < "K" else "Kab B" if d < "M" else "Kota C" for d in v["district"]]
+    out.model.villages_ = v
+    return out
+
+
+def test_overview_above_the_threshold_shows_kab_kota_shares(demo):
+    from riskmap.config import CATEGORIES
+    from riskmap.mapping import overview_map, regency_geometry
+    from riskmap.view import area_shares, shows_overview
+
+    result = _two_regencies(demo)
+    config = _config(aggregate_above_villages=20)
+    view = make_view(result, "voting")
+    assert shows_overview(view.villages, config) and not shows_overview(view.villages, demo.config)
+    regions = regency_geometry(view.villages, display_geometry(view.villages), 300.0)
+    assert list(regions.index) == ["Kab A", "Kab B", "Kota C"]
+    import shapely
+
+    area = shapely.area(view.villages.geometry.to_numpy()).sum()
+    assert abs(shapely.area(regions.to_numpy()).sum() - area) / area < 0.02  # the same land, merged
+    html = overview_map(view, config, regions).get_root().render()
+    data = _payload(html)
+    feats = data["areas"]["features"]
+    assert [f["properties"]["kind"] for f in feats] == ["regency"] * 3
+    assert [f["properties"]["id"] for f in feats] == ["Kab A", "Kab B", "Kota C"]  # what a click reports
+    shares = area_shares(view.villages, view.tps, list(config.stages))
+    high = view.villages["level_voting"].isin(CATEGORIES[1:])
+    assert shares.loc["Kab A", "share_villages_voting"] == high[view.villages["regency"] == "Kab A"].mean()
+    assert shares["n_villages"].sum() == len(view.villages) and shares["n_tps"].sum() == len(view.tps)
+    voting = data["stages"].index("voting")
+    breaks = config.data["display"]["overview_breaks_pct"]
+    for f in feats:
+        share = shares.loc[f["properties"]["id"], "share_villages_voting"] * 100
+        assert f["properties"]["lv"][voting] == sum(share >= b for b in breaks)
+        assert f"{shares.loc[f['properties']['id'], 'share_villages_voting']:.0%}" in f["properties"]["rs"][voting]
+    assert "Klik kab/kota" in data["legends"][voting]
+    # drill-down: one kab/kota's view is small enough for its villages
+    one = make_view(result, "voting", ViewFilter(regencies=("Kab B",)))
+    assert not shows_overview(one.villages, _config(aggregate_above_villages=30))
+
+
+def test_a_click_on_a_kab_kota_opens_it():
+    import streamlit as st
+
+    from riskmap.app.main import _back_to_overview, _select_from_click
+
+    _select_from_click({"properties": {"kind": "regency", "id": "Kab B"}})
+    assert st.session_state["_drill_regency"] == "Kab B"
+    _back_to_overview()
+    assert st.session_state["f_regency"] == ""
+
+
+def test_no_inline_language_choice_and_no_dead_helper_in_the_map():
+    from pathlib import Path
+
+    import riskmap.mapping as mapping
+
+    text = Path(mapping.__file__).read_text(encoding="utf-8")
+    assert not re.search(r"""lang\s*[!=]=\s*["'](id|en)["']""", text)
+    assert not hasattr(mapping, "_round_coords")

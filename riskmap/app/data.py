@@ -196,28 +196,45 @@ def display_geometry(source: Source) -> Any:
     return _display_geometry(source.key, source.paths)
 
 
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _regency_geometry(key: str, _paths: tuple[tuple[str, str | None], ...]) -> Any:
+    from riskmap.mapping import regency_geometry
+
+    config = load_config()
+    tolerance = float(config.data["display"]["overview_tolerance_m"])
+    return regency_geometry(_load(key, _paths).villages, _display_geometry(key, _paths), tolerance)
+
+
+def regency_geometry(source: Source) -> Any:
+    """Kab/kota outlines of the overview map (:func:`riskmap.mapping.regency_geometry`), cached."""
+    return _regency_geometry(source.key, source.paths)
+
+
 _PAYLOADS: dict[int, dict[tuple[Any, ...], str]] = {}
 """Stage-map payloads per scoring result (by id; an entry is dropped when its result is garbage-collected)."""
 MAX_PAYLOADS_PER_RESULT = 8
 
 
-def map_payload(result: pipeline.Result, view: Any, geoms: Any, lang: str) -> str:
+def map_payload(result: pipeline.Result, view: Any, geoms: Any, lang: str, regions: Any = None) -> str:
     """The stage map's payload (:func:`riskmap.mapping.stage_payload`) of ``view``, cached per result.
 
     It holds every stage, so a stage switch finds it ready: the key is the
     view's filters and the language (and the stage only when a category
     filter makes the view depend on it). Kept as long as ``result`` (itself
-    cached on the data's content and the settings) lives.
+    cached on the data's content and the settings) lives. With ``regions``
+    (kab/kota outlines), the overview's payload (:func:`riskmap.mapping.overview_payload`).
     """
-    from riskmap.mapping import stage_payload
+    from riskmap.mapping import overview_payload, stage_payload
 
-    key = (view.filters, view.stage if view.filters.levels else "", lang)
+    key = (view.filters, view.stage if view.filters.levels else "", lang, regions is not None)
     per_result = _PAYLOADS.get(id(result))
     if per_result is None:
         per_result = _PAYLOADS.setdefault(id(result), {})
         weakref.finalize(result, _PAYLOADS.pop, id(result), None)
     text = per_result.get(key)
-    if text is None:
+    if text is None and regions is not None:
+        text = overview_payload(view, result.config, regions, lang=lang)
+    elif text is None:
         weights = result.model.incident_weights_ if len(result.model.incident_weights_) else None
         text = stage_payload(view, result.config, geoms=geoms, lang=lang, incident_weights=weights)
         while len(per_result) >= MAX_PAYLOADS_PER_RESULT:

@@ -23,16 +23,16 @@ from riskmap.app.accuracy_page import accuracy_panel
 from riskmap.app.auth import Access
 from riskmap.config import CATEGORIES, Config, load_config
 from riskmap.export import XLSX_MAX_ROWS, XLSX_MIME, geojson_bytes, plain_table, run_metadata, xlsx_bytes
-from riskmap.mapping import alert_markers, build_map, check_tiles_url, stage_setter
+from riskmap.mapping import alert_markers, build_map, check_tiles_url, overview_map, stage_setter
 from riskmap.pipeline import Result
 from riskmap.view import (
     ViewFilter,
     csv_bytes,
     escalation,
     make_view,
-    needs_area_choice,
     ranked_tps,
     ranked_villages,
+    shows_overview,
     stage_matrix,
 )
 
@@ -113,13 +113,29 @@ def _sidebar_whatif(lang: str, stage: str, defaults: Config) -> dict[str, Any]:
 
 
 def _sidebar_area(lang: str, result: Result) -> tuple[str, ...]:
-    """For data too large to draw whole, the kab/kota to show (required)."""
-    if not needs_area_choice(result):
+    """For data shown aggregated (``[display] aggregate_above_villages``), the kab/kota opened; () = the overview.
+
+    A click on a kab/kota of the overview map arrives as ``_drill_regency``
+    (set before this widget exists, so it may set the widget's value).
+    """
+    if not shows_overview(result.villages, result.config):
         return ()
-    regencies = sorted(set(result.villages["regency"]))
-    st.sidebar.info(tr("too_large", lang).format(n=len(result.villages)))
-    picked = st.sidebar.selectbox(tr("regency", lang), regencies, key="f_regency")
+    regencies = sorted(set(result.villages["regency"].astype(str)))
+    drill = st.session_state.pop("_drill_regency", None)
+    if drill in regencies:
+        st.session_state["f_regency"] = drill
+    picked = st.sidebar.selectbox(
+        tr("regency", lang), ["", *regencies], format_func=lambda r: r or tr("overview_all", lang), key="f_regency"
+    )
+    if not picked:
+        st.sidebar.info(tr("overview_note", lang).format(n=len(result.villages)))
+        return ()
+    st.sidebar.button(tr("overview_back", lang), on_click=_back_to_overview, key="overview_back")
     return (picked,)
+
+
+def _back_to_overview() -> None:
+    st.session_state["f_regency"] = ""
 
 
 def _sidebar_filters(lang: str, result: Result) -> ViewFilter:
@@ -241,7 +257,9 @@ def _select_from_click(clicked: Any) -> None:
     if isinstance(clicked, dict):
         props = clicked.get("properties") or {}
         kind, ident = props.get("kind"), props.get("id")
-        if kind in ("village", "tps") and ident:
+        if kind == "regency" and ident:  # a kab/kota of the overview: open its villages
+            st.session_state["_drill_regency"] = ident
+        elif kind in ("village", "tps") and ident:
             st.session_state["selected"] = f"{kind}:{ident}"
 
 
@@ -498,15 +516,20 @@ def _page() -> None:
         return
     selected = st.session_state.get("selected", "")
     # one map for every stage and selection (its payload cached): a stage switch sends only the stage setter
-    fmap = build_map(
-        view,
-        result.config,
-        lang=lang,
-        tiles_url=tiles,
-        alerts=alert_markers(alerts, result.as_of, lang=lang) if alerts is not None and result.as_of else None,
-        live_stage=True,
-        payload=data.map_payload(result, view, geoms, lang),
-    )
+    if shows_overview(view.villages, result.config):  # too many villages: kab/kota shares, a click opens one
+        regions = data.regency_geometry(source)
+        payload = data.map_payload(result, view, geoms, lang, regions)
+        fmap = overview_map(view, result.config, regions, lang=lang, tiles_url=tiles, live_stage=True, payload=payload)
+    else:
+        fmap = build_map(
+            view,
+            result.config,
+            lang=lang,
+            tiles_url=tiles,
+            alerts=alert_markers(alerts, result.as_of, lang=lang) if alerts is not None and result.as_of else None,
+            live_stage=True,
+            payload=data.map_payload(result, view, geoms, lang),
+        )
     setter = stage_setter(fmap, view, result.config, selected.split(":", 1)[-1] if selected else None)
     left, right = st.columns([3, 2])
     with left:

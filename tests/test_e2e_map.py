@@ -1,0 +1,86 @@
+"""The stage switch in a real browser: the same map, recoloured, not a new map (issue 12).
+
+Debian chromium via Playwright, offline (see ``tests/test_e2e_browser.py``):
+the demo's map gets a mark in its frame and on its Leaflet map object; after
+the switch to another stage the mark is still there (streamlit-folium kept
+the map) and every village polygon has the new stage's colour.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from test_e2e_browser import ARTIFACTS, _choose, offline_page, serve_app
+
+from riskmap import pipeline
+from riskmap.mapping import CATEGORY_COLORS
+
+pytestmark = pytest.mark.e2e
+
+_FILLS = """
+() => {
+    const out = {};
+    window.map.eachLayer(l => {
+        const p = l.feature && l.feature.properties;
+        if (p && p.kind === 'village') out[p.id] = [l.options.fillColor, l._path ? l._path.getAttribute('fill') : null];
+    });
+    return {fills: out, mark: window.__rm_mark || null, mapMark: window.map.__rm_mark || null,
+            legend: document.querySelector('.riskmap-legend').innerText};
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def server():
+    yield from serve_app()
+
+
+def _frame(page, timeout: float = 60.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        for frame in page.frames:
+            if "st_folium" in frame.url:
+                try:
+                    if frame.evaluate(
+                        "() => !!(window.map && window.map.eachLayer && document.querySelector('.riskmap-legend'))"
+                    ):
+                        return frame
+                except Exception:  # the frame is being replaced
+                    pass
+        page.wait_for_timeout(200)
+    raise AssertionError("the map did not appear")
+
+
+def _expected(result, stage: str) -> dict[str, str]:
+    colours = result.villages[f"level_{stage}"].astype(str).map(CATEGORY_COLORS)
+    return dict(zip(result.villages["village_code"], colours, strict=True))
+
+
+def test_a_stage_switch_recolours_the_same_map(server):
+    demo = pipeline.run()
+    with offline_page(server) as (page, blocked, dialogs):
+        frame = _frame(page)
+        page.wait_for_timeout(1000)
+        before = frame.evaluate(_FILLS)
+        assert before["legend"].startswith("Kampanye")
+        assert {k: v[0] for k, v in before["fills"].items()} == _expected(demo, "campaign")
+        frame.evaluate("() => { window.__rm_mark = 'kept'; window.map.__rm_mark = 'kept'; }")
+
+        _choose(page, "Tahapan", "Rekapitulasi Suara")
+        deadline = time.time() + 60
+        after = before
+        while time.time() < deadline:
+            after = _frame(page).evaluate(_FILLS)
+            if after["legend"].startswith("Rekapitulasi"):
+                break
+            page.wait_for_timeout(200)
+        page.screenshot(path=str(ARTIFACTS / "stage_switch_recap.png"), full_page=True)
+        assert after["legend"].startswith("Rekapitulasi")
+        assert after["mark"] == "kept" and after["mapMark"] == "kept", "a new map was created"
+        expected = _expected(demo, "recap")
+        assert expected != _expected(demo, "campaign")
+        assert {k: v[0] for k, v in after["fills"].items()} == expected
+        assert {k: v[1] for k, v in after["fills"].items()} == expected  # the SVG paths were repainted
+        assert sum(1 for f in page.frames if "st_folium" in f.url) == 1
+        assert blocked == [] and dialogs == []
