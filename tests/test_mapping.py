@@ -435,7 +435,7 @@ def test_the_map_is_the_same_for_every_stage_and_holds_every_stage(demo):
     by_code = {f["properties"]["id"]: f["properties"] for f in data["areas"]["features"]}
     for s in stages:  # every village carries every stage's category and score
         for code, level, score in zip(
-            demo.villages["village_code"], demo.villages[f"level_{s}"], demo.villages[f"risk_{s}"]
+            demo.villages["village_code"], demo.villages[f"level_{s}"], demo.villages[f"risk_{s}"], strict=True
         ):
             props = by_code[code]
             assert CATEGORIES[props["lv"][stages.index(s)]] == level
