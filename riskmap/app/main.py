@@ -410,6 +410,44 @@ def main() -> None:
         st.error(tr("unexpected_error", lang if lang in ("id", "en") else "id"))
 
 
+_CHOICE_KEYS = (
+    "source",
+    "stage",
+    "page",
+    "f_levels",
+    "f_types",
+    "esc_from",
+    "esc_to",
+    "acc_which",
+    "dep_mode",
+    "log_where",
+    "log_type",
+    "log_sev",
+    "verify_pick",
+    "ua_role",
+)
+"""Keys of the choice widgets (radio, selectbox, multiselect) whose option labels are in the page's language."""
+
+_CHOICE_PREFIXES = ("pick_",)
+"""Prefixes of such keys that carry a suffix (the explanation's picker is keyed by the current selection)."""
+
+
+def _keep_choices(lang: str) -> None:
+    """Keep every choice the user made when the language changes.
+
+    The browser holds a choice widget's value as the label of the chosen option; after a language switch
+    that label is no longer among the options, and the widget showed nothing chosen (or the old label).
+    Each choice is set again by its option id (what the page's widgets return), so the widgets are sent
+    the chosen option under its label in the new language.
+    """
+    drawn = st.session_state.get("_drawn_lang")
+    st.session_state["_drawn_lang"] = lang
+    if drawn is None or drawn == lang:
+        return
+    for key in [k for k in st.session_state if k in _CHOICE_KEYS or str(k).startswith(_CHOICE_PREFIXES)]:
+        st.session_state[key] = st.session_state[key]
+
+
 def _page() -> None:
     lang = st.sidebar.radio(
         "Bahasa / Language",
@@ -418,6 +456,7 @@ def _page() -> None:
         horizontal=True,
         key="lang",
     )
+    _keep_choices(lang)
     defaults = load_config()
     store, store_error = data.open_store()
     access = auth.gate(store, store_error, defaults, lang)
