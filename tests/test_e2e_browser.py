@@ -260,12 +260,18 @@ def _legend(page, starts: str, timeout: float = 60.0) -> str:
     raise AssertionError(f"the legend never started with {starts!r}: {text!r}")
 
 
-def test_planner_switches_language_and_back(server):
-    """Journey "planner switches language": every choice stays chosen, shown in the new language."""
-    with offline_page(server) as (page, blocked, _):
+def test_planner_switches_language_and_back(server, browser_page):
+    """Journey "planner switches language": every choice stays chosen, shown in the new language.
+
+    A new tab of the module's browser (one Playwright per module): a new session, same offline routing.
+    """
+    first, blocked, _ = browser_page
+    page = first.context.new_page()
+    page.goto(server)
+    try:
         _map_frame(page, 51)
         _choose(page, "Tahapan", "Pemungutan Suara")
-        _wait_text(page, "Data per: 2024-12-04 · Pemungutan Suara")
+        _legend(page, "Pemungutan Suara")
         page.get_by_text("English", exact=True).click()
         _wait_text(page, "Pilkada Security Risk Map")
         _legend(page, "Voting")
@@ -284,3 +290,5 @@ def test_planner_switches_language_and_back(server):
         assert _shown_choice(page, "Tahapan") == "Pemungutan Suara"
         assert _shown_choice(page, "Klik kelurahan") == "(belum dipilih)"
         assert blocked == []
+    finally:
+        page.close()
