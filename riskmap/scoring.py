@@ -80,6 +80,8 @@ def feature_cache(dates: int) -> Iterator[None]:
         _FEATURE_CACHE_SIZE = usual
         while len(_FEATURE_CACHE) > usual:
             _FEATURE_CACHE.pop(next(iter(_FEATURE_CACHE)))
+
+
 TPS_FACTORS = ("nearby_incidents", "village", "indicators", "exposure")
 
 
