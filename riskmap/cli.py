@@ -421,7 +421,9 @@ def _deploy_area(args: argparse.Namespace, result: object, config: object, area:
         path = args.venues or (demo.ELECTION_OFFICES if result.layers.demo else None)
         venues = None
         if path is not None:
-            points, report = read_points(path, "venues", area=result.layers.area, columns=args.columns)
+            points, report = read_points(
+                path, "venues", area=result.layers.area, columns=args.columns, config=result.config
+            )
             result.report.add(report)
             venues = points[["name", "kind", "district", "geometry"]]
         table = recap_venues(result, venues, config)

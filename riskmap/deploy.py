@@ -359,12 +359,12 @@ def area_totals(plan: gpd.GeoDataFrame, by: str) -> pd.DataFrame:
 
 
 def patrol_priorities(
-    result, *, top: int | None = None, cell_m: float = 500.0
+    result, *, top: int | None = None, cell_m: float | None = None
 ) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
     """Campaign stage: villages ranked for patrols, and the hot spots behind them.
 
-    Hot spots are ``cell_m`` grid cells holding the campaign-weighted incidents
-    of each village (exact and near precision), heaviest first.
+    Hot spots are ``cell_m`` grid cells (metres; ``[deploy] patrol_cell_m`` when None) holding the
+    campaign-weighted incidents of each village (exact and near precision), heaviest first.
 
     Returns
     -------
@@ -386,7 +386,7 @@ def patrol_priorities(
         wts = w[pts.index]
         if len(pts):
             lat0 = float(np.radians(pts.geometry.y.mean()))
-            dy = cell_m / 111_320
+            dy = (cell_m or float(result.config.data["deploy"]["patrol_cell_m"])) / 111_320
             dx = dy / max(np.cos(lat0), 0.1)
             gx = np.floor(pts.geometry.x / dx).astype(int)
             gy = np.floor(pts.geometry.y / dy).astype(int)

@@ -567,12 +567,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "value '{value}' in column {column} is not yes/no; taken as no.",
     },
     "severity_assumed": {
-        "id": "tidak ada kolom tingkat keparahan; semua insiden dianggap sedang (2).",
-        "en": "no severity column; all incidents taken as moderate (2).",
+        "id": "tidak ada kolom tingkat keparahan; semua insiden dianggap tingkat {severity} (1 ringan, 2 sedang, 3 berat).",
+        "en": "no severity column; all incidents taken as severity {severity} (1 minor, 2 moderate, 3 serious).",
     },
     "unparseable_severity": {
-        "id": "tingkat keparahan '{value}' tidak dikenal; dianggap sedang (2).",
-        "en": "severity '{value}' is not known; taken as moderate (2).",
+        "id": "tingkat keparahan '{value}' tidak dikenal; dianggap tingkat {severity} (1 ringan, 2 sedang, 3 berat).",
+        "en": "severity '{value}' is not known; taken as severity {severity} (1 minor, 2 moderate, 3 serious).",
     },
     "precision_assumed": {
         "id": "tidak ada kolom presisi lokasi; semua insiden dianggap tepat lokasinya.",
@@ -1922,7 +1922,7 @@ _WARNING_LABELS: dict[str, tuple[str, str]] = {
     "no_voter_column": ("Tanpa kolom DPT", "No voter column"),
     "precision_assumed": ("Ketepatan lokasi dianggap tepat", "Location precision assumed"),
     "repaired_geometry": ("Poligon diperbaiki", "Polygon repaired"),
-    "severity_assumed": ("Tingkat keparahan dianggap sedang", "Severity assumed"),
+    "severity_assumed": ("Tingkat keparahan diasumsikan", "Severity assumed"),
     "unmapped_event_type": ("Jenis kejadian tidak terpetakan", "Unmapped event type"),
     "unparseable_flag": ("Nilai ya/tidak tidak terbaca", "Unreadable yes/no value"),
     "unparseable_precision": ("Ketepatan lokasi tidak terbaca", "Unreadable location precision"),

@@ -246,7 +246,9 @@ class RiskModel:
         # positional int arrays: a lone village (or one beyond neighbours_max_km) has none at all
         nb_village = neighbours["village"].to_numpy(dtype=np.int64)
         nb_neighbour = neighbours["neighbour"].to_numpy(dtype=np.int64)
-        nb_w = 1.0 / np.maximum(neighbours["distance_km"].to_numpy(dtype=float), 0.5)
+        nb_w = 1.0 / np.maximum(
+            neighbours["distance_km"].to_numpy(dtype=float), float(cfg["joins"]["neighbours_min_km"])
+        )
         nb_sum = np.bincount(nb_village, weights=nb_w, minlength=n_v)
 
         # TPS <- nearby incidents

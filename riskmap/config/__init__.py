@@ -1,8 +1,9 @@
 """Configuration: weights, thresholds, taxonomy and indicators.
 
 Defaults live in ``default.toml`` beside this module, with a comment on every
-key. A user file is merged over the defaults, key by key, so it only holds
-what it changes.
+key, and the column aliases the readers recognise in ``columns.toml``, which
+becomes the section ``[column_aliases]``. A user file is merged over the
+defaults, key by key, so it only holds what it changes.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from typing import Any
 from riskmap._errors import RiskmapInputError
 
 DEFAULT_PATH = Path(__file__).with_name("default.toml")
+COLUMNS_PATH = Path(__file__).with_name("columns.toml")
+"""Column aliases of the readers, merged into the defaults as ``[column_aliases]``."""
 
 CATEGORIES: tuple[str, str, str] = ("kurang rawan", "rawan", "sangat rawan")
 """Risk categories, lowest first (Polri's three classes)."""
@@ -43,15 +46,17 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise RiskmapInputError("config_syntax", file=path, detail=str(exc)) from None
 
 
-_DEFAULTS: tuple[float, dict[str, Any]] | None = None
+_DEFAULTS: tuple[tuple[float, float], dict[str, Any]] | None = None
 
 
 def _defaults() -> dict[str, Any]:
-    """A copy of default.toml as parsed, parsed once per process (per change of the file)."""
+    """A copy of default.toml (with columns.toml as ``column_aliases``), parsed once per process (per change)."""
     global _DEFAULTS
-    mtime = DEFAULT_PATH.stat().st_mtime
-    if _DEFAULTS is None or _DEFAULTS[0] != mtime:
-        _DEFAULTS = (mtime, _read_toml(DEFAULT_PATH))
+    mtimes = (DEFAULT_PATH.stat().st_mtime, COLUMNS_PATH.stat().st_mtime)
+    if _DEFAULTS is None or _DEFAULTS[0] != mtimes:
+        data = _read_toml(DEFAULT_PATH)
+        data["column_aliases"] = _read_toml(COLUMNS_PATH)
+        _DEFAULTS = (mtimes, data)
     return copy.deepcopy(_DEFAULTS[1])
 
 
@@ -83,12 +88,6 @@ class Config:
             data = _merge(data, overrides)
         cfg = cls(data=data, source=tuple(source))
         cfg._validate(source[-1])
-        return cfg
-
-    def with_overrides(self, overrides: dict[str, Any]) -> Config:
-        """Return a copy with ``overrides`` merged over this configuration."""
-        cfg = Config(data=_merge(self.data, overrides), source=self.source)
-        cfg._validate(self.source[-1])
         return cfg
 
     def _validate(self, where: str) -> None:
@@ -126,6 +125,15 @@ class Config:
     def thresholds(self) -> dict[str, float]:
         """Score thresholds (0-100) for ``rawan`` and ``sangat_rawan``."""
         return self.data["scoring"]["thresholds"]
+
+    def column_aliases(self, layer: str) -> dict[str, Any]:
+        """Column aliases the reader of ``layer`` (``villages``, ``tps``, ``incidents``, ``points``) recognises.
+
+        From ``columns.toml`` (``[column_aliases.<layer>]``): ``fields`` maps a canonical field to its
+        accepted column names, in order of preference; ``villages`` also has ``schemas``, ``points``
+        ``coordinates`` and ``tps`` ``flag_words``.
+        """
+        return self.data["column_aliases"][layer]
 
     def stage_label(self, stage: str, lang: str = "id") -> str:
         """Human name of a stage in ``lang`` (``id`` or ``en``)."""
