@@ -61,7 +61,7 @@ def pattern_totals(counts: dict[str, int], config: Config) -> pd.DataFrame:
     Parameters
     ----------
     counts
-        TPS per category (``kurang rawan``, ``rawan``, ``sangat rawan``, ``khusus``).
+        TPS per category (``kurang_rawan``, ``rawan``, ``sangat_rawan``, ``khusus``).
     config
         Patterns and ``linmas_per_tps``.
 

@@ -34,9 +34,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{n} rows used with a warning ({where}).",
     },
     # -- categories and factors ----------------------------------------------
-    "kurang rawan": {"id": "Kurang rawan", "en": "Low risk"},
+    "kurang_rawan": {"id": "Kurang rawan", "en": "Low risk"},
     "rawan": {"id": "Rawan", "en": "Vulnerable"},
-    "sangat rawan": {"id": "Sangat rawan", "en": "Highly vulnerable"},
+    "sangat_rawan": {"id": "Sangat rawan", "en": "Highly vulnerable"},
     "factor_incidents": {"id": "Insiden di kelurahan", "en": "Incidents in the village"},
     "factor_spillover": {"id": "Insiden di kelurahan sekitar", "en": "Incidents in neighbouring villages"},
     "factor_indicators": {"id": "Indikator TPS rawan Bawaslu", "en": "Bawaslu TPS-rawan indicators"},

@@ -151,9 +151,9 @@ ASSET_URL = "/app/static/vendor"
 """Where Streamlit serves the vendored Leaflet files (``static/vendor``)."""
 
 CATEGORY_COLORS: dict[str, str] = {
-    "kurang rawan": "#1a9641",
+    "kurang_rawan": "#1a9641",
     "rawan": "#fdae61",
-    "sangat rawan": "#d7191c",
+    "sangat_rawan": "#d7191c",
 }
 """Fill colour per category (ColorBrewer RdYlGn, colour-blind friendly end points)."""
 

@@ -143,7 +143,7 @@ def place_posts(
     tps = tps.reset_index(drop=True)
     sites = sites.reset_index(drop=True)
     risk = tps[f"risk_{stage}"].to_numpy(dtype=float)
-    high = tps[f"level_{stage}"].astype(str).isin(["rawan", "sangat rawan"]).to_numpy()
+    high = tps[f"level_{stage}"].astype(str).isin(["rawan", "sangat_rawan"]).to_numpy()
     split_col = "regency" if "regency" in tps else "district" if "district" in tps else None
     region = tps[split_col].astype(str).to_numpy() if split_col else np.full(len(tps), "")
     areas = [""] if len(tps) * len(sites) <= max_pairs else sorted(set(region))

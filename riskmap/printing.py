@@ -63,16 +63,16 @@ PAPER_MM = {"A4": (297.0, 210.0), "A3": (420.0, 297.0)}
 """Paper sizes (long side, short side) in millimetres."""
 
 VILLAGE_STYLE = {
-    "kurang rawan": {"facecolor": "#d9f0d3", "hatch": None},
+    "kurang_rawan": {"facecolor": "#d9f0d3", "hatch": None},
     "rawan": {"facecolor": "#fdb863", "hatch": "////"},
-    "sangat rawan": {"facecolor": "#c2191c", "hatch": "xxxx"},
+    "sangat_rawan": {"facecolor": "#c2191c", "hatch": "xxxx"},
 }
 """Fill and hatch per category: grey levels light / middle / dark plus hatching."""
 
 TPS_STYLE = {
-    "kurang rawan": {"marker": "o", "color": "white", "size": 14},
+    "kurang_rawan": {"marker": "o", "color": "white", "size": 14},
     "rawan": {"marker": "^", "color": "#777777", "size": 26},
-    "sangat rawan": {"marker": "s", "color": "black", "size": 24},
+    "sangat_rawan": {"marker": "s", "color": "black", "size": 24},
 }
 """Marker per TPS category: circle, triangle, square (shape, not colour alone)."""
 
@@ -638,7 +638,7 @@ def _table_rows(view: View) -> pd.DataFrame:
     s, t = view.stage, view.tps
     if t is None:  # without a TPS layer the table says there is no rawan TPS
         return pd.DataFrame()
-    rows = t[t[f"level_{s}"].isin(["rawan", "sangat rawan"])]
+    rows = t[t[f"level_{s}"].isin(["rawan", "sangat_rawan"])]
     return rows.sort_values(f"risk_{s}", ascending=False, kind="stable")
 
 
@@ -719,7 +719,7 @@ def _table_pages(
                 if row == 0:
                     cell.set_text_props(fontweight="bold")
                     cell.set_facecolor("#e6e6e6")
-                elif cells[row - 1][5] == i18n.t("sangat rawan", lang):
+                elif cells[row - 1][5] == i18n.t("sangat_rawan", lang):
                     cell.set_text_props(fontweight="bold")
         _frame(fig, opts, first_page + k, result)
         yield fig

@@ -66,7 +66,7 @@ def _saturate(x: np.ndarray, half: float) -> np.ndarray:
 
 
 def categorise(scores: np.ndarray | pd.Series, thresholds: dict[str, float]) -> np.ndarray:
-    """Category per score: ``kurang rawan`` / ``rawan`` / ``sangat rawan``."""
+    """Category per score: ``kurang_rawan`` / ``rawan`` / ``sangat_rawan``."""
     s = np.asarray(scores, dtype=float)
     codes = (s >= thresholds["rawan"]).astype(np.int8) + (s >= thresholds["sangat_rawan"]).astype(np.int8)
     return pd.Categorical.from_codes(codes, categories=list(CATEGORIES))

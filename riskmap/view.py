@@ -274,7 +274,7 @@ def _col(key: str, lang: str, **params: object) -> str:
 
 
 def _levels(values: pd.Series, lang: str) -> pd.Series:
-    """Category ids as their names in ``lang`` ("sangat rawan" -> "Sangat rawan" / "Highly vulnerable")."""
+    """Category ids as their names in ``lang`` ("sangat_rawan" -> "Sangat rawan" / "Highly vulnerable")."""
     return values.astype(str).map(lambda c: i18n.t(c, lang))
 
 

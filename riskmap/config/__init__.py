@@ -22,8 +22,18 @@ DEFAULT_PATH = Path(__file__).with_name("default.toml")
 COLUMNS_PATH = Path(__file__).with_name("columns.toml")
 """Column aliases of the readers, merged into the defaults as ``[column_aliases]``."""
 
-CATEGORIES: tuple[str, str, str] = ("kurang rawan", "rawan", "sangat rawan")
-"""Risk categories, lowest first (Polri's three classes)."""
+CATEGORIES: tuple[str, str, str] = ("kurang_rawan", "rawan", "sangat_rawan")
+"""Risk category ids, lowest first (Polri's three classes); their labels are in :mod:`riskmap.i18n`."""
+
+
+def _category_ids(data: dict[str, Any]) -> dict[str, Any]:
+    """Accept the category keys of riskmap 0.1 user files ("sangat rawan") as today's ids (``sangat_rawan``)."""
+    staffing = data.get("staffing")
+    if isinstance(staffing, dict):
+        for table in ("patterns", "venues"):
+            if isinstance(staffing.get(table), dict):
+                staffing[table] = {str(k).strip().replace(" ", "_"): v for k, v in staffing[table].items()}
+    return data
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -82,7 +92,7 @@ class Config:
         data = _defaults()
         source = [str(DEFAULT_PATH)]
         if path is not None:
-            data = _merge(data, _read_toml(Path(path)))
+            data = _merge(data, _category_ids(_read_toml(Path(path))))
             source.append(str(path))
         if overrides:
             data = _merge(data, overrides)
