@@ -102,3 +102,44 @@ def test_pre_commit_runs_the_ruff_of_ci():
     assert any(e.startswith("python3 -m ruff check") for e in entries)
     assert any(e.startswith("python3 -m ruff format") for e in entries)
     assert "ruff" in (ROOT / "requirements.txt").read_text(encoding="utf-8")
+
+
+def _glossary_rows() -> dict[str, tuple[str, str]]:
+    """Every id in the glossary's id column -> (Indonesian, English) labels of its row."""
+    rows: dict[str, tuple[str, str]] = {}
+    for line in (ROOT / "docs" / "GLOSSARY.md").read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 5 or cells[0] in ("term", "---"):
+            continue
+        for ident in re.findall(r"`([^`]+)`", cells[1]):
+            rows.setdefault(ident, (cells[2], cells[3]))
+    return rows
+
+
+def test_glossary_has_every_stage_category_and_hotspot_class_with_the_labels_users_see():
+    """issue 12, build 5: one glossary; a stage, category or hot-spot class missing there, or labelled otherwise
+    than the configuration and i18n label it, fails."""
+    from riskmap import i18n
+    from riskmap.config import CATEGORIES
+    from riskmap.hotspots import CLASSES
+
+    rows = _glossary_rows()
+    config = load_config()
+    expected = {stage: (config.stage_label(stage, "id"), config.stage_label(stage, "en")) for stage in config.stages}
+    expected |= {cat: (i18n.t(cat, "id"), i18n.t(cat, "en")) for cat in CATEGORIES}
+    expected |= {cls: (i18n.t(f"hotspot_{cls}", "id"), i18n.t(f"hotspot_{cls}", "en")) for cls in CLASSES}
+    missing = sorted(set(expected) - set(rows))
+    assert not missing, f"docs/GLOSSARY.md lacks {missing}"
+    wrong = {k: (rows[k], v) for k, v in expected.items() if rows[k] != v}
+    assert not wrong, f"docs/GLOSSARY.md labels differ from the code's (glossary, code): {wrong}"
+    from riskmap.io.incidents import PRECISIONS
+    from riskmap.io.points import POINT_KINDS
+    from riskmap.scoring import METHODS
+
+    other = sorted({*PRECISIONS, *METHODS, *POINT_KINDS} - set(rows))
+    assert not other, f"docs/GLOSSARY.md lacks {other}"
+
+
+def test_glossary_is_linked_from_readme_and_contributing():
+    for page in ("README.md", "CONTRIBUTING.md"):
+        assert "docs/GLOSSARY.md" in (ROOT / page).read_text(encoding="utf-8"), page

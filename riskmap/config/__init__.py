@@ -1,7 +1,7 @@
 """Configuration: weights, thresholds, taxonomy and indicators.
 
 Defaults live in ``default.toml`` beside this module, with a comment on every
-key, and the column aliases the readers recognise in ``columns.toml``, which
+key, and the column aliases the readers recognise in ``column_aliases.toml``, which
 becomes the section ``[column_aliases]``. A user file is merged over the
 defaults, key by key, so it only holds what it changes.
 """
@@ -19,7 +19,7 @@ from typing import Any
 from riskmap._errors import RiskmapInputError
 
 DEFAULT_PATH = Path(__file__).with_name("default.toml")
-COLUMNS_PATH = Path(__file__).with_name("columns.toml")
+ALIASES_PATH = Path(__file__).with_name("column_aliases.toml")
 """Column aliases of the readers, merged into the defaults as ``[column_aliases]``."""
 
 CATEGORIES: tuple[str, str, str] = ("kurang_rawan", "rawan", "sangat_rawan")
@@ -60,12 +60,12 @@ _DEFAULTS: tuple[tuple[float, float], dict[str, Any]] | None = None
 
 
 def _defaults() -> dict[str, Any]:
-    """A copy of default.toml (with columns.toml as ``column_aliases``), parsed once per process (per change)."""
+    """A copy of default.toml (with column_aliases.toml as ``column_aliases``), parsed once per process (per change)."""
     global _DEFAULTS
-    mtimes = (DEFAULT_PATH.stat().st_mtime, COLUMNS_PATH.stat().st_mtime)
+    mtimes = (DEFAULT_PATH.stat().st_mtime, ALIASES_PATH.stat().st_mtime)
     if _DEFAULTS is None or _DEFAULTS[0] != mtimes:
         data = _read_toml(DEFAULT_PATH)
-        data["column_aliases"] = _read_toml(COLUMNS_PATH)
+        data["column_aliases"] = _read_toml(ALIASES_PATH)
         _DEFAULTS = (mtimes, data)
     return copy.deepcopy(_DEFAULTS[1])
 
@@ -139,7 +139,7 @@ class Config:
     def column_aliases(self, layer: str) -> dict[str, Any]:
         """Column aliases the reader of ``layer`` (``villages``, ``tps``, ``incidents``, ``points``) recognises.
 
-        From ``columns.toml`` (``[column_aliases.<layer>]``): ``fields`` maps a canonical field to its
+        From ``column_aliases.toml`` (``[column_aliases.<layer>]``): ``fields`` maps a canonical field to its
         accepted column names, in order of preference; ``villages`` also has ``schemas``, ``points``
         ``coordinates`` and ``tps`` ``flag_words``.
         """

@@ -39,7 +39,7 @@ def locate(
     """Find, parse and check the coordinates of every row.
 
     The coordinate columns are those of ``column_map`` (``lat``, ``lon`` or ``coordinates``), else
-    the first found of ``[column_aliases.points.coordinates]`` in ``config`` (``columns.toml``).
+    the first found of ``[column_aliases.points.coordinates]`` in ``config`` (``column_aliases.toml``).
 
     Returns
     -------

@@ -12,7 +12,7 @@ COD-AB        ADM4_PCODE, ADM4_EN, ADM3_EN, ADM2_EN, ADM1_EN (OCHA/HDX)
 Kemendagri    a column of ``53.71.01.1001``-style codes plus a name column
 ============  =====================================================
 
-The column names of each schema are in ``riskmap/config/columns.toml``. Anything else loads with a
+The column names of each schema are in ``riskmap/config/column_aliases.toml``. Anything else loads with a
 column map (``--columns``, see :mod:`riskmap.io._columns`).
 The result has one row per village in the canonical schema
 :data:`VILLAGE_COLUMNS`, geometry in EPSG:4326.
@@ -94,7 +94,7 @@ def _detect(
 ) -> tuple[str, dict[str, str | None]]:
     """Pick the schema and return (schema name, canonical field -> column).
 
-    The schemas and aliases are ``[column_aliases.villages]`` of the configuration (``columns.toml``).
+    The schemas and aliases are ``[column_aliases.villages]`` of the configuration (``column_aliases.toml``).
     """
     columns = [c for c in frame.columns if c not in (ROW_COLUMN, frame.geometry.name)]
     known = config.column_aliases("villages")
