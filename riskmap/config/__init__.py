@@ -108,7 +108,7 @@ class Config:
                     raise RiskmapInputError("config_unknown_stage", file=where, key=f"taxonomy.{type_id}", stage=stage)
         th = self.thresholds
         if not 0 <= th["rawan"] <= th["sangat_rawan"] <= 100:
-            raise RiskmapInputError("config_thresholds", file=where, **th)
+            raise RiskmapInputError("config_thresholds", file=where, rawan=th["rawan"], sangat_rawan=th["sangat_rawan"])
         for kind in ("village_weights", "tps_weights"):
             for stage in stages:
                 weights = self.data["scoring"][kind].get(stage)

@@ -129,7 +129,7 @@ def find_column(
         File name, for the error message.
     """
     columns = list(columns)
-    by_norm = {}
+    by_norm: dict[str, str] = {}
     for col in columns:
         by_norm.setdefault(norm(col), col)
     if mapped is not None:

@@ -80,7 +80,8 @@ def _export_schema(columns: list[str]) -> str | None:
 
 
 def _type_lookup(config: Config) -> dict[str, str]:
-    lookup = {}
+    """Normalised type id, label or alias -> taxonomy type id."""
+    lookup: dict[str, str] = {}
     for type_id, spec in config.taxonomy.items():
         for name in [type_id, spec.get("label_id", ""), spec.get("label_en", ""), *spec.get("aliases", [])]:
             if name:

@@ -77,10 +77,13 @@ def locate(
         kinds = shapely.get_type_id(geoms)
         empty = (kinds >= 0) & shapely.is_empty(geoms)  # POINT EMPTY, a polygon with no rings: no x to take
         if empty.any():
-            geoms = np.where(empty, None, geoms)
+            geoms = geoms.copy()
+            geoms[empty] = None
             kinds = np.where(empty, -1, kinds)
         if not np.isin(kinds[kinds >= 0], [0]).all():  # not all points: use a point inside
-            geoms = np.where(kinds >= 0, shapely.point_on_surface(geoms), None)
+            inside = np.asarray(shapely.point_on_surface(geoms), dtype=object)
+            inside[kinds < 0] = None
+            geoms = inside
         x = shapely.get_x(geoms)
         y = shapely.get_y(geoms)
         have_geom = ~np.isnan(x)
@@ -111,8 +114,9 @@ def locate(
         rows = frame[ROW_COLUMN].to_numpy()[bad]
         for k, i in enumerate(bad):
             params: dict[str, object] = {"lat": _fmt(lat_txt[k]), "lon": _fmt(lon_txt[k]), "area": area.name or "-"}
-            if diag.suggestion[i] is not None:
-                s_lat, s_lon = diag.suggestion[i]
+            suggestion = diag.suggestion[i]
+            if suggestion is not None:
+                s_lat, s_lon = suggestion
                 params["suggestion"] = f"{s_lat:.7g}, {s_lon:.7g}"
             report.reject(int(rows[k]), str(diag.reason[i]), **params)
     out = frame.copy(deep=False)  # copy-on-write: the new columns leave raw.frame alone

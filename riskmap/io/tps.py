@@ -214,11 +214,14 @@ def read_tps(
     ok = reject_duplicates(ids, frame[ROW_COLUMN], ok, report)
 
     voters = pd.Series(np.nan, index=frame.index)
-    voter_cols = [picked["voters"]] if picked["voters"] else [picked["voters_male"], picked["voters_female"]]
-    if all(voter_cols):
+    named = [picked["voters"]] if picked["voters"] else [picked["voters_male"], picked["voters_female"]]
+    voter_cols = [c for c in named if c is not None]
+    if len(voter_cols) == len(named):
         if len(voter_cols) == 2:  # KPU lists DPT by sex: the TPS total is their sum
             report.warn(None, "voters_from_parts", columns=" + ".join(str(c) for c in voter_cols))
-        voters = sum(_counts(frame, col, text, ok, report) for col in voter_cols)
+        voters = _counts(frame, voter_cols[0], text, ok, report)
+        for col in voter_cols[1:]:
+            voters = voters + _counts(frame, col, text, ok, report)
         neg = ok & (voters < 0).to_numpy()
         report.warn_frame(frame.loc[neg, ROW_COLUMN], "unparseable_voters", value=[f"{v:g}" for v in voters[neg]])
         voters = voters.where(voters >= 0)
