@@ -53,6 +53,7 @@ import dataclasses
 import datetime as dt
 import re
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -454,7 +455,7 @@ class Backtest:
         self,
         layers: Any,
         config: Config | None = None,
-        cutoffs: list[dt.date | str] | None = None,
+        cutoffs: Sequence[dt.date | str] | None = None,
         window: str | pd.DateOffset | None = None,
         stages: list[str] | None = None,
         keep_scores: bool = False,
@@ -467,7 +468,7 @@ class Backtest:
         for s in self.stages:
             if s != ALL and s not in self.config.stages:
                 raise RiskmapInputError("bt_bad_stage", value=s, known=", ".join([ALL, *self.config.stages]))
-        self.cutoffs = parse_cutoffs(cutoffs, self.config) if cutoffs else None
+        self.cutoffs = parse_cutoffs(list(cutoffs), self.config) if cutoffs else None
         most = _max_cutoffs(self.config)
         if self.cutoffs and len(self.cutoffs) > most:
             raise RiskmapInputError("bt_too_many_cutoffs", n=len(self.cutoffs), most=most)
@@ -487,7 +488,7 @@ class Backtest:
         layers: Any,
         config: Config | None = None,
         *,
-        cutoffs: list[dt.date | str] | None = None,
+        cutoffs: Sequence[dt.date | str] | None = None,
         window: str | pd.DateOffset | None = None,
         stages: list[str] | None = None,
         keep_scores: bool = False,
