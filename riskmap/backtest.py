@@ -720,7 +720,7 @@ class Backtest:
         return best
 
     # --------------------------------------------------------------- summary
-    def _results(self) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    def results(self) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         """``metrics_``, ``curves_``, ``calibration_`` and ``windows_`` of :meth:`fit` (RuntimeError before it)."""
         if self.metrics_ is None or self.curves_ is None or self.calibration_ is None or self.windows_ is None:
             raise RuntimeError("call fit() first")
@@ -728,14 +728,14 @@ class Backtest:
 
     def table(self, metric: str, k: float | None = None, stage: str = ALL) -> pd.DataFrame:
         """Cutoffs x methods for one metric of one stage."""
-        m = self._results()[0]
+        m = self.results()[0]
         sel = (m["metric"] == metric) & (m["stage"] == stage) & (m["method"].isin(METHODS))
         sel &= m["k"].isna() if k is None else (m["k"] == k)
         return m[sel].pivot(index="cutoff", columns="method", values="value").reindex(columns=list(METHODS))
 
     def summary(self) -> pd.DataFrame:
         """Median over cutoffs (``value``) per stage, method, metric and k."""
-        metrics = self._results()[0]
+        metrics = self.results()[0]
         m = metrics[metrics["method"].isin(METHODS)]
         med = m.groupby(["stage", "method", "metric", "k"], dropna=False)["value"].median().reset_index()
         return med
@@ -768,7 +768,7 @@ class Backtest:
             i18n.t(
                 "bt_verdict_head",
                 lang,
-                n=int(self._results()[3]["test_incidents"].gt(0).sum()),
+                n=int(self.results()[3]["test_incidents"].gt(0).sum()),
                 window=window_text(self.window),
             )
         ]
@@ -796,7 +796,7 @@ class Backtest:
 
     def to_dict(self) -> dict[str, Any]:
         """Everything, JSON-ready (dates as ISO text, NaN as None)."""
-        metrics, curves, calibration, fitted_windows = self._results()
+        metrics, curves, calibration, fitted_windows = self.results()
         windows = fitted_windows.copy()
         for col in ("cutoff", "end", "start_past"):
             windows[col] = windows[col].map(lambda x: x.isoformat())
@@ -857,7 +857,7 @@ class Backtest:
 
     def _figure(self, plt: Any, stage: str, lang: str) -> Any:
         fig, axes = plt.subplots(1, 2, figsize=(11, 5.2))
-        _, curves, _, windows = self._results()
+        _, curves, _, windows = self.results()
         cv = curves[curves["stage"] == stage] if len(curves) else curves
         colours = {"riskmap": "#c0392b", "count": "#2471a3", "decay": "#17a589", "kde": "#7d3c98", "random": "#7f8c8d"}
         for ax, axis in zip(axes, ("villages", "area"), strict=True):
