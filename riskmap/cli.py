@@ -49,7 +49,7 @@ def _add_inputs(p: argparse.ArgumentParser) -> None:
         flag = "--police-posts" if name == "posts" else f"--{name.replace('_', '-')}"
         p.add_argument(flag, dest=name, metavar="PATH", help=text)
     p.add_argument(
-        "--columns", metavar="MAP", help="column mapping: a TOML file, or pairs like tps.lat=Lintang,tps.lon=Bujur"
+        "--columns", metavar="MAP", help="column map: a TOML file, or pairs like tps.lat=Lintang,tps.lon=Bujur"
     )
     p.add_argument("--config", metavar="FILE", help="configuration TOML merged over the defaults")
     p.add_argument("--as-of", metavar="DATE", help="score as of this date (incidents after it are left out)")
@@ -161,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     for name in ("villages", "tps", "incidents"):
         bt.add_argument(f"--{name}", dest=name, metavar="PATH", help=_INPUT_HELP[name])
-    bt.add_argument("--columns", metavar="MAP", help="column mapping (as for the other commands)")
+    bt.add_argument("--columns", metavar="MAP", help="column map (as for the other commands)")
     bt.add_argument("--config", metavar="FILE", help="configuration TOML merged over the defaults ([backtest])")
     bt.add_argument("--cutoffs", metavar="D1,D2,...", help="cutoff dates; each scores with incidents before it")
     bt.add_argument("--from", dest="start", metavar="DATE", help="first cutoff (with --to and --every)")
@@ -220,7 +220,7 @@ def _add_db_commands(sub: argparse._SubParsersAction) -> None:
     im = incs.add_parser("import", help="log every usable row of an incident file (any format riskmap reads)")
     _db_options(im)
     im.add_argument("file", metavar="FILE")
-    im.add_argument("--columns", metavar="MAP", help="column mapping (as for the other commands)")
+    im.add_argument("--columns", metavar="MAP", help="column map (as for the other commands)")
     im.add_argument("--status", default="unverified", choices=["unverified", "verified"])
     im.add_argument("--author", help="who imports (default: the login name)")
     ex = incs.add_parser("export", help="write the logged incidents to a CSV, GeoJSON or XLSX file")
@@ -259,7 +259,7 @@ def _add_db_commands(sub: argparse._SubParsersAction) -> None:
     _db_options(al)
     al.add_argument("--incidents", metavar="PATH", help=_INPUT_HELP["incidents"] + " (besides the database's)")
     al.add_argument("--villages", metavar="PATH", help=_INPUT_HELP["villages"] + " (default: the demo's)")
-    al.add_argument("--columns", metavar="MAP", help="column mapping (as for the other commands)")
+    al.add_argument("--columns", metavar="MAP", help="column map (as for the other commands)")
     al.add_argument("--as-of", metavar="DATE", help="last day of the 7-day window (default: today)")
     al.add_argument("--include-unverified", action="store_true", help="also logged incidents not yet verified")
 

@@ -214,17 +214,6 @@ def display_geometry(villages: gpd.GeoDataFrame, tolerance_m: float | None = Non
     return shapely.transform(simple, lambda xy: np.round(xy, 5))
 
 
-def _round_coords(geom: dict[str, Any], nd: int = 5) -> dict[str, Any]:
-    def rnd(c: Any) -> Any:
-        return (
-            [rnd(x) for x in c]
-            if isinstance(c, (list, tuple)) and c and isinstance(c[0], (list, tuple))
-            else [round(float(c[0]), nd), round(float(c[1]), nd)]
-        )
-
-    return {"type": geom["type"], "coordinates": rnd(geom["coordinates"])}
-
-
 def _features(geoms: np.ndarray, props: pd.DataFrame) -> dict[str, Any]:
     mapping = shapely.geometry.mapping
     records = props.to_dict("records")

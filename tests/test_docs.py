@@ -143,3 +143,28 @@ def test_glossary_has_every_stage_category_and_hotspot_class_with_the_labels_use
 def test_glossary_is_linked_from_readme_and_contributing():
     for page in ("README.md", "CONTRIBUTING.md"):
         assert "docs/GLOSSARY.md" in (ROOT / page).read_text(encoding="utf-8"), page
+
+
+def test_ci_and_pre_commit_run_ruff_format_and_mypy():
+    """issue 12, build 6: `ruff format --check` and a type checker in .ci/run, mypy pinned and in pre-commit."""
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    commands = [line.split("#")[0].strip() for line in ci.splitlines()]
+    for command in ("python3 -m ruff check .", "python3 -m ruff format --check .", "python3 -m mypy"):
+        assert command in commands, command
+    assert commands.index("python3 -m mypy") < commands.index("python3 -m pytest")
+    hooks = (ROOT / ".pre-commit-config.yaml").read_text(encoding="utf-8")
+    assert re.search(r"^\s*entry:\s*python3 -m mypy\s*$", hooks, flags=re.M)
+    assert re.search(r"^mypy>=", (ROOT / "requirements.txt").read_text(encoding="utf-8"), flags=re.M)
+    assert re.search(r"^mypy==\d", (ROOT / "requirements.lock").read_text(encoding="utf-8"), flags=re.M)
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["mypy"]
+    assert config["files"] == ["riskmap"] and config["warn_unused_ignores"] is True
+
+
+def test_every_type_ignore_names_its_error_code():
+    """A blanket `# type: ignore` hides every error on its line; a narrow one names the code (and a reason)."""
+    blanket = []
+    for path in sorted((ROOT / "riskmap").rglob("*.py")):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if re.search(r"#\s*type:\s*ignore(?!\[)", line):
+                blanket.append(f"{path.relative_to(ROOT)}:{number}")
+    assert not blanket, blanket

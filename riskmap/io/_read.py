@@ -92,7 +92,7 @@ class RawLayer:
         row in that sheet). None otherwise (``_row`` is then the user's row).
     coordinate_crs
         For a table: the CRS its coordinate columns are in, when the column
-        mapping names one (e.g. ``EPSG:32751`` for UTM metres).
+        map names one (e.g. ``EPSG:32751`` for UTM metres).
     rejected
         Rows left out while reading, as (row, reason code, params): a
         truncated or misaligned CSV row. They count as read (see

@@ -103,7 +103,7 @@ def _detect(
         fields = {f: find_column(columns, aliases.get(f, []), mapped=column_map.get(f), file=file) for f in aliases}
         if fields["village_code"] is None and fields["village_name"] is None:
             raise RiskmapInputError("villages_unrecognised", file=file, columns=", ".join(columns[:30]))
-        return "mapping", fields
+        return "column map", fields
     schemas: dict[str, dict[str, list[str]]] = known["schemas"]
     for schema, spec in schemas.items():
         found = {f: find_column(columns, names) for f, names in spec.items()}
