@@ -347,7 +347,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "config_weights_fix": {"id": "Beri bobot 0 atau lebih.", "en": "Give weights of 0 or more."},
     "mapped_column_missing": {
         "id": "kolom '{column}' dari pemetaan kolom tidak ada di file. Kolom yang ada: {columns}.",
-        "en": "column '{column}' named in the column mapping is not in the file. Columns found: {columns}.",
+        "en": "column '{column}' named in the column map is not in the file. Columns found: {columns}.",
     },
     "mapped_column_missing_fix": {
         "id": "Tulis nama kolom persis seperti di baris judul file.",
@@ -669,6 +669,15 @@ MESSAGES: dict[str, dict[str, str]] = {
     "region_no_district": {
         "id": "insiden berpresisi wilayah tidak berada di kecamatan mana pun; dibagi ke seluruh wilayah kajian.",
         "en": "region-precision incident lies in no kecamatan; spread over the whole study area.",
+    },
+    # -- issue 12 vocab (column aliases in the configuration) --
+    "config_aliases": {
+        "id": "{key} harus berupa daftar nama kolom (teks).",
+        "en": "{key} must be a list of column names (text).",
+    },
+    "config_aliases_fix": {
+        "id": 'Tulis misalnya voters = ["dpt", "jumlah_dpt"]; daftar ini menggantikan daftar bawaan.',
+        "en": 'Write e.g. voters = ["dpt", "jumlah_dpt"]; the list replaces the default list.',
     },
 }
 

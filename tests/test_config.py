@@ -150,3 +150,11 @@ def test_a_user_alias_for_point_layer_columns(tmp_path, villages):
     cfg = _user_config(tmp_path, '[column_aliases.points.fields]\nname = ["judul"]\n')
     posts, _ = read_points(path, "posts", config=cfg)
     assert posts["name"].tolist() == ["Pos Uji"]
+
+
+@pytest.mark.parametrize("value", ['"dpt"', "[1, 2]", "3"])
+def test_a_column_alias_that_is_not_a_list_of_names_is_refused(tmp_path, value):
+    with pytest.raises(RiskmapInputError) as err:
+        _user_config(tmp_path, f"[column_aliases.tps.fields]\nvoters = {value}\n")
+    assert err.value.code == "config_aliases" and err.value.params["key"] == "column_aliases.tps.fields.voters"
+    assert "column_aliases.tps.fields.voters" in err.value.message("id")

@@ -70,6 +70,15 @@ def _defaults() -> dict[str, Any]:
     return copy.deepcopy(_DEFAULTS[1])
 
 
+def _check_aliases(node: object, key: str, where: str) -> None:
+    """Every leaf of ``[column_aliases]`` is a list of texts (a user's ``voters = "dpt"`` would match letters)."""
+    if isinstance(node, dict):
+        for name, child in node.items():
+            _check_aliases(child, f"{key}.{name}", where)
+    elif not (isinstance(node, list) and all(isinstance(v, str) for v in node)):
+        raise RiskmapInputError("config_aliases", file=where, key=key)
+
+
 @dataclass(frozen=True)
 class Config:
     """Resolved configuration (defaults merged with the user's file).
@@ -109,6 +118,7 @@ class Config:
         th = self.thresholds
         if not 0 <= th["rawan"] <= th["sangat_rawan"] <= 100:
             raise RiskmapInputError("config_thresholds", file=where, rawan=th["rawan"], sangat_rawan=th["sangat_rawan"])
+        _check_aliases(self.data.get("column_aliases", {}), "column_aliases", where)
         for kind in ("village_weights", "tps_weights"):
             for stage in stages:
                 weights = self.data["scoring"][kind].get(stage)
