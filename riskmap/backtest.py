@@ -587,6 +587,14 @@ class Backtest:
     # ------------------------------------------------------------------ fit
     def fit(self) -> Backtest:
         """Score at every cutoff, measure every method; returns self."""
+        from riskmap.scoring import feature_cache
+
+        # each cutoff and its calibration date are scored; their fits share most of their dates
+        fit_windows = int(self.config.data["scoring"]["fitted"]["fit_windows"])
+        with feature_cache(2 * max(len(self.cutoffs or ()), 20) * (fit_windows + 1)):
+            return self._fit()
+
+    def _fit(self) -> Backtest:
         clock = time.perf_counter()
         timings = {"prepare": 0.0, "kde": 0.0, "riskmap": 0.0, "metrics": 0.0}
         d = self._prepare()

@@ -37,8 +37,10 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +59,29 @@ FITTED_FACTORS = ("incidents", "spillover", "near_repeat", "indicators", "exposu
 METHODS = ("auto", "index", "fitted")
 _FEATURE_CACHE: dict[str, dict[str, dict[str, np.ndarray]]] = {}
 _FEATURE_CACHE_SIZE = 16
+"""Dates whose fitted-method features are kept (least recently used dropped first); see :func:`feature_cache`."""
+
+
+@contextlib.contextmanager
+def feature_cache(dates: int) -> Iterator[None]:
+    """Keep the fitted-method features of up to ``dates`` dates while the block runs.
+
+    A backtest asks for the features at each date several times (a cutoff's
+    fit is the next cutoffs' history): 20 quarterly cutoffs with 3 fitting
+    windows need 36 dates, 58 MB each at 83,000 villages. Afterwards the cache
+    is trimmed back to its usual size.
+    """
+    global _FEATURE_CACHE_SIZE
+    usual = _FEATURE_CACHE_SIZE
+    _FEATURE_CACHE_SIZE = max(usual, int(dates))
+    try:
+        yield
+    finally:
+        _FEATURE_CACHE_SIZE = usual
+        while len(_FEATURE_CACHE) > usual:
+            _FEATURE_CACHE.pop(next(iter(_FEATURE_CACHE)))
+
+
 TPS_FACTORS = ("nearby_incidents", "village", "indicators", "exposure")
 
 
@@ -465,8 +490,10 @@ class RiskModel:
                 feats[(k, s)][name] = dens[:, j] if dens is not None else np.zeros(n_v)
         for k in range(len(dates)):  # read every cached date before storing (storing may evict)
             if k not in todo:
+                cached = _FEATURE_CACHE.pop(digests[k])  # re-inserted last: the cache drops the least recently used
+                _FEATURE_CACHE[digests[k]] = cached
                 for s in stages:
-                    feats[(k, s)] = _FEATURE_CACHE[digests[k]][s]
+                    feats[(k, s)] = cached[s]
         for k in todo:
             if len(_FEATURE_CACHE) >= _FEATURE_CACHE_SIZE:
                 _FEATURE_CACHE.pop(next(iter(_FEATURE_CACHE)))
