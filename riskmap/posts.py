@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -52,7 +53,7 @@ class PostPlan:
     sites: gpd.GeoDataFrame
     tps: gpd.GeoDataFrame
     solves: pd.DataFrame
-    summary: dict[str, object] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
 
 
 def candidate_sites(villages: gpd.GeoDataFrame, posts: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:

@@ -577,7 +577,8 @@ def _page() -> None:
 
         alerts_panel(lang, result, alerts, alert_error)
         return
-    weights = result.model.incident_weights_[stage] if len(result.model.incident_weights_) else None
+    all_weights = result.model.incident_weights_
+    weights = all_weights[stage] if all_weights is not None and len(all_weights) else None
     selected = st.session_state.get("selected", "")
     fmap = build_map(
         view,
