@@ -25,7 +25,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import MacroElement, Template
+from branca.element import Figure, MacroElement, Template
 from folium.elements import JSCSSMixin
 from folium.template import Template as FoliumTemplate
 
@@ -84,13 +84,14 @@ def _install_verbatim_elements() -> None:
         original(self, template=None, template_name=None if template is not None else template_name)
         if template is not None:
             # jinja drops one trailing newline; verbatim text matches what it rendered
-            self._riskmap_text = template.removesuffix("\n")
-            self._template = _Verbatim(self._riskmap_text)
+            text = template.removesuffix("\n")
+            self._riskmap_text = text  # type: ignore[attr-defined]  # kept for pickling (setstate below)
+            self._template = _Verbatim(text)  # type: ignore[assignment]  # renders like a jinja Template
 
     def setstate(self: element.Element, state: dict[str, Any]) -> None:
         original_setstate(self, state)
         if "_riskmap_text" in state:
-            self._template = _Verbatim(state["_riskmap_text"])
+            self._template = _Verbatim(state["_riskmap_text"])  # type: ignore[assignment]  # as in init
 
     def div_init(self: element.Div, *args: Any, **kwargs: Any) -> None:
         original_div(self, *args, **kwargs)
@@ -98,9 +99,9 @@ def _install_verbatim_elements() -> None:
 
     init._riskmap = True  # type: ignore[attr-defined]
     init._original = original  # type: ignore[attr-defined]
-    element.Element.__init__ = init
-    element.Element.__setstate__ = setstate
-    element.Div.__init__ = div_init
+    element.Element.__init__ = init  # type: ignore[method-assign]  # the patch this function exists for
+    element.Element.__setstate__ = setstate  # type: ignore[method-assign]
+    element.Div.__init__ = div_init  # type: ignore[method-assign]
 
 
 def _brace_free(text: str) -> str:
@@ -152,7 +153,7 @@ def _install_safe_json() -> None:
         self.policies["json.dumps_function"] = _json_dumps
 
     init._riskmap = True  # type: ignore[attr-defined]
-    ft.Environment.__init__ = init
+    ft.Environment.__init__ = init  # type: ignore[method-assign]  # the patch this function exists for
 
 
 _install_verbatim_elements()
@@ -684,6 +685,8 @@ def legend_html(view: View, config: Config, *, lang: str = "id") -> str:
         if spots:
             spots = f"<b>{esc(i18n.t('hotspot_legend', lang))}</b><br>" + spots
     method = f"<small>{esc(method_label(config, lang, view.method))}</small>"
+    if view.simulated:  # issue 12: what-if scores are marked where they are read
+        head += f"<b style='color:#b30000'>{esc(i18n.t('whatif_mark', lang))}</b><br>"
     return head + rows + f"<small>{unit}</small><br>" + spots + method
 
 
@@ -800,7 +803,9 @@ def build_map(
     m = _new_map(view, check_tiles_url(tiles_url), tiles_attribution)
     if payload is None:
         payload = stage_payload(view, config, geoms=geoms, lang=lang, incident_weights=incident_weights)
-    m.get_root().header.add_child(folium.Element(CLUSTER_CSS), name="riskmap_cluster_css")
+    root = m.get_root()
+    if isinstance(root, Figure):
+        root.header.add_child(folium.Element(CLUSTER_CSS), name="riskmap_cluster_css")
     m.add_child(_StageMap(payload))
 
     inc = view.incidents
@@ -811,7 +816,7 @@ def build_map(
         types = sorted(set(pts["type"]))
         labels = [esc(config.type_label(k, lang) if k in config.taxonomy else k) for k in types]
         type_idx = pd.Categorical(pts["type"], categories=types).codes
-        data = [
+        rows = [
             [y, x, d.date().isoformat(), int(k), esc(desc)]
             for y, x, d, k, desc in zip(
                 pts.geometry.y.round(6), pts.geometry.x.round(6), pts["date"], type_idx, pts["description"], strict=True
@@ -823,7 +828,7 @@ def build_map(
             "{radius: 4, color: '#6a1b9a', weight: 1, fillColor: '#ba68c8', fillOpacity: 0.9}); "
             "m.bindPopup('<b>' + row[2] + '</b> ' + T[row[3]] + '<br>' + row[4]); return m; }"
         )
-        _PointCluster(data, callback=callback, name=i18n.t("map_incidents", lang), show=False).add_to(m)
+        _PointCluster(rows, callback=callback, name=i18n.t("map_incidents", lang), show=False).add_to(m)
 
     if view.posts is not None and len(view.posts):
         group = folium.FeatureGroup(name=i18n.t("map_posts", lang))
