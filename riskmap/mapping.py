@@ -34,9 +34,12 @@ from riskmap._errors import RiskmapInputError
 from riskmap.config import CATEGORIES, Config
 from riskmap.view import (
     HOTSPOT_CLASSES,
+    TPS_FACTOR_ORDER,
+    VILLAGE_FACTOR_ORDER,
     View,
     area_shares,
     esc,
+    factor_parts,
     factor_text,
     hotspot_column,
     hotspot_label,
@@ -313,7 +316,10 @@ def _hotspot_codes(
 
 
 def _village_payload(view: View, geoms: np.ndarray, stages: list[str], lang: str) -> dict[str, Any]:
-    """Villages as GeoJSON whose properties carry every stage: category (``lv``), score (``sc``), factors (``fx``).
+    """Villages as GeoJSON whose properties carry every stage: category, score, factors.
+
+    Properties: ``lv`` category index, ``sc`` score, ``fx`` factors
+    (:func:`riskmap.view.factor_parts`), ``hs`` hot-spot class, one per stage.
 
     Every text is escaped here; the browser assembles the tooltip from these pieces.
     """
@@ -323,7 +329,7 @@ def _village_payload(view: View, geoms: np.ndarray, stages: list[str], lang: str
     ]
     levels = _per_stage([_level_codes(v[f"level_{s}"]) for s in stages])
     scores = _per_stage([_scores(v[f"risk_{s}"]) for s in stages])
-    factors = _per_stage([[esc(f) for f in factor_text(v, s, lang=lang)] for s in stages])
+    factors = _per_stage([factor_parts(v, s) for s in stages])
     hot, hot_labels, hot_styles = _hotspot_codes(v, stages, lang)
     props = pd.DataFrame(
         {"kind": "village", "id": v["village_code"].astype(str).to_numpy(), "t": titles, "lv": levels, "sc": scores}
@@ -360,7 +366,7 @@ def _tps_payload(view: View, stages: list[str], lang: str, as_shapes: bool) -> d
             "sc": _per_stage([_scores(t[f"risk_{s}"]) for s in stages]),
         }
     )
-    props["fx"] = _per_stage([[esc(f) for f in factor_text(t, s, unit="tps", lang=lang)] for s in stages])
+    props["fx"] = _per_stage([factor_parts(t, s, unit="tps") for s in stages])
     geoms = shapely.transform(t.geometry.to_numpy(), lambda xy: np.round(xy, 6))
     return {"features": _features(geoms, props)}
 
@@ -444,6 +450,11 @@ _STAGE_MAP_JS = (
     + """);
     function row(label, value) { return '<br>' + label + ': <b>' + value + '</b>'; }
     function score(v) { return v === null || v === undefined ? '-' : v; }
+    function factors(parts, names) {  // [factor, percent, ...] as "Label 62%; Label 20%" (riskmap.view.factor_text)
+        var out = [];
+        for (var i = 0; i + 1 < parts.length; i += 2) out.push(names[parts[i]] + ' ' + parts[i + 1] + '%');
+        return out.length ? out.join('; ') : '-';
+    }
     function areaStyle(f) {
         var p = f.properties, sel = p.id === state.selected;
         return {fillColor: D.colors[p.lv[state.stage]], color: sel ? '#0000ff' : '#333333', weight: sel ? 4 : 1,
@@ -453,7 +464,7 @@ _STAGE_MAP_JS = (
         var p = layer.feature.properties, s = state.stage, L_ = D.labels;
         if (p.kind !== 'village') return p.t + p.rs[s];
         var out = p.t + row(L_.score, score(p.sc[s])) + row(L_.category, L_.levels[p.lv[s]])
-            + row(L_.factors, p.fx[s] || '-');
+            + row(L_.factors, factors(p.fx[s], L_.village_factors));
         if (p.hs && p.hs[s] >= 0) out += row(L_.hotspot, D.hot_labels[p.hs[s]]);
         return out;
     }
@@ -505,7 +516,7 @@ _STAGE_MAP_JS = (
         tps.bindTooltip(function (layer) {
             var p = layer.feature.properties, s = state.stage, L_ = D.labels;
             return p.t + row(L_.address, p.ad) + row(L_.score, score(p.sc[s])) + row(L_.category, L_.levels[p.lv[s]])
-                + row(L_.factors, p.fx[s] || '-');
+                + row(L_.factors, factors(p.fx[s], L_.tps_factors));
         }, {sticky: true});
     } else if (D.tps && D.tps.rows) {
         tps = L.markerClusterGroup({maxClusterRadius: 80, iconCreateFunction: clusterIcon('tps')});
@@ -699,6 +710,8 @@ def _labels(lang: str) -> dict[str, Any]:
         "address": esc(i18n.t("map_address", lang)),
         "hotspot": esc(i18n.t("hotspot_tip", lang)),
         "levels": [esc(i18n.t(c, lang)) for c in CATEGORIES] + ["-"],
+        "village_factors": [esc(i18n.t("factor_" + f, lang)) for f in VILLAGE_FACTOR_ORDER],
+        "tps_factors": [esc(i18n.t("factor_" + f, lang)) for f in TPS_FACTOR_ORDER],
     }
 
 

@@ -292,20 +292,38 @@ def area_shares(villages: pd.DataFrame, tps: pd.DataFrame | None, stages: list[s
     return out
 
 
-def factor_text(frame: pd.DataFrame, stage: str, *, unit: str = "village", lang: str = "id", top: int = 2) -> pd.Series:
-    """Top contributing factors per row as text, e.g. "Insiden di sekitar TPS 62%; ..."."""
+def factor_parts(frame: pd.DataFrame, stage: str, *, unit: str = "village", top: int = 2) -> list[list[int]]:
+    """Top contributing factors per row as ``[factor, percent, factor, percent, ...]``, largest first.
+
+    ``factor`` indexes :data:`VILLAGE_FACTOR_ORDER` (or :data:`TPS_FACTOR_ORDER`
+    for ``unit="tps"``); ``percent`` is the factor's share of the row's score,
+    rounded to whole percent. Factors that add nothing are left out.
+    """
     order = VILLAGE_FACTOR_ORDER if unit == "village" else TPS_FACTOR_ORDER
-    names = [f for f in order if f"contrib_{stage}_{f}" in frame]
+    names = [i for i, f in enumerate(order) if f"contrib_{stage}_{f}" in frame]
     if not names or frame.empty:
-        return pd.Series("", index=frame.index, dtype=object)
-    points = frame[[f"contrib_{stage}_{f}" for f in names]].to_numpy(dtype=float)
+        return [[] for _ in range(len(frame))]
+    points = frame[[f"contrib_{stage}_{order[i]}" for i in names]].to_numpy(dtype=float)
     score = frame[f"risk_{stage}"].to_numpy(dtype=float)
-    labels = [i18n.t("factor_" + f, lang) for f in names]
     ranks = np.argsort(-points, axis=1, kind="stable")[:, :top]
     out = []
     for row, idx in enumerate(ranks):
-        parts = [f"{labels[j]} {points[row, j] / score[row]:.0%}" for j in idx if points[row, j] > 0 and score[row] > 0]
-        out.append("; ".join(parts))
+        parts: list[int] = []
+        for j in idx:
+            if points[row, j] > 0 and score[row] > 0:
+                parts += [names[j], int(f"{points[row, j] / score[row] * 100:.0f}")]
+        out.append(parts)
+    return out
+
+
+def factor_text(frame: pd.DataFrame, stage: str, *, unit: str = "village", lang: str = "id", top: int = 2) -> pd.Series:
+    """Top contributing factors per row as text, e.g. "Insiden di sekitar TPS 62%; ..." (:func:`factor_parts`)."""
+    order = VILLAGE_FACTOR_ORDER if unit == "village" else TPS_FACTOR_ORDER
+    labels = [i18n.t("factor_" + f, lang) for f in order]
+    out = [
+        "; ".join(f"{labels[p[k]]} {p[k + 1]}%" for k in range(0, len(p), 2))
+        for p in factor_parts(frame, stage, unit=unit, top=top)
+    ]
     return pd.Series(out, index=frame.index, dtype=object)
 
 
