@@ -103,7 +103,7 @@ def make_view(result: Result, stage: str, filters: ViewFilter | None = None) -> 
     inc = result.layers.incidents
     if inc is not None:
         ik = np.ones(len(inc), dtype=bool)
-        if f.districts or f.regencies:
+        if (f.districts or f.regencies) and "district_code" in inc:  # (an empty layer may have no columns)
             ik = ik & inc["district_code"].isin(area_districts).to_numpy()
         if f.types:
             ik = ik & inc["type"].isin(f.types).to_numpy()

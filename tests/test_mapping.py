@@ -559,3 +559,18 @@ def test_no_inline_language_choice_and_no_dead_helper_in_the_map():
     text = Path(mapping.__file__).read_text(encoding="utf-8")
     assert not re.search(r"""lang\s*[!=]=\s*["'](id|en)["']""", text)
     assert not hasattr(mapping, "_round_coords")
+
+
+def test_opening_a_kab_kota_with_an_empty_incident_layer(demo):
+    """The drill-down's kab/kota filter crashed (KeyError 'district_code') on an empty incident layer without
+    columns, as the app has with no incident file and an empty incident log."""
+    import copy
+    import dataclasses
+
+    import geopandas as gpd
+
+    result = copy.copy(demo)
+    result.layers = dataclasses.replace(demo.layers, incidents=gpd.GeoDataFrame(geometry=[], crs=4326))
+    regency = str(result.villages["regency"].iloc[0])
+    view = make_view(result, "voting", ViewFilter(regencies=(regency,)))
+    assert len(view.villages) == len(result.villages) and len(view.incidents) == 0
