@@ -570,7 +570,12 @@ def test_opening_a_kab_kota_with_an_empty_incident_layer(demo):
     import geopandas as gpd
 
     result = copy.copy(demo)
-    result.layers = dataclasses.replace(demo.layers, incidents=gpd.GeoDataFrame(geometry=[], crs=4326))
+    import pandas as pd
+
+    empty = gpd.GeoDataFrame(
+        {"date": pd.Series([], dtype="datetime64[ns]"), "type": pd.Series([], dtype=object)}, geometry=[], crs=4326
+    )
+    result.layers = dataclasses.replace(demo.layers, incidents=empty)
     regency = str(result.villages["regency"].iloc[0])
     view = make_view(result, "voting", ViewFilter(regencies=(regency,)))
     assert len(view.villages) == len(result.villages) and len(view.incidents) == 0
