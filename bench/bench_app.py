@@ -8,7 +8,8 @@ server-side, what the Streamlit page does:
   st_folium sends to the browser (cold: display geometry included; warm: with
   the cached display geometry, as the app has it);
 * payload: the size of that HTML;
-* stage switch: view + map + render for another stage with scores cached.
+* stage switch: view + map (its every-stage payload cached, as the app
+  caches it) + render + the stage setter, for another stage.
 
 Targets (issue 3): build <= 1.5 s, payload <= 5 MB, stage switch <= 0.5 s,
 medians on this machine.
@@ -32,7 +33,7 @@ import shapely
 
 from riskmap import pipeline
 from riskmap.config import load_config
-from riskmap.mapping import build_map, display_geometry
+from riskmap.mapping import build_map, display_geometry, stage_payload, stage_setter
 from riskmap.view import make_view
 
 HERE = Path(__file__).resolve().parent
@@ -165,18 +166,24 @@ def main() -> None:
     def render(stage: str, geoms: np.ndarray | None) -> str:
         view = make_view(result, stage)
         g = display_geometry(view.villages) if geoms is None else geoms
-        fmap = build_map(view, cfg, geoms=g, incident_weights=result.model.incident_weights_[stage])
+        fmap = build_map(view, cfg, geoms=g, incident_weights=result.model.incident_weights_)
         return fmap.get_root().render()
 
     cold, html = _median(lambda: render("voting", None), args.runs)
     t_geom, geoms = _median(lambda: display_geometry(result.villages), args.runs)
     warm, _ = _median(lambda: render("voting", geoms), args.runs)
     stages = cfg.stages
+    payload = stage_payload(
+        make_view(result, "voting"), cfg, geoms=geoms, incident_weights=result.model.incident_weights_
+    )
     switch_times = []
-    for i in range(args.runs):
+    for i in range(args.runs):  # what the app does per stage switch: the map with its cached payload, the setter
         stage = stages[(i + 1) % len(stages)]
         t = time.perf_counter()
-        render(stage, geoms)
+        view = make_view(result, stage)
+        fmap = build_map(view, cfg, live_stage=True, payload=payload)
+        fmap.get_root().render()
+        stage_setter(fmap, view, cfg).add_to(fmap).render()
         switch_times.append(time.perf_counter() - t)
     switch = statistics.median(switch_times)
     payload_mb = len(html.encode("utf-8")) / 1e6
@@ -195,7 +202,7 @@ def main() -> None:
         f"{'PASS' if payload_mb <= 5 else 'FAIL'}"
     )
     print(
-        f"  stage switch (scores cached)                : {switch:6.3f} s   target <= 0.5 s  "
+        f"  stage switch (scores and payload cached)    : {switch:6.3f} s   target <= 0.5 s  "
         f"{'PASS' if switch <= 0.5 else 'FAIL'}"
     )
 
