@@ -484,6 +484,9 @@ _STAGE_MAP_JS = (
     areas.on('mouseover', function (e) { e.layer.setStyle({weight: 3, color: '#000000'}); });
     areas.on('mouseout', function (e) { areas.resetStyle(e.layer); });
     areas.addTo(map);
+    // the layers hold their own coordinates: drop the GeoJSON copy (heap kept small; toGeoJSON rebuilds it)
+    areas.eachLayer(function (l) { l.feature.geometry = null; });
+    D.areas = null;
     var overlays = [[D.names.areas, areas]];
     if (heatOverlay) overlays.push(heatOverlay);
 
@@ -518,6 +521,8 @@ _STAGE_MAP_JS = (
             return p.t + row(L_.address, p.ad) + row(L_.score, score(p.sc[s])) + row(L_.category, L_.levels[p.lv[s]])
                 + row(L_.factors, factors(p.fx[s], L_.tps_factors));
         }, {sticky: true});
+        tps.eachLayer(function (l) { l.feature.geometry = null; });
+        D.tps.features = null;
     } else if (D.tps && D.tps.rows) {
         tps = L.markerClusterGroup({maxClusterRadius: 80, iconCreateFunction: clusterIcon('tps')});
         var rows = D.tps.rows;
@@ -528,6 +533,7 @@ _STAGE_MAP_JS = (
             tpsMarkers.push(m);
         }
         tps.addLayers(tpsMarkers);
+        D.tps.rows = null;
     }
     if (tps) { tps.addTo(map); overlays.push([D.names.tps, tps]); }
 
