@@ -830,6 +830,10 @@ _APP: dict[str, dict[str, str]] = {
         "id": "Daftar peringatan: baris yang dipakai dengan catatan",
         "en": "Warnings list: rows used with a warning",
     },
+    "later_rows": {
+        "id": "insiden sesudah tanggal acuan tidak dipakai untuk skor (daftarnya di laporan pemuatan)",
+        "en": "incidents after the as-of date are not used for the scores (listed in the load report)",
+    },
     "warned_rows": {
         "id": "baris dipakai dengan catatan - lihat daftar peringatan di laporan pemuatan",
         "en": "rows used with a warning - see the warnings list in the load report",
