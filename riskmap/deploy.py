@@ -715,7 +715,7 @@ def plan_key(
 ) -> str:
     """The :attr:`DeploymentPlan.key` :func:`plan` gives for these arguments, without making the plan.
 
-    Digest of :func:`data_key`, the stage, the filters, the people available, the posts asked, the venue
+    Digest of :func:`data_key`, the stage, the filters (kab/kota, kecamatan, category), the people available, the posts asked, the venue
     file's points (None: :func:`default_venues`), the solver time limit (None: ``[posts] time_limit_cli_s``)
     and the configuration's digest.
     """
@@ -727,20 +727,22 @@ def plan_key(
     if stage == "recap" and venues is None:
         venues = default_venues(result)
     h = hashlib.sha256(data_key(result, stage).encode("utf-8"))
-    asked = (stage, filters or ViewFilter(), available_police, available_linmas, placement, float(time_limit_s))
+    f = filters or ViewFilter()
+    used = (f.regencies, f.districts, f.levels)  # incident types and dates change no plan
+    asked = (stage, used, available_police, available_linmas, placement, float(time_limit_s))
     h.update(repr(asked).encode("utf-8"))
     h.update(config.digest().encode("utf-8"))
     _hash_frame(h, _points_frame(venues, ["name", "kind", "district"]))
     return h.hexdigest()[:16]
 
 
-def default_venues(result: Result) -> gpd.GeoDataFrame | None:
+def default_venues(result: Result, *, demo: bool | None = None) -> gpd.GeoDataFrame | None:
     """The recap venues used without a venue file.
 
-    The demo's election offices for the demo data, else None (then one PPK venue per kecamatan at its
-    interior point).
+    The demo's election offices for the demo data (``demo``; None: ``result.layers.demo``), else None (then
+    one PPK venue per kecamatan at its interior point).
     """
-    if not result.layers.demo:
+    if not (result.layers.demo if demo is None else demo):
         return None
     from riskmap import demo
     from riskmap.io.points import read_points

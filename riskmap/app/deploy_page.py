@@ -33,6 +33,7 @@ def _plan(
     linmas: int | None,
     _placement: deploy.PlacementRequest | None,
     time_limit_s: float,
+    _venues: Any = None,
 ) -> deploy.DeploymentPlan:
     """The plan, cached on ``key`` (:func:`riskmap.deploy.plan_key` of the same arguments)."""
     return deploy.plan(
@@ -42,6 +43,7 @@ def _plan(
         available_police=police,
         available_linmas=linmas,
         placement=_placement,
+        venues=_venues,
         time_limit_s=time_limit_s,
     )
 
@@ -54,12 +56,13 @@ def page_plan(
     police: int | None = None,
     linmas: int | None = None,
     placement: deploy.PlacementRequest | None = None,
+    venues: Any = None,
 ) -> deploy.DeploymentPlan:
     """The deployment plan the page shows, cached on the data's content, the arguments and the configuration."""
     limit = float(result.config.data["posts"]["time_limit_app_s"])
     args = {"available_police": police, "available_linmas": linmas, "placement": placement, "time_limit_s": limit}
-    key = deploy.plan_key(result, stage, filters=filters, **args)
-    return _plan(key, result, stage, filters, police, linmas, placement, limit)
+    key = deploy.plan_key(result, stage, filters=filters, venues=venues, **args)
+    return _plan(key, result, stage, filters, police, linmas, placement, limit, venues)
 
 
 def deployment_page(lang: str, result: Result, view: View, geoms: Any, exports: Any = None) -> None:
@@ -87,8 +90,9 @@ def deployment_page(lang: str, result: Result, view: View, geoms: Any, exports: 
             **audited("hotspots_kampanye.geojson"),
         )
         return
-    if stage == "recap":
-        plan = page_plan(result, stage, view.filters)
+    if stage == "recap":  # the demo's election offices when the demo data are chosen (as `riskmap deploy` does)
+        demo = st.session_state.get("source", "demo") == "demo"
+        plan = page_plan(result, stage, view.filters, venues=deploy.default_venues(result, demo=demo))
         st.subheader(tr("dep_recap", lang))
         st.dataframe(deploy.venue_table(plan.venues, lang), hide_index=True, width="stretch")
         return
