@@ -16,11 +16,17 @@ import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from riskmap import __version__, i18n
 from riskmap._errors import RiskmapInputError
 from riskmap._terminal import SafeStream, one_line
 from riskmap.config import CATEGORIES, load_config
+
+if TYPE_CHECKING:  # imported where used: `riskmap --help` does not load geopandas
+    from riskmap.deploy import DeploymentPlan
+    from riskmap.pipeline import Result
+    from riskmap.store import Store
 
 _INPUT_HELP = {
     "villages": "village boundaries: Shapefile (.shp or .zip), GeoJSON, GeoPackage, FlatGeobuf, GeoParquet",
@@ -42,7 +48,7 @@ def _add_inputs(p: argparse.ArgumentParser) -> None:
         flag = "--police-posts" if name == "posts" else f"--{name.replace('_', '-')}"
         p.add_argument(flag, dest=name, metavar="PATH", help=text)
     p.add_argument(
-        "--columns", metavar="MAP", help="column mapping: a TOML file, or pairs like tps.lat=Lintang,tps.lon=Bujur"
+        "--columns", metavar="MAP", help="column map: a TOML file, or pairs like tps.lat=Lintang,tps.lon=Bujur"
     )
     p.add_argument("--config", metavar="FILE", help="configuration TOML merged over the defaults")
     p.add_argument("--as-of", metavar="DATE", help="score as of this date (incidents after it are left out)")
@@ -158,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     for name in ("villages", "tps", "incidents"):
         bt.add_argument(f"--{name}", dest=name, metavar="PATH", help=_INPUT_HELP[name])
-    bt.add_argument("--columns", metavar="MAP", help="column mapping (as for the other commands)")
+    bt.add_argument("--columns", metavar="MAP", help="column map (as for the other commands)")
     bt.add_argument("--config", metavar="FILE", help="configuration TOML merged over the defaults ([backtest])")
     bt.add_argument("--cutoffs", metavar="D1,D2,...", help="cutoff dates; each scores with incidents before it")
     bt.add_argument("--from", dest="start", metavar="DATE", help="first cutoff (with --to and --every)")
@@ -217,7 +223,7 @@ def _add_db_commands(sub: argparse._SubParsersAction) -> None:
     im = incs.add_parser("import", help="log every usable row of an incident file (any format riskmap reads)")
     _db_options(im)
     im.add_argument("file", metavar="FILE")
-    im.add_argument("--columns", metavar="MAP", help="column mapping (as for the other commands)")
+    im.add_argument("--columns", metavar="MAP", help="column map (as for the other commands)")
     im.add_argument("--status", default="unverified", choices=["unverified", "verified"])
     im.add_argument("--author", help="who imports (default: the login name)")
     ex = incs.add_parser("export", help="write the logged incidents to a CSV, GeoJSON or XLSX file")
@@ -256,7 +262,7 @@ def _add_db_commands(sub: argparse._SubParsersAction) -> None:
     _db_options(al)
     al.add_argument("--incidents", metavar="PATH", help=_INPUT_HELP["incidents"] + " (besides the database's)")
     al.add_argument("--villages", metavar="PATH", help=_INPUT_HELP["villages"] + " (default: the demo's)")
-    al.add_argument("--columns", metavar="MAP", help="column mapping (as for the other commands)")
+    al.add_argument("--columns", metavar="MAP", help="column map (as for the other commands)")
     al.add_argument("--as-of", metavar="DATE", help="last day of the 7-day window (default: today)")
     al.add_argument("--include-unverified", action="store_true", help="also logged incidents not yet verified")
 
@@ -300,7 +306,7 @@ def _backtest(args: argparse.Namespace) -> int:
 def _deploy(args: argparse.Namespace) -> int:
     """``riskmap deploy``: make the stage's :func:`riskmap.deploy.plan` and write it; only formatting here."""
     from riskmap import deploy, pipeline
-    from riskmap.export import run_metadata, write_csv, write_geojson, write_json, write_xlsx
+    from riskmap.export import run_metadata, write_json
     from riskmap.view import area_filter
 
     config = load_config(args.config)
@@ -310,7 +316,9 @@ def _deploy(args: argparse.Namespace) -> int:
     if args.stage == "recap" and args.venues:
         from riskmap.io.points import read_points
 
-        points, report = read_points(args.venues, "venues", area=result.layers.area, columns=args.columns)
+        points, report = read_points(
+            args.venues, "venues", area=result.layers.area, columns=args.columns, config=result.config
+        )
         result.report.add(report)
         venues = points[["name", "kind", "district", "geometry"]]
     if args.stage in ("voting", "counting"):
@@ -338,46 +346,66 @@ def _deploy(args: argparse.Namespace) -> int:
     out = Path(args.out)
     summary = {**plan.summary, "_meta": run_metadata(config, result.as_of, args.stage)}
     if args.stage == "campaign":
-        villages = result.villages.merge(plan.priorities[["village_code", "rank", "hotspots"]], on="village_code")
-        written = [
-            write_geojson(villages.sort_values("rank"), out / "deployment.geojson"),
-            write_geojson(plan.hotspots, out / "hotspots.geojson"),
-        ]
-        for r in plan.priorities.head(10).itertuples():
-            line = i18n.t(
-                "cli_patrol",
-                args.lang,
-                rank=f"{r.rank:>3}",
-                village=r.village_name,
-                district=r.district,
-                score=f"{r.risk_campaign:.0f}",
-                cells=r.hotspots,
-            )
-            print(one_line(line))
+        written = _write_campaign(args, result, plan, out)
     elif args.stage == "recap":
-        written = [write_geojson(plan.venues, out / "deployment.geojson")]
-        for r in plan.venues.sort_values("risk_recap", ascending=False, kind="stable").itertuples():
-            level = i18n.t(str(r.level_recap), args.lang)
-            line = i18n.t(
-                "cli_venue", args.lang, name=r.name, score=f"{r.risk_recap:.0f}", level=level, police=r.police_suggested
-            )
-            print(one_line(line))
+        written = _write_recap(args, plan, out)
     else:
-        written = _write_staffing(args, plan, summary, out, write_csv, write_geojson, write_xlsx)
+        written = _write_staffing(args, plan, summary, out)
     written.insert(1 if args.stage != "campaign" else 2, write_json(summary, out / "summary.json"))
     for path in written:
         print(f"-> {path}")
     return 0
 
 
-def _write_staffing(args: argparse.Namespace, plan: object, summary: dict, out: Path, *writers: object) -> list[Path]:
+def _write_campaign(args: argparse.Namespace, result: Result, plan: DeploymentPlan, out: Path) -> list[Path]:
+    """Print and write the campaign plan: villages by patrol rank, their incident cells."""
+    from riskmap.export import write_geojson
+
+    priorities, hotspots = plan.priorities, plan.hotspots
+    assert priorities is not None and hotspots is not None  # a campaign plan has both
+    villages = result.villages.merge(priorities[["village_code", "rank", "hotspots"]], on="village_code")
+    written = [
+        write_geojson(villages.sort_values("rank"), out / "deployment.geojson"),
+        write_geojson(hotspots, out / "hotspots.geojson"),
+    ]
+    for r in priorities.head(10).itertuples():
+        line = i18n.t(
+            "cli_patrol",
+            args.lang,
+            rank=f"{r.rank:>3}",
+            village=r.village_name,
+            district=r.district,
+            score=f"{r.risk_campaign:.0f}",
+            cells=r.hotspots,
+        )
+        print(one_line(line))
+    return written
+
+
+def _write_recap(args: argparse.Namespace, plan: DeploymentPlan, out: Path) -> list[Path]:
+    """Print and write the recap plan: the venues, riskiest first."""
+    from riskmap.export import write_geojson
+
+    venues = plan.venues
+    assert venues is not None  # a recap plan has them
+    for r in venues.sort_values("risk_recap", ascending=False, kind="stable").itertuples():
+        level = i18n.t(str(r.level_recap), args.lang)
+        line = i18n.t(
+            "cli_venue", args.lang, name=r.name, score=f"{r.risk_recap:.0f}", level=level, police=r.police_suggested
+        )
+        print(one_line(line))
+    return [write_geojson(venues, out / "deployment.geojson")]
+
+
+def _write_staffing(args: argparse.Namespace, plan: DeploymentPlan, summary: dict, out: Path) -> list[Path]:
     """Print and write a voting or counting plan: per TPS, per village / kecamatan / kab/kota, posts."""
     from riskmap.deploy import solver_status
+    from riskmap.export import write_csv, write_geojson, write_xlsx
 
-    write_csv, write_geojson, write_xlsx = writers
-    if len(plan.reserves):
-        team = plan.summary["reserves"][0]["police"]
-        print(i18n.t("cli_reserves", args.lang, n=len(plan.reserves), team=team))
+    reserves, per_district, per_regency = plan.reserves, plan.per_district, plan.per_regency
+    assert reserves is not None and per_district is not None and per_regency is not None  # a staffing plan's
+    if len(reserves):
+        print(i18n.t("cli_reserves", args.lang, n=len(reserves), team=int(reserves["police"].iloc[0])))
     if plan.placement is not None:
         s = plan.placement.summary
         print(
@@ -395,12 +423,12 @@ def _write_staffing(args: argparse.Namespace, plan: object, summary: dict, out: 
     written = [write_geojson(plan.staffing, out / "deployment.geojson")]
     for table, name in (
         (plan.per_village, "per_village.csv"),
-        (plan.per_district, "per_kecamatan.csv"),
-        (plan.per_regency, "per_kabkota.csv"),
+        (per_district, "per_kecamatan.csv"),
+        (per_regency, "per_kabkota.csv"),
     ):
         written.append(write_csv(table, out / name))  # UTF-8 with BOM, never a formula
     written.append(out / "per_kecamatan.xlsx")
-    sheets = {"per_kecamatan": plan.per_district, "per_kabkota": plan.per_regency}
+    sheets = {"per_kecamatan": per_district, "per_kabkota": per_regency}
     write_xlsx(sheets, written[-1], meta=summary["_meta"], lang=args.lang)
     if plan.placement is not None:
         written.append(write_geojson(plan.placed_posts, out / "posts.geojson"))
@@ -459,14 +487,16 @@ def _print(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_accuracy(args: argparse.Namespace, result: object, stages: list[str]) -> dict[str, dict]:
+def _print_accuracy(args: argparse.Namespace, result: Result, stages: list[str]) -> dict[str, dict]:
     """Stage -> accuracy summary for the printed line: measured now, read from ``--backtest``, or not run."""
     from riskmap import backtest
 
     if args.backtest:
         from riskmap.view import saved_backtest
 
-        run: object = saved_backtest(args.backtest, result.layers, result.config)
+        run: backtest.Backtest | dict[str, Any] | RiskmapInputError | None = saved_backtest(
+            args.backtest, result.layers, result.config
+        )
     elif not args.accuracy:
         run = None
     else:
@@ -491,7 +521,7 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _need_tps(args: argparse.Namespace, result: object) -> None:
+def _need_tps(args: argparse.Namespace, result: Result) -> None:
     """Stop with a clear message when a command needs TPS and there are none left."""
     if result.tps is not None and len(result.tps):
         return
@@ -525,7 +555,7 @@ def _check_numbers(args: argparse.Namespace) -> None:
             raise RiskmapInputError("bad_number_option", option=option, value=f"{value:g}", low=low, high=high)
 
 
-def _inputs(args: argparse.Namespace) -> dict[str, object]:
+def _inputs(args: argparse.Namespace) -> dict[str, Any]:
     return {name: getattr(args, name) for name in _INPUT_HELP}
 
 
@@ -607,7 +637,7 @@ def _who(author: str | None) -> str:
         return "cli"
 
 
-def _open_store(args: argparse.Namespace) -> object:
+def _open_store(args: argparse.Namespace) -> Store:
     from riskmap.store import Store
 
     return Store.open(args.db, config=load_config(args.config))
@@ -663,7 +693,7 @@ def _incidents(args: argparse.Namespace) -> int:
     return 0
 
 
-def _incidents_import(args: argparse.Namespace, store: object, author: str) -> int:
+def _incidents_import(args: argparse.Namespace, store: Store, author: str) -> int:
     from riskmap.io.incidents import read_incidents
 
     config = store.config
@@ -701,7 +731,7 @@ def _incidents_import(args: argparse.Namespace, store: object, author: str) -> i
     return 0
 
 
-def _incidents_export(args: argparse.Namespace, store: object, author: str) -> int:
+def _incidents_export(args: argparse.Namespace, store: Store, author: str) -> int:
     from riskmap.export import run_metadata, write_csv, write_geojson, write_xlsx
     from riskmap.io.points import to_points
     from riskmap.store.store import STATUSES

@@ -73,7 +73,7 @@ def pattern_totals(counts: dict[str, int], config: Config) -> pd.DataFrame:
     Parameters
     ----------
     counts
-        TPS per category (``kurang rawan``, ``rawan``, ``sangat rawan``, ``khusus``).
+        TPS per category (``kurang_rawan``, ``rawan``, ``sangat_rawan``, ``khusus``).
     config
         Patterns and ``linmas_per_tps``.
 
@@ -271,7 +271,7 @@ def staffing_plan(
     *,
     police: float | None = None,
     linmas: float | None = None,
-) -> tuple[gpd.GeoDataFrame, dict[str, object]]:
+) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
     """Guard groups and personnel per TPS for ``voting`` or ``counting``, within what is available.
 
     Returns
@@ -396,13 +396,14 @@ def patrol_priorities(
     hot = gpd.GeoDataFrame(
         {"village_code": [], "weight": [], "incidents": [], "types": []}, geometry=gpd.GeoSeries([], crs=4326), crs=4326
     )
-    if inc is not None and len(inc):
-        w = result.model.incident_weights_["campaign"].reindex(inc.index).fillna(0.0)
+    weights = result.model.incident_weights_
+    if inc is not None and len(inc) and weights is not None:
+        w = weights["campaign"].reindex(inc.index).fillna(0.0)
         pts = inc[(w > 0).to_numpy() & (inc["village_code"] != "").to_numpy()]
         wts = w[pts.index]
         if len(pts):
             lat0 = float(np.radians(pts.geometry.y.mean()))
-            dy = cell_m / 111_320
+            dy = (cell_m or float(result.config.data["deploy"]["patrol_cell_m"])) / 111_320
             dx = dy / max(np.cos(lat0), 0.1)
             gx = np.floor(pts.geometry.x / dx).astype(int)
             gy = np.floor(pts.geometry.y / dy).astype(int)
@@ -445,7 +446,7 @@ def patrol_priorities(
     return (pri.head(top) if top else pri), hot
 
 
-def recap_venues(result, venues: gpd.GeoDataFrame | None, config: Config) -> gpd.GeoDataFrame:
+def recap_venues(result: Result, venues: gpd.GeoDataFrame | None, config: Config) -> gpd.GeoDataFrame:
     """Recap stage: risk and suggested police at each recapitulation venue.
 
     A PPK venue counts the votes of its kecamatan's TPS; the KPU kab/kota office
@@ -485,7 +486,7 @@ def recap_venues(result, venues: gpd.GeoDataFrame | None, config: Config) -> gpd
         venues = venues.copy()
         venues["placed"] = PLACED_FILE
     venues = venues.reset_index(drop=True)
-    voters = tps["voters"].fillna(float(sc["scoring"]["default_voters_per_tps"])) if tps is not None else None
+    voters = tps["voters"].fillna(float(sc["scoring"]["default_voters_per_tps"])) if tps is not None else pd.Series()
     tps_risk = []
     for kind, district in zip(venues["kind"].astype(str).str.lower(), venues["district"].astype(str), strict=True):
         if tps is None:
@@ -494,10 +495,10 @@ def recap_venues(result, venues: gpd.GeoDataFrame | None, config: Config) -> gpd
         mask = np.ones(len(tps), dtype=bool) if kind == "kpu" else (tps["district"].astype(str) == district).to_numpy()
         w = voters[mask]
         tps_risk.append(float(np.average(tps.loc[mask, "risk_recap"], weights=w)) if mask.any() and w.sum() else 0.0)
-    nearby = np.zeros(len(venues))
-    inc = result.layers.incidents
-    if inc is not None and len(inc):
-        weights = result.model.incident_weights_["recap"].reindex(inc.index).fillna(0.0).to_numpy()
+    nearby: np.ndarray = np.zeros(len(venues))
+    inc, stage_weights = result.layers.incidents, result.model.incident_weights_
+    if inc is not None and len(inc) and stage_weights is not None:
+        weights = stage_weights["recap"].reindex(inc.index).fillna(0.0).to_numpy()
         exact = (inc["precision"] != "region").to_numpy()
         pairs = points_within(venues, inc[exact].reset_index(drop=True), float(sc["joins"]["tps_radius_m"]))
         nearby = np.bincount(
@@ -715,9 +716,9 @@ def plan_key(
 ) -> str:
     """The :attr:`DeploymentPlan.key` :func:`plan` gives for these arguments, without making the plan.
 
-    Digest of :func:`data_key`, the stage, the filters (kab/kota, kecamatan, category), the people available, the posts asked, the venue
-    file's points (None: :func:`default_venues`), the solver time limit (None: ``[posts] time_limit_cli_s``)
-    and the configuration's digest.
+    Digest of :func:`data_key`, the stage, the filters (kab/kota, kecamatan, category), the people
+    available, the posts asked, the venue file's points (None: :func:`default_venues`), the solver time
+    limit (None: ``[posts] time_limit_cli_s``) and the configuration's digest.
     """
     from riskmap.view import ViewFilter
 
@@ -744,10 +745,10 @@ def default_venues(result: Result, *, demo: bool | None = None) -> gpd.GeoDataFr
     """
     if not (result.layers.demo if demo is None else demo):
         return None
-    from riskmap import demo
+    from riskmap import demo as demo_files
     from riskmap.io.points import read_points
 
-    points, _ = read_points(demo.ELECTION_OFFICES, "venues", area=result.layers.area)
+    points, _ = read_points(demo_files.ELECTION_OFFICES, "venues", area=result.layers.area, config=result.config)
     return points[["name", "kind", "district", "geometry"]]
 
 
@@ -852,7 +853,7 @@ def plan(
     tps = view.tps
     if result.tps is None or not len(result.tps):
         raise RiskmapInputError("deploy_needs_tps")
-    if not len(tps):
+    if tps is None or not len(tps):
         raise RiskmapInputError("deploy_filtered_no_tps")
     regency = result.villages.drop_duplicates("village_code").set_index("village_code")["regency"]
     tps = tps.assign(regency=tps["village_code"].map(regency).fillna("").astype(str).to_numpy())

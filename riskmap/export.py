@@ -299,9 +299,9 @@ def wkb_array(geoms: np.ndarray) -> pa.Array:
         data = b"".join(blobs)
         mask = None if valid.all() else pa.array(valid).buffers()[1]  # validity bitmap: 1 = present
     big = offsets[-1] >= 2**31
-    kind, offsets = (pa.large_binary(), offsets) if big else (pa.binary(), offsets.astype(np.int32))
+    kind, packed = (pa.large_binary(), offsets) if big else (pa.binary(), offsets.astype(np.int32))
     null_count = int((~valid).sum())
-    return pa.Array.from_buffers(kind, n, [mask, pa.py_buffer(offsets), pa.py_buffer(data)], null_count=null_count)
+    return pa.Array.from_buffers(kind, n, [mask, pa.py_buffer(packed), pa.py_buffer(data)], null_count=null_count)
 
 
 def write_geoparquet(frame: gpd.GeoDataFrame, path: str | Path, meta: dict[str, Any] | None = None) -> Path:
@@ -509,7 +509,8 @@ def _xlsx_column(values: pd.Series) -> tuple[list[Any], int]:
         text = _XLSX_ILLEGAL.sub("\ufffd", v if isinstance(v, str) else str(v))
         if len(text) > XLSX_MAX_CHARS:
             too_long += 1
-            text = None
+            out.append(None)
+            continue
         out.append(text)
     return out, too_long
 
@@ -587,12 +588,11 @@ def write_xlsx(
             sheet.column_dimensions[get_column_letter(k)].width = _xlsx_width(col_name, cells)
         sheet.append([text_cell(sheet, n, bold) for n in names])
         typed = [k for k, cells in enumerate(columns) if any(map(_xlsx_guesses, cells))]
-        for row in zip(*columns, strict=True) if columns else ():
-            if typed:  # text openpyxl would write as a formula or an error value: typed as a string
-                row = list(row)
-                for k in typed:
-                    if _xlsx_guesses(row[k]):
-                        row[k] = text_cell(sheet, row[k])
+        for values in zip(*columns, strict=True) if columns else ():
+            row = list(values)
+            for k in typed:  # text openpyxl would write as a formula or an error value: typed as a string
+                if _xlsx_guesses(row[k]):
+                    row[k] = text_cell(sheet, row[k])
             sheet.append(row)
     readme = book.create_sheet(_sheet_title(i18n.t("xlsx_readme_sheet", lang)))
     readme.freeze_panes = "A2"

@@ -34,9 +34,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{n} rows used with a warning ({where}).",
     },
     # -- categories and factors ----------------------------------------------
-    "kurang rawan": {"id": "Kurang rawan", "en": "Low risk"},
+    "kurang_rawan": {"id": "Kurang rawan", "en": "Low risk"},
     "rawan": {"id": "Rawan", "en": "Vulnerable"},
-    "sangat rawan": {"id": "Sangat rawan", "en": "Highly vulnerable"},
+    "sangat_rawan": {"id": "Sangat rawan", "en": "Highly vulnerable"},
     "factor_incidents": {"id": "Insiden di kelurahan", "en": "Incidents in the village"},
     "factor_spillover": {"id": "Insiden di kelurahan sekitar", "en": "Incidents in neighbouring villages"},
     "factor_indicators": {"id": "Indikator TPS rawan Bawaslu", "en": "Bawaslu TPS-rawan indicators"},
@@ -347,7 +347,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "config_weights_fix": {"id": "Beri bobot 0 atau lebih.", "en": "Give weights of 0 or more."},
     "mapped_column_missing": {
         "id": "kolom '{column}' dari pemetaan kolom tidak ada di file. Kolom yang ada: {columns}.",
-        "en": "column '{column}' named in the column mapping is not in the file. Columns found: {columns}.",
+        "en": "column '{column}' named in the column map is not in the file. Columns found: {columns}.",
     },
     "mapped_column_missing_fix": {
         "id": "Tulis nama kolom persis seperti di baris judul file.",
@@ -567,12 +567,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "value '{value}' in column {column} is not yes/no; taken as no.",
     },
     "severity_assumed": {
-        "id": "tidak ada kolom tingkat keparahan; semua insiden dianggap sedang (2).",
-        "en": "no severity column; all incidents taken as moderate (2).",
+        "id": "tidak ada kolom tingkat keparahan; semua insiden dianggap tingkat {severity} (1 ringan, 2 sedang, 3 berat).",
+        "en": "no severity column; all incidents taken as severity {severity} (1 minor, 2 moderate, 3 serious).",
     },
     "unparseable_severity": {
-        "id": "tingkat keparahan '{value}' tidak dikenal; dianggap sedang (2).",
-        "en": "severity '{value}' is not known; taken as moderate (2).",
+        "id": "tingkat keparahan '{value}' tidak dikenal; dianggap tingkat {severity} (1 ringan, 2 sedang, 3 berat).",
+        "en": "severity '{value}' is not known; taken as severity {severity} (1 minor, 2 moderate, 3 serious).",
     },
     "precision_assumed": {
         "id": "tidak ada kolom presisi lokasi; semua insiden dianggap tepat lokasinya.",
@@ -699,6 +699,15 @@ MESSAGES: dict[str, dict[str, str]] = {
     "col.linmas_assigned": {"id": "Linmas ditugaskan", "en": "Linmas assigned"},
     "site_kind_post": {"id": "pos polisi", "en": "police post"},
     "site_kind_village": {"id": "titik tengah kelurahan/desa", "en": "village interior point"},
+    # -- issue 12 vocab (column aliases in the configuration) --
+    "config_aliases": {
+        "id": "{key} harus berupa daftar nama kolom (teks).",
+        "en": "{key} must be a list of column names (text).",
+    },
+    "config_aliases_fix": {
+        "id": 'Tulis misalnya voters = ["dpt", "jumlah_dpt"]; daftar ini menggantikan daftar bawaan.',
+        "en": 'Write e.g. voters = ["dpt", "jumlah_dpt"]; the list replaces the default list.',
+    },
 }
 
 # Texts of the app's page (keys "app.<key>").
@@ -1973,7 +1982,7 @@ _WARNING_LABELS: dict[str, tuple[str, str]] = {
     "no_voter_column": ("Tanpa kolom DPT", "No voter column"),
     "precision_assumed": ("Ketepatan lokasi dianggap tepat", "Location precision assumed"),
     "repaired_geometry": ("Poligon diperbaiki", "Polygon repaired"),
-    "severity_assumed": ("Tingkat keparahan dianggap sedang", "Severity assumed"),
+    "severity_assumed": ("Tingkat keparahan diasumsikan", "Severity assumed"),
     "unmapped_event_type": ("Jenis kejadian tidak terpetakan", "Unmapped event type"),
     "unparseable_flag": ("Nilai ya/tidak tidak terbaca", "Unreadable yes/no value"),
     "unparseable_precision": ("Ketepatan lokasi tidak terbaca", "Unreadable location precision"),

@@ -29,9 +29,6 @@ from riskmap.scoring import RiskModel
 
 PathLike = str | Path
 
-STUDY_AREA_MARGIN_KM = 5.0
-"""Points farther than this outside the villages' bounding box are 'outside the study area'."""
-
 
 @dataclass
 class Layers:
@@ -136,7 +133,8 @@ def load(
         Optional point layers. TPS within ``joins.campaign_post_radius_m`` of
         a campaign post get the Bawaslu flag ``dekat_posko``.
     columns
-        Column mapping for files that need one.
+        Column map (``--columns``: a TOML file, ``layer.field=column`` pairs or a dict) for files whose
+        columns no alias of ``[column_aliases]`` recognises.
     config
         Configuration (defaults when None).
     as_of
@@ -153,31 +151,32 @@ def load(
         posts = posts or demo.POSTS
     if villages is None:
         villages = demo.VILLAGES
-    colmap = load_column_map(columns)
+    column_map = load_column_map(columns)
     report = LoadReport()
-    v, v_rep = read_villages(villages, columns=colmap, config=config)
+    v, v_rep = read_villages(villages, columns=column_map, config=config)
     report.add(v_rep)
     if len(v) == 0:  # say why here too: score and print show no report before stopping
         reasons = "; ".join(f"{i18n.t('reason_' + r, 'id')} ({n})" for r, n in v_rep.reason_counts().items())
         reasons_en = "; ".join(f"{i18n.t('reason_' + r, 'en')} ({n})" for r, n in v_rep.reason_counts().items())
         raise RiskmapInputError("no_villages_left", file=villages, reasons=reasons or "-", reasons_en=reasons_en or "-")
-    area = StudyArea.around(v.total_bounds, STUDY_AREA_MARGIN_KM, name=_area_name(v))
+    margin_km = float(config.data["joins"]["study_area_margin_km"])
+    area = StudyArea.around(v.total_bounds, margin_km, name=_area_name(v))
 
     t = None
     if tps is not None:
-        t, t_rep = read_tps(tps, area=area, columns=colmap, config=config)
+        t, t_rep = read_tps(tps, area=area, columns=column_map, config=config)
         t = assign_villages(t, v, t_rep)
         report.add(t_rep)
     i = None
     if incidents is not None:
-        i, i_rep = read_incidents(incidents, area=area, columns=colmap, config=config, as_of=as_of)
+        i, i_rep = read_incidents(incidents, area=area, columns=column_map, config=config, as_of=as_of)
         i = join_incidents(i, v, i_rep)
         report.add(i_rep)
     points: dict[str, gpd.GeoDataFrame | None] = {}
     for kind, path in (("posts", posts), ("candidate_sites", candidate_sites), ("campaign_posts", campaign_posts)):
         points[kind] = None
         if path is not None:
-            points[kind], p_rep = read_points(path, kind, area=area, columns=colmap)
+            points[kind], p_rep = read_points(path, kind, area=area, columns=column_map, config=config)
             report.add(p_rep)
     if t is not None and points["campaign_posts"] is not None:
         _mark_near_campaign_posts(t, points["campaign_posts"], config, report["campaign_posts"])

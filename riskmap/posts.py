@@ -29,6 +29,7 @@ from __future__ import annotations
 import time
 import warnings
 from dataclasses import dataclass, field
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -72,7 +73,7 @@ class Placement:
     candidate_sites: gpd.GeoDataFrame
     tps: gpd.GeoDataFrame
     solves: pd.DataFrame
-    summary: dict[str, object] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
 
     @property
     def placed_posts(self) -> gpd.GeoDataFrame:
@@ -328,7 +329,7 @@ def place_posts(
         out_sites["tps_covered"] = out_sites["site_id"].map(counts).fillna(0).astype(int)
     solves_df = pd.DataFrame(solves)
     covered = out_tps["covered"].to_numpy()
-    solved = [s for s in solves if s["outcome"] in ("optimal", "time_limit")]
+    done = [s for s in solves if s["outcome"] in ("optimal", "time_limit")]
     summary = {
         "mode": "maximal covering" if p is not None else "set covering",
         "radius_m": radius_m,
@@ -340,9 +341,9 @@ def place_posts(
         "high_risk_tps": int(high.sum()),
         "high_risk_uncovered": sorted(out_tps.loc[high & ~covered, "tps_id"].astype(str)),
         "time_limit_s": float(time_limit_s),
-        "all_proven_optimal": all(s["outcome"] == "optimal" for s in solved),
-        "time_limit_reached": any(s["outcome"] == "time_limit" for s in solved),
-        "gap": max((float(s["gap"]) for s in solved), default=0.0),
+        "all_proven_optimal": all(s["outcome"] == "optimal" for s in done),
+        "time_limit_reached": any(s["outcome"] == "time_limit" for s in done),
+        "gap": max((float(s["gap"]) for s in done), default=0.0),
         "areas": len(areas),
         "solves": solves,
     }

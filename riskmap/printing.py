@@ -18,6 +18,7 @@ import textwrap
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import matplotlib
@@ -30,6 +31,7 @@ import shapely
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
+from matplotlib.transforms import Bbox
 from pyproj import CRS, Transformer
 
 from riskmap import __version__, i18n
@@ -63,21 +65,21 @@ matplotlib.rcParams.update(
 PAPER_MM = {"A4": (297.0, 210.0), "A3": (420.0, 297.0)}
 """Paper sizes (long side, short side) in millimetres."""
 
-VILLAGE_STYLE = {
-    "kurang rawan": {"facecolor": "#d9f0d3", "hatch": None},
+VILLAGE_STYLE: dict[str, dict[str, Any]] = {
+    "kurang_rawan": {"facecolor": "#d9f0d3", "hatch": None},
     "rawan": {"facecolor": "#fdb863", "hatch": "////"},
-    "sangat rawan": {"facecolor": "#c2191c", "hatch": "xxxx"},
+    "sangat_rawan": {"facecolor": "#c2191c", "hatch": "xxxx"},
 }
 """Fill and hatch per category: grey levels light / middle / dark plus hatching."""
 
-TPS_STYLE = {
-    "kurang rawan": {"marker": "o", "color": "white", "size": 14},
+TPS_STYLE: dict[str, dict[str, Any]] = {
+    "kurang_rawan": {"marker": "o", "color": "white", "size": 14},
     "rawan": {"marker": "^", "color": "#777777", "size": 26},
-    "sangat rawan": {"marker": "s", "color": "black", "size": 24},
+    "sangat_rawan": {"marker": "s", "color": "black", "size": 24},
 }
 """Marker per TPS category: circle, triangle, square (shape, not colour alone)."""
 
-HOTSPOT_STYLE = {
+HOTSPOT_STYLE: dict[str, dict[str, Any]] = {
     "hot_99": {"marker": "o", "color": "#b30000", "size": 70, "lw": 1.8},
     "hot_95": {"marker": "o", "color": "#b30000", "size": 50, "lw": 1.2},
     "hot_90": {"marker": "o", "color": "#b30000", "size": 34, "lw": 0.8},
@@ -154,7 +156,7 @@ class PrintOptions:
     @property
     def post_radius_m(self) -> float:
         """Response radius (metres) of the placed posts of :attr:`deployment`, 0 without them."""
-        return 0.0 if self.chosen_posts is None else self.deployment.radius_m
+        return 0.0 if self.deployment is None or self.chosen_posts is None else self.deployment.radius_m
 
     @property
     def with_tables(self) -> bool:
@@ -292,8 +294,8 @@ def _decimals(step: float) -> int:
 def _labels(ax: plt.Axes, villages: gpd.GeoDataFrame, fontsize: float) -> None:
     """Village names at interior points, skipping those that would collide."""
     fig = ax.figure
-    renderer = fig.canvas.get_renderer()
-    placed = []
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]  # the Agg canvas has it (matplotlib.use)
+    placed: list[Bbox] = []
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
     order = villages.assign(_a=villages.geometry.area).sort_values("_a", ascending=False)
@@ -422,7 +424,7 @@ def _legend(
     method: str = "",
     ncol: int = 1,
 ) -> None:
-    handles = [Patch(facecolor="none", edgecolor="none", label=_t("villages", lang))]
+    handles: list[Patch | Line2D] = [Patch(facecolor="none", edgecolor="none", label=_t("villages", lang))]
     for cat in reversed(CATEGORIES):
         st = VILLAGE_STYLE[cat]
         handles.append(
@@ -562,7 +564,7 @@ def _map_page(
     lang = opts.lang
     fig = plt.figure(figsize=opts.figsize)
     landscape = opts.orientation == "landscape"
-    map_rect = [0.05, 0.105, 0.66, 0.775] if landscape else [0.08, 0.26, 0.86, 0.62]
+    map_rect = (0.05, 0.105, 0.66, 0.775) if landscape else (0.08, 0.26, 0.86, 0.62)
     ax = fig.add_axes(map_rect)
     crs = proj.crs
     counts = _draw_layers(ax, view, proj, context)
@@ -606,7 +608,7 @@ def _map_page(
 
     _heading(fig, result, opts, title, 15 if landscape else 13)
     side_x = 0.74 if landscape else 0.08
-    leg_ax = fig.add_axes([side_x, 0.45, 0.24, 0.43] if landscape else [0.08, 0.07, 0.45, 0.17])
+    leg_ax = fig.add_axes((side_x, 0.45, 0.24, 0.43) if landscape else (0.08, 0.07, 0.45, 0.17))
     leg_ax.axis("off")
     n_entries = 3 + 2 * len(CATEGORIES) + sum(1 for k in counts if k.startswith("h_") and counts[k])
     _legend(
@@ -619,7 +621,7 @@ def _map_page(
         ncol=2 if not landscape and n_entries > 11 else 1,
     )
     # portrait: the overview's title stays clear of the map's longitude labels above it
-    ov_ax = fig.add_axes([side_x + 0.02, 0.10, 0.20, 0.30] if landscape else [0.60, 0.07, 0.32, 0.15])
+    ov_ax = fig.add_axes((side_x + 0.02, 0.10, 0.20, 0.30) if landscape else (0.60, 0.07, 0.32, 0.15))
     _overview(ov_ax, proj.outline, (x0, y0, x1, y1))
     ov_ax.set_title(_t("overview", lang), fontsize=7)
     acc = (opts.accuracy or {}).get(view.stage)
@@ -633,7 +635,7 @@ def _accuracy(fig: plt.Figure, text: str, y: float, left: float = 0.05, right: f
 
     Wrapped to fit between ``left`` and ``right`` (figure fractions), at most three lines.
     """
-    renderer = fig.canvas.get_renderer()
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]  # the Agg canvas has it (matplotlib.use)
     room = (right - left) * fig.bbox.width
     width = len(text)
     while True:
@@ -650,7 +652,7 @@ def _table_rows(view: View) -> pd.DataFrame:
     s, t = view.stage, view.tps
     if t is None:  # without a TPS layer the table says there is no rawan TPS
         return pd.DataFrame()
-    rows = t[t[f"level_{s}"].isin(["rawan", "sangat rawan"])]
+    rows = t[t[f"level_{s}"].isin(["rawan", "sangat_rawan"])]
     return rows.sort_values(f"risk_{s}", ascending=False, kind="stable")
 
 
@@ -705,7 +707,7 @@ def _table_pages(
     for k, chunk in enumerate(chunks):
         fig = plt.figure(figsize=opts.figsize)
         _heading(fig, result, opts, title + (f" ({k + 1}/{len(chunks)})" if len(chunks) > 1 else ""), 13)
-        ax = fig.add_axes([0.05, 0.07, 0.9, 0.80])
+        ax = fig.add_axes((0.05, 0.07, 0.9, 0.80))
         ax.axis("off")
         if not len(chunk):
             ax.text(0.0, 0.95, _t("none_rawan", lang), fontsize=10, va="top")
@@ -738,7 +740,7 @@ def _table_pages(
                 if row == 0:
                     cell.set_text_props(fontweight="bold")
                     cell.set_facecolor("#e6e6e6")
-                elif cells[row - 1][5] == i18n.t("sangat rawan", lang):
+                elif cells[row - 1][5] == i18n.t("sangat_rawan", lang):
                     cell.set_text_props(fontweight="bold")
         _frame(fig, opts, first_page + k, result)
         yield fig

@@ -314,7 +314,7 @@ def test_hostile_tile_url_is_refused_and_the_map_still_draws(app):
 
 def test_category_filter_with_tps_does_not_crash(app):
     """pandas 3: ``output array is read-only`` in make_view with a Kategori filter and TPS loaded."""
-    app.multiselect(key="f_levels").set_value(["sangat rawan"]).run()
+    app.multiselect(key="f_levels").set_value(["sangat_rawan"]).run()
     assert not app.exception
     assert not app.error
     assert _map_args(app)["script"]

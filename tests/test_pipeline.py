@@ -37,8 +37,8 @@ def test_demo_loads_completely(demo_result):
 def test_demo_scores_spread_over_categories(demo_result):
     for stage in STAGES:
         levels = demo_result.tps[f"level_{stage}"].value_counts()
-        assert levels.get("kurang rawan", 0) > levels.get("rawan", 0) > 0, stage
-        assert levels.get("sangat rawan", 0) < 0.1 * len(demo_result.tps)
+        assert levels.get("kurang_rawan", 0) > levels.get("rawan", 0) > 0, stage
+        assert levels.get("sangat_rawan", 0) < 0.1 * len(demo_result.tps)
 
 
 def _zip_shapefile(frame: gpd.GeoDataFrame, folder, name: str) -> str:

@@ -137,7 +137,7 @@ def upload_source(files: dict[str, Any], folder: Path | None = None) -> Source |
         return None
     folder = session_folder() if folder is None else folder
     digest = hashlib.sha256()
-    paths = []
+    paths: list[tuple[str, str | None]] = []
     for layer in LAYERS:
         up = files.get(layer)
         if up is None:
@@ -158,7 +158,8 @@ def upload_source(files: dict[str, Any], folder: Path | None = None) -> Source |
 # uploaded in another session, to another private folder, are not read again.
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _load(key: str, _paths: tuple[tuple[str, str | None], ...]) -> pipeline.Layers:
-    return pipeline.load(**dict(_paths), demo_data=False, config=load_config())
+    files: dict[str, Any] = dict(_paths)  # layer name -> path: the keyword arguments of pipeline.load
+    return pipeline.load(**files, demo_data=False, config=load_config())
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)

@@ -60,8 +60,16 @@ def page_plan(
 ) -> deploy.DeploymentPlan:
     """The deployment plan the page shows, cached on the data's content, the arguments and the configuration."""
     limit = float(result.config.data["posts"]["time_limit_app_s"])
-    args = {"available_police": police, "available_linmas": linmas, "placement": placement, "time_limit_s": limit}
-    key = deploy.plan_key(result, stage, filters=filters, venues=venues, **args)
+    key = deploy.plan_key(
+        result,
+        stage,
+        filters=filters,
+        available_police=police,
+        available_linmas=linmas,
+        placement=placement,
+        venues=venues,
+        time_limit_s=limit,
+    )
     return _plan(key, result, stage, filters, police, linmas, placement, limit, venues)
 
 
@@ -78,6 +86,7 @@ def deployment_page(lang: str, result: Result, view: View, geoms: Any, exports: 
     stage = view.stage
     if stage == "campaign":
         plan = page_plan(result, stage, view.filters)
+        assert plan.priorities is not None  # a campaign plan has them
         st.subheader(tr("dep_campaign", lang))
         cell = float(result.config.data["deploy"]["patrol_cell_m"])
         shown = deploy.priority_table(plan.priorities.head(30), lang, cell_m=cell)
@@ -123,13 +132,14 @@ def deployment_page(lang: str, result: Result, view: View, geoms: Any, exports: 
     except RiskmapInputError as exc:
         st.info(md_escape(exc.message(lang)))
         return
-    staff = plan.staffing
+    staff, reserves, per_district, per_regency = plan.staffing, plan.reserves, plan.per_district, plan.per_regency
+    assert staff is not None and reserves is not None and per_district is not None and per_regency is not None
     if len(staff) < len(result.tps):
         st.caption(tr("dep_filtered", lang).format(n=len(staff)))
     if plan.placement is not None:
         s = plan.placement.summary
         sites = "dep_sites_file" if result.layers.candidate_sites is not None else "dep_sites_default"
-        st.caption(tr(sites, lang).format(n=len(plan.candidate_sites)))
+        st.caption(tr(sites, lang).format(n=len(plan.candidate_sites) if plan.candidate_sites is not None else 0))
         line = tr("dep_posts_line", lang).format(
             placed=s["posts_chosen"],
             covered=s["tps_covered"],
@@ -153,19 +163,19 @@ def deployment_page(lang: str, result: Result, view: View, geoms: Any, exports: 
             below=plan.summary["tps_below_pattern"],
         )
     )
-    if len(plan.reserves):
-        st.subheader(tr("dep_reserves", lang).format(n=len(plan.reserves)))
-        st.dataframe(deploy.reserve_table(plan.reserves, lang), hide_index=True, width="stretch")
+    if len(reserves):
+        st.subheader(tr("dep_reserves", lang).format(n=len(reserves)))
+        st.dataframe(deploy.reserve_table(reserves, lang), hide_index=True, width="stretch")
     if plan.placed_posts is not None and len(plan.placed_posts):
         st.subheader(tr("dep_placed", lang))
         st.dataframe(deploy.placed_post_table(plan.placed_posts, lang), hide_index=True, width="stretch")
-    if len(plan.per_regency) > 1:
+    if len(per_regency) > 1:
         st.subheader(tr("dep_per_regency", lang))
-        st.dataframe(deploy.area_table(plan.per_regency, lang), hide_index=True, width="stretch")
+        st.dataframe(deploy.area_table(per_regency, lang), hide_index=True, width="stretch")
     st.subheader(tr("dep_per_district", lang))
-    st.dataframe(deploy.area_table(plan.per_district, lang), hide_index=True, width="stretch")
+    st.dataframe(deploy.area_table(per_district, lang), hide_index=True, width="stretch")
     _print_button(lang, result, view, plan, exports)
-    kec, meta = plan.per_district, run_metadata(result.config, result.as_of, stage)
+    kec, meta = per_district, run_metadata(result.config, result.as_of, stage)
     d1, d2, d3, d4 = st.columns(4)
     d1.download_button(
         tr("dep_download_plan", lang),

@@ -212,7 +212,7 @@ def _explanation(lang: str, result: Result, stage: str) -> None:
         return
     kind, ident = selected.split(":", 1)
     ex = result.model.explain(ident, stage, unit=kind, lang=lang)
-    color = {"kurang rawan": "green", "rawan": "orange", "sangat rawan": "red"}[ex.level]
+    color = {"kurang_rawan": "green", "rawan": "orange", "sangat_rawan": "red"}[ex.level]
     st.markdown(f"**{md_escape(ex.name)}** — :{color}[**{ex.score:.0f}** · {i18n.t(ex.level, lang)}]")
     fac = ex.factors[["label", "points", "share"]].rename(
         columns={"label": tr("factor", lang), "points": tr("points", lang), "share": tr("share", lang)}
@@ -496,7 +496,8 @@ def _page() -> None:
 
         alerts_panel(lang, result, alerts, alert_error)
         return
-    weights = result.model.incident_weights_[stage] if len(result.model.incident_weights_) else None
+    all_weights = result.model.incident_weights_
+    weights = all_weights[stage] if all_weights is not None and len(all_weights) else None
     selected = st.session_state.get("selected", "")
     fmap = build_map(
         view,
