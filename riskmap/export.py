@@ -246,9 +246,17 @@ def write_json(data: dict[str, Any], path: str | Path) -> Path:
 
 
 def run_metadata(
-    config: Any, as_of: dt.date | None, stage: str | None = None, method: str | None = None
+    config: Any,
+    as_of: dt.date | None,
+    stage: str | None = None,
+    method: str | None = None,
+    whatif: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Provenance block: tool and method version, configuration hash, as-of date, scoring method used."""
+    """Provenance block: tool and method version, configuration hash, as-of date, scoring method used.
+
+    With what-if changes (``whatif``, :attr:`riskmap.pipeline.Result.whatif`), ``simulation`` is true and
+    ``whatif`` lists them: the scores are not those of the configuration as given.
+    """
     meta = {
         "generator": f"riskmap {__version__}",
         "method_version": config.data.get("method_version", ""),
@@ -259,6 +267,9 @@ def run_metadata(
         meta["scoring_method"] = method
     if stage:
         meta["stage"] = stage
+    if whatif:
+        meta["simulation"] = True
+        meta["whatif"] = json.dumps(whatif, sort_keys=True, ensure_ascii=False)
     return meta
 
 
@@ -370,7 +381,7 @@ def write_score_outputs(result: Any, out_dir: str | Path, *, lang: str = "id", f
     paths = thread_map(lambda name: writer(layers[name], out_dir / f"{name}{suffix}"), names)
     written = dict(zip(names, paths, strict=True))
     report = result.report.to_dict(lang)
-    report["_meta"] = run_metadata(result.config, result.as_of, method=result.method)
+    report["_meta"] = run_metadata(result.config, result.as_of, method=result.method, whatif=result.whatif)
     written["report"] = write_json(report, out_dir / "report.json")
     return written
 
@@ -825,7 +836,7 @@ def export_layers(
     if missing:
         raise RiskmapInputError("export_no_layer", layer=missing[0])
     out = Path(out)
-    meta = run_metadata(result.config, result.as_of, stage, method=result.method)
+    meta = run_metadata(result.config, result.as_of, stage, method=result.method, whatif=result.whatif)
     meta["generated_at"] = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
     ext = {
         "geojson": ".geojson",

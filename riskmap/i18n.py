@@ -699,6 +699,11 @@ MESSAGES: dict[str, dict[str, str]] = {
     "col.linmas_assigned": {"id": "Linmas ditugaskan", "en": "Linmas assigned"},
     "site_kind_post": {"id": "pos polisi", "en": "police post"},
     "site_kind_village": {"id": "titik tengah kelurahan/desa", "en": "village interior point"},
+    # -- issue 12 app --
+    "whatif_mark": {"id": "SIMULASI: bobot/ambang diubah", "en": "SIMULATION: weights/thresholds changed"},
+    "precision_exact": {"id": "tepat", "en": "exact"},
+    "precision_near": {"id": "perkiraan (dekat)", "en": "approximate (near)"},
+    "precision_region": {"id": "wilayah", "en": "region"},
     # -- issue 12 vocab (column aliases in the configuration) --
     "config_aliases": {
         "id": "{key} harus berupa daftar nama kolom (teks).",
@@ -854,6 +859,37 @@ _APP: dict[str, dict[str, str]] = {
     "dep_placed": {"id": "Pos yang ditempatkan", "en": "Placed posts"},
     "dep_per_regency": {"id": "Personel per kabupaten/kota", "en": "Personnel per kab/kota"},
     "dep_per_district": {"id": "Personel per kecamatan", "en": "Personnel per kecamatan"},
+    # -- issue 12 app --
+    "as_of_pick": {"id": "Tanggal acuan", "en": "As of"},
+    "as_of_help": {
+        "id": "Skor hanya memakai insiden sampai tanggal ini; insiden sesudahnya dilaporkan di laporan pemuatan. "
+        "Kosong = semua insiden, sampai insiden terakhir. Untuk skor hari pemungutan suara, pilih hari "
+        "sebelum pemungutan suara.",
+        "en": "Scores use only the incidents up to this day; later incidents are listed in the load report. "
+        "Empty = every incident, up to the latest one. For voting-day scores, pick the day before voting.",
+    },
+    "as_of_latest": {"id": "{date} (insiden terakhir)", "en": "{date} (latest incident)"},
+    "as_of_chosen": {"id": "{date} (tanggal acuan dipilih)", "en": "{date} (chosen as-of date)"},
+    "whatif_banner": {
+        "id": "Simulasi: skor dihitung dengan bobot atau ambang yang diubah ({changes}), bukan dengan konfigurasi. "
+        "Peta, legenda, cetakan dan unduhan ditandai SIMULASI. Pilih 'Kembalikan ke bawaan' untuk skor resmi.",
+        "en": "Simulation: scores computed with changed weights or thresholds ({changes}), not the configuration. "
+        "Map, legend, printouts and downloads are marked SIMULATION. Choose 'Reset to defaults' for the real "
+        "scores.",
+    },
+    "whatif_thresholds": {"id": "ambang kategori", "en": "category thresholds"},
+    "report_rejected_title": {"id": "Baris ditolak", "en": "Rejected rows"},
+    "report_warnings_title": {
+        "id": "Daftar peringatan: baris yang dipakai dengan catatan",
+        "en": "Warnings list: rows used with a warning",
+    },
+    "warned_rows": {
+        "id": "baris dipakai dengan catatan - lihat daftar peringatan di laporan pemuatan",
+        "en": "rows used with a warning - see the warnings list in the load report",
+    },
+    "download_warnings": {"id": "Unduh daftar peringatan (CSV)", "en": "Download the warnings list (CSV)"},
+    "download_warnings_xlsx": {"id": "Unduh daftar peringatan (Excel)", "en": "Download the warnings list (Excel)"},
+    "server_log": {"id": "rinciannya di log server", "en": "details in the server log"},
 }
 
 # app area (issue 9, hostile input): the tile-URL check, the page's last-resort message, uploads.
@@ -919,6 +955,12 @@ _PRINT: dict[str, dict[str, str]] = {
     "synthetic": {
         "id": "DATA DEMO SINTETIS - bukan data sebenarnya",
         "en": "SYNTHETIC DEMO DATA - not real data",
+    },
+    # -- issue 12 app --
+    "whatif": {"id": "SIMULASI", "en": "SIMULATION"},
+    "whatif_footer": {
+        "id": "SIMULASI - skor dihitung dengan bobot/ambang yang diubah, bukan dengan konfigurasi",
+        "en": "SIMULATION - scores computed with changed weights/thresholds, not the configuration",
     },
 }
 

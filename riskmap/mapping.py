@@ -413,6 +413,8 @@ def legend_html(view: View, config: Config, *, lang: str = "id") -> str:
         if spots:
             spots = f"<b>{esc(i18n.t('hotspot_legend', lang))}</b><br>" + spots
     method = f"<small>{esc(method_label(config, lang, view.method))}</small>"
+    if view.simulated:  # issue 12: what-if scores are marked where they are read
+        head += f"<b style='color:#b30000'>{esc(i18n.t('whatif_mark', lang))}</b><br>"
     return head + rows + f"<small>{unit}</small><br>" + spots + method
 
 

@@ -8,17 +8,20 @@ given (villages and TPS), and no incidents unless given or using the demo.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 
 from riskmap import demo, i18n
 from riskmap._errors import RiskmapInputError
 from riskmap.config import Config, load_config
 from riskmap.hotspots import HotSpots, add_hotspots
 from riskmap.io import ColumnMap, LayerReport, LoadReport, StudyArea, load_column_map
+from riskmap.io._read import ROW_COLUMN
 from riskmap.io._safety import use_limits
 from riskmap.io.incidents import read_incidents
 from riskmap.io.points import read_points
@@ -55,6 +58,15 @@ class Result:
     as_of: dt.date | None
     hotspots: HotSpots | None = None
     """Gi* hot spots of the villages per stage (:mod:`riskmap.hotspots`), also in ``villages``."""
+    whatif: dict[str, Any] = field(default_factory=dict)
+    """What-if changes to the configuration the scores were computed with (the app's sidebar), as nested
+    configuration keys; empty when the scores use the configuration as given. Non-empty means the scores are a
+    simulation: every face (map, legend, print, export metadata) says so."""
+
+    @property
+    def simulated(self) -> bool:
+        """True when the scores come from what-if changes (:attr:`whatif`), not the configuration as given."""
+        return bool(self.whatif)
 
     @property
     def villages(self) -> gpd.GeoDataFrame:
@@ -232,12 +244,16 @@ def score(
     *,
     hotspots: bool = True,
     tps_scores: bool = True,
+    whatif: dict[str, Any] | None = None,
 ) -> Result:
     """Score already-loaded layers, with the villages' hot spots per stage (``hotspot_<stage>``).
 
     ``hotspots=False`` skips the hot spots (``Result.hotspots`` is None) and ``tps_scores=False`` the TPS
     scores (``Result.tps`` is None; voters and indicators still count): the backtest, which only ranks the
-    village scores, does not pay for them at every cutoff.
+    village scores, does not pay for them at every cutoff. ``whatif``: the what-if changes already merged
+    into ``config`` (``load_config(overrides=whatif)``), recorded as :attr:`Result.whatif` so that every face
+    marks the scores as a simulation. Incidents after ``as_of`` are not scored; :func:`until` also reports
+    them in the load report (``pipeline.load(as_of=...)`` does when reading).
     """
     config = config or load_config()
     as_of = parse_as_of(as_of, config)
@@ -247,7 +263,46 @@ def score(
     hot = None
     if hotspots:
         model.villages_, hot = add_hotspots(model.villages_, config)
-    return Result(layers=layers, model=model, config=config, as_of=model.as_of_, hotspots=hot)
+    return Result(
+        layers=layers, model=model, config=config, as_of=model.as_of_, hotspots=hot, whatif=dict(whatif or {})
+    )
+
+
+def until(layers: Layers, as_of: dt.date | None) -> Layers:
+    """The layers as they stood on ``as_of``: incidents dated after it left out and reported.
+
+    What :func:`load` does with ``as_of`` when reading, for layers already loaded (the app loads once and
+    scores for any as-of date). Each later incident is rejected with ``after_as_of`` in the report of the
+    layer it came from (``incidents``, or ``logged_incidents`` for the log's, ``origin == "logged"``).
+    ``layers`` is not changed: the result shares the other layers and copies the reports it changes.
+
+    Parameters
+    ----------
+    layers
+        Loaded layers (incident ``date`` is datetime64, local calendar days).
+    as_of
+        The last day whose incidents count; None = every incident (``layers`` itself is returned).
+    """
+    inc = layers.incidents
+    if as_of is None or inc is None or not len(inc):
+        return layers
+    late = (inc["date"] > pd.Timestamp(as_of)).to_numpy()
+    if not late.any():
+        return layers
+    origin = inc["origin"].to_numpy(dtype=object) if "origin" in inc else np.full(len(inc), "file", dtype=object)
+    report = LoadReport(dict(layers.report.layers))
+    for kind, name in (("file", "incidents"), ("logged", "logged_incidents")):
+        rows = late & (origin == kind)
+        if not rows.any() or name not in report:
+            continue
+        old = report[name]
+        rep = replace(old, rejected=list(old.rejected), warnings=list(old.warnings))
+        dates = [d.date().isoformat() for d in inc.loc[rows, "date"]]
+        rep.reject_frame(inc.loc[rows, ROW_COLUMN], "after_as_of", date=dates, as_of=as_of.isoformat())
+        rep.used -= int(rows.sum())
+        rep.check()
+        report.add(rep)
+    return replace(layers, incidents=inc.loc[~late], report=report)
 
 
 def run(

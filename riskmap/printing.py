@@ -527,7 +527,9 @@ def _overview(ax: plt.Axes, whole: gpd.GeoSeries, extent: tuple[float, float, fl
 
 
 def _heading(fig: plt.Figure, result, opts: PrintOptions, title: str, size: float) -> None:
-    """Title, then the election, the date made and the data's as-of date."""
+    """Title (after a SIMULASI mark when the scores are a what-if), then the election, the date made, the as-of date."""
+    if result.simulated:  # issue 12: what-if scores are marked on every page
+        title = f"{_t('whatif', opts.lang)} · {title}"
     fig.text(0.05, 0.945, title, fontsize=size, fontweight="bold", va="center")
     as_of = result.as_of.isoformat() if result.as_of else "-"
     made = _t("made", opts.lang, made=opts.made.isoformat(), as_of=as_of)
@@ -545,6 +547,8 @@ def _frame(fig: plt.Figure, opts: PrintOptions, page: int, result) -> None:
     footer = f"{_t('sources', lang)}: {sources}. {method}. riskmap {__version__}."
     if result.layers.demo:
         footer = _t("synthetic", lang) + ". " + footer
+    if result.simulated:
+        footer = _t("whatif_footer", lang) + ". " + footer
     fig.text(0.02, 0.03, textwrap.fill(footer, 190), fontsize=5.5, va="bottom", ha="left")
     fig.text(0.98, 0.03, _t("page", lang, n=page), fontsize=7, ha="right", va="bottom")
 

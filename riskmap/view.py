@@ -69,6 +69,8 @@ class View:
     filters: ViewFilter = field(default_factory=ViewFilter)
     method: str | None = None
     """Scoring method that produced the scores (``RiskModel.method_``: ``index`` or ``fitted``)."""
+    simulated: bool = False
+    """True when the scores come from what-if changes (:attr:`riskmap.pipeline.Result.whatif`): faces say so."""
 
 
 def make_view(result: Result, stage: str, filters: ViewFilter | None = None) -> View:
@@ -113,7 +115,14 @@ def make_view(result: Result, stage: str, filters: ViewFilter | None = None) -> 
             ik = ik & (inc["date"] <= pd.Timestamp(result.as_of)).to_numpy()
         inc = inc.loc[ik]
     return View(
-        stage=stage, villages=v, tps=t, incidents=inc, posts=result.layers.posts, filters=f, method=result.method
+        stage=stage,
+        villages=v,
+        tps=t,
+        incidents=inc,
+        posts=result.layers.posts,
+        filters=f,
+        method=result.method,
+        simulated=result.simulated,
     )
 
 
