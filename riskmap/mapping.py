@@ -1190,10 +1190,10 @@ def deployment_map(
     tps_group = folium.FeatureGroup(name="TPS")
     for row in plan.itertuples():
         cat = str(getattr(row, f"level_{s}"))
-        police = i18n.t("map_tps_police", lang, assigned=f"{row.police:.2f}", required=f"{row.police_required:.2f}")
         tip = (
             f"<b>TPS {esc(row.tps_id)}</b> {esc(row.village_name)}<br>{esc(i18n.t(cat, lang))} · "
-            f"{esc(police)} · Linmas {row.linmas:.1f}"
+            f"{esc(i18n.t('col.police', lang))} {int(row.police)} / {int(row.police_required)} · "
+            f"Linmas {int(row.linmas)} / {int(row.linmas_required)}"
         )
         folium.CircleMarker(
             [row.geometry.y, row.geometry.x],

@@ -338,3 +338,23 @@ def test_atlas_with_tables_has_the_tables_and_per_tps_police(demo, tmp_path):
         assert printed == set(rawan["tps_id"])
         for tps_id, police, linmas in rawan[["tps_id", "police_required", "linmas_required"]].itertuples(False):
             assert re.search(rf"{tps_id}.*\s{police} ?/ ?{linmas}\s*$", table, flags=re.M), tps_id
+
+
+def test_deployment_pdf_prints_the_plan_it_is_given(demo, tmp_path):
+    """Issue 12, build 4: the deployment PDF printed its own staffing (as the patterns need) and posts over all
+    TPS, not the plan on the screen (100 police available, one kecamatan)."""
+    from riskmap import deploy
+    from riskmap.view import ViewFilter
+
+    district = sorted(set(demo.villages["district"]))[0]
+    flt = ViewFilter(districts=(district,))
+    plan = deploy.plan(demo, "voting", filters=flt, available_police=20, placement=deploy.PlacementRequest(3, 1500.0))
+    path = tmp_path / "penempatan.pdf"
+    print_maps(demo, path, PrintOptions(stages=["voting"], tables=True, filters=flt, deployment=plan))
+    text = "\n".join(_text(path, p) for p in range(2, int(_pdfinfo(path)["Pages"]) + 1))
+    rows = [line for line in text.splitlines() if re.search(r"\b53\d{11}\b", line)]
+    shown = {re.search(r"\b(53\d{11})\b", line)[1]: int(re.search(r"(\d+) ?/ ?(\d+)\s*$", line)[1]) for line in rows}
+    assigned = plan.staffing.set_index("tps_id")["police"]
+    assert rows and shown == {t: int(assigned[t]) for t in shown}
+    assert sum(shown.values()) <= 20 < int(plan.staffing["police_required"].sum())  # the shortage is printed
+    assert "Pos usulan (3), radius 1.5 km" in _text(path, 1)
