@@ -29,12 +29,16 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import shapely
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.backends.backend_pdf import PdfPages
+from matplotlib.collections import LineCollection
+from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, PathPatch, Rectangle
 from matplotlib.path import Path as MplPath
 from matplotlib.text import Text
+from matplotlib.transforms import Affine2D, blended_transform_factory
 from matplotlib_scalebar.scalebar import ScaleBar
 from pyproj import CRS, Transformer
 
@@ -120,6 +124,13 @@ ACCURACY_FONT = 6.5
 
 def _t(key: str, lang: str, **kw: object) -> str:
     return i18n.t("print." + key, lang, **kw)
+
+
+def _figure(opts: PrintOptions) -> Figure:
+    """A page, outside pyplot (nothing to register or close), with an Agg canvas to measure text on."""
+    fig = Figure(figsize=opts.figsize)
+    FigureCanvasAgg(fig)
+    return fig
 
 
 @dataclass
@@ -365,27 +376,41 @@ def _north(ax: plt.Axes, lang: str) -> None:
     )
 
 
+GRID_GID = "riskmap-grid-label"
+"""``gid`` of the degree labels along the map frame."""
+
+
 def _graticule(ax: plt.Axes, to_lonlat: Transformer, to_xy: Transformer) -> None:
+    """Dotted meridians and parallels at a round step in degrees, labelled below and left of the frame.
+
+    The labels are plain texts (not axis ticks: a tick costs more to make and draw than the whole grid).
+    """
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
     lons, lats = to_lonlat.transform([x0, x1, x0, x1], [y0, y0, y1, y1])
     lo0, lo1, la0, la1 = min(lons), max(lons), min(lats), max(lats)
     step = _nice(max(lo1 - lo0, la1 - la0) / 5)
-    xt, xl, yt, yl = [], [], [], []
+    lines = []
+    below = blended_transform_factory(ax.transData, ax.transAxes)
+    left = blended_transform_factory(ax.transAxes, ax.transData)
+    label = {"fontsize": 6, "gid": GRID_GID, "clip_on": False}
     for lon in np.arange(math.ceil(lo0 / step) * step, lo1, step):
         xs, ys = to_xy.transform(np.full(50, lon), np.linspace(la0 - step, la1 + step, 50))
-        ax.plot(xs, ys, color="#888888", lw=0.3, ls=":", zorder=1)
+        lines.append(np.column_stack([xs, ys]))
         bx, _ = to_xy.transform(lon, to_lonlat.transform(x0, y0)[1])
-        xt.append(bx)
-        xl.append(f"{abs(lon):.{_decimals(step)}f}°{'E' if lon >= 0 else 'W'}")
+        text = f"{abs(lon):.{_decimals(step)}f}°{'E' if lon >= 0 else 'W'}"
+        if x0 < bx < x1:
+            ax.text(bx, -0.012, text, transform=below, ha="center", va="top", **label)
     for lat in np.arange(math.ceil(la0 / step) * step, la1, step):
         xs, ys = to_xy.transform(np.linspace(lo0 - step, lo1 + step, 50), np.full(50, lat))
-        ax.plot(xs, ys, color="#888888", lw=0.3, ls=":", zorder=1)
+        lines.append(np.column_stack([xs, ys]))
         _, by = to_xy.transform(to_lonlat.transform(x0, y0)[0], lat)
-        yt.append(by)
-        yl.append(f"{abs(lat):.{_decimals(step)}f}°{'S' if lat < 0 else 'N'}")
-    ax.set_xticks(xt, xl, fontsize=6)
-    ax.set_yticks(yt, yl, fontsize=6, rotation=90, va="center")
+        text = f"{abs(lat):.{_decimals(step)}f}°{'S' if lat < 0 else 'N'}"
+        if y0 < by < y1:
+            ax.text(-0.012, by, text, transform=left, ha="right", va="center", rotation=90, **label)
+    ax.add_collection(LineCollection(lines, colors="#888888", linewidths=0.3, linestyles=":", zorder=1))
+    ax.set_xticks([])
+    ax.set_yticks([])
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
 
@@ -752,7 +777,8 @@ def _draw_chosen_posts(ax: plt.Axes, posts: gpd.GeoDataFrame, radius_m: float, c
 
 
 def _legend(
-    ax: plt.Axes,
+    fig: Figure,
+    at: tuple[float, float],
     counts: dict[str, int],
     view: View,
     lang: str,
@@ -845,9 +871,10 @@ def _legend(
     if method:  # which scoring method produced the colours, wrapped to the legend's width
         method = textwrap.fill(method, 34)
         handles.insert(0, Patch(facecolor="none", edgecolor="none", label=method))
-    leg = ax.legend(
+    leg = fig.legend(
         handles=handles,
         loc="upper left",
+        bbox_to_anchor=at,
         fontsize=7,
         frameon=True,
         title=None,
@@ -862,19 +889,38 @@ def _legend(
             text.set_fontweight("bold")
 
 
-def _overview(ax: plt.Axes, proj: _Projected, extent: tuple[float, float, float, float]) -> None:
-    """The locator map: the whole area's land, and the page's extent (metres) as a box."""
-    _draw_polygons(ax, proj.outline_path, raster_above=10**9, facecolor="#dddddd", edgecolor="#777777", lw=0.4)
+def _overview(
+    fig: Figure, rect: Sequence[float], proj: _Projected, extent: tuple[float, float, float, float], title: str
+) -> Text:
+    """The locator map in ``rect`` (figure fractions): the whole area's land and the page's extent (metres) as a box.
+
+    Drawn straight on the figure, true to shape, without an axes of its own (an axes costs more than the map).
+    Returns its title.
+    """
     bx0, by0, bx1, by1 = proj.outline.total_bounds
-    ax.set_xlim(min(bx0, extent[0]), max(bx1, extent[2]))
-    ax.set_ylim(min(by0, extent[1]), max(by1, extent[3]))
-    x0, y0, x1, y1 = extent
-    ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor="black", lw=1.2, zorder=5))
-    ax.set_xticks([])
-    ax.set_yticks([])
-    ax.set_xlabel("")
-    ax.set_ylabel("")
-    ax.set_aspect("equal")
+    x0, y0, x1, y1 = min(bx0, extent[0]), min(by0, extent[1]), max(bx1, extent[2]), max(by1, extent[3])
+    fw, fh = fig.get_size_inches()
+    pad = 0.04
+    inch_per_m = min(rect[2] * fw / (x1 - x0), rect[3] * fh / (y1 - y0)) * (1 - 2 * pad)
+    to_fig = (
+        Affine2D()
+        .translate(-(x0 + x1) / 2, -(y0 + y1) / 2)
+        .scale(inch_per_m / fw, inch_per_m / fh)
+        .translate(rect[0] + rect[2] / 2, rect[1] + rect[3] / 2)
+    )
+    path, _ = proj.outline_path
+    if path is not None:
+        fig.add_artist(
+            PathPatch(path, facecolor="#dddddd", edgecolor="#777777", lw=0.4, transform=to_fig + fig.transFigure)
+        )
+    ex0, ey0, ex1, ey1 = extent
+    box = Rectangle((ex0, ey0), ex1 - ex0, ey1 - ey0, fill=False, edgecolor="black", lw=1.2, zorder=5)
+    box.set_transform(to_fig + fig.transFigure)
+    fig.add_artist(box)
+    frame = Rectangle((rect[0], rect[1]), rect[2], rect[3], fill=False, edgecolor="black", lw=0.8)
+    frame.set_transform(fig.transFigure)
+    fig.add_artist(frame)
+    return fig.text(rect[0] + rect[2] / 2, rect[1] + rect[3] + 0.008, title, fontsize=7, ha="center", va="bottom")
 
 
 def _heading(fig: plt.Figure, result, opts: PrintOptions, title: str, size: float) -> None:
@@ -948,7 +994,7 @@ def _map_page(
     """One map page; with ``staff`` (a staffing plan, indexed like the TPS) each TPS carries its police number."""
     lang = opts.lang
     settings = _settings(result)
-    fig = plt.figure(figsize=opts.figsize)
+    fig = _figure(opts)
     landscape = opts.orientation == "landscape"
     map_rect = [0.05, 0.105, 0.66, 0.775] if landscape else [0.08, 0.26, 0.86, 0.62]
     pos = proj.pos(view.villages.index)
@@ -966,11 +1012,11 @@ def _map_page(
 
     _heading(fig, result, opts, title, 15 if landscape else 13)
     side_x = 0.74 if landscape else 0.08
-    leg_ax = fig.add_axes([side_x, 0.45, 0.24, 0.43] if landscape else [0.08, 0.07, 0.45, 0.17])
-    leg_ax.axis("off")
+    leg_at = (side_x, 0.88) if landscape else (0.08, 0.24)
     n_entries = 3 + 2 * len(CATEGORIES) + sum(1 for k in counts if k.startswith("h_") and counts[k])
     _legend(
-        leg_ax,
+        fig,
+        leg_at,
         counts,
         view,
         lang,
@@ -980,11 +1026,10 @@ def _map_page(
         share_bins=settings["share_bins"] if counts.get("aggregated") else None,
     )
     # portrait: the overview's title stays clear of the map's longitude labels above it
-    ov_ax = fig.add_axes([side_x + 0.02, 0.10, 0.20, 0.30] if landscape else [0.60, 0.07, 0.32, 0.15])
+    ov_rect = [side_x + 0.02, 0.10, 0.20, 0.30] if landscape else [0.60, 0.07, 0.32, 0.15]
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
-    _overview(ov_ax, proj, (x0, y0, x1, y1))
-    ov_ax.set_title(_t("overview", lang), fontsize=7)
+    _overview(fig, ov_rect, proj, (x0, y0, x1, y1), _t("overview", lang))
     acc = (opts.accuracy or {}).get(view.stage)
     _accuracy(fig, accuracy_line(acc, lang), y=0.056 if landscape else 0.049)
     _frame(fig, opts, page, result)
@@ -1012,7 +1057,7 @@ def _units_page(
     """
     lang = opts.lang
     settings = _settings(result)
-    fig = plt.figure(figsize=opts.figsize)
+    fig = _figure(opts)
     landscape = opts.orientation == "landscape"
     map_rect = [0.05, 0.105, 0.56, 0.775] if landscape else [0.08, 0.40, 0.86, 0.48]
     ax = _map_axes(fig, map_rect, _total_bounds(proj.bounds[proj.pos(view.villages.index)]))
@@ -1023,15 +1068,15 @@ def _units_page(
     _labels(ax, view, proj, settings, lang, "district")
     _heading(fig, result, opts, title, 15 if landscape else 13)
 
-    side = [0.64, 0.66, 0.34, 0.22] if landscape else [0.08, 0.29, 0.86, 0.09]
-    leg_ax = fig.add_axes(side)
-    leg_ax.axis("off")
     handles = [Patch(facecolor="none", edgecolor="none", label=_t("share_legend", lang))]
     classes = _share_classes(settings["share_bins"])
     for k in reversed(range(len(classes))):
         colour, label = classes[k]
         handles.append(Patch(facecolor=colour, edgecolor="#333333", label=f"{label} ({counts.get(f'u_{k}', 0)})"))
-    leg = leg_ax.legend(handles=handles, loc="upper left", fontsize=7, frameon=True, ncol=1 if landscape else 3)
+    at = (0.64, 0.88) if landscape else (0.08, 0.38)
+    leg = fig.legend(
+        handles=handles, loc="upper left", bbox_to_anchor=at, fontsize=7, frameon=True, ncol=1 if landscape else 3
+    )
     leg.get_texts()[0].set_fontweight("bold")
 
     shares = _shares(view, proj, "district")
@@ -1138,7 +1183,7 @@ def _table_pages(
         staff = None
     chunks = [rows.iloc[i : i + per_page] for i in range(0, len(rows), per_page)] or [rows]
     for k, chunk in enumerate(chunks):
-        fig = plt.figure(figsize=opts.figsize)
+        fig = _figure(opts)
         _heading(fig, result, opts, title + (f" ({k + 1}/{len(chunks)})" if len(chunks) > 1 else ""), 13)
         ax = fig.add_axes([0.05, 0.07, 0.9, 0.80])
         ax.axis("off")
@@ -1242,7 +1287,7 @@ def _draw_contents(fig: plt.Figure, opts: PrintOptions, entries: Sequence[_Entry
 def _cover(result, opts: PrintOptions, area_name: str, entries: Sequence[_Entry], page: int) -> plt.Figure:
     """The atlas's cover with the start of its table of contents (the entries that fit)."""
     lang = opts.lang
-    fig = plt.figure(figsize=opts.figsize)
+    fig = _figure(opts)
     fig.text(0.5, 0.70, _t("cover", lang), fontsize=26, fontweight="bold", ha="center")
     fig.text(0.5, 0.62, area_name, fontsize=18, ha="center")
     stages = ", ".join(result.config.stage_label(s, lang) for s in opts.stages)
@@ -1257,7 +1302,7 @@ def _cover(result, opts: PrintOptions, area_name: str, entries: Sequence[_Entry]
 
 def _contents_page(result, opts: PrintOptions, entries: Sequence[_Entry], page: int) -> plt.Figure:
     """A page continuing the table of contents."""
-    fig = plt.figure(figsize=opts.figsize)
+    fig = _figure(opts)
     fig.text(0.08, _NEXT_TOP + 0.035, _t("contents_more", opts.lang), fontsize=13, fontweight="bold")
     _draw_contents(fig, opts, entries, _NEXT_TOP)
     _frame(fig, opts, page, result)
