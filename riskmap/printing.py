@@ -1,8 +1,11 @@
 """Printed stage maps, TPS tables and atlases for commanders (PDF or PNG, offline).
 
 Pages are drawn with matplotlib in a local metric CRS (the UTM zone of the
-area), so the scale bar is true; the PDF is vector with embedded fonts
-(DejaVu Sans, which has every Indonesian letter). Categories stay apart in
+area), so the scale bar (matplotlib-scalebar) is true; the PDF is vector with
+embedded fonts (DejaVu Sans, which has every Indonesian letter). Outlines are
+projected once per print job and simplified for each page's scale; a layer too
+dense for vector print is drawn as an image (``[print]`` in default.toml).
+Place names are written only where they fit (:func:`_place_labels`). Categories stay apart in
 black-and-white print: villages by grey level *and* hatching, TPS by marker
 shape. Nothing is fetched: there are no tiles.
 
@@ -148,12 +151,12 @@ class PrintOptions:
     classification
         Line printed at the top and bottom of every page (e.g. "TERBATAS").
     tables
-        Add the rawan / sangat rawan TPS table after each map page (in an atlas: after each kecamatan's or
-        kab/kota's page); None (default): only when one stage is printed and not as an atlas
+        Add the rawan / sangat rawan TPS table after each map page (in an atlas: after each kecamatan's
+        page); None (default): only when one stage is printed and not as an atlas
         (:attr:`with_tables`).
     atlas
-        Cover, overview, then one zoomed page per kecamatan (per kab/kota
-        when the data spans several).
+        Cover and contents (continued on further pages as needed), the area's map, then per kab/kota
+        (by name) an overview page of its kecamatan and one zoomed page per kecamatan (by name).
     area
         Kecamatan / kab/kota name or code to print, None for all.
     dpi
