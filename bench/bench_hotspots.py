@@ -97,7 +97,7 @@ def main() -> None:
         hotspots.add_hotspots(villages, cfg)
 
     rows["**weights + 4 stages, cold cache**"] = timed(cold_all)
-    normal = cfg.with_overrides({"hotspots": {"inference": "normal"}})
+    normal = load_config(overrides={"hotspots": {"inference": "normal"}})
     rows["add_hotspots, 4 stages, normal p (esda p_norm)"] = timed(lambda: hotspots.add_hotspots(villages, normal))
     graph = hotspots.knn_weights(villages, k)
     nb = np.asarray(graph.sparse.sum(axis=1)).ravel() - 1
@@ -117,7 +117,7 @@ def main() -> None:
         out, _ = hotspots.add_hotspots(villages, conf)
         counts[name] = {s: out[f"hotspot_{s}"].value_counts().reindex(hotspots.CLASSES) for s in cfg.stages}
     if args.permutations:
-        perm = cfg.with_overrides({"hotspots": {"inference": "permutation"}})
+        perm = load_config(overrides={"hotspots": {"inference": "permutation"}})
         stage = cfg.stages[1]
         values, _ = hotspots.stage_values(villages, [stage], "auto")
         with warnings.catch_warnings():
@@ -175,6 +175,7 @@ def _recall_false_share(villages, noisy, planted: Path, cfg, runs: int) -> None:
     from scipy.spatial import cKDTree
 
     from riskmap import hotspots
+    from riskmap.config import load_config
     from riskmap.joins import EARTH_RADIUS_M, _unit_vectors
 
     hot_idx = np.load(planted)
@@ -190,7 +191,7 @@ def _recall_false_share(villages, noisy, planted: Path, cfg, runs: int) -> None:
     print("  transform  inference  stage      hot 95 %  recall  false share  noise marked (90 %)  time 4 stages")
     for transform in ("log", "none"):
         for inference in ("pearson3", "normal"):
-            conf = cfg.with_overrides({"hotspots": {"transform": transform, "inference": inference}})
+            conf = load_config(overrides={"hotspots": {"transform": transform, "inference": inference}})
             took = []
             for _ in range(max(1, runs)):
                 t = time.perf_counter()

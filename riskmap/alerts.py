@@ -142,18 +142,23 @@ def surges(
     if incidents is None or not len(incidents):
         return empty
     dates = pd.to_datetime(incidents["date"]).dt.normalize().to_numpy("datetime64[D]")
+    day: dt.date
     if as_of is None:
-        as_of = pd.Timestamp(dates.max()).date()
+        day = pd.Timestamp(dates.max()).date()
     elif isinstance(as_of, str):
         from riskmap.pipeline import parse_as_of
 
-        as_of = parse_as_of(as_of, config)
+        parsed = parse_as_of(as_of, config)
+        assert parsed is not None  # a text is read as a date or refused with RiskmapInputError
+        day = parsed
     elif isinstance(as_of, dt.datetime):
-        as_of = as_of.date()
-    end = np.datetime64(as_of, "D")
+        day = as_of.date()
+    else:
+        day = as_of
+    end = np.datetime64(day, "D")
     recent = (dates > end - days) & (dates <= end)
     base = (dates > end - days * (windows + 1)) & (dates <= end - days)
-    c_start, c_end = cycle_window(as_of, config)
+    c_start, c_end = cycle_window(day, config)
     cycle = (dates >= np.datetime64(c_start, "D")) & (dates <= np.datetime64(c_end, "D"))
     units = _units(incidents, villages)
     centres = _centres(villages)
@@ -183,8 +188,8 @@ def surges(
                     "cycle_count": prev,
                     "cycle_ratio": count / prev if prev else float("inf"),
                     "cycle_surge": bool(cycle_surge),
-                    "window_start": as_of - dt.timedelta(days=days - 1),
-                    "window_end": as_of,
+                    "window_start": day - dt.timedelta(days=days - 1),
+                    "window_end": day,
                     "cycle_start": c_start,
                     "cycle_end": c_end,
                     "lat": lat,

@@ -53,6 +53,7 @@ import dataclasses
 import datetime as dt
 import re
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -117,12 +118,14 @@ def parse_cutoffs(value: str | list[Any], config: Config | None = None) -> list[
     from riskmap.pipeline import parse_as_of
 
     items = [v.strip() for v in value.split(",")] if isinstance(value, str) else list(value)
-    out = []
+    out: list[dt.date] = []
     for item in items:
         if item in ("", None):
             continue
         try:
-            out.append(parse_as_of(item, config))
+            day = parse_as_of(item, config)
+            if day is not None:  # always: only None gives None
+                out.append(day)
         except RiskmapInputError:
             raise RiskmapInputError("bt_bad_cutoff", value=item) from None
     if not out:
@@ -142,7 +145,8 @@ def cutoff_range(
     if last < first:
         raise RiskmapInputError("bt_from_after_to", start=first.isoformat(), end=last.isoformat())
     step = parse_window(every)
-    out, k = [], 0
+    out: list[dt.date] = []
+    k = 0
     while True:
         day = (pd.Timestamp(first) + step * k).date() if k else first
         if day > last:
@@ -451,7 +455,7 @@ class Backtest:
         self,
         layers: Any,
         config: Config | None = None,
-        cutoffs: list[dt.date | str] | None = None,
+        cutoffs: Sequence[dt.date | str] | None = None,
         window: str | pd.DateOffset | None = None,
         stages: list[str] | None = None,
         keep_scores: bool = False,
@@ -464,7 +468,7 @@ class Backtest:
         for s in self.stages:
             if s != ALL and s not in self.config.stages:
                 raise RiskmapInputError("bt_bad_stage", value=s, known=", ".join([ALL, *self.config.stages]))
-        self.cutoffs = parse_cutoffs(cutoffs, self.config) if cutoffs else None
+        self.cutoffs = parse_cutoffs(list(cutoffs), self.config) if cutoffs else None
         most = _max_cutoffs(self.config)
         if self.cutoffs and len(self.cutoffs) > most:
             raise RiskmapInputError("bt_too_many_cutoffs", n=len(self.cutoffs), most=most)
@@ -484,7 +488,7 @@ class Backtest:
         layers: Any,
         config: Config | None = None,
         *,
-        cutoffs: list[dt.date | str] | None = None,
+        cutoffs: Sequence[dt.date | str] | None = None,
         window: str | pd.DateOffset | None = None,
         stages: list[str] | None = None,
         keep_scores: bool = False,
@@ -583,6 +587,14 @@ class Backtest:
     # ------------------------------------------------------------------ fit
     def fit(self) -> Backtest:
         """Score at every cutoff, measure every method; returns self."""
+        from riskmap.scoring import feature_cache
+
+        # each cutoff and its calibration date are scored; their fits share most of their dates
+        fit_windows = int(self.config.data["scoring"]["fitted"]["fit_windows"])
+        with feature_cache(2 * max(len(self.cutoffs or ()), 20) * (fit_windows + 1)):
+            return self._fit()
+
+    def _fit(self) -> Backtest:
         clock = time.perf_counter()
         timings = {"prepare": 0.0, "kde": 0.0, "riskmap": 0.0, "metrics": 0.0}
         d = self._prepare()
@@ -594,7 +606,7 @@ class Backtest:
         cal_bins = int(self.settings["calibration_bins"])
         table_bins = int(self.settings["calibration_table_bins"])
 
-        windows = []
+        windows: list[dict[str, Any]] = []
         for c in cutoffs:
             end = _shift(c, w)
             n_test = int(self._between(d, c, end, ALL).sum())
@@ -716,16 +728,23 @@ class Backtest:
         return best
 
     # --------------------------------------------------------------- summary
+    def results(self) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        """``metrics_``, ``curves_``, ``calibration_`` and ``windows_`` of :meth:`fit` (RuntimeError before it)."""
+        if self.metrics_ is None or self.curves_ is None or self.calibration_ is None or self.windows_ is None:
+            raise RuntimeError("call fit() first")
+        return self.metrics_, self.curves_, self.calibration_, self.windows_
+
     def table(self, metric: str, k: float | None = None, stage: str = ALL) -> pd.DataFrame:
         """Cutoffs x methods for one metric of one stage."""
-        m = self.metrics_
+        m = self.results()[0]
         sel = (m["metric"] == metric) & (m["stage"] == stage) & (m["method"].isin(METHODS))
         sel &= m["k"].isna() if k is None else (m["k"] == k)
         return m[sel].pivot(index="cutoff", columns="method", values="value").reindex(columns=list(METHODS))
 
     def summary(self) -> pd.DataFrame:
         """Median over cutoffs (``value``) per stage, method, metric and k."""
-        m = self.metrics_[self.metrics_["method"].isin(METHODS)]
+        metrics = self.results()[0]
+        m = metrics[metrics["method"].isin(METHODS)]
         med = m.groupby(["stage", "method", "metric", "k"], dropna=False)["value"].median().reset_index()
         return med
 
@@ -757,7 +776,7 @@ class Backtest:
             i18n.t(
                 "bt_verdict_head",
                 lang,
-                n=int(self.windows_["test_incidents"].gt(0).sum()),
+                n=int(self.results()[3]["test_incidents"].gt(0).sum()),
                 window=window_text(self.window),
             )
         ]
@@ -785,12 +804,13 @@ class Backtest:
 
     def to_dict(self) -> dict[str, Any]:
         """Everything, JSON-ready (dates as ISO text, NaN as None)."""
-        windows = self.windows_.copy()
+        metrics, curves, calibration, fitted_windows = self.results()
+        windows = fitted_windows.copy()
         for col in ("cutoff", "end", "start_past"):
             windows[col] = windows[col].map(lambda x: x.isoformat())
         med = (
-            self.curves_.groupby(["stage", "method", "axis", "x"])["y"].median().reset_index()
-            if len(self.curves_)
+            curves.groupby(["stage", "method", "axis", "x"])["y"].median().reset_index()
+            if len(curves)
             else pd.DataFrame()
         )
         return {
@@ -799,13 +819,13 @@ class Backtest:
             "methods": list(METHODS),
             "settings": self.settings,
             "windows": _records(windows),
-            "metrics": _records(self.metrics_),
+            "metrics": _records(metrics),
             "medians": _records(self.summary()),
             "wins": _records(self.wins()),
-            "calibration": _records(self.calibration_),
+            "calibration": _records(calibration),
             "curve_x": np.linspace(0.0, 1.0, CURVE_POINTS).round(4).tolist(),
             "curves_median": _compact_curves(med),
-            "curves": _compact_curves(self.curves_),
+            "curves": _compact_curves(curves),
             "verdict": {lang: self.verdict(lang) for lang in i18n.LANGS},
         }
 
@@ -845,7 +865,8 @@ class Backtest:
 
     def _figure(self, plt: Any, stage: str, lang: str) -> Any:
         fig, axes = plt.subplots(1, 2, figsize=(11, 5.2))
-        cv = self.curves_[self.curves_["stage"] == stage] if len(self.curves_) else self.curves_
+        _, curves, _, windows = self.results()
+        cv = curves[curves["stage"] == stage] if len(curves) else curves
         colours = {"riskmap": "#c0392b", "count": "#2471a3", "decay": "#17a589", "kde": "#7d3c98", "random": "#7f8c8d"}
         for ax, axis in zip(axes, ("villages", "area"), strict=True):
             for method in METHODS:
@@ -863,7 +884,7 @@ class Backtest:
             ax.set_ylabel(i18n.t("bt_axis_incidents", lang))
             ax.grid(alpha=0.3)
             ax.legend(loc="lower right", fontsize=9)
-        n = int(self.windows_["test_incidents"].gt(0).sum())
+        n = int(windows["test_incidents"].gt(0).sum())
         fig.suptitle(
             i18n.t(
                 "bt_chart_title",

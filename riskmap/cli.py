@@ -16,11 +16,18 @@ import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from riskmap import __version__, i18n
 from riskmap._errors import RiskmapInputError
 from riskmap._terminal import SafeStream, one_line
 from riskmap.config import CATEGORIES, load_config
+
+if TYPE_CHECKING:  # imported where used: `riskmap --help` does not load geopandas
+    from riskmap.config import Config
+    from riskmap.pipeline import Result
+    from riskmap.store import Store
+    from riskmap.view import View
 
 _INPUT_HELP = {
     "villages": "village boundaries: Shapefile (.shp or .zip), GeoJSON, GeoPackage, FlatGeobuf, GeoParquet",
@@ -42,7 +49,7 @@ def _add_inputs(p: argparse.ArgumentParser) -> None:
         flag = "--police-posts" if name == "posts" else f"--{name.replace('_', '-')}"
         p.add_argument(flag, dest=name, metavar="PATH", help=text)
     p.add_argument(
-        "--columns", metavar="MAP", help="column mapping: a TOML file, or pairs like tps.lat=Lintang,tps.lon=Bujur"
+        "--columns", metavar="MAP", help="column map: a TOML file, or pairs like tps.lat=Lintang,tps.lon=Bujur"
     )
     p.add_argument("--config", metavar="FILE", help="configuration TOML merged over the defaults")
     p.add_argument("--as-of", metavar="DATE", help="score as of this date (incidents after it are left out)")
@@ -158,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     for name in ("villages", "tps", "incidents"):
         bt.add_argument(f"--{name}", dest=name, metavar="PATH", help=_INPUT_HELP[name])
-    bt.add_argument("--columns", metavar="MAP", help="column mapping (as for the other commands)")
+    bt.add_argument("--columns", metavar="MAP", help="column map (as for the other commands)")
     bt.add_argument("--config", metavar="FILE", help="configuration TOML merged over the defaults ([backtest])")
     bt.add_argument("--cutoffs", metavar="D1,D2,...", help="cutoff dates; each scores with incidents before it")
     bt.add_argument("--from", dest="start", metavar="DATE", help="first cutoff (with --to and --every)")
@@ -217,7 +224,7 @@ def _add_db_commands(sub: argparse._SubParsersAction) -> None:
     im = incs.add_parser("import", help="log every usable row of an incident file (any format riskmap reads)")
     _db_options(im)
     im.add_argument("file", metavar="FILE")
-    im.add_argument("--columns", metavar="MAP", help="column mapping (as for the other commands)")
+    im.add_argument("--columns", metavar="MAP", help="column map (as for the other commands)")
     im.add_argument("--status", default="unverified", choices=["unverified", "verified"])
     im.add_argument("--author", help="who imports (default: the login name)")
     ex = incs.add_parser("export", help="write the logged incidents to a CSV, GeoJSON or XLSX file")
@@ -256,7 +263,7 @@ def _add_db_commands(sub: argparse._SubParsersAction) -> None:
     _db_options(al)
     al.add_argument("--incidents", metavar="PATH", help=_INPUT_HELP["incidents"] + " (besides the database's)")
     al.add_argument("--villages", metavar="PATH", help=_INPUT_HELP["villages"] + " (default: the demo's)")
-    al.add_argument("--columns", metavar="MAP", help="column mapping (as for the other commands)")
+    al.add_argument("--columns", metavar="MAP", help="column map (as for the other commands)")
     al.add_argument("--as-of", metavar="DATE", help="last day of the 7-day window (default: today)")
     al.add_argument("--include-unverified", action="store_true", help="also logged incidents not yet verified")
 
@@ -312,7 +319,7 @@ def _deploy(args: argparse.Namespace) -> int:
     from riskmap.posts import candidate_sites, place_posts
 
     tps = result.tps if area is None else area.tps
-    if not len(tps):
+    if tps is None or not len(tps):
         raise RiskmapInputError("area_no_tps", area=args.area)
     plan, summary = staffing_plan(tps, args.stage, config, police=args.police, linmas=args.linmas)
     summary["_meta"] = run_metadata(config, result.as_of, args.stage)
@@ -379,7 +386,7 @@ def _deploy(args: argparse.Namespace) -> int:
     return 0
 
 
-def _area_view(result: object, args: argparse.Namespace) -> object:
+def _area_view(result: Result, args: argparse.Namespace) -> View | None:
     """The :class:`riskmap.view.View` of ``--area`` for the deploy stage, or None without ``--area``."""
     if not args.area:
         return None
@@ -389,7 +396,7 @@ def _area_view(result: object, args: argparse.Namespace) -> object:
     return make_view(result, args.stage, flt)
 
 
-def _deploy_area(args: argparse.Namespace, result: object, config: object, area: object = None) -> int:
+def _deploy_area(args: argparse.Namespace, result: Result, config: Config, area: View | None = None) -> int:
     """Campaign patrol priorities, or recap venues (only those of ``area``, a View, when given)."""
     from riskmap import demo
     from riskmap.deploy import patrol_priorities, recap_venues
@@ -425,7 +432,9 @@ def _deploy_area(args: argparse.Namespace, result: object, config: object, area:
         path = args.venues or (demo.ELECTION_OFFICES if result.layers.demo else None)
         venues = None
         if path is not None:
-            points, report = read_points(path, "venues", area=result.layers.area, columns=args.columns)
+            points, report = read_points(
+                path, "venues", area=result.layers.area, columns=args.columns, config=result.config
+            )
             result.report.add(report)
             venues = points[["name", "kind", "district", "geometry"]]
         table = recap_venues(result, venues, config)
@@ -495,14 +504,16 @@ def _print(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_accuracy(args: argparse.Namespace, result: object, stages: list[str]) -> dict[str, dict]:
+def _print_accuracy(args: argparse.Namespace, result: Result, stages: list[str]) -> dict[str, dict]:
     """Stage -> accuracy summary for the printed line: measured now, read from ``--backtest``, or not run."""
     from riskmap import backtest
 
     if args.backtest:
         from riskmap.view import saved_backtest
 
-        run: object = saved_backtest(args.backtest, result.layers, result.config)
+        run: backtest.Backtest | dict[str, Any] | RiskmapInputError | None = saved_backtest(
+            args.backtest, result.layers, result.config
+        )
     elif not args.accuracy:
         run = None
     else:
@@ -527,7 +538,7 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _need_tps(args: argparse.Namespace, result: object) -> None:
+def _need_tps(args: argparse.Namespace, result: Result) -> None:
     """Stop with a clear message when a command needs TPS and there are none left."""
     if result.tps is not None and len(result.tps):
         return
@@ -561,7 +572,7 @@ def _check_numbers(args: argparse.Namespace) -> None:
             raise RiskmapInputError("bad_number_option", option=option, value=f"{value:g}", low=low, high=high)
 
 
-def _inputs(args: argparse.Namespace) -> dict[str, object]:
+def _inputs(args: argparse.Namespace) -> dict[str, Any]:
     return {name: getattr(args, name) for name in _INPUT_HELP}
 
 
@@ -643,7 +654,7 @@ def _who(author: str | None) -> str:
         return "cli"
 
 
-def _open_store(args: argparse.Namespace) -> object:
+def _open_store(args: argparse.Namespace) -> Store:
     from riskmap.store import Store
 
     return Store.open(args.db, config=load_config(args.config))
@@ -699,7 +710,7 @@ def _incidents(args: argparse.Namespace) -> int:
     return 0
 
 
-def _incidents_import(args: argparse.Namespace, store: object, author: str) -> int:
+def _incidents_import(args: argparse.Namespace, store: Store, author: str) -> int:
     from riskmap.io.incidents import read_incidents
 
     config = store.config
@@ -737,7 +748,7 @@ def _incidents_import(args: argparse.Namespace, store: object, author: str) -> i
     return 0
 
 
-def _incidents_export(args: argparse.Namespace, store: object, author: str) -> int:
+def _incidents_export(args: argparse.Namespace, store: Store, author: str) -> int:
     from riskmap.export import run_metadata, write_csv, write_geojson, write_xlsx
     from riskmap.io.points import to_points
     from riskmap.store.store import STATUSES

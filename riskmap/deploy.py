@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -61,7 +62,7 @@ def pattern_totals(counts: dict[str, int], config: Config) -> pd.DataFrame:
     Parameters
     ----------
     counts
-        TPS per category (``kurang rawan``, ``rawan``, ``sangat rawan``, ``khusus``).
+        TPS per category (``kurang_rawan``, ``rawan``, ``sangat_rawan``, ``khusus``).
     config
         Patterns and ``linmas_per_tps``.
 
@@ -259,7 +260,7 @@ def staffing_plan(
     *,
     police: float | None = None,
     linmas: float | None = None,
-) -> tuple[gpd.GeoDataFrame, dict[str, object]]:
+) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
     """Guard groups and personnel per TPS for ``voting`` or ``counting``, within what is available.
 
     Returns
@@ -359,12 +360,12 @@ def area_totals(plan: gpd.GeoDataFrame, by: str) -> pd.DataFrame:
 
 
 def patrol_priorities(
-    result, *, top: int | None = None, cell_m: float = 500.0
+    result, *, top: int | None = None, cell_m: float | None = None
 ) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
     """Campaign stage: villages ranked for patrols, and the hot spots behind them.
 
-    Hot spots are ``cell_m`` grid cells holding the campaign-weighted incidents
-    of each village (exact and near precision), heaviest first.
+    Hot spots are ``cell_m`` grid cells (metres; ``[deploy] patrol_cell_m`` when None) holding the
+    campaign-weighted incidents of each village (exact and near precision), heaviest first.
 
     Returns
     -------
@@ -386,7 +387,7 @@ def patrol_priorities(
         wts = w[pts.index]
         if len(pts):
             lat0 = float(np.radians(pts.geometry.y.mean()))
-            dy = cell_m / 111_320
+            dy = (cell_m or float(result.config.data["deploy"]["patrol_cell_m"])) / 111_320
             dx = dy / max(np.cos(lat0), 0.1)
             gx = np.floor(pts.geometry.x / dx).astype(int)
             gy = np.floor(pts.geometry.y / dy).astype(int)
@@ -469,7 +470,7 @@ def recap_venues(result, venues: gpd.GeoDataFrame | None, config: Config) -> gpd
         venues = venues.copy()
         venues["placed"] = PLACED_FILE
     venues = venues.reset_index(drop=True)
-    voters = tps["voters"].fillna(float(sc["scoring"]["default_voters_per_tps"])) if tps is not None else None
+    voters = tps["voters"].fillna(float(sc["scoring"]["default_voters_per_tps"])) if tps is not None else pd.Series()
     tps_risk = []
     for kind, district in zip(venues["kind"].astype(str).str.lower(), venues["district"].astype(str), strict=True):
         if tps is None:
@@ -478,7 +479,7 @@ def recap_venues(result, venues: gpd.GeoDataFrame | None, config: Config) -> gpd
         mask = np.ones(len(tps), dtype=bool) if kind == "kpu" else (tps["district"].astype(str) == district).to_numpy()
         w = voters[mask]
         tps_risk.append(float(np.average(tps.loc[mask, "risk_recap"], weights=w)) if mask.any() and w.sum() else 0.0)
-    nearby = np.zeros(len(venues))
+    nearby: np.ndarray = np.zeros(len(venues))
     inc = result.layers.incidents
     if inc is not None and len(inc):
         weights = result.model.incident_weights_["recap"].reindex(inc.index).fillna(0.0).to_numpy()

@@ -246,9 +246,17 @@ def write_json(data: dict[str, Any], path: str | Path) -> Path:
 
 
 def run_metadata(
-    config: Any, as_of: dt.date | None, stage: str | None = None, method: str | None = None
+    config: Any,
+    as_of: dt.date | None,
+    stage: str | None = None,
+    method: str | None = None,
+    whatif: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Provenance block: tool and method version, configuration hash, as-of date, scoring method used."""
+    """Provenance block: tool and method version, configuration hash, as-of date, scoring method used.
+
+    With what-if changes (``whatif``, :attr:`riskmap.pipeline.Result.whatif`), ``simulation`` is true and
+    ``whatif`` lists them: the scores are not those of the configuration as given.
+    """
     meta = {
         "generator": f"riskmap {__version__}",
         "method_version": config.data.get("method_version", ""),
@@ -259,6 +267,9 @@ def run_metadata(
         meta["scoring_method"] = method
     if stage:
         meta["stage"] = stage
+    if whatif:
+        meta["simulation"] = True
+        meta["whatif"] = json.dumps(whatif, sort_keys=True, ensure_ascii=False)
     return meta
 
 
@@ -299,9 +310,9 @@ def wkb_array(geoms: np.ndarray) -> pa.Array:
         data = b"".join(blobs)
         mask = None if valid.all() else pa.array(valid).buffers()[1]  # validity bitmap: 1 = present
     big = offsets[-1] >= 2**31
-    kind, offsets = (pa.large_binary(), offsets) if big else (pa.binary(), offsets.astype(np.int32))
+    kind, packed = (pa.large_binary(), offsets) if big else (pa.binary(), offsets.astype(np.int32))
     null_count = int((~valid).sum())
-    return pa.Array.from_buffers(kind, n, [mask, pa.py_buffer(offsets), pa.py_buffer(data)], null_count=null_count)
+    return pa.Array.from_buffers(kind, n, [mask, pa.py_buffer(packed), pa.py_buffer(data)], null_count=null_count)
 
 
 def write_geoparquet(frame: gpd.GeoDataFrame, path: str | Path, meta: dict[str, Any] | None = None) -> Path:
@@ -370,7 +381,7 @@ def write_score_outputs(result: Any, out_dir: str | Path, *, lang: str = "id", f
     paths = thread_map(lambda name: writer(layers[name], out_dir / f"{name}{suffix}"), names)
     written = dict(zip(names, paths, strict=True))
     report = result.report.to_dict(lang)
-    report["_meta"] = run_metadata(result.config, result.as_of, method=result.method)
+    report["_meta"] = run_metadata(result.config, result.as_of, method=result.method, whatif=result.whatif)
     written["report"] = write_json(report, out_dir / "report.json")
     return written
 
@@ -509,7 +520,8 @@ def _xlsx_column(values: pd.Series) -> tuple[list[Any], int]:
         text = _XLSX_ILLEGAL.sub("\ufffd", v if isinstance(v, str) else str(v))
         if len(text) > XLSX_MAX_CHARS:
             too_long += 1
-            text = None
+            out.append(None)
+            continue
         out.append(text)
     return out, too_long
 
@@ -587,12 +599,11 @@ def write_xlsx(
             sheet.column_dimensions[get_column_letter(k)].width = _xlsx_width(col_name, cells)
         sheet.append([text_cell(sheet, n, bold) for n in names])
         typed = [k for k, cells in enumerate(columns) if any(map(_xlsx_guesses, cells))]
-        for row in zip(*columns, strict=True) if columns else ():
-            if typed:  # text openpyxl would write as a formula or an error value: typed as a string
-                row = list(row)
-                for k in typed:
-                    if _xlsx_guesses(row[k]):
-                        row[k] = text_cell(sheet, row[k])
+        for values in zip(*columns, strict=True) if columns else ():
+            row = list(values)
+            for k in typed:  # text openpyxl would write as a formula or an error value: typed as a string
+                if _xlsx_guesses(row[k]):
+                    row[k] = text_cell(sheet, row[k])
             sheet.append(row)
     readme = book.create_sheet(_sheet_title(i18n.t("xlsx_readme_sheet", lang)))
     readme.freeze_panes = "A2"
@@ -825,7 +836,7 @@ def export_layers(
     if missing:
         raise RiskmapInputError("export_no_layer", layer=missing[0])
     out = Path(out)
-    meta = run_metadata(result.config, result.as_of, stage, method=result.method)
+    meta = run_metadata(result.config, result.as_of, stage, method=result.method, whatif=result.whatif)
     meta["generated_at"] = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
     ext = {
         "geojson": ".geojson",

@@ -290,8 +290,11 @@ class HotSpots:
     def fit(self) -> HotSpots:
         """Compute z-scores, p-values and classes for every column; returns self."""
         hs = _settings(self.config)
-        frame = isinstance(self.values, pd.DataFrame)
-        matrix = self.values.to_numpy(dtype=float) if frame else np.asarray(self.values, dtype=float).reshape(-1, 1)
+        values = self.values
+        if isinstance(values, pd.DataFrame):
+            matrix = values.to_numpy(dtype=float)
+        else:
+            matrix = np.asarray(values, dtype=float).reshape(-1, 1)
         n = len(self.villages)
         if matrix.shape[0] != n:
             raise ValueError(f"{matrix.shape[0]} values for {n} villages")
@@ -304,9 +307,9 @@ class HotSpots:
             z[:, j], p[:, j] = self._gi_star(transform_values(matrix[:, j], str(hs["transform"])), hs)
         levels = [float(q) for q in hs["fdr_levels"]]
         classes, cuts = zip(*(classify(z[:, j], p[:, j], levels) for j in range(matrix.shape[1])), strict=True)
-        if frame:
-            cols = self.values.columns
-            index = self.values.index
+        if isinstance(values, pd.DataFrame):
+            cols = values.columns
+            index = values.index
             self.z_ = pd.DataFrame(z, index=index, columns=cols)
             self.p_ = pd.DataFrame(p, index=index, columns=cols)
             self.classes_ = pd.DataFrame(dict(zip(cols, classes, strict=True)), index=index)

@@ -34,9 +34,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{n} rows used with a warning ({where}).",
     },
     # -- categories and factors ----------------------------------------------
-    "kurang rawan": {"id": "Kurang rawan", "en": "Low risk"},
+    "kurang_rawan": {"id": "Kurang rawan", "en": "Low risk"},
     "rawan": {"id": "Rawan", "en": "Vulnerable"},
-    "sangat rawan": {"id": "Sangat rawan", "en": "Highly vulnerable"},
+    "sangat_rawan": {"id": "Sangat rawan", "en": "Highly vulnerable"},
     "factor_incidents": {"id": "Insiden di kelurahan", "en": "Incidents in the village"},
     "factor_spillover": {"id": "Insiden di kelurahan sekitar", "en": "Incidents in neighbouring villages"},
     "factor_indicators": {"id": "Indikator TPS rawan Bawaslu", "en": "Bawaslu TPS-rawan indicators"},
@@ -347,7 +347,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "config_weights_fix": {"id": "Beri bobot 0 atau lebih.", "en": "Give weights of 0 or more."},
     "mapped_column_missing": {
         "id": "kolom '{column}' dari pemetaan kolom tidak ada di file. Kolom yang ada: {columns}.",
-        "en": "column '{column}' named in the column mapping is not in the file. Columns found: {columns}.",
+        "en": "column '{column}' named in the column map is not in the file. Columns found: {columns}.",
     },
     "mapped_column_missing_fix": {
         "id": "Tulis nama kolom persis seperti di baris judul file.",
@@ -567,12 +567,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "value '{value}' in column {column} is not yes/no; taken as no.",
     },
     "severity_assumed": {
-        "id": "tidak ada kolom tingkat keparahan; semua insiden dianggap sedang (2).",
-        "en": "no severity column; all incidents taken as moderate (2).",
+        "id": "tidak ada kolom tingkat keparahan; semua insiden dianggap tingkat {severity} (1 ringan, 2 sedang, 3 berat).",
+        "en": "no severity column; all incidents taken as severity {severity} (1 minor, 2 moderate, 3 serious).",
     },
     "unparseable_severity": {
-        "id": "tingkat keparahan '{value}' tidak dikenal; dianggap sedang (2).",
-        "en": "severity '{value}' is not known; taken as moderate (2).",
+        "id": "tingkat keparahan '{value}' tidak dikenal; dianggap tingkat {severity} (1 ringan, 2 sedang, 3 berat).",
+        "en": "severity '{value}' is not known; taken as severity {severity} (1 minor, 2 moderate, 3 serious).",
     },
     "precision_assumed": {
         "id": "tidak ada kolom presisi lokasi; semua insiden dianggap tepat lokasinya.",
@@ -669,6 +669,20 @@ MESSAGES: dict[str, dict[str, str]] = {
     "region_no_district": {
         "id": "insiden berpresisi wilayah tidak berada di kecamatan mana pun; dibagi ke seluruh wilayah kajian.",
         "en": "region-precision incident lies in no kecamatan; spread over the whole study area.",
+    },
+    # -- issue 12 app --
+    "whatif_mark": {"id": "SIMULASI: bobot/ambang diubah", "en": "SIMULATION: weights/thresholds changed"},
+    "precision_exact": {"id": "tepat", "en": "exact"},
+    "precision_near": {"id": "perkiraan (dekat)", "en": "approximate (near)"},
+    "precision_region": {"id": "wilayah", "en": "region"},
+    # -- issue 12 vocab (column aliases in the configuration) --
+    "config_aliases": {
+        "id": "{key} harus berupa daftar nama kolom (teks).",
+        "en": "{key} must be a list of column names (text).",
+    },
+    "config_aliases_fix": {
+        "id": 'Tulis misalnya voters = ["dpt", "jumlah_dpt"]; daftar ini menggantikan daftar bawaan.',
+        "en": 'Write e.g. voters = ["dpt", "jumlah_dpt"]; the list replaces the default list.',
     },
 }
 
@@ -792,6 +806,37 @@ _APP: dict[str, dict[str, str]] = {
     "col_description": {"id": "keterangan", "en": "description"},
     "col_distance_m": {"id": "jarak (m)", "en": "distance (m)"},
     "col_weight": {"id": "bobot tahap", "en": "stage weight"},
+    # -- issue 12 app --
+    "as_of_pick": {"id": "Tanggal acuan", "en": "As of"},
+    "as_of_help": {
+        "id": "Skor hanya memakai insiden sampai tanggal ini; insiden sesudahnya dilaporkan di laporan pemuatan. "
+        "Kosong = semua insiden, sampai insiden terakhir. Untuk skor hari pemungutan suara, pilih hari "
+        "sebelum pemungutan suara.",
+        "en": "Scores use only the incidents up to this day; later incidents are listed in the load report. "
+        "Empty = every incident, up to the latest one. For voting-day scores, pick the day before voting.",
+    },
+    "as_of_latest": {"id": "{date} (insiden terakhir)", "en": "{date} (latest incident)"},
+    "as_of_chosen": {"id": "{date} (tanggal acuan dipilih)", "en": "{date} (chosen as-of date)"},
+    "whatif_banner": {
+        "id": "Simulasi: skor dihitung dengan bobot atau ambang yang diubah ({changes}), bukan dengan konfigurasi. "
+        "Peta, legenda, cetakan dan unduhan ditandai SIMULASI. Pilih 'Kembalikan ke bawaan' untuk skor resmi.",
+        "en": "Simulation: scores computed with changed weights or thresholds ({changes}), not the configuration. "
+        "Map, legend, printouts and downloads are marked SIMULATION. Choose 'Reset to defaults' for the real "
+        "scores.",
+    },
+    "whatif_thresholds": {"id": "ambang kategori", "en": "category thresholds"},
+    "report_rejected_title": {"id": "Baris ditolak", "en": "Rejected rows"},
+    "report_warnings_title": {
+        "id": "Daftar peringatan: baris yang dipakai dengan catatan",
+        "en": "Warnings list: rows used with a warning",
+    },
+    "warned_rows": {
+        "id": "baris dipakai dengan catatan - lihat daftar peringatan di laporan pemuatan",
+        "en": "rows used with a warning - see the warnings list in the load report",
+    },
+    "download_warnings": {"id": "Unduh daftar peringatan (CSV)", "en": "Download the warnings list (CSV)"},
+    "download_warnings_xlsx": {"id": "Unduh daftar peringatan (Excel)", "en": "Download the warnings list (Excel)"},
+    "server_log": {"id": "rinciannya di log server", "en": "details in the server log"},
 }
 
 # app area (issue 9, hostile input): the tile-URL check, the page's last-resort message, uploads.
@@ -874,6 +919,12 @@ _PRINT: dict[str, dict[str, str]] = {
     "unit_cols": {
         "id": "Kecamatan|Desa|Rawan+|TPS|Rawan+|Hal.",
         "en": "Kecamatan|Villages|Vuln.+|TPS|Vuln.+|Page",
+    },
+    # -- issue 12 app --
+    "whatif": {"id": "SIMULASI", "en": "SIMULATION"},
+    "whatif_footer": {
+        "id": "SIMULASI - skor dihitung dengan bobot/ambang yang diubah, bukan dengan konfigurasi",
+        "en": "SIMULATION - scores computed with changed weights/thresholds, not the configuration",
     },
 }
 
@@ -1939,7 +1990,7 @@ _WARNING_LABELS: dict[str, tuple[str, str]] = {
     "no_voter_column": ("Tanpa kolom DPT", "No voter column"),
     "precision_assumed": ("Ketepatan lokasi dianggap tepat", "Location precision assumed"),
     "repaired_geometry": ("Poligon diperbaiki", "Polygon repaired"),
-    "severity_assumed": ("Tingkat keparahan dianggap sedang", "Severity assumed"),
+    "severity_assumed": ("Tingkat keparahan diasumsikan", "Severity assumed"),
     "unmapped_event_type": ("Jenis kejadian tidak terpetakan", "Unmapped event type"),
     "unparseable_flag": ("Nilai ya/tidak tidak terbaca", "Unreadable yes/no value"),
     "unparseable_precision": ("Ketepatan lokasi tidak terbaca", "Unreadable location precision"),

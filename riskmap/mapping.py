@@ -73,13 +73,14 @@ def _install_verbatim_elements() -> None:
         original(self, template=None, template_name=None if template is not None else template_name)
         if template is not None:
             # jinja drops one trailing newline; verbatim text matches what it rendered
-            self._riskmap_text = template.removesuffix("\n")
-            self._template = _Verbatim(self._riskmap_text)
+            text = template.removesuffix("\n")
+            self._riskmap_text = text  # type: ignore[attr-defined]  # kept for pickling (setstate below)
+            self._template = _Verbatim(text)  # type: ignore[assignment]  # renders like a jinja Template
 
     def setstate(self: element.Element, state: dict[str, Any]) -> None:
         original_setstate(self, state)
         if "_riskmap_text" in state:
-            self._template = _Verbatim(state["_riskmap_text"])
+            self._template = _Verbatim(state["_riskmap_text"])  # type: ignore[assignment]  # as in init
 
     def div_init(self: element.Div, *args: Any, **kwargs: Any) -> None:
         original_div(self, *args, **kwargs)
@@ -87,9 +88,9 @@ def _install_verbatim_elements() -> None:
 
     init._riskmap = True  # type: ignore[attr-defined]
     init._original = original  # type: ignore[attr-defined]
-    element.Element.__init__ = init
-    element.Element.__setstate__ = setstate
-    element.Div.__init__ = div_init
+    element.Element.__init__ = init  # type: ignore[method-assign]  # the patch this function exists for
+    element.Element.__setstate__ = setstate  # type: ignore[method-assign]
+    element.Div.__init__ = div_init  # type: ignore[method-assign]
 
 
 def _brace_free(text: str) -> str:
@@ -141,7 +142,7 @@ def _install_safe_json() -> None:
         self.policies["json.dumps_function"] = _json_dumps
 
     init._riskmap = True  # type: ignore[attr-defined]
-    ft.Environment.__init__ = init
+    ft.Environment.__init__ = init  # type: ignore[method-assign]  # the patch this function exists for
 
 
 _install_verbatim_elements()
@@ -151,9 +152,9 @@ ASSET_URL = "/app/static/vendor"
 """Where Streamlit serves the vendored Leaflet files (``static/vendor``)."""
 
 CATEGORY_COLORS: dict[str, str] = {
-    "kurang rawan": "#1a9641",
+    "kurang_rawan": "#1a9641",
     "rawan": "#fdae61",
-    "sangat rawan": "#d7191c",
+    "sangat_rawan": "#d7191c",
 }
 """Fill colour per category (ColorBrewer RdYlGn, colour-blind friendly end points)."""
 
@@ -213,17 +214,6 @@ def display_geometry(villages: gpd.GeoDataFrame, tolerance_m: float | None = Non
     return shapely.transform(simple, lambda xy: np.round(xy, 5))
 
 
-def _round_coords(geom: dict[str, Any], nd: int = 5) -> dict[str, Any]:
-    def rnd(c: Any) -> Any:
-        return (
-            [rnd(x) for x in c]
-            if isinstance(c, (list, tuple)) and c and isinstance(c[0], (list, tuple))
-            else [round(float(c[0]), nd), round(float(c[1]), nd)]
-        )
-
-    return {"type": geom["type"], "coordinates": rnd(geom["coordinates"])}
-
-
 def _features(geoms: np.ndarray, props: pd.DataFrame) -> dict[str, Any]:
     mapping = shapely.geometry.mapping
     records = props.to_dict("records")
@@ -276,6 +266,8 @@ def village_features(view: View, geoms: np.ndarray, *, lang: str = "id") -> dict
 def tps_features(view: View, *, lang: str = "id") -> dict[str, Any]:
     """GeoJSON points of the view's TPS with escaped tooltip HTML."""
     t = view.tps
+    if t is None:
+        raise ValueError("the view has no TPS")
     s = view.stage
     factors = factor_text(t, s, unit="tps", lang=lang)
     level_label = {c: i18n.t(c, lang) for c in CATEGORIES}
@@ -421,6 +413,8 @@ def legend_html(view: View, config: Config, *, lang: str = "id") -> str:
         if spots:
             spots = f"<b>{esc(i18n.t('hotspot_legend', lang))}</b><br>" + spots
     method = f"<small>{esc(method_label(config, lang, view.method))}</small>"
+    if view.simulated:  # issue 12: what-if scores are marked where they are read
+        head += f"<b style='color:#b30000'>{esc(i18n.t('whatif_mark', lang))}</b><br>"
     return head + rows + f"<small>{unit}</small><br>" + spots + method
 
 
@@ -548,7 +542,7 @@ def build_map(
         types = sorted(set(pts["type"]))
         labels = [esc(config.type_label(k, lang) if k in config.taxonomy else k) for k in types]
         type_idx = pd.Categorical(pts["type"], categories=types).codes
-        data = [
+        rows = [
             [y, x, d.date().isoformat(), int(k), esc(desc)]
             for y, x, d, k, desc in zip(
                 pts.geometry.y.round(6), pts.geometry.x.round(6), pts["date"], type_idx, pts["description"], strict=True
@@ -560,7 +554,7 @@ def build_map(
             "{radius: 4, color: '#6a1b9a', weight: 1, fillColor: '#ba68c8', fillOpacity: 0.9}); "
             "m.bindPopup('<b>' + row[2] + '</b> ' + T[row[3]] + '<br>' + row[4]); return m; }"
         )
-        _PointCluster(data, callback=callback, name="Insiden" if lang == "id" else "Incidents", show=False).add_to(m)
+        _PointCluster(rows, callback=callback, name="Insiden" if lang == "id" else "Incidents", show=False).add_to(m)
 
     if view.posts is not None and len(view.posts):
         group = folium.FeatureGroup(name="Pos polisi" if lang == "id" else "Police posts")

@@ -8,17 +8,20 @@ given (villages and TPS), and no incidents unless given or using the demo.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 
 from riskmap import demo, i18n
 from riskmap._errors import RiskmapInputError
 from riskmap.config import Config, load_config
 from riskmap.hotspots import HotSpots, add_hotspots
 from riskmap.io import ColumnMap, LayerReport, LoadReport, StudyArea, load_column_map
+from riskmap.io._read import ROW_COLUMN
 from riskmap.io._safety import use_limits
 from riskmap.io.incidents import read_incidents
 from riskmap.io.points import read_points
@@ -28,9 +31,6 @@ from riskmap.joins import assign_villages, nearest_village, points_within
 from riskmap.scoring import RiskModel
 
 PathLike = str | Path
-
-STUDY_AREA_MARGIN_KM = 5.0
-"""Points farther than this outside the villages' bounding box are 'outside the study area'."""
 
 
 @dataclass
@@ -58,6 +58,15 @@ class Result:
     as_of: dt.date | None
     hotspots: HotSpots | None = None
     """Gi* hot spots of the villages per stage (:mod:`riskmap.hotspots`), also in ``villages``."""
+    whatif: dict[str, Any] = field(default_factory=dict)
+    """What-if changes to the configuration the scores were computed with (the app's sidebar), as nested
+    configuration keys; empty when the scores use the configuration as given. Non-empty means the scores are a
+    simulation: every face (map, legend, print, export metadata) says so."""
+
+    @property
+    def simulated(self) -> bool:
+        """True when the scores come from what-if changes (:attr:`whatif`), not the configuration as given."""
+        return bool(self.whatif)
 
     @property
     def villages(self) -> gpd.GeoDataFrame:
@@ -136,7 +145,8 @@ def load(
         Optional point layers. TPS within ``joins.campaign_post_radius_m`` of
         a campaign post get the Bawaslu flag ``dekat_posko``.
     columns
-        Column mapping for files that need one.
+        Column map (``--columns``: a TOML file, ``layer.field=column`` pairs or a dict) for files whose
+        columns no alias of ``[column_aliases]`` recognises.
     config
         Configuration (defaults when None).
     as_of
@@ -153,31 +163,32 @@ def load(
         posts = posts or demo.POSTS
     if villages is None:
         villages = demo.VILLAGES
-    colmap = load_column_map(columns)
+    column_map = load_column_map(columns)
     report = LoadReport()
-    v, v_rep = read_villages(villages, columns=colmap, config=config)
+    v, v_rep = read_villages(villages, columns=column_map, config=config)
     report.add(v_rep)
     if len(v) == 0:  # say why here too: score and print show no report before stopping
         reasons = "; ".join(f"{i18n.t('reason_' + r, 'id')} ({n})" for r, n in v_rep.reason_counts().items())
         reasons_en = "; ".join(f"{i18n.t('reason_' + r, 'en')} ({n})" for r, n in v_rep.reason_counts().items())
         raise RiskmapInputError("no_villages_left", file=villages, reasons=reasons or "-", reasons_en=reasons_en or "-")
-    area = StudyArea.around(v.total_bounds, STUDY_AREA_MARGIN_KM, name=_area_name(v))
+    margin_km = float(config.data["joins"]["study_area_margin_km"])
+    area = StudyArea.around(v.total_bounds, margin_km, name=_area_name(v))
 
     t = None
     if tps is not None:
-        t, t_rep = read_tps(tps, area=area, columns=colmap, config=config)
+        t, t_rep = read_tps(tps, area=area, columns=column_map, config=config)
         t = assign_villages(t, v, t_rep)
         report.add(t_rep)
     i = None
     if incidents is not None:
-        i, i_rep = read_incidents(incidents, area=area, columns=colmap, config=config, as_of=as_of)
+        i, i_rep = read_incidents(incidents, area=area, columns=column_map, config=config, as_of=as_of)
         i = join_incidents(i, v, i_rep)
         report.add(i_rep)
     points: dict[str, gpd.GeoDataFrame | None] = {}
     for kind, path in (("posts", posts), ("candidate_sites", candidate_sites), ("campaign_posts", campaign_posts)):
         points[kind] = None
         if path is not None:
-            points[kind], p_rep = read_points(path, kind, area=area, columns=colmap)
+            points[kind], p_rep = read_points(path, kind, area=area, columns=column_map, config=config)
             report.add(p_rep)
     if t is not None and points["campaign_posts"] is not None:
         _mark_near_campaign_posts(t, points["campaign_posts"], config, report["campaign_posts"])
@@ -233,12 +244,16 @@ def score(
     *,
     hotspots: bool = True,
     tps_scores: bool = True,
+    whatif: dict[str, Any] | None = None,
 ) -> Result:
     """Score already-loaded layers, with the villages' hot spots per stage (``hotspot_<stage>``).
 
     ``hotspots=False`` skips the hot spots (``Result.hotspots`` is None) and ``tps_scores=False`` the TPS
     scores (``Result.tps`` is None; voters and indicators still count): the backtest, which only ranks the
-    village scores, does not pay for them at every cutoff.
+    village scores, does not pay for them at every cutoff. ``whatif``: the what-if changes already merged
+    into ``config`` (``load_config(overrides=whatif)``), recorded as :attr:`Result.whatif` so that every face
+    marks the scores as a simulation. Incidents after ``as_of`` are not scored; :func:`until` also reports
+    them in the load report (``pipeline.load(as_of=...)`` does when reading).
     """
     config = config or load_config()
     as_of = parse_as_of(as_of, config)
@@ -248,7 +263,46 @@ def score(
     hot = None
     if hotspots:
         model.villages_, hot = add_hotspots(model.villages_, config)
-    return Result(layers=layers, model=model, config=config, as_of=model.as_of_, hotspots=hot)
+    return Result(
+        layers=layers, model=model, config=config, as_of=model.as_of_, hotspots=hot, whatif=dict(whatif or {})
+    )
+
+
+def until(layers: Layers, as_of: dt.date | None) -> Layers:
+    """The layers as they stood on ``as_of``: incidents dated after it left out and reported.
+
+    What :func:`load` does with ``as_of`` when reading, for layers already loaded (the app loads once and
+    scores for any as-of date). Each later incident is rejected with ``after_as_of`` in the report of the
+    layer it came from (``incidents``, or ``logged_incidents`` for the log's, ``origin == "logged"``).
+    ``layers`` is not changed: the result shares the other layers and copies the reports it changes.
+
+    Parameters
+    ----------
+    layers
+        Loaded layers (incident ``date`` is datetime64, local calendar days).
+    as_of
+        The last day whose incidents count; None = every incident (``layers`` itself is returned).
+    """
+    inc = layers.incidents
+    if as_of is None or inc is None or not len(inc):
+        return layers
+    late = (inc["date"] > pd.Timestamp(as_of)).to_numpy()
+    if not late.any():
+        return layers
+    origin = inc["origin"].to_numpy(dtype=object) if "origin" in inc else np.full(len(inc), "file", dtype=object)
+    report = LoadReport(dict(layers.report.layers))
+    for kind, name in (("file", "incidents"), ("logged", "logged_incidents")):
+        rows = late & (origin == kind)
+        if not rows.any() or name not in report:
+            continue
+        old = report[name]
+        rep = replace(old, rejected=list(old.rejected), warnings=list(old.warnings))
+        dates = [d.date().isoformat() for d in inc.loc[rows, "date"]]
+        rep.reject_frame(inc.loc[rows, ROW_COLUMN], "after_as_of", date=dates, as_of=as_of.isoformat())
+        rep.used -= int(rows.sum())
+        rep.check()
+        report.add(rep)
+    return replace(layers, incidents=inc.loc[~late], report=report)
 
 
 def run(

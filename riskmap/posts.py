@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -52,7 +53,7 @@ class PostPlan:
     sites: gpd.GeoDataFrame
     tps: gpd.GeoDataFrame
     solves: pd.DataFrame
-    summary: dict[str, object] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
 
 
 def candidate_sites(villages: gpd.GeoDataFrame, posts: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
@@ -143,7 +144,7 @@ def place_posts(
     tps = tps.reset_index(drop=True)
     sites = sites.reset_index(drop=True)
     risk = tps[f"risk_{stage}"].to_numpy(dtype=float)
-    high = tps[f"level_{stage}"].astype(str).isin(["rawan", "sangat rawan"]).to_numpy()
+    high = tps[f"level_{stage}"].astype(str).isin(["rawan", "sangat_rawan"]).to_numpy()
     split_col = "regency" if "regency" in tps else "district" if "district" in tps else None
     region = tps[split_col].astype(str).to_numpy() if split_col else np.full(len(tps), "")
     areas = [""] if len(tps) * len(sites) <= max_pairs else sorted(set(region))

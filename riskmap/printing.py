@@ -23,6 +23,7 @@ import textwrap
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, cast
 
 import geopandas as gpd
 import matplotlib
@@ -75,7 +76,7 @@ matplotlib.rcParams.update(
 PAPER_MM = {"A4": (297.0, 210.0), "A3": (420.0, 297.0)}
 """Paper sizes (long side, short side) in millimetres."""
 
-VILLAGE_STYLE = dict(
+VILLAGE_STYLE: dict[str, dict[str, Any]] = dict(
     zip(
         CATEGORIES,
         (
@@ -88,7 +89,7 @@ VILLAGE_STYLE = dict(
 )
 """Fill and hatch per category (low, mid, high): grey levels light / middle / dark plus hatching."""
 
-TPS_STYLE = dict(
+TPS_STYLE: dict[str, dict[str, Any]] = dict(
     zip(
         CATEGORIES,
         (
@@ -110,7 +111,7 @@ LABEL_GID = "riskmap-label"
 CONTENTS_FONT = 8.0
 """Font size (pt) of the atlas's table of contents."""
 
-HOTSPOT_STYLE = {
+HOTSPOT_STYLE: dict[str, dict[str, Any]] = {
     "hot_99": {"marker": "o", "color": "#b30000", "size": 70, "lw": 1.8},
     "hot_95": {"marker": "o", "color": "#b30000", "size": 50, "lw": 1.2},
     "hot_90": {"marker": "o", "color": "#b30000", "size": 34, "lw": 0.8},
@@ -396,7 +397,7 @@ def _graticule(ax: plt.Axes, to_lonlat: Transformer, to_xy: Transformer) -> None
     lines = []
     below = blended_transform_factory(ax.transData, ax.transAxes)
     left = blended_transform_factory(ax.transAxes, ax.transData)
-    label = {"fontsize": 6, "gid": GRID_GID, "clip_on": False}
+    label: dict[str, Any] = {"fontsize": 6, "gid": GRID_GID, "clip_on": False}
     for lon in np.arange(math.ceil(lo0 / step) * step, lo1, step):
         xs, ys = to_xy.transform(np.full(50, lon), np.linspace(la0 - step, la1 + step, 50))
         lines.append(np.column_stack([xs, ys]))
@@ -461,7 +462,7 @@ def _draw_polygons(
 def _page_scale(ax: plt.Axes) -> float:
     """Metres per point on paper of the map axes (their limits are set)."""
     x0, x1 = ax.get_xlim()
-    return (x1 - x0) / (ax.get_position().width * ax.figure.get_figwidth() * 72.0)
+    return (x1 - x0) / (ax.get_position().width * cast(Figure, ax.figure).get_figwidth() * 72.0)
 
 
 def _place_labels(
@@ -482,7 +483,7 @@ def _place_labels(
     if not len(names):
         return []
     ax.apply_aspect()
-    renderer = ax.figure.canvas.get_renderer()
+    renderer = ax.figure.canvas.get_renderer()  # type: ignore[attr-defined]  # an Agg canvas (_figure)
     (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
     m_per_px = (x1 - x0) / ax.get_window_extent(renderer).width
     prop = FontProperties(family="DejaVu Sans", size=fontsize)
@@ -494,7 +495,7 @@ def _place_labels(
     w = np.zeros(len(names))
     h = np.zeros(len(names))
     for i in candidate:
-        wi, hi, _ = renderer.get_text_width_height_descent(str(names[i]), prop, ismath=False)
+        wi, hi, _ = renderer.get_text_width_height_descent(str(names[int(i)]), prop, ismath=False)
         w[i], h[i] = (wi + pad_px) * m_per_px, (hi + pad_px) * m_per_px
     boxes = np.column_stack([ax_ - w / 2, ay - h / 2, ax_ + w / 2, ay + h / 2])
     fits = np.zeros(len(names), dtype=bool)
@@ -518,7 +519,7 @@ def _place_labels(
             ax.text(
                 ax_[i],
                 ay[i],
-                str(names[i]),
+                str(names[int(i)]),
                 fontsize=fontsize,
                 ha="center",
                 va="center",
@@ -792,7 +793,7 @@ def _legend(
     share_bins: Sequence[float] | None = None,
 ) -> None:
     """The legend: categories with their counts (or, with ``share_bins``, the share classes), TPS, hot spots."""
-    handles = [Patch(facecolor="none", edgecolor="none", label=_t("villages", lang))]
+    handles: list[Patch | Line2D] = [Patch(facecolor="none", edgecolor="none", label=_t("villages", lang))]
     if share_bins is not None:  # aggregated: units shaded by their share of rawan + sangat rawan villages
         handles.append(Patch(facecolor="none", edgecolor="none", label=_t("share_legend", lang)))
         classes = _share_classes(share_bins)
@@ -927,7 +928,9 @@ def _overview(
 
 
 def _heading(fig: plt.Figure, result, opts: PrintOptions, title: str, size: float) -> None:
-    """Title, then the election, the date made and the data's as-of date."""
+    """Title (after a SIMULASI mark when the scores are a what-if), then the election, the date made, the as-of date."""
+    if result.simulated:  # issue 12: what-if scores are marked on every page
+        title = f"{_t('whatif', opts.lang)} · {title}"
     fig.text(0.05, 0.945, title, fontsize=size, fontweight="bold", va="center")
     as_of = result.as_of.isoformat() if result.as_of else "-"
     made = _t("made", opts.lang, made=opts.made.isoformat(), as_of=as_of)
@@ -945,13 +948,15 @@ def _frame(fig: plt.Figure, opts: PrintOptions, page: int, result) -> None:
     footer = f"{_t('sources', lang)}: {sources}. {method}. riskmap {__version__}."
     if result.layers.demo:
         footer = _t("synthetic", lang) + ". " + footer
+    if result.simulated:
+        footer = _t("whatif_footer", lang) + ". " + footer
     fig.text(0.02, 0.03, textwrap.fill(footer, 190), fontsize=5.5, va="bottom", ha="left")
     fig.text(0.98, 0.03, _t("page", lang, n=page), fontsize=7, ha="right", va="bottom")
 
 
 def _map_axes(fig: plt.Figure, rect: Sequence[float], bounds: np.ndarray) -> plt.Axes:
     """The map's axes at ``rect`` (figure fractions), framing ``bounds`` (metres) at the page's aspect ratio."""
-    ax = fig.add_axes(rect)
+    ax = fig.add_axes((rect[0], rect[1], rect[2], rect[3]))
     ax.set_autoscale_on(False)
     pad_x = (bounds[2] - bounds[0]) * 0.04 + 200
     pad_y = (bounds[3] - bounds[1]) * 0.04 + 200
@@ -999,7 +1004,7 @@ def _map_page(
     settings = _settings(result)
     fig = _figure(opts)
     landscape = opts.orientation == "landscape"
-    map_rect = [0.05, 0.105, 0.66, 0.775] if landscape else [0.08, 0.26, 0.86, 0.62]
+    map_rect = (0.05, 0.105, 0.66, 0.775) if landscape else (0.08, 0.26, 0.86, 0.62)
     pos = proj.pos(view.villages.index)
     ax = _map_axes(fig, map_rect, _total_bounds(proj.bounds[pos]))
     crs = proj.crs
@@ -1029,7 +1034,7 @@ def _map_page(
         share_bins=settings["share_bins"] if counts.get("aggregated") else None,
     )
     # portrait: the overview's title stays clear of the map's longitude labels above it
-    ov_rect = [side_x + 0.02, 0.10, 0.20, 0.30] if landscape else [0.60, 0.07, 0.32, 0.15]
+    ov_rect = (side_x + 0.02, 0.10, 0.20, 0.30) if landscape else (0.60, 0.07, 0.32, 0.15)
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
     _overview(fig, ov_rect, proj, (x0, y0, x1, y1), _t("overview", lang))
@@ -1062,7 +1067,7 @@ def _units_page(
     settings = _settings(result)
     fig = _figure(opts)
     landscape = opts.orientation == "landscape"
-    map_rect = [0.05, 0.105, 0.56, 0.775] if landscape else [0.08, 0.40, 0.86, 0.48]
+    map_rect = (0.05, 0.105, 0.56, 0.775) if landscape else (0.08, 0.40, 0.86, 0.48)
     ax = _map_axes(fig, map_rect, _total_bounds(proj.bounds[proj.pos(view.villages.index)]))
     tol = _page_scale(ax) * settings["simplify_pt"]
     _draw_context(ax, view, proj, settings, tol)
@@ -1071,7 +1076,7 @@ def _units_page(
     _labels(ax, view, proj, settings, lang, "district")
     _heading(fig, result, opts, title, 15 if landscape else 13)
 
-    handles = [Patch(facecolor="none", edgecolor="none", label=_t("share_legend", lang))]
+    handles: list[Patch | Line2D] = [Patch(facecolor="none", edgecolor="none", label=_t("share_legend", lang))]
     classes = _share_classes(settings["share_bins"])
     for k in reversed(range(len(classes))):
         colour, label = classes[k]
@@ -1095,7 +1100,7 @@ def _units_page(
         ]
         for (_, unit), (_, row) in zip(units.iterrows(), shares.iterrows(), strict=True)
     ]
-    tab_ax = fig.add_axes([0.64, 0.08, 0.34, 0.56] if landscape else [0.08, 0.07, 0.86, 0.21])
+    tab_ax = fig.add_axes((0.64, 0.08, 0.34, 0.56) if landscape else (0.08, 0.07, 0.86, 0.21))
     tab_ax.axis("off")
     table = tab_ax.table(
         cellText=cells,
@@ -1123,7 +1128,7 @@ def _accuracy(fig: plt.Figure, text: str, y: float, left: float = 0.05, right: f
 
     Wrapped to fit between ``left`` and ``right`` (figure fractions), at most three lines.
     """
-    renderer = fig.canvas.get_renderer()
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]  # an Agg canvas (_figure)
     room = (right - left) * fig.bbox.width
     width = len(text)
     while True:
@@ -1188,7 +1193,7 @@ def _table_pages(
     for k, chunk in enumerate(chunks):
         fig = _figure(opts)
         _heading(fig, result, opts, title + (f" ({k + 1}/{len(chunks)})" if len(chunks) > 1 else ""), 13)
-        ax = fig.add_axes([0.05, 0.07, 0.9, 0.80])
+        ax = fig.add_axes((0.05, 0.07, 0.9, 0.80))
         ax.axis("off")
         if not len(chunk):
             ax.text(0.0, 0.95, _t("none_rawan", lang), fontsize=10, va="top")
@@ -1282,7 +1287,7 @@ def _draw_contents(fig: plt.Figure, opts: PrintOptions, entries: Sequence[_Entry
         x = left + c * width
         names = "\n".join("    " * e.level + _clip(e.text, chars - 4 * e.level) for e in part)
         pages = "\n".join(str(e.page) for e in part)
-        style = {"fontsize": CONTENTS_FONT, "va": "top", "linespacing": _CONTENTS_LINESPACING}
+        style: dict[str, Any] = {"fontsize": CONTENTS_FONT, "va": "top", "linespacing": _CONTENTS_LINESPACING}
         fig.text(x, top, names, ha="left", **style)
         fig.text(x + width - 0.02, top, pages, ha="right", **style)
 

@@ -37,8 +37,10 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +59,29 @@ FITTED_FACTORS = ("incidents", "spillover", "near_repeat", "indicators", "exposu
 METHODS = ("auto", "index", "fitted")
 _FEATURE_CACHE: dict[str, dict[str, dict[str, np.ndarray]]] = {}
 _FEATURE_CACHE_SIZE = 16
+"""Dates whose fitted-method features are kept (least recently used dropped first); see :func:`feature_cache`."""
+
+
+@contextlib.contextmanager
+def feature_cache(dates: int) -> Iterator[None]:
+    """Keep the fitted-method features of up to ``dates`` dates while the block runs.
+
+    A backtest asks for the features at each date several times (a cutoff's
+    fit is the next cutoffs' history): 20 quarterly cutoffs with 3 fitting
+    windows need 36 dates, 58 MB each at 83,000 villages. Afterwards the cache
+    is trimmed back to its usual size.
+    """
+    global _FEATURE_CACHE_SIZE
+    usual = _FEATURE_CACHE_SIZE
+    _FEATURE_CACHE_SIZE = max(usual, int(dates))
+    try:
+        yield
+    finally:
+        _FEATURE_CACHE_SIZE = usual
+        while len(_FEATURE_CACHE) > usual:
+            _FEATURE_CACHE.pop(next(iter(_FEATURE_CACHE)))
+
+
 TPS_FACTORS = ("nearby_incidents", "village", "indicators", "exposure")
 
 
@@ -66,7 +91,7 @@ def _saturate(x: np.ndarray, half: float) -> np.ndarray:
 
 
 def categorise(scores: np.ndarray | pd.Series, thresholds: dict[str, float]) -> np.ndarray:
-    """Category per score: ``kurang rawan`` / ``rawan`` / ``sangat rawan``."""
+    """Category per score: ``kurang_rawan`` / ``rawan`` / ``sangat_rawan``."""
     s = np.asarray(scores, dtype=float)
     codes = (s >= thresholds["rawan"]).astype(np.int8) + (s >= thresholds["sangat_rawan"]).astype(np.int8)
     return pd.Categorical.from_codes(codes, categories=list(CATEGORIES))
@@ -202,6 +227,7 @@ class RiskModel:
         has_tps = self.tps is not None and len(self.tps) > 0
         tps = self.tps if has_tps else None
         default_voters = float(cfg["scoring"]["default_voters_per_tps"])
+        voters: np.ndarray
         if tps is not None:
             t_village = tps["village_idx"].to_numpy()
             t_voters = tps["voters"].fillna(default_voters).to_numpy(dtype=float)
@@ -215,7 +241,7 @@ class RiskModel:
             n_tps = np.zeros(n_v, dtype=np.int64)
             ind_cols = []
         has_indicators = bool(ind_cols)
-        flags = tps[ind_cols].to_numpy(dtype=float) if has_indicators else np.zeros((0, 0))
+        flags = tps[ind_cols].to_numpy(dtype=float) if tps is not None and has_indicators else np.zeros((0, 0))
 
         # village <- incidents (exact/near by polygon, region spread over its kecamatan)
         district = self.villages["district_code"].to_numpy()
@@ -233,7 +259,8 @@ class RiskModel:
             raise ValueError(f"scoring.method must be one of {METHODS}, not {method!r}")
         fitted = self._fitted_features(inc, stages, voters, has_tps) if method != "index" else None
         if method == "auto":
-            method = "fitted" if self._enough_to_fit(fitted, stages, has_tps, ind_cols) else "index"
+            enough = fitted is not None and self._enough_to_fit(fitted, stages, has_tps, ind_cols)
+            method = "fitted" if enough else "index"
             fitted = fitted if method == "fitted" else None
         self.method_ = method
         neighbours = (
@@ -246,7 +273,9 @@ class RiskModel:
         # positional int arrays: a lone village (or one beyond neighbours_max_km) has none at all
         nb_village = neighbours["village"].to_numpy(dtype=np.int64)
         nb_neighbour = neighbours["neighbour"].to_numpy(dtype=np.int64)
-        nb_w = 1.0 / np.maximum(neighbours["distance_km"].to_numpy(dtype=float), 0.5)
+        nb_w = 1.0 / np.maximum(
+            neighbours["distance_km"].to_numpy(dtype=float), float(cfg["joins"]["neighbours_min_km"])
+        )
         nb_sum = np.bincount(nb_village, weights=nb_w, minlength=n_v)
 
         # TPS <- nearby incidents
@@ -421,7 +450,7 @@ class RiskModel:
         known = [day <= np.datetime64(d.date()) for d in dates]
         decay: dict[tuple[int, str], np.ndarray] = {}
         for k, d in enumerate(dates):
-            age = np.maximum((np.datetime64(d.date()) - day).astype(float), 0.0)
+            age = np.maximum(-(day - np.datetime64(d.date())).astype(float), 0.0)
             for h in half_lives:
                 decay[(k, f"{h:g}d")] = np.where(known[k], 0.5 ** (age / h), 0.0)
             decay[(k, "nr")] = np.where(known[k], 0.5 ** (age / nr_half), 0.0)
@@ -461,8 +490,10 @@ class RiskModel:
                 feats[(k, s)][name] = dens[:, j] if dens is not None else np.zeros(n_v)
         for k in range(len(dates)):  # read every cached date before storing (storing may evict)
             if k not in todo:
+                cached = _FEATURE_CACHE.pop(digests[k])  # re-inserted last: the cache drops the least recently used
+                _FEATURE_CACHE[digests[k]] = cached
                 for s in stages:
-                    feats[(k, s)] = _FEATURE_CACHE[digests[k]][s]
+                    feats[(k, s)] = cached[s]
         for k in todo:
             if len(_FEATURE_CACHE) >= _FEATURE_CACHE_SIZE:
                 _FEATURE_CACHE.pop(next(iter(_FEATURE_CACHE)))
@@ -659,11 +690,12 @@ class RiskModel:
     # -------------------------------------------------------------- explain
     def explain(self, unit_id: str, stage: str, *, unit: str = "village", lang: str = "id") -> Explanation:
         """Explain one village (by code) or TPS (by id) for one stage."""
-        if self.villages_ is None:
+        if self.villages_ is None or self.incident_weights_ is None:
             raise RuntimeError("call fit() first")
         sc = self.config.data["scoring"]
         inc = self._incidents_in_scope()
         w = self.incident_weights_[stage] if len(inc) else pd.Series(dtype=float)
+        factors: tuple[str, ...]
         if unit == "village":
             frame, key, factors, weights = self.villages_, "village_code", VILLAGE_FACTORS, sc["village_weights"][stage]
             if self.coefficients_ is not None:  # method = "fitted": the fitted weights per factor (sum of its terms)
@@ -712,7 +744,7 @@ class RiskModel:
                 (inc["precision"] == "region").to_numpy() & (inc["district_code"].to_numpy() == dist)
             )
             behind = inc.loc[mask].assign(weight=w[mask].to_numpy())
-        elif unit == "tps" and len(inc):
+        elif unit == "tps" and len(inc) and self.near_pairs_ is not None:
             pairs = self.near_pairs_[self.near_pairs_["target"] == pos].sort_values("distance_m")
             behind = inc.iloc[pairs["incident"].to_numpy()].assign(
                 weight=w.to_numpy()[pairs["incident"].to_numpy()], distance_m=pairs["distance_m"].to_numpy()

@@ -273,6 +273,7 @@ def count_data_rows(path: str | Path) -> int | None:
     raw = path.read_bytes()
     if suffix in (".csv", ".txt", ".tsv"):
         utf16 = raw.startswith((b"\xff\xfe", b"\xfe\xff"))
+        text = ""
         for encoding in ("utf-16", "latin-1") if utf16 else ("utf-8-sig", "latin-1"):
             try:
                 text = raw.decode(encoding)
@@ -299,9 +300,9 @@ def count_data_rows(path: str | Path) -> int | None:
         count, start = 0, 0
         try:
             for _ in reader:  # a record spans physical lines start..line_num (quoted line breaks)
-                raw = "".join(physical[start : reader.line_num])
+                record = "".join(physical[start : reader.line_num])
                 start = reader.line_num
-                count += not blank.fullmatch(raw)
+                count += not blank.fullmatch(record)
         except csv.Error:
             return len(lines) - 1
         return max(count - 1, 0)
@@ -360,7 +361,7 @@ def leak_violations(texts: str, tokens: Sequence[str] = (), inputs: str = "") ->
 
 def read_outputs(folder: str | Path) -> str:
     """Text of every file under ``folder`` (zips opened member by member), for the checks above."""
-    parts = []
+    parts: list[str] = []
     for path in sorted(Path(folder).rglob("*")):
         if not path.is_file():
             continue

@@ -23,7 +23,9 @@ from riskmap.config import CATEGORIES
 from riskmap.export import plain_table, table_csv_bytes
 
 if TYPE_CHECKING:
-    from riskmap.pipeline import Result
+    from riskmap.backtest import Backtest
+    from riskmap.config import Config
+    from riskmap.pipeline import Layers, Result
 
 VILLAGE_FACTOR_ORDER = ("incidents", "spillover", "near_repeat", "indicators", "exposure", "background")
 TPS_FACTOR_ORDER = ("nearby_incidents", "village", "indicators", "exposure")
@@ -67,6 +69,8 @@ class View:
     filters: ViewFilter = field(default_factory=ViewFilter)
     method: str | None = None
     """Scoring method that produced the scores (``RiskModel.method_``: ``index`` or ``fitted``)."""
+    simulated: bool = False
+    """True when the scores come from what-if changes (:attr:`riskmap.pipeline.Result.whatif`): faces say so."""
 
 
 def make_view(result: Result, stage: str, filters: ViewFilter | None = None) -> View:
@@ -111,7 +115,14 @@ def make_view(result: Result, stage: str, filters: ViewFilter | None = None) -> 
             ik = ik & (inc["date"] <= pd.Timestamp(result.as_of)).to_numpy()
         inc = inc.loc[ik]
     return View(
-        stage=stage, villages=v, tps=t, incidents=inc, posts=result.layers.posts, filters=f, method=result.method
+        stage=stage,
+        villages=v,
+        tps=t,
+        incidents=inc,
+        posts=result.layers.posts,
+        filters=f,
+        method=result.method,
+        simulated=result.simulated,
     )
 
 
@@ -274,7 +285,7 @@ def _col(key: str, lang: str, **params: object) -> str:
 
 
 def _levels(values: pd.Series, lang: str) -> pd.Series:
-    """Category ids as their names in ``lang`` ("sangat rawan" -> "Sangat rawan" / "Highly vulnerable")."""
+    """Category ids as their names in ``lang`` ("sangat_rawan" -> "Sangat rawan" / "Highly vulnerable")."""
     return values.astype(str).map(lambda c: i18n.t(c, lang))
 
 
@@ -352,6 +363,8 @@ def escalation(result: Result, first: str = "campaign", last: str = "recap", *, 
 def stage_matrix(result: Result, *, unit: str = "village") -> pd.DataFrame:
     """Count of units per category per stage (rows: stages, columns: categories)."""
     frame = result.villages if unit == "village" else result.tps
+    if frame is None:
+        raise ValueError("unit='tps' needs a TPS layer")
     stages = result.config.stages
     rows = {s: frame[f"level_{s}"].value_counts().reindex(CATEGORIES, fill_value=0) for s in stages}
     return pd.DataFrame(rows).T
@@ -398,7 +411,7 @@ def hotspot_label(value: object, lang: str = "id") -> str:
     return i18n.t(key, lang) if key in i18n.MESSAGES else str(value)
 
 
-def method_label(config: object, lang: str = "id", used: str | None = None) -> str:
+def method_label(config: Config, lang: str = "id", used: str | None = None) -> str:
     """The words naming the scoring method, "Metode: ..." (i18n ``method_<name>``).
 
     ``used`` is the method that produced the scores (``RiskModel.method_``); with ``scoring.method = "auto"``
@@ -458,7 +471,7 @@ def accuracy_line(acc: dict | None, lang: str = "id") -> str:
     )
 
 
-def data_digest(layers: object) -> str:
+def data_digest(layers: Layers) -> str:
     """SHA-256 (first 16 hex digits) of what a backtest measures on: village codes, areas, incidents.
 
     Village code and area (km²) in file order; incidents by date, type,
@@ -486,8 +499,10 @@ DIGEST_KEY = "data_sha256_16"
 """Key of :func:`data_digest` in a saved ``backtest.json``'s ``_meta``."""
 
 
-def backtest_meta(bt: object, layers: object) -> dict:
+def backtest_meta(bt: Backtest, layers: Layers) -> dict:
     """``_meta`` additions of a written backtest: its cutoffs, demo flag and :func:`data_digest`."""
+    if bt.windows_ is None:
+        raise RuntimeError("run the backtest first")
     return {
         "cutoffs": [c.isoformat() for c in bt.windows_["cutoff"]],
         "demo": bool(layers.demo),
@@ -495,7 +510,7 @@ def backtest_meta(bt: object, layers: object) -> dict:
     }
 
 
-def saved_backtest(path: str, layers: object, config: object) -> dict:
+def saved_backtest(path: str, layers: Layers, config: Config) -> dict:
     """A ``backtest.json`` written by ``riskmap backtest``, checked to be of these layers and configuration.
 
     Raises

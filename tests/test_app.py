@@ -265,7 +265,9 @@ def test_hostile_tile_url_is_refused_and_the_map_still_draws(app):
 
 def test_category_filter_with_tps_does_not_crash(app):
     """pandas 3: ``output array is read-only`` in make_view with a Kategori filter and TPS loaded."""
-    app.multiselect(key="f_levels").set_value(["sangat rawan"]).run()
+    from riskmap.config import CATEGORIES
+
+    app.multiselect(key="f_levels").set_value([CATEGORIES[-1]]).run()
     assert not app.exception
     assert not app.error
     assert _map_args(app)["script"]
@@ -409,3 +411,197 @@ def test_accuracy_panel_says_plainly_when_there_are_too_few_incidents():
     shown = [_shown(i.value) for i in at.info]
     assert any("Akurasi tidak dapat diukur pada data ini: tidak ada data insiden" in s for s in shown), shown
     assert not at.error
+
+
+# --- issue 12: the warnings list, the as-of date, the what-if mark, every text in the page's language ---------------
+
+
+def _upload_script() -> None:
+    import json
+    import os
+
+    from riskmap.app import data, main
+
+    paths = json.loads(os.environ["RISKMAP_TEST_UPLOAD"])
+
+    def upload(files):  # the files a planner would have uploaded
+        layers = tuple((layer, paths.get(layer)) for layer in data.LAYERS)
+        return data.Source(paths=layers, key=json.dumps(paths, sort_keys=True), demo=False)
+
+    real, data.upload_source = data.upload_source, upload
+    try:
+        main.main()
+    finally:  # AppTest shares this process's modules with the other tests
+        data.upload_source = real
+
+
+LATE = "2024-11-20"
+"""The date of the incident that lies after the as-of date of the tests below."""
+
+
+@pytest.fixture(scope="module")
+def planner_files(tmp_path_factory) -> dict[str, str]:
+    """Nine villages; TPS with two unreadable voter counts (used with a warning) and one without coordinates
+    (rejected); incidents of which one is dated after 2024-11-01."""
+    from riskmap.testing import grid_villages, incident_rows, tps_rows
+
+    folder = tmp_path_factory.mktemp("planner")
+    villages = grid_villages()
+    villages.to_file(folder / "desa.geojson")
+    tps = tps_rows(villages)
+    tps.loc[[1, 4], "dpt"] = "banyak"
+    tps.loc[7, "lat"] = ""
+    tps.to_csv(folder / "tps.csv", index=False)
+    early = [(4, "intimidation", "2024-10-01"), (1, "supporter_clash", "2024-09-15")]
+    incident_rows(villages, early).to_csv(folder / "insiden_awal.csv", index=False)
+    incident_rows(villages, [*early, (4, "supporter_clash", LATE)]).to_csv(folder / "insiden.csv", index=False)
+    return {
+        "villages": str(folder / "desa.geojson"),
+        "tps": str(folder / "tps.csv"),
+        "incidents": str(folder / "insiden.csv"),
+        "early": str(folder / "insiden_awal.csv"),
+    }
+
+
+@pytest.fixture()
+def planner(planner_files, monkeypatch) -> AppTest:
+    monkeypatch.setenv("RISKMAP_TEST_UPLOAD", json.dumps({k: v for k, v in planner_files.items() if k != "early"}))
+    at = AppTest.from_function(_upload_script, default_timeout=120)
+    at.session_state["source"] = "upload"
+    at.run()
+    assert not at.exception
+    return at
+
+
+def _table(at: AppTest, column: str):
+    return next(df.value for df in at.dataframe if column in df.value.columns)
+
+
+def test_warnings_list_shows_the_rows_used_with_a_warning(planner):
+    """Defect 4: the report said "2 baris dipakai dengan catatan (lihat daftar peringatan)" and showed no list."""
+    assert any("2 baris dipakai dengan catatan" in t.value for t in planner.text)
+    assert any(i.value.startswith("2 baris dipakai dengan catatan") for i in planner.info)
+    assert "**Daftar peringatan: baris yang dipakai dengan catatan**" in [m.value for m in planner.markdown]
+    warned = next(
+        df.value for df in planner.dataframe if "Jumlah pemilih tidak terbaca" in set(df.value.get("alasan", []))
+    )
+    assert list(warned.columns) == ["lapisan data", "berkas", "baris", "alasan", "keterangan"]
+    tps = warned[warned["lapisan data"] == "TPS"]  # the others are notes about the incident log's layer
+    assert list(tps["baris"]) == ["3", "6"] and set(tps["berkas"]) == {"tps.csv"}
+    assert set(tps["alasan"]) == {"Jumlah pemilih tidak terbaca"} and all("'banyak'" in m for m in tps["keterangan"])
+    assert [b.label for b in planner.get("download_button") if b.key == "dl_warnings"] == [
+        "Unduh daftar peringatan (CSV)"
+    ]
+    rejected = next(df.value for df in planner.dataframe if "Koordinat kosong" in set(df.value.get("alasan", [])))
+    assert list(rejected["baris"]) == ["9"]
+
+
+def test_report_tables_are_the_cores_in_the_pages_language(planner):
+    """Defect 5: the counts table had English headers ("layer", "rejected"); reasons showed as codes."""
+    counts = _table(planner, "dipakai")
+    assert list(counts.columns) == ["lapisan data", "berkas", "format", "dibaca", "dipakai", "ditolak", "catatan"]
+    english = {"layer", "file", "schema", "read", "used", "rejected", "warnings", "row", "reason", "message", "kind"}
+    code = re.compile(r"^[a-z]+(_[a-z]+)+$")
+    for df in planner.dataframe:
+        assert not english & set(map(str, df.value.columns)), df.value.columns
+        if "alasan" in df.value.columns:
+            assert not [r for r in df.value["alasan"] if code.match(str(r))]
+    planner.sidebar.radio(key="lang").set_value("en").run()
+    assert not planner.exception
+    assert list(_table(planner, "used").columns) == ["layer", "file", "format", "read", "used", "rejected", "warnings"]
+    assert "**Warnings list: rows used with a warning**" in [m.value for m in planner.markdown]
+    reasons = {r for df in planner.dataframe if "reason" in df.value.columns for r in df.value["reason"]}
+    assert {"Unreadable voter count", "Missing coordinates"} <= reasons
+
+
+def _voting_scores(at: AppTest) -> dict[str, float]:
+    at.sidebar.selectbox(key="stage").set_value("voting").run()
+    assert not at.exception
+    table = _table(at, "skor")
+    return dict(zip(table["kode"], table["skor"], strict=True))
+
+
+def test_an_incident_after_the_as_of_date_does_not_change_the_voting_score(planner, planner_files):
+    """Defect 6: the app had no as-of date, so incidents after voting day fed the voting score."""
+    import datetime as dt
+
+    from riskmap import pipeline
+
+    every = _voting_scores(planner)
+    assert any(c.value.startswith("Data per: 2024-11-20 (insiden terakhir)") for c in planner.caption)
+    planner.sidebar.date_input(key="as_of").set_value(dt.date(2024, 11, 1)).run()
+    assert not planner.exception
+    as_of = _voting_scores(planner)
+    assert any(c.value.startswith("Data per: 2024-11-01 (tanggal acuan dipilih)") for c in planner.caption)
+    without = pipeline.run(
+        planner_files["villages"], planner_files["tps"], planner_files["early"], as_of=dt.date(2024, 11, 1)
+    )
+    expected = dict(zip(without.villages["village_code"], without.villages["risk_voting"], strict=True))
+    assert as_of == pytest.approx(expected)
+    assert every != pytest.approx(expected)  # the late incident counts when no as-of date is chosen
+    late = next(df.value for df in planner.dataframe if "Setelah tanggal acuan" in set(df.value.get("alasan", [])))
+    late = late[late["alasan"] == "Setelah tanggal acuan"]
+    assert list(late["berkas"]) == ["insiden.csv"] and list(late["baris"]) == ["4"]
+    assert f"tanggal {LATE} setelah tanggal acuan 2024-11-01" in late["keterangan"].iloc[0]
+
+
+def _pdf_text(pdf: bytes) -> str:
+    import subprocess
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as fh:
+        fh.write(pdf)
+        fh.flush()
+        text = subprocess.run(["pdftotext", fh.name, "-"], capture_output=True, text=True, check=True).stdout
+    return " ".join(text.split())
+
+
+def test_a_whatif_change_is_marked_on_the_page_the_legend_and_the_print(app):
+    """Defect 9: a what-if change gave no sign that the scores were a simulation."""
+    app.sidebar.selectbox(key="stage").set_value("voting").run()
+    assert not [w for w in app.warning if w.value.startswith("Simulasi")]
+    assert "SIMULASI" not in _map_args(app)["script"]
+    app.slider(key="wi_rawan").set_value(30.0).run()
+    assert not app.exception
+    banner = [w.value for w in app.warning if w.value.startswith("Simulasi: skor dihitung")]
+    assert banner and "ambang kategori" in banner[0]
+    assert "SIMULASI: bobot/ambang diubah" in _map_args(app)["script"]
+    app.button(key="print_pdf").click().run()
+    assert not app.exception
+    text = _pdf_text(app.session_state["print_pdf_bytes"][1])
+    assert "SIMULASI · Peta Kerawanan Tahap Pemungutan Suara" in text
+    assert "SIMULASI - skor dihitung dengan bobot/ambang yang diubah" in text
+    app.sidebar.radio(key="lang").set_value("en").run()
+    assert [w for w in app.warning if w.value.startswith("Simulation: scores computed")]
+    assert "SIMULATION: weights/thresholds changed" in _map_args(app)["script"]
+    app.sidebar.radio(key="lang").set_value("id").run()
+    app.button(key="reset_whatif").click().run()
+    assert not [w for w in app.warning if w.value.startswith("Simulasi")]
+    assert "SIMULASI" not in _map_args(app)["script"]
+
+
+def test_whatif_changes_are_in_the_result_and_the_export_metadata():
+    """Defect 9: one fact for every face: ``Result.whatif``, and ``simulation`` in the files' metadata."""
+    from riskmap import pipeline
+    from riskmap.config import load_config
+    from riskmap.export import run_metadata
+
+    layers = pipeline.load()
+    change = {"scoring": {"thresholds": {"rawan": 30.0, "sangat_rawan": 60.0}}}
+    simulated = pipeline.score(layers, load_config(overrides=change), whatif=change)
+    plain = pipeline.score(layers, load_config())
+    assert simulated.simulated and simulated.whatif == change and not plain.simulated
+    meta = run_metadata(simulated.config, simulated.as_of, "voting", whatif=simulated.whatif)
+    assert meta["simulation"] is True and json.loads(meta["whatif"]) == change
+    assert "simulation" not in run_metadata(plain.config, plain.as_of, "voting", whatif=plain.whatif)
+
+
+def test_explanation_shows_incident_precision_in_the_pages_language(app):
+    """Defect 5: the incidents behind a score showed the precision ids ("region", "exact")."""
+    app.sidebar.selectbox(key="stage").set_value("voting").run()
+    app.session_state["selected"] = "village:53.71.01.1001"
+    app.run()
+    incidents = _table(app, "presisi lokasi")
+    assert set(incidents["presisi lokasi"]) <= {"tepat", "perkiraan (dekat)", "wilayah"}
+    app.session_state["selected"] = ""
+    app.run()

@@ -31,7 +31,7 @@ def test_score_writes_rfc7946_layers_and_report(tmp_path, villages_path, tps_pat
     props = raw["features"][0]["properties"]
     for stage in ("campaign", "voting", "counting", "recap"):
         assert 0 <= props[f"risk_{stage}"] <= 100
-        assert props[f"level_{stage}"] in {"kurang rawan", "rawan", "sangat rawan"}
+        assert props[f"level_{stage}"] in {"kurang_rawan", "rawan", "sangat_rawan"}
     assert {"village_code", "village_name", "district"} <= set(props)
     coords = raw["features"][0]["geometry"]["coordinates"][0]
     assert all(len(str(c).split(".")[-1]) <= 7 for xy in coords for c in xy)

@@ -17,23 +17,33 @@ from riskmap.joins import haversine_m
 
 def test_polres_kupang_pemilu_2024():
     """927 / 107 / 42 TPS with 2 police per 11 TPS, 2-2-4 and 2-1-2: 360 police, 2,152 Linmas (DOMAIN.md 4)."""
-    cfg = load_config(overrides={"staffing": {"patterns": {"kurang rawan": "2-11"}}})
-    table = pattern_totals({"kurang rawan": 927, "rawan": 107, "sangat rawan": 42}, cfg).set_index("category")
-    assert table.loc["kurang rawan", ["police", "linmas"]].tolist() == [169, 1854]
+    cfg = load_config(overrides={"staffing": {"patterns": {"kurang_rawan": "2-11"}}})
+    table = pattern_totals({"kurang_rawan": 927, "rawan": 107, "sangat_rawan": 42}, cfg).set_index("category")
+    assert table.loc["kurang_rawan", ["police", "linmas"]].tolist() == [169, 1854]
     assert table.loc["rawan", ["police", "linmas"]].tolist() == [107, 214]
-    assert table.loc["sangat rawan", ["police", "linmas"]].tolist() == [84, 84]
+    assert table.loc["sangat_rawan", ["police", "linmas"]].tolist() == [84, 84]
     assert table.loc["total", ["tps", "police", "linmas"]].tolist() == [1076, 360, 2152]
 
 
 def test_older_patterns_are_configuration():
     # Pemilu 2019: 2-4-6 / 4-2-8 / 6-2-8
     cfg = load_config(
-        overrides={"staffing": {"patterns": {"kurang rawan": "2-4-6", "rawan": "4-2-8", "sangat rawan": "6-2-8"}}}
+        overrides={"staffing": {"patterns": {"kurang_rawan": "2-4-6", "rawan": "4-2-8", "sangat_rawan": "6-2-8"}}}
     )
-    table = pattern_totals({"kurang rawan": 10, "rawan": 10, "sangat rawan": 3}, cfg).set_index("category")
-    assert table.loc["kurang rawan", ["police", "linmas"]].tolist() == [5, 15]
+    table = pattern_totals({"kurang_rawan": 10, "rawan": 10, "sangat_rawan": 3}, cfg).set_index("category")
+    assert table.loc["kurang_rawan", ["police", "linmas"]].tolist() == [5, 15]
     assert table.loc["rawan", ["police", "linmas"]].tolist() == [20, 40]
-    assert table.loc["sangat rawan", ["police", "linmas"]].tolist() == [9, 12]
+    assert table.loc["sangat_rawan", ["police", "linmas"]].tolist() == [9, 12]
+
+
+def test_user_file_with_the_old_category_keys_still_works(tmp_path):
+    """riskmap 0.1 files wrote the categories with a space ("sangat rawan"); they mean today's ids."""
+    path = tmp_path / "old.toml"
+    path.write_text('[staffing.patterns]\n"sangat rawan" = "6-2-8"\n[staffing.venues]\n"kurang rawan" = 7\n')
+    cfg = load_config(path)
+    assert cfg.data["staffing"]["patterns"]["sangat_rawan"] == "6-2-8"
+    assert cfg.data["staffing"]["venues"]["kurang_rawan"] == 7
+    assert set(cfg.data["staffing"]["patterns"]) == {"kurang_rawan", "rawan", "sangat_rawan", "khusus"}
 
 
 @pytest.mark.parametrize("text", ["2", "2-0", "a-b", "2--4", "-1-2"])
@@ -50,7 +60,7 @@ def test_guard_groups_on_the_demo():
     groups = guard_groups(tps, "voting", cfg)
     assert len(groups) == len(tps) and groups["group"].notna().all()  # every TPS in exactly one group
     walk = cfg.data["staffing"]["walking_distance_m"]
-    limits = {"kurang rawan": 8, "rawan": 2, "sangat rawan": 1, "khusus": 1}
+    limits = {"kurang_rawan": 8, "rawan": 2, "sangat_rawan": 1, "khusus": 1}
     for label, members in groups.groupby("group"):
         cat = members["category"].iloc[0]
         assert (members["category"] == cat).all()

@@ -102,3 +102,75 @@ def test_pre_commit_runs_the_ruff_of_ci():
     assert any(e.startswith("python3 -m ruff check") for e in entries)
     assert any(e.startswith("python3 -m ruff format") for e in entries)
     assert "ruff" in (ROOT / "requirements.txt").read_text(encoding="utf-8")
+
+
+def _glossary_rows() -> dict[str, tuple[str, str]]:
+    """Every id in the glossary's id column -> (Indonesian, English) labels of its row."""
+    rows: dict[str, tuple[str, str]] = {}
+    for line in (ROOT / "docs" / "GLOSSARY.md").read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip().strip("|"))]  # "\|" is a pipe in a cell
+        if len(cells) != 5 or cells[0] in ("term", "---"):
+            continue
+        for ident in re.findall(r"`([^`]+)`", cells[1]):
+            rows.setdefault(ident, (cells[2], cells[3]))
+    return rows
+
+
+def test_glossary_has_every_stage_category_and_hotspot_class_with_the_labels_users_see():
+    """issue 12, build 5: one glossary; a stage, category or hot-spot class missing there, or labelled otherwise
+    than the configuration and i18n label it, fails."""
+    from riskmap import i18n
+    from riskmap.config import CATEGORIES
+    from riskmap.hotspots import CLASSES
+
+    rows = _glossary_rows()
+    config = load_config()
+    expected = {stage: (config.stage_label(stage, "id"), config.stage_label(stage, "en")) for stage in config.stages}
+    expected |= {cat: (i18n.t(cat, "id"), i18n.t(cat, "en")) for cat in CATEGORIES}
+    expected |= {cls: (i18n.t(f"hotspot_{cls}", "id"), i18n.t(f"hotspot_{cls}", "en")) for cls in CLASSES}
+    missing = sorted(set(expected) - set(rows))
+    assert not missing, f"docs/GLOSSARY.md lacks {missing}"
+    wrong = {k: (rows[k], v) for k, v in expected.items() if rows[k] != v}
+    assert not wrong, f"docs/GLOSSARY.md labels differ from the code's (glossary, code): {wrong}"
+    from riskmap.io.incidents import PRECISIONS
+    from riskmap.io.points import POINT_KINDS
+    from riskmap.scoring import METHODS
+
+    other = sorted({*PRECISIONS, *METHODS, *POINT_KINDS} - set(rows))
+    assert not other, f"docs/GLOSSARY.md lacks {other}"
+
+
+def test_glossary_rows_all_parse():
+    rows = _glossary_rows()
+    for ident in ("district_code", "village_code", "kurang_rawan", "hot_99", "campaign_posts", "column_map"):
+        assert ident in rows, ident
+
+
+def test_glossary_is_linked_from_readme_and_contributing():
+    for page in ("README.md", "CONTRIBUTING.md"):
+        assert "docs/GLOSSARY.md" in (ROOT / page).read_text(encoding="utf-8"), page
+
+
+def test_ci_and_pre_commit_run_ruff_format_and_mypy():
+    """issue 12, build 6: `ruff format --check` and a type checker in .ci/run, mypy pinned and in pre-commit."""
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    commands = [line.split("#")[0].strip() for line in ci.splitlines()]
+    for command in ("python3 -m ruff check .", "python3 -m ruff format --check .", "python3 -m mypy"):
+        assert command in commands, command
+    assert commands.index("python3 -m mypy") < commands.index("python3 -m pytest")
+    hooks = (ROOT / ".pre-commit-config.yaml").read_text(encoding="utf-8")
+    assert re.search(r"^\s*entry:\s*python3 -m mypy\s*$", hooks, flags=re.M)
+    assert re.search(r"^mypy>=", (ROOT / "requirements.txt").read_text(encoding="utf-8"), flags=re.M)
+    assert re.search(r"^mypy==\d", (ROOT / "requirements.lock").read_text(encoding="utf-8"), flags=re.M)
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["mypy"]
+    assert config["files"] == ["riskmap"] and config["warn_unused_ignores"] is True
+
+
+def test_every_type_ignore_names_its_error_code():
+    """A blanket `# type: ignore` hides every error on its line; a narrow one names the code (and a reason)."""
+    blanket = []
+    for path in sorted((ROOT / "riskmap").rglob("*.py")):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if re.search(r"#\s*type:\s*ignore(?!\[)", line):
+                blanket.append(f"{path.relative_to(ROOT)}:{number}")
+    assert not blanket, blanket

@@ -224,3 +224,71 @@ def test_planner_journey(browser_page):
     assert blocked == []
     assert dialogs == []
     assert _map_frame(page, 51).locator("img[src='x']").count() == 0
+
+
+def _checked(page, label: str) -> list[str]:
+    """The chosen option(s) of the Streamlit radio labelled ``label``."""
+    radio = page.locator("[data-testid=stRadio]").filter(has_text=label).first
+    return [
+        o.inner_text().strip()
+        for o in radio.locator("label").all()
+        if o.locator("input[type=radio]").count() and o.locator("input[type=radio]").is_checked()
+    ]
+
+
+def _shown_choice(page, label: str) -> str:
+    """The text a Streamlit selectbox labelled ``label`` shows (its chosen option)."""
+    return page.get_by_role("combobox", name=label).first.input_value().strip()
+
+
+def _wait_text(page, text: str, timeout: float = 60.0) -> None:
+    page.get_by_text(text, exact=True).first.wait_for(timeout=timeout * 1000)
+
+
+def _legend(page, starts: str, timeout: float = 60.0) -> str:
+    """The map legend's text once it starts with ``starts`` (the map frame is replaced while a rerun draws)."""
+    deadline = time.time() + timeout
+    text = ""
+    while time.time() < deadline:
+        try:
+            text = _map_frame(page, 51).locator(".riskmap-legend").inner_text(timeout=5_000)
+            if text.startswith(starts):
+                return text
+        except Exception:  # the frame was replaced by a rerun
+            pass
+        page.wait_for_timeout(300)
+    raise AssertionError(f"the legend never started with {starts!r}: {text!r}")
+
+
+def test_planner_switches_language_and_back(server, browser_page):
+    """Journey "planner switches language": every choice stays chosen, shown in the new language.
+
+    A new tab of the module's browser (one Playwright per module): a new session, same offline routing.
+    """
+    first, blocked, _ = browser_page
+    page = first.context.new_page()
+    page.goto(server)
+    try:
+        _map_frame(page, 51)
+        _choose(page, "Tahapan", "Pemungutan Suara")
+        _legend(page, "Pemungutan Suara")
+        page.get_by_text("English", exact=True).click()
+        _wait_text(page, "Pilkada Security Risk Map")
+        _legend(page, "Voting")
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(ARTIFACTS / "planner_english.png"), full_page=True)
+        assert _checked(page, "Data") == ["Demo data (synthetic)"]
+        assert _checked(page, "View") == ["Risk map"]
+        assert _shown_choice(page, "Stage") == "Voting"
+        assert _shown_choice(page, "Click a village") == "(none)"
+
+        page.get_by_text("Indonesia", exact=True).click()
+        _wait_text(page, "Peta Kerawanan Pilkada")
+        _legend(page, "Pemungutan Suara")
+        assert _checked(page, "Data") == ["Data demo (sintetis)"]
+        assert _checked(page, "Tampilan") == ["Peta kerawanan"]
+        assert _shown_choice(page, "Tahapan") == "Pemungutan Suara"
+        assert _shown_choice(page, "Klik kelurahan") == "(belum dipilih)"
+        assert blocked == []
+    finally:
+        page.close()

@@ -198,7 +198,7 @@ def test_geojson_encoder_escapes_and_types(tmp_path):
             "number": [1.0, 2.123456, np.nan, np.inf, -0.00004],
             "count": pd.array([1, None, 3, 4, 5], dtype="Int64"),
             "flag": pd.array([True, False, None, True, False], dtype="boolean"),
-            "level": pd.Categorical(["rawan", None, "kurang rawan", "rawan", "sangat rawan"]),
+            "level": pd.Categorical(["rawan", None, "kurang_rawan", "rawan", "sangat_rawan"]),
             "when": pd.to_datetime(
                 ["2024-11-27", None, "2024-11-28 13:45", "2017-02-15", "2019-04-17"], format="mixed"
             ),
@@ -222,7 +222,7 @@ def test_geojson_encoder_escapes_and_types(tmp_path):
     assert isinstance(props[0]["number"], float)
     assert [p["count"] for p in props] == [1, None, 3, 4, 5]
     assert [p["flag"] for p in props] == [True, False, None, True, False]
-    assert [p["level"] for p in props] == ["rawan", None, "kurang rawan", "rawan", "sangat rawan"]
+    assert [p["level"] for p in props] == ["rawan", None, "kurang_rawan", "rawan", "sangat_rawan"]
     assert [p["when"] for p in props] == [
         "2024-11-27T00:00:00",
         None,

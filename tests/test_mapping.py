@@ -298,10 +298,10 @@ def test_tile_urls_that_are_refused(demo, url):
 
 def test_level_filter_with_tps_on_pandas_3(demo):
     """The Kategori filter combined masks in place on a read-only array (pandas 3: ValueError)."""
-    flt = ViewFilter(levels=("rawan", "sangat rawan"))
+    flt = ViewFilter(levels=("rawan", "sangat_rawan"))
     view = make_view(demo, "voting", flt)
-    assert set(view.villages["level_voting"]) <= {"rawan", "sangat rawan"}
-    assert len(view.tps) and set(view.tps["level_voting"]) <= {"rawan", "sangat rawan"}
+    assert set(view.villages["level_voting"]) <= {"rawan", "sangat_rawan"}
+    assert len(view.tps) and set(view.tps["level_voting"]) <= {"rawan", "sangat_rawan"}
     assert set(view.tps["village_code"]) <= set(demo.villages["village_code"])
 
 

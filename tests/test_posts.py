@@ -18,7 +18,7 @@ def _instance(seed: int, n_tps: int = 14, n_sites: int = 7):
     lon = 123.55 + rng.uniform(0, 0.06, n_tps)
     lat = -10.20 + rng.uniform(0, 0.06, n_tps)
     risk = np.round(rng.uniform(5, 80, n_tps), 2)
-    level = np.where(risk >= 55, "sangat rawan", np.where(risk >= 40, "rawan", "kurang rawan"))
+    level = np.where(risk >= 55, "sangat_rawan", np.where(risk >= 40, "rawan", "kurang_rawan"))
     tps = gpd.GeoDataFrame(
         {
             "tps_id": [f"T{i}" for i in range(n_tps)],
@@ -57,7 +57,7 @@ def test_maximal_covering_matches_brute_force(seed):
 def test_set_covering_matches_brute_force(seed):
     tps, sites, d, _, level = _instance(seed)
     radius = 1800.0
-    high = np.isin(level, ["rawan", "sangat rawan"])
+    high = np.isin(level, ["rawan", "sangat_rawan"])
     coverable = high & (d <= radius).any(axis=1)
     best = next(
         k

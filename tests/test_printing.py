@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from riskmap import pipeline
+from riskmap.config import CATEGORIES
 from riskmap.printing import PrintOptions, print_maps
 
 
@@ -74,7 +75,7 @@ def test_table_lists_exactly_the_rawan_tps(demo, tmp_path):
     text = "\n".join(_text(path, p) for p in range(2, pages + 1))
     printed = set(re.findall(r"\b(53\d{11})\b", text))
     tps = demo.tps
-    expected = set(tps.loc[tps["level_voting"].isin(["rawan", "sangat rawan"]), "tps_id"])
+    expected = set(tps.loc[tps["level_voting"].isin(list(CATEGORIES[1:])), "tps_id"])
     assert printed == expected
     assert "TPS Rawan dan Sangat Rawan - Tahap Pemungutan Suara" in text
 
@@ -323,7 +324,7 @@ def test_atlas_with_tables_has_the_tables_and_per_tps_police(demo, tmp_path):
         plt.close(fig)
     for district in districts:
         mine = tps[tps["district"] == district]
-        rawan = mine[mine["level_voting"].isin(["rawan", "sangat rawan"])]
+        rawan = mine[mine["level_voting"].isin(list(CATEGORIES[1:]))]
         number = int(re.search(rf"Kec\. {district} +(\d+)\b", cover)[1])  # the contents give its page
         page = texts[number - 1]
         assert f"Kec. {district}" in page and "Angka di TPS: polisi per TPS" in page

@@ -32,7 +32,7 @@ def test_scores_in_range_with_categories(tmp_path, villages, villages_path, tps_
         for frame in (res.villages, res.tps):
             risk = frame[f"risk_{stage}"]
             assert ((risk >= 0) & (risk <= 100)).all()
-            assert set(frame[f"level_{stage}"]) <= {"kurang rawan", "rawan", "sangat rawan"}
+            assert set(frame[f"level_{stage}"]) <= {"kurang_rawan", "rawan", "sangat_rawan"}
             contrib = frame[[c for c in frame.columns if c.startswith(f"contrib_{stage}_")]].sum(axis=1)
             np.testing.assert_allclose(contrib, risk, atol=0.05)  # contributions add up to the score
 
@@ -169,7 +169,7 @@ def test_smoothing_shrinks_small_villages():
 
 def test_categorise_thresholds():
     out = categorise(np.array([0, 34.99, 35, 59.99, 60, 100]), {"rawan": 35, "sangat_rawan": 60})
-    assert list(out) == ["kurang rawan", "kurang rawan", "rawan", "rawan", "sangat rawan", "sangat rawan"]
+    assert list(out) == ["kurang_rawan", "kurang_rawan", "rawan", "rawan", "sangat_rawan", "sangat_rawan"]
 
 
 def test_model_constructor_and_fit_returns_self(tmp_path, villages, villages_path, tps_path):

@@ -250,3 +250,28 @@ def test_auto_fits_when_the_past_has_enough_incidents_else_uses_the_index(layers
         pd.testing.assert_series_equal(result.villages["risk_voting"], twin.villages["risk_voting"])
     # the default rule (10 villages with an incident per weight) keeps this small history on the index
     assert positives < 10 * weights and pipeline.score(layers, _config("auto"), as_of=AS_OF).model.method_ == "index"
+
+
+def test_a_backtest_computes_the_features_of_each_date_once(layers, monkeypatch) -> None:
+    """Quarterly cutoffs share their fitting dates: each date's features are computed once, then reused."""
+    from riskmap import scoring
+    from riskmap.backtest import Backtest
+
+    scoring._FEATURE_CACHE.clear()
+    asked: list[str] = []
+    computed: list[str] = []
+    real_digest = RiskModel._feature_digest
+
+    def recording_digest(self, *args, **kwargs):
+        digest = real_digest(self, *args, **kwargs)
+        asked.append(digest)
+        if digest not in scoring._FEATURE_CACHE:
+            computed.append(digest)
+        return digest
+
+    monkeypatch.setattr(RiskModel, "_feature_digest", recording_digest)
+    cutoffs = [(pd.Timestamp("2017-01-01") + pd.DateOffset(months=3 * k)).date() for k in range(12)]
+    Backtest.from_layers(layers, _config(), cutoffs=cutoffs, window="12M").fit()
+    assert len(asked) > len(set(asked)) > 16  # more dates than the usual cache holds, each asked for repeatedly
+    assert sorted(computed) == sorted(set(asked))  # ... and computed once
+    assert len(scoring._FEATURE_CACHE) <= scoring._FEATURE_CACHE_SIZE == 16  # trimmed back afterwards

@@ -93,7 +93,7 @@ def _results(lang: str, bt: backtest.Backtest, source: data.Source, stage: str, 
 
 def _curves(bt: backtest.Backtest, stage: str, axis: str, lang: str) -> pd.DataFrame:
     """Median capture curve per method (long: x, y, method label) of one stage and axis."""
-    cv = bt.curves_
+    cv = bt.results()[1]
     part = cv[(cv["stage"] == stage) & (cv["axis"] == axis)]
     med = part.groupby(["method", "x"], sort=False)["y"].median().reset_index()
     med["method"] = med["method"].map(lambda m: i18n.t("bt_method_" + m, lang))

@@ -137,7 +137,7 @@ def upload_source(files: dict[str, Any], folder: Path | None = None) -> Source |
         return None
     folder = session_folder() if folder is None else folder
     digest = hashlib.sha256()
-    paths = []
+    paths: list[tuple[str, str | None]] = []
     for layer in LAYERS:
         up = files.get(layer)
         if up is None:
@@ -158,13 +158,21 @@ def upload_source(files: dict[str, Any], folder: Path | None = None) -> Source |
 # uploaded in another session, to another private folder, are not read again.
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _load(key: str, _paths: tuple[tuple[str, str | None], ...]) -> pipeline.Layers:
-    return pipeline.load(**dict(_paths), demo_data=False, config=load_config())
+    files: dict[str, Any] = dict(_paths)  # layer name -> path: the keyword arguments of pipeline.load
+    return pipeline.load(**files, demo_data=False, config=load_config())
+
+
+def _scored(layers: pipeline.Layers, overrides_json: str, as_of: str) -> pipeline.Result:
+    """Score ``layers`` with the what-if overrides (JSON) as of an ISO date ("" = every incident)."""
+    whatif = json.loads(overrides_json) if overrides_json else None
+    day = dt.date.fromisoformat(as_of) if as_of else None
+    config = load_config(overrides=whatif)
+    return pipeline.score(pipeline.until(layers, day), config, day, whatif=whatif)
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
-def _score(key: str, _paths: tuple[tuple[str, str | None], ...], overrides_json: str) -> pipeline.Result:
-    config = load_config(overrides=json.loads(overrides_json) if overrides_json else None)
-    return pipeline.score(_load(key, _paths), config)
+def _score(key: str, _paths: tuple[tuple[str, str | None], ...], overrides_json: str, as_of: str) -> pipeline.Result:
+    return _scored(_load(key, _paths), overrides_json, as_of)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -175,20 +183,27 @@ def _display_geometry(key: str, _paths: tuple[tuple[str, str | None], ...]) -> A
 
 
 def score_layers(
-    source: Source, overrides: dict[str, Any], *, store: Any = None, include_unverified: bool = False
+    source: Source,
+    overrides: dict[str, Any],
+    *,
+    as_of: dt.date | None = None,
+    store: Any = None,
+    include_unverified: bool = False,
 ) -> pipeline.Result:
-    """Score the cached layers with what-if overrides (cached per content and configuration).
+    """Score the cached layers with what-if overrides as of a day (cached per content, configuration and day).
 
-    With a ``store``, its logged incidents (verified; also unverified with
-    ``include_unverified``) are merged with the file's
-    (:func:`riskmap.store.merge_into_layers`), and the cache is keyed by
-    :func:`log_token` too: the next load after a change scores again.
+    ``overrides`` (the sidebar's what-if changes) are recorded as :attr:`riskmap.pipeline.Result.whatif`;
+    ``as_of``: only incidents up to that day count, later ones are reported (:func:`riskmap.pipeline.until`);
+    None = every incident. With a ``store``, its logged incidents (verified; also unverified with
+    ``include_unverified``) are merged with the file's (:func:`riskmap.store.merge_into_layers`), and the
+    cache is keyed by :func:`log_token` too: the next load after a change scores again.
     """
     ov = json.dumps(overrides, sort_keys=True) if overrides else ""
+    day = as_of.isoformat() if as_of else ""
     if store is None:
-        return _score(source.key, source.paths, ov)
+        return _score(source.key, source.paths, ov, day)
     token = log_token(store, include_unverified)
-    return _score_merged(source.key, source.paths, ov, token, store)
+    return _score_merged(source.key, source.paths, ov, day, token, store)
 
 
 def display_geometry(source: Source) -> Any:
@@ -241,20 +256,22 @@ def _store(url: str | None) -> Any:
     return Store.open(url)
 
 
-def open_store() -> tuple[Any, str | None]:
+def open_store(lang: str = "id") -> tuple[Any, str | None]:
     """The database of the incident log and the accounts (``RISKMAP_DB``, else the configured SQLite file).
 
     Returns ``(store, None)``, or ``(None, reason)`` when it cannot be
-    opened (the reason in plain words; details in the server log).
+    opened (the reason in plain words in ``lang``; details in the server log).
     """
     import logging
+
+    from riskmap.app import tr
 
     try:
         return _store(os.environ.get("RISKMAP_DB") or None), None
     except Exception as exc:  # a StoreError (with its i18n message) or a driver error
         logging.getLogger(__name__).exception("the incident database cannot be opened")
         message = getattr(exc, "message", None)
-        return None, message("id") if callable(message) else type(exc).__name__
+        return None, message(lang) if callable(message) else tr("server_log", lang)
 
 
 LOG_STATUSES: dict[bool, tuple[str, ...]] = {False: ("verified",), True: ("verified", "unverified")}
@@ -286,14 +303,13 @@ def _merged_layers(key: str, _paths: tuple[tuple[str, str | None], ...], token: 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
 def _score_merged(
-    key: str, _paths: tuple[tuple[str, str | None], ...], overrides_json: str, token: str, _store: Any
+    key: str, _paths: tuple[tuple[str, str | None], ...], overrides_json: str, as_of: str, token: str, _store: Any
 ) -> pipeline.Result:
-    config = load_config(overrides=json.loads(overrides_json) if overrides_json else None)
-    return pipeline.score(_merged_layers(key, _paths, token, _store), config)
+    return _scored(_merged_layers(key, _paths, token, _store), overrides_json, as_of)
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
-def _alerts(key: str, token: str, as_of: str, _result: pipeline.Result) -> tuple[Any, str | None]:
+def _alerts(key: str, token: str, as_of: str, _result: pipeline.Result) -> tuple[Any, Any]:
     from riskmap._errors import RiskmapInputError
     from riskmap.alerts import surges
 
@@ -302,24 +318,32 @@ def _alerts(key: str, token: str, as_of: str, _result: pipeline.Result) -> tuple
         return None, None
     try:
         return surges(inc, _result.villages, as_of=dt.date.fromisoformat(as_of), config=_result.config), None
-    except RiskmapInputError as exc:
-        return None, exc.message("id")
+    except RiskmapInputError as exc:  # kept to be said in the page's language
+        return None, exc
 
 
 def alerts_of(
-    source: Source, overrides: dict[str, Any], store: Any, include_unverified: bool, result: pipeline.Result
+    source: Source,
+    overrides: dict[str, Any],
+    store: Any,
+    include_unverified: bool,
+    result: pipeline.Result,
+    lang: str = "id",
 ) -> tuple[Any, str | None]:
     """Early-warning surges (:func:`riskmap.alerts.surges`) on the incidents of ``result`` as of its date.
 
-    Returns ``(alerts, None)`` or ``(None, reason)``; cached like the scores.
+    Returns ``(alerts, None)`` or ``(None, reason)``, the reason in ``lang``; cached like the scores.
     """
+    from riskmap.app import tr
+
     token = log_token(store, include_unverified) if store is not None else "-"
     as_of = result.as_of if isinstance(result.as_of, dt.date) else dt.date.today()
     ov = json.dumps(overrides, sort_keys=True) if overrides else ""
     try:
-        return _alerts(f"{source.key}:{ov}:{include_unverified}", token, as_of.isoformat(), result)
-    except Exception as exc:  # the map stands without its alerts; the details go to the server log
+        alerts, error = _alerts(f"{source.key}:{ov}:{include_unverified}", token, as_of.isoformat(), result)
+    except Exception:  # the map stands without its alerts; the details go to the server log
         import logging
 
         logging.getLogger(__name__).exception("alerts failed")
-        return None, type(exc).__name__
+        return None, tr("server_log", lang)
+    return alerts, error.message(lang) if error is not None else None

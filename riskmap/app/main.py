@@ -112,6 +112,39 @@ def _sidebar_whatif(lang: str, stage: str, defaults: Config) -> dict[str, Any]:
     return overrides
 
 
+def _sidebar_as_of(lang: str, defaults: Config) -> dt.date | None:
+    """The as-of day the planner picked (only incidents up to it count); None = every incident."""
+    from riskmap.io._dates import config_window
+
+    first, last = config_window(defaults.data)
+    picked = st.sidebar.date_input(
+        tr("as_of_pick", lang),
+        value=None,
+        min_value=first,
+        max_value=last,
+        format="YYYY-MM-DD",
+        help=tr("as_of_help", lang),
+        key="as_of",
+    )
+    return picked if isinstance(picked, dt.date) else None
+
+
+def _whatif_banner(lang: str, result: Result) -> None:
+    """Say plainly, above every page, that the scores are a simulation (:attr:`Result.whatif`)."""
+    if not result.simulated:
+        return
+    config, changes = result.config, []
+    scoring = result.whatif.get("scoring", {})
+    for kind in ("village_weights", "tps_weights"):
+        for stage in scoring.get(kind, {}):
+            changes.append(f"{tr(kind, lang)} ({config.stage_label(stage, lang)})")
+    if "thresholds" in scoring:
+        changes.append(tr("whatif_thresholds", lang))
+    if "half_life_days" in result.whatif.get("incidents", {}):
+        changes.append(tr("half_life", lang))
+    st.warning(tr("whatif_banner", lang).format(changes=", ".join(changes)))
+
+
 def _sidebar_area(lang: str, result: Result) -> tuple[str, ...]:
     """For data too large to draw whole, the kab/kota to show (required)."""
     if not needs_area_choice(result):
@@ -152,37 +185,42 @@ def _sidebar_filters(lang: str, result: Result) -> ViewFilter:
     )
 
 
+_NOTE_LISTS: dict[str, tuple[str, str, str]] = {
+    "rejected": ("rejected", "ditolak", "baris_ditolak"),
+    "warning": ("warnings", "catatan", "baris_dengan_catatan"),
+}
+"""The load report's two lists, rows rejected and rows used with a warning (the warnings list): note kind ->
+(name in the i18n keys ``app.report_<name>_title``, ``app.download_<name>[_xlsx]`` and the widget keys,
+Excel sheet, file name)."""
+
+
 def _report(lang: str, result: Result, access: Access) -> None:
+    """The load report: counts per layer, the summary, the rejected rows and the warnings list, with downloads.
+
+    Every table is the core's (:meth:`riskmap.io.report.LoadReport.counts_table` and ``notes_table``):
+    headers, layers and reasons in ``lang``.
+    """
     report = result.report
-    rejected = sum(len(r.rejected) for r in report.layers.values())
-    if rejected:
-        st.warning(f"{rejected} {tr('rejected_rows', lang)}")
+    lists = {kind: report.notes_table(lang, kind=kind).drop(columns=i18n.t("col.kind", lang)) for kind in _NOTE_LISTS}
+    n_rejected = sum(len(r.rejected) for r in report.layers.values())
+    n_warned = sum(len({w.row for w in r.warnings if w.row is not None}) for r in report.layers.values())
+    if n_rejected:
+        st.warning(f"{n_rejected} {tr('rejected_rows', lang)}")
+    if n_warned:
+        st.info(f"{n_warned} {tr('warned_rows', lang)}")
     with st.expander(tr("report", lang), expanded=False):
-        counts = pd.DataFrame(
-            [
-                {
-                    "layer": i18n.t("layer_" + name, lang),
-                    "file": rep.source,
-                    "schema": rep.schema,
-                    "read": rep.read,
-                    "used": rep.used,
-                    "rejected": len(rep.rejected),
-                    "warnings": len(rep.warnings),
-                }
-                for name, rep in report.layers.items()
-            ]
-        )
-        st.dataframe(counts, hide_index=True, width="stretch")
+        st.dataframe(report.counts_table(lang), hide_index=True, width="stretch")
         st.text(report.summary(lang))
-        table = report.rejected_frame(lang)
-        if len(table):
+        for kind, (what, sheet, name) in _NOTE_LISTS.items():
+            table = lists[kind]
+            if not len(table):
+                continue
+            st.markdown(f"**{tr(f'report_{what}_title', lang)}**")
             st.dataframe(table, hide_index=True, width="stretch")
-            if not access.may("export"):
-                return
-            st.download_button(
-                tr("download_rejected", lang), csv_bytes(table), "baris_ditolak.csv", "text/csv", key="dl_rejected"
-            )
-            _xlsx_button(st, lang, result, "download_rejected_xlsx", "ditolak", table, "baris_ditolak", "dl_rejected_x")
+            if access.may("export"):
+                label = tr(f"download_{what}", lang)
+                st.download_button(label, csv_bytes(table), f"{name}.csv", "text/csv", key=f"dl_{what}")
+                _xlsx_button(st, lang, result, f"download_{what}_xlsx", sheet, table, name, f"dl_{what}_x")
 
 
 def _explanation(lang: str, result: Result, stage: str) -> None:
@@ -212,7 +250,7 @@ def _explanation(lang: str, result: Result, stage: str) -> None:
         return
     kind, ident = selected.split(":", 1)
     ex = result.model.explain(ident, stage, unit=kind, lang=lang)
-    color = {"kurang rawan": "green", "rawan": "orange", "sangat rawan": "red"}[ex.level]
+    color = dict(zip(CATEGORIES, ("green", "orange", "red"), strict=True))[ex.level]
     st.markdown(f"**{md_escape(ex.name)}** — :{color}[**{ex.score:.0f}** · {i18n.t(ex.level, lang)}]")
     fac = ex.factors[["label", "points", "share"]].rename(
         columns={"label": tr("factor", lang), "points": tr("points", lang), "share": tr("share", lang)}
@@ -227,6 +265,8 @@ def _explanation(lang: str, result: Result, stage: str) -> None:
     if len(ex.incidents):
         inc = ex.incidents.copy()
         inc["type"] = inc["type"].map(lambda k: result.config.type_label(k, lang))
+        if "precision" in inc:
+            inc["precision"] = inc["precision"].map(lambda p: i18n.t(f"precision_{p}", lang))
         inc["date"] = inc["date"].dt.date
         inc = inc.drop(columns=["incident_id"]).rename(
             columns={c: tr("col_" + c, lang) for c in inc.columns if "app.col_" + c in i18n.MESSAGES}
@@ -277,11 +317,12 @@ def _tables(lang: str, result: Result, view: Any, stage: str, accuracy: Any = No
         st.dataframe(matrix, width="stretch")
     if exports is None:
         return
+    meta = run_metadata(result.config, result.as_of, stage, method=result.method, whatif=result.whatif)
     with tabs[3]:
         c1, c2 = st.columns(2)
         c1.download_button(
             tr("dl_villages_geojson", lang),
-            geojson_bytes(view.villages),
+            geojson_bytes(view.villages, meta),
             f"kelurahan_{stage}.geojson",
             "application/geo+json",
             key="dl_v_geojson",
@@ -312,7 +353,7 @@ def _tables(lang: str, result: Result, view: Any, stage: str, accuracy: Any = No
         if view.tps is not None:
             c2.download_button(
                 tr("dl_tps_geojson", lang),
-                geojson_bytes(view.tps),
+                geojson_bytes(view.tps, meta),
                 f"tps_{stage}.geojson",
                 "application/geo+json",
                 key="dl_t_geojson",
@@ -352,7 +393,7 @@ def _xlsx_button(
         why = RiskmapInputError("xlsx_too_many_rows", sheet=sheet, rows=len(frame), limit=XLSX_MAX_ROWS - 1)
         where.download_button(tr(label, lang), b"", f"{name}.xlsx", disabled=True, help=why.message(lang), key=key)
         return
-    meta = run_metadata(result.config, result.as_of, stage)
+    meta = run_metadata(result.config, result.as_of, stage, method=result.method, whatif=result.whatif)
     where.download_button(
         tr(label, lang),
         lambda: xlsx_bytes({sheet: plain_table(frame)}, meta=meta, lang=lang),
@@ -410,6 +451,44 @@ def main() -> None:
         st.error(tr("unexpected_error", lang if lang in ("id", "en") else "id"))
 
 
+_CHOICE_KEYS = (
+    "source",
+    "stage",
+    "page",
+    "f_levels",
+    "f_types",
+    "esc_from",
+    "esc_to",
+    "acc_which",
+    "dep_mode",
+    "log_where",
+    "log_type",
+    "log_sev",
+    "verify_pick",
+    "ua_role",
+)
+"""Keys of the choice widgets (radio, selectbox, multiselect) whose option labels are in the page's language."""
+
+_CHOICE_PREFIXES = ("pick_",)
+"""Prefixes of such keys that carry a suffix (the explanation's picker is keyed by the current selection)."""
+
+
+def _keep_choices(lang: str) -> None:
+    """Keep every choice the user made when the language changes.
+
+    The browser holds a choice widget's value as the label of the chosen option; after a language switch
+    that label is no longer among the options, and the widget showed nothing chosen (or the old label).
+    Each choice is set again by its option id (what the page's widgets return), so the widgets are sent
+    the chosen option under its label in the new language.
+    """
+    drawn = st.session_state.get("_drawn_lang")
+    st.session_state["_drawn_lang"] = lang
+    if drawn is None or drawn == lang:
+        return
+    for key in [k for k in st.session_state if k in _CHOICE_KEYS or str(k).startswith(_CHOICE_PREFIXES)]:
+        st.session_state[key] = st.session_state[key]
+
+
 def _page() -> None:
     lang = st.sidebar.radio(
         "Bahasa / Language",
@@ -418,8 +497,9 @@ def _page() -> None:
         horizontal=True,
         key="lang",
     )
+    _keep_choices(lang)
     defaults = load_config()
-    store, store_error = data.open_store()
+    store, store_error = data.open_store(lang)
     access = auth.gate(store, store_error, defaults, lang)
     if access is None:  # the login page: nothing of the data is read or sent
         return
@@ -430,6 +510,7 @@ def _page() -> None:
     stage = st.sidebar.selectbox(
         tr("stage", lang), defaults.stages, format_func=lambda s: defaults.stage_label(s, lang), key="stage"
     )
+    as_of = _sidebar_as_of(lang, defaults)
     overrides = _sidebar_whatif(lang, stage, defaults)
     tiles = _tiles(lang)
     unverified = bool(
@@ -448,7 +529,7 @@ def _page() -> None:
             return
         source = good
     try:
-        result = data.score_layers(source, overrides, store=store, include_unverified=unverified)
+        result = data.score_layers(source, overrides, as_of=as_of, store=store, include_unverified=unverified)
         st.session_state["last_good"] = source
     except RiskmapInputError as exc:
         st.error(md_escape(exc.message(lang)))
@@ -457,11 +538,12 @@ def _page() -> None:
             return
         st.info(tr("kept_previous", lang))
         source = good
-        result = data.score_layers(source, overrides, store=store, include_unverified=unverified)
+        result = data.score_layers(source, overrides, as_of=as_of, store=store, include_unverified=unverified)
 
     pages = ["risk", "alerts"] + [p for p, need in _PAGES if access.may(need) and (store is not None or p == "deploy")]
     page = st.sidebar.radio(tr("page", lang), pages, format_func=lambda k: tr("page_" + k, lang), key="page")
     filters = _sidebar_filters(lang, result)
+    _whatif_banner(lang, result)
     view = make_view(result, stage, filters)
     geoms = data.display_geometry(source)[view.villages.index.to_numpy()]
     if page in ("log", "verify", "users"):
@@ -483,20 +565,20 @@ def _page() -> None:
     st.title(tr("title", lang))
     if source.demo:
         st.caption(tr("demo_note", lang))
-    as_of = result.as_of.isoformat() if isinstance(result.as_of, dt.date) else "-"
-    st.caption(f"{tr('as_of', lang)}: {as_of} · {defaults.stage_label(stage, lang)}")
+    st.caption(f"{tr('as_of', lang)}: {_as_of_text(lang, result, as_of)} · {defaults.stage_label(stage, lang)}")
     logged = result.report.layers.get("logged_incidents")
     if logged is not None and logged.read:
         matched = sum(1 for note in logged.rejected if note.reason == "logged_matches_file")
         st.caption(tr("logged_in_scores", lang).format(n=logged.used, matched=matched))
     _report(lang, result, access)
-    alerts, alert_error = data.alerts_of(source, overrides, store, unverified, result)
+    alerts, alert_error = data.alerts_of(source, overrides, store, unverified, result, lang)
     if page == "alerts":
         from riskmap.app.office_page import alerts_panel
 
         alerts_panel(lang, result, alerts, alert_error)
         return
-    weights = result.model.incident_weights_[stage] if len(result.model.incident_weights_) else None
+    all_weights = result.model.incident_weights_
+    weights = all_weights[stage] if all_weights is not None and len(all_weights) else None
     selected = st.session_state.get("selected", "")
     fmap = build_map(
         view,
@@ -523,6 +605,13 @@ def _page() -> None:
     exports = _export_hook(store, access, stage) if access.may("export") else None
     accuracy_panel(lang, source, overrides, stage, downloads=exports is not None)
     _tables(lang, result, view, stage, lambda: data.backtest_layers(source, overrides, stage), exports)
+
+
+def _as_of_text(lang: str, result: Result, picked: dt.date | None) -> str:
+    """The scores' as-of day in words: the day picked, or the latest incident's; "-" without incidents."""
+    if not isinstance(result.as_of, dt.date):
+        return "-"
+    return tr("as_of_chosen" if picked else "as_of_latest", lang).format(date=result.as_of.isoformat())
 
 
 _PAGES: tuple[tuple[str, str], ...] = (("log", "log"), ("verify", "verify"), ("deploy", "plan"), ("users", "users"))

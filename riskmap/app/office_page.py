@@ -174,7 +174,9 @@ def log_page(lang: str, result: Result, view: View, geoms: Any, store: Any, acce
             names = dict(
                 zip(villages["village_code"], villages["village_name"] + " — " + villages["district"], strict=True)
             )
-            village = st.selectbox(tr("log_village", lang), list(names), format_func=names.get, key="log_village")
+            village = st.selectbox(
+                tr("log_village", lang), list(names), format_func=lambda c: str(names.get(c, c)), key="log_village"
+            )
         saved = st.form_submit_button(tr("log_save", lang), type="primary")
     if saved:
         _save(
@@ -300,7 +302,9 @@ def verify_page(lang: str, config: Config, store: Any, access: Access) -> None:
     ids = (
         list(labels)
         if every
-        else st.multiselect(tr("col_pick", lang), list(labels), format_func=labels.get, key="verify_pick")
+        else st.multiselect(
+            tr("col_pick", lang), list(labels), format_func=lambda i: str(labels.get(i, i)), key="verify_pick"
+        )
     )
     why = st.text_input(tr("verify_why", lang), max_chars=500, key="verify_why")
     c1, c2 = st.columns(2)

@@ -1,8 +1,9 @@
 """Configuration: weights, thresholds, taxonomy and indicators.
 
 Defaults live in ``default.toml`` beside this module, with a comment on every
-key. A user file is merged over the defaults, key by key, so it only holds
-what it changes.
+key, and the column aliases the readers recognise in ``column_aliases.toml``, which
+becomes the section ``[column_aliases]``. A user file is merged over the
+defaults, key by key, so it only holds what it changes.
 """
 
 from __future__ import annotations
@@ -18,9 +19,21 @@ from typing import Any
 from riskmap._errors import RiskmapInputError
 
 DEFAULT_PATH = Path(__file__).with_name("default.toml")
+ALIASES_PATH = Path(__file__).with_name("column_aliases.toml")
+"""Column aliases of the readers, merged into the defaults as ``[column_aliases]``."""
 
-CATEGORIES: tuple[str, str, str] = ("kurang rawan", "rawan", "sangat rawan")
-"""Risk categories, lowest first (Polri's three classes)."""
+CATEGORIES: tuple[str, str, str] = ("kurang_rawan", "rawan", "sangat_rawan")
+"""Risk category ids, lowest first (Polri's three classes); their labels are in :mod:`riskmap.i18n`."""
+
+
+def _category_ids(data: dict[str, Any]) -> dict[str, Any]:
+    """Accept the category keys of riskmap 0.1 user files ("sangat rawan") as today's ids (``sangat_rawan``)."""
+    staffing = data.get("staffing")
+    if isinstance(staffing, dict):
+        for table in ("patterns", "venues"):
+            if isinstance(staffing.get(table), dict):
+                staffing[table] = {str(k).strip().replace(" ", "_"): v for k, v in staffing[table].items()}
+    return data
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -43,16 +56,27 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise RiskmapInputError("config_syntax", file=path, detail=str(exc)) from None
 
 
-_DEFAULTS: tuple[float, dict[str, Any]] | None = None
+_DEFAULTS: tuple[tuple[float, float], dict[str, Any]] | None = None
 
 
 def _defaults() -> dict[str, Any]:
-    """A copy of default.toml as parsed, parsed once per process (per change of the file)."""
+    """A copy of default.toml (with column_aliases.toml as ``column_aliases``), parsed once per process (per change)."""
     global _DEFAULTS
-    mtime = DEFAULT_PATH.stat().st_mtime
-    if _DEFAULTS is None or _DEFAULTS[0] != mtime:
-        _DEFAULTS = (mtime, _read_toml(DEFAULT_PATH))
+    mtimes = (DEFAULT_PATH.stat().st_mtime, ALIASES_PATH.stat().st_mtime)
+    if _DEFAULTS is None or _DEFAULTS[0] != mtimes:
+        data = _read_toml(DEFAULT_PATH)
+        data["column_aliases"] = _read_toml(ALIASES_PATH)
+        _DEFAULTS = (mtimes, data)
     return copy.deepcopy(_DEFAULTS[1])
+
+
+def _check_aliases(node: object, key: str, where: str) -> None:
+    """Every leaf of ``[column_aliases]`` is a list of texts (a user's ``voters = "dpt"`` would match letters)."""
+    if isinstance(node, dict):
+        for name, child in node.items():
+            _check_aliases(child, f"{key}.{name}", where)
+    elif not (isinstance(node, list) and all(isinstance(v, str) for v in node)):
+        raise RiskmapInputError("config_aliases", file=where, key=key)
 
 
 @dataclass(frozen=True)
@@ -77,18 +101,12 @@ class Config:
         data = _defaults()
         source = [str(DEFAULT_PATH)]
         if path is not None:
-            data = _merge(data, _read_toml(Path(path)))
+            data = _merge(data, _category_ids(_read_toml(Path(path))))
             source.append(str(path))
         if overrides:
             data = _merge(data, overrides)
         cfg = cls(data=data, source=tuple(source))
         cfg._validate(source[-1])
-        return cfg
-
-    def with_overrides(self, overrides: dict[str, Any]) -> Config:
-        """Return a copy with ``overrides`` merged over this configuration."""
-        cfg = Config(data=_merge(self.data, overrides), source=self.source)
-        cfg._validate(self.source[-1])
         return cfg
 
     def _validate(self, where: str) -> None:
@@ -99,7 +117,8 @@ class Config:
                     raise RiskmapInputError("config_unknown_stage", file=where, key=f"taxonomy.{type_id}", stage=stage)
         th = self.thresholds
         if not 0 <= th["rawan"] <= th["sangat_rawan"] <= 100:
-            raise RiskmapInputError("config_thresholds", file=where, **th)
+            raise RiskmapInputError("config_thresholds", file=where, rawan=th["rawan"], sangat_rawan=th["sangat_rawan"])
+        _check_aliases(self.data.get("column_aliases", {}), "column_aliases", where)
         for kind in ("village_weights", "tps_weights"):
             for stage in stages:
                 weights = self.data["scoring"][kind].get(stage)
@@ -126,6 +145,15 @@ class Config:
     def thresholds(self) -> dict[str, float]:
         """Score thresholds (0-100) for ``rawan`` and ``sangat_rawan``."""
         return self.data["scoring"]["thresholds"]
+
+    def column_aliases(self, layer: str) -> dict[str, Any]:
+        """Column aliases the reader of ``layer`` (``villages``, ``tps``, ``incidents``, ``points``) recognises.
+
+        From ``column_aliases.toml`` (``[column_aliases.<layer>]``): ``fields`` maps a canonical field to its
+        accepted column names, in order of preference; ``villages`` also has ``schemas``, ``points``
+        ``coordinates`` and ``tps`` ``flag_words``.
+        """
+        return self.data["column_aliases"][layer]
 
     def stage_label(self, stage: str, lang: str = "id") -> str:
         """Human name of a stage in ``lang`` (``id`` or ``en``)."""

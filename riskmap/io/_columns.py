@@ -1,8 +1,9 @@
-"""Column recognition and the user's column mapping.
+"""Column recognition and the user's column map.
 
 Columns are matched on a normalised name (lower case, punctuation to ``_``),
 so ``Lintang``, ``LINTANG`` and ``lintang `` all match the alias ``lintang``.
-A column mapping (``--columns``) names the column for a canonical field when
+The column names recognised without help are ``[column_aliases]`` of the configuration
+(``riskmap/config/column_aliases.toml``). A column map (``--columns``) names the column for a canonical field when
 no alias fits; it is a small TOML file::
 
     [villages]
@@ -124,12 +125,12 @@ def find_column(
     aliases
         Accepted names, in order of preference.
     mapped
-        Column named by the user's mapping; it must exist.
+        Column named by the user's column map; it must exist.
     file
         File name, for the error message.
     """
     columns = list(columns)
-    by_norm = {}
+    by_norm: dict[str, str] = {}
     for col in columns:
         by_norm.setdefault(norm(col), col)
     if mapped is not None:
@@ -145,7 +146,7 @@ def find_column(
 
 
 def load_column_map(spec: str | Path | Mapping[str, Mapping[str, str]] | None) -> ColumnMap:
-    """Read a column mapping from a TOML file, ``layer.field=col`` pairs, or a dict."""
+    """Read a column map from a TOML file, ``layer.field=col`` pairs, or a dict."""
     if spec is None:
         return {}
     if isinstance(spec, Mapping):

@@ -92,7 +92,7 @@ class RawLayer:
         row in that sheet). None otherwise (``_row`` is then the user's row).
     coordinate_crs
         For a table: the CRS its coordinate columns are in, when the column
-        mapping names one (e.g. ``EPSG:32751`` for UTM metres).
+        map names one (e.g. ``EPSG:32751`` for UTM metres).
     rejected
         Rows left out while reading, as (row, reason code, params): a
         truncated or misaligned CSV row. They count as read (see
@@ -368,7 +368,7 @@ def _read_csv(
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", pd.errors.ParserWarning)
-            frame = pd.read_csv(source, **options)  # type: ignore[call-overload]
+            frame = pd.read_csv(source, **options)
     except (pd.errors.ParserError, ValueError) as exc:
         raise RiskmapInputError("csv_unreadable", file=path, detail=_detail(exc, path)) from None
     names = [str(c).strip() for c in frame.columns]
@@ -583,8 +583,8 @@ def _read_excel(
     (``_row`` id -> (sheet, Excel row)).
     """
     sheets = _parse_workbook(path, limits or active_limits())
-    found = [(str(name), _sheet_table(sheet)) for name, sheet in sheets.items()]
-    found = [(name, table) for name, table in found if table is not None and len(table)]
+    tables_read = [(str(name), _sheet_table(sheet)) for name, sheet in sheets.items()]
+    found = [(name, table) for name, table in tables_read if table is not None and len(table)]
     if not found:
         raise RiskmapInputError("empty_file", file=path)
     # the data are the sheets sharing the columns that hold the most rows (not a cover or recap sheet)

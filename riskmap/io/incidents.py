@@ -65,16 +65,6 @@ INCIDENT_COLUMNS = ["incident_id", "date", "type", "severity", "precision", "des
 
 PRECISIONS = ("exact", "near", "region")
 
-_FIELDS: dict[str, list[str]] = {
-    "incident_id": ["incident_id", "id_insiden", "id_kejadian", "id", "kode", "no"],
-    "date": ["date", "tanggal", "tgl", "tanggal_kejadian", "waktu", "event_date"],
-    "type": ["type", "jenis", "jenis_kejadian", "jenis_insiden", "kategori", "type_id", "tipe"],
-    "severity": ["severity", "tingkat", "tingkat_keparahan", "keparahan", "bobot", "level"],
-    "precision": ["precision", "presisi", "ketepatan_lokasi", "akurasi_lokasi", "geo_precision", "akurasi"],
-    "description": ["description", "keterangan", "deskripsi", "uraian", "notes", "catatan", "kronologi"],
-    "source": ["source", "sumber"],
-}
-
 _ACLED_REQUIRED = {"event_id_cnty", "event_date", "event_type", "latitude", "longitude"}
 _UCDP_REQUIRED = {"id", "date_start", "latitude", "longitude", "where_prec", "type_of_violence", "best"}
 
@@ -90,7 +80,8 @@ def _export_schema(columns: list[str]) -> str | None:
 
 
 def _type_lookup(config: Config) -> dict[str, str]:
-    lookup = {}
+    """Normalised type id, label or alias -> taxonomy type id."""
+    lookup: dict[str, str] = {}
     for type_id, spec in config.taxonomy.items():
         for name in [type_id, spec.get("label_id", ""), spec.get("label_en", ""), *spec.get("aliases", [])]:
             if name:
@@ -115,9 +106,10 @@ def read_incidents(
     area
         Study area box; points outside are rejected.
     columns
-        Optional column mapping (``[incidents]`` part).
+        Optional column map (``[incidents]`` part).
     config
-        Taxonomy, severity and precision vocabularies (defaults when None).
+        Taxonomy, severity and precision vocabularies, the default severity and the column aliases
+        (defaults when None).
     as_of
         Incidents dated after this day are reported (``after_as_of``) and not used.
 
@@ -131,20 +123,20 @@ def read_incidents(
         The layer's accounting.
     """
     config = config or load_config()
-    mapping = load_column_map(columns).get("incidents", {})
-    raw = read_layer(path, crs=mapping.pop("crs", None))
+    column_map = load_column_map(columns).get("incidents", {})
+    raw = read_layer(path, crs=column_map.pop("crs", None))
     report = start_report("incidents", raw)
-    export = None if mapping else _export_schema(list(raw.frame.columns))
+    export = None if column_map else _export_schema(list(raw.frame.columns))
     if export is not None:
         report.schema = export
         fields = (_acled_fields if export == "ACLED" else _ucdp_fields)(raw, config, report)
-        mapping = {"lat": "latitude", "lon": "longitude"}
+        column_map = {"lat": "latitude", "lon": "longitude"}
     else:
         report.schema = "riskmap"
         fields = None
-    frame, ok = locate(raw, mapping, area, report)
+    frame, ok = locate(raw, column_map, area, report, config)
     if fields is None:
-        fields = _own_fields(frame, raw, mapping, config, report)
+        fields = _own_fields(frame, raw, column_map, config, report)
     rows = frame[ROW_COLUMN]
 
     # type
@@ -200,10 +192,12 @@ def read_incidents(
 
 
 def _own_fields(
-    frame: pd.DataFrame, raw: RawLayer, mapping: dict[str, str], config: Config, report: LayerReport
+    frame: pd.DataFrame, raw: RawLayer, column_map: dict[str, str], config: Config, report: LayerReport
 ) -> dict[str, pd.Series]:
+    """Fields of riskmap's own incident schema, columns by ``column_map`` or ``[column_aliases.incidents]``."""
     cols = [c for c in frame.columns if c not in (ROW_COLUMN, "lat", "lon", "geometry")]
-    picked = {f: find_column(cols, a, mapped=mapping.get(f), file=raw.name) for f, a in _FIELDS.items()}
+    aliases: dict[str, list[str]] = config.column_aliases("incidents")["fields"]
+    picked = {f: find_column(cols, a, mapped=column_map.get(f), file=raw.name) for f, a in aliases.items()}
     for required in ("date", "type"):
         if picked[required] is None:
             raise RiskmapInputError(
@@ -219,12 +213,15 @@ def _own_fields(
     sev_word = map_unique(sev_raw, lambda v: sev_aliases.get(norm(v), np.nan)).astype(float)
     severity = sev_num.where(sev_num.notna(), sev_word)
     bad_sev = severity.isna() | ~severity.isin([1, 2, 3])
+    default = int(config.data["incidents"]["default_severity"])
     if picked["severity"] is None:
-        report.warn(None, "severity_assumed")
+        report.warn(None, "severity_assumed", severity=default)
     else:
         warn = bad_sev & (sev_raw != "")
-        report.warn_frame(frame.loc[warn.to_numpy(), ROW_COLUMN], "unparseable_severity", value=list(sev_raw[warn]))
-    severity = severity.where(~bad_sev, 2).round().astype(int)
+        report.warn_frame(
+            frame.loc[warn.to_numpy(), ROW_COLUMN], "unparseable_severity", value=list(sev_raw[warn]), severity=default
+        )
+    severity = severity.where(~bad_sev, default).round().astype(int)
 
     prec_aliases = {norm(k): v for k, v in config.data["incidents"]["precision_aliases"].items()}
     prec_aliases.update({p: p for p in PRECISIONS})

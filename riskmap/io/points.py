@@ -15,61 +15,11 @@ import pandas as pd
 import shapely
 
 from riskmap._errors import RiskmapInputError
+from riskmap.config import Config, load_config
 from riskmap.io._columns import ColumnMap, as_text, find_column, load_column_map, text_column
 from riskmap.io._coords import INDONESIA, StudyArea, diagnose, from_projected, parse_numbers, split_pairs
 from riskmap.io._read import ROW_COLUMN, RawLayer, read_layer, start_report
 from riskmap.io.report import LayerReport
-
-LAT_ALIASES = [
-    "lat",
-    "latitude",
-    "lintang",
-    "y",
-    "koordinat_y",
-    "lat_dd",
-    "latitude_dd",
-    "ycoord",
-    "y_coord",
-    "point_y",
-    "lat_tps",
-    "lintang_selatan",
-]
-LON_ALIASES = [
-    "lon",
-    "lng",
-    "long",
-    "longitude",
-    "bujur",
-    "x",
-    "koordinat_x",
-    "lon_dd",
-    "longitude_dd",
-    "xcoord",
-    "x_coord",
-    "point_x",
-    "lon_tps",
-    "long_tps",
-    "bujur_timur",
-]
-PAIR_ALIASES = [
-    "koordinat",
-    "coordinates",
-    "coordinate",
-    "latlon",
-    "lat_lon",
-    "lat_long",
-    "titik_koordinat",
-    "lokasi_koordinat",
-    "gps",
-    "link_maps",
-    "link_google_maps",
-    "google_maps",
-    "gmaps",
-    "maps",
-    "link_lokasi",
-    "tautan_lokasi",
-    "share_lokasi",
-]
 
 POINT_KINDS = {"posts", "candidate_sites", "campaign_posts"}
 
@@ -81,11 +31,15 @@ def _fmt(value: object) -> str:
 
 def locate(
     raw: RawLayer,
-    mapping: dict[str, str],
+    column_map: dict[str, str],
     area: StudyArea,
     report: LayerReport,
+    config: Config,
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """Find, parse and check the coordinates of every row.
+
+    The coordinate columns are those of ``column_map`` (``lat``, ``lon`` or ``coordinates``), else
+    the first found of ``[column_aliases.points.coordinates]`` in ``config`` (``column_aliases.toml``).
 
     Returns
     -------
@@ -101,11 +55,12 @@ def locate(
     ):  # a header and nothing under it: say so, "0 rows read" alone is easy to miss
         report.warn(None, "no_data_rows")
     columns = [c for c in frame.columns if c != ROW_COLUMN]
-    lat_col = find_column(columns, LAT_ALIASES, mapped=mapping.get("lat"), file=raw.name)
-    lon_col = find_column(columns, LON_ALIASES, mapped=mapping.get("lon"), file=raw.name)
+    aliases = config.column_aliases("points")["coordinates"]
+    lat_col = find_column(columns, aliases["lat"], mapped=column_map.get("lat"), file=raw.name)
+    lon_col = find_column(columns, aliases["lon"], mapped=column_map.get("lon"), file=raw.name)
     pair_col = None
     if lat_col is None or lon_col is None:
-        pair_col = find_column(columns, PAIR_ALIASES, mapped=mapping.get("coordinates"), file=raw.name)
+        pair_col = find_column(columns, aliases["pair"], mapped=column_map.get("coordinates"), file=raw.name)
     geometry = frame.geometry if raw.is_vector else None
 
     if lat_col and lon_col:
@@ -122,10 +77,13 @@ def locate(
         kinds = shapely.get_type_id(geoms)
         empty = (kinds >= 0) & shapely.is_empty(geoms)  # POINT EMPTY, a polygon with no rings: no x to take
         if empty.any():
-            geoms = np.where(empty, None, geoms)
+            geoms = geoms.copy()
+            geoms[empty] = None
             kinds = np.where(empty, -1, kinds)
         if not np.isin(kinds[kinds >= 0], [0]).all():  # not all points: use a point inside
-            geoms = np.where(kinds >= 0, shapely.point_on_surface(geoms), None)
+            inside = np.asarray(shapely.point_on_surface(geoms), dtype=object)
+            inside[kinds < 0] = None
+            geoms = inside
         x = shapely.get_x(geoms)
         y = shapely.get_y(geoms)
         have_geom = ~np.isnan(x)
@@ -156,8 +114,9 @@ def locate(
         rows = frame[ROW_COLUMN].to_numpy()[bad]
         for k, i in enumerate(bad):
             params: dict[str, object] = {"lat": _fmt(lat_txt[k]), "lon": _fmt(lon_txt[k]), "area": area.name or "-"}
-            if diag.suggestion[i] is not None:
-                s_lat, s_lon = diag.suggestion[i]
+            suggestion = diag.suggestion[i]
+            if suggestion is not None:
+                s_lat, s_lon = suggestion
                 params["suggestion"] = f"{s_lat:.7g}, {s_lon:.7g}"
             report.reject(int(rows[k]), str(diag.reason[i]), **params)
     out = frame.copy(deep=False)  # copy-on-write: the new columns leave raw.frame alone
@@ -218,32 +177,30 @@ def reject_duplicates(ids: pd.Series, rows: pd.Series, ok: np.ndarray, report: L
     return ok & ~dup
 
 
-_POINT_FIELDS = {
-    "id": ["id", "kode", "kode_pos", "id_pos", "fid"],
-    "name": ["nama", "name", "nama_pos", "nama_lokasi", "lokasi"],
-    "kind": ["jenis", "kind", "type", "tipe", "kategori"],
-    "district": ["kecamatan", "district", "nama_kecamatan", "kec"],
-}
-
-
 def read_points(
     path: str | Path,
     kind: str,
     *,
     area: StudyArea = INDONESIA,
     columns: ColumnMap | str | Path | None = None,
+    config: Config | None = None,
 ) -> tuple[gpd.GeoDataFrame, LayerReport]:
-    """Read an optional point layer (``posts``, ``candidate_sites``, ``campaign_posts``).
+    """Read an optional point layer (``posts``, ``candidate_sites``, ``campaign_posts``, ``venues``).
+
+    Columns are found through the column map ``columns`` (its ``[<kind>]`` part), else
+    ``[column_aliases.points]`` of ``config`` (defaults when None).
 
     Returns points with columns ``point_id``, ``name``, ``kind``, ``district`` (EPSG:4326)
     and the layer's report.
     """
-    mapping = load_column_map(columns).get(kind, {})
-    raw = read_layer(path, crs=mapping.pop("crs", None))
+    config = config or load_config()
+    column_map = load_column_map(columns).get(kind, {})
+    raw = read_layer(path, crs=column_map.pop("crs", None))
     report = start_report(kind, raw, schema="points")
-    frame, ok = locate(raw, mapping, area, report)
+    frame, ok = locate(raw, column_map, area, report, config)
     cols = [c for c in frame.columns if c not in (ROW_COLUMN, "lat", "lon", "geometry")]
-    picked = {f: find_column(cols, a, mapped=mapping.get(f), file=raw.name) for f, a in _POINT_FIELDS.items()}
+    fields: dict[str, list[str]] = config.column_aliases("points")["fields"]
+    picked = {f: find_column(cols, a, mapped=column_map.get(f), file=raw.name) for f, a in fields.items()}
     ids = text_column(frame, picked["id"]) if picked["id"] else frame[ROW_COLUMN].map(lambda r: f"{kind}-{r}")
     ok = reject_duplicates(ids, frame[ROW_COLUMN], ok, report)
     out = pd.DataFrame(

@@ -201,6 +201,11 @@ class LayerReport:
 _NOTE_COLUMNS = ["layer", "file", "kind", "row", "reason", "message"]
 
 
+def _row_text(row: object) -> str:
+    """A note's row number as shown ("12"), "" for a note about the whole layer."""
+    return "" if row is None or pd.isna(row) else str(int(row))  # type: ignore[call-overload]
+
+
 def _sort_key(note: RowNote) -> tuple[int, str]:
     return (note.row if note.row is not None else -1, note.reason)
 
@@ -264,7 +269,8 @@ class LoadReport:
         Returns
         -------
         DataFrame
-            Columns layer, file, kind, row (and sheet for workbooks), reason (its short label), message;
+            Columns layer, file, kind, row (as text, "" for a note about the whole layer; and sheet for
+            workbooks), reason (its short label), message;
             the reason codes stay in :meth:`notes_frame` (for files a program reads).
         """
         frame = self.notes_frame(lang)
@@ -275,7 +281,7 @@ class LoadReport:
         out["layer"] = out["layer"].map(lambda layer: i18n.t("layer_" + str(layer), lang))
         out["kind"] = out["kind"].map(lambda k: i18n.t("note_" + str(k), lang))
         out["reason"] = out["reason"].map(lambda r: i18n.t("reason_" + str(r), lang))
-        out["row"] = out["row"].astype("object").where(out["row"].notna(), "")
+        out["row"] = [_row_text(r) for r in out["row"]]  # text: one type per column (Arrow), "" for a layer note
         return out.rename(columns={c: i18n.t(f"col.{c}", lang) for c in keep}).reset_index(drop=True)
 
     def summary(self, lang: str = "id", where: str | None = None) -> str:

@@ -35,9 +35,6 @@ from riskmap.io.points import locate, reject_duplicates, to_points
 from riskmap.io.report import LayerReport
 from riskmap.io.villages import normalise_code
 
-MAX_VOTERS_PER_TPS = 600
-"""Pilkada 2024 limit (PKPU); more is reported as a warning."""
-
 TPS_COLUMNS = [
     "tps_id",
     "kpu_code",
@@ -50,59 +47,6 @@ TPS_COLUMNS = [
     "voters_known",
 ]
 """Canonical TPS columns (besides indicator flags ``ind_<id>``, lon, lat, geometry)."""
-
-_FIELDS: dict[str, list[str]] = {
-    "tps_id": ["tps_id", "id_tps", "kode_tps", "kd_tps", "tps_code", "kode", "id"],
-    "tps_number": ["no_tps", "nomor_tps", "nomor", "no", "tps", "tps_no"],
-    "named_village": [
-        "kelurahan",
-        "desa",
-        "desa_kelurahan",
-        "kelurahan_desa",
-        "nama_kelurahan",
-        "nama_desa",
-        "village",
-        "village_name",
-        "wadmkd",
-        "nmdesa",
-        "kel_desa",
-    ],
-    "named_village_code": ["village_code", "kode_desa", "kode_kelurahan", "kode_wilayah", "kd_desa", "kdepum"],
-    "named_district": ["kecamatan", "nama_kecamatan", "kec", "district", "wadmkc", "nmkec"],
-    "address": ["alamat", "alamat_tps", "lokasi_tps", "lokasi", "address", "tempat"],
-    "voters": [
-        "dpt",
-        "jumlah_dpt",
-        "jml_dpt",
-        "total_dpt",
-        "dpt_total",
-        "pemilih",
-        "jumlah_pemilih",
-        "jml_pemilih",
-        "voters",
-        "dpt_l_p",
-        "dpt_lp",
-        "jumlah_dpt_l_p",
-        "jumlah_dpt_lp",
-        "jml_dpt_l_p",
-        "jml_dpt_lp",
-        "total_pemilih",
-    ],
-    "voters_male": ["dpt_l", "dpt_laki_laki", "dpt_lk", "jumlah_dpt_l", "jml_dpt_l", "pemilih_laki_laki", "laki_laki"],
-    "voters_female": [
-        "dpt_p",
-        "dpt_perempuan",
-        "dpt_pr",
-        "jumlah_dpt_p",
-        "jml_dpt_p",
-        "pemilih_perempuan",
-        "perempuan",
-        "wanita",
-    ],
-}
-
-TRUE_WORDS = {"ya", "y", "yes", "1", "true", "benar", "ada", "x", "v", "√", "✓", "iya", "rawan", "1.0"}
-FALSE_WORDS = {"tidak", "t", "tdk", "no", "n", "0", "false", "salah", "", "-", "tidak ada", "0.0", "nan", "none"}
 
 _KPU = re.compile(r"^\d{13}$")
 _SCIENTIFIC = r"[-+]?\d+(?:[.,]\d+)?[eE][+-]?\d+"  # how Excel shows a long number it has rounded
@@ -158,11 +102,12 @@ def _dotted_village_code(digits: str) -> str:
     return f"{digits[:2]}.{digits[2:4]}.{digits[4:6]}.{digits[6:10]}"
 
 
-def parse_flags(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Yes/no column to booleans. Returns (flags, unreadable)."""
+def parse_flags(values: pd.Series, config: Config) -> tuple[np.ndarray, np.ndarray]:
+    """Yes/no column to booleans, by ``[column_aliases.tps.flag_words]`` of ``config``. Returns (flags, unreadable)."""
+    words = config.column_aliases("tps")["flag_words"]
     text = as_text(values).str.lower()
-    flags = text.isin(TRUE_WORDS).to_numpy()
-    unreadable = ~flags & ~text.isin(FALSE_WORDS).to_numpy()
+    flags = text.isin(words["yes"]).to_numpy()
+    unreadable = ~flags & ~text.isin(words["no"]).to_numpy()
     return flags, unreadable
 
 
@@ -196,9 +141,9 @@ def read_tps(
     area
         Study area box; points outside are rejected with a reason.
     columns
-        Optional column mapping (``[tps]`` part).
+        Optional column map (``[tps]`` part).
     config
-        For the indicator list (defaults when None).
+        For the indicator list, the column aliases and the voter limits (defaults when None).
 
     Returns
     -------
@@ -209,13 +154,14 @@ def read_tps(
         The layer's accounting.
     """
     config = config or load_config()
-    mapping = load_column_map(columns).get("tps", {})
-    raw = read_layer(path, crs=mapping.pop("crs", None))
+    column_map = load_column_map(columns).get("tps", {})
+    raw = read_layer(path, crs=column_map.pop("crs", None))
     report = start_report("tps", raw, schema="TPS")
-    frame, ok = locate(raw, mapping, area, report)
+    frame, ok = locate(raw, column_map, area, report, config)
     cols = [c for c in frame.columns if c not in (ROW_COLUMN, "lat", "lon", "geometry")]
-    picked = {f: find_column(cols, a, mapped=mapping.get(f), file=raw.name) for f, a in _FIELDS.items()}
-    kpu_col = mapping.get("kpu_code") or _kpu_column(frame, cols)
+    fields: dict[str, list[str]] = config.column_aliases("tps")["fields"]
+    picked = {f: find_column(cols, a, mapped=column_map.get(f), file=raw.name) for f, a in fields.items()}
+    kpu_col = column_map.get("kpu_code") or _kpu_column(frame, cols)
 
     texts: dict[str | None, pd.Series] = {}
 
@@ -268,11 +214,14 @@ def read_tps(
     ok = reject_duplicates(ids, frame[ROW_COLUMN], ok, report)
 
     voters = pd.Series(np.nan, index=frame.index)
-    voter_cols = [picked["voters"]] if picked["voters"] else [picked["voters_male"], picked["voters_female"]]
-    if all(voter_cols):
+    named = [picked["voters"]] if picked["voters"] else [picked["voters_male"], picked["voters_female"]]
+    voter_cols = [c for c in named if c is not None]
+    if len(voter_cols) == len(named):
         if len(voter_cols) == 2:  # KPU lists DPT by sex: the TPS total is their sum
             report.warn(None, "voters_from_parts", columns=" + ".join(str(c) for c in voter_cols))
-        voters = sum(_counts(frame, col, text, ok, report) for col in voter_cols)
+        voters = _counts(frame, voter_cols[0], text, ok, report)
+        for col in voter_cols[1:]:
+            voters = voters + _counts(frame, col, text, ok, report)
         neg = ok & (voters < 0).to_numpy()
         report.warn_frame(frame.loc[neg, ROW_COLUMN], "unparseable_voters", value=[f"{v:g}" for v in voters[neg]])
         voters = voters.where(voters >= 0)
@@ -285,12 +234,13 @@ def read_tps(
             most=f"{most:g}",
         )
         voters = voters.where(~absurd)
-        over = ok & (voters > MAX_VOTERS_PER_TPS).to_numpy()
+        limit = int(config.data["scoring"]["max_voters_per_tps"])
+        over = ok & (voters > limit).to_numpy()
         report.warn_frame(
             frame.loc[over, ROW_COLUMN],
             "voters_over_limit",
             value=[f"{v:g}" for v in voters[over]],  # as counted: 600.5 is over 600, "600" would contradict it
-            limit=MAX_VOTERS_PER_TPS,
+            limit=limit,
         )
     else:
         report.warn(None, "no_voter_column")
@@ -311,7 +261,7 @@ def read_tps(
     )
     present = indicator_columns(cols, config)
     for ind, col in present.items():
-        flags, unreadable = parse_flags(frame[col])
+        flags, unreadable = parse_flags(frame[col], config)
         out[f"ind_{ind}"] = flags
         bad = ok & unreadable
         report.warn_frame(

@@ -12,7 +12,8 @@ COD-AB        ADM4_PCODE, ADM4_EN, ADM3_EN, ADM2_EN, ADM1_EN (OCHA/HDX)
 Kemendagri    a column of ``53.71.01.1001``-style codes plus a name column
 ============  =====================================================
 
-Anything else loads with a column mapping (see :mod:`riskmap.io._columns`).
+The column names of each schema are in ``riskmap/config/column_aliases.toml``. Anything else loads with a
+column map (``--columns``, see :mod:`riskmap.io._columns`).
 The result has one row per village in the canonical schema
 :data:`VILLAGE_COLUMNS`, geometry in EPSG:4326.
 """
@@ -48,92 +49,6 @@ VILLAGE_COLUMNS = [
 
 _KEMENDAGRI = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{1,2})\.(\d{4})$")
 _KEMENDAGRI_PLAIN = re.compile(r"^\d{10}$")
-
-_SCHEMAS: dict[str, dict[str, list[str]]] = {
-    "BIG": {
-        "village_code": ["KDEPUM"],
-        "village_name": ["WADMKD", "NAMOBJ"],
-        "district": ["WADMKC"],
-        "regency": ["WADMKK"],
-        "province": ["WADMPR"],
-    },
-    "GADM": {
-        "village_code": ["GID_4"],
-        "village_name": ["NAME_4"],
-        "district": ["NAME_3"],
-        "regency": ["NAME_2"],
-        "province": ["NAME_1"],
-    },
-    "BPS": {
-        "village_code": ["iddesa", "kddesa_full"],
-        "village_name": ["nmdesa"],
-        "district": ["nmkec"],
-        "regency": ["nmkab"],
-        "province": ["nmprov"],
-    },
-    "COD-AB": {  # OCHA/HDX common operational boundaries (idn_admbnda_adm4_bps_*)
-        "village_code": ["ADM4_PCODE"],
-        "village_name": ["ADM4_EN", "ADM4_ID"],
-        "district": ["ADM3_EN", "ADM3_ID"],
-        "regency": ["ADM2_EN", "ADM2_ID"],
-        "province": ["ADM1_EN", "ADM1_ID"],
-    },
-}
-
-_ALIASES: dict[str, list[str]] = {
-    "village_code": [
-        "village_code",
-        "kode",
-        "kode_desa",
-        "kd_desa",
-        "kode_kelurahan",
-        "kode_kel",
-        "kode_wilayah",
-        "kodewilayah",
-        "kode_kemendagri",
-        "kemendagri",
-        "kd_wilayah",
-        "desa_id",
-        "id_desa",
-        "kode_desa_kelurahan",
-        "adm4_pcode",
-        "code",
-    ],
-    "village_name": [
-        "village_name",
-        "nama",
-        "nama_desa",
-        "nama_kelurahan",
-        "nama_desa_kelurahan",
-        "desa_kelurahan",
-        "kelurahan",
-        "desa",
-        "nm_desa",
-        "nm_kelurahan",
-        "namobj",
-        "village",
-        "name",
-    ],
-    "district": ["district", "kecamatan", "nama_kecamatan", "nm_kecamatan", "nm_kec", "kec", "nama_kec", "wadmkc"],
-    "regency": [
-        "regency",
-        "kab_kota",
-        "kabkota",
-        "kabkot",
-        "kab_kot",
-        "nama_kabkota",
-        "nama_kab_kota",
-        "nm_kabkota",
-        "nm_kab_kota",
-        "kabupaten_kota",
-        "kabupaten",
-        "kota",
-        "nama_kabupaten",
-        "nm_kab",
-        "wadmkk",
-    ],
-    "province": ["province", "provinsi", "prov", "nama_provinsi", "nama_prov", "nm_prov", "nm_provinsi", "wadmpr"],
-}
 
 
 def normalise_code(value: object) -> str:
@@ -174,23 +89,31 @@ def _looks_like_codes(values: pd.Series) -> bool:
     return bool(hits.mean() >= 0.8)
 
 
-def _detect(frame: pd.DataFrame, mapping: dict[str, str], file: str) -> tuple[str, dict[str, str | None]]:
-    """Pick the schema and return (schema name, canonical field -> column)."""
+def _detect(
+    frame: pd.DataFrame, column_map: dict[str, str], file: str, config: Config
+) -> tuple[str, dict[str, str | None]]:
+    """Pick the schema and return (schema name, canonical field -> column).
+
+    The schemas and aliases are ``[column_aliases.villages]`` of the configuration (``column_aliases.toml``).
+    """
     columns = [c for c in frame.columns if c not in (ROW_COLUMN, frame.geometry.name)]
-    if mapping:
-        fields = {f: find_column(columns, _ALIASES.get(f, []), mapped=mapping.get(f), file=file) for f in _ALIASES}
+    known = config.column_aliases("villages")
+    aliases: dict[str, list[str]] = known["fields"]
+    if column_map:
+        fields = {f: find_column(columns, aliases.get(f, []), mapped=column_map.get(f), file=file) for f in aliases}
         if fields["village_code"] is None and fields["village_name"] is None:
             raise RiskmapInputError("villages_unrecognised", file=file, columns=", ".join(columns[:30]))
-        return "mapping", fields
-    for schema, spec in _SCHEMAS.items():
-        found = {f: find_column(columns, aliases) for f, aliases in spec.items()}
+        return "column map", fields
+    schemas: dict[str, dict[str, list[str]]] = known["schemas"]
+    for schema, spec in schemas.items():
+        found = {f: find_column(columns, names) for f, names in spec.items()}
         if found["village_code"] and found["village_name"]:
             if schema == "GADM":  # CC_4 sometimes carries the official code
                 cc = find_column(columns, ["CC_4"])
                 if cc and _looks_like_codes(frame[cc]):
                     found["village_code"] = cc
             return schema, found
-    fields = {f: find_column(columns, aliases) for f, aliases in _ALIASES.items()}
+    fields = {f: find_column(columns, names) for f, names in aliases.items()}
     if fields["village_code"] is None or not _looks_like_codes(frame[fields["village_code"]]):
         coded = [c for c in columns if frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c])]
         coded = [c for c in coded if _looks_like_codes(frame[c])]
@@ -216,12 +139,12 @@ def read_villages(
         level is picked), GeoJSON, GeoPackage, File Geodatabase (``.gdb``
         folder or zipped), FlatGeobuf or GeoParquet.
     columns
-        Optional column mapping (its ``[villages]`` part is used, including an
+        Optional column map (its ``[villages]`` part is used, including an
         optional ``crs`` for files that declare none).
     layer
         Layer inside a multi-layer GeoPackage or zip.
     config
-        For ``villages.max_area_km2`` (defaults when None).
+        For ``villages.max_area_km2`` and the column aliases (defaults when None).
 
     Returns
     -------
@@ -232,14 +155,14 @@ def read_villages(
         Rows read, used and rejected, and warnings (repaired polygons, merged
         parts).
     """
-    mapping = load_column_map(columns).get("villages", {})
-    crs = mapping.pop("crs", None) if mapping else None
-    raw = read_layer(path, layer=layer or mapping.pop("layer", None), crs=crs)
-    return villages_from_raw(raw, mapping, config=config)
+    column_map = load_column_map(columns).get("villages", {})
+    crs = column_map.pop("crs", None) if column_map else None
+    raw = read_layer(path, layer=layer or column_map.pop("layer", None), crs=crs)
+    return villages_from_raw(raw, column_map, config=config)
 
 
 def villages_from_raw(
-    raw: RawLayer, mapping: dict[str, str] | None = None, *, config: Config | None = None
+    raw: RawLayer, column_map: dict[str, str] | None = None, *, config: Config | None = None
 ) -> tuple[gpd.GeoDataFrame, LayerReport]:
     """Apply the village schema to an already-read layer (see :func:`read_villages`).
 
@@ -248,9 +171,12 @@ def villages_from_raw(
     """
     if not raw.is_vector:
         raise RiskmapInputError("villages_need_polygons", file=raw.name)
+    # counted before any repair: make_valid on a 300,000-vertex zigzag takes minutes
+    max_vertices = (Limits.from_config(config) if config is not None else active_limits()).max_vertices
+    config = config or load_config()
     report = start_report("villages", raw)
     frame = raw.frame
-    schema, fields = _detect(frame, dict(mapping or {}), raw.name)
+    schema, fields = _detect(frame, dict(column_map or {}), raw.name, config)
     report.schema = schema
 
     def text(field: str) -> pd.Series:
@@ -268,7 +194,7 @@ def villages_from_raw(
         geometry=frame.geometry.values,
         crs=4326,
     )
-    if fields.get("village_code") is None:  # name-only mapping: names must be unique keys
+    if fields.get("village_code") is None:  # name-only column map: names must be unique keys
         out["village_code"] = out["village_name"]
     keep = np.ones(len(out), dtype=bool)
 
@@ -277,8 +203,6 @@ def villages_from_raw(
     report.reject_frame(out.loc[missing, ROW_COLUMN], "missing_geometry")
     keep &= ~missing
 
-    # counted before any repair: make_valid on a 300,000-vertex zigzag takes minutes
-    max_vertices = (Limits.from_config(config) if config is not None else active_limits()).max_vertices
     vertices = shapely.get_num_coordinates(np.asarray(geom))
     too_many = keep & (vertices > max_vertices)
     report.reject_frame(
@@ -301,7 +225,7 @@ def villages_from_raw(
 
     out = out.loc[keep].copy()
     out = _repair(out, report)
-    out = _reject_too_large(out, report, float((config or load_config()).data["villages"]["max_area_km2"]))
+    out = _reject_too_large(out, report, float(config.data["villages"]["max_area_km2"]))
     out = _merge_duplicates(out, report)
 
     unnamed = out["village_name"] == ""

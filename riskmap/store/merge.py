@@ -153,7 +153,7 @@ def merge_incidents(
     else:
         base = file_incidents.copy()
     base["origin"] = "file"
-    matched_id = [[] for _ in range(len(base))]
+    matched_id: list[list[str]] = [[] for _ in range(len(base))]
     ids = logged["incident_id"].to_numpy(object)
     for pos, hits in matches.items():
         for h in hits:

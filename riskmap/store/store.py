@@ -212,15 +212,17 @@ class Store:
         engine_url, dialect = _engine_url(str(raw))
         opts = config.data["store"]
         key = (engine_url.render_as_string(hide_password=False), float(opts["busy_timeout_s"]), os.getpid())
-        engine = _ENGINES.get(key)
-        fresh = engine is None
-        if fresh and dialect == "sqlite":
-            Path(engine_url.database).parent.mkdir(parents=True, exist_ok=True)
+        cached = _ENGINES.get(key)
+        fresh = cached is None
+        if cached is not None:
+            engine = cached
+        elif dialect == "sqlite":
+            Path(engine_url.database or ".").parent.mkdir(parents=True, exist_ok=True)
             engine = sa.create_engine(
                 engine_url, connect_args={"timeout": float(opts["busy_timeout_s"])}, poolclass=sa.pool.NullPool
             )
             _sqlite_events(engine, int(float(opts["busy_timeout_s"]) * 1000), _synchronous(opts))
-        elif fresh:
+        else:
             engine = sa.create_engine(engine_url, pool_pre_ping=True, pool_size=2, max_overflow=4)
         shown = engine_url.set(drivername=dialect).render_as_string(hide_password=True)  # as the user writes it
         store = cls(engine, shown, config)
@@ -252,7 +254,7 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def upgrade(self) -> str:
+    def upgrade(self) -> str | None:
         """Migrate to the newest schema (one migrator at a time); returns the revision now current."""
         from alembic import command
         from alembic.config import Config as AlembicConfig
@@ -434,6 +436,7 @@ class Store:
         with self._read() as conn:
             r = conn.execute(sa.select(schema.users).where(schema.users.c.name == name)).mappings().first()
         locked = self.locked_until(name) is not None
+        ok: bool
         try:
             ok = self._hasher.verify(r["password_hash"] if r is not None else self._dummy_hash, password or "")
         except (VerificationError, InvalidHashError):
@@ -447,7 +450,7 @@ class Store:
                     at=_now(), user=name[:128], action="login" if ok else "login_failed", detail=detail
                 )
             )
-        if not ok:
+        if not ok or r is None:  # ok holds only for a user found
             if locked:
                 time.sleep(self._failure_delay)
             return None
@@ -641,23 +644,23 @@ class Store:
                 raise StoreError("store_bad_field_value", field="time", value=text) from None
         for key, low, high in (("lat", -90.0, 90.0), ("lon", -180.0, 180.0)):
             try:
-                value = float(f.get(key))
+                value = float(f.get(key, ""))  # missing: ValueError, None: TypeError
             except (TypeError, ValueError):
                 raise StoreError("store_bad_field_value", field=key, value=str(f.get(key))) from None
             if not (math.isfinite(value) and low <= value <= high):
                 raise StoreError("store_bad_field_value", field=key, value=str(f.get(key)))
             out[key] = value
-        lookup = {}
+        lookup: dict[str, str] = {}
         for type_id, spec in self.config.taxonomy.items():
             for name in (type_id, spec.get("label_id", ""), spec.get("label_en", ""), *spec.get("aliases", [])):
                 if name:
                     lookup.setdefault(_norm(name), type_id)
-        type_id = lookup.get(_norm(str(f.get("type") or "")))
-        if type_id is None:
+        found = lookup.get(_norm(str(f.get("type") or "")))
+        if found is None:
             raise StoreError("store_bad_type", value=str(f.get("type")), known=", ".join(self.config.taxonomy))
-        out["type"] = type_id
+        out["type"] = found
         try:
-            severity = int(f.get("severity"))
+            severity = int(f.get("severity", ""))  # missing: ValueError, None: TypeError
         except (TypeError, ValueError):
             severity = 0
         if severity not in (1, 2, 3) or str(f.get("severity")).strip() not in ("1", "2", "3", "1.0", "2.0", "3.0"):
@@ -855,10 +858,11 @@ def _since(value: dt.date | dt.datetime | str) -> dt.datetime:
             if parsed is None:
                 raise StoreError("store_bad_since", value=value) from None
             ts = pd.Timestamp(parsed)
-        value = ts.to_pydatetime()
-    if not isinstance(value, dt.datetime):
-        value = dt.datetime.combine(value, dt.time())
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+        day: dt.date = ts.to_pydatetime()
+    else:
+        day = value
+    moment = day if isinstance(day, dt.datetime) else dt.datetime.combine(day, dt.time())
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
 
 
 def _role(role: Role | str) -> Role:
@@ -903,6 +907,7 @@ def _sqlite_events(engine: Engine, busy_ms: int, synchronous: str) -> None:
         # Take the write lock, polling every 0.5-3 ms: SQLite's own busy handler sleeps up to 100 ms at a time,
         # which with 20 writers leaves the database idle most of the time.
         raw = conn.connection.driver_connection
+        assert raw is not None  # an open connection has its DBAPI connection
         raw.execute("PRAGMA busy_timeout = 0")
         deadline = time.monotonic() + busy_ms / 1000
         try:
