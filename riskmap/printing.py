@@ -1363,7 +1363,7 @@ def _atlas(result, opts: PrintOptions, flt: ViewFilter, area_name: str, proj: _P
         head = _t("overview", lang) + (f" - {result.config.stage_label(stage, lang)}" if len(opts.stages) > 1 else "")
         title = _t("title", lang, stage=result.config.stage_label(stage, lang), area=area_name)
         sections.append(_Section(_Entry(0, head), 1, functools.partial(_one_map, result, view, opts, title, proj)))
-        for kab, kecs in pairs.groupby("regency", sort=False)["district"]:
+        for kab, kecs in pairs.groupby("regency", sort=False, dropna=False)["district"]:
             kname = kab or _t("regency_unknown", lang)
             kview = make_view(result, stage, dataclasses.replace(flt, regencies=(kab,), districts=tuple(kecs)))
             kecamatan: dict[str, _Entry] = {}
