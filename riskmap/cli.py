@@ -24,10 +24,9 @@ from riskmap._terminal import SafeStream, one_line
 from riskmap.config import CATEGORIES, load_config
 
 if TYPE_CHECKING:  # imported where used: `riskmap --help` does not load geopandas
-    from riskmap.config import Config
+    from riskmap.deploy import DeploymentPlan
     from riskmap.pipeline import Result
     from riskmap.store import Store
-    from riskmap.view import View
 
 _INPUT_HELP = {
     "villages": "village boundaries: Shapefile (.shp or .zip), GeoJSON, GeoPackage, FlatGeobuf, GeoParquet",
@@ -115,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
         dest="n_posts",
         help="also place and draw P posts (maximal covering) with their response radius",
     )
-    pr.add_argument("--radius-km", type=float, default=2.0, help="response radius of the posts, km (default 2)")
+    pr.add_argument("--radius-km", type=float, help="response radius of the posts, km (default: [posts] radius_km, 2)")
     pr.add_argument(
         "--no-accuracy",
         dest="accuracy",
@@ -155,8 +154,12 @@ def build_parser() -> argparse.ArgumentParser:
     dp.add_argument(
         "--set-cover", action="store_true", help="place the fewest posts covering every rawan and sangat rawan TPS"
     )
-    dp.add_argument("--radius-km", type=float, default=2.0, help="response radius of a post, km (default 2)")
-    dp.add_argument("--time-limit", type=float, default=30.0, help="solver time limit per area, seconds (default 30)")
+    dp.add_argument("--radius-km", type=float, help="response radius of a post, km (default: [posts] radius_km, 2)")
+    dp.add_argument(
+        "--time-limit",
+        type=float,
+        help="solver time limit for the whole placement, seconds (default: [posts] time_limit_cli_s, 30)",
+    )
     dp.add_argument("--out", metavar="DIR", required=True, help="output folder")
     bt = sub.add_parser(
         "backtest",
@@ -305,50 +308,110 @@ def _backtest(args: argparse.Namespace) -> int:
 
 
 def _deploy(args: argparse.Namespace) -> int:
-    from riskmap import pipeline
-    from riskmap.deploy import area_totals, staffing_plan
-    from riskmap.export import run_metadata, write_csv, write_geojson, write_json, write_xlsx
+    """``riskmap deploy``: make the stage's :func:`riskmap.deploy.plan` and write it; only formatting here."""
+    from riskmap import deploy, pipeline
+    from riskmap.export import run_metadata, write_json
+    from riskmap.view import area_filter
 
     config = load_config(args.config)
     result = pipeline.run(**_inputs(args), columns=args.columns, config=config, as_of=args.as_of)
-    area = _area_view(result, args)
-    if args.stage in ("campaign", "recap"):
-        return _deploy_area(args, result, config, area)
-    _need_tps(args, result)
-    from riskmap.deploy import propose_reserves
-    from riskmap.posts import candidate_sites, place_posts
+    filters = area_filter(result.villages, args.area)[0] if args.area else None
+    venues = None
+    if args.stage == "recap" and args.venues:
+        from riskmap.io.points import read_points
 
-    tps = result.tps if area is None else area.tps
-    if tps is None or not len(tps):
-        raise RiskmapInputError("area_no_tps", area=args.area)
-    plan, summary = staffing_plan(tps, args.stage, config, police=args.police, linmas=args.linmas)
-    summary["_meta"] = run_metadata(config, result.as_of, args.stage)
-    sites = result.layers.candidate_sites
-    if sites is not None and len(sites):
-        sites = sites.rename(columns={"point_id": "site_id"})[["site_id", "name", "kind", "geometry"]]
-    else:
-        sites = candidate_sites(result.villages, result.layers.posts)
-    surplus = (args.police or 0) - summary["police"]["required"]
-    if args.police is not None and surplus >= 1:
-        reserves = propose_reserves(tps, sites, args.stage, surplus, config)
-        summary["reserves"] = reserves.to_dict("records")
-        team = config.data["staffing"]["reserve_team"]
-        print(i18n.t("cli_reserves", args.lang, n=len(reserves), team=team))
-    chosen = None
-    if args.n_posts is not None or args.set_cover:
-        posts = place_posts(
-            tps,
-            sites,
-            args.stage,
-            radius_m=args.radius_km * 1000,
-            p=None if args.set_cover else args.n_posts,
-            time_limit=args.time_limit,
+        points, report = read_points(
+            args.venues, "venues", area=result.layers.area, columns=args.columns, config=result.config
         )
-        summary["posts"] = posts.summary
-        plan = plan.join(posts.tps[["covered", "post", "distance_m"]])
-        chosen = posts.sites[posts.sites["chosen"]]
-        s = posts.summary
-        optimal = i18n.t("cli_optimal_yes" if s["all_proven_optimal"] else "cli_optimal_no", args.lang)
+        result.report.add(report)
+        venues = points[["name", "kind", "district", "geometry"]]
+    if args.stage in ("voting", "counting"):
+        _need_tps(args, result)
+    placement = None
+    if args.n_posts is not None or args.set_cover:
+        radius_km = args.radius_km if args.radius_km is not None else float(config.data["posts"]["radius_km"])
+        placement = deploy.PlacementRequest(None if args.set_cover else args.n_posts, radius_km * 1000)
+    try:
+        plan = deploy.plan(
+            result,
+            args.stage,
+            filters=filters,
+            available_police=args.police,
+            available_linmas=args.linmas,
+            placement=placement,
+            venues=venues,
+            time_limit_s=args.time_limit,
+            config=config,
+        )
+    except RiskmapInputError as exc:
+        if exc.code == "deploy_filtered_no_tps":
+            raise RiskmapInputError("area_no_tps", area=args.area) from None
+        raise
+    out = Path(args.out)
+    summary = {**plan.summary, "_meta": run_metadata(config, result.as_of, args.stage)}
+    if args.stage == "campaign":
+        written = _write_campaign(args, result, plan, out)
+    elif args.stage == "recap":
+        written = _write_recap(args, plan, out)
+    else:
+        written = _write_staffing(args, plan, summary, out)
+    written.insert(1 if args.stage != "campaign" else 2, write_json(summary, out / "summary.json"))
+    for path in written:
+        print(f"-> {path}")
+    return 0
+
+
+def _write_campaign(args: argparse.Namespace, result: Result, plan: DeploymentPlan, out: Path) -> list[Path]:
+    """Print and write the campaign plan: villages by patrol rank, their incident cells."""
+    from riskmap.export import write_geojson
+
+    priorities, hotspots = plan.priorities, plan.hotspots
+    assert priorities is not None and hotspots is not None  # a campaign plan has both
+    villages = result.villages.merge(priorities[["village_code", "rank", "hotspots"]], on="village_code")
+    written = [
+        write_geojson(villages.sort_values("rank"), out / "deployment.geojson"),
+        write_geojson(hotspots, out / "hotspots.geojson"),
+    ]
+    for r in priorities.head(10).itertuples():
+        line = i18n.t(
+            "cli_patrol",
+            args.lang,
+            rank=f"{r.rank:>3}",
+            village=r.village_name,
+            district=r.district,
+            score=f"{r.risk_campaign:.0f}",
+            cells=r.hotspots,
+        )
+        print(one_line(line))
+    return written
+
+
+def _write_recap(args: argparse.Namespace, plan: DeploymentPlan, out: Path) -> list[Path]:
+    """Print and write the recap plan: the venues, riskiest first."""
+    from riskmap.export import write_geojson
+
+    venues = plan.venues
+    assert venues is not None  # a recap plan has them
+    for r in venues.sort_values("risk_recap", ascending=False, kind="stable").itertuples():
+        level = i18n.t(str(r.level_recap), args.lang)
+        line = i18n.t(
+            "cli_venue", args.lang, name=r.name, score=f"{r.risk_recap:.0f}", level=level, police=r.police_suggested
+        )
+        print(one_line(line))
+    return [write_geojson(venues, out / "deployment.geojson")]
+
+
+def _write_staffing(args: argparse.Namespace, plan: DeploymentPlan, summary: dict, out: Path) -> list[Path]:
+    """Print and write a voting or counting plan: per TPS, per village / kecamatan / kab/kota, posts."""
+    from riskmap.deploy import solver_status
+    from riskmap.export import write_csv, write_geojson, write_xlsx
+
+    reserves, per_district, per_regency = plan.reserves, plan.per_district, plan.per_regency
+    assert reserves is not None and per_district is not None and per_regency is not None  # a staffing plan's
+    if len(reserves):
+        print(i18n.t("cli_reserves", args.lang, n=len(reserves), team=int(reserves["police"].iloc[0])))
+    if plan.placement is not None:
+        s = plan.placement.summary
         print(
             i18n.t(
                 "cli_posts",
@@ -358,18 +421,22 @@ def _deploy(args: argparse.Namespace) -> int:
                 total=s["tps_total"],
                 share=f"{s['risk_covered_share']:.0%}",
                 uncovered=len(s["high_risk_uncovered"]),
-                optimal=optimal,
+                optimal=solver_status(s, args.lang),
             )
         )
-    out = Path(args.out)
-    written = [write_geojson(plan, out / "deployment.geojson"), write_json(summary, out / "summary.json")]
-    for by, name in (("village_code", "per_village.csv"), ("district", "per_kecamatan.csv")):
-        written.append(write_csv(area_totals(plan, by), out / name))  # UTF-8 with BOM, never a formula
+    written = [write_geojson(plan.staffing, out / "deployment.geojson")]
+    for table, name in (
+        (plan.per_village, "per_village.csv"),
+        (per_district, "per_kecamatan.csv"),
+        (per_regency, "per_kabkota.csv"),
+    ):
+        written.append(write_csv(table, out / name))  # UTF-8 with BOM, never a formula
     written.append(out / "per_kecamatan.xlsx")
-    write_xlsx({"per_kecamatan": area_totals(plan, "district")}, written[-1], meta=summary["_meta"], lang=args.lang)
-    if chosen is not None:
-        written.append(write_geojson(chosen, out / "posts.geojson"))
-    pol, lin = summary["police"], summary["linmas"]
+    sheets = {"per_kecamatan": per_district, "per_kabkota": per_regency}
+    write_xlsx(sheets, written[-1], meta=summary["_meta"], lang=args.lang)
+    if plan.placement is not None:
+        written.append(write_geojson(plan.placed_posts, out / "posts.geojson"))
+    pol, lin = plan.summary["police"], plan.summary["linmas"]
     print(
         i18n.t(
             "cli_staffing",
@@ -378,88 +445,10 @@ def _deploy(args: argparse.Namespace) -> int:
             p_asg=pol["assigned"],
             l_req=lin["required"],
             l_asg=lin["assigned"],
-            below=summary["tps_below_pattern"],
+            below=plan.summary["tps_below_pattern"],
         )
     )
-    for path in written:
-        print(f"-> {path}")
-    return 0
-
-
-def _area_view(result: Result, args: argparse.Namespace) -> View | None:
-    """The :class:`riskmap.view.View` of ``--area`` for the deploy stage, or None without ``--area``."""
-    if not args.area:
-        return None
-    from riskmap.view import area_filter, make_view
-
-    flt, _ = area_filter(result.villages, args.area)
-    return make_view(result, args.stage, flt)
-
-
-def _deploy_area(args: argparse.Namespace, result: Result, config: Config, area: View | None = None) -> int:
-    """Campaign patrol priorities, or recap venues (only those of ``area``, a View, when given)."""
-    from riskmap import demo
-    from riskmap.deploy import patrol_priorities, recap_venues
-    from riskmap.export import run_metadata, write_geojson, write_json
-    from riskmap.io.points import read_points
-
-    out = Path(args.out)
-    meta = run_metadata(config, result.as_of, args.stage)
-    if args.stage == "campaign":
-        priorities, hotspots = patrol_priorities(result)
-        if area is not None:
-            codes = set(area.villages["village_code"])
-            priorities = priorities[priorities["village_code"].isin(codes)].assign(rank=lambda d: range(1, len(d) + 1))
-            hotspots = hotspots[hotspots["village_code"].isin(codes)]
-        villages = result.villages.merge(priorities[["village_code", "rank", "hotspots"]], on="village_code")
-        written = [
-            write_geojson(villages.sort_values("rank"), out / "deployment.geojson"),
-            write_geojson(hotspots, out / "hotspots.geojson"),
-        ]
-        summary = {"stage": "campaign", "patrol_priorities": priorities.head(20).to_dict("records"), "_meta": meta}
-        for r in priorities.head(10).itertuples():
-            line = i18n.t(
-                "cli_patrol",
-                args.lang,
-                rank=f"{r.rank:>3}",
-                village=r.village_name,
-                district=r.district,
-                score=f"{r.risk_campaign:.0f}",
-                cells=r.hotspots,
-            )
-            print(one_line(line))
-    else:
-        path = args.venues or (demo.ELECTION_OFFICES if result.layers.demo else None)
-        venues = None
-        if path is not None:
-            points, report = read_points(
-                path, "venues", area=result.layers.area, columns=args.columns, config=result.config
-            )
-            result.report.add(report)
-            venues = points[["name", "kind", "district", "geometry"]]
-        table = recap_venues(result, venues, config)
-        if area is not None:  # the area's PPK offices, and the KPU office when a whole kab/kota is chosen
-            keep = table["district"].astype(str).isin(set(area.villages["district"]))
-            if area.filters.regencies and not area.filters.districts:
-                keep |= table["kind"].astype(str).str.lower() == "kpu"
-            table = table[keep]
-        written = [write_geojson(table, out / "deployment.geojson")]
-        summary = {
-            "stage": "recap",
-            "venues": table.drop(columns="geometry").to_dict("records"),
-            "police_suggested_total": int(table["police_suggested"].sum()),
-            "_meta": meta,
-        }
-        for r in table.sort_values("risk_recap", ascending=False).itertuples():
-            level = i18n.t(str(r.level_recap), args.lang)
-            line = i18n.t(
-                "cli_venue", args.lang, name=r.name, score=f"{r.risk_recap:.0f}", level=level, police=r.police_suggested
-            )
-            print(one_line(line))
-    written.append(write_json(summary, out / "summary.json"))
-    for p in written:
-        print(f"-> {p}")
-    return 0
+    return written
 
 
 def _print(args: argparse.Namespace) -> int:
@@ -471,20 +460,19 @@ def _print(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     result = pipeline.run(**_inputs(args), columns=args.columns, config=config, as_of=args.as_of)
     stages = config.stages if args.stage == "all" else [args.stage]
-    chosen = None
-    if args.n_posts:
-        from riskmap.posts import candidate_sites, place_posts
+    deployment = None
+    if args.n_posts:  # the deployment plan (first voting or counting stage printed) with its placed posts
+        from riskmap import deploy
+        from riskmap.printing import _area_filter
 
         _need_tps(args, result)
-
-        placed = place_posts(
-            result.tps,
-            candidate_sites(result.villages, result.layers.posts),
-            stages[0],
-            radius_m=args.radius_km * 1000,
-            p=args.n_posts,
+        radius_km = args.radius_km if args.radius_km is not None else float(config.data["posts"]["radius_km"])
+        deployment = deploy.plan(
+            result,
+            next((s for s in stages if s in ("voting", "counting")), "voting"),
+            filters=_area_filter(result, args.area)[0] if args.area else None,
+            placement=deploy.PlacementRequest(args.n_posts, radius_km * 1000),
         )
-        chosen = placed.sites[placed.sites["chosen"]]
     opts = PrintOptions(
         accuracy=_print_accuracy(args, result, stages),
         stages=stages,
@@ -496,8 +484,7 @@ def _print(args: argparse.Namespace) -> int:
         atlas=args.atlas,
         area=args.area,
         dpi=args.dpi,
-        chosen_posts=chosen,
-        post_radius_m=args.radius_km * 1000 if chosen is not None else 0.0,
+        deployment=deployment,
     )
     for path in print_maps(result, args.out, opts):
         print(f"-> {path}")

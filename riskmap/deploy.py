@@ -1,4 +1,8 @@
-"""Turning categories into people: staffing patterns, guard groups, shortages.
+"""Turning categories into people: the deployment plan of a stage.
+
+:func:`plan` is the one core function every face calls (CLI ``riskmap deploy``, the app's deployment
+view, the printed deployment PDF and atlas); the faces only format its :class:`DeploymentPlan`
+(:func:`summary_table`, :func:`venue_table`, :func:`priority_table`, ...).
 
 A pattern "A-B-C" means A police guard B TPS, helped by C Linmas (DOMAIN.md
 section 4). :func:`pattern_totals` does Polri's planning arithmetic per
@@ -10,17 +14,24 @@ that are within ``walking_distance_m`` of each other.
 
 from __future__ import annotations
 
+import hashlib
 import math
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from scipy.spatial import cKDTree
 
 from riskmap._errors import RiskmapInputError
 from riskmap.config import CATEGORIES, Config
+
+if TYPE_CHECKING:
+    from riskmap.pipeline import Result
+    from riskmap.posts import Placement
+    from riskmap.view import ViewFilter
 
 PLACED_INTERIOR = "kecamatan_interior_point"
 """``placed`` of a recap venue put at the interior point of its kecamatan's villages (no venue file)."""
@@ -276,9 +287,8 @@ def staffing_plan(
     """
     groups = guard_groups(tps, stage, config)
     risk = tps[f"risk_{stage}"]
-    plan = tps[
-        ["tps_id", "village_code", "village_name", "district", f"risk_{stage}", f"level_{stage}", "geometry"]
-    ].copy()
+    keep = ["tps_id", "village_code", "village_name", "district", "regency", f"risk_{stage}", f"level_{stage}"]
+    plan = tps[[c for c in keep if c in tps] + ["geometry"]].copy()
     plan["category"] = groups["category"]
     plan["group"] = groups["group"]
     plan["group_size"] = groups["group_size"]
@@ -343,8 +353,11 @@ def staffing_plan(
 
 
 def area_totals(plan: gpd.GeoDataFrame, by: str) -> pd.DataFrame:
-    """Personnel per village (``village_code``) or kecamatan (``district``): sums of whole persons per TPS."""
-    keys = ["village_code", "village_name", "district"] if by == "village_code" else ["district"]
+    """Personnel per village (``village_code``), kecamatan (``district``) or kab/kota (``regency``).
+
+    Sums of the whole persons per TPS of a staffing plan, sorted by the area.
+    """
+    keys = {"village_code": ["village_code", "village_name", "district"], "district": ["district"]}.get(by, [by])
     return (
         plan.groupby(keys, sort=True)
         .agg(
@@ -360,11 +373,11 @@ def area_totals(plan: gpd.GeoDataFrame, by: str) -> pd.DataFrame:
 
 
 def patrol_priorities(
-    result, *, top: int | None = None, cell_m: float | None = None
+    result: Result, *, top: int | None = None, cell_m: float | None = None
 ) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
     """Campaign stage: villages ranked for patrols, and the hot spots behind them.
 
-    Hot spots are ``cell_m`` grid cells (metres; ``[deploy] patrol_cell_m`` when None) holding the
+    Hot spots are ``cell_m`` grid cells (metres; default ``[deploy] patrol_cell_m``) holding the
     campaign-weighted incidents of each village (exact and near precision), heaviest first.
 
     Returns
@@ -376,13 +389,16 @@ def patrol_priorities(
         Points (cell centres, EPSG:4326): ``village_code``, ``weight``,
         ``incidents``, ``types`` (the main incident types).
     """
+    if cell_m is None:
+        cell_m = float(result.config.data["deploy"]["patrol_cell_m"])
     v = result.villages.sort_values("risk_campaign", ascending=False, kind="stable")
     inc = result.layers.incidents
     hot = gpd.GeoDataFrame(
         {"village_code": [], "weight": [], "incidents": [], "types": []}, geometry=gpd.GeoSeries([], crs=4326), crs=4326
     )
-    if inc is not None and len(inc):
-        w = result.model.incident_weights_["campaign"].reindex(inc.index).fillna(0.0)
+    weights = result.model.incident_weights_
+    if inc is not None and len(inc) and weights is not None:
+        w = weights["campaign"].reindex(inc.index).fillna(0.0)
         pts = inc[(w > 0).to_numpy() & (inc["village_code"] != "").to_numpy()]
         wts = w[pts.index]
         if len(pts):
@@ -430,7 +446,7 @@ def patrol_priorities(
     return (pri.head(top) if top else pri), hot
 
 
-def recap_venues(result, venues: gpd.GeoDataFrame | None, config: Config) -> gpd.GeoDataFrame:
+def recap_venues(result: Result, venues: gpd.GeoDataFrame | None, config: Config) -> gpd.GeoDataFrame:
     """Recap stage: risk and suggested police at each recapitulation venue.
 
     A PPK venue counts the votes of its kecamatan's TPS; the KPU kab/kota office
@@ -480,9 +496,9 @@ def recap_venues(result, venues: gpd.GeoDataFrame | None, config: Config) -> gpd
         w = voters[mask]
         tps_risk.append(float(np.average(tps.loc[mask, "risk_recap"], weights=w)) if mask.any() and w.sum() else 0.0)
     nearby: np.ndarray = np.zeros(len(venues))
-    inc = result.layers.incidents
-    if inc is not None and len(inc):
-        weights = result.model.incident_weights_["recap"].reindex(inc.index).fillna(0.0).to_numpy()
+    inc, stage_weights = result.layers.incidents, result.model.incident_weights_
+    if inc is not None and len(inc) and stage_weights is not None:
+        weights = stage_weights["recap"].reindex(inc.index).fillna(0.0).to_numpy()
         exact = (inc["precision"] != "region").to_numpy()
         pairs = points_within(venues, inc[exact].reset_index(drop=True), float(sc["joins"]["tps_radius_m"]))
         nearby = np.bincount(
@@ -514,9 +530,9 @@ def propose_reserves(
     """Place surplus police as reserve teams where they reach the most risk.
 
     Teams of ``staffing.reserve_team`` police go one by one to the candidate
-    site with the most stage risk among TPS within ``staffing.reserve_radius_m``;
-    the TPS a team reaches count half for the next team, so reserves spread over
-    the hot areas instead of piling on one.
+    site with the most stage risk among TPS within ``staffing.reserve_radius_m``
+    (great-circle metres); the TPS a team reaches count ``staffing.reserve_reached_weight``
+    for the next team, so reserves spread over the hot areas instead of piling on one.
 
     Returns
     -------
@@ -524,39 +540,368 @@ def propose_reserves(
         One row per team: ``site_id``, ``name``, ``police``, ``tps_reached``,
         ``risk_reached`` (sum of stage scores of the TPS within reach).
     """
-    from riskmap.joins import haversine_m
+    from riskmap.joins import points_within
 
     cfg = config.data["staffing"]
-    team = int(cfg.get("reserve_team", 2))
-    radius = float(cfg.get("reserve_radius_m", 2000.0))
+    team = int(cfg["reserve_team"])
+    radius = float(cfg["reserve_radius_m"])
+    factor = float(cfg["reserve_reached_weight"])
     teams = int(surplus_police // team) if surplus_police > 0 else 0
     if teams == 0 or not len(sites) or not len(tps):
         return pd.DataFrame(columns=["site_id", "name", "police", "tps_reached", "risk_reached"])
-    d = haversine_m(
-        tps.geometry.x.to_numpy()[:, None],
-        tps.geometry.y.to_numpy()[:, None],
-        sites.geometry.x.to_numpy()[None, :],
-        sites.geometry.y.to_numpy()[None, :],
+    pairs = points_within(tps.reset_index(drop=True), sites.reset_index(drop=True), radius)
+    reach = sparse.csc_matrix(
+        (np.ones(len(pairs)), (pairs["target"].to_numpy(), pairs["incident"].to_numpy())), shape=(len(tps), len(sites))
     )
-    reach = d <= radius
-    weight = tps[f"risk_{stage}"].to_numpy(dtype=float).copy()
+    risk = tps[f"risk_{stage}"].to_numpy(dtype=float)
+    weight = risk.copy()
     rows = []
     for _ in range(teams):
-        gain = weight @ reach
+        gain = reach.T @ weight
         j = int(np.argmax(gain))
         if gain[j] <= 0:
             break
+        hit = reach.indices[reach.indptr[j] : reach.indptr[j + 1]]
         rows.append(
             {
                 "site_id": sites["site_id"].iloc[j],
                 "name": sites["name"].iloc[j],
                 "police": team,
-                "tps_reached": int(reach[:, j].sum()),
-                "risk_reached": round(float(tps[f"risk_{stage}"].to_numpy()[reach[:, j]].sum()), 2),
+                "tps_reached": len(hit),
+                "risk_reached": round(float(risk[hit].sum()), 2),
             }
         )
-        weight[reach[:, j]] *= 0.5
+        weight[hit] *= factor
     return pd.DataFrame(rows)
+
+
+# -- the deployment plan: one core function for every face ---------------------------------------------------
+
+PLAN_STAGES = ("campaign", "voting", "counting", "recap")
+"""Stages with a deployment plan: patrol priorities (campaign), guard groups and posts (voting, counting),
+recap venues (recap)."""
+
+
+@dataclass(frozen=True)
+class PlacementRequest:
+    """Posts the user asks to place.
+
+    Attributes
+    ----------
+    count
+        P posts by maximal covering (most risk-weighted TPS within reach); None: set covering, the fewest
+        posts reaching every rawan and sangat rawan TPS.
+    radius_m
+        Response radius of a post, great-circle metres.
+    """
+
+    count: int | None
+    radius_m: float
+
+
+@dataclass
+class DeploymentPlan:
+    """The deployment plan of one stage, the same for every face (:func:`plan`).
+
+    Attributes
+    ----------
+    stage
+        Stage id.
+    key
+        Digest of everything the plan depends on (:func:`plan_key`): the data's content, stage, filters,
+        people available, posts asked, venues, time limit and configuration. Caches key on it.
+    filters
+        The display filters the plan is made for (its TPS, villages and venues are those of the filtered
+        view).
+    summary
+        What ``riskmap deploy`` writes to ``summary.json``: the staffing totals per category, police and
+        Linmas required / assigned / available, TPS below pattern, ``reserves`` and ``posts`` (the
+        placement's summary) for voting and counting; ``patrol_priorities`` for the campaign; ``venues``
+        for the recap.
+    staffing
+        Voting and counting: one row per TPS (EPSG:4326 points) with the guard group and whole persons
+        (:func:`staffing_plan`), plus ``covered`` / ``post`` / ``distance_m`` when posts were placed.
+    per_village, per_district, per_regency
+        Personnel totals per village, kecamatan and kab/kota (:func:`area_totals`).
+    reserves
+        Reserve teams of the police beyond the patterns (:func:`propose_reserves`); empty without surplus.
+    candidate_sites
+        Where posts could go: the user's candidate-site file, else police posts plus village points.
+    placement
+        The solver's placement (placed posts, coverage, solver report), None when no posts were asked.
+    priorities, hotspots
+        Campaign: villages ranked for patrols and their incident cells (:func:`patrol_priorities`).
+    venues
+        Recap: the recap venues with risk and suggested police (:func:`recap_venues`).
+    """
+
+    stage: str
+    key: str
+    filters: ViewFilter
+    summary: dict[str, Any] = field(default_factory=dict)
+    staffing: gpd.GeoDataFrame | None = None
+    per_village: pd.DataFrame | None = None
+    per_district: pd.DataFrame | None = None
+    per_regency: pd.DataFrame | None = None
+    reserves: pd.DataFrame | None = None
+    candidate_sites: gpd.GeoDataFrame | None = None
+    placement: Placement | None = None
+    radius_m: float = 0.0
+    priorities: pd.DataFrame | None = None
+    hotspots: gpd.GeoDataFrame | None = None
+    venues: gpd.GeoDataFrame | None = None
+
+    @property
+    def placed_posts(self) -> gpd.GeoDataFrame | None:
+        """The posts the solver placed (candidate sites with ``tps_covered``), None without a placement."""
+        return None if self.placement is None else self.placement.placed_posts
+
+
+def _hash_frame(h: Any, frame: pd.DataFrame) -> None:
+    h.update(",".join(map(str, frame.columns)).encode("utf-8"))
+    h.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+
+
+def _points_frame(points: gpd.GeoDataFrame | None, cols: list[str]) -> pd.DataFrame:
+    if points is None or not len(points):
+        return pd.DataFrame({"none": []})
+    frame = pd.DataFrame({c: points[c].astype(str).to_numpy() for c in cols if c in points})
+    frame["x"] = np.round(points.geometry.x.to_numpy(), 7)
+    frame["y"] = np.round(points.geometry.y.to_numpy(), 7)
+    return frame
+
+
+def data_key(result: Result, stage: str) -> str:
+    """SHA-256 (16 hex digits) of the data a stage's plan is made of.
+
+    TPS ids, coordinates (EPSG:4326, 1e-7°), village, kecamatan, voters, special-location flag, score
+    and category of ``stage``; villages' codes, kecamatan, kab/kota, bounds, score and category; police
+    posts and candidate sites (ids, names, coordinates); for the campaign and the recap the incidents
+    (coordinates, type, date, precision). Two uploads with as many TPS but other positions or levels
+    give other keys.
+    """
+    h = hashlib.sha256(stage.encode("utf-8"))
+    v = result.villages
+    vf = pd.DataFrame({c: v[c].astype(str).to_numpy() for c in ("village_code", "district", "regency") if c in v})
+    vf[f"risk_{stage}"] = v[f"risk_{stage}"].to_numpy(dtype=float)
+    vf[f"level_{stage}"] = v[f"level_{stage}"].astype(str).to_numpy()
+    bounds = v.geometry.bounds.to_numpy()
+    for i, name in enumerate(("x0", "y0", "x1", "y1")):
+        vf[name] = np.round(bounds[:, i], 7)
+    _hash_frame(h, vf)
+    t = result.tps
+    if t is not None:
+        cols = ["tps_id", "village_code", "district", "voters", "ind_lokasi_khusus", f"level_{stage}"]
+        tf = _points_frame(t, cols)
+        tf[f"risk_{stage}"] = t[f"risk_{stage}"].to_numpy(dtype=float)
+        _hash_frame(h, tf)
+    _hash_frame(h, _points_frame(result.layers.posts, ["point_id", "name"]))
+    _hash_frame(h, _points_frame(result.layers.candidate_sites, ["point_id", "name", "kind"]))
+    if stage in ("campaign", "recap"):
+        _hash_frame(h, _points_frame(result.layers.incidents, ["date", "type", "precision", "village_code"]))
+    return h.hexdigest()[:16]
+
+
+def plan_key(
+    result: Result,
+    stage: str,
+    *,
+    filters: ViewFilter | None = None,
+    available_police: float | None = None,
+    available_linmas: float | None = None,
+    placement: PlacementRequest | None = None,
+    venues: gpd.GeoDataFrame | None = None,
+    time_limit_s: float | None = None,
+    config: Config | None = None,
+) -> str:
+    """The :attr:`DeploymentPlan.key` :func:`plan` gives for these arguments, without making the plan.
+
+    Digest of :func:`data_key`, the stage, the filters (kab/kota, kecamatan, category), the people
+    available, the posts asked, the venue file's points (None: :func:`default_venues`), the solver time
+    limit (None: ``[posts] time_limit_cli_s``) and the configuration's digest.
+    """
+    from riskmap.view import ViewFilter
+
+    config = config or result.config
+    if time_limit_s is None:
+        time_limit_s = float(config.data["posts"]["time_limit_cli_s"])
+    if stage == "recap" and venues is None:
+        venues = default_venues(result)
+    h = hashlib.sha256(data_key(result, stage).encode("utf-8"))
+    f = filters or ViewFilter()
+    used = (f.regencies, f.districts, f.levels)  # incident types and dates change no plan
+    asked = (stage, used, available_police, available_linmas, placement, float(time_limit_s))
+    h.update(repr(asked).encode("utf-8"))
+    h.update(config.digest().encode("utf-8"))
+    _hash_frame(h, _points_frame(venues, ["name", "kind", "district"]))
+    return h.hexdigest()[:16]
+
+
+def default_venues(result: Result, *, demo: bool | None = None) -> gpd.GeoDataFrame | None:
+    """The recap venues used without a venue file.
+
+    The demo's election offices for the demo data (``demo``; None: ``result.layers.demo``), else None (then
+    one PPK venue per kecamatan at its interior point).
+    """
+    if not (result.layers.demo if demo is None else demo):
+        return None
+    from riskmap import demo as demo_files
+    from riskmap.io.points import read_points
+
+    points, _ = read_points(demo_files.ELECTION_OFFICES, "venues", area=result.layers.area, config=result.config)
+    return points[["name", "kind", "district", "geometry"]]
+
+
+def _sites(result: Result) -> gpd.GeoDataFrame:
+    from riskmap.posts import candidate_sites
+
+    given = result.layers.candidate_sites
+    if given is not None and len(given):
+        return given.rename(columns={"point_id": "site_id"})[["site_id", "name", "kind", "geometry"]]
+    return candidate_sites(result.villages, result.layers.posts)
+
+
+def plan(
+    result: Result,
+    stage: str,
+    *,
+    filters: ViewFilter | None = None,
+    available_police: float | None = None,
+    available_linmas: float | None = None,
+    placement: PlacementRequest | None = None,
+    venues: gpd.GeoDataFrame | None = None,
+    time_limit_s: float | None = None,
+    config: Config | None = None,
+) -> DeploymentPlan:
+    """The deployment plan of ``stage``, for the TPS, villages and venues the ``filters`` keep.
+
+    Parameters
+    ----------
+    result
+        A scored :class:`riskmap.pipeline.Result`.
+    stage
+        ``campaign`` (patrol priorities), ``voting`` / ``counting`` (guard groups, people per TPS, reserves,
+        posts) or ``recap`` (recap venues).
+    filters
+        Display filters (kab/kota, kecamatan, category): staffing, reserves and posts all use the same
+        filtered TPS; None = all.
+    available_police, available_linmas
+        People available (whole persons, rounded down); None = as many as the patterns need. Police beyond
+        what the patterns need become reserve teams at the candidate sites.
+    placement
+        Posts to place among the candidate sites (the user's candidate-site file, else police posts and
+        village interior points); None = no posts.
+    venues
+        Recap venues (``name``, ``kind``, ``district``, points); None = :func:`default_venues`.
+    time_limit_s
+        Solver time limit for the whole placement, seconds; None = ``[posts] time_limit_cli_s``.
+    config
+        Configuration; None = the result's.
+
+    Raises
+    ------
+    RiskmapInputError
+        ``deploy_needs_tps`` when voting or counting has no TPS layer, ``deploy_filtered_no_tps`` when the
+        filters leave none.
+    """
+    from riskmap.view import ViewFilter, make_view
+
+    config = config or result.config
+    filters = filters or ViewFilter()
+    if stage not in PLAN_STAGES:
+        raise RiskmapInputError("unknown_stage", stage=stage, stages=", ".join(PLAN_STAGES))
+    if stage == "recap" and venues is None:
+        venues = default_venues(result)
+    limit = float(time_limit_s if time_limit_s is not None else config.data["posts"]["time_limit_cli_s"])
+    key = plan_key(
+        result,
+        stage,
+        filters=filters,
+        available_police=available_police,
+        available_linmas=available_linmas,
+        placement=placement,
+        venues=venues,
+        time_limit_s=limit,
+        config=config,
+    )
+    view = make_view(result, stage, filters)
+    out = DeploymentPlan(stage=stage, key=key, filters=filters)
+    filtered = bool(filters.regencies or filters.districts or filters.levels)
+    if stage == "campaign":
+        priorities, hotspots = patrol_priorities(result, cell_m=float(config.data["deploy"]["patrol_cell_m"]))
+        if filtered:
+            codes = set(view.villages["village_code"])
+            priorities = priorities[priorities["village_code"].isin(codes)].assign(rank=lambda d: range(1, len(d) + 1))
+            hotspots = hotspots[hotspots["village_code"].isin(codes)]
+        out.priorities, out.hotspots = priorities.reset_index(drop=True), hotspots
+        out.summary = {"stage": stage, "patrol_priorities": priorities.head(20).to_dict("records")}
+        return out
+    if stage == "recap":
+        table = recap_venues(result, venues, config)
+        if filtered:  # the area's PPK offices, and the KPU office when a whole kab/kota is chosen
+            keep = table["district"].astype(str).isin(set(view.villages["district"]))
+            if filters.regencies and not filters.districts:
+                keep = keep | (table["kind"].astype(str).str.lower() == "kpu").to_numpy()
+            table = table[keep]
+        out.venues = table
+        out.summary = {
+            "stage": stage,
+            "venues": table.drop(columns="geometry").to_dict("records"),
+            "police_suggested_total": int(table["police_suggested"].sum()),
+        }
+        return out
+    tps = view.tps
+    if result.tps is None or not len(result.tps):
+        raise RiskmapInputError("deploy_needs_tps")
+    if tps is None or not len(tps):
+        raise RiskmapInputError("deploy_filtered_no_tps")
+    regency = result.villages.drop_duplicates("village_code").set_index("village_code")["regency"]
+    tps = tps.assign(regency=tps["village_code"].map(regency).fillna("").astype(str).to_numpy())
+    staff, summary = staffing_plan(tps, stage, config, police=available_police, linmas=available_linmas)
+    sites = _sites(result)
+    out.candidate_sites = sites
+    surplus = (available_police or 0) - summary["police"]["required"]
+    reserves = pd.DataFrame(columns=["site_id", "name", "police", "tps_reached", "risk_reached"])
+    if available_police is not None and surplus >= 1:
+        reserves = propose_reserves(tps, sites, stage, surplus, config)
+    out.reserves = reserves
+    summary["reserves"] = reserves.to_dict("records")
+    if placement is not None:
+        from riskmap.posts import place_posts
+
+        placed = place_posts(
+            tps,
+            sites,
+            stage,
+            radius_m=float(placement.radius_m),
+            p=placement.count,
+            time_limit_s=limit,
+            max_pairs=int(config.data["posts"]["max_pairs"]),
+        )
+        placed.tps.index = tps.index
+        staff = staff.join(placed.tps[["covered", "post", "distance_m"]])
+        out.placement, out.radius_m = placed, float(placement.radius_m)
+        summary["posts"] = placed.summary
+    out.staffing = staff
+    out.summary = summary
+    out.per_village = area_totals(staff, "village_code")
+    out.per_district = area_totals(staff, "district")
+    out.per_regency = area_totals(staff, "regency")
+    return out
+
+
+def solver_status(summary: dict[str, Any], lang: str = "id") -> str:
+    """Whether the placement of a plan's ``summary["posts"]`` is proven optimal, in ``lang``.
+
+    Proven optimal; or stopped at the time limit (seconds) with the largest gap to the LP bound.
+    """
+    from riskmap import i18n
+
+    if summary.get("time_limit_reached"):
+        return i18n.t(
+            "deploy_solver_time_limit", lang, limit=f"{summary['time_limit_s']:g}", gap=f"{summary['gap']:.1%}"
+        )
+    return i18n.t("deploy_solver_optimal", lang)
 
 
 # -- tables to show (every face formats the plan the same way; texts from riskmap.i18n) ------------------------
@@ -625,8 +970,11 @@ def venue_table(table: gpd.GeoDataFrame, lang: str = "id") -> pd.DataFrame:
     return shown.iloc[order].reset_index(drop=True)
 
 
-def priority_table(priorities: pd.DataFrame, lang: str = "id") -> pd.DataFrame:
-    """Campaign patrol priorities of :func:`patrol_priorities` as a table to show, named in ``lang``."""
+def priority_table(priorities: pd.DataFrame, lang: str = "id", *, cell_m: float) -> pd.DataFrame:
+    """Campaign patrol priorities of :func:`patrol_priorities` as a table to show, named in ``lang``.
+
+    ``cell_m`` is the side (metres) of the incident cells counted (``[deploy] patrol_cell_m``).
+    """
     from riskmap import i18n
 
     return pd.DataFrame(
@@ -637,6 +985,56 @@ def priority_table(priorities: pd.DataFrame, lang: str = "id") -> pd.DataFrame:
             i18n.t("col.district", lang): priorities["district"].to_numpy(),
             i18n.t("col.score", lang): priorities["risk_campaign"].to_numpy(),
             i18n.t("col.category", lang): priorities["level_campaign"].map(lambda c: _label(c, lang)).to_numpy(),
-            i18n.t("col.incident_cells", lang): priorities["hotspots"].astype(int).to_numpy(),
+            i18n.t("col.incident_cells", lang, cell=f"{cell_m:g}"): priorities["hotspots"].astype(int).to_numpy(),
+        }
+    )
+
+
+def reserve_table(reserves: pd.DataFrame, lang: str = "id") -> pd.DataFrame:
+    """Reserve teams of :func:`propose_reserves` as a table to show, named in ``lang``."""
+    from riskmap import i18n
+
+    return pd.DataFrame(
+        {
+            i18n.t("col.site", lang): reserves["name"].astype(str).to_numpy(),
+            i18n.t("col.police", lang): reserves["police"].astype(int).to_numpy(),
+            i18n.t("col.tps_reached", lang): reserves["tps_reached"].astype(int).to_numpy(),
+            i18n.t("col.risk_reached", lang): reserves["risk_reached"].to_numpy(dtype=float),
+        }
+    )
+
+
+def placed_post_table(posts: gpd.GeoDataFrame, lang: str = "id") -> pd.DataFrame:
+    """Placed posts (:attr:`DeploymentPlan.placed_posts`) as a table to show, most TPS covered first."""
+    from riskmap import i18n
+
+    def kind(k: str) -> str:
+        key = f"site_kind_{k}"
+        return i18n.t(key, lang) if key in i18n.MESSAGES else k
+
+    shown = pd.DataFrame(
+        {
+            i18n.t("col.site", lang): posts["name"].astype(str).to_numpy(),
+            i18n.t("col.site_kind", lang): posts["kind"].astype(str).map(kind).to_numpy(),
+            i18n.t("col.tps_covered", lang): posts["tps_covered"].astype(int).to_numpy(),
+        }
+    )
+    order = np.argsort(-posts["tps_covered"].to_numpy(dtype=float), kind="stable")
+    return shown.iloc[order].reset_index(drop=True)
+
+
+def area_table(totals: pd.DataFrame, lang: str = "id") -> pd.DataFrame:
+    """Personnel per kecamatan or kab/kota (:func:`area_totals`) as a table to show, named in ``lang``."""
+    from riskmap import i18n
+
+    by = "regency" if "regency" in totals and "district" not in totals else "district"
+    return pd.DataFrame(
+        {
+            i18n.t("col.regency" if by == "regency" else "col.district", lang): totals[by].astype(str).to_numpy(),
+            i18n.t("col.tps", lang): totals["tps"].astype(int).to_numpy(),
+            i18n.t("col.police_required", lang): totals["police_required"].to_numpy(),
+            i18n.t("col.police_assigned", lang): totals["police"].to_numpy(),
+            i18n.t("col.linmas_required", lang): totals["linmas_required"].to_numpy(),
+            i18n.t("col.linmas_assigned", lang): totals["linmas"].to_numpy(),
         }
     )

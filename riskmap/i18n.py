@@ -670,6 +670,35 @@ MESSAGES: dict[str, dict[str, str]] = {
         "id": "insiden berpresisi wilayah tidak berada di kecamatan mana pun; dibagi ke seluruh wilayah kajian.",
         "en": "region-precision incident lies in no kecamatan; spread over the whole study area.",
     },
+    # -- issue 12 deploy --
+    "deploy_filtered_no_tps": {
+        "id": "saringan tampilan ini tidak menyisakan TPS untuk direncanakan.",
+        "en": "the view's filters leave no TPS to plan for.",
+    },
+    "deploy_filtered_no_tps_fix": {
+        "id": "Ubah saringan kabupaten/kota, kecamatan atau kategori.",
+        "en": "Change the kab/kota, kecamatan or category filter.",
+    },
+    "deploy_solver_optimal": {"id": "terbukti optimal", "en": "proven optimal"},
+    "deploy_solver_time_limit": {
+        "id": "berhenti di batas waktu {limit} detik: solusi terbaik yang ditemukan, paling jauh {gap} dari batas "
+        "atas (belum terbukti optimal)",
+        "en": "stopped at the time limit of {limit} s: the best solution found, at most {gap} from the upper bound "
+        "(not proven optimal)",
+    },
+    "col.site": {"id": "lokasi", "en": "site"},
+    "col.site_kind": {"id": "jenis lokasi", "en": "kind of site"},
+    "col.tps_covered": {"id": "TPS terjangkau", "en": "TPS covered"},
+    "col.police": {"id": "polisi", "en": "police"},
+    "col.tps_reached": {"id": "TPS dalam jangkauan", "en": "TPS within reach"},
+    "col.risk_reached": {"id": "jumlah skor TPS dalam jangkauan", "en": "sum of the scores within reach"},
+    "col.regency": {"id": "kabupaten/kota", "en": "regency/city (kab/kota)"},
+    "col.police_required": {"id": "polisi dibutuhkan", "en": "police required"},
+    "col.police_assigned": {"id": "polisi ditugaskan", "en": "police assigned"},
+    "col.linmas_required": {"id": "Linmas dibutuhkan", "en": "Linmas required"},
+    "col.linmas_assigned": {"id": "Linmas ditugaskan", "en": "Linmas assigned"},
+    "site_kind_post": {"id": "pos polisi", "en": "police post"},
+    "site_kind_village": {"id": "titik tengah kelurahan/desa", "en": "village interior point"},
     # -- issue 12 app --
     "whatif_mark": {"id": "SIMULASI: bobot/ambang diubah", "en": "SIMULATION: weights/thresholds changed"},
     "precision_exact": {"id": "tepat", "en": "exact"},
@@ -703,11 +732,6 @@ _APP: dict[str, dict[str, str]] = {
     "dep_summary": {"id": "Ringkasan per kategori", "en": "Summary per category"},
     "dep_below": {"id": "TPS di bawah pola", "en": "TPS below pattern"},
     "dep_posts": {"id": "Pos", "en": "Posts"},
-    "dep_optimal": {"id": "terbukti optimal", "en": "proven optimal"},
-    "dep_not_optimal": {
-        "id": "berhenti di batas waktu (belum terbukti optimal)",
-        "en": "stopped at the time limit (not proven optimal)",
-    },
     "dep_download_plan": {"id": "Rencana (GeoJSON)", "en": "Plan (GeoJSON)"},
     "dep_download_kec": {"id": "Per kecamatan (CSV)", "en": "Per kecamatan (CSV)"},
     "dep_download_summary": {"id": "Ringkasan (JSON)", "en": "Summary (JSON)"},
@@ -806,6 +830,35 @@ _APP: dict[str, dict[str, str]] = {
     "col_description": {"id": "keterangan", "en": "description"},
     "col_distance_m": {"id": "jarak (m)", "en": "distance (m)"},
     "col_weight": {"id": "bobot tahap", "en": "stage weight"},
+    # -- issue 12 deploy --
+    "dep_totals": {
+        "id": "**Polisi** (ditugaskan / dibutuhkan): {p_asg} / {p_req} · **Linmas**: {l_asg} / {l_req} · "
+        "TPS di bawah pola: {below}",
+        "en": "**Police** (assigned / required): {p_asg} / {p_req} · **Linmas**: {l_asg} / {l_req} · "
+        "TPS below pattern: {below}",
+    },
+    "dep_posts_line": {
+        "id": "Pos ditempatkan: {placed} · TPS terjangkau {covered}/{total} ({share} dari risiko) · TPS rawan tak "
+        "terjangkau: {uncovered} · {status}",
+        "en": "Posts placed: {placed} · TPS covered {covered}/{total} ({share} of the risk) · high-risk TPS not "
+        "covered: {uncovered} · {status}",
+    },
+    "dep_sites_file": {
+        "id": "Lokasi calon pos: {n} dari file lokasi calon.",
+        "en": "Candidate post sites: {n} from the candidate-site file.",
+    },
+    "dep_sites_default": {
+        "id": "Lokasi calon pos: {n} (pos polisi dan titik tengah kelurahan/desa).",
+        "en": "Candidate post sites: {n} (police posts and village interior points).",
+    },
+    "dep_filtered": {
+        "id": "Rencana untuk TPS pada tampilan tersaring: {n} TPS.",
+        "en": "Plan for the TPS of the filtered view: {n} TPS.",
+    },
+    "dep_reserves": {"id": "Regu cadangan ({n} regu)", "en": "Reserve teams ({n} teams)"},
+    "dep_placed": {"id": "Pos yang ditempatkan", "en": "Placed posts"},
+    "dep_per_regency": {"id": "Personel per kabupaten/kota", "en": "Personnel per kab/kota"},
+    "dep_per_district": {"id": "Personel per kecamatan", "en": "Personnel per kecamatan"},
     # -- issue 12 app --
     "as_of_pick": {"id": "Tanggal acuan", "en": "As of"},
     "as_of_help": {
@@ -829,6 +882,10 @@ _APP: dict[str, dict[str, str]] = {
     "report_warnings_title": {
         "id": "Daftar peringatan: baris yang dipakai dengan catatan",
         "en": "Warnings list: rows used with a warning",
+    },
+    "later_rows": {
+        "id": "insiden sesudah tanggal acuan tidak dipakai untuk skor (daftarnya di laporan pemuatan)",
+        "en": "incidents after the as-of date are not used for the scores (listed in the load report)",
     },
     "warned_rows": {
         "id": "baris dipakai dengan catatan - lihat daftar peringatan di laporan pemuatan",
@@ -1874,7 +1931,7 @@ MESSAGES.update(
         "col.nearby_incidents": {"id": "insiden di sekitar", "en": "incidents nearby"},
         "col.police_suggested": {"id": "polisi disarankan", "en": "police suggested"},
         "col.rank": {"id": "peringkat", "en": "rank"},
-        "col.incident_cells": {"id": "sel padat insiden (500 m)", "en": "incident cells (500 m)"},
+        "col.incident_cells": {"id": "sel padat insiden ({cell} m)", "en": "incident cells ({cell} m)"},
         "venue_kind_ppk": {"id": "PPK (kecamatan)", "en": "PPK (kecamatan office)"},
         "venue_kind_kpu": {"id": "KPU kabupaten/kota", "en": "KPU (kab/kota office)"},
         "venue_placed_kecamatan_interior_point": {
@@ -1911,12 +1968,10 @@ MESSAGES.update(
         },
         "cli_posts": {
             "id": "pos: {chosen} dipilih, {covered}/{total} TPS terjangkau ({share} dari risiko), TPS rawan yang "
-            "tidak terjangkau: {uncovered}, terbukti optimal: {optimal}",
+            "tidak terjangkau: {uncovered}; hasil penempatan: {optimal}",
             "en": "posts: {chosen} chosen, {covered}/{total} TPS covered ({share} of the risk), high-risk "
-            "uncovered: {uncovered}, proven optimal: {optimal}",
+            "uncovered: {uncovered}; placement: {optimal}",
         },
-        "cli_optimal_yes": {"id": "ya", "en": "yes"},
-        "cli_optimal_no": {"id": "tidak (berhenti di batas waktu)", "en": "no (stopped at the time limit)"},
         "cli_staffing": {
             "id": "polisi: dibutuhkan {p_req}, ditugaskan {p_asg}; Linmas: dibutuhkan {l_req}, ditugaskan {l_asg}; "
             "TPS di bawah pola: {below}",

@@ -784,8 +784,8 @@ def deployment_map(
         cat = str(getattr(row, f"level_{s}"))
         tip = (
             f"<b>TPS {esc(row.tps_id)}</b> {esc(row.village_name)}<br>{esc(i18n.t(cat, lang))} · "
-            f"{'polisi' if lang == 'id' else 'police'} {row.police:.2f} / {row.police_required:.2f} · "
-            f"Linmas {row.linmas:.1f}"
+            f"{esc(i18n.t('col.police', lang))} {int(row.police)} / {int(row.police_required)} · "
+            f"Linmas {int(row.linmas)} / {int(row.linmas_required)}"
         )
         folium.CircleMarker(
             [row.geometry.y, row.geometry.x],

@@ -49,6 +49,7 @@ from pyproj import CRS, Transformer
 from riskmap import __version__, i18n
 from riskmap._errors import RiskmapInputError
 from riskmap.config import CATEGORIES
+from riskmap.deploy import DeploymentPlan
 from riskmap.view import (
     HOTSPOT_CLASSES,
     View,
@@ -179,12 +180,23 @@ class PrintOptions:
     made: dt.date = field(default_factory=dt.date.today)
     filters: ViewFilter | None = None
     """Display filters of the app's current view (kecamatan, category...); overrides ``area``."""
-    chosen_posts: gpd.GeoDataFrame | None = None
-    """Posts chosen by :func:`riskmap.posts.place_posts`, drawn with their response radius."""
-    post_radius_m: float = 0.0
+    deployment: DeploymentPlan | None = None
+    """A :func:`riskmap.deploy.plan` to print (the deployment PDF): its placed posts are drawn with their
+    response radius on every map page, and the pages of its stage take their police and Linmas per TPS from
+    it; None: the pages of voting and counting make the stage's plan of the printed area."""
     accuracy: dict[str, dict] | None = None
     """Stage id -> :func:`riskmap.backtest.accuracy` of that stage, for the line on each map page (the printer
     formats it, never computes it); None: the line says accuracy was not measured."""
+
+    @property
+    def chosen_posts(self) -> gpd.GeoDataFrame | None:
+        """Placed posts of :attr:`deployment`, None without one."""
+        return None if self.deployment is None else self.deployment.placed_posts
+
+    @property
+    def post_radius_m(self) -> float:
+        """Response radius (metres) of the placed posts of :attr:`deployment`, 0 without them."""
+        return 0.0 if self.deployment is None or self.chosen_posts is None else self.deployment.radius_m
 
     @property
     def with_tables(self) -> bool:
@@ -750,11 +762,11 @@ TPS_POLICE_FONT = 5.0
 
 
 def _tps_police(ax: plt.Axes, tps: gpd.GeoDataFrame, staff: pd.DataFrame, crs: CRS) -> int:
-    """Write each TPS's police (``police_required`` of ``staff``) beside its marker; returns how many were written.
+    """Write each TPS's police (``police`` of ``staff``, a plan's staffing) beside its marker; returns how many.
 
     A TPS whose guard group's police stand at its other TPS (0 police of its own) gets no number.
     """
-    police = staff["police_required"].reindex(tps.index).fillna(0).astype(int)
+    police = staff["police"].reindex(tps.index).fillna(0).astype(int)
     shown = tps[(police > 0).to_numpy()].to_crs(crs)
     for x, y, n in zip(shown.geometry.x, shown.geometry.y, police[shown.index], strict=True):
         ax.annotate(
@@ -1159,13 +1171,20 @@ def _table_page_count(view: View, opts: PrintOptions) -> int:
     return max(1, math.ceil(len(_table_rows(view)) / _rows_per_page(opts)))
 
 
-def _staffing(result, view: View) -> pd.DataFrame | None:
-    """The staffing plan of the view's TPS for voting and counting (personnel per TPS), else None."""
+def _staffing(result, view: View, opts: PrintOptions) -> pd.DataFrame | None:
+    """Personnel per TPS of the view's plan for voting and counting (:func:`riskmap.deploy.plan`), else None.
+
+    The plan of :attr:`PrintOptions.deployment` when it is of this stage (the deployment PDF prints the plan
+    the user sees), else the stage's plan of the view's filters.
+    """
     if view.stage not in ("voting", "counting") or view.tps is None or not len(view.tps):
         return None
-    from riskmap.deploy import staffing_plan
+    plan = opts.deployment
+    if plan is None or plan.stage != view.stage or plan.staffing is None:
+        from riskmap import deploy
 
-    return staffing_plan(view.tps, view.stage, result.config)[0]
+        plan = deploy.plan(result, view.stage, filters=view.filters, config=result.config)
+    return plan.staffing
 
 
 def _table_pages(
@@ -1184,7 +1203,7 @@ def _table_pages(
     cols = _t("cols", lang).split("|")
     widths = [0.04, 0.13, 0.13, 0.2, 0.06, 0.09, 0.05, 0.21]
     if s in ("voting", "counting") and len(rows):  # personnel per TPS from the staffing patterns
-        staff = staff if staff is not None else _staffing(result, view)
+        staff = staff if staff is not None else _staffing(result, view, opts)
         cols = [*cols, _t("staff", lang)]
         widths = [*widths, 0.09]
     else:
@@ -1212,7 +1231,7 @@ def _table_pages(
                         _clip(factors.loc[r.name], 34),
                     ]
                     + (
-                        [f"{int(staff.loc[r.name, 'police_required'])} / {int(staff.loc[r.name, 'linmas_required'])}"]
+                        [f"{int(staff.loc[r.name, 'police'])} / {int(staff.loc[r.name, 'linmas'])}"]
                         if staff is not None
                         else []
                     )
@@ -1359,7 +1378,7 @@ def _atlas(result, opts: PrintOptions, flt: ViewFilter, area_name: str, proj: _P
     sections: list[_Section] = []
     for stage in opts.stages:
         view = make_view(result, stage, flt)
-        staff = _staffing(result, view)
+        staff = _staffing(result, view, opts)
         head = _t("overview", lang) + (f" - {result.config.stage_label(stage, lang)}" if len(opts.stages) > 1 else "")
         title = _t("title", lang, stage=result.config.stage_label(stage, lang), area=area_name)
         sections.append(_Section(_Entry(0, head), 1, functools.partial(_one_map, result, view, opts, title, proj)))

@@ -34,7 +34,7 @@ def test_deploy_tables_have_a_bom_and_an_xlsx(tmp_path):
         assert district.encode("utf-8") in raw
     csv_table = pd.read_csv(out / "per_kecamatan.csv", encoding="utf-8-sig")
     xlsx = pd.read_excel(out / "per_kecamatan.xlsx", sheet_name=None, engine="calamine")
-    assert list(xlsx) == ["per_kecamatan", "Keterangan"]
+    assert list(xlsx) == ["per_kecamatan", "per_kabkota", "Keterangan"]  # kab/kota totals beside (issue 12)
     pd.testing.assert_frame_equal(xlsx["per_kecamatan"], csv_table, check_dtype=False)
     assert csv_table["district"].str.startswith(district).all() and csv_table["police"].dtype.kind in "if"
     readme = dict(xlsx["Keterangan"].iloc[:, :2].itertuples(index=False, name=None))

@@ -311,7 +311,7 @@ def test_tables_to_show_are_in_the_chosen_language(demo):
     assert {"KPU (kab/kota office)", "PPK (kecamatan office)"} == set(table["kind"])
     assert set(table["location"]) == {"from the venue file"}
     assert set(table["category"]) <= {"Low risk", "Vulnerable", "Highly vulnerable"}
-    priorities = priority_table(patrol_priorities(demo)[0], "id")
+    priorities = priority_table(patrol_priorities(demo)[0], "id", cell_m=500.0)
     assert list(priorities.columns)[:2] == ["peringkat", "kode"] and "sel padat insiden (500 m)" in priorities
 
 
@@ -347,3 +347,162 @@ def test_cli_deploy_speaks_indonesian(tmp_path, capsys, stage):
             assert {"voting": "ditugaskan", "campaign": "skor", "recap": "polisi"}[stage] in said
         else:
             assert _ENGLISH.search(said), said
+
+
+# -- issue 12, build 4: one deployment plan for every face ------------------------------------------------------
+
+
+def _moved_tps_result(tmp_path, demo_result):
+    """The demo with as many TPS, every one moved to the place of another TPS (other positions, same count)."""
+    import pandas as pd
+
+    from riskmap import demo as files
+
+    frame = pd.read_csv(files.TPS, dtype=str)
+    lat, lon = (
+        [c for c in frame.columns if c.lower() in ("lat", "latitude")],
+        [c for c in frame.columns if c.lower() in ("lon", "lng", "longitude")],
+    )
+    order = np.argsort(frame[lat[0]].astype(float).to_numpy())  # the southernmost 100 TPS' places, in turn
+    src = order[np.arange(len(frame)) % 100]
+    frame[lat[0]] = frame[lat[0]].to_numpy()[src]
+    frame[lon[0]] = frame[lon[0]].to_numpy()[src]
+    path = tmp_path / "tps_moved.csv"
+    frame.to_csv(path, index=False)
+    moved = pipeline.run(files.VILLAGES, path, files.INCIDENTS, posts=files.POSTS)
+    assert len(moved.tps) == len(demo_result.tps)
+    return moved
+
+
+def test_plan_key_follows_the_data_not_the_tps_count(demo, tmp_path):
+    """Issue 12, defect 11: the cache key was the configuration digest plus the TPS count."""
+    from riskmap.deploy import PlacementRequest, plan, plan_key
+
+    moved = _moved_tps_result(tmp_path, demo)
+    ask = {"placement": PlacementRequest(8, 1500.0)}
+    assert plan_key(demo, "voting", **ask) != plan_key(moved, "voting", **ask)
+    assert plan_key(demo, "voting", **ask) == plan_key(pipeline.run(), "voting", **ask)  # same data, same key
+    assert plan_key(demo, "voting", **ask) != plan_key(demo, "counting", **ask)
+    a, b = plan(demo, "voting", **ask), plan(moved, "voting", **ask)
+    assert a.key == plan_key(demo, "voting", **ask)
+    assert set(a.placed_posts["site_id"]) != set(b.placed_posts["site_id"])
+
+
+def test_filters_apply_to_staffing_and_posts_alike(demo):
+    """The app staffed the filtered TPS but placed posts over all TPS."""
+    from riskmap.config import CATEGORIES
+    from riskmap.deploy import PlacementRequest, plan
+    from riskmap.view import ViewFilter
+
+    district = sorted(set(demo.villages["district"]))[0]
+    for flt in (ViewFilter(districts=(district,)), ViewFilter(levels=CATEGORIES[1:])):
+        p = plan(demo, "voting", filters=flt, available_police=400, placement=PlacementRequest(3, 1500.0))
+        staffed = set(p.staffing["tps_id"])
+        assert staffed == set(p.placement.tps["tps_id"]) and len(staffed) < len(demo.tps)
+        assert p.placement.summary["tps_total"] == len(staffed)
+        if flt.districts:
+            assert set(p.staffing["district"]) == {district}
+        else:
+            assert set(p.staffing["level_voting"]) <= set(CATEGORIES[1:])
+        assert len(p.reserves) and p.per_district["tps"].sum() == len(staffed)  # reserves of the same TPS
+
+
+def test_plan_uses_candidate_sites_and_reserves(demo, tmp_path):
+    """The app ignored the candidate-site file and never proposed reserves."""
+    import pandas as pd
+
+    from riskmap import demo as files
+    from riskmap.deploy import PlacementRequest, plan
+
+    tps = demo.tps.sort_values("risk_voting", ascending=False).head(5)
+    pd.DataFrame(
+        {
+            "id": [f"C{i}" for i in range(5)],
+            "nama": [f"Calon {i}" for i in range(5)],
+            "lat": tps.geometry.y,
+            "lon": tps.geometry.x,
+        }
+    ).to_csv(tmp_path / "calon.csv", index=False)
+    result = pipeline.run(
+        files.VILLAGES, files.TPS, files.INCIDENTS, posts=files.POSTS, candidate_sites=tmp_path / "calon.csv"
+    )
+    p = plan(result, "voting", available_police=500, placement=PlacementRequest(2, 1500.0))
+    assert set(p.candidate_sites["site_id"]) == {f"C{i}" for i in range(5)}
+    assert set(p.placed_posts["site_id"]) <= {f"C{i}" for i in range(5)} and len(p.placed_posts) == 2
+    surplus = 500 - p.summary["police"]["required"]
+    assert len(p.reserves) == surplus // result.config.data["staffing"]["reserve_team"]
+    assert set(p.reserves["site_id"]) <= {f"C{i}" for i in range(5)}
+
+
+def test_people_are_whole_in_every_plan_table(demo):
+    from riskmap.deploy import PlacementRequest, plan
+
+    p = plan(demo, "counting", available_police=200, placement=PlacementRequest(4, 2000.0))
+    for table in (p.per_village, p.per_district, p.per_regency):
+        assert all(table[c].dtype.kind == "i" for c in ("police", "linmas", "police_required", "linmas_required"))
+    assert p.per_regency["police"].sum() == p.summary["police"]["assigned"] <= 200
+
+
+def test_plan_is_the_same_for_cli_and_printer(demo, tmp_path):
+    """CLI output numbers == printed numbers for the demo voting stage (the app's: tests/test_app.py)."""
+    import json
+
+    import pandas as pd
+
+    from riskmap import printing
+    from riskmap.cli import main
+    from riskmap.deploy import PlacementRequest, plan
+
+    expected = plan(demo, "voting", available_police=187, placement=PlacementRequest(8, 1500.0))
+    assert main(["deploy", "--stage", "voting", "--police", "187", "--posts", "8", "--radius-km", "1.5",
+                 "--out", str(tmp_path)]) == 0  # fmt: skip
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["police"] == expected.summary["police"] and summary["linmas"] == expected.summary["linmas"]
+    assert summary["categories"] == expected.summary["categories"]
+    assert (
+        summary["posts"]["posts_chosen"] == 8
+        and summary["posts"]["tps_covered"] == (expected.placement.summary["tps_covered"])
+    )
+    kec = pd.read_csv(tmp_path / "per_kecamatan.csv", encoding="utf-8-sig")
+    assert kec["police"].tolist() == expected.per_district["police"].tolist()
+    assert (tmp_path / "per_kabkota.csv").exists()
+    # the printer, given the plan, writes its numbers per TPS
+    opts = printing.PrintOptions(stages=["voting"], tables=True, deployment=expected)
+    staff = printing._staffing(demo, printing.make_view(demo, "voting"), opts)
+    assert staff is expected.staffing
+    assert opts.chosen_posts is not None and len(opts.chosen_posts) == 8 and opts.post_radius_m == 1500.0
+
+
+def test_time_limit_is_reported_with_the_gap():
+    """A placement stopped at its time limit says so, with the gap to the LP bound, in both languages."""
+    import geopandas as gpd
+
+    from riskmap.deploy import solver_status
+    from riskmap.posts import place_posts
+
+    rng = np.random.default_rng(3)
+    n, m = 2500, 400
+    tps = gpd.GeoDataFrame(
+        {
+            "tps_id": [f"T{i}" for i in range(n)],
+            "village_name": "X",
+            "district": "D",
+            "risk_voting": rng.uniform(1, 100, n),
+            "level_voting": "rawan",
+        },
+        geometry=gpd.points_from_xy(123.5 + rng.uniform(0, 0.5, n), -10.3 + rng.uniform(0, 0.5, n)),
+        crs=4326,
+    )
+    sites = gpd.GeoDataFrame(
+        {"site_id": [f"S{j}" for j in range(m)], "name": "s", "kind": "village"},
+        geometry=gpd.points_from_xy(123.5 + rng.uniform(0, 0.5, m), -10.3 + rng.uniform(0, 0.5, m)),
+        crs=4326,
+    )
+    placed = place_posts(tps, sites, "voting", radius_m=4000, p=60, time_limit_s=0.01, max_pairs=10**9)
+    s = placed.summary
+    assert s["time_limit_reached"] and not s["all_proven_optimal"] and 0 < s["gap"] < 1
+    assert s["solves"][0]["outcome"] == "time_limit" and s["solves"][0]["solution"] in ("Solution Found", "greedy")
+    assert s["solves"][0]["seconds"] < 5  # the solver stops near its limit (plus start-up and the LP bound)
+    assert "batas waktu 0.01 detik" in solver_status(s, "id") and "time limit of 0.01 s" in solver_status(s, "en")
+    assert f"{s['gap']:.1%}" in solver_status(s, "id")
+    assert placed.placed_posts.shape[0] == 60

@@ -9,8 +9,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from riskmap.config import load_config
 from riskmap.joins import haversine_m
-from riskmap.posts import _share_posts, candidate_sites, place_posts
+from riskmap.posts import _share_posts, candidate_sites
+from riskmap.posts import place_posts as _place_posts
+
+_POSTS = load_config().data["posts"]
+
+
+def place_posts(tps, sites, stage, **kw):
+    """Placement with the configured time limit and split threshold unless a test sets them."""
+    kw.setdefault("time_limit_s", _POSTS["time_limit_cli_s"])
+    kw.setdefault("max_pairs", _POSTS["max_pairs"])
+    return _place_posts(tps, sites, stage, **kw)
 
 
 def _instance(seed: int, n_tps: int = 14, n_sites: int = 7):
@@ -49,7 +60,7 @@ def test_maximal_covering_matches_brute_force(seed):
     plan = place_posts(tps, sites, "voting", radius_m=radius, p=p)
     got = risk[plan.tps["covered"].to_numpy()].sum()
     assert got == pytest.approx(best)
-    assert plan.sites["chosen"].sum() == p
+    assert plan.candidate_sites["chosen"].sum() == p
     assert plan.summary["all_proven_optimal"]
 
 
@@ -67,7 +78,7 @@ def test_set_covering_matches_brute_force(seed):
         )
     )
     plan = place_posts(tps, sites, "voting", radius_m=radius)
-    assert plan.sites["chosen"].sum() == best
+    assert plan.candidate_sites["chosen"].sum() == best
     covered = plan.tps["covered"].to_numpy()
     assert covered[coverable].all()
     assert sorted(plan.summary["high_risk_uncovered"]) == sorted(tps.loc[high & ~coverable, "tps_id"])
@@ -79,8 +90,10 @@ def test_split_by_area_and_share_of_posts():
     plan = place_posts(tps, sites, "voting", radius_m=1500, p=3, max_pairs=10)
     assert set(plan.solves["area"]) == {"Kab A", "Kab B"}
     assert plan.solves["posts"].sum() <= 3
-    shares = _share_posts(5, ["A", "B"], np.array([3.0, 1.0, 1.0]), np.array(["A", "A", "B"]))
-    assert shares == {"A": 4, "B": 1} and sum(shares.values()) == 5
+    assert _share_posts(5, np.array([4.0, 1.0]), np.array([10, 10])).tolist() == [4, 1]
+    # an area with fewer distinct sites than its share passes the rest on
+    assert _share_posts(5, np.array([4.0, 1.0]), np.array([2, 10])).tolist() == [2, 3]
+    assert _share_posts(50, np.array([4.0, 1.0]), np.array([2, 3])).tolist() == [2, 3]
 
 
 def test_candidate_sites_from_posts_and_villages():
@@ -91,3 +104,22 @@ def test_candidate_sites_from_posts_and_villages():
     assert len(sites) == 51 + 17
     assert set(sites["kind"]) == {"village", "post"}
     assert pd.Series(sites["site_id"]).is_unique
+
+
+def test_greedy_fallback_is_feasible():
+    """When CBC stops before any solution, the greedy sites are used: p sites, or every demand covered."""
+    from riskmap.posts import _greedy
+
+    rng = np.random.default_rng(9)
+    cover = [np.unique(rng.integers(0, 12, rng.integers(1, 4))) for _ in range(30)]
+    weights = rng.uniform(1, 10, 30)
+    picked = _greedy(cover, weights, 12, 3)
+    assert picked.sum() == 3
+    best = max(
+        sum(w for c, w in zip(cover, weights, strict=True) if set(c) & set(combo))
+        for combo in itertools.combinations(range(12), 3)
+    )
+    got = sum(w for c, w in zip(cover, weights, strict=True) if picked[c].any())
+    assert got >= (1 - 1 / np.e) * best  # the greedy guarantee
+    every = _greedy(cover, weights, 12, None)
+    assert all(every[c].any() for c in cover)

@@ -512,3 +512,23 @@ def test_many_villages_print_aggregated_by_kab_kota(tmp_path):
     page = _one_line(_text(path, 1))
     assert "Bagian kelurahan/desa rawan + sangat rawan" in page
     printing.plt.close(fig)
+
+
+def test_deployment_pdf_prints_the_plan_it_is_given(demo, tmp_path):
+    """Issue 12, build 4: the deployment PDF printed its own staffing (as the patterns need) and posts over all
+    TPS, not the plan on the screen (100 police available, one kecamatan)."""
+    from riskmap import deploy
+    from riskmap.view import ViewFilter
+
+    district = sorted(set(demo.villages["district"]))[0]
+    flt = ViewFilter(districts=(district,))
+    plan = deploy.plan(demo, "voting", filters=flt, available_police=20, placement=deploy.PlacementRequest(3, 1500.0))
+    path = tmp_path / "penempatan.pdf"
+    print_maps(demo, path, PrintOptions(stages=["voting"], tables=True, filters=flt, deployment=plan))
+    text = "\n".join(_text(path, p) for p in range(2, int(_pdfinfo(path)["Pages"]) + 1))
+    rows = [line for line in text.splitlines() if re.search(r"\b53\d{11}\b", line)]
+    shown = {re.search(r"\b(53\d{11})\b", line)[1]: int(re.search(r"(\d+) ?/ ?(\d+)\s*$", line)[1]) for line in rows}
+    assigned = plan.staffing.set_index("tps_id")["police"]
+    assert rows and shown == {t: int(assigned[t]) for t in shown}
+    assert sum(shown.values()) <= 20 < int(plan.staffing["police_required"].sum())  # the shortage is printed
+    assert "Pos usulan (3), radius 1.5 km" in _text(path, 1)

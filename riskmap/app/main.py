@@ -202,10 +202,14 @@ def _report(lang: str, result: Result, access: Access) -> None:
     """
     report = result.report
     lists = {kind: report.notes_table(lang, kind=kind).drop(columns=i18n.t("col.kind", lang)) for kind in _NOTE_LISTS}
-    n_rejected = sum(len(r.rejected) for r in report.layers.values())
+    # incidents after the as-of date are left out on purpose: counted apart, not as a problem with the files
+    n_later = sum(1 for r in report.layers.values() for note in r.rejected if note.reason == "after_as_of")
+    n_rejected = sum(len(r.rejected) for r in report.layers.values()) - n_later
     n_warned = sum(len({w.row for w in r.warnings if w.row is not None}) for r in report.layers.values())
     if n_rejected:
         st.warning(f"{n_rejected} {tr('rejected_rows', lang)}")
+    if n_later:
+        st.info(f"{n_later} {tr('later_rows', lang)}")
     if n_warned:
         st.info(f"{n_warned} {tr('warned_rows', lang)}")
     with st.expander(tr("report", lang), expanded=False):
