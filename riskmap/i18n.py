@@ -757,6 +757,10 @@ _APP: dict[str, dict[str, str]] = {
         "en": "Incidents (CSV, XLSX, XLS, ODS, ACLED, UCDP)",
     },
     "up_posts": {"id": "Pos polisi (opsional)", "en": "Police posts (optional)"},
+    "up_candidate_sites": {
+        "id": "Calon lokasi pos (opsional; tanpa file: titik tengah kelurahan)",
+        "en": "Candidate post sites (optional; without a file: village centres)",
+    },
     "need_villages": {"id": "Unggah file batas kelurahan/desa untuk mulai.", "en": "Upload a village file to start."},
     "kept_previous": {
         "id": "Data sebelumnya tetap ditampilkan. Perbaiki file lalu unggah lagi.",

@@ -352,6 +352,26 @@ def test_uploads_go_to_a_private_session_folder_that_is_removed():
     assert not path.exists(), "the session's folder is deleted with the session"
 
 
+def test_candidate_sites_can_be_uploaded_and_reach_the_plan(tmp_path):
+    """The deployment plan uses a candidate-site file; the app had no upload box for one."""
+    from riskmap import demo, pipeline
+    from riskmap.app.data import upload_source
+    from riskmap.deploy import plan
+
+    sites = "nama,lat,lon\nLapangan A,-10.17,123.60\nAula B,-10.16,123.58\n"
+    files = {
+        "villages": _Upload("desa.geojson", demo.VILLAGES.read_bytes()),
+        "tps": _Upload("tps.csv", demo.TPS.read_bytes()),
+        "candidate_sites": _Upload("calon.csv", sites.encode()),
+    }
+    source = upload_source(files, tmp_path)
+    kwargs = {k: v for k, v in source.as_kwargs().items() if v}
+    assert Path(kwargs["candidate_sites"]).name == "calon.csv"
+    result = pipeline.run(**kwargs)
+    assert result.layers.candidate_sites is not None and len(result.layers.candidate_sites) == 2
+    assert len(plan(result, "voting").candidate_sites) == 2
+
+
 def test_upload_never_follows_a_planted_link(tmp_path):
     import hashlib
 

@@ -26,12 +26,13 @@ import streamlit as st
 from riskmap import pipeline
 from riskmap.config import load_config
 
-LAYERS = ("villages", "tps", "incidents", "posts")
+LAYERS = ("villages", "tps", "incidents", "posts", "candidate_sites")
 ACCEPT: dict[str, list[str]] = {
     "villages": ["zip", "geojson", "json", "gpkg", "fgb", "parquet"],
     "tps": ["csv", "txt", "xlsx", "xls", "ods", "geojson", "json", "gpkg"],
     "incidents": ["csv", "txt", "xlsx", "xls", "ods", "geojson", "json", "gpkg"],
     "posts": ["csv", "xlsx", "xls", "ods", "geojson", "json", "gpkg"],
+    "candidate_sites": ["csv", "xlsx", "xls", "ods", "geojson", "json", "gpkg"],
 }
 MAX_NAME_CHARS = 100
 """Longest file name kept for an upload (characters, extension included)."""
