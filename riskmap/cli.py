@@ -94,7 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--area", metavar="CODE_OR_NAME", help=_AREA_HELP)
     pr.add_argument("--paper", choices=["A4", "A3"], default="A4")
     pr.add_argument("--orientation", choices=["landscape", "portrait"], default="landscape")
-    pr.add_argument("--atlas", action="store_true", help="cover, overview, then one page per kecamatan (kab/kota)")
+    pr.add_argument(
+        "--atlas",
+        action="store_true",
+        help="cover and contents, the area's map, then per kab/kota an overview page and one page per kecamatan",
+    )
     pr.add_argument(
         "--tables",
         action=argparse.BooleanOptionalAction,

@@ -980,6 +980,23 @@ _PRINT: dict[str, dict[str, str]] = {
         "id": "DATA DEMO SINTETIS - bukan data sebenarnya",
         "en": "SYNTHETIC DEMO DATA - not real data",
     },
+    # -- issue 12 print --
+    "kecamatan": {"id": "Kec. {name}", "en": "Kec. {name}"},
+    "regency_unknown": {"id": "(kab/kota tidak diketahui)", "en": "(kab/kota unknown)"},
+    "areas_n": {"id": "{n} wilayah", "en": "{n} areas"},
+    "contents_more": {"id": "Isi (lanjutan)", "en": "Contents (continued)"},
+    "share_legend": {
+        "id": "Bagian kelurahan/desa rawan + sangat rawan",
+        "en": "Share of villages vulnerable + highly vulnerable",
+    },
+    "units_title": {
+        "id": "Ikhtisar Kerawanan Tahap {stage} - {area}",
+        "en": "Risk Overview, {stage} Stage - {area}",
+    },
+    "unit_cols": {
+        "id": "Kecamatan|Desa|Rawan+|TPS|Rawan+|Hal.",
+        "en": "Kecamatan|Villages|Vuln.+|TPS|Vuln.+|Page",
+    },
     # -- issue 12 app --
     "whatif": {"id": "SIMULASI", "en": "SIMULATION"},
     "whatif_footer": {

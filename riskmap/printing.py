@@ -1,8 +1,11 @@
 """Printed stage maps, TPS tables and atlases for commanders (PDF or PNG, offline).
 
 Pages are drawn with matplotlib in a local metric CRS (the UTM zone of the
-area), so the scale bar is true; the PDF is vector with embedded fonts
-(DejaVu Sans, which has every Indonesian letter). Categories stay apart in
+area), so the scale bar (matplotlib-scalebar) is true; the PDF is vector with
+embedded fonts (DejaVu Sans, which has every Indonesian letter). Outlines are
+projected once per print job and simplified for each page's scale; a layer too
+dense for vector print is drawn as an image (``[print]`` in default.toml).
+Place names are written only where they fit (:func:`_place_labels`). Categories stay apart in
 black-and-white print: villages by grey level *and* hatching, TPS by marker
 shape. Nothing is fetched: there are no tiles.
 
@@ -11,14 +14,16 @@ Entry point: :func:`print_maps`.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import functools
 import math
 import tempfile
 import textwrap
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import matplotlib
@@ -28,10 +33,17 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import shapely
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.backends.backend_pdf import PdfPages
+from matplotlib.collections import LineCollection
+from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch, Rectangle
-from matplotlib.transforms import Bbox
+from matplotlib.patches import Patch, PathPatch, Rectangle
+from matplotlib.path import Path as MplPath
+from matplotlib.text import Text
+from matplotlib.transforms import Affine2D, blended_transform_factory
+from matplotlib_scalebar.scalebar import ScaleBar
 from pyproj import CRS, Transformer
 
 from riskmap import __version__, i18n
@@ -65,19 +77,40 @@ matplotlib.rcParams.update(
 PAPER_MM = {"A4": (297.0, 210.0), "A3": (420.0, 297.0)}
 """Paper sizes (long side, short side) in millimetres."""
 
-VILLAGE_STYLE: dict[str, dict[str, Any]] = {
-    "kurang_rawan": {"facecolor": "#d9f0d3", "hatch": None},
-    "rawan": {"facecolor": "#fdb863", "hatch": "////"},
-    "sangat_rawan": {"facecolor": "#c2191c", "hatch": "xxxx"},
-}
-"""Fill and hatch per category: grey levels light / middle / dark plus hatching."""
+VILLAGE_STYLE: dict[str, dict[str, Any]] = dict(
+    zip(
+        CATEGORIES,
+        (
+            {"facecolor": "#d9f0d3", "hatch": None},
+            {"facecolor": "#fdb863", "hatch": "////"},
+            {"facecolor": "#c2191c", "hatch": "xxxx"},
+        ),
+        strict=True,
+    )
+)
+"""Fill and hatch per category (low, mid, high): grey levels light / middle / dark plus hatching."""
 
-TPS_STYLE: dict[str, dict[str, Any]] = {
-    "kurang_rawan": {"marker": "o", "color": "white", "size": 14},
-    "rawan": {"marker": "^", "color": "#777777", "size": 26},
-    "sangat_rawan": {"marker": "s", "color": "black", "size": 24},
-}
-"""Marker per TPS category: circle, triangle, square (shape, not colour alone)."""
+TPS_STYLE: dict[str, dict[str, Any]] = dict(
+    zip(
+        CATEGORIES,
+        (
+            {"marker": "o", "color": "white", "size": 14},
+            {"marker": "^", "color": "#777777", "size": 26},
+            {"marker": "s", "color": "black", "size": 24},
+        ),
+        strict=True,
+    )
+)
+"""Marker per TPS category (low, mid, high): circle, triangle, square (shape, not colour alone)."""
+
+HIGH = CATEGORIES[1:]
+"""The categories counted as "rawan and sangat rawan" (all but the lowest)."""
+
+LABEL_GID = "riskmap-label"
+"""``gid`` of the place names written on a map page (the placed labels, one Text each)."""
+
+CONTENTS_FONT = 8.0
+"""Font size (pt) of the atlas's table of contents."""
 
 HOTSPOT_STYLE: dict[str, dict[str, Any]] = {
     "hot_99": {"marker": "o", "color": "#b30000", "size": 70, "lw": 1.8},
@@ -98,6 +131,13 @@ def _t(key: str, lang: str, **kw: object) -> str:
     return i18n.t("print." + key, lang, **kw)
 
 
+def _figure(opts: PrintOptions) -> Figure:
+    """A page, outside pyplot (nothing to register or close), with an Agg canvas to measure text on."""
+    fig = Figure(figsize=opts.figsize)
+    FigureCanvasAgg(fig)
+    return fig
+
+
 @dataclass
 class PrintOptions:
     """What and how to print.
@@ -113,12 +153,12 @@ class PrintOptions:
     classification
         Line printed at the top and bottom of every page (e.g. "TERBATAS").
     tables
-        Add the rawan / sangat rawan TPS table after each map page (in an atlas: after each kecamatan's or
-        kab/kota's page); None (default): only when one stage is printed and not as an atlas
+        Add the rawan / sangat rawan TPS table after each map page (in an atlas: after each kecamatan's
+        page); None (default): only when one stage is printed and not as an atlas
         (:attr:`with_tables`).
     atlas
-        Cover, overview, then one zoomed page per kecamatan (per kab/kota
-        when the data spans several).
+        Cover and contents (continued on further pages as needed), the area's map, then per kab/kota
+        (by name) an overview page of its kecamatan and one zoomed page per kecamatan (by name).
     area
         Kecamatan / kab/kota name or code to print, None for all.
     dpi
@@ -171,30 +211,126 @@ class PrintOptions:
         return w / 25.4, h / 25.4
 
 
+UNIT_KEYS = {"district": ("regency", "district"), "regency": ("regency",)}
+"""Columns naming a kecamatan (within its kab/kota) and a kab/kota."""
+
+
 @dataclass
 class _Projected:
-    """The result's villages in the print CRS, and their outline, computed once per print job."""
+    """The result's villages and TPS in the print CRS (metres), projected once per print job.
+
+    Outlines simplified for a page's scale and the dissolved kecamatan and kab/kota outlines are computed
+    on first use and kept for the other pages.
+    """
 
     crs: CRS
     villages: gpd.GeoDataFrame
-    outline: gpd.GeoSeries
+    """Geometry, ``village_code``, ``regency``, ``district`` of every village in :attr:`crs`, indexed as the result."""
+    points: np.ndarray
+    """(n, 2) a point inside each village (the name's anchor), metres."""
+    bounds: np.ndarray
+    """(n, 4) each village's bounding box, metres."""
+    unit_id: dict[str, np.ndarray]
+    """Per village, the row of its kecamatan (``"district"``) and kab/kota (``"regency"``) in :meth:`units`."""
+    tps_xy: pd.DataFrame | None
+    """``x``, ``y`` of every TPS in :attr:`crs`, and ``village`` (the row of its village; -1: none)."""
+    _simple: dict[tuple[str, float], np.ndarray] = field(default_factory=dict)
+    _units: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    _outline: gpd.GeoSeries | None = None
+    _outline_path: tuple[MplPath | None, int] | None = None
 
     @classmethod
     def of(cls, result) -> _Projected:
         crs = _utm(result.villages)
-        villages = result.villages[["geometry"]].to_crs(crs)
-        outline = gpd.GeoSeries([villages.geometry.union_all().simplify(50)], crs=crs)
-        return cls(crs=crs, villages=villages, outline=outline)
+        villages = result.villages[["geometry", "village_code", "regency", "district"]].to_crs(crs)
+        geoms = villages.geometry.to_numpy()
+        inside = shapely.point_on_surface(geoms)
+        points = np.column_stack([shapely.get_x(inside), shapely.get_y(inside)])
+        unit_id = {
+            level: villages.groupby(list(keys), sort=True, dropna=False).ngroup().to_numpy()
+            for level, keys in UNIT_KEYS.items()
+        }
+        tps_xy = None
+        if result.tps is not None:
+            t = result.tps.geometry.to_crs(crs).to_numpy()
+            row = pd.Series(np.arange(len(villages)), index=villages["village_code"].to_numpy())
+            row = row[~row.index.duplicated()]
+            owner = row.reindex(result.tps["village_code"].to_numpy()).fillna(-1).astype(int).to_numpy()
+            tps_xy = pd.DataFrame(
+                {"x": shapely.get_x(t), "y": shapely.get_y(t), "village": owner}, index=result.tps.index
+            )
+        return cls(
+            crs=crs, villages=villages, points=points, bounds=shapely.bounds(geoms), unit_id=unit_id, tps_xy=tps_xy
+        )
 
-    def context(self, bbox: tuple[float, float, float, float], exclude: pd.Index) -> gpd.GeoDataFrame:
-        """Villages (projected) that touch ``bbox`` and are not in ``exclude``."""
-        idx = self.villages.sindex.query(shapely.box(*bbox))
-        near = self.villages.iloc[np.sort(idx)]
-        return near[~near.index.isin(exclude)]
+    def pos(self, index: pd.Index) -> np.ndarray:
+        """Row positions of the villages ``index`` (labels of the result's village index)."""
+        return self.villages.index.get_indexer(index)
+
+    def simplified(self, level: str, tol_m: float) -> np.ndarray:
+        """Outlines of every village (``level="village"``) or unit simplified for a tolerance of ``tol_m`` metres.
+
+        Tolerances are rounded down to a power of two metres, so pages of about the same scale share one copy.
+        """
+        key = (level, 2.0 ** math.floor(math.log2(max(tol_m, 1.0))))
+        if key not in self._simple:
+            geoms = self.villages.geometry.to_numpy() if level == "village" else self.units(level).geometry.to_numpy()
+            self._simple[key] = shapely.simplify(geoms, key[1], preserve_topology=True)
+        return self._simple[key]
+
+    def units(self, level: str) -> gpd.GeoDataFrame:
+        """Dissolved outlines of the kecamatan (``"district"``) or kab/kota (``"regency"``), sorted by name.
+
+        Row ``k`` is the unit of the villages with ``unit_id[level] == k``. Columns: the unit's key columns
+        (:data:`UNIT_KEYS`), ``geometry`` (metres), ``x``/``y`` (a point inside).
+        """
+        if level not in self._units:
+            keys = list(UNIT_KEYS[level])
+            ids = self.unit_id[level]
+            if level == "regency":  # from the kecamatan: fewer, larger pieces to dissolve
+                src = self.units("district")
+                ids = src.groupby(keys, sort=True, dropna=False).ngroup().to_numpy()
+            else:
+                src = self.villages
+            geoms = src.geometry.to_numpy()
+            order = np.argsort(ids, kind="stable")
+            starts = np.searchsorted(ids[order], np.arange(ids.max() + 1))
+            parts = np.split(order, starts[1:])
+            out = gpd.GeoDataFrame(
+                src[keys].iloc[[p[0] for p in parts]].reset_index(drop=True),
+                geometry=[shapely.union_all(geoms[p]) for p in parts],
+                crs=self.crs,
+            )
+            inside = shapely.point_on_surface(out.geometry.to_numpy())
+            out["x"], out["y"] = shapely.get_x(inside), shapely.get_y(inside)
+            self._units[level] = out
+        return self._units[level]
+
+    @property
+    def outline(self) -> gpd.GeoSeries:
+        """The land of the whole result (every village), simplified to 50 m, for the locator map."""
+        if self._outline is None:
+            land = shapely.union_all(self.units("regency").geometry.to_numpy()).simplify(50)
+            self._outline = gpd.GeoSeries([land], crs=self.crs)
+        return self._outline
+
+    @property
+    def outline_path(self) -> tuple[MplPath | None, int]:
+        """:attr:`outline` as a path (:func:`_compound_path`), made once: it is drawn on every page."""
+        if self._outline_path is None:
+            self._outline_path = _compound_path(self.outline.to_numpy())
+        return self._outline_path
+
+    def context(self, bbox: tuple[float, float, float, float], exclude: pd.Index) -> np.ndarray:
+        """Row positions of the villages that touch ``bbox`` (metres) and are not in ``exclude``."""
+        idx = np.sort(self.villages.sindex.query(shapely.box(*bbox)))
+        return idx[~self.villages.index[idx].isin(exclude)]
 
 
 def _utm(gdf: gpd.GeoDataFrame) -> CRS:
-    lon, lat = gdf.geometry.union_all().centroid.coords[0]
+    """The UTM zone (WGS 84) at the centre of the layer's bounding box."""
+    x0, y0, x1, y1 = gdf.total_bounds
+    lon, lat = (x0 + x1) / 2, (y0 + y1) / 2
     zone = int((lon + 180) // 6) + 1
     return CRS.from_epsg((32700 if lat < 0 else 32600) + zone)
 
@@ -223,28 +359,22 @@ def _nice(x: float) -> float:
     return 10 * exp
 
 
-def _scalebar(ax: plt.Axes, lang: str) -> None:
-    x0, x1 = ax.get_xlim()
-    y0, y1 = ax.get_ylim()
-    length = _nice((x1 - x0) / 5) / 2 if _nice((x1 - x0) / 5) > (x1 - x0) / 4 else _nice((x1 - x0) / 5)
-    bx, by = x0 + (x1 - x0) * 0.03, y0 + (y1 - y0) * 0.04
-    h = (y1 - y0) * 0.008
-    for i in range(4):
-        ax.add_patch(
-            Rectangle(
-                (bx + i * length / 4, by),
-                length / 4,
-                h,
-                facecolor="black" if i % 2 == 0 else "white",
-                edgecolor="black",
-                lw=0.6,
-                zorder=20,
-            )
-        )
-    km = length / 1000
-    label = f"{km:g} km"
-    ax.text(bx, by + 2 * h, "0", fontsize=6, ha="center", va="bottom", zorder=20)
-    ax.text(bx + length, by + 2 * h, label, fontsize=6, ha="center", va="bottom", zorder=20)
+def _scalebar(ax: plt.Axes) -> ScaleBar:
+    """A matplotlib-scalebar scale bar at the lower left; the map's axes are in metres (UTM), one unit = 1 m."""
+    bar = ScaleBar(
+        1.0,
+        "m",
+        location="lower left",
+        length_fraction=0.22,
+        width_fraction=0.008,
+        font_properties={"size": 6},
+        box_alpha=0.75,
+        border_pad=0.6,
+        scale_loc="top",
+    )
+    bar.set_zorder(20)
+    ax.add_artist(bar)
+    return bar
 
 
 def _north(ax: plt.Axes, lang: str) -> None:
@@ -262,27 +392,41 @@ def _north(ax: plt.Axes, lang: str) -> None:
     )
 
 
+GRID_GID = "riskmap-grid-label"
+"""``gid`` of the degree labels along the map frame."""
+
+
 def _graticule(ax: plt.Axes, to_lonlat: Transformer, to_xy: Transformer) -> None:
+    """Dotted meridians and parallels at a round step in degrees, labelled below and left of the frame.
+
+    The labels are plain texts (not axis ticks: a tick costs more to make and draw than the whole grid).
+    """
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
     lons, lats = to_lonlat.transform([x0, x1, x0, x1], [y0, y0, y1, y1])
     lo0, lo1, la0, la1 = min(lons), max(lons), min(lats), max(lats)
     step = _nice(max(lo1 - lo0, la1 - la0) / 5)
-    xt, xl, yt, yl = [], [], [], []
+    lines = []
+    below = blended_transform_factory(ax.transData, ax.transAxes)
+    left = blended_transform_factory(ax.transAxes, ax.transData)
+    label: dict[str, Any] = {"fontsize": 6, "gid": GRID_GID, "clip_on": False}
     for lon in np.arange(math.ceil(lo0 / step) * step, lo1, step):
         xs, ys = to_xy.transform(np.full(50, lon), np.linspace(la0 - step, la1 + step, 50))
-        ax.plot(xs, ys, color="#888888", lw=0.3, ls=":", zorder=1)
+        lines.append(np.column_stack([xs, ys]))
         bx, _ = to_xy.transform(lon, to_lonlat.transform(x0, y0)[1])
-        xt.append(bx)
-        xl.append(f"{abs(lon):.{_decimals(step)}f}°{'E' if lon >= 0 else 'W'}")
+        text = f"{abs(lon):.{_decimals(step)}f}°{'E' if lon >= 0 else 'W'}"
+        if x0 < bx < x1:
+            ax.text(bx, -0.012, text, transform=below, ha="center", va="top", **label)
     for lat in np.arange(math.ceil(la0 / step) * step, la1, step):
         xs, ys = to_xy.transform(np.linspace(lo0 - step, lo1 + step, 50), np.full(50, lat))
-        ax.plot(xs, ys, color="#888888", lw=0.3, ls=":", zorder=1)
+        lines.append(np.column_stack([xs, ys]))
         _, by = to_xy.transform(to_lonlat.transform(x0, y0)[0], lat)
-        yt.append(by)
-        yl.append(f"{abs(lat):.{_decimals(step)}f}°{'S' if lat < 0 else 'N'}")
-    ax.set_xticks(xt, xl, fontsize=6)
-    ax.set_yticks(yt, yl, fontsize=6, rotation=90, va="center")
+        text = f"{abs(lat):.{_decimals(step)}f}°{'S' if lat < 0 else 'N'}"
+        if y0 < by < y1:
+            ax.text(-0.012, by, text, transform=left, ha="right", va="center", rotation=90, **label)
+    ax.add_collection(LineCollection(lines, colors="#888888", linewidths=0.3, linestyles=":", zorder=1))
+    ax.set_xticks([])
+    ax.set_yticks([])
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
 
@@ -291,79 +435,313 @@ def _decimals(step: float) -> int:
     return max(0, -math.floor(math.log10(step)))
 
 
-def _labels(ax: plt.Axes, villages: gpd.GeoDataFrame, fontsize: float) -> None:
-    """Village names at interior points, skipping those that would collide."""
-    fig = ax.figure
-    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]  # the Agg canvas has it (matplotlib.use)
-    placed: list[Bbox] = []
+def _compound_path(geoms: np.ndarray) -> tuple[MplPath | None, int]:
+    """Every ring of ``geoms`` (polygons, multipolygons; metres) as one path, and its number of vertices.
+
+    Exteriors run counter-clockwise and holes clockwise, so holes stay empty under either fill rule.
+    """
+    geoms = geoms[~(shapely.is_empty(geoms) | shapely.is_missing(geoms))]
+    polys = shapely.get_parts(geoms)
+    polys = polys[shapely.get_type_id(polys) == shapely.GeometryType.POLYGON]
+    if not len(polys):
+        return None, 0
+    rings = shapely.get_rings(shapely.orient_polygons(polys))
+    n = shapely.get_num_coordinates(rings)
+    xy = shapely.get_coordinates(rings)
+    codes = np.full(len(xy), MplPath.LINETO, dtype=MplPath.code_type)
+    starts = np.concatenate([[0], np.cumsum(n)[:-1]])
+    codes[starts] = MplPath.MOVETO
+    codes[starts + n - 1] = MplPath.CLOSEPOLY
+    return MplPath(xy, codes), len(xy)
+
+
+def _draw_polygons(
+    ax: plt.Axes, geoms: np.ndarray | tuple[MplPath | None, int], raster_above: int, **style: object
+) -> int:
+    """Draw ``geoms`` (or their :func:`_compound_path`) as one patch (one fill, hatch, outline); returns its vertices.
+
+    With more than ``raster_above`` vertices the patch is drawn as an image in the PDF (``rasterized``).
+    """
+    path, n = geoms if isinstance(geoms, tuple) else _compound_path(geoms)
+    if path is None:
+        return 0
+    patch = PathPatch(path, **style)
+    patch.set_rasterized(n > raster_above)
+    ax.add_artist(patch)  # not add_patch: that walks every vertex in Python to update the data limits
+    return n
+
+
+def _page_scale(ax: plt.Axes) -> float:
+    """Metres per point on paper of the map axes (their limits are set)."""
+    x0, x1 = ax.get_xlim()
+    return (x1 - x0) / (ax.get_position().width * cast(Figure, ax.figure).get_figwidth() * 72.0)
+
+
+def _place_labels(
+    ax: plt.Axes,
+    names: Sequence[str],
+    polygons: np.ndarray,
+    anchors: np.ndarray,
+    rank: np.ndarray,
+    fontsize: float,
+    area_factor: float,
+) -> list[Text]:
+    """Write the names that fit at this scale; returns the texts placed.
+
+    Candidates are taken by ``rank`` (highest first, e.g. risk). A name is written at its anchor (metres)
+    when its text box fits inside its polygon, or the polygon's area is at least ``area_factor`` times the
+    box's, when the box lies inside the map, and when it does not overlap a name already written.
+    """
+    if not len(names):
+        return []
+    ax.apply_aspect()
+    renderer = ax.figure.canvas.get_renderer()  # type: ignore[attr-defined]  # an Agg canvas (_figure)
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    m_per_px = (x1 - x0) / ax.get_window_extent(renderer).width
+    prop = FontProperties(family="DejaVu Sans", size=fontsize)
+    pad_px = 2 * 0.1 * fontsize * renderer.points_to_pixels(1.0)  # the label's bbox pad, both sides
+    areas = shapely.area(polygons)
+    min_area = (fontsize * renderer.points_to_pixels(1.0) * m_per_px) ** 2  # one character's box
+    ax_, ay = anchors[:, 0], anchors[:, 1]
+    candidate = np.flatnonzero((areas >= min_area) & (ax_ > x0) & (ax_ < x1) & (ay > y0) & (ay < y1))
+    w = np.zeros(len(names))
+    h = np.zeros(len(names))
+    for i in candidate:
+        wi, hi, _ = renderer.get_text_width_height_descent(str(names[int(i)]), prop, ismath=False)
+        w[i], h[i] = (wi + pad_px) * m_per_px, (hi + pad_px) * m_per_px
+    boxes = np.column_stack([ax_ - w / 2, ay - h / 2, ax_ + w / 2, ay + h / 2])
+    fits = np.zeros(len(names), dtype=bool)
+    if len(candidate):
+        c = candidate
+        inside_map = (boxes[c, 0] > x0) & (boxes[c, 2] < x1) & (boxes[c, 1] > y0) & (boxes[c, 3] < y1)
+        contained = shapely.contains(polygons[c], shapely.box(*boxes[c].T))
+        fits[c] = inside_map & (contained | (areas[c] >= area_factor * w[c] * h[c]))
+    order = np.argsort(-np.asarray(rank, dtype=float), kind="stable")
+    placed = np.empty((len(names), 4))
+    k = 0
+    texts = []
+    for i in order[fits[order]]:
+        b = boxes[i]
+        p = placed[:k]
+        if k and np.any((p[:, 0] < b[2]) & (p[:, 2] > b[0]) & (p[:, 1] < b[3]) & (p[:, 3] > b[1])):
+            continue
+        placed[k] = b
+        k += 1
+        texts.append(
+            ax.text(
+                ax_[i],
+                ay[i],
+                str(names[int(i)]),
+                fontsize=fontsize,
+                ha="center",
+                va="center",
+                zorder=15,
+                gid=LABEL_GID,
+                bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.6},
+            )
+        )
+    return texts
+
+
+def _label_level(view: View, proj: _Projected, m_per_pt: float, min_area_pt2: float) -> str:
+    """``village``, ``district`` or ``regency``: the finest unit whose median outline covers ``min_area_pt2``."""
+    pt2 = m_per_pt**2
+    pos = proj.pos(view.villages.index)
+    if len(pos) and np.median(shapely.area(proj.villages.geometry.to_numpy()[pos])) / pt2 >= min_area_pt2:
+        return "village"
+    for level in ("district", "regency"):
+        units = _view_units(view, proj, level)
+        if len(units) and np.median(shapely.area(units.geometry.to_numpy())) / pt2 >= min_area_pt2:
+            return level
+    return "regency"
+
+
+def _view_units(view: View, proj: _Projected, level: str) -> gpd.GeoDataFrame:
+    """The dissolved kecamatan or kab/kota outlines of the units the view's villages belong to."""
+    units = proj.units(level)
+    return units.iloc[np.unique(proj.unit_id[level][proj.pos(view.villages.index)])]
+
+
+def _unit_name(row: pd.Series, level: str, lang: str) -> str:
+    """A kecamatan's or a kab/kota's printed name ("Kec. Alak", "Kota Kupang")."""
+    if level == "district":
+        return _t("kecamatan", lang, name=row["district"])
+    return str(row["regency"]) or _t("regency_unknown", lang)
+
+
+def _labels(
+    ax: plt.Axes, view: View, proj: _Projected, settings: dict, lang: str, level: str | None = None
+) -> list[Text]:
+    """Names that fit at the page's scale: of villages, kecamatan or kab/kota (:func:`_label_level`)."""
+    m_per_pt = _page_scale(ax)
+    level = level or _label_level(view, proj, m_per_pt, settings["label_unit_min_area_pt2"])
+    tol = m_per_pt * settings["simplify_pt"]
+    s = view.stage
+    if level == "village":
+        pos = proj.pos(view.villages.index)
+        polygons = proj.simplified("village", tol)[pos]
+        names = view.villages["village_name"].astype(str).to_numpy()
+        anchors, rank = proj.points[pos], view.villages[f"risk_{s}"].to_numpy()
+    else:
+        units = _view_units(view, proj, level)
+        polygons = proj.simplified(level, tol)[units.index.to_numpy()]
+        names = [_unit_name(r, level, lang) for _, r in units.iterrows()]
+        anchors = units[["x", "y"]].to_numpy()
+        shares = _shares(view, proj, level)
+        rank = shares["share_villages"].reindex(units.index).to_numpy()
+    return _place_labels(ax, names, polygons, anchors, rank, settings["label_font_pt"], settings["label_area_factor"])
+
+
+def _settings(result) -> dict:
+    """The ``[print]`` settings, with ``aggregate_above`` from ``[display] aggregate_above_villages``."""
+    data = result.config.data
+    return {**data["print"], "aggregate_above": int(data["display"]["aggregate_above_villages"])}
+
+
+def _shares(view: View, proj: _Projected, level: str) -> pd.DataFrame:
+    """Villages and TPS per kecamatan or kab/kota of the view, and the share of them rawan or sangat rawan.
+
+    Indexed by the unit's row in ``proj.units(level)``; columns ``villages``, ``villages_high``,
+    ``share_villages``, ``tps``, ``tps_high``, ``share_tps`` (NaN for a unit without TPS).
+    """
+    s = view.stage
+    ids = proj.unit_id[level][proj.pos(view.villages.index)]
+    units, inv = np.unique(ids, return_inverse=True)
+    high = view.villages[f"level_{s}"].isin(HIGH).to_numpy()
+    out = pd.DataFrame(
+        {
+            "villages": np.bincount(inv, minlength=len(units)),
+            "villages_high": np.bincount(inv, weights=high, minlength=len(units)).astype(int),
+        },
+        index=units,
+    )
+    out["tps"] = 0
+    out["tps_high"] = 0
+    if view.tps is not None and len(view.tps) and proj.tps_xy is not None:
+        owner = proj.tps_xy["village"].reindex(view.tps.index).to_numpy()
+        tid = np.where(owner >= 0, proj.unit_id[level][owner], -1)
+        k = np.searchsorted(units, tid)
+        ok = (tid >= 0) & (k < len(units)) & (units[np.minimum(k, len(units) - 1)] == tid)
+        thigh = view.tps[f"level_{s}"].isin(HIGH).to_numpy()[ok]
+        out["tps"] = np.bincount(k[ok], minlength=len(units))
+        out["tps_high"] = np.bincount(k[ok], weights=thigh, minlength=len(units)).astype(int)
+    out["share_villages"] = out["villages_high"] / out["villages"]
+    out["share_tps"] = (out["tps_high"] / out["tps"].where(out["tps"] > 0)).astype(float)
+    return out
+
+
+def _share_classes(bins: Sequence[float]) -> list[tuple[str, str]]:
+    """(fill colour, label) per class of the share of rawan + sangat rawan: light grey (few) to dark (many)."""
+    greys = np.linspace(0.96, 0.32, len(bins) + 1)
+    edges = [0.0, *bins, 1.0]
+    out = []
+    for k, g in enumerate(greys):
+        lo, hi = edges[k] * 100, edges[k + 1] * 100
+        label = f"{lo:g}-{hi:g} %" if k < len(bins) else f"> {lo:g} %"
+        out.append((matplotlib.colors.to_hex((g, g, g)), label))
+    return out
+
+
+def _draw_shares(ax: plt.Axes, view: View, proj: _Projected, level: str, settings: dict, tol: float) -> dict[str, int]:
+    """Kecamatan or kab/kota of the view shaded by their share of rawan + sangat rawan villages (metres).
+
+    Returns the number of units per class (``u_<k>``) for the legend, and ``u_level``.
+    """
+    units = _view_units(view, proj, level)
+    shares = _shares(view, proj, level).reindex(units.index)
+    bins = list(settings["share_bins"])
+    cls = np.searchsorted(np.asarray(bins, dtype=float), shares["share_villages"].to_numpy(), side="left")
+    geoms = proj.simplified(level, tol)[units.index.to_numpy()]
+    counts: dict[str, int] = {}
+    for k, (colour, _label) in enumerate(_share_classes(bins)):
+        hit = cls == k
+        counts[f"u_{k}"] = int(hit.sum())
+        _draw_polygons(
+            ax,
+            geoms[hit],
+            settings["rasterize_above_vertices"],
+            facecolor=colour,
+            edgecolor="#333333",
+            lw=0.6,
+            zorder=3,
+        )
+    return counts
+
+
+def _draw_context(ax: plt.Axes, view: View, proj: _Projected, settings: dict, tol: float) -> None:
+    """The land around the view in grey: the neighbouring villages, or (too many outlines) the land alone."""
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
-    order = villages.assign(_a=villages.geometry.area).sort_values("_a", ascending=False)
-    for name, pt in zip(order["village_name"], order.geometry.representative_point(), strict=True):
-        if not (x0 < pt.x < x1 and y0 < pt.y < y1):
-            continue
-        txt = ax.text(
-            pt.x,
-            pt.y,
-            name,
-            fontsize=fontsize,
-            ha="center",
-            va="center",
-            zorder=15,
-            bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.6},
-        )
-        box = txt.get_window_extent(renderer).expanded(1.05, 1.1)
-        if any(box.overlaps(b) for b in placed):
-            txt.remove()
-        else:
-            placed.append(box)
+    geoms = proj.simplified("village", tol)[proj.context((x0, y0, x1, y1), view.villages.index)]
+    if shapely.get_num_coordinates(geoms).sum() > settings["context_max_vertices"]:
+        geoms = proj.outline_path
+    _draw_polygons(
+        ax, geoms, settings["rasterize_above_vertices"], facecolor="#f2f2f2", edgecolor="#bbbbbb", lw=0.3, zorder=2
+    )
 
 
-def _draw_layers(ax: plt.Axes, view: View, proj: _Projected, context: bool) -> dict[str, int]:
+def _draw_layers(ax: plt.Axes, view: View, proj: _Projected, context: bool, settings: dict) -> dict[str, int]:
+    """Villages (above ``aggregate_above`` villages: kab/kota or kecamatan shares), TPS, hot spots, posts.
+
+    The axes' limits must be set: outlines are simplified for the page's scale. Returns counts for the legend
+    (``v_<category>``, ``t_<category>``, ``h_<class>``; aggregated: ``u_<class>`` and ``aggregated``).
+    """
     s = view.stage
-    crs = proj.crs
+    tol = _page_scale(ax) * settings["simplify_pt"]
     if context:
-        x0, y0, x1, y1 = proj.villages.loc[view.villages.index].total_bounds
-        pad = max(x1 - x0, y1 - y0) * 0.6
-        ctx = proj.context((x0 - pad, y0 - pad, x1 + pad, y1 + pad), view.villages.index)
-        if len(ctx):
-            ctx.plot(ax=ax, facecolor="#f2f2f2", edgecolor="#bbbbbb", lw=0.3, zorder=2)
-    v = view.villages.set_geometry(proj.villages.geometry.loc[view.villages.index].values, crs=crs)
-    counts: dict[str, int] = {}
-    for cat in CATEGORIES:
-        part = v[v[f"level_{s}"] == cat]
-        counts[f"v_{cat}"] = len(part)
-        if len(part):
-            st = VILLAGE_STYLE[cat]
-            part.plot(ax=ax, facecolor=st["facecolor"], hatch=st["hatch"], edgecolor="#333333", lw=0.5, zorder=3)
-    if view.tps is not None and len(view.tps):
-        t = view.tps.to_crs(crs)
+        _draw_context(ax, view, proj, settings, tol)
+    v = view.villages
+    pos = proj.pos(v.index)
+    levels = v[f"level_{s}"].to_numpy()
+    counts: dict[str, int] = {f"v_{cat}": int((levels == cat).sum()) for cat in CATEGORIES}
+    if len(v) > settings["aggregate_above"]:
+        level = "regency" if v["regency"].nunique() > 1 else "district"
+        counts.update(_draw_shares(ax, view, proj, level, settings, tol))
+        counts["aggregated"] = 1
+    else:
+        geoms = proj.simplified("village", tol)[pos]
         for cat in CATEGORIES:
-            part = t[t[f"level_{s}"] == cat]
-            counts[f"t_{cat}"] = len(part)
-            if len(part):
+            st = VILLAGE_STYLE[cat]
+            _draw_polygons(
+                ax,
+                geoms[levels == cat],
+                settings["rasterize_above_vertices"],
+                facecolor=st["facecolor"],
+                hatch=st["hatch"],
+                edgecolor="#333333",
+                lw=0.5,
+                zorder=3,
+            )
+    if view.tps is not None and len(view.tps) and proj.tps_xy is not None:
+        xy = proj.tps_xy.loc[view.tps.index]
+        tl = view.tps[f"level_{s}"].to_numpy()
+        for cat in CATEGORIES:
+            hit = tl == cat
+            counts[f"t_{cat}"] = int(hit.sum())
+            if hit.any():
                 st = TPS_STYLE[cat]
                 ax.scatter(
-                    part.geometry.x,
-                    part.geometry.y,
+                    xy["x"].to_numpy()[hit],
+                    xy["y"].to_numpy()[hit],
                     marker=st["marker"],
                     s=st["size"] * 0.5,
                     c=st["color"],
                     edgecolors="black",
                     linewidths=0.4,
                     zorder=10 + CATEGORIES.index(cat),
+                    rasterized=bool(hit.sum() > settings["rasterize_above_points"]),
                 )
     col = hotspot_column(v, s)
     if col is not None:
-        points = v.geometry.representative_point()
+        points = proj.points[pos]
         for cls in HOTSPOT_CLASSES:
             hit = (v[col] == cls).to_numpy()
             counts[f"h_{cls}"] = int(hit.sum())
             if hit.any():
                 st = HOTSPOT_STYLE[cls]
                 ax.scatter(
-                    points.x[hit],
-                    points.y[hit],
+                    points[hit, 0],
+                    points[hit, 1],
                     marker=st["marker"],
                     s=st["size"],
                     facecolors="none",
@@ -372,7 +750,7 @@ def _draw_layers(ax: plt.Axes, view: View, proj: _Projected, context: bool) -> d
                     zorder=9,
                 )
     if view.posts is not None and len(view.posts):
-        p = view.posts.to_crs(crs)
+        p = view.posts.to_crs(proj.crs)
         ax.scatter(
             p.geometry.x, p.geometry.y, marker="P", s=30, c="black", edgecolors="white", linewidths=0.5, zorder=14
         )
@@ -415,7 +793,8 @@ def _draw_chosen_posts(ax: plt.Axes, posts: gpd.GeoDataFrame, radius_m: float, c
 
 
 def _legend(
-    ax: plt.Axes,
+    fig: Figure,
+    at: tuple[float, float],
     counts: dict[str, int],
     view: View,
     lang: str,
@@ -423,18 +802,27 @@ def _legend(
     *,
     method: str = "",
     ncol: int = 1,
+    share_bins: Sequence[float] | None = None,
 ) -> None:
+    """The legend: categories with their counts (or, with ``share_bins``, the share classes), TPS, hot spots."""
     handles: list[Patch | Line2D] = [Patch(facecolor="none", edgecolor="none", label=_t("villages", lang))]
-    for cat in reversed(CATEGORIES):
-        st = VILLAGE_STYLE[cat]
-        handles.append(
-            Patch(
-                facecolor=st["facecolor"],
-                hatch=st["hatch"],
-                edgecolor="#333333",
-                label=f"{i18n.t(cat, lang)} ({counts.get(f'v_{cat}', 0)})",
+    if share_bins is not None:  # aggregated: units shaded by their share of rawan + sangat rawan villages
+        handles.append(Patch(facecolor="none", edgecolor="none", label=_t("share_legend", lang)))
+        classes = _share_classes(share_bins)
+        for k in reversed(range(len(classes))):
+            colour, label = classes[k]
+            handles.append(Patch(facecolor=colour, edgecolor="#333333", label=f"{label} ({counts.get(f'u_{k}', 0)})"))
+    else:
+        for cat in reversed(CATEGORIES):
+            st = VILLAGE_STYLE[cat]
+            handles.append(
+                Patch(
+                    facecolor=st["facecolor"],
+                    hatch=st["hatch"],
+                    edgecolor="#333333",
+                    label=f"{i18n.t(cat, lang)} ({counts.get(f'v_{cat}', 0)})",
+                )
             )
-        )
     if view.tps is not None:
         handles.append(Patch(facecolor="none", edgecolor="none", label=_t("tps", lang)))
         for cat in reversed(CATEGORIES):
@@ -499,9 +887,10 @@ def _legend(
     if method:  # which scoring method produced the colours, wrapped to the legend's width
         method = textwrap.fill(method, 34)
         handles.insert(0, Patch(facecolor="none", edgecolor="none", label=method))
-    leg = ax.legend(
+    leg = fig.legend(
         handles=handles,
         loc="upper left",
+        bbox_to_anchor=at,
         fontsize=7,
         frameon=True,
         title=None,
@@ -511,19 +900,43 @@ def _legend(
         ncol=ncol,
     )
     for text in leg.get_texts():
-        if text.get_text() in (_t("villages", lang), _t("tps", lang), i18n.t("hotspot_legend", lang), method):
+        headers = (_t("villages", lang), _t("tps", lang), _t("share_legend", lang), i18n.t("hotspot_legend", lang))
+        if text.get_text() in (*headers, method):
             text.set_fontweight("bold")
 
 
-def _overview(ax: plt.Axes, whole: gpd.GeoSeries, extent: tuple[float, float, float, float]) -> None:
-    whole.plot(ax=ax, facecolor="#dddddd", edgecolor="#777777", lw=0.4)
-    x0, y0, x1, y1 = extent
-    ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor="black", lw=1.2, zorder=5))
-    ax.set_xticks([])
-    ax.set_yticks([])
-    ax.set_xlabel("")
-    ax.set_ylabel("")
-    ax.set_aspect("equal")
+def _overview(
+    fig: Figure, rect: Sequence[float], proj: _Projected, extent: tuple[float, float, float, float], title: str
+) -> Text:
+    """The locator map in ``rect`` (figure fractions): the whole area's land and the page's extent (metres) as a box.
+
+    Drawn straight on the figure, true to shape, without an axes of its own (an axes costs more than the map).
+    Returns its title.
+    """
+    bx0, by0, bx1, by1 = proj.outline.total_bounds
+    x0, y0, x1, y1 = min(bx0, extent[0]), min(by0, extent[1]), max(bx1, extent[2]), max(by1, extent[3])
+    fw, fh = fig.get_size_inches()
+    pad = 0.04
+    inch_per_m = min(rect[2] * fw / (x1 - x0), rect[3] * fh / (y1 - y0)) * (1 - 2 * pad)
+    to_fig = (
+        Affine2D()
+        .translate(-(x0 + x1) / 2, -(y0 + y1) / 2)
+        .scale(inch_per_m / fw, inch_per_m / fh)
+        .translate(rect[0] + rect[2] / 2, rect[1] + rect[3] / 2)
+    )
+    path, _ = proj.outline_path
+    if path is not None:
+        fig.add_artist(
+            PathPatch(path, facecolor="#dddddd", edgecolor="#777777", lw=0.4, transform=to_fig + fig.transFigure)
+        )
+    ex0, ey0, ex1, ey1 = extent
+    box = Rectangle((ex0, ey0), ex1 - ex0, ey1 - ey0, fill=False, edgecolor="black", lw=1.2, zorder=5)
+    box.set_transform(to_fig + fig.transFigure)
+    fig.add_artist(box)
+    frame = Rectangle((rect[0], rect[1]), rect[2], rect[3], fill=False, edgecolor="black", lw=0.8)
+    frame.set_transform(fig.transFigure)
+    fig.add_artist(frame)
+    return fig.text(rect[0] + rect[2] / 2, rect[1] + rect[3] + 0.008, title, fontsize=7, ha="center", va="bottom")
 
 
 def _heading(fig: plt.Figure, result, opts: PrintOptions, title: str, size: float) -> None:
@@ -553,6 +966,40 @@ def _frame(fig: plt.Figure, opts: PrintOptions, page: int, result) -> None:
     fig.text(0.98, 0.03, _t("page", lang, n=page), fontsize=7, ha="right", va="bottom")
 
 
+def _map_axes(fig: plt.Figure, rect: Sequence[float], bounds: np.ndarray) -> plt.Axes:
+    """The map's axes at ``rect`` (figure fractions), framing ``bounds`` (metres) at the page's aspect ratio."""
+    ax = fig.add_axes((rect[0], rect[1], rect[2], rect[3]))
+    ax.set_autoscale_on(False)
+    pad_x = (bounds[2] - bounds[0]) * 0.04 + 200
+    pad_y = (bounds[3] - bounds[1]) * 0.04 + 200
+    x0, x1, y0, y1 = bounds[0] - pad_x, bounds[2] + pad_x, bounds[1] - pad_y, bounds[3] + pad_y
+    # keep the page's aspect ratio so the map fills its frame
+    fw, fh = fig.get_size_inches()
+    target = (rect[2] * fw) / (rect[3] * fh)
+    w, h = x1 - x0, y1 - y0
+    if w / h < target:
+        cx = (x0 + x1) / 2
+        x0, x1 = cx - h * target / 2, cx + h * target / 2
+    else:
+        cy = (y0 + y1) / 2
+        y0, y1 = cy - w / target / 2, cy + w / target / 2
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_aspect("equal", adjustable="box")
+    return ax
+
+
+def _map_furniture(ax: plt.Axes, proj: _Projected, lang: str) -> None:
+    """Grid with degree labels, scale bar and north arrow on a map axes whose limits are set."""
+    to_lonlat = Transformer.from_crs(proj.crs, 4326, always_xy=True)
+    to_xy = Transformer.from_crs(4326, proj.crs, always_xy=True)
+    _graticule(ax, to_lonlat, to_xy)
+    _scalebar(ax)
+    _north(ax, lang)
+    for side in ax.spines.values():
+        side.set_linewidth(0.8)
+
+
 def _map_page(
     result,
     view: View,
@@ -566,70 +1013,124 @@ def _map_page(
 ) -> plt.Figure:
     """One map page; with ``staff`` (a staffing plan, indexed like the TPS) each TPS carries its police number."""
     lang = opts.lang
-    fig = plt.figure(figsize=opts.figsize)
+    settings = _settings(result)
+    fig = _figure(opts)
     landscape = opts.orientation == "landscape"
     map_rect = (0.05, 0.105, 0.66, 0.775) if landscape else (0.08, 0.26, 0.86, 0.62)
-    ax = fig.add_axes(map_rect)
+    pos = proj.pos(view.villages.index)
+    ax = _map_axes(fig, map_rect, _total_bounds(proj.bounds[pos]))
     crs = proj.crs
-    counts = _draw_layers(ax, view, proj, context)
+    counts = _draw_layers(ax, view, proj, context, settings)
     if staff is not None and view.tps is not None and len(view.tps):
         counts["tps_police"] = _tps_police(ax, view.tps, staff, crs)
     if opts.chosen_posts is not None and len(opts.chosen_posts):
         _draw_chosen_posts(ax, opts.chosen_posts, opts.post_radius_m, crs)
         counts["chosen_posts"] = len(opts.chosen_posts)
-    projected = proj.villages.loc[view.villages.index]
-    bounds = projected.total_bounds
-    pad_x = (bounds[2] - bounds[0]) * 0.04 + 200
-    pad_y = (bounds[3] - bounds[1]) * 0.04 + 200
-    x0, x1, y0, y1 = bounds[0] - pad_x, bounds[2] + pad_x, bounds[1] - pad_y, bounds[3] + pad_y
-    # keep the page's aspect ratio so the map fills its frame
-    fw, fh = fig.get_size_inches()
-    target = (map_rect[2] * fw) / (map_rect[3] * fh)
-    w, h = x1 - x0, y1 - y0
-    if w / h < target:
-        cx = (x0 + x1) / 2
-        x0, x1 = cx - h * target / 2, cx + h * target / 2
-    else:
-        cy = (y0 + y1) / 2
-        y0, y1 = cy - w / target / 2, cy + w / target / 2
-    ax.set_xlim(x0, x1)
-    ax.set_ylim(y0, y1)
-    ax.set_aspect("equal", adjustable="box")
-    to_lonlat = Transformer.from_crs(crs, 4326, always_xy=True)
-    to_xy = Transformer.from_crs(4326, crs, always_xy=True)
-    _graticule(ax, to_lonlat, to_xy)
-    _labels(
-        ax,
-        view.villages.set_geometry(projected.geometry.values, crs=crs),
-        fontsize=6 if len(view.villages) < 80 else 4.5,
-    )
-    _scalebar(ax, lang)
-    _north(ax, lang)
-    for side in ax.spines.values():
-        side.set_linewidth(0.8)
-    ax.set_xlabel("")
-    ax.set_ylabel("")
+    _map_furniture(ax, proj, lang)
+    level = ("regency" if view.villages["regency"].nunique() > 1 else "district") if counts.get("aggregated") else None
+    _labels(ax, view, proj, settings, lang, level)
 
     _heading(fig, result, opts, title, 15 if landscape else 13)
     side_x = 0.74 if landscape else 0.08
-    leg_ax = fig.add_axes((side_x, 0.45, 0.24, 0.43) if landscape else (0.08, 0.07, 0.45, 0.17))
-    leg_ax.axis("off")
+    leg_at = (side_x, 0.88) if landscape else (0.08, 0.24)
     n_entries = 3 + 2 * len(CATEGORIES) + sum(1 for k in counts if k.startswith("h_") and counts[k])
     _legend(
-        leg_ax,
+        fig,
+        leg_at,
         counts,
         view,
         lang,
         radius_m=opts.post_radius_m,
         method=method_label(result.config, lang, result.method),
         ncol=2 if not landscape and n_entries > 11 else 1,
+        share_bins=settings["share_bins"] if counts.get("aggregated") else None,
     )
     # portrait: the overview's title stays clear of the map's longitude labels above it
-    ov_ax = fig.add_axes((side_x + 0.02, 0.10, 0.20, 0.30) if landscape else (0.60, 0.07, 0.32, 0.15))
-    _overview(ov_ax, proj.outline, (x0, y0, x1, y1))
-    ov_ax.set_title(_t("overview", lang), fontsize=7)
+    ov_rect = (side_x + 0.02, 0.10, 0.20, 0.30) if landscape else (0.60, 0.07, 0.32, 0.15)
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    _overview(fig, ov_rect, proj, (x0, y0, x1, y1), _t("overview", lang))
     acc = (opts.accuracy or {}).get(view.stage)
     _accuracy(fig, accuracy_line(acc, lang), y=0.056 if landscape else 0.049)
+    _frame(fig, opts, page, result)
+    return fig
+
+
+def _total_bounds(bounds: np.ndarray) -> np.ndarray:
+    """The box around boxes ``(n, 4)`` (minx, miny, maxx, maxy)."""
+    return np.array([bounds[:, 0].min(), bounds[:, 1].min(), bounds[:, 2].max(), bounds[:, 3].max()])
+
+
+def _units_page(
+    result,
+    view: View,
+    opts: PrintOptions,
+    title: str,
+    page: int,
+    proj: _Projected,
+    pages_of: dict[str, int],
+) -> plt.Figure:
+    """A kab/kota's overview: its kecamatan shaded by their share of rawan + sangat rawan villages, and a table.
+
+    The table gives per kecamatan its villages and TPS, the share of them rawan or sangat rawan, and the page of
+    its map (``pages_of``: kecamatan name -> page).
+    """
+    lang = opts.lang
+    settings = _settings(result)
+    fig = _figure(opts)
+    landscape = opts.orientation == "landscape"
+    map_rect = (0.05, 0.105, 0.56, 0.775) if landscape else (0.08, 0.40, 0.86, 0.48)
+    ax = _map_axes(fig, map_rect, _total_bounds(proj.bounds[proj.pos(view.villages.index)]))
+    tol = _page_scale(ax) * settings["simplify_pt"]
+    _draw_context(ax, view, proj, settings, tol)
+    counts = _draw_shares(ax, view, proj, "district", settings, tol)
+    _map_furniture(ax, proj, lang)
+    _labels(ax, view, proj, settings, lang, "district")
+    _heading(fig, result, opts, title, 15 if landscape else 13)
+
+    handles: list[Patch | Line2D] = [Patch(facecolor="none", edgecolor="none", label=_t("share_legend", lang))]
+    classes = _share_classes(settings["share_bins"])
+    for k in reversed(range(len(classes))):
+        colour, label = classes[k]
+        handles.append(Patch(facecolor=colour, edgecolor="#333333", label=f"{label} ({counts.get(f'u_{k}', 0)})"))
+    at = (0.64, 0.88) if landscape else (0.08, 0.38)
+    leg = fig.legend(
+        handles=handles, loc="upper left", bbox_to_anchor=at, fontsize=7, frameon=True, ncol=1 if landscape else 3
+    )
+    leg.get_texts()[0].set_fontweight("bold")
+
+    shares = _shares(view, proj, "district")
+    units = proj.units("district").loc[shares.index]
+    cells = [
+        [
+            _clip(_unit_name(unit, "district", lang), 30),
+            f"{int(row.villages)}",
+            f"{row.share_villages * 100:.0f} %",
+            f"{int(row.tps)}",
+            "-" if pd.isna(row.share_tps) else f"{row.share_tps * 100:.0f} %",
+            str(pages_of.get(unit["district"], "")),
+        ]
+        for (_, unit), (_, row) in zip(units.iterrows(), shares.iterrows(), strict=True)
+    ]
+    tab_ax = fig.add_axes((0.64, 0.08, 0.34, 0.56) if landscape else (0.08, 0.07, 0.86, 0.21))
+    tab_ax.axis("off")
+    table = tab_ax.table(
+        cellText=cells,
+        colLabels=_t("unit_cols", lang).split("|"),
+        colWidths=[0.4, 0.12, 0.14, 0.12, 0.12, 0.1],
+        loc="upper left",
+        cellLoc="left",
+    )
+    table.auto_set_font_size(False)
+    rows_room = 0.56 if landscape else 0.21
+    line_pt = rows_room * fig.get_figheight() * 72 / (len(cells) + 1)  # points per row in the room given
+    table.set_fontsize(float(np.clip(line_pt / 1.9, 3.5, 6.5)))
+    table.scale(1, float(np.clip(line_pt / 1.9, 3.5, 6.5)) / 6.5 * 1.2)
+    for (row, _col), cell in table.get_celld().items():
+        cell.set_linewidth(0.3)
+        if row == 0:
+            cell.set_text_props(fontweight="bold")
+            cell.set_facecolor("#e6e6e6")
     _frame(fig, opts, page, result)
     return fig
 
@@ -639,7 +1140,7 @@ def _accuracy(fig: plt.Figure, text: str, y: float, left: float = 0.05, right: f
 
     Wrapped to fit between ``left`` and ``right`` (figure fractions), at most three lines.
     """
-    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]  # the Agg canvas has it (matplotlib.use)
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]  # an Agg canvas (_figure)
     room = (right - left) * fig.bbox.width
     width = len(text)
     while True:
@@ -656,7 +1157,7 @@ def _table_rows(view: View) -> pd.DataFrame:
     s, t = view.stage, view.tps
     if t is None:  # without a TPS layer the table says there is no rawan TPS
         return pd.DataFrame()
-    rows = t[t[f"level_{s}"].isin(["rawan", "sangat_rawan"])]
+    rows = t[t[f"level_{s}"].isin(HIGH)]
     return rows.sort_values(f"risk_{s}", ascending=False, kind="stable")
 
 
@@ -709,7 +1210,7 @@ def _table_pages(
         staff = None
     chunks = [rows.iloc[i : i + per_page] for i in range(0, len(rows), per_page)] or [rows]
     for k, chunk in enumerate(chunks):
-        fig = plt.figure(figsize=opts.figsize)
+        fig = _figure(opts)
         _heading(fig, result, opts, title + (f" ({k + 1}/{len(chunks)})" if len(chunks) > 1 else ""), 13)
         ax = fig.add_axes((0.05, 0.07, 0.9, 0.80))
         ax.axis("off")
@@ -744,7 +1245,7 @@ def _table_pages(
                 if row == 0:
                     cell.set_text_props(fontweight="bold")
                     cell.set_facecolor("#e6e6e6")
-                elif cells[row - 1][5] == i18n.t("sangat_rawan", lang):
+                elif cells[row - 1][5] == i18n.t(CATEGORIES[-1], lang):
                     cell.set_text_props(fontweight="bold")
         _frame(fig, opts, first_page + k, result)
         yield fig
@@ -755,19 +1256,163 @@ def _clip(text: object, n: int) -> str:
     return s if len(s) <= n else s[: n - 1] + "…"
 
 
-def _cover(result, opts: PrintOptions, area_name: str, contents: list[str], page: int) -> plt.Figure:
+@dataclass
+class _Entry:
+    """One line of the atlas's table of contents: indent level (0, 1, 2), text, first page."""
+
+    level: int
+    text: str
+    page: int = 0
+
+
+_CONTENTS_LINESPACING = 1.35
+
+
+def _contents_rows(opts: PrintOptions, top: float, bottom: float) -> int:
+    """Lines of contents that fit per column between ``top`` and ``bottom`` (figure fractions)."""
+    line_pt = CONTENTS_FONT * _CONTENTS_LINESPACING
+    return max(1, int((top - bottom) * opts.figsize[1] * 72 / line_pt))
+
+
+def _contents_columns(opts: PrintOptions) -> int:
+    return 2 if opts.orientation == "landscape" else 1
+
+
+_COVER_TOP, _NEXT_TOP, _CONTENTS_BOTTOM = 0.42, 0.86, 0.07
+
+
+def _contents_capacity(opts: PrintOptions, first: bool) -> int:
+    """Entries of the contents on the cover (``first``) or on one of the pages after it."""
+    return _contents_columns(opts) * _contents_rows(opts, _COVER_TOP if first else _NEXT_TOP, _CONTENTS_BOTTOM)
+
+
+def _contents_pages(opts: PrintOptions, n: int) -> int:
+    """Pages the contents of ``n`` entries take: the cover, then as many pages as needed."""
+    rest = max(0, n - _contents_capacity(opts, True))
+    return 1 + math.ceil(rest / _contents_capacity(opts, False))
+
+
+def _draw_contents(fig: plt.Figure, opts: PrintOptions, entries: Sequence[_Entry], top: float) -> None:
+    """Entries in columns from ``top`` (figure fraction): text left, indented by level, page number right."""
+    rows = _contents_rows(opts, top, _CONTENTS_BOTTOM)
+    ncol = _contents_columns(opts)
+    left, right = 0.08, 0.92
+    width = (right - left) / ncol
+    chars = int(width * opts.figsize[0] * 72 / (CONTENTS_FONT * 0.6)) - 8  # DejaVu Sans: ~0.6 em per character
+    for c in range(ncol):
+        part = entries[c * rows : (c + 1) * rows]
+        if not part:
+            break
+        x = left + c * width
+        names = "\n".join("    " * e.level + _clip(e.text, chars - 4 * e.level) for e in part)
+        pages = "\n".join(str(e.page) for e in part)
+        style: dict[str, Any] = {"fontsize": CONTENTS_FONT, "va": "top", "linespacing": _CONTENTS_LINESPACING}
+        fig.text(x, top, names, ha="left", **style)
+        fig.text(x + width - 0.02, top, pages, ha="right", **style)
+
+
+def _cover(result, opts: PrintOptions, area_name: str, entries: Sequence[_Entry], page: int) -> plt.Figure:
+    """The atlas's cover with the start of its table of contents (the entries that fit)."""
     lang = opts.lang
-    fig = plt.figure(figsize=opts.figsize)
+    fig = _figure(opts)
     fig.text(0.5, 0.70, _t("cover", lang), fontsize=26, fontweight="bold", ha="center")
     fig.text(0.5, 0.62, area_name, fontsize=18, ha="center")
     stages = ", ".join(result.config.stage_label(s, lang) for s in opts.stages)
     fig.text(0.5, 0.56, f"{opts.election} · {stages}", fontsize=11, ha="center")
     as_of = result.as_of.isoformat() if result.as_of else "-"
     fig.text(0.5, 0.52, _t("made", lang, made=opts.made.isoformat(), as_of=as_of), fontsize=10, ha="center")
-    fig.text(0.2, 0.44, _t("contents", lang), fontsize=11, fontweight="bold")
-    fig.text(0.2, 0.42, "\n".join(contents[:30]), fontsize=8, va="top", family="DejaVu Sans")
+    fig.text(0.08, _COVER_TOP + 0.025, _t("contents", lang), fontsize=11, fontweight="bold")
+    _draw_contents(fig, opts, entries[: _contents_capacity(opts, True)], _COVER_TOP)
     _frame(fig, opts, page, result)
     return fig
+
+
+def _contents_page(result, opts: PrintOptions, entries: Sequence[_Entry], page: int) -> plt.Figure:
+    """A page continuing the table of contents."""
+    fig = _figure(opts)
+    fig.text(0.08, _NEXT_TOP + 0.035, _t("contents_more", opts.lang), fontsize=13, fontweight="bold")
+    _draw_contents(fig, opts, entries, _NEXT_TOP)
+    _frame(fig, opts, page, result)
+    return fig
+
+
+@dataclass
+class _Section:
+    """Pages of the atlas under one contents entry: how many, and how to draw them from their first page."""
+
+    entry: _Entry
+    pages: int
+    draw: Callable[[int], Iterator[plt.Figure]]
+
+
+def _kecamatan_pages(
+    result, view: View, opts: PrintOptions, proj: _Projected, stage: str, name: str, staff, page: int
+) -> Iterator[plt.Figure]:
+    """A kecamatan's map page (its TPS with their police from ``staff``), then its TPS table when asked."""
+    label = result.config.stage_label(stage, opts.lang)
+    title = _t("title", opts.lang, stage=label, area=name)
+    yield _map_page(result, view, opts, title, page, proj, context=True, staff=staff)
+    if opts.with_tables:
+        title = _t("table_title", opts.lang, stage=label, area=name)
+        yield from _table_pages(result, view, opts, title, page + 1, staff=staff)
+
+
+def _regency_pages(
+    result, view: View, opts: PrintOptions, proj: _Projected, stage: str, name: str, kecamatan: dict, page: int
+) -> Iterator[plt.Figure]:
+    """A kab/kota's overview page; ``kecamatan``: kecamatan name -> its :class:`_Entry` (for the page column)."""
+    title = _t("units_title", opts.lang, stage=result.config.stage_label(stage, opts.lang), area=name)
+    yield _units_page(result, view, opts, title, page, proj, {k: e.page for k, e in kecamatan.items()})
+
+
+def _atlas(result, opts: PrintOptions, flt: ViewFilter, area_name: str, proj: _Projected) -> Iterator[plt.Figure]:
+    """The atlas's pages, grouped by kab/kota.
+
+    Cover and contents (continued on further pages as needed), then per stage: the area's map, and per
+    kab/kota (by name) its overview page followed by the maps of its kecamatan (by name), each with its TPS
+    table when asked. For voting and counting the TPS carry their police from one plan of the whole area.
+    """
+    lang = opts.lang
+    base = make_view(result, opts.stages[0], flt)
+    pairs = base.villages[["regency", "district"]].drop_duplicates().sort_values(["regency", "district"])
+    sections: list[_Section] = []
+    for stage in opts.stages:
+        view = make_view(result, stage, flt)
+        staff = _staffing(result, view, opts)
+        head = _t("overview", lang) + (f" - {result.config.stage_label(stage, lang)}" if len(opts.stages) > 1 else "")
+        title = _t("title", lang, stage=result.config.stage_label(stage, lang), area=area_name)
+        sections.append(_Section(_Entry(0, head), 1, functools.partial(_one_map, result, view, opts, title, proj)))
+        for kab, kecs in pairs.groupby("regency", sort=False, dropna=False)["district"]:
+            kname = kab or _t("regency_unknown", lang)
+            kview = make_view(result, stage, dataclasses.replace(flt, regencies=(kab,), districts=tuple(kecs)))
+            kecamatan: dict[str, _Entry] = {}
+            draw = functools.partial(_regency_pages, result, kview, opts, proj, stage, kname, kecamatan)
+            sections.append(_Section(_Entry(1, kname), 1, draw))
+            for kec in kecs:
+                pview = make_view(result, stage, dataclasses.replace(flt, regencies=(kab,), districts=(kec,)))
+                name = _t("kecamatan", lang, name=kec)
+                n = 1 + (_table_page_count(pview, opts) if opts.with_tables else 0)
+                draw = functools.partial(_kecamatan_pages, result, pview, opts, proj, stage, name, staff)
+                kecamatan[kec] = _Entry(2, name)
+                sections.append(_Section(kecamatan[kec], n, draw))
+    entries = [sec.entry for sec in sections]
+    n_contents = _contents_pages(opts, len(entries))
+    page = 1 + n_contents
+    for sec in sections:
+        sec.entry.page = page
+        page += sec.pages
+    yield _cover(result, opts, area_name, entries, 1)
+    first = _contents_capacity(opts, True)
+    per_page = _contents_capacity(opts, False)
+    for k in range(n_contents - 1):
+        yield _contents_page(result, opts, entries[first + k * per_page : first + (k + 1) * per_page], 2 + k)
+    for sec in sections:
+        yield from sec.draw(sec.entry.page)
+
+
+def _one_map(result, view: View, opts: PrintOptions, title: str, proj: _Projected, page: int) -> Iterator[plt.Figure]:
+    """The map page of ``view`` alone (the area's overview in an atlas)."""
+    yield _map_page(result, view, opts, title, page, proj)
 
 
 def _pages(result, opts: PrintOptions) -> Iterator[plt.Figure]:
@@ -777,63 +1422,29 @@ def _pages(result, opts: PrintOptions) -> Iterator[plt.Figure]:
         flt = opts.filters
         picked = flt.districts or flt.regencies
         if picked:
-            area_name = ", ".join(picked) if len(picked) <= 3 else f"{len(picked)} wilayah"
+            area_name = ", ".join(picked) if len(picked) <= 3 else _t("areas_n", lang, n=len(picked))
     proj = _Projected.of(result)
-    page = 1
-    if not opts.atlas:
-        for stage in opts.stages:
-            view = make_view(result, stage, flt)
-            label = result.config.stage_label(stage, lang)
-            yield _map_page(
-                result,
-                view,
-                opts,
-                _t("title", lang, stage=label, area=area_name),
-                page,
-                proj,
-                context=bool(flt.districts or flt.regencies),
-            )
-            page += 1
-            if opts.with_tables:
-                for fig in _table_pages(result, view, opts, _t("table_title", lang, stage=label, area=area_name), page):
-                    yield fig
-                    page += 1
+    if opts.atlas:
+        yield from _atlas(result, opts, flt, area_name, proj)
         return
-    # atlas: cover, overview, then per kecamatan (or per kab/kota for larger data), each with its TPS table
-    # when asked; for voting and counting the TPS carry their police from one plan of the whole printed area
-    base = make_view(result, opts.stages[0], flt)
-    unit = "regency" if base.villages["regency"].nunique() > 1 else "district"
-    parts = sorted(set(base.villages[unit]))
-    plan: list[tuple[View, str, pd.DataFrame | None, list[tuple[str, View]]]] = []
+    page = 1
     for stage in opts.stages:
         view = make_view(result, stage, flt)
-        pviews = []
-        for part in parts:
-            pf = ViewFilter(regencies=(part,)) if unit == "regency" else ViewFilter(districts=(part,))
-            pviews.append((part if unit == "regency" else f"Kec. {part}", make_view(result, stage, pf)))
-        plan.append((view, result.config.stage_label(stage, lang), _staffing(result, view, opts), pviews))
-    contents: list[str] = []
-    at = 2
-    for _view, label, _staff, pviews in plan:
-        contents.append(f"{at}. {_t('overview', lang)}" + (f" - {label}" if len(plan) > 1 else ""))
-        at += 1
-        for name, pview in pviews:
-            contents.append(f"{at}. {name}")
-            at += 1 + (_table_page_count(pview, opts) if opts.with_tables else 0)
-    yield _cover(result, opts, area_name, contents, page)
-    page += 1
-    for view, label, staff, pviews in plan:
-        yield _map_page(result, view, opts, _t("title", lang, stage=label, area=area_name), page, proj)
+        label = result.config.stage_label(stage, lang)
+        yield _map_page(
+            result,
+            view,
+            opts,
+            _t("title", lang, stage=label, area=area_name),
+            page,
+            proj,
+            context=bool(flt.districts or flt.regencies),
+        )
         page += 1
-        for name, pview in pviews:
-            title = _t("title", lang, stage=label, area=name)
-            yield _map_page(result, pview, opts, title, page, proj, context=True, staff=staff)
-            page += 1
-            if opts.with_tables:
-                title = _t("table_title", lang, stage=label, area=name)
-                for fig in _table_pages(result, pview, opts, title, page, staff=staff):
-                    yield fig
-                    page += 1
+        if opts.with_tables:
+            for fig in _table_pages(result, view, opts, _t("table_title", lang, stage=label, area=area_name), page):
+                yield fig
+                page += 1
 
 
 def print_maps(result, out: str | Path, opts: PrintOptions) -> list[Path]:

@@ -14,7 +14,7 @@ from riskmap import i18n
 ROOT = Path(__file__).resolve().parent.parent / "riskmap"
 
 SAME_IN_BOTH = {"per", "kecamatan", "kab/kota", "data", "tps", "csv", "excel", "geojson", "riskmap", "auc", "median"}
-SAME_IN_BOTH |= {"format", "status", "admin"}
+SAME_IN_BOTH |= {"format", "status", "admin", "kec"}  # "kec": "Kec. Alak", the kecamatan abbreviation
 """Words spelled the same in Indonesian and English (proper nouns, codes, loan words): a text made only of
 these (and placeholders, numbers, punctuation) may read the same in both languages."""
 

@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from riskmap import pipeline
+from riskmap.config import CATEGORIES
 from riskmap.printing import PrintOptions, print_maps
 
 
@@ -74,7 +75,7 @@ def test_table_lists_exactly_the_rawan_tps(demo, tmp_path):
     text = "\n".join(_text(path, p) for p in range(2, pages + 1))
     printed = set(re.findall(r"\b(53\d{11})\b", text))
     tps = demo.tps
-    expected = set(tps.loc[tps["level_voting"].isin(["rawan", "sangat_rawan"]), "tps_id"])
+    expected = set(tps.loc[tps["level_voting"].isin(list(CATEGORIES[1:])), "tps_id"])
     assert printed == expected
     assert "TPS Rawan dan Sangat Rawan - Tahap Pemungutan Suara" in text
 
@@ -83,11 +84,12 @@ def test_atlas_cover_overview_and_one_page_per_kecamatan(demo, tmp_path):
     path = tmp_path / "atlas.pdf"
     print_maps(demo, path, PrintOptions(stages=["voting"], atlas=True, paper="A3"))
     info = _pdfinfo(path)
-    assert int(info["Pages"]) == 1 + 1 + 6  # cover, overview, six kecamatan
+    assert int(info["Pages"]) == 1 + 1 + 1 + 6  # cover, overview, the kab/kota's overview, six kecamatan
     assert "1190.55 x 841.89" in info["Page size"]  # A3 landscape
     assert "Atlas Kerawanan Pilkada" in _text(path, 1)
-    assert "Kec. Alak" in _text(path, 3)
-    assert "Halaman 8" in _text(path, 8)
+    assert "Ikhtisar Kerawanan Tahap Pemungutan Suara - Kota Kupang" in _text(path, 3)
+    assert "Kec. Alak" in _text(path, 4)
+    assert "Halaman 9" in _text(path, 9)
 
 
 def test_area_english_portrait_png(demo, tmp_path):
@@ -275,9 +277,9 @@ def test_overview_title_clear_of_the_map_labels(demo, orientation):
     fig = next(printing._pages(demo, PrintOptions(stages=["voting"], tables=False, orientation=orientation)))
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
-    map_ax, overview = fig.axes[0], fig.axes[2]
-    labels = [t.get_window_extent(renderer) for t in map_ax.get_xticklabels() if t.get_text()]
-    title = overview.title.get_window_extent(renderer)
+    map_ax = fig.axes[0]
+    labels = [t.get_window_extent(renderer) for t in map_ax.texts if t.get_gid() == printing.GRID_GID]
+    title = next(t for t in fig.texts if t.get_text() == "Peta ikhtisar").get_window_extent(renderer)
     assert labels and not any(title.overlaps(b) for b in labels)
     printing.plt.close(fig)
 
@@ -322,8 +324,8 @@ def test_atlas_with_tables_has_the_tables_and_per_tps_police(demo, tmp_path):
         plt.close(fig)
     for district in districts:
         mine = tps[tps["district"] == district]
-        rawan = mine[mine["level_voting"].isin(["rawan", "sangat_rawan"])]
-        number = int(re.search(rf"(\d+)\. Kec\. {district}\n", cover)[1])  # the contents give its page
+        rawan = mine[mine["level_voting"].isin(list(CATEGORIES[1:]))]
+        number = int(re.search(rf"Kec\. {district} +(\d+)\b", cover)[1])  # the contents give its page
         page = texts[number - 1]
         assert f"Kec. {district}" in page and "Angka di TPS: polisi per TPS" in page
         assert sum(numbers[number]) == int(mine["police_required"].sum())  # every TPS's police is on its page
@@ -338,6 +340,178 @@ def test_atlas_with_tables_has_the_tables_and_per_tps_police(demo, tmp_path):
         assert printed == set(rawan["tps_id"])
         for tps_id, police, linmas in rawan[["tps_id", "police_required", "linmas_required"]].itertuples(False):
             assert re.search(rf"{tps_id}.*\s{police} ?/ ?{linmas}\s*$", table, flags=re.M), tps_id
+
+
+# -- issue 12, Build 3: printing at province scale ---------------------------------------------------------------
+def _two_regencies(tmp_path, config=None, nx: int = 10, ny: int = 8, every: int = 2):
+    """80 villages in 40 kecamatan of two kab/kota: "Kabupaten Awal" holds "Zona 01".."Zona 20", "Kabupaten Baru"
+    "Alfa 21".."Alfa 40", so the alphabetical order of all kecamatan is not their order grouped by kab/kota."""
+    from riskmap.testing import grid_villages, tps_rows
+
+    v = grid_villages(nx, ny, size_deg=0.02, district_every=every)
+    d = v["kode"].str.slice(6, 8).astype(int)
+    b = d > d.max() // 2
+    v.loc[~b, "kecamatan"] = "Zona " + d[~b].astype(str).str.zfill(2)
+    v.loc[b, "kecamatan"] = "Alfa " + d[b].astype(str).str.zfill(2)
+    v.loc[~b, "kab_kota"] = "Kabupaten Awal"
+    v.loc[b, "kab_kota"] = "Kabupaten Baru"
+    v.loc[b, "kode"] = v.loc[b, "kode"].str.replace("53.71.", "53.72.", regex=False)
+    v.to_file(tmp_path / "desa.geojson")
+    tps_rows(v).to_csv(tmp_path / "tps.csv", index=False)
+    paths = {"villages": str(tmp_path / "desa.geojson"), "tps": str(tmp_path / "tps.csv")}
+    return pipeline.run(**paths, demo_data=False, config=config)
+
+
+@pytest.fixture(scope="module")
+def two_regencies(tmp_path_factory):
+    return _two_regencies(tmp_path_factory.mktemp("two"))
+
+
+@pytest.fixture(scope="module")
+def province_like(tmp_path_factory):
+    """1,200 villages in 60 kecamatan of two kab/kota: a page of it all is at province scale."""
+    return _two_regencies(tmp_path_factory.mktemp("province"), nx=40, ny=30, every=20)
+
+
+@pytest.fixture(scope="module")
+def two_regencies_atlas(two_regencies, tmp_path_factory):
+    path = tmp_path_factory.mktemp("atlas") / "atlas.pdf"
+    print_maps(two_regencies, path, PrintOptions(stages=["voting"], atlas=True))
+    pages = int(_pdfinfo(path)["Pages"])
+    return path, [_text(path, p) for p in range(1, pages + 1)]
+
+
+def _title(page: str) -> str:
+    return next(line.strip() for line in page.splitlines() if line.strip().startswith(("Peta", "Ikhtisar", "Isi")))
+
+
+def test_atlas_is_grouped_by_kab_kota_each_with_its_overview_page(two_regencies_atlas):
+    """The province atlas had its kecamatan in alphabetical order across all kabupaten, and no kab/kota page."""
+    _, texts = two_regencies_atlas
+    titles = [_title(t) for t in texts[2:]]  # after the cover and one page more of contents
+    awal = [f"Peta Kerawanan Tahap Pemungutan Suara - Kec. Zona {d:02d}" for d in range(1, 21)]
+    baru = [f"Peta Kerawanan Tahap Pemungutan Suara - Kec. Alfa {d:02d}" for d in range(21, 41)]
+    assert titles == [
+        "Peta Kerawanan Tahap Pemungutan Suara - Nusa Tenggara Timur",
+        "Ikhtisar Kerawanan Tahap Pemungutan Suara - Kabupaten Awal",
+        *awal,
+        "Ikhtisar Kerawanan Tahap Pemungutan Suara - Kabupaten Baru",
+        *baru,
+    ]
+    overview = _one_line(texts[3])  # Kabupaten Awal: its kecamatan, their shares and the page of each
+    for d in range(1, 21):
+        assert re.search(rf"Kec\. Zona {d:02d} 2 \d+ ?% 2 \d+ ?% {4 + d}\b", overview), d
+    assert "Alfa" not in overview and "Bagian kelurahan/desa rawan + sangat rawan" in overview
+
+
+def test_contents_continue_on_the_next_page_and_list_every_kecamatan(two_regencies_atlas):
+    """The contents ran off the cover after entry 27: 43 entries now take the cover and a second page."""
+    path, texts = two_regencies_atlas
+    assert "Isi (lanjutan)" in texts[1] and "Isi (lanjutan)" not in texts[0]
+    contents = texts[0] + texts[1]
+    listed = dict(re.findall(r"(Kec\. (?:Zona|Alfa) \d\d) +(\d+)\b", contents))
+    assert len(listed) == 40  # every kecamatan, each once
+    for name, page in listed.items():  # each entry's page is that kecamatan's map
+        assert _title(texts[int(page) - 1]).endswith(f"- {name}"), (name, page)
+    assert re.search(r"Kabupaten Awal +4\b", contents) and re.search(r"Kabupaten Baru +25\b", contents)
+    assert len(texts) == 2 + 1 + 2 + 40
+    bottom = 0.07 * float(_pdfinfo(path)["Page size"].split()[2])  # nothing below the contents' bottom margin
+    for page in (1, 2):
+        subprocess.run(["pdftotext", "-bbox", "-f", str(page), "-l", str(page), str(path), str(path) + ".html"])
+        with open(str(path) + ".html") as fh:
+            html = fh.read()
+        words = re.findall(r'yMax="([\d.]+)">(Kec\.|Kabupaten)<', html)
+        height = float(_pdfinfo(path)["Page size"].split()[2])
+        assert words and all(float(y) < height - bottom for y, _ in words), page
+
+
+def _drawn(fig):
+    fig.canvas.draw()
+    return fig.canvas.get_renderer()
+
+
+def _label_boxes(fig):
+    renderer = _drawn(fig)
+    from riskmap import printing
+
+    texts = [t for t in fig.axes[0].texts if t.get_gid() == printing.LABEL_GID]
+    return texts, [t.get_bbox_patch().get_window_extent(renderer) for t in texts]
+
+
+@pytest.mark.parametrize("paper", ["A4", "A3"])
+def test_stage_map_labels_never_overlap_and_fit_the_scale(demo, province_like, paper):
+    """A3 stage maps of a province were an unreadable mass of overlapping village names."""
+    from riskmap import printing
+
+    for result, level in ((demo, "village"), (province_like, "district")):
+        opts = PrintOptions(stages=["voting"], tables=False, paper=paper)
+        fig = next(printing._pages(result, opts))
+        texts, boxes = _label_boxes(fig)
+        assert texts
+        for i, a in enumerate(boxes):
+            assert not any(a.overlaps(b) for b in boxes[i + 1 :]), texts[i].get_text()
+        names = {t.get_text() for t in texts}
+        if level == "village":
+            assert names <= set(result.villages["village_name"]) and len(names) >= 10
+        else:  # at province scale the names are of kecamatan, not of 1,200 villages
+            kecamatan = {f"Kec. {d}" for d in result.villages["district"]}
+            assert names <= kecamatan and len(names) >= 10, names
+        printing.plt.close(fig)
+
+
+def test_village_labels_fit_their_polygon(two_regencies, tmp_path):
+    """On a kecamatan's page a village name is written only where its box lies inside the village."""
+    import shapely
+
+    from riskmap import printing
+
+    opts = PrintOptions(stages=["voting"], tables=False, area="Zona 03")
+    fig = next(printing._pages(two_regencies, opts))
+    texts, boxes = _label_boxes(fig)
+    ax = fig.axes[0]
+    proj = printing._Projected.of(two_regencies)
+    inv = ax.transData.inverted()
+    assert {t.get_text() for t in texts} == {"Desa 4", "Desa 5"}
+    for t, b in zip(texts, boxes, strict=True):
+        (x0, y0), (x1, y1) = inv.transform([(b.x0, b.y0), (b.x1, b.y1)])
+        village = proj.villages.geometry[two_regencies.villages["village_name"] == t.get_text()].iloc[0]
+        assert village.contains(shapely.box(x0, y0, x1, y1)), t.get_text()
+    printing.plt.close(fig)
+
+
+def test_scale_bar_is_a_matplotlib_scalebar_in_utm_metres(demo):
+    from matplotlib_scalebar.scalebar import ScaleBar
+    from pyproj import CRS
+
+    from riskmap import printing
+
+    fig = next(printing._pages(demo, PrintOptions(stages=["voting"], tables=False)))
+    bars = [a for a in fig.axes[0].artists if isinstance(a, ScaleBar)]
+    assert len(bars) == 1 and bars[0].dx == 1.0 and bars[0].units == "m"
+    crs = printing._Projected.of(demo).crs
+    assert CRS(crs).utm_zone == "51S" and crs.axis_info[0].unit_name == "metre"
+    printing.plt.close(fig)
+
+
+def test_many_villages_print_aggregated_by_kab_kota(tmp_path):
+    """Above [display] aggregate_above_villages a stage map shows kab/kota shaded by their share, not villages."""
+    from riskmap.config import load_config
+
+    cfg = tmp_path / "small.toml"
+    cfg.write_text("[display]\naggregate_above_villages = 50\n")
+    result = _two_regencies(tmp_path, config=load_config(cfg))
+    from riskmap import printing
+
+    fig = next(printing._pages(result, PrintOptions(stages=["voting"], tables=False)))
+    map_ax = fig.axes[0]
+    fills = [a for a in map_ax.patches if isinstance(a, printing.PathPatch) and a.get_zorder() == 3]
+    rings = sum(int((p.get_path().codes == printing.MplPath.MOVETO).sum()) for p in fills)
+    assert rings == 2  # two kab/kota outlines, not 80 villages
+    path = tmp_path / "agg.pdf"
+    print_maps(result, path, PrintOptions(stages=["voting"], tables=False))
+    page = _one_line(_text(path, 1))
+    assert "Bagian kelurahan/desa rawan + sangat rawan" in page
+    printing.plt.close(fig)
 
 
 def test_deployment_pdf_prints_the_plan_it_is_given(demo, tmp_path):
