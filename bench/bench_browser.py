@@ -158,7 +158,11 @@ def _check_every_feature(frame: Any, per_village: dict[str, str]) -> None:
 
 
 def _choose(page: Any, label: str, option: str) -> None:
-    page.get_by_label(label, exact=False).first.click()
+    box = page.get_by_label(label, exact=False).first
+    if not box.is_visible() or box.bounding_box() is None or box.bounding_box()["y"] > page.viewport_size["height"]:
+        box.scroll_into_view_if_needed()  # a scroll while the list is open closes it: scroll first, then click
+        page.wait_for_timeout(300)
+    box.click()
     page.get_by_role("option", name=option, exact=True).click()
 
 
