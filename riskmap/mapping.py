@@ -1078,14 +1078,16 @@ def _alert_layer(m: folium.Map, alerts: pd.DataFrame | None, lang: str) -> None:
     group.add_to(m)
 
 
-def _new_map(view: View, tiles_url: str | None = None, tiles_attribution: str = "") -> folium.Map:
-    """An empty map served from local assets; tiles only when a URL is given."""
+def _new_map(
+    view: View, tiles_url: str | None = None, tiles_attribution: str = "", *, canvas: bool = False
+) -> folium.Map:
+    """An empty map served from local assets; tiles only when a URL is given; vector layers on a canvas if asked."""
     use_local_assets()
     # no tile layer means no maxZoom for markercluster to read: set it on the map
     m = folium.Map(
         tiles=None,
         control_scale=True,
-        prefer_canvas=False,
+        prefer_canvas=canvas,
         zoom_start=12,
         location=_center(view),
         maxZoom=19,
@@ -1167,7 +1169,7 @@ def deployment_map(
     geoms: np.ndarray | None = None,
 ) -> folium.Map:
     """Map of a staffing plan: villages, TPS by category, guard groups as lines, posts with their radius."""
-    m = _new_map(view)
+    m = _new_map(view, canvas=len(view.villages) > int(_display_settings(config)["canvas_above_villages"]))
     if geoms is None:
         geoms = display_geometry(view.villages)
     feats = village_features(view, geoms, lang=lang)
@@ -1178,32 +1180,55 @@ def deployment_map(
         tooltip=_feature_tooltip(feats),
         className="rm-village",
     ).add_to(m)
-    lines = folium.FeatureGroup(name=i18n.t("map_guard_groups", lang))
-    for _, members in plan.groupby("group"):
-        if len(members) < 2:
-            continue
-        c = members.geometry.union_all().centroid
-        for g in members.geometry:
-            folium.PolyLine([[c.y, c.x], [g.y, g.x]], color="#555555", weight=1, opacity=0.7).add_to(lines)
-    lines.add_to(m)
+    # one GeoJSON layer each for the guard-group lines and the TPS (drawn on a canvas at province size): one
+    # Leaflet object per TPS made the province's map 11 MB and 3.8 s to build
+    x, y = shapely.get_x(plan.geometry.to_numpy()), shapely.get_y(plan.geometry.to_numpy())
+    member, size = np.unique(plan["group"].to_numpy(), return_inverse=True, return_counts=True)[1:]
+    cx = (np.bincount(member, weights=x) / size)[member]  # the group's centre, at each of its TPS
+    cy = (np.bincount(member, weights=y) / size)[member]
+    many = size[member] >= 2  # a lone TPS has no line to its group's centre
+    ends = np.stack([np.column_stack([cx, cy])[many], np.column_stack([x, y])[many]], axis=1)
+    spokes = [shapely.multilinestrings(shapely.linestrings(ends))] if len(ends) else []
+    if spokes:
+        folium.GeoJson(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {"type": "Feature", "properties": {}, "geometry": shapely.geometry.mapping(g)} for g in spokes
+                ],
+            },
+            name=i18n.t("map_guard_groups", lang),
+            style_function=lambda f: {"color": "#555555", "weight": 1, "opacity": 0.7},
+            interactive=False,
+        ).add_to(m)
     s = view.stage
-    tps_group = folium.FeatureGroup(name="TPS")
-    for row in plan.itertuples():
-        cat = str(getattr(row, f"level_{s}"))
-        tip = (
-            f"<b>TPS {esc(row.tps_id)}</b> {esc(row.village_name)}<br>{esc(i18n.t(cat, lang))} · "
-            f"{esc(i18n.t('col.police', lang))} {int(row.police)} / {int(row.police_required)} · "
-            f"Linmas {int(row.linmas)} / {int(row.linmas_required)}"
+    cats = plan[f"level_{s}"].astype(str)
+    label = {c: esc(i18n.t(c, lang)) for c in set(cats)}
+    police_word = esc(i18n.t("col.police", lang))
+    tips = [
+        f"<b>TPS {esc(t)}</b> {esc(v)}<br>{label[c]} · {police_word} {int(p)} / {int(pr)} · "
+        f"Linmas {int(lm)} / {int(lr)}"
+        for t, v, c, p, pr, lm, lr in zip(
+            plan["tps_id"],
+            plan["village_name"],
+            cats,
+            plan["police"],
+            plan["police_required"],
+            plan["linmas"],
+            plan["linmas_required"],
+            strict=True,
         )
-        folium.CircleMarker(
-            [row.geometry.y, row.geometry.x],
-            radius=4,
-            weight=1,
-            color="#000000",
-            fill_color=CATEGORY_COLORS.get(cat, "#cccccc"),
-            fill_opacity=0.95,
-        ).add_child(_Tooltip(tip)).add_to(tps_group)
-    tps_group.add_to(m)
+    ]
+    points = pd.DataFrame({"tip": tips, "fill": [CATEGORY_COLORS.get(c, "#cccccc") for c in cats]})
+    tps_feats = _features(plan.geometry.to_numpy(), points)
+    if tps_feats["features"]:
+        folium.GeoJson(
+            tps_feats,
+            name="TPS",
+            marker=folium.CircleMarker(radius=4, weight=1, color="#000000", fill=True, fill_opacity=0.95),
+            style_function=lambda f: {"fillColor": f["properties"]["fill"]},
+            tooltip=_feature_tooltip(tps_feats),
+        ).add_to(m)
     if posts is not None and len(posts):
         group = folium.FeatureGroup(name=i18n.t("map_chosen_posts", lang))
         for row in posts.itertuples():
