@@ -783,3 +783,22 @@ def test_the_app_uses_candidate_sites_and_filters_the_whole_plan(tmp_path, monke
     )
     assert per_kec["polisi dibutuhkan"].tolist() == plan.per_district["police_required"].tolist()
     assert _placed(at) == sorted(plan.placed_posts["name"])
+
+
+def test_a_stage_seen_before_does_not_make_its_tables_again(monkeypatch):
+    """A stage switch reruns the whole page; a result's tables per stage are made once (they were every time)."""
+    from riskmap.app import main
+    from riskmap.view import ranked_tps
+
+    made: list[str] = []
+
+    def counted(view, **kwargs):
+        made.append(view.stage)
+        return ranked_tps(view, **kwargs)
+
+    monkeypatch.setattr(main, "ranked_tps", counted)
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    for stage in ("voting", "campaign", "voting", "campaign", "voting"):
+        at.sidebar.selectbox(key="stage").set_value(stage).run()
+        assert not at.exception
+    assert made == ["campaign", "voting"]
