@@ -802,3 +802,17 @@ def test_a_stage_seen_before_does_not_make_its_tables_again(monkeypatch):
         at.sidebar.selectbox(key="stage").set_value(stage).run()
         assert not at.exception
     assert made == ["campaign", "voting"]
+
+
+def test_the_page_imports_what_scoring_needs_before_the_first_upload():
+    """1.3 s of the first map went to importing scipy.optimize, esda and libpysal once the files were there."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, threading, riskmap.app.main as m\n"
+        "[t.join() for t in threading.enumerate() if t.name == 'riskmap-warm-up']\n"
+        "print(all(name in sys.modules for name in m._WARM_UP))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.strip() == "True"
