@@ -60,6 +60,8 @@ threading.Thread(target=_warm_up, name="riskmap-warm-up", daemon=True).start()
 
 _T = TypeVar("_T")
 _MEMO: dict[int, dict[tuple[Any, ...], Any]] = {}
+_MEMO_ENTRIES = 64
+"""Tables kept per scoring result (stages x filters x languages)."""
 
 
 def _memo(result: Result, key: tuple[Any, ...], make: Callable[[], _T]) -> _T:
@@ -73,6 +75,8 @@ def _memo(result: Result, key: tuple[Any, ...], make: Callable[[], _T]) -> _T:
         slot = _MEMO[id(result)] = {}
         weakref.finalize(result, _MEMO.pop, id(result), None)
     if key not in slot:
+        if len(slot) >= _MEMO_ENTRIES:  # many filter choices: the oldest tables go first
+            slot.pop(next(iter(slot)))
         slot[key] = make()
     return slot[key]
 
