@@ -13,9 +13,18 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.optimize import minimize
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 _FLOOR = 1e-12
+_THREADPOOLS: ThreadpoolController | None = None
+
+
+def _threadpools() -> ThreadpoolController:
+    """The process's BLAS/OpenMP libraries, found once (finding them reads the process map: 20-90 ms a call)."""
+    global _THREADPOOLS
+    if _THREADPOOLS is None:
+        _THREADPOOLS = ThreadpoolController()
+    return _THREADPOOLS
 
 
 def case_control(y: np.ndarray, max_rows_per_class: int = 20_000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -112,7 +121,7 @@ def fit_additive(
         b0 = np.maximum(np.asarray(start, dtype=float)[used] * scale[used], 1e-9)
     # one BLAS thread: the products are small (<= 2 x 20,000 rows), and a second thread that spins waiting
     # for a busy core made each step 4x slower (measured on 2 shared cores)
-    with threadpool_limits(1, user_api="blas"):
+    with _threadpools().limit(limits=1, user_api="blas"):
         res = minimize(
             nll, b0, jac=True, method="L-BFGS-B", bounds=[(0.0, None)] * xs.shape[1], options={"maxiter": max_iter}
         )
