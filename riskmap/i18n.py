@@ -890,6 +890,10 @@ _APP: dict[str, dict[str, str]] = {
     },
     "as_of_latest": {"id": "{date} (insiden terakhir)", "en": "{date} (latest incident)"},
     "as_of_chosen": {"id": "{date} (tanggal acuan dipilih)", "en": "{date} (chosen as-of date)"},
+    "as_of_none": {
+        "id": "tidak ada insiden (skor tanpa riwayat insiden)",
+        "en": "no incidents (scores without an incident history)",
+    },
     "whatif_banner": {
         "id": "Simulasi: skor dihitung dengan bobot atau ambang yang diubah ({changes}), bukan dengan konfigurasi. "
         "Peta, legenda, cetakan dan unduhan ditandai SIMULASI. Pilih 'Kembalikan ke bawaan' untuk skor resmi.",

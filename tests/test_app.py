@@ -817,3 +817,13 @@ def test_the_page_imports_what_scoring_needs_before_the_first_upload():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert out.stdout.strip() == "True"
+
+
+def test_the_summary_says_when_there_are_no_incidents(planner_files, monkeypatch):
+    """Without an incident file the as-of line read "Data per: -"."""
+    monkeypatch.setenv("RISKMAP_TEST_UPLOAD", json.dumps({"villages": planner_files["villages"]}))
+    at = AppTest.from_function(_upload_script, default_timeout=120)
+    at.session_state["source"] = "upload"
+    at.run()
+    assert not at.exception
+    assert any(c.value.startswith("Data per: tidak ada insiden") for c in at.caption), [c.value for c in at.caption]

@@ -704,9 +704,9 @@ def _page() -> None:
 
 
 def _as_of_text(lang: str, result: Result, picked: dt.date | None) -> str:
-    """The scores' as-of day in words: the day picked, or the latest incident's; "-" without incidents."""
+    """The scores' as-of day in words: the day picked, or the latest incident's, or that there is no incident."""
     if not isinstance(result.as_of, dt.date):
-        return "-"
+        return tr("as_of_none", lang)
     return tr("as_of_chosen" if picked else "as_of_latest", lang).format(date=result.as_of.isoformat())
 
 
