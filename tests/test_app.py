@@ -797,7 +797,7 @@ def test_a_stage_seen_before_does_not_make_its_tables_again(monkeypatch):
         return ranked_tps(view, **kwargs)
 
     monkeypatch.setattr(main, "ranked_tps", counted)
-    main._MEMO.clear()  # the demo's result is cached across the tests of this process, and so are its tables
+    main.data._PER_RESULT.clear()  # the demo's result is cached across the tests of this process, and so are its tables
     at = AppTest.from_file(APP, default_timeout=120).run()
     for stage in ("voting", "campaign", "voting", "campaign", "voting"):
         at.sidebar.selectbox(key="stage").set_value(stage).run()

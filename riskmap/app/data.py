@@ -17,9 +17,10 @@ import re
 import shutil
 import tempfile
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import streamlit as st
 
@@ -34,6 +35,7 @@ ACCEPT: dict[str, list[str]] = {
     "posts": ["csv", "xlsx", "xls", "ods", "geojson", "json", "gpkg"],
     "candidate_sites": ["csv", "xlsx", "xls", "ods", "geojson", "json", "gpkg"],
 }
+_T = TypeVar("_T")
 MAX_NAME_CHARS = 100
 """Longest file name kept for an upload (characters, extension included)."""
 
@@ -226,9 +228,28 @@ def regency_geometry(source: Source) -> Any:
     return _regency_geometry(source.key, source.paths)
 
 
-_PAYLOADS: dict[int, dict[tuple[Any, ...], str]] = {}
-"""Stage-map payloads per scoring result (by id; an entry is dropped when its result is garbage-collected)."""
+_PER_RESULT: dict[int, dict[str, dict[tuple[Any, ...], Any]]] = {}
+"""What the page made of a scoring result, per kind and key (by the result's id; dropped with the result)."""
 MAX_PAYLOADS_PER_RESULT = 8
+"""Stage-map payloads kept per result (2-3 MB each at province size)."""
+
+
+def per_result(result: pipeline.Result, kind: str, key: tuple[Any, ...], make: Callable[[], _T], limit: int) -> _T:
+    """``make()`` once per scoring result, ``kind`` and ``key``; at most ``limit`` entries per kind, oldest dropped.
+
+    Results are cached on the data's content and the settings (:func:`score_layers`), so a rerun of the page (a
+    stage switch reruns all of it) finds what it made before for the same result; it goes with the result.
+    """
+    slots = _PER_RESULT.get(id(result))
+    if slots is None:
+        slots = _PER_RESULT[id(result)] = {}
+        weakref.finalize(result, _PER_RESULT.pop, id(result), None)
+    slot = slots.setdefault(kind, {})
+    if key not in slot:
+        while len(slot) >= limit:
+            slot.pop(next(iter(slot)))
+        slot[key] = make()
+    return slot[key]
 
 
 def map_payload(result: pipeline.Result, view: Any, geoms: Any, lang: str, regions: Any = None) -> str:
@@ -242,23 +263,15 @@ def map_payload(result: pipeline.Result, view: Any, geoms: Any, lang: str, regio
     """
     from riskmap.mapping import overview_payload, stage_payload
 
-    key = (view.filters, view.stage if view.filters.levels else "", lang, regions is not None)
-    per_result = _PAYLOADS.get(id(result))
-    if per_result is None:
-        per_result = _PAYLOADS.setdefault(id(result), {})
-        weakref.finalize(result, _PAYLOADS.pop, id(result), None)
-    text = per_result.get(key)
-    if text is None and regions is not None:
-        text = overview_payload(view, result.config, regions, lang=lang)
-    elif text is None:
+    def make() -> str:
+        if regions is not None:
+            return overview_payload(view, result.config, regions, lang=lang)
         weights = result.model.incident_weights_
         weights = weights if weights is not None and len(weights) else None
-        text = stage_payload(view, result.config, geoms=geoms, lang=lang, incident_weights=weights)
-    if key not in per_result:
-        while len(per_result) >= MAX_PAYLOADS_PER_RESULT:
-            per_result.pop(next(iter(per_result)), None)
-        per_result[key] = text
-    return text
+        return stage_payload(view, result.config, geoms=geoms, lang=lang, incident_weights=weights)
+
+    key = (view.filters, view.stage if view.filters.levels else "", lang, regions is not None)
+    return per_result(result, "map", key, make, MAX_PAYLOADS_PER_RESULT)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)

@@ -12,7 +12,6 @@ import importlib
 import logging
 import os
 import threading
-import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -59,26 +58,19 @@ def _warm_up() -> None:
 threading.Thread(target=_warm_up, name="riskmap-warm-up", daemon=True).start()
 
 _T = TypeVar("_T")
-_MEMO: dict[int, dict[tuple[Any, ...], Any]] = {}
-_MEMO_ENTRIES = 64
+
+
+_TABLES_PER_RESULT = 64
 """Tables kept per scoring result (stages x filters x languages)."""
 
 
 def _memo(result: Result, key: tuple[Any, ...], make: Callable[[], _T]) -> _T:
-    """``make()`` once per scoring result (cached across reruns) and ``key``; dropped with the result.
+    """A table of ``result`` made once per ``key`` (:func:`riskmap.app.data.per_result`).
 
     A stage switch reruns the whole page: the tables of a result and stage it has shown before are not made
     again (0.2-0.3 s of the page's 0.3-0.5 s at 3,400 villages and 10,000 TPS).
     """
-    slot = _MEMO.get(id(result))
-    if slot is None:
-        slot = _MEMO[id(result)] = {}
-        weakref.finalize(result, _MEMO.pop, id(result), None)
-    if key not in slot:
-        if len(slot) >= _MEMO_ENTRIES:  # many filter choices: the oldest tables go first
-            slot.pop(next(iter(slot)))
-        slot[key] = make()
-    return slot[key]
+    return data.per_result(result, "tables", key, make, _TABLES_PER_RESULT)
 
 
 def _sidebar_data(lang: str, access: Access, store: Any) -> data.Source | None:
