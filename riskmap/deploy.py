@@ -403,7 +403,7 @@ def patrol_priorities(
         wts = w[pts.index]
         if len(pts):
             lat0 = float(np.radians(pts.geometry.y.mean()))
-            dy = (cell_m or float(result.config.data["deploy"]["patrol_cell_m"])) / 111_320
+            dy = cell_m / 111_320
             dx = dy / max(np.cos(lat0), 0.1)
             gx = np.floor(pts.geometry.x / dx).astype(int)
             gy = np.floor(pts.geometry.y / dy).astype(int)
