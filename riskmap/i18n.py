@@ -2037,6 +2037,7 @@ MESSAGES.update(
         "map_incidents": {"id": "Insiden", "en": "Incidents"},
         "map_posts": {"id": "Pos polisi", "en": "Police posts"},
         "map_fullscreen": {"id": "Layar penuh", "en": "Full screen"},
+        "map_stage_buttons": {"id": "Tahapan", "en": "Stage"},
         "map_fullscreen_exit": {"id": "Keluar", "en": "Exit"},
         "map_guard_groups": {"id": "Kelompok jaga", "en": "Guard groups"},
         "map_tps_police": {"id": "polisi {assigned} / {required}", "en": "police {assigned} / {required}"},

@@ -547,13 +547,63 @@ _STAGE_MAP_JS = (
     };
     legend.addTo(map);
 
+    // the stage buttons (build_map(stage_buttons=True)): recolour at once, then tell the page (issue 12)
+    var S = {{ this.switcher }}, buttons = [];
+    function markButtons() {
+        for (var i = 0; i < buttons.length; i++) {
+            var on = i === state.stage;
+            buttons[i].setAttribute('aria-pressed', on ? 'true' : 'false');
+            buttons[i].style.background = on ? '#263238' : '#ffffff';
+            buttons[i].style.color = on ? '#ffffff' : '#263238';
+        }
+    }
+    function pick(i) {
+        var rm = map.riskmap;
+        if (i === state.stage && rm.shown) return;
+        rm.show(i, state.selected);
+        // streamlit-folium's component value, with the stage picked (riskmap.app.main reads it)
+        var G = window.__GLOBAL_DATA__, host = window.Streamlit;
+        if (G && host && host.setComponentValue) {
+            var value = Object.assign({}, G.previous_data || {});
+            value.riskmap_stage = D.stages[i];
+            value.riskmap_token = Date.now().toString(36) + '-' + Math.random().toString(36).slice(2);
+            host.setComponentValue(value);
+        }
+    }
+    if (S) {
+        var bar = L.control({position: 'topright'});
+        bar.onAdd = function () {
+            var div = L.DomUtil.create('div', 'leaflet-bar rm-stage-buttons');
+            div.setAttribute('role', 'group');
+            div.setAttribute('aria-label', S.title);
+            div.style.cssText = 'background:#fff;padding:2px;display:flex;flex-wrap:wrap;gap:2px;max-width:480px';
+            S.labels.forEach(function (text, i) {
+                var b = L.DomUtil.create('button', 'rm-stage-button', div);
+                b.type = 'button';
+                b.textContent = text;  // plain text: never parsed as markup
+                b.setAttribute('data-rm-stage', D.stages[i]);
+                b.style.cssText = 'border:1px solid #90a4ae;border-radius:3px;padding:3px 8px;cursor:pointer;'
+                    + 'font:12px sans-serif';
+                L.DomEvent.on(b, 'click', function (e) { L.DomEvent.stop(e); pick(i); });
+                buttons.push(b);
+            });
+            L.DomEvent.disableClickPropagation(div);
+            L.DomEvent.disableScrollPropagation(div);
+            markButtons();
+            return div;
+        };
+        bar.addTo(map);
+    }
+
     map.riskmap = {
         overlays: overlays,
         areas: areas,
+        pick: pick,
         show: function (stage, selected) {
             var changed = stage !== state.stage || selected !== state.selected;
             state.stage = stage;
             state.selected = selected;
+            markButtons();
             if (!changed && map.riskmap.shown) return;
             map.riskmap.shown = true;
             areas.setStyle(areaStyle);
@@ -580,14 +630,16 @@ class _StageMap(JSCSSMixin, MacroElement):
     map when the stage changes); :class:`_StageSetter` picks the stage and the
     selected feature. ``payload`` is a :func:`js_literal`: every text in it was
     escaped in Python and no user string can form template syntax or end the script.
+    ``switcher`` (:func:`_stage_buttons`, or ``null``) adds the map's own stage buttons.
     """
 
     _template = FoliumTemplate(_STAGE_MAP_JS)
 
-    def __init__(self, payload: str) -> None:
+    def __init__(self, payload: str, switcher: str = "null") -> None:
         super().__init__()
         self._name = "RiskmapStages"
         self.payload = payload
+        self.switcher = switcher
 
 
 class _StageSetter(MacroElement):
@@ -624,6 +676,13 @@ class _Overlays(MacroElement):
         super().__init__()
         self._name = "RiskmapOverlays"
         self.control = control
+
+
+def _stage_buttons(config: Config, lang: str) -> str:
+    """The stage buttons' texts (plain: the browser sets them as text) as a :func:`js_literal`."""
+    return js_literal(
+        {"title": i18n.t("map_stage_buttons", lang), "labels": [config.stage_label(s, lang) for s in config.stages]}
+    )
 
 
 def stage_setter(fmap: folium.Map, view: View, config: Config, selected: str | None = None) -> folium.FeatureGroup:
@@ -779,6 +838,7 @@ def build_map(
     alerts: pd.DataFrame | None = None,
     live_stage: bool = False,
     payload: str | None = None,
+    stage_buttons: bool = False,
 ) -> folium.Map:
     """Build the stage map: one map that holds every stage, showing ``view.stage``.
 
@@ -818,6 +878,11 @@ def build_map(
     payload
         :func:`stage_payload` of this view, config, geometry and language
         (the app caches it); computed when None.
+    stage_buttons
+        True: the map carries a button per stage that recolours it in the
+        browser at once (no round trip to the server) and, inside the app,
+        reports the stage as ``riskmap_stage`` (with a fresh ``riskmap_token``)
+        in streamlit-folium's component value.
     """
     m = _new_map(view, check_tiles_url(tiles_url), tiles_attribution)
     if payload is None:
@@ -825,7 +890,7 @@ def build_map(
     root = m.get_root()
     if isinstance(root, Figure):
         root.header.add_child(folium.Element(CLUSTER_CSS), name="riskmap_cluster_css")
-    m.add_child(_StageMap(payload))
+    m.add_child(_StageMap(payload, _stage_buttons(config, lang) if stage_buttons else "null"))
 
     inc = view.incidents
     if inc is not None and len(inc):
@@ -994,6 +1059,7 @@ def overview_map(
     tiles_attribution: str = "",
     live_stage: bool = False,
     payload: str | None = None,
+    stage_buttons: bool = False,
 ) -> folium.Map:
     """The province or national overview: one polygon per kab/kota, coloured by its share of rawan villages.
 
@@ -1009,11 +1075,13 @@ def overview_map(
         Kab/kota outlines by name (:func:`regency_geometry`), EPSG:4326.
     payload
         :func:`overview_payload` (the app caches it); computed when None.
+    stage_buttons
+        As on :func:`build_map`.
     """
     m = _new_map(view, check_tiles_url(tiles_url), tiles_attribution)
     if payload is None:
         payload = overview_payload(view, config, regions, lang=lang)
-    m.add_child(_StageMap(payload))
+    m.add_child(_StageMap(payload, _stage_buttons(config, lang) if stage_buttons else "null"))
     control = _finish_map(m, view, lang)
     m.add_child(_Overlays(control))
     if not live_stage:

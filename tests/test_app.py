@@ -69,6 +69,24 @@ def test_stage_switch_sends_only_the_stage_not_a_new_map(app):
     app.sidebar.selectbox(key="stage").set_value("campaign").run()
 
 
+def test_a_stage_picked_on_the_maps_buttons_becomes_the_pages_stage(app):
+    """Issue 12: the map reports its stage button in its component value; the page's stage follows it once."""
+    assert "rm-stage-button" in _map_args(app)["script"]
+    app.session_state["map"] = {"last_active_drawing": None, "riskmap_stage": "voting", "riskmap_token": "t1"}
+    app.run()
+    assert not app.exception
+    assert app.sidebar.selectbox(key="stage").value == "voting"
+    assert "riskmap.show(1, " in _map_args(app)["feature_group"]
+    # the same value again (any later rerun) does not undo a stage chosen in the sidebar afterwards
+    app.sidebar.selectbox(key="stage").set_value("recap").run()
+    assert app.sidebar.selectbox(key="stage").value == "recap"
+    # what the browser sends is trusted only as one of the configured stages
+    app.session_state["map"] = {"riskmap_stage": "<script>", "riskmap_token": "t2"}
+    app.run()
+    assert not app.exception and app.sidebar.selectbox(key="stage").value == "recap"
+    app.sidebar.selectbox(key="stage").set_value("campaign").run()
+
+
 def test_english_switch(app):
     app.sidebar.radio(key="lang").set_value("en").run()
     assert app.title[0].value == "Pilkada Security Risk Map"

@@ -8,6 +8,7 @@ the map) and every village polygon has the new stage's colour.
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -83,4 +84,43 @@ def test_a_stage_switch_recolours_the_same_map(server):
         assert {k: v[0] for k, v in after["fills"].items()} == expected
         assert {k: v[1] for k, v in after["fills"].items()} == expected  # the SVG paths were repainted
         assert sum(1 for f in page.frames if "st_folium" in f.url) == 1
+        assert blocked == [] and dialogs == []
+
+
+def test_the_maps_stage_buttons_recolour_at_once_and_the_page_follows(server):
+    """Issue 12: a stage button on the map recolours it in the browser, and the page (stage box) follows."""
+    demo = pipeline.run()
+    with offline_page(server) as (page, blocked, dialogs):
+        frame = _frame(page)
+        page.wait_for_timeout(1000)
+        buttons = frame.locator("button.rm-stage-button")
+        assert buttons.all_inner_texts() == ["Kampanye", "Pemungutan Suara", "Penghitungan Suara", "Rekapitulasi Suara"]
+        assert buttons.nth(0).get_attribute("aria-pressed") == "true"
+        frame.evaluate("() => { window.__rm_mark = 'kept'; }")
+        # recoloured in the click's own task: before the server could have answered
+        now = frame.evaluate(
+            """() => {
+                document.querySelector('button.rm-stage-button[data-rm-stage=counting]').click();
+                const out = {};
+                window.map.eachLayer(l => {
+                    const p = l.feature && l.feature.properties;
+                    if (p && p.kind === 'village') out[p.id] = l.options.fillColor;
+                });
+                return {fills: out, legend: document.querySelector('.riskmap-legend').innerText};
+            }"""
+        )
+        assert now["fills"] == _expected(demo, "counting") != _expected(demo, "campaign")
+        assert now["legend"].startswith("Penghitungan")
+        # the page follows: the sidebar's stage box and the caption name the stage; the map is the same one
+        page.wait_for_function(
+            "() => { const b = document.querySelector('[data-testid=stSidebar] input[aria-label=Tahapan]');"
+            " return b && b.value === 'Penghitungan Suara'; }",
+            timeout=60_000,
+        )
+        page.get_by_text(re.compile(r"^Data per: .* · Penghitungan Suara$")).wait_for(timeout=30_000)
+        frame = _frame(page)
+        assert frame.evaluate("() => window.__rm_mark") == "kept", "a new map was created"
+        assert buttons.nth(2).get_attribute("aria-pressed") == "true"
+        assert {k: v[0] for k, v in frame.evaluate(_FILLS)["fills"].items()} == _expected(demo, "counting")
+        page.screenshot(path=str(ARTIFACTS / "stage_buttons_counting.png"), full_page=True)
         assert blocked == [] and dialogs == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -465,6 +466,20 @@ def test_the_stage_setter_is_what_a_switch_sends(demo):
     sent = _get_feature_group_string(stage_setter(fmap, view, demo.config, "<b>{{7*7}}"), fmap)
     assert "map_div.riskmap.show(1, " in sent and len(sent) < 1000
     assert "<b>" not in sent and "{{" not in sent  # the selection is a JSON string, escaped
+
+
+def test_stage_buttons_only_when_asked_with_their_labels_as_text(demo):
+    """Issue 12: the app's map carries a button per stage; its labels are set as text, in the page's language."""
+    view = make_view(demo, "voting")
+    plain = build_map(view, demo.config, live_stage=True).get_root().render()
+    assert "var S = null" in plain  # (the script is there; no buttons are made)
+    html = build_map(view, demo.config, live_stage=True, stage_buttons=True, lang="en").get_root().render()
+    switcher = json.loads(re.search(r"var S = (\{.*?\}), buttons", html).group(1))
+    assert switcher == {"title": "Stage", "labels": ["Campaign", "Voting", "Counting", "Recapitulation"]}
+    assert "b.textContent = text" in html and "innerHTML = text" not in html
+    # the buttons do not make the script depend on the stage: streamlit-folium keeps the map across a switch
+    other = build_map(make_view(demo, "recap"), demo.config, live_stage=True, stage_buttons=True, lang="en")
+    assert re.sub(r"_[0-9a-f]{32}", "", other.get_root().render()) == re.sub(r"_[0-9a-f]{32}", "", html)
 
 
 def test_canvas_renderer_above_the_configured_number_of_villages(demo):

@@ -586,6 +586,7 @@ def _page() -> None:
     if store is None:
         st.sidebar.warning(md_escape(tr("no_store_local", lang).format(detail=store_error or "")))
     source = _sidebar_data(lang, access, store)
+    _stage_from_map(defaults.stages)
     stage = st.sidebar.selectbox(
         tr("stage", lang), defaults.stages, format_func=lambda s: defaults.stage_label(s, lang), key="stage"
     )
@@ -661,7 +662,16 @@ def _page() -> None:
     if shows_overview(view.villages, result.config):  # too many villages: kab/kota shares, a click opens one
         regions = data.regency_geometry(source)
         payload = data.map_payload(result, view, geoms, lang, regions)
-        fmap = overview_map(view, result.config, regions, lang=lang, tiles_url=tiles, live_stage=True, payload=payload)
+        fmap = overview_map(
+            view,
+            result.config,
+            regions,
+            lang=lang,
+            tiles_url=tiles,
+            live_stage=True,
+            payload=payload,
+            stage_buttons=True,
+        )
     else:
         fmap = build_map(
             view,
@@ -671,6 +681,7 @@ def _page() -> None:
             alerts=alert_markers(alerts, result.as_of, lang=lang) if alerts is not None and result.as_of else None,
             live_stage=True,
             payload=data.map_payload(result, view, geoms, lang),
+            stage_buttons=True,
         )
     setter = stage_setter(fmap, view, result.config, selected.split(":", 1)[-1] if selected else None)
     left, right = st.columns([3, 2])
@@ -693,6 +704,25 @@ def _page() -> None:
     exports = _export_hook(store, access, stage) if access.may("export") else None
     accuracy_panel(lang, source, overrides, stage, downloads=exports is not None)
     _tables(lang, result, view, stage, lambda: data.backtest_layers(source, overrides, stage), exports)
+
+
+def _stage_from_map(stages: list[str]) -> None:
+    """Make a stage picked with the map's own stage buttons the page's stage (before the stage box is drawn).
+
+    The map recoloured itself at once (:func:`riskmap.mapping.build_map`, ``stage_buttons``); its component
+    value then carries ``riskmap_stage`` and a fresh ``riskmap_token``, and this rerun brings the rest of the
+    page (stage box, tables, explanation) to that stage. A value from the browser is trusted only as one of
+    ``stages``; a token seen before (the same value again) changes nothing.
+    """
+    value = st.session_state.get("map")
+    if not isinstance(value, dict):
+        return
+    token, picked = value.get("riskmap_token"), value.get("riskmap_stage")
+    if not isinstance(token, str) or token == st.session_state.get("_map_stage_token"):
+        return
+    st.session_state["_map_stage_token"] = token
+    if isinstance(picked, str) and picked in stages:
+        st.session_state["stage"] = picked
 
 
 def _as_of_text(lang: str, result: Result, picked: dt.date | None) -> str:
