@@ -112,11 +112,31 @@ def _brace_free(text: str) -> str:
 
     The same JSON value, but no user string can form ``{{``, ``{%`` or
     ``{#`` in the page. Relies on what ``json.dumps`` guarantees: strings are
-    double-quoted and never hold a raw control character.
+    double-quoted and never hold a raw control character. With ``\\`` and
+    ``\"`` set aside, every ``"`` left opens or closes a string, so a brace
+    lies inside one where an odd number of quotes precede it (counted over
+    the text's bytes at once: 0.01 s for the 2 MB of a province map).
     """
     if "{" not in text and "}" not in text:
         return text
-    parts = text.replace("\\\\", "\x00").replace('\\"', "\x01").split('"')
+    marked = text.replace("\\\\", "\x00").replace('\\"', "\x01")
+    if not marked.isascii():  # (json.dumps' default output is ASCII; a caller may have asked otherwise)
+        return _brace_free_slow(marked)
+    b = np.frombuffer(marked.encode("ascii"), dtype=np.uint8)
+    inside = (np.cumsum(b == 34) % 2).astype(bool)  # 34 = '"': odd count so far = inside a string
+    at = np.flatnonzero(inside & ((b == 123) | (b == 125)))  # '{', '}'
+    if len(at):
+        parts, last = [], 0
+        for i in at.tolist():
+            parts += [marked[last:i], "\\u007b" if marked[i] == "{" else "\\u007d"]
+            last = i + 1
+        marked = "".join([*parts, marked[last:]])
+    return marked.replace("\x01", '\\"').replace("\x00", "\\\\")
+
+
+def _brace_free_slow(marked: str) -> str:
+    """:func:`_brace_free` of text whose escaped backslashes and quotes are set aside, string by string."""
+    parts = marked.split('"')
     for i in range(1, len(parts), 2):  # odd parts are the insides of strings
         if "{" in parts[i] or "}" in parts[i]:
             parts[i] = parts[i].replace("{", "\\u007b").replace("}", "\\u007d")
@@ -131,13 +151,17 @@ def _json_dumps(obj: Any, **kwargs: Any) -> str:
 def js_literal(obj: Any) -> str:
     """A value as a JavaScript literal safe inside ``<script>`` and in any template.
 
-    JSON with ``<``, ``>``, ``&``, ``'`` and, inside strings, ``{`` ``}``
+    Compact JSON (no spaces after separators) with ``<``, ``>``, ``&``, ``'`` and, inside strings, ``{`` ``}``
     written as unicode escapes: user text can neither end the script nor
     form template syntax, and a backtick or ``${`` is only a character of a
     string.
     """
     return (
-        _json_dumps(obj).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").replace("'", "\\u0027")
+        _json_dumps(obj, separators=(",", ":"))
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("'", "\\u0027")
     )
 
 
@@ -179,24 +203,41 @@ HOTSPOT_STYLE: dict[str, dict[str, Any]] = {
 """Outline per hot-spot class (no fill): hot red, cold blue, thicker and solid with the confidence."""
 
 
+BUNDLE_PARTS = (
+    "leaflet.js",
+    "markercluster/leaflet.markercluster.js",
+    "heat/leaflet-heat.js",
+    "fullscreen/Control.FullScreen.js",
+    "measure/leaflet-measure.js",
+)
+"""The vendored scripts (``static/vendor/``) that ``riskmap-map.js`` joins, in load order.
+
+``scripts/vendor_assets.sh`` makes the bundle."""
+
+
 def use_local_assets(base: str = ASSET_URL) -> None:
-    """Point folium and the plugins we use at the vendored assets (idempotent)."""
-    folium.Map.default_js = [("leaflet", f"{base}/leaflet.js")]
+    """Point folium and the plugins we use at the vendored assets (idempotent).
+
+    Every script is the one bundle ``riskmap-map.js`` (Leaflet and the four plugins, :data:`BUNDLE_PARTS`):
+    streamlit-folium loads a map's scripts one after the other, and five requests cost the first map
+    about 0.2 s more than one.
+    """
+    bundle = [("riskmap_map_js", f"{base}/riskmap-map.js")]
+    folium.Map.default_js = bundle
     folium.Map.default_css = [("leaflet_css", f"{base}/leaflet.css")]
-    cluster_js = [("markerclusterjs", f"{base}/markercluster/leaflet.markercluster.js")]
     cluster_css = [
         ("markerclustercss", f"{base}/markercluster/MarkerCluster.css"),
         ("markerclusterdefaultcss", f"{base}/markercluster/MarkerCluster.Default.css"),
     ]
     for cls in (plugins.MarkerCluster, plugins.FastMarkerCluster):
-        cls.default_js = cluster_js
+        cls.default_js = bundle
         cls.default_css = cluster_css
-    plugins.HeatMap.default_js = [("leaflet-heat.js", f"{base}/heat/leaflet-heat.js")]
-    _StageMap.default_js = cluster_js + plugins.HeatMap.default_js
+    plugins.HeatMap.default_js = bundle
+    _StageMap.default_js = bundle
     _StageMap.default_css = cluster_css
-    plugins.Fullscreen.default_js = [("Control.Fullscreen.js", f"{base}/fullscreen/Control.FullScreen.js")]
+    plugins.Fullscreen.default_js = bundle
     plugins.Fullscreen.default_css = [("Control.FullScreen.css", f"{base}/fullscreen/Control.FullScreen.css")]
-    plugins.MeasureControl.default_js = [("leaflet_measure_js", f"{base}/measure/leaflet-measure.js")]
+    plugins.MeasureControl.default_js = bundle
     plugins.MeasureControl.default_css = [("leaflet_measure_css", f"{base}/measure/leaflet-measure.css")]
 
 
@@ -343,14 +384,15 @@ def _village_payload(view: View, geoms: np.ndarray, stages: list[str], lang: str
 def _tps_payload(view: View, stages: list[str], lang: str, as_shapes: bool) -> dict[str, Any] | None:
     """TPS of the view with every stage's category: GeoJSON points with tooltip pieces, or compact rows.
 
-    Rows (for a cluster layer) are ``[lat, lon, category index per stage...]``, EPSG:4326 degrees.
+    Rows (for a cluster layer) are ``[lat, lon, category index per stage...]``, EPSG:4326 degrees to 5 decimals
+    (about 1 m).
     """
     t = view.tps
     if t is None or not len(t):
         return None
     levels = _per_stage([_level_codes(t[f"level_{s}"]) for s in stages])
     if not as_shapes:
-        ys, xs = t.geometry.y.round(6).tolist(), t.geometry.x.round(6).tolist()
+        ys, xs = t.geometry.y.round(5).tolist(), t.geometry.x.round(5).tolist()
         return {"rows": [[y, x, *lv] for y, x, lv in zip(ys, xs, levels, strict=True)]}
     titles = [
         f"<b>TPS {esc(num or tid)} {esc(vname)}</b>"
@@ -367,7 +409,7 @@ def _tps_payload(view: View, stages: list[str], lang: str, as_shapes: bool) -> d
         }
     )
     props["fx"] = _per_stage([factor_parts(t, s, unit="tps") for s in stages])
-    geoms = shapely.transform(t.geometry.to_numpy(), lambda xy: np.round(xy, 6))
+    geoms = shapely.transform(t.geometry.to_numpy(), lambda xy: np.round(xy, 5))
     return {"features": _features(geoms, props)}
 
 
@@ -385,7 +427,7 @@ def _heat_payload(view: View, stages: list[str], weights: Any) -> dict[str, Any]
         w = w.reindex(pts.index).fillna(0.0) if w is not None else pd.Series(1.0, index=pts.index)
         per_stage.append(np.round(w.to_numpy(dtype=float), 4).tolist())
     return {
-        "ll": [[y, x] for y, x in zip(pts.geometry.y.round(6), pts.geometry.x.round(6), strict=True)],
+        "ll": [[y, x] for y, x in zip(pts.geometry.y.round(5), pts.geometry.x.round(5), strict=True)],
         "w": per_stage,
     }
 
@@ -903,7 +945,7 @@ def build_map(
         rows = [
             [y, x, d.date().isoformat(), int(k), esc(desc)]
             for y, x, d, k, desc in zip(
-                pts.geometry.y.round(6), pts.geometry.x.round(6), pts["date"], type_idx, pts["description"], strict=True
+                pts.geometry.y.round(5), pts.geometry.x.round(5), pts["date"], type_idx, pts["description"], strict=True
             )
         ]
         callback = (

@@ -242,6 +242,40 @@ def test_json_in_scripts_has_no_braces_in_strings():
     assert js_literal("</script>`${x}`") == '"\\u003c/script\\u003e`$\\u007bx\\u007d`"'
 
 
+def test_the_script_bundle_is_the_vendored_scripts_joined():
+    """One script request per map instead of five (issue 12); the bundle must not drift from the vendored files."""
+    from pathlib import Path
+
+    from riskmap.mapping import BUNDLE_PARTS
+
+    vendor = Path(__file__).parents[1] / "static" / "vendor"
+    joined = "".join(f"/* {p} */\n" + (vendor / p).read_text() + "\n;\n" for p in BUNDLE_PARTS)
+    assert (vendor / "riskmap-map.js").read_text() == joined
+
+
+def test_the_fast_brace_escape_agrees_with_the_string_by_string_one():
+    import json
+    import random
+
+    from riskmap.mapping import _brace_free, _brace_free_slow
+
+    rng = random.Random(7)
+    alphabet = ['"', "\\", "{", "}", "%", "#", "a", " ", ":", ",", "[", "]", "é", "\n"]
+    for _ in range(300):
+        value = {
+            "".join(rng.choices(alphabet, k=rng.randint(0, 6))): [
+                "".join(rng.choices(alphabet, k=rng.randint(0, 12))) for _ in range(rng.randint(0, 4))
+            ]
+            for _ in range(rng.randint(1, 4))
+        }
+        for ascii_only in (True, False):
+            text = json.dumps(value, ensure_ascii=ascii_only)
+            fast = _brace_free(text)
+            marked = text.replace("\\\\", "\x00").replace('\\"', "\x01")
+            assert fast == _brace_free_slow(marked) and json.loads(fast) == value
+            _no_template_syntax(fast)
+
+
 def test_esc_leaves_no_template_or_script_syntax():
     from riskmap.view import esc
 

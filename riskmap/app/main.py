@@ -356,32 +356,22 @@ def _select_from_click(clicked: Any) -> None:
 
 def _tables(lang: str, result: Result, view: Any, stage: str, accuracy: Any = None, exports: Any = None) -> None:
     """Rankings, escalation; the downloads tab (exports and print) only when ``exports`` (a planner's audit hook)."""
-    config = result.config
     names = [tr("rank_villages", lang), tr("rank_tps", lang), tr("between", lang)]
-    tabs = st.tabs(names + ([tr("downloads", lang)] if exports is not None else []))
+    # only the open tab's tables are made and sent (a switch of tab reruns the page): at province scale the
+    # TPS ranking and the escalation table are 1.7 MB the browser would decode while it draws the map
+    tabs = st.tabs(
+        names + ([tr("downloads", lang)] if exports is not None else []), key=f"tables_{lang}", on_change="rerun"
+    )
     shown = (stage, repr(view.filters), lang)
     with tabs[0]:
-        st.dataframe(_memo(result, ("rank_v", *shown), lambda: ranked_villages(view, lang=lang)), **_TABLE)
+        if tabs[0].open:
+            st.dataframe(_memo(result, ("rank_v", *shown), lambda: ranked_villages(view, lang=lang)), **_TABLE)
     with tabs[1]:
-        st.dataframe(_memo(result, ("rank_t", *shown), lambda: ranked_tps(view, lang=lang)), **_TABLE)
+        if tabs[1].open:
+            st.dataframe(_memo(result, ("rank_t", *shown), lambda: ranked_tps(view, lang=lang)), **_TABLE)
     with tabs[2]:
-        c1, c2 = st.columns(2)
-        first = c1.selectbox(
-            tr("from", lang), config.stages, index=0, format_func=lambda s: config.stage_label(s, lang), key="esc_from"
-        )
-        last = c2.selectbox(
-            tr("to", lang),
-            config.stages,
-            index=len(config.stages) - 1,
-            format_func=lambda s: config.stage_label(s, lang),
-            key="esc_to",
-        )
-        table = _memo(result, ("escalation", first, last, lang), lambda: escalation(result, first, last, lang=lang))
-        n_up = int(table.iloc[:, -1].sum())
-        st.write(f"**{n_up}** {tr('escalating', lang)}")
-        st.dataframe(table, hide_index=True, width="stretch")
-        st.caption(tr("matrix", lang))
-        st.dataframe(_memo(result, ("matrix", lang), lambda: _stage_matrix(result, lang)), width="stretch")
+        if tabs[2].open:
+            _escalation_tab(lang, result)
     if exports is None:
         return
     meta = run_metadata(result.config, result.as_of, stage, method=result.method, whatif=result.whatif)
@@ -438,6 +428,28 @@ def _tables(lang: str, result: Result, view: Any, stage: str, accuracy: Any = No
             )
             _xlsx_button(c2, lang, result, "dl_tps_xlsx", "tps", view.tps, f"tps_{stage}", "dl_t_x", stage, exports)
         _print_button(lang, result, view, stage, accuracy, exports)
+
+
+def _escalation_tab(lang: str, result: Result) -> None:
+    """Villages whose category rises between two stages, and the villages per category and stage."""
+    config = result.config
+    c1, c2 = st.columns(2)
+    first = c1.selectbox(
+        tr("from", lang), config.stages, index=0, format_func=lambda s: config.stage_label(s, lang), key="esc_from"
+    )
+    last = c2.selectbox(
+        tr("to", lang),
+        config.stages,
+        index=len(config.stages) - 1,
+        format_func=lambda s: config.stage_label(s, lang),
+        key="esc_to",
+    )
+    table = _memo(result, ("escalation", first, last, lang), lambda: escalation(result, first, last, lang=lang))
+    n_up = int(table.iloc[:, -1].sum())
+    st.write(f"**{n_up}** {tr('escalating', lang)}")
+    st.dataframe(table, hide_index=True, width="stretch")
+    st.caption(tr("matrix", lang))
+    st.dataframe(_memo(result, ("matrix", lang), lambda: _stage_matrix(result, lang)), width="stretch")
 
 
 def _stage_matrix(result: Result, lang: str) -> pd.DataFrame:
