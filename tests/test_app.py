@@ -816,29 +816,11 @@ def test_a_stage_seen_before_does_not_make_its_tables_again(monkeypatch):
 
     monkeypatch.setattr(main, "ranked_tps", counted)
     main.data._PER_RESULT.clear()  # the demo's result is cached across the tests of this process, and so are its tables
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.session_state["tables_id"] = "Peringkat TPS"  # the TPS ranking's tab open
-    at.run()
+    at = AppTest.from_file(APP, default_timeout=120).run()
     for stage in ("voting", "campaign", "voting", "campaign", "voting"):
         at.sidebar.selectbox(key="stage").set_value(stage).run()
         assert not at.exception
     assert made == ["campaign", "voting"]
-
-
-def test_only_the_open_tabs_tables_are_made_and_sent():
-    """Issue 12: at province scale the closed tabs' tables were 1.7 MB the browser decoded while drawing the map."""
-    at = AppTest.from_file(APP, default_timeout=120).run()
-    columns = [list(df.value.columns) for df in at.dataframe]
-    assert any("faktor utama" in c and c[0] == "kode" for c in columns)  # the village ranking: the open tab
-    assert not any(c[0] == "TPS" for c in columns)
-    assert "esc_from" not in [s.key for s in at.selectbox]
-    at.session_state["tables_id"] = "Perubahan antar tahapan"
-    at.run()
-    assert not at.exception and "esc_from" in [s.key for s in at.selectbox]
-    assert not any("faktor utama" in df.value.columns for df in at.dataframe)  # the ranking's tab is closed now
-    at.session_state["tables_id"] = "Peringkat TPS"
-    at.run()
-    assert any(df.value.columns[0] == "TPS" for df in at.dataframe)
 
 
 def test_the_page_imports_what_scoring_needs_before_the_first_upload():

@@ -357,21 +357,14 @@ def _select_from_click(clicked: Any) -> None:
 def _tables(lang: str, result: Result, view: Any, stage: str, accuracy: Any = None, exports: Any = None) -> None:
     """Rankings, escalation; the downloads tab (exports and print) only when ``exports`` (a planner's audit hook)."""
     names = [tr("rank_villages", lang), tr("rank_tps", lang), tr("between", lang)]
-    # only the open tab's tables are made and sent (a switch of tab reruns the page): at province scale the
-    # TPS ranking and the escalation table are 1.7 MB the browser would decode while it draws the map
-    tabs = st.tabs(
-        names + ([tr("downloads", lang)] if exports is not None else []), key=f"tables_{lang}", on_change="rerun"
-    )
+    tabs = st.tabs(names + ([tr("downloads", lang)] if exports is not None else []))
     shown = (stage, repr(view.filters), lang)
     with tabs[0]:
-        if tabs[0].open:
-            st.dataframe(_memo(result, ("rank_v", *shown), lambda: ranked_villages(view, lang=lang)), **_TABLE)
+        st.dataframe(_memo(result, ("rank_v", *shown), lambda: ranked_villages(view, lang=lang)), **_TABLE)
     with tabs[1]:
-        if tabs[1].open:
-            st.dataframe(_memo(result, ("rank_t", *shown), lambda: ranked_tps(view, lang=lang)), **_TABLE)
+        st.dataframe(_memo(result, ("rank_t", *shown), lambda: ranked_tps(view, lang=lang)), **_TABLE)
     with tabs[2]:
-        if tabs[2].open:
-            _escalation_tab(lang, result)
+        _escalation_tab(lang, result)
     if exports is None:
         return
     meta = run_metadata(result.config, result.as_of, stage, method=result.method, whatif=result.whatif)
