@@ -162,43 +162,50 @@ def surges(
     cycle = (dates >= np.datetime64(c_start, "D")) & (dates <= np.datetime64(c_end, "D"))
     units = _units(incidents, villages)
     centres = _centres(villages)
-    rows: list[dict[str, Any]] = []
+    rows: list[pd.DataFrame] = []
     levels = (("district", "district_code", "district"), ("regency", "regency_code", "regency"))
     for level, code_col, name_col in levels:
         frame = pd.DataFrame(
             {"code": units[code_col], "name": units[name_col], "recent": recent, "base": base, "cycle": cycle}
         )
         frame = frame[frame["code"] != ""]
-        for (code, name), g in frame.groupby(["code", "name"], sort=True):
-            count, mean, prev = int(g["recent"].sum()), g["base"].sum() / windows, int(g["cycle"].sum())
-            surge = mean >= floor and count >= ratio * mean
-            cycle_surge = prev >= floor and count >= ratio * prev
-            if not (surge or cycle_surge):
-                continue
-            lat, lon = centres[level].get(code, (np.nan, np.nan))
+        per = frame.groupby(["code", "name"], sort=True)[["recent", "base", "cycle"]].sum().reset_index()
+        count, prev = per["recent"].to_numpy(int), per["cycle"].to_numpy(int)
+        mean = per["base"].to_numpy(float) / windows
+        surge = (mean >= floor) & (count >= ratio * mean)
+        cycle_surge = (prev >= floor) & (count >= ratio * prev)
+        fire = surge | cycle_surge
+        if not fire.any():
+            continue
+        codes = per["code"].to_numpy()[fire]
+        at = [centres[level].get(code, (np.nan, np.nan)) for code in codes]
+        count, prev, mean = count[fire], prev[fire], mean[fire]
+        with np.errstate(divide="ignore", invalid="ignore"):
             rows.append(
-                {
-                    "level": level,
-                    "code": code,
-                    "name": name,
-                    "count": count,
-                    "baseline_mean": float(mean),
-                    "ratio": count / mean if mean else float("inf"),
-                    "surge": bool(surge),
-                    "cycle_count": prev,
-                    "cycle_ratio": count / prev if prev else float("inf"),
-                    "cycle_surge": bool(cycle_surge),
-                    "window_start": day - dt.timedelta(days=days - 1),
-                    "window_end": day,
-                    "cycle_start": c_start,
-                    "cycle_end": c_end,
-                    "lat": lat,
-                    "lon": lon,
-                }
+                pd.DataFrame(
+                    {
+                        "level": level,
+                        "code": codes,
+                        "name": per["name"].to_numpy()[fire],
+                        "count": [int(c) for c in count],
+                        "baseline_mean": mean.astype(float),
+                        "ratio": np.where(mean > 0, count / np.where(mean > 0, mean, 1.0), np.inf),
+                        "surge": surge[fire].astype(bool),
+                        "cycle_count": [int(c) for c in prev],
+                        "cycle_ratio": np.where(prev > 0, count / np.where(prev > 0, prev, 1), np.inf),
+                        "cycle_surge": cycle_surge[fire].astype(bool),
+                        "window_start": day - dt.timedelta(days=days - 1),
+                        "window_end": day,
+                        "cycle_start": c_start,
+                        "cycle_end": c_end,
+                        "lat": [float(a[0]) for a in at],
+                        "lon": [float(a[1]) for a in at],
+                    }
+                )
             )
     if not rows:
         return empty
-    out = pd.DataFrame(rows, columns=ALERT_COLUMNS)
+    out = pd.concat(rows, ignore_index=True)[list(ALERT_COLUMNS)]
     out["_level"] = out["level"].map({"district": 0, "regency": 1})
     return out.sort_values(["_level", "ratio"], ascending=[True, False]).drop(columns="_level").reset_index(drop=True)
 
@@ -216,10 +223,11 @@ def _centres(villages: gpd.GeoDataFrame) -> dict[str, dict[str, tuple[float, flo
             "lon": pts.x.to_numpy(),
         }
     )
-    return {
-        level: {code: (float(g["lat"].mean()), float(g["lon"].mean())) for code, g in frame.groupby(level)}
-        for level in ("district", "regency")
-    }
+    out: dict[str, dict[str, tuple[float, float]]] = {}
+    for level in ("district", "regency"):
+        mean = frame.groupby(level)[["lat", "lon"]].mean()
+        out[level] = dict(zip(mean.index, zip(mean["lat"].astype(float), mean["lon"].astype(float))))
+    return out
 
 
 def describe(alerts: pd.DataFrame, as_of: dt.date, lang: str = "id") -> list[str]:

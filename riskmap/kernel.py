@@ -25,6 +25,7 @@ columns of new nodes.
 from __future__ import annotations
 
 import hashlib
+import threading
 
 import numpy as np
 import scipy.sparse as sp
@@ -35,6 +36,7 @@ from riskmap.joins import EARTH_RADIUS_M, _unit_vectors
 _OFFSET = np.int64(1 << 30)
 _FIELDS: dict[tuple[str, float, float, float], KernelField] = {}
 _MAX_FIELDS = 12
+_FIELDS_LOCK = threading.Lock()
 
 
 def _corners(lon: np.ndarray, lat: np.ndarray, dlon: float, dlat: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -89,6 +91,7 @@ class KernelField:
         self._n_nodes = len(uniq)
         self._blocks: list[sp.csc_matrix] = []  # kernel columns, in blocks added as new source nodes appear
         self._n_cols = 0
+        self._lock = threading.Lock()  # one sum at a time: a sum may add columns (scoring runs bandwidths in threads)
 
     def _columns(self, codes: np.ndarray, keys: np.ndarray) -> np.ndarray:
         """Kernel column of each node code (computed for nodes not seen before)."""
@@ -122,6 +125,12 @@ class KernelField:
         if len(w) == 0:
             return np.zeros(shape)
         codes, keys, bw = _corners(lon, lat, self.dlon, self.dlat)
+        with self._lock:
+            return self._sum(codes, keys, bw, w, shape)
+
+    def _sum(
+        self, codes: np.ndarray, keys: np.ndarray, bw: np.ndarray, w: np.ndarray, shape: tuple[int, ...]
+    ) -> np.ndarray:
         cols = self._columns(codes, keys)
         n_s = len(w)
         binning = sp.csr_matrix((bw, (np.tile(np.arange(n_s), 4), cols)), shape=(n_s, self._n_cols))
@@ -151,11 +160,13 @@ def field(
     digest = hashlib.blake2b(np.ascontiguousarray(tgt_lon, dtype=float).tobytes(), digest_size=16)
     digest.update(np.ascontiguousarray(tgt_lat, dtype=float).tobytes())
     key = (digest.hexdigest(), float(sigma_km), float(grid_fraction), float(cut_sigmas))
-    if key not in _FIELDS:
-        if len(_FIELDS) >= _MAX_FIELDS:
-            _FIELDS.pop(next(iter(_FIELDS)))
-        _FIELDS[key] = KernelField(tgt_lon, tgt_lat, sigma_km, grid_fraction, cut_sigmas)
-    return _FIELDS[key]
+    with _FIELDS_LOCK:
+        made = _FIELDS.get(key)
+        if made is None:
+            while len(_FIELDS) >= _MAX_FIELDS:
+                _FIELDS.pop(next(iter(_FIELDS)))
+            made = _FIELDS[key] = KernelField(tgt_lon, tgt_lat, sigma_km, grid_fraction, cut_sigmas)
+        return made
 
 
 def exact_sum(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 from dataclasses import replace
 from typing import Any
 
@@ -148,21 +149,48 @@ def _json_dumps(obj: Any, **kwargs: Any) -> str:
     return _brace_free(json.dumps(obj, **kwargs))
 
 
+class GeometryJSON:
+    """GeoJSON geometry text written by GEOS (:func:`shapely.to_geojson`), put verbatim into a :func:`js_literal`.
+
+    Only numbers, brackets and the geometry type's name: no user text, so it needs no escaping (and
+    ``json.dumps`` of 3,400 village outlines through ``shapely.geometry.mapping`` took 0.2 s of the map's 0.3 s).
+    """
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
 def js_literal(obj: Any) -> str:
     """A value as a JavaScript literal safe inside ``<script>`` and in any template.
 
     Compact JSON (no spaces after separators) with ``<``, ``>``, ``&``, ``'`` and, inside strings, ``{`` ``}``
     written as unicode escapes: user text can neither end the script nor
     form template syntax, and a backtick or ``${`` is only a character of a
-    string.
+    string. :class:`GeometryJSON` values are put in as they are, after the escaping (each stands in as a
+    string holding a fresh random mark until then, so no user string can take its place).
     """
-    return (
-        _json_dumps(obj, separators=(",", ":"))
+    kept: list[str] = []
+    mark = "\x02" + secrets.token_hex(8) + ":"
+
+    def keep(value: Any) -> str:
+        if not isinstance(value, GeometryJSON):
+            raise TypeError(f"{type(value).__name__} is not JSON serializable")
+        kept.append(value.text)
+        return f"{mark}{len(kept) - 1}"
+
+    text = (
+        _json_dumps(obj, separators=(",", ":"), default=keep)
         .replace("<", "\\u003c")
         .replace(">", "\\u003e")
         .replace("&", "\\u0026")
         .replace("'", "\\u0027")
     )
+    if not kept:
+        return text
+    escaped = re.escape(json.dumps(mark)[1:-1])
+    return re.sub(f'"{escaped}(\\d+)"', lambda m: kept[int(m.group(1))], text)
 
 
 def _install_safe_json() -> None:
@@ -264,13 +292,20 @@ def display_geometry(villages: gpd.GeoDataFrame, tolerance_m: float | None = Non
     return shapely.transform(simple, lambda xy: np.round(xy, 5))
 
 
-def _features(geoms: np.ndarray, props: pd.DataFrame) -> dict[str, Any]:
-    mapping = shapely.geometry.mapping
+def _features(geoms: np.ndarray, props: pd.DataFrame, *, for_js: bool = False) -> dict[str, Any]:
+    """A GeoJSON FeatureCollection of ``geoms`` (EPSG:4326) with a row of ``props`` each; empty ones left out.
+
+    ``for_js``: the geometries as :class:`GeometryJSON` (for :func:`js_literal` only; 10 times faster).
+    """
     records = props.to_dict("records")
+    keep = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if for_js:
+        shapes: list[Any] = [GeometryJSON(t) for t in shapely.to_geojson(geoms[keep]).tolist()]
+    else:
+        shapes = [shapely.geometry.mapping(g) for g in geoms[keep]]
     feats = [
-        {"type": "Feature", "properties": rec, "geometry": mapping(g)}
-        for g, rec in zip(geoms, records, strict=True)
-        if g is not None and not g.is_empty
+        {"type": "Feature", "properties": rec, "geometry": shape}
+        for rec, shape in zip((r for r, k in zip(records, keep.tolist(), strict=True) if k), shapes, strict=True)
     ]
     return {"type": "FeatureCollection", "features": feats}
 
@@ -378,7 +413,7 @@ def _village_payload(view: View, geoms: np.ndarray, stages: list[str], lang: str
     props["fx"] = factors
     if any(hotspot_column(v, s) for s in stages):
         props["hs"] = hot
-    return {"features": _features(geoms, props), "hot_labels": hot_labels, "hot_styles": hot_styles}
+    return {"features": _features(geoms, props, for_js=True), "hot_labels": hot_labels, "hot_styles": hot_styles}
 
 
 def _tps_payload(view: View, stages: list[str], lang: str, as_shapes: bool) -> dict[str, Any] | None:
@@ -410,7 +445,7 @@ def _tps_payload(view: View, stages: list[str], lang: str, as_shapes: bool) -> d
     )
     props["fx"] = _per_stage([factor_parts(t, s, unit="tps") for s in stages])
     geoms = shapely.transform(t.geometry.to_numpy(), lambda xy: np.round(xy, 5))
-    return {"features": _features(geoms, props)}
+    return {"features": _features(geoms, props, for_js=True)}
 
 
 def _heat_payload(view: View, stages: list[str], weights: Any) -> dict[str, Any] | None:
@@ -1079,7 +1114,7 @@ def overview_payload(view: View, config: Config, regions: gpd.GeoSeries, *, lang
         "colors": [*OVERVIEW_COLORS, "#cccccc"],
         "fill_opacity": 0.75,
         "area_class": "rm-regency",
-        "areas": _features(regions.to_numpy(), props),
+        "areas": _features(regions.to_numpy(), props, for_js=True),
         "hot_labels": [],
         "hot_styles": [],
         "tps": None,

@@ -6,7 +6,9 @@ import json
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
+import shapely
 
 from riskmap import pipeline
 from riskmap.mapping import CATEGORY_COLORS, build_map, display_geometry, village_features
@@ -274,6 +276,31 @@ def test_the_fast_brace_escape_agrees_with_the_string_by_string_one():
             marked = text.replace("\\\\", "\x00").replace('\\"', "\x01")
             assert fast == _brace_free_slow(marked) and json.loads(fast) == value
             _no_template_syntax(fast)
+
+
+def test_geometry_json_is_put_in_verbatim_and_no_user_string_can_take_its_place():
+    import json
+
+    from riskmap.mapping import GeometryJSON, _features, js_literal
+
+    polygons = np.array(
+        [shapely.box(123.5, -10.2, 123.6, -10.1), None, shapely.Polygon(), shapely.Point(123.55, -10.15)],
+        dtype=object,
+    )
+    # user strings shaped like the stand-in (a control character, hex and a number) stay strings
+    props = pd.DataFrame({"id": ["a", "b", "c", "d"], "t": ["\x02" + "0" * 16 + ":0", "\x02x:1", "<b>", "{{ 7*7 }}"]})
+    fast = json.loads(js_literal(_features(polygons, props, for_js=True)))
+    slow = json.loads(js_literal(_features(polygons, props)))
+    assert fast == slow  # the same GeoJSON as shapely's mapping() through json.dumps
+    assert [f["properties"]["id"] for f in fast["features"]] == ["a", "d"]  # missing and empty shapes left out
+    assert fast["features"][0]["properties"]["t"] == "\x02" + "0" * 16 + ":0"
+    assert fast["features"][0]["geometry"]["type"] == "Polygon"
+    assert "{{" not in js_literal(_features(polygons, props, for_js=True))
+    with pytest.raises(TypeError):
+        js_literal({"x": object()})
+    assert (
+        js_literal([GeometryJSON('{"type":"Point","coordinates":[1,2]}')]) == '[{"type":"Point","coordinates":[1,2]}]'
+    )
 
 
 def test_esc_leaves_no_template_or_script_syntax():

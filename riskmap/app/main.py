@@ -43,8 +43,9 @@ MAP_HEIGHT = 620
 
 _log = logging.getLogger(__name__)
 
-_WARM_UP = ("scipy.optimize", "scipy.stats", "libpysal.graph", "esda", "riskmap.glm")
-"""Modules the first scoring imports (1.3 s on this machine): imported while the user still chooses files."""
+_WARM_UP = ("scipy.optimize", "scipy.stats", "libpysal.graph", "esda", "riskmap.glm", "riskmap.printing")
+"""Modules the first scoring (1.3 s on this machine) and the first print (matplotlib, 1 s) import: imported
+while the user still chooses files, not while the first map is sent."""
 
 
 def _warm_up() -> None:
@@ -360,9 +361,9 @@ def _tables(lang: str, result: Result, view: Any, stage: str, accuracy: Any = No
     tabs = st.tabs(names + ([tr("downloads", lang)] if exports is not None else []))
     shown = (stage, repr(view.filters), lang)
     with tabs[0]:
-        st.dataframe(_memo(result, ("rank_v", *shown), lambda: ranked_villages(view, lang=lang)), **_TABLE)
+        _long_table(result, _memo(result, ("rank_v", *shown), lambda: ranked_villages(view, lang=lang)))
     with tabs[1]:
-        st.dataframe(_memo(result, ("rank_t", *shown), lambda: ranked_tps(view, lang=lang)), **_TABLE)
+        _long_table(result, _memo(result, ("rank_t", *shown), lambda: ranked_tps(view, lang=lang)))
     with tabs[2]:
         _escalation_tab(lang, result)
     if exports is None:
@@ -440,7 +441,7 @@ def _escalation_tab(lang: str, result: Result) -> None:
     table = _memo(result, ("escalation", first, last, lang), lambda: escalation(result, first, last, lang=lang))
     n_up = int(table.iloc[:, -1].sum())
     st.write(f"**{n_up}** {tr('escalating', lang)}")
-    st.dataframe(table, hide_index=True, width="stretch")
+    _long_table(result, table)
     st.caption(tr("matrix", lang))
     st.dataframe(_memo(result, ("matrix", lang), lambda: _stage_matrix(result, lang)), width="stretch")
 
@@ -453,7 +454,14 @@ def _stage_matrix(result: Result, lang: str) -> pd.DataFrame:
     return matrix
 
 
-_TABLE: dict[str, Any] = {"hide_index": True, "width": "stretch"}
+def _long_table(result: Result, table: pd.DataFrame) -> None:
+    """A table that may run to thousands of rows (rankings, escalation).
+
+    Above ``[display] lazy_table_above_rows`` rows it is sent a page at a time (Streamlit's ``lazy``: rows
+    are fetched as the user scrolls or sorts), so it does not hold up the map.
+    """
+    lazy = len(table) > int(result.config.data["display"]["lazy_table_above_rows"])
+    st.dataframe(table, hide_index=True, width="stretch", lazy=lazy)
 
 
 def _xlsx_button(
@@ -494,10 +502,10 @@ def _print_button(lang: str, result: Result, view: Any, stage: str, accuracy: An
     ``accuracy()`` gives the backtest for the page's accuracy line: the one the
     "Seberapa akurat?" panel computed (cached), else it is computed here.
     """
-    from riskmap.backtest import accuracy as summary
-    from riskmap.printing import PrintOptions, pdf_bytes
-
     if st.button(tr("print", lang), key="print_pdf"):
+        from riskmap.backtest import accuracy as summary
+        from riskmap.printing import PrintOptions, pdf_bytes  # matplotlib: 1 s to import, only when printing
+
         if audit is not None:
             audit(f"peta_kerawanan_{stage}.pdf", "print")
         with st.spinner(tr("printing", lang)):
