@@ -193,11 +193,41 @@ def _choose(page: Any, label: str, option: str) -> None:
     page.get_by_role("option", name=option, exact=True).click()
 
 
+_TPS_READY_JS = "() => !!document.querySelector('.leaflet-container[data-rm-tps=ready]')"
+"""Whether the map's TPS cluster layer holds every TPS (set by the map once its sliced loading ends)."""
+
+
+def _open_province(page: Any, url: str, data: Path, want: dict[str, str]) -> tuple[float, float | None, Any]:
+    """Open the app, upload the province (village file last), wait for the map; (open s, TPS ready s, frame).
+
+    The TPS and incident files are chosen first and the page is left idle 3 s, as a user choosing files
+    leaves it; the clock starts when the village file is chosen.
+    """
+    page.goto(url)
+    page.get_by_text("Unggah file sendiri").click()
+    inputs = page.locator("[data-testid=stFileUploader] input[type=file]")
+    inputs.nth(0).wait_for(state="attached", timeout=60_000)
+    inputs.nth(1).set_input_files(str(data / "tps.csv"))
+    inputs.nth(2).set_input_files(str(data / "incidents.csv"))
+    page.wait_for_timeout(3000)
+    t0 = time.time()
+    inputs.nth(0).set_input_files(str(data / "villages.parquet"))
+    painted, frame = _wait_drawn(page, want)
+    tps_s = None
+    with contextlib.suppress(Exception):  # a map without TPS clusters never says "ready"
+        frame.wait_for_function(_TPS_READY_JS, timeout=30_000, polling=20)
+        tps_s = time.time() - t0
+    _check_every_feature(frame, want)
+    page.wait_for_timeout(1500)
+    return painted - t0, tps_s, frame
+
+
 def main() -> None:
     """Generate the province if needed, drive the app in chromium, print medians."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rounds", type=int, default=3, help="rounds of switches through the four stages")
     ap.add_argument("--shot", type=Path, default=None, help="save a screenshot of the province map here")
+    ap.add_argument("--opens", type=int, default=3, help="opens of the province, each on a new server")
     args = ap.parse_args()
     data = ensure_province()
     config = load_config()
@@ -206,27 +236,28 @@ def main() -> None:
     expected = {s: _expected(result, s) for s in stages}
     n_v, n_t, n_i = len(result.villages), len(result.tps), result.report["incidents"].used
 
-    server = serve_app()
-    url = next(server)
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    opens: list[float] = []
+    tps_ready: list[float] = []
+    server: Any = None
+    context: Any = None
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        for _ in range(args.opens):  # a new server each time: nothing of the province is cached yet
+            if server is not None:
+                context.close()
+                with contextlib.suppress(StopIteration):
+                    next(server)
+            server = serve_app()
+            url = next(server)
             context = browser.new_context(viewport={"width": 1500, "height": 1100})
             context.route("**/*", lambda r: r.continue_() if r.request.url.startswith(LOCAL) else r.abort())
             page = context.new_page()
-            page.goto(url)
-            page.get_by_text("Unggah file sendiri").click()
-            inputs = page.locator("[data-testid=stFileUploader] input[type=file]")
-            inputs.nth(0).wait_for(state="attached", timeout=60_000)
-            inputs.nth(1).set_input_files(str(data / "tps.csv"))
-            inputs.nth(2).set_input_files(str(data / "incidents.csv"))
-            page.wait_for_timeout(1500)
-            t0 = time.time()
-            inputs.nth(0).set_input_files(str(data / "villages.parquet"))
-            painted, frame = _wait_drawn(page, expected[stages[0]])
-            open_s = painted - t0
-            _check_every_feature(frame, expected[stages[0]])
-            page.wait_for_timeout(1500)
+            open_s, tps_s, frame = _open_province(page, url, data, expected[stages[0]])
+            opens.append(open_s)
+            if tps_s is not None:
+                tps_ready.append(tps_s)
+        try:
+            open_s = statistics.median(opens)
             if args.shot:
                 page.screenshot(path=str(args.shot), full_page=True)
 
@@ -280,16 +311,21 @@ def main() -> None:
             after = cdp.send("Runtime.getHeapUsage")["usedSize"] / 1e6
             context.close()
             browser.close()
-    finally:
-        with contextlib.suppress(StopIteration):
-            next(server)
+        finally:
+            with contextlib.suppress(StopIteration):
+                next(server)
 
     switch = statistics.median(button_switches)
     print(f"machine: {_machine()}")
     print(f"data: {n_v} villages, {n_t} TPS, {n_i} incidents (synthetic province, bench/_data/province)")
     print(f"chromium {CHROMIUM}; {len(switches)} stage switches ({args.rounds} rounds of the four stages)")
     ok = {True: "PASS", False: "FAIL"}
-    print(f"  upload to map drawn                : {open_s:6.2f} s   target <= 3 s    {ok[open_s <= 3]}")
+    print(
+        f"  upload to map drawn                : {open_s:6.2f} s   target <= 3 s    {ok[open_s <= 3]}"
+        f"   (median of {len(opens)} opens, each on a new server: {', '.join(f'{x:.2f}' for x in opens)})"
+    )
+    if tps_ready:
+        print(f"    TPS cluster bubbles all in        : {statistics.median(tps_ready):6.2f} s after the upload")
     print(
         f"  stage switch, map's stage buttons  : {switch:6.2f} s   target <= 0.5 s  {ok[switch <= 0.5]}"
         f"   (click to recoloured and painted; min {min(button_switches):.2f}, max {max(button_switches):.2f};"

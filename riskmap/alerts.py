@@ -17,7 +17,6 @@ A pure function of GeoDataFrames (EPSG:4326); no Streamlit, no database.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -226,7 +225,8 @@ def _centres(villages: gpd.GeoDataFrame) -> dict[str, dict[str, tuple[float, flo
     out: dict[str, dict[str, tuple[float, float]]] = {}
     for level in ("district", "regency"):
         mean = frame.groupby(level)[["lat", "lon"]].mean()
-        out[level] = dict(zip(mean.index, zip(mean["lat"].astype(float), mean["lon"].astype(float))))
+        pairs = zip(mean["lat"].astype(float), mean["lon"].astype(float), strict=True)
+        out[level] = dict(zip(mean.index, pairs, strict=True))
     return out
 
 

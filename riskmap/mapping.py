@@ -601,7 +601,12 @@ _STAGE_MAP_JS = (
         tps.eachLayer(function (l) { l.feature.geometry = null; });
         D.tps.features = null;
     } else if (D.tps && D.tps.rows) {
-        tps = L.markerClusterGroup({maxClusterRadius: 80, iconCreateFunction: clusterIcon('tps')});
+        // clustered in slices of 40 ms with pauses between: the villages are drawn first, the bubbles follow
+        // (data-rm-tps="ready" on the map once every TPS is in)
+        tps = L.markerClusterGroup({maxClusterRadius: 80, iconCreateFunction: clusterIcon('tps'), chunkedLoading: true,
+            chunkInterval: 40, chunkDelay: 10, chunkProgress: function (done, total) {
+                if (done === total) map.getContainer().setAttribute('data-rm-tps', 'ready');
+            }});
         var rows = D.tps.rows;
         for (var i = 0; i < rows.length; i++) {
             var m = L.circleMarker([rows[i][0], rows[i][1]], {renderer: renderer, radius: 5, color: '#000', weight: 1,
