@@ -189,8 +189,9 @@ _MAX_GEOMETRY = 8
 def _geometry_of(key: str, villages: Any) -> Future[Any]:
     """The screen geometry of ``villages`` (the layers of content ``key``), made once in a worker thread.
 
-    Started as soon as the villages are read, so it is made while they are scored (GEOS lets go of the
-    interpreter): 0.25-0.3 s of the first map at 3,400 villages, no longer waited for.
+    Started as soon as the villages are read, so it is made while they are scored and the page lays out
+    its report and tables (GEOS lets go of the interpreter): 0.25-0.3 s of the first map at 3,400
+    villages, no longer waited for. Only the map waits for it.
     """
     from riskmap.mapping import display_geometry
 
