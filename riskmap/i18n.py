@@ -808,6 +808,8 @@ _APP: dict[str, dict[str, str]] = {
     "explain": {"id": "Mengapa?", "en": "Why?"},
     "pick": {"id": "Klik kelurahan atau TPS di peta, atau pilih:", "en": "Click a village or TPS on the map, or pick:"},
     "none": {"id": "(belum dipilih)", "en": "(none)"},
+    "pick_tps": {"id": "TPS di kelurahan/desa ini:", "en": "TPS in this village:"},
+    "pick_tps_none": {"id": "(seluruh kelurahan/desa)", "en": "(the whole village)"},
     "factor": {"id": "Faktor", "en": "Factor"},
     "points": {"id": "Poin", "en": "Points"},
     "share": {"id": "Porsi", "en": "Share"},

@@ -106,6 +106,46 @@ def test_explanation_for_a_picked_village(app):
     assert any("Namosain" in m.value for m in app.markdown)
 
 
+def test_the_picker_lists_villages_then_the_chosen_villages_tps_riskiest_first(app):
+    """Issue 12: one box of every village and TPS was 0.4 MB at province size; now a village, then its TPS."""
+    from riskmap import pipeline
+
+    result = pipeline.run()
+    app.session_state["selected"] = ""
+    app.run()
+    boxes = [b for b in app.selectbox if str(b.key).startswith("pick_")]
+    assert [b.label for b in boxes] == ["Klik kelurahan atau TPS di peta, atau pilih:"]  # no TPS box yet
+    riskiest = result.villages.sort_values("risk_campaign", ascending=False)["village_code"].tolist()
+    assert boxes[0].options[1:] == [
+        f"{n} ({c})"
+        for c, n in zip(riskiest, result.villages.set_index("village_code").loc[riskiest, "village_name"], strict=True)
+    ]
+    village = next(c for c in riskiest if (result.tps["village_code"] == c).sum() >= 2)
+    boxes[0].set_value(village).run()
+    assert not app.exception and app.session_state["selected"] == f"village:{village}"
+    tps_box = next(b for b in app.selectbox if str(b.key).startswith("pick_tps_"))
+    assert tps_box.label == "TPS di kelurahan/desa ini:" and tps_box.value == ""
+    mine = result.tps[result.tps["village_code"] == village].sort_values("risk_campaign", ascending=False)
+    assert tps_box.options == ["(seluruh kelurahan/desa)", *[f"TPS {t}" for t in mine["tps_id"]]]
+    tps_box.set_value(str(mine["tps_id"].iloc[0])).run()
+    assert not app.exception and app.session_state["selected"] == f"tps:{mine['tps_id'].iloc[0]}"
+    assert any(
+        f"TPS {mine['tps_number'].iloc[0]}" in m.value or str(mine["tps_id"].iloc[0]) in m.value for m in app.markdown
+    )
+    # a TPS clicked on the map shows its village in the first box and itself in the second
+    other = result.tps[result.tps["village_code"] != village].iloc[0]
+    app.session_state["selected"] = f"tps:{other['tps_id']}"
+    app.run()
+    assert not app.exception
+    assert (
+        next(b for b in app.selectbox if str(b.key).startswith("pick_") and "tps" not in str(b.key)).value
+        == (other["village_code"])
+    )
+    assert next(b for b in app.selectbox if str(b.key).startswith("pick_tps_")).value == str(other["tps_id"])
+    app.session_state["selected"] = ""
+    app.run()
+
+
 def _bad_upload_script() -> None:
     from pathlib import Path
     from tempfile import mkdtemp

@@ -290,35 +290,67 @@ def _report(lang: str, result: Result, access: Access) -> None:
 
 
 def _explanation(lang: str, result: Result, stage: str) -> None:
+    """Why a village or TPS has its score: picked on the map or in two boxes (village, then one of its TPS).
+
+    The boxes list the villages, then the chosen village's TPS, riskiest first: a province's 3,400
+    villages and 10,000 TPS in one box were 0.4 MB for the browser to lay out before the map.
+    """
     st.subheader(tr("explain", lang))
-    villages = result.villages
-
-    def ranked_options() -> list[str]:
-        opts = [""] + [f"village:{c}" for c in villages.sort_values(f"risk_{stage}", ascending=False)["village_code"]]
-        if result.tps is not None:
-            opts += [f"tps:{t}" for t in result.tps.sort_values(f"risk_{stage}", ascending=False)["tps_id"]]
-        return opts
-
-    options = _memo(result, ("pick_options", stage), ranked_options)
+    villages, tps = result.villages, result.tps
+    selected = st.session_state.get("selected", "")
+    kind, _, ident = selected.partition(":")
+    tps_village = _memo(
+        result,
+        ("tps_village",),
+        lambda: {} if tps is None else dict(zip(tps["tps_id"].astype(str), tps["village_code"], strict=True)),
+    )
+    options = _memo(
+        result,
+        ("pick_villages", stage),
+        lambda: ["", *villages.sort_values(f"risk_{stage}", ascending=False)["village_code"]],
+    )
     names = _memo(
         result, ("names",), lambda: dict(zip(villages["village_code"], villages["village_name"], strict=True))
     )
-
-    def label(opt: str) -> str:
-        if not opt:
-            return tr("none", lang)
-        kind, ident = opt.split(":", 1)
-        return f"{names.get(ident, ident)} ({ident})" if kind == "village" else f"TPS {ident}"
-
-    selected = st.session_state.get("selected", "")
-    if selected not in options:
-        selected = ""
-    choice = st.selectbox(
-        tr("pick", lang), options, index=options.index(selected), format_func=label, key=f"pick_{selected}"
+    if kind == "tps" and ident in tps_village:  # a TPS: its village in the first box (none if outside every one)
+        village = tps_village[ident] if tps_village[ident] in options else ""
+    elif kind == "village" and ident in options:
+        village = ident
+    else:
+        selected = village = ""
+    picked = st.selectbox(
+        tr("pick", lang),
+        options,
+        index=options.index(village),
+        format_func=lambda c: f"{names.get(c, c)} ({c})" if c else tr("none", lang),
+        key=f"pick_{village}",
     )
-    if choice != selected:
-        st.session_state["selected"] = choice
-        selected = choice
+    if picked != village:  # another village chosen in the box
+        selected, village = (f"village:{picked}" if picked else ""), picked
+        st.session_state["selected"] = selected
+    if tps is not None and village:
+        in_village = _memo(
+            result,
+            ("pick_tps", stage, village),
+            lambda: [
+                "",
+                *tps[tps["village_code"] == village]
+                .sort_values(f"risk_{stage}", ascending=False)["tps_id"]
+                .astype(str),
+            ],
+        )
+        if len(in_village) > 1:
+            current = ident if selected.startswith("tps:") and ident in in_village else ""
+            chosen = st.selectbox(
+                tr("pick_tps", lang),
+                in_village,
+                index=in_village.index(current),
+                format_func=lambda t: f"TPS {t}" if t else tr("pick_tps_none", lang),
+                key=f"pick_tps_{selected}",
+            )
+            if chosen != current:
+                selected = f"tps:{chosen}" if chosen else f"village:{village}"
+                st.session_state["selected"] = selected
     if not selected:
         return
     kind, ident = selected.split(":", 1)
