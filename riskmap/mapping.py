@@ -18,6 +18,7 @@ import json
 import re
 import secrets
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import folium
@@ -238,9 +239,15 @@ BUNDLE_PARTS = (
     "fullscreen/Control.FullScreen.js",
     "measure/leaflet-measure.js",
 )
-"""The vendored scripts (``static/vendor/``) that ``riskmap-map.js`` joins, in load order.
+"""The vendored scripts (``static/vendor/``) that ``riskmap-map.js`` joins, in load order."""
 
-``scripts/vendor_assets.sh`` makes the bundle."""
+
+def script_bundle(vendor_dir: Path) -> str:
+    """The text of ``riskmap-map.js``: the :data:`BUNDLE_PARTS` of ``vendor_dir`` joined, each under its name.
+
+    ``scripts/vendor_assets.sh`` writes it; a test checks that the file on disk is this text.
+    """
+    return "".join(f"/* {p} */\n" + (vendor_dir / p).read_text() + "\n;\n" for p in BUNDLE_PARTS)
 
 
 def use_local_assets(base: str = ASSET_URL) -> None:
@@ -366,7 +373,11 @@ def _scores(values: pd.Series) -> list[int | None]:
 
 def _per_stage(columns: list[list[Any]]) -> list[list[Any]]:
     """Per-stage lists (one per stage) turned into one list per row with a value per stage."""
-    return [list(row) for row in zip(*columns, strict=True)] if columns else []
+    if not columns:
+        return []
+    if columns[0] and not isinstance(columns[0][0], list):  # numbers (or None): transposed by numpy at once
+        return np.array(columns, dtype=object).T.tolist()
+    return [list(row) for row in zip(*columns, strict=True)]
 
 
 def _hotspot_codes(
@@ -712,7 +723,7 @@ class _StageMap(JSCSSMixin, MacroElement):
     map when the stage changes); :class:`_StageSetter` picks the stage and the
     selected feature. ``payload`` is a :func:`js_literal`: every text in it was
     escaped in Python and no user string can form template syntax or end the script.
-    ``switcher`` (:func:`_stage_buttons`, or ``null``) adds the map's own stage buttons.
+    ``switcher`` (see :func:`_stage_map`; ``null`` for none) adds the map's own stage buttons.
     """
 
     _template = FoliumTemplate(_STAGE_MAP_JS)
@@ -760,11 +771,15 @@ class _Overlays(MacroElement):
         self.control = control
 
 
-def _stage_buttons(config: Config, lang: str) -> str:
-    """The stage buttons' texts (plain: the browser sets them as text) as a :func:`js_literal`."""
-    return js_literal(
-        {"title": i18n.t("map_stage_buttons", lang), "labels": [config.stage_label(s, lang) for s in config.stages]}
-    )
+def _stage_map(payload: str, config: Config, lang: str, stage_buttons: bool) -> _StageMap:
+    """The :class:`_StageMap` of ``payload``, with the map's own stage buttons when ``stage_buttons``.
+
+    The buttons' texts go as a :func:`js_literal` (plain: the browser sets them as text).
+    """
+    if not stage_buttons:
+        return _StageMap(payload)
+    labels = [config.stage_label(s, lang) for s in config.stages]
+    return _StageMap(payload, js_literal({"title": i18n.t("map_stage_buttons", lang), "labels": labels}))
 
 
 def stage_setter(fmap: folium.Map, view: View, config: Config, selected: str | None = None) -> folium.FeatureGroup:
@@ -972,7 +987,7 @@ def build_map(
     root = m.get_root()
     if isinstance(root, Figure):
         root.header.add_child(folium.Element(CLUSTER_CSS), name="riskmap_cluster_css")
-    m.add_child(_StageMap(payload, _stage_buttons(config, lang) if stage_buttons else "null"))
+    m.add_child(_stage_map(payload, config, lang, stage_buttons))
 
     inc = view.incidents
     if inc is not None and len(inc):
@@ -1163,7 +1178,7 @@ def overview_map(
     m = _new_map(view, check_tiles_url(tiles_url), tiles_attribution)
     if payload is None:
         payload = overview_payload(view, config, regions, lang=lang)
-    m.add_child(_StageMap(payload, _stage_buttons(config, lang) if stage_buttons else "null"))
+    m.add_child(_stage_map(payload, config, lang, stage_buttons))
     control = _finish_map(m, view, lang)
     m.add_child(_Overlays(control))
     if not live_stage:

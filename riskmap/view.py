@@ -306,14 +306,15 @@ def factor_parts(frame: pd.DataFrame, stage: str, *, unit: str = "village", top:
     points = frame[[f"contrib_{stage}_{order[i]}" for i in names]].to_numpy(dtype=float)
     score = frame[f"risk_{stage}"].to_numpy(dtype=float)
     ranks = np.argsort(-points, axis=1, kind="stable")[:, :top]
-    out = []
-    for row, idx in enumerate(ranks):
-        parts: list[int] = []
-        for j in idx:
-            if points[row, j] > 0 and score[row] > 0:
-                parts += [names[j], int(f"{points[row, j] / score[row] * 100:.0f}")]
-        out.append(parts)
-    return out
+    taken = np.take_along_axis(points, ranks, axis=1)
+    shown = (taken > 0) & (score[:, None] > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        percent = np.where(shown, np.rint(taken / score[:, None] * 100), 0).astype(int)  # half to even, as "%.0f"
+    ids = np.asarray(names)[ranks]
+    return [
+        [x for f, p, ok in zip(row_f, row_p, row_ok, strict=True) if ok for x in (f, p)]
+        for row_f, row_p, row_ok in zip(ids.tolist(), percent.tolist(), shown.tolist(), strict=True)
+    ]
 
 
 def factor_text(frame: pd.DataFrame, stage: str, *, unit: str = "village", lang: str = "id", top: int = 2) -> pd.Series:

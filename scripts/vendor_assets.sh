@@ -25,12 +25,12 @@ for spec in "${packages[@]}"; do
     cp "$tmp/$name/package/LICENSE"* "$dest/LICENSE.$name" 2>/dev/null || true
 done
 echo "vendored into $dest:"; du -sh "$dest"
-# one bundle of the scripts, in load order (riskmap.mapping.BUNDLE_PARTS; tests/test_mapping.py checks it)
+# one bundle of the scripts, in load order (riskmap.mapping.script_bundle; tests/test_mapping.py checks it)
 python3 - <<'PY'
 from pathlib import Path
 
-from riskmap.mapping import BUNDLE_PARTS
+from riskmap.mapping import script_bundle
 
 d = Path("static/vendor")
-(d / "riskmap-map.js").write_text("".join(f"/* {p} */\n" + (d / p).read_text() + "\n;\n" for p in BUNDLE_PARTS))
+(d / "riskmap-map.js").write_text(script_bundle(d))
 PY
