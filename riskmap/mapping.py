@@ -496,7 +496,11 @@ _CLUSTER_ICON = (
 
 
 class _PointCluster(plugins.FastMarkerCluster):
-    """FastMarkerCluster that honours ``show=False`` (folium's always adds itself), with neutral bubbles."""
+    """FastMarkerCluster that honours ``show=False`` (folium's always adds itself), with neutral bubbles.
+
+    A hidden layer makes its markers only when it is first shown (5,000 incidents: 5,000 markers with a
+    popup each that the first map would otherwise build).
+    """
 
     _template = FoliumTemplate(
         """
@@ -508,11 +512,16 @@ class _PointCluster(plugins.FastMarkerCluster):
                 options.iconCreateFunction = ("""
         + _CLUSTER_ICON
         + """)('incident');
-                var cluster = L.markerClusterGroup(options);
-                for (var i = 0; i < data.length; i++) {
-                    callback(data[i]).addTo(cluster);
+                var cluster = L.markerClusterGroup(options), filled = false;
+                function fill() {  // the markers are made when the layer is first shown, not before
+                    if (filled) return;
+                    filled = true;
+                    var markers = [];
+                    for (var i = 0; i < data.length; i++) markers.push(callback(data[i]));
+                    cluster.addLayers(markers);
                 }
-                {% if this.show %}cluster.addTo({{ this._parent.get_name() }});{% endif %}
+                {% if this.show %}fill(); cluster.addTo({{ this._parent.get_name() }});
+                {% else %}cluster.on('add', fill);{% endif %}
                 return cluster;
             })();
         {% endmacro %}"""

@@ -124,3 +124,27 @@ def test_the_maps_stage_buttons_recolour_at_once_and_the_page_follows(server):
         assert {k: v[0] for k, v in frame.evaluate(_FILLS)["fills"].items()} == _expected(demo, "counting")
         page.screenshot(path=str(ARTIFACTS / "stage_buttons_counting.png"), full_page=True)
         assert blocked == [] and dialogs == []
+
+
+def test_the_hidden_incident_layer_is_made_when_first_shown(server):
+    """Issue 12: the incident markers (with their popups) are made only when the layer is turned on."""
+    demo = pipeline.run()
+    inc = demo.layers.incidents
+    n = int((inc["precision"] != "region").sum())
+    with offline_page(server) as (page, blocked, dialogs):
+        frame = _frame(page)
+        page.wait_for_timeout(1000)
+        count = (
+            "() => Object.keys(window).filter(k => k.startsWith('fast_marker_cluster_'))"
+            ".map(k => window[k].getLayers().length)"
+        )
+        assert frame.evaluate(count) == [0]  # nothing made while hidden
+        assert frame.locator(".rm-cluster-incident").count() == 0
+        frame.evaluate(
+            """() => [...document.querySelectorAll('.leaflet-control-layers-overlays label')]
+                .find(l => l.textContent.trim() === 'Insiden').querySelector('input').click()"""
+        )
+        frame.wait_for_function("() => document.querySelectorAll('.rm-cluster-incident').length > 0", timeout=30_000)
+        assert frame.evaluate(count) == [n] and n > 0  # every located incident, once
+        page.screenshot(path=str(ARTIFACTS / "incident_layer_on.png"), full_page=True)
+        assert blocked == [] and dialogs == []
