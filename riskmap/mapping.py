@@ -42,7 +42,6 @@ from riskmap.view import (
     area_shares,
     esc,
     factor_parts,
-    factor_text,
     hotspot_column,
     hotspot_label,
     method_label,
@@ -315,42 +314,6 @@ def _features(geoms: np.ndarray, props: pd.DataFrame, *, for_js: bool = False) -
         for rec, shape in zip((r for r, k in zip(records, keep.tolist(), strict=True) if k), shapes, strict=True)
     ]
     return {"type": "FeatureCollection", "features": feats}
-
-
-def _tip(title: str, rows: list[tuple[str, str]]) -> str:
-    body = "".join(f"<br>{k}: <b>{v}</b>" for k, v in rows)
-    return f"<b>{title}</b>{body}"
-
-
-def village_features(view: View, geoms: np.ndarray, *, lang: str = "id") -> dict[str, Any]:
-    """GeoJSON of the view's villages with escaped tooltip HTML of the view's stage per feature (``tip``)."""
-    v = view.villages
-    s = view.stage
-    factors = factor_text(v, s, lang=lang)
-    level_label = {c: i18n.t(c, lang) for c in CATEGORIES}
-    score_w, cat_w, fac_w = (i18n.t(k, lang) for k in ("map_score", "map_category", "map_factors"))
-    hot = hotspot_column(v, s)
-    hot_w = i18n.t("hotspot_tip", lang)
-    classes = v[hot] if hot is not None else pd.Series(None, index=v.index, dtype=object)
-    tips = [
-        _tip(
-            f"{esc(name)} <small>({esc(dist)})</small>",
-            [(score_w, f"{score:.0f}"), (cat_w, esc(level_label.get(level, level))), (fac_w, esc(fac) or "-")]
-            + ([(hot_w, esc(hotspot_label(cls, lang)))] if hot is not None else []),
-        )
-        for name, dist, score, level, fac, cls in zip(
-            v["village_name"], v["district"], v[f"risk_{s}"], v[f"level_{s}"], factors, classes, strict=True
-        )
-    ]
-    props = pd.DataFrame(
-        {
-            "kind": "village",
-            "id": v["village_code"].to_numpy(),
-            "level": v[f"level_{s}"].to_numpy(),
-            "tip": tips,
-        }
-    )
-    return _features(geoms, props)
 
 
 # -- the stage map: one map for every stage, recoloured in the browser (issue 12) ----------------------------------
@@ -822,13 +785,6 @@ class _Tooltip(MacroElement):
         self._name = "RiskmapTooltip"
         self.html = html
         self.options = {"sticky": sticky}
-
-
-def _feature_tooltip(feats: dict[str, Any] | None) -> folium.GeoJsonTooltip | None:
-    """The features' escaped ``tip`` HTML as their tooltip; none for no features (folium would refuse)."""
-    if feats is not None and not feats["features"]:
-        return None
-    return folium.GeoJsonTooltip(fields=["tip"], labels=False, sticky=True)
 
 
 def _swatch(color: str) -> str:
@@ -1333,6 +1289,125 @@ def _center(view: View) -> list[float]:
     return [-2.5, 118.0]
 
 
+_DEPLOYMENT_JS = """
+{% macro script(this, kwargs) %}
+(function() {
+    var map = {{ this._parent.get_name() }};
+    var D = {{ this.payload }};
+    var renderer = D.canvas ? L.canvas({padding: 0.5}) : L.svg({padding: 0.5}), L_ = D.labels;
+    function row(label, value) { return '<br>' + label + ': <b>' + value + '</b>'; }
+    function factors(parts, names) {
+        var out = [];
+        for (var i = 0; i + 1 < parts.length; i += 2) out.push(names[parts[i]] + ' ' + parts[i + 1] + '%');
+        return out.length ? out.join('; ') : '-';
+    }
+    var areas = L.geoJSON(D.areas, {renderer: renderer, className: 'rm-village',
+        style: {fillColor: '#eeeeee', color: '#777777', weight: 1, fillOpacity: 0.4}});
+    areas.bindTooltip(function (layer) {
+        var p = layer.feature.properties;
+        var out = '<b>' + p.t[0] + ' <small>(' + p.t[1] + ')</small></b>'
+            + row(L_.score, p.sc[0] === null ? '-' : p.sc[0]) + row(L_.category, L_.levels[p.lv[0]])
+            + row(L_.factors, factors(p.fx[0], L_.village_factors));
+        if (p.hs && p.hs[0] >= 0) out += row(L_.hotspot, D.hot_labels[p.hs[0]]);
+        return out;
+    }, {sticky: true});
+    areas.addTo(map);
+    areas.eachLayer(function (l) { l.feature.geometry = null; });
+    var overlays = [[D.names.areas, areas]];
+    if (D.lines) {
+        overlays.push([D.names.lines, L.geoJSON(D.lines, {renderer: renderer, interactive: false,
+            style: {color: '#555555', weight: 1, opacity: 0.7}}).addTo(map)]);
+    }
+    // one row per TPS: [lat, lon, category, police, police needed, linmas, linmas needed, id, village]
+    var tps = L.featureGroup();
+    D.tps.forEach(function (r) {
+        var m = L.circleMarker([r[0], r[1]], {renderer: renderer, radius: 4, weight: 1, color: '#000000',
+            fill: true, fillColor: D.colors[r[2]], fillOpacity: 0.95});
+        m.rmRow = r;
+        tps.addLayer(m);
+    });
+    tps.bindTooltip(function (layer) {
+        var r = layer.rmRow;
+        return '<b>TPS ' + r[7] + '</b> ' + r[8] + '<br>' + L_.levels[r[2]] + ' · ' + D.names.police + ' '
+            + r[3] + ' / ' + r[4] + ' · Linmas ' + r[5] + ' / ' + r[6];
+    }, {sticky: true});
+    if (D.tps.length) { tps.addTo(map); overlays.push(['TPS', tps]); }
+    D.areas = D.lines = D.tps = null;
+    map.riskmap = {overlays: overlays};
+})();
+{% endmacro %}
+"""
+
+
+class _DeploymentLayers(MacroElement):
+    """The villages, guard-group lines and TPS of a deployment map, drawn in the browser from one payload.
+
+    ``payload`` (:func:`deployment_payload`) is a :func:`js_literal`: every text in it was escaped in Python.
+    The tooltips are assembled in the browser from those pieces (at 10,000 TPS, one HTML tooltip each made
+    the page 6.5 MB and 3 s to draw).
+    """
+
+    _template = FoliumTemplate(_DEPLOYMENT_JS)
+
+    def __init__(self, payload: str) -> None:
+        super().__init__()
+        self._name = "RiskmapDeployment"
+        self.payload = payload
+
+
+def deployment_payload(
+    view: View, plan: gpd.GeoDataFrame, config: Config, *, lang: str = "id", geoms: np.ndarray | None = None
+) -> str:
+    """What a deployment map draws, as one :func:`js_literal`: villages, guard-group lines, a row per TPS.
+
+    The lines run from each guard group's centre to each of its TPS (EPSG:4326), as one MultiLineString.
+    """
+    if geoms is None:
+        geoms = display_geometry(view.villages)
+    s = view.stage
+    villages = _village_payload(view, geoms, [s], lang)
+    x, y = shapely.get_x(plan.geometry.to_numpy()), shapely.get_y(plan.geometry.to_numpy())
+    lines = None
+    if len(plan):
+        member, size = np.unique(plan["group"].to_numpy(), return_inverse=True, return_counts=True)[1:]
+        cx = (np.bincount(member, weights=x) / size)[member]  # the group's centre, at each of its TPS
+        cy = (np.bincount(member, weights=y) / size)[member]
+        many = size[member] >= 2  # a lone TPS has no line to its group's centre
+        ends = np.round(np.stack([np.column_stack([cx, cy])[many], np.column_stack([x, y])[many]], axis=1), 6)
+        if len(ends):
+            lines = GeometryJSON(str(shapely.to_geojson(shapely.multilinestrings(shapely.linestrings(ends)))))
+    rows = [
+        [yy, xx, lv, int(p), int(pr), int(lm), int(lr), esc(t), esc(v)]
+        for yy, xx, lv, p, pr, lm, lr, t, v in zip(
+            np.round(y, 5).tolist(),
+            np.round(x, 5).tolist(),
+            _level_codes(plan[f"level_{s}"]),
+            plan["police"],
+            plan["police_required"],
+            plan["linmas"],
+            plan["linmas_required"],
+            plan["tps_id"].astype(str).tolist(),
+            plan["village_name"].astype(str).tolist(),
+            strict=True,
+        )
+    ]
+    data = {
+        "canvas": len(view.villages) > int(_display_settings(config)["canvas_above_villages"]),
+        "colors": [CATEGORY_COLORS[c] for c in CATEGORIES] + ["#cccccc"],
+        "areas": villages["features"],
+        "hot_labels": villages["hot_labels"],
+        "lines": lines,
+        "tps": rows,
+        "labels": _labels(lang),
+        "names": {
+            "areas": esc(i18n.t("map_villages", lang)),
+            "lines": esc(i18n.t("map_guard_groups", lang)),
+            "police": esc(i18n.t("col.police", lang)),
+        },
+    }
+    return js_literal(data)
+
+
 def deployment_map(
     view: View,
     plan: gpd.GeoDataFrame,
@@ -1343,67 +1418,13 @@ def deployment_map(
     lang: str = "id",
     geoms: np.ndarray | None = None,
 ) -> folium.Map:
-    """Map of a staffing plan: villages, TPS by category, guard groups as lines, posts with their radius."""
+    """Map of a staffing plan: villages, TPS by category, guard groups as lines, posts with their radius.
+
+    The villages, lines and TPS are one payload (:func:`deployment_payload`) drawn in the browser; the
+    posts (a few dozen) are folium markers with their radius.
+    """
     m = _new_map(view, canvas=len(view.villages) > int(_display_settings(config)["canvas_above_villages"]))
-    if geoms is None:
-        geoms = display_geometry(view.villages)
-    feats = village_features(view, geoms, lang=lang)
-    folium.GeoJson(
-        feats,
-        name=i18n.t("map_villages", lang),
-        style_function=lambda f: {"fillColor": "#eeeeee", "color": "#777777", "weight": 1, "fillOpacity": 0.4},
-        tooltip=_feature_tooltip(feats),
-        className="rm-village",
-    ).add_to(m)
-    # one GeoJSON layer each for the guard-group lines and the TPS (drawn on a canvas at province size): one
-    # Leaflet object per TPS made the province's map 11 MB and 3.8 s to build
-    x, y = shapely.get_x(plan.geometry.to_numpy()), shapely.get_y(plan.geometry.to_numpy())
-    member, size = np.unique(plan["group"].to_numpy(), return_inverse=True, return_counts=True)[1:]
-    cx = (np.bincount(member, weights=x) / size)[member]  # the group's centre, at each of its TPS
-    cy = (np.bincount(member, weights=y) / size)[member]
-    many = size[member] >= 2  # a lone TPS has no line to its group's centre
-    ends = np.stack([np.column_stack([cx, cy])[many], np.column_stack([x, y])[many]], axis=1)
-    spokes = [shapely.multilinestrings(shapely.linestrings(ends))] if len(ends) else []
-    if spokes:
-        folium.GeoJson(
-            {
-                "type": "FeatureCollection",
-                "features": [
-                    {"type": "Feature", "properties": {}, "geometry": shapely.geometry.mapping(g)} for g in spokes
-                ],
-            },
-            name=i18n.t("map_guard_groups", lang),
-            style_function=lambda f: {"color": "#555555", "weight": 1, "opacity": 0.7},
-            interactive=False,
-        ).add_to(m)
-    s = view.stage
-    cats = plan[f"level_{s}"].astype(str)
-    label = {c: esc(i18n.t(c, lang)) for c in set(cats)}
-    police_word = esc(i18n.t("col.police", lang))
-    tips = [
-        f"<b>TPS {esc(t)}</b> {esc(v)}<br>{label[c]} · {police_word} {int(p)} / {int(pr)} · "
-        f"Linmas {int(lm)} / {int(lr)}"
-        for t, v, c, p, pr, lm, lr in zip(
-            plan["tps_id"],
-            plan["village_name"],
-            cats,
-            plan["police"],
-            plan["police_required"],
-            plan["linmas"],
-            plan["linmas_required"],
-            strict=True,
-        )
-    ]
-    points = pd.DataFrame({"tip": tips, "fill": [CATEGORY_COLORS.get(c, "#cccccc") for c in cats]})
-    tps_feats = _features(plan.geometry.to_numpy(), points)
-    if tps_feats["features"]:
-        folium.GeoJson(
-            tps_feats,
-            name="TPS",
-            marker=folium.CircleMarker(radius=4, weight=1, color="#000000", fill=True, fill_opacity=0.95),
-            style_function=lambda f: {"fillColor": f["properties"]["fill"]},
-            tooltip=_feature_tooltip(tps_feats),
-        ).add_to(m)
+    m.add_child(_DeploymentLayers(deployment_payload(view, plan, config, lang=lang, geoms=geoms)))
     if posts is not None and len(posts):
         group = folium.FeatureGroup(name=i18n.t("map_chosen_posts", lang))
         for row in posts.itertuples():
@@ -1420,5 +1441,6 @@ def deployment_map(
                 icon=folium.DivIcon(html=_POST_ICON, icon_size=(16, 16), icon_anchor=(8, 8)),
             ).add_child(_Tooltip(f"{esc(row.name)} ({esc(row.tps_covered)} TPS)")).add_to(group)
         group.add_to(m)
-    _finish_map(m, view, lang)
+    control = _finish_map(m, view, lang)
+    m.add_child(_Overlays(control))
     return m

@@ -11,7 +11,7 @@ import pytest
 import shapely
 
 from riskmap import pipeline
-from riskmap.mapping import CATEGORY_COLORS, build_map, display_geometry, village_features
+from riskmap.mapping import CATEGORY_COLORS, build_map, display_geometry, stage_payload
 from riskmap.view import ViewFilter, make_view
 
 
@@ -45,16 +45,21 @@ def test_hostile_village_name_is_escaped(demo):
     villages.loc[0, "village_name"] = "<img src=x onerror=alert(3)>"
     view = make_view(demo, "voting")
     view.villages = villages
-    feats = village_features(view, display_geometry(villages))
-    tip = feats["features"][0]["properties"]["tip"]
-    assert "<img" not in tip and "&lt;img src=x onerror=alert(3)&gt;" in tip
+    payload = json.loads(stage_payload(view, demo.config, geoms=display_geometry(villages)))
+    name, _district = payload["areas"]["features"][0]["properties"]["t"]
+    assert name == "&lt;img src=x onerror=alert(3)&gt;"
 
 
-def test_one_feature_per_village_coloured_by_category(demo):
+def test_one_feature_per_village_with_its_category_at_every_stage(demo):
+    from riskmap.config import CATEGORIES
+
     view = make_view(demo, "recap")
-    feats = village_features(view, display_geometry(view.villages))
-    assert len(feats["features"]) == 51
-    assert {f["properties"]["level"] for f in feats["features"]} <= set(CATEGORY_COLORS)
+    payload = json.loads(stage_payload(view, demo.config, geoms=display_geometry(view.villages)))
+    feats = payload["areas"]["features"]
+    assert len(feats) == 51 == len(view.villages)
+    for f, (_, v) in zip(feats, view.villages.iterrows(), strict=True):
+        assert f["properties"]["id"] == v["village_code"]
+        assert [CATEGORIES[i] for i in f["properties"]["lv"]] == [v[f"level_{s}"] for s in demo.config.stages]
 
 
 def test_filters_restrict_the_map(demo):
@@ -195,9 +200,9 @@ def test_hostile_text_in_the_deployment_map_stays_text(demo, payload_marker, ind
     fmap = deployment_map(view, plan, posts, 2000.0, demo.config, geoms=display_geometry(view.villages))
     html = fmap.get_root().render()
     assert not payload_marker.exists(), "a command ran on the server"
-    assert js_literal(f"<b>TPS {esc(text)}0</b> {esc(text)}<br>")[1:-1] in html
+    assert js_literal([esc(text) + "0", esc(text)])[1:-1] + "]" in html  # a TPS row ends with its id and village
     assert f"bindTooltip({js_literal(f'{esc(text)} (3 TPS)')}" in html
-    assert js_literal("<b>TPS 420</b> 42")[1:-1] not in html and 'bindTooltip("42 (3 TPS)' not in html
+    assert js_literal(["420", "42"])[1:-1] not in html and 'bindTooltip("42 (3 TPS)' not in html
     _no_template_syntax(html)
     assert "bindTooltip(`" not in re.sub(r"\s", "", html)
 
@@ -556,7 +561,7 @@ def test_canvas_renderer_above_the_configured_number_of_villages(demo):
 
 def test_cluster_bubbles_do_not_look_like_categories(demo):
     """Defect 10: the TPS and incident cluster bubbles were green/yellow/orange by count (MarkerCluster's default)."""
-    from riskmap.mapping import CATEGORY_COLORS, CLUSTER_CSS
+    from riskmap.mapping import CLUSTER_CSS
 
     view = make_view(demo, "voting")
     html = build_map(view, _config(cluster_tps_above=100)).get_root().render()
@@ -663,25 +668,33 @@ def test_opening_a_kab_kota_with_an_empty_incident_layer(demo):
 
 
 def test_deployment_map_is_one_layer_of_tps_and_one_of_guard_lines(demo):
-    """One Leaflet object per TPS made the province's deployment map 11 MB and 3.8 s: now one GeoJSON layer each."""
+    """One Leaflet object per TPS made the province's deployment map 11 MB and 3.8 s, one HTML tooltip per TPS
+    6.5 MB and 3 s to draw: now one payload, a row per TPS and one MultiLineString of guard-group lines."""
     import folium
 
+    from riskmap.config import CATEGORIES
     from riskmap.deploy import plan
-    from riskmap.mapping import deployment_map
+    from riskmap.mapping import _DeploymentLayers, deployment_map
 
     view = make_view(demo, "voting")
     staff = plan(demo, "voting").staffing
     fmap = deployment_map(view, staff, None, 0.0, demo.config, geoms=display_geometry(view.villages))
     children = list(fmap._children.values())
-    assert not [c for c in children if isinstance(c, folium.CircleMarker | folium.PolyLine)]
-    layers = [c for c in children if isinstance(c, folium.GeoJson)]
-    points = [f for g in layers for f in g.data["features"] if f["geometry"]["type"] == "Point"]
-    assert len(points) == len(staff)
-    fills = {f["properties"]["fill"] for f in points}
-    assert fills <= set(CATEGORY_COLORS.values())
-    lines = [f for g in layers for f in g.data["features"] if f["geometry"]["type"] == "MultiLineString"]
+    assert not [c for c in children if isinstance(c, folium.CircleMarker | folium.PolyLine | folium.GeoJson)]
+    (layers,) = [c for c in children if isinstance(c, _DeploymentLayers)]
+    data = json.loads(layers.payload)
+    rows = data["tps"]
+    assert len(rows) == len(staff) and len(data["areas"]["features"]) == len(view.villages)
+    for r, (_, t) in zip(rows, staff.iterrows(), strict=True):  # lat, lon, category, police, linmas, id, village
+        assert r[:2] == pytest.approx([t.geometry.y, t.geometry.x], abs=1e-5)  # EPSG:4326 to 5 decimals
+        assert CATEGORIES[r[2]] == t["level_voting"]
+        assert r[3:7] == [t["police"], t["police_required"], t["linmas"], t["linmas_required"]]
+        assert r[7:] == [t["tps_id"], t["village_name"]]
+    lines = data["lines"]
     in_groups = staff.groupby("group")["tps_id"].transform("size")
-    assert len(lines) == 1 and len(lines[0]["geometry"]["coordinates"]) == int((in_groups >= 2).sum())
+    assert lines["type"] == "MultiLineString" and len(lines["coordinates"]) == int((in_groups >= 2).sum())
     # each line runs from its group's centre to one of its TPS
-    starts = {tuple(np.round(c[0], 9)) for c in lines[0]["geometry"]["coordinates"]}
+    starts = {tuple(c[0]) for c in lines["coordinates"]}
     assert len(starts) == staff.loc[in_groups >= 2, "group"].nunique()
+    html = fmap.get_root().render()
+    assert len(html) < 400_000, len(html)
