@@ -228,8 +228,7 @@ _DEPLOY_JS = """
     if (!m || !m.eachLayer) return null;
     let tps = 0, posts = 0;
     m.eachLayer(l => {
-        const p = l.feature && l.feature.properties;
-        if (p && p.fill !== undefined) tps += 1;  // a TPS of the deployment map (its fill is its category)
+        if (l.rmRow && l.options.fillColor) tps += 1;  // a TPS of the deployment map, coloured by category
         if (l._mRadius !== undefined) posts += 1;  // a post's radius (L.circle)
     });
     return {tps: tps, posts: posts};
@@ -256,7 +255,7 @@ def _wait_deploy(page: Any, tps: int, posts: int, timeout: float = 120.0) -> flo
     raise AssertionError(f"no deployment map with {tps} TPS and {posts} posts within {timeout:.0f} s; last seen {seen}")
 
 
-def _deployment(page: Any, config: Any, n_tps: int) -> tuple[float, float, str]:
+def _deployment(page: Any, config: Any, n_tps: int, shot: Path | None = None) -> tuple[float, float, str]:
     """The deployment view at the voting stage: (page opened to map drawn s, P posts asked to posts drawn s, line)."""
     _choose(page, "Tahapan", config.stage_label("voting", "id"))
     page.wait_for_function(_SETTLED_JS, arg=config.stage_label("voting", "id"), timeout=60_000, polling=20)
@@ -270,6 +269,9 @@ def _deployment(page: Any, config: Any, n_tps: int) -> tuple[float, float, str]:
     page.get_by_text("P pos, cakupan risiko terbesar", exact=True).click()
     placed = _wait_deploy(page, n_tps, p_posts) - t0
     line = page.get_by_text("Pos ditempatkan:").first.inner_text()
+    if shot is not None:
+        page.wait_for_timeout(1000)
+        page.screenshot(path=str(shot), full_page=True)
     return opened, placed, line
 
 
@@ -360,7 +362,8 @@ def main() -> None:
             cdp.send("HeapProfiler.enable")
             cdp.send("HeapProfiler.collectGarbage")
             after = cdp.send("Runtime.getHeapUsage")["usedSize"] / 1e6
-            dep_open, dep_posts, dep_line = _deployment(page, config, n_t)
+            deploy_shot = args.shot.with_name(args.shot.stem + "_deploy" + args.shot.suffix) if args.shot else None
+            dep_open, dep_posts, dep_line = _deployment(page, config, n_t, deploy_shot)
             context.close()
             browser.close()
         finally:
