@@ -45,6 +45,9 @@ from riskmap.view import (
     hotspot_column,
     hotspot_label,
     method_label,
+    share_breaks,
+    share_class,
+    share_class_labels,
 )
 
 
@@ -1047,10 +1050,7 @@ def _share_text(share: float) -> str:
 
 def _overview_legend(config: Config, stage: str, breaks: list[float], lang: str) -> str:
     """Legend of the overview: the stage, the share classes, a hint that a click opens a kab/kota."""
-    bounds = [0.0, *breaks, 100.0]
-    rows = "".join(
-        f"{_swatch(OVERVIEW_COLORS[i])}{bounds[i]:g}-{bounds[i + 1]:g} %<br>" for i in range(len(bounds) - 1)
-    )
+    rows = "".join(f"{_swatch(OVERVIEW_COLORS[i])}{label}<br>" for i, label in enumerate(share_class_labels(breaks)))
     high = " + ".join(i18n.t(c, lang) for c in CATEGORIES[1:])
     return (
         f"<b>{esc(config.stage_label(stage, lang))}</b><br>"
@@ -1068,7 +1068,7 @@ def overview_payload(view: View, config: Config, regions: gpd.GeoSeries, *, lang
     share, the TPS share and the counts (:func:`riskmap.view.area_shares`).
     """
     stages = list(config.stages)
-    breaks = [float(b) for b in config.data["display"]["overview_breaks_pct"]]
+    breaks = share_breaks(config)
     shares = area_shares(view.villages, view.tps, stages).reindex(regions.index)
     high = " + ".join(i18n.t(c, lang) for c in CATEGORIES[1:])
     v_label = esc(i18n.t("map_overview_villages", lang, high=high))
@@ -1077,8 +1077,7 @@ def overview_payload(view: View, config: Config, regions: gpd.GeoSeries, *, lang
     for s in stages:
         sv = shares[f"share_villages_{s}"].to_numpy(dtype=float)
         st_ = shares[f"share_tps_{s}"].to_numpy(dtype=float)
-        cls = np.searchsorted(breaks, sv * 100.0, side="right")
-        classes.append(np.where(np.isfinite(sv), cls, len(OVERVIEW_COLORS)).astype(int).tolist())
+        classes.append(share_class(sv, breaks).tolist())  # (no data: the grey after the classes' colours)
         rows.append(
             [
                 f"<br>{v_label}: <b>{_share_text(a)}</b> ({int(nv)})<br>{t_label}: <b>{_share_text(b)}</b> ({int(nt)})"

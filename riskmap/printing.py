@@ -61,6 +61,9 @@ from riskmap.view import (
     hotspot_label,
     make_view,
     method_label,
+    share_breaks,
+    share_class,
+    share_class_labels,
 )
 
 # names from files are text, never mathtext (`$x^2$`) or TeX
@@ -593,9 +596,13 @@ def _labels(
 
 
 def _settings(result) -> dict:
-    """The ``[print]`` settings, with ``aggregate_above`` from ``[display] aggregate_above_villages``."""
+    """The ``[print]`` settings, with ``aggregate_above`` and ``share_breaks_pct`` from ``[display]``."""
     data = result.config.data
-    return {**data["print"], "aggregate_above": int(data["display"]["aggregate_above_villages"])}
+    return {
+        **data["print"],
+        "aggregate_above": int(data["display"]["aggregate_above_villages"]),
+        "share_breaks_pct": share_breaks(result.config),
+    }
 
 
 def _shares(view: View, proj: _Projected, level: str) -> pd.DataFrame:
@@ -630,16 +637,15 @@ def _shares(view: View, proj: _Projected, level: str) -> pd.DataFrame:
     return out
 
 
-def _share_classes(bins: Sequence[float]) -> list[tuple[str, str]]:
-    """(fill colour, label) per class of the share of rawan + sangat rawan: light grey (few) to dark (many)."""
-    greys = np.linspace(0.96, 0.32, len(bins) + 1)
-    edges = [0.0, *bins, 1.0]
-    out = []
-    for k, g in enumerate(greys):
-        lo, hi = edges[k] * 100, edges[k + 1] * 100
-        label = f"{lo:g}-{hi:g} %" if k < len(bins) else f"> {lo:g} %"
-        out.append((matplotlib.colors.to_hex((g, g, g)), label))
-    return out
+def _share_classes(breaks_pct: Sequence[float]) -> list[tuple[str, str]]:
+    """(fill colour, label) per class of the share of rawan + sangat rawan: light grey (few) to dark (many).
+
+    The classes are the screen's (:func:`riskmap.view.share_class`, ``[display] overview_breaks_pct``), in
+    greys for a black-and-white printer.
+    """
+    greys = np.linspace(0.96, 0.32, len(breaks_pct) + 1)
+    labels = share_class_labels(list(breaks_pct))
+    return [(matplotlib.colors.to_hex((g, g, g)), label) for g, label in zip(greys, labels, strict=True)]
 
 
 def _draw_shares(ax: plt.Axes, view: View, proj: _Projected, level: str, settings: dict, tol: float) -> dict[str, int]:
@@ -649,8 +655,8 @@ def _draw_shares(ax: plt.Axes, view: View, proj: _Projected, level: str, setting
     """
     units = _view_units(view, proj, level)
     shares = _shares(view, proj, level).reindex(units.index)
-    bins = list(settings["share_bins"])
-    cls = np.searchsorted(np.asarray(bins, dtype=float), shares["share_villages"].to_numpy(), side="left")
+    bins = list(settings["share_breaks_pct"])
+    cls = share_class(shares["share_villages"].to_numpy(dtype=float), bins)
     geoms = proj.simplified(level, tol)[units.index.to_numpy()]
     counts: dict[str, int] = {}
     for k, (colour, _label) in enumerate(_share_classes(bins)):
@@ -802,13 +808,13 @@ def _legend(
     *,
     method: str = "",
     ncol: int = 1,
-    share_bins: Sequence[float] | None = None,
+    share_breaks_pct: Sequence[float] | None = None,
 ) -> None:
-    """The legend: categories with their counts (or, with ``share_bins``, the share classes), TPS, hot spots."""
+    """The legend: categories with their counts (or, with ``share_breaks_pct``, the share classes), TPS, hot spots."""
     handles: list[Patch | Line2D] = [Patch(facecolor="none", edgecolor="none", label=_t("villages", lang))]
-    if share_bins is not None:  # aggregated: units shaded by their share of rawan + sangat rawan villages
+    if share_breaks_pct is not None:  # aggregated: units shaded by their share of rawan + sangat rawan villages
         handles.append(Patch(facecolor="none", edgecolor="none", label=_t("share_legend", lang)))
-        classes = _share_classes(share_bins)
+        classes = _share_classes(share_breaks_pct)
         for k in reversed(range(len(classes))):
             colour, label = classes[k]
             handles.append(Patch(facecolor=colour, edgecolor="#333333", label=f"{label} ({counts.get(f'u_{k}', 0)})"))
@@ -1043,7 +1049,7 @@ def _map_page(
         radius_m=opts.post_radius_m,
         method=method_label(result.config, lang, result.method),
         ncol=2 if not landscape and n_entries > 11 else 1,
-        share_bins=settings["share_bins"] if counts.get("aggregated") else None,
+        share_breaks_pct=settings["share_breaks_pct"] if counts.get("aggregated") else None,
     )
     # portrait: the overview's title stays clear of the map's longitude labels above it
     ov_rect = (side_x + 0.02, 0.10, 0.20, 0.30) if landscape else (0.60, 0.07, 0.32, 0.15)
@@ -1089,7 +1095,7 @@ def _units_page(
     _heading(fig, result, opts, title, 15 if landscape else 13)
 
     handles: list[Patch | Line2D] = [Patch(facecolor="none", edgecolor="none", label=_t("share_legend", lang))]
-    classes = _share_classes(settings["share_bins"])
+    classes = _share_classes(settings["share_breaks_pct"])
     for k in reversed(range(len(classes))):
         colour, label = classes[k]
         handles.append(Patch(facecolor=colour, edgecolor="#333333", label=f"{label} ({counts.get(f'u_{k}', 0)})"))

@@ -292,6 +292,31 @@ def area_shares(villages: pd.DataFrame, tps: pd.DataFrame | None, stages: list[s
     return out
 
 
+def share_breaks(config: Config) -> list[float]:
+    """The class bounds of the share of rawan + sangat rawan villages, percent (``[display] overview_breaks_pct``).
+
+    One set for the screen's overview and the printed overviews, so a commander reads the same classes on both.
+    """
+    return [float(b) for b in config.data["display"]["overview_breaks_pct"]]
+
+
+def share_class(share: np.ndarray, breaks_pct: list[float]) -> np.ndarray:
+    """The class of each share (0-1): 0 below the first bound, ... ``len(breaks_pct)`` from the last one up.
+
+    A share equal to a bound starts the class above it (5 % with bounds 5, 10 is in "5-10 %"). A missing
+    share (NaN) gets ``len(breaks_pct) + 1``: no data.
+    """
+    share = np.asarray(share, dtype=float)
+    cls = np.searchsorted(np.asarray(breaks_pct, dtype=float), share * 100.0, side="right")
+    return np.where(np.isfinite(share), cls, len(breaks_pct) + 1).astype(int)
+
+
+def share_class_labels(breaks_pct: list[float]) -> list[str]:
+    """``"0-5 %"``, ``"5-10 %"``, ... ``"50-100 %"``: one label per class of :func:`share_class`."""
+    bounds = [0.0, *breaks_pct, 100.0]
+    return [f"{bounds[i]:g}-{bounds[i + 1]:g} %" for i in range(len(bounds) - 1)]
+
+
 def factor_parts(frame: pd.DataFrame, stage: str, *, unit: str = "village", top: int = 2) -> list[list[int]]:
     """Top contributing factors per row as ``[factor, percent, factor, percent, ...]``, largest first.
 

@@ -240,3 +240,23 @@ def test_display_tables_name_stages_and_categories_in_the_language():
     english = ranked_villages(view, lang="en")
     assert list(english.columns)[:5] == ["code", "village", "district (kecamatan)", "score", "category"]
     assert set(english["category"]) <= {"Low risk", "Vulnerable", "Highly vulnerable"}
+
+
+def test_one_set_of_share_classes_for_the_screen_and_the_print():
+    """Issue 12: the screen's overview had classes at 5/10/25/50 %, the printed one at 10/25/50 %, bounds on
+    different sides; both now read ``[display] overview_breaks_pct`` through the same function."""
+    import numpy as np
+
+    from riskmap.config import load_config
+    from riskmap.printing import _share_classes
+    from riskmap.view import share_breaks, share_class, share_class_labels
+
+    breaks = share_breaks(load_config())
+    assert breaks == [5.0, 10.0, 25.0, 50.0]
+    shares = np.array([0.0, 0.049, 0.05, 0.0999, 0.10, 0.3, 0.5, 1.0, np.nan])
+    assert share_class(shares, breaks).tolist() == [0, 0, 1, 1, 2, 3, 4, 4, 5]
+    assert share_class_labels(breaks) == ["0-5 %", "5-10 %", "10-25 %", "25-50 %", "50-100 %"]
+    printed = _share_classes(breaks)
+    assert [label for _, label in printed] == share_class_labels(breaks)
+    greys = [int(colour[1:3], 16) for colour, _ in printed]
+    assert greys == sorted(greys, reverse=True)  # light (few) to dark (many)
