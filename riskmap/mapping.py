@@ -45,6 +45,7 @@ from riskmap.view import (
     hotspot_column,
     hotspot_label,
     method_label,
+    natural_key,
     share_breaks,
     share_class,
     share_class_labels,
@@ -1024,7 +1025,7 @@ def regency_geometry(villages: gpd.GeoDataFrame, geoms: np.ndarray, tolerance_m:
     as one coverage (shared borders stay shared); ``tolerance_m`` is in metres.
     """
     regency = villages["regency"].astype(str).to_numpy()
-    names = sorted(set(regency))
+    names = sorted(set(regency), key=natural_key)
     parts = []
     for name in names:
         members = np.asarray(geoms)[regency == name]

@@ -61,6 +61,7 @@ from riskmap.view import (
     hotspot_label,
     make_view,
     method_label,
+    natural_key,
     share_breaks,
     share_class,
     share_class_labels,
@@ -1380,7 +1381,11 @@ def _atlas(result, opts: PrintOptions, flt: ViewFilter, area_name: str, proj: _P
     """
     lang = opts.lang
     base = make_view(result, opts.stages[0], flt)
-    pairs = base.villages[["regency", "district"]].drop_duplicates().sort_values(["regency", "district"])
+    pairs = (
+        base.villages[["regency", "district"]]
+        .drop_duplicates()
+        .sort_values(["regency", "district"], key=lambda names: names.map(natural_key))  # "Kab 2" before "Kab 10"
+    )
     sections: list[_Section] = []
     for stage in opts.stages:
         view = make_view(result, stage, flt)

@@ -292,6 +292,12 @@ def area_shares(villages: pd.DataFrame, tps: pd.DataFrame | None, stages: list[s
     return out
 
 
+def natural_key(name: object) -> tuple[str | int, ...]:
+    """Sort key of a name with numbers in it as people read them: "Kab 2" before "Kab 10"; case ignored."""
+    parts = re.split(r"(\d+)", str(name).casefold())
+    return tuple(int(p) if i % 2 else p for i, p in enumerate(parts))
+
+
 def share_breaks(config: Config) -> list[float]:
     """The class bounds of the share of rawan + sangat rawan villages, percent (``[display] overview_breaks_pct``).
 

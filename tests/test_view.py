@@ -260,3 +260,10 @@ def test_one_set_of_share_classes_for_the_screen_and_the_print():
     assert [label for _, label in printed] == share_class_labels(breaks)
     greys = [int(colour[1:3], 16) for colour, _ in printed]
     assert greys == sorted(greys, reverse=True)  # light (few) to dark (many)
+
+
+def test_names_with_numbers_sort_as_people_read_them():
+    from riskmap.view import natural_key
+
+    names = ["Kab 10", "kab 2", "Kab 1", "Kota Kupang", "Kabupaten Alor", "Kab 2A"]
+    assert sorted(names, key=natural_key) == ["Kab 1", "kab 2", "Kab 2A", "Kab 10", "Kabupaten Alor", "Kota Kupang"]

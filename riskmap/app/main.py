@@ -34,6 +34,7 @@ from riskmap.view import (
     csv_bytes,
     escalation,
     make_view,
+    natural_key,
     ranked_tps,
     ranked_villages,
     shows_overview,
@@ -191,7 +192,7 @@ def _sidebar_area(lang: str, result: Result) -> tuple[str, ...]:
     """
     if not shows_overview(result.villages, result.config):
         return ()
-    regencies = sorted(set(result.villages["regency"].astype(str)))
+    regencies = sorted(set(result.villages["regency"].astype(str)), key=natural_key)
     drill = st.session_state.pop("_drill_regency", None)
     if drill in regencies:
         st.session_state["f_regency"] = drill
