@@ -151,9 +151,8 @@ def _expected(result: Any, stage: str) -> dict[str, str]:
     return dict(zip(result.villages["village_code"], colours, strict=True))
 
 
-def _wait_drawn(page: Any, per_village: dict[str, str], timeout: float = 120.0) -> tuple[float, Any]:
-    """Poll every frame until one holds a map whose village fills are ``per_village``; painted time (s), frame."""
-    want = _signature(per_village)
+def _poll_maps(page: Any, js: str, done: Any, timeout: float) -> tuple[float | None, Any, Any]:
+    """Poll every map frame with ``js`` until ``done(state)``: (painted time s, frame, state); None if never."""
     deadline = time.time() + timeout
     seen = None
     while time.time() < deadline:
@@ -161,12 +160,23 @@ def _wait_drawn(page: Any, per_village: dict[str, str], timeout: float = 120.0) 
             if "st_folium" not in frame.url:
                 continue
             try:
-                state = seen = frame.evaluate(_STATE_JS)
-                if state and state["n"] == len(per_village) and state["hash"] == want:
-                    return frame.evaluate(_PAINTED_JS) / 1000.0, frame
+                state = seen = frame.evaluate(js)
+                if state and done(state):
+                    return frame.evaluate(_PAINTED_JS) / 1000.0, frame, state
             except Exception:  # the frame is being replaced by a rerun
                 continue
         page.wait_for_timeout(20)  # (lets Playwright see frames attach; time.sleep would not)
+    return None, None, seen
+
+
+def _wait_drawn(page: Any, per_village: dict[str, str], timeout: float = 120.0) -> tuple[float, Any]:
+    """Poll every frame until one holds a map whose village fills are ``per_village``; painted time (s), frame."""
+    want = _signature(per_village)
+    painted, frame, seen = _poll_maps(
+        page, _STATE_JS, lambda st: st["n"] == len(per_village) and st["hash"] == want, timeout
+    )
+    if painted is not None:
+        return painted, frame
     detail = ""
     for frame in page.frames:
         if "st_folium" in frame.url:
@@ -200,10 +210,12 @@ _TPS_READY_JS = "() => !!document.querySelector('.leaflet-container[data-rm-tps=
 def _open_province(page: Any, url: str, data: Path, want: dict[str, str]) -> tuple[float, float | None, Any]:
     """Open the app, upload the province (village file last), wait for the map; (open s, TPS ready s, frame).
 
-    The TPS and incident files are chosen first and the page is left idle 3 s, as a user choosing files
-    leaves it; the clock starts when the village file is chosen.
+    As the planner meets it: the app opens on the demo's map (waited for until it is drawn), then
+    "Unggah file sendiri"; the TPS and incident files are chosen first and the page is left idle 3 s, as
+    a user choosing files leaves it; the clock starts when the village file is chosen.
     """
     page.goto(url)
+    _poll_maps(page, "() => !!(window.map && window.map.riskmap && window.map.riskmap.shown)", bool, 60.0)
     page.get_by_text("Unggah file sendiri").click()
     inputs = page.locator("[data-testid=stFileUploader] input[type=file]")
     inputs.nth(0).wait_for(state="attached", timeout=60_000)
@@ -239,19 +251,9 @@ _DEPLOY_JS = """
 
 def _wait_deploy(page: Any, tps: int, posts: int, timeout: float = 120.0) -> float:
     """Wait for a deployment map with ``tps`` TPS and ``posts`` posts drawn; painted time (s)."""
-    deadline = time.time() + timeout
-    seen = None
-    while time.time() < deadline:
-        for frame in page.frames:
-            if "st_folium" not in frame.url:
-                continue
-            try:
-                seen = frame.evaluate(_DEPLOY_JS)
-                if seen and seen["tps"] == tps and seen["posts"] == posts:
-                    return frame.evaluate(_PAINTED_JS) / 1000.0
-            except Exception:  # the frame is being replaced by a rerun
-                continue
-        page.wait_for_timeout(20)
+    painted, _, seen = _poll_maps(page, _DEPLOY_JS, lambda st: st["tps"] == tps and st["posts"] == posts, timeout)
+    if painted is not None:
+        return painted
     raise AssertionError(f"no deployment map with {tps} TPS and {posts} posts within {timeout:.0f} s; last seen {seen}")
 
 
