@@ -92,6 +92,14 @@ def test_patrol_cell_m_is_configured(tmp_path):
     assert coarse["incidents"].sum() == default["incidents"].sum()  # the same incidents, in fewer cells
 
 
+def test_lazy_table_above_rows_is_configured(tmp_path):
+    from riskmap.app.main import sent_in_pages
+
+    assert not sent_in_pages(load_config(), 1000) and sent_in_pages(load_config(), 1001)  # the default: 1,000
+    mine = _user_config(tmp_path, "[display]\nlazy_table_above_rows = 50\n")
+    assert sent_in_pages(mine, 51) and not sent_in_pages(mine, 50)
+
+
 # -- column aliases ---------------------------------------------------------------------------------------------
 def test_column_aliases_come_from_the_configuration():
     cfg = load_config()

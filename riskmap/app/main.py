@@ -498,8 +498,12 @@ def _long_table(result: Result, table: pd.DataFrame) -> None:
     Above ``[display] lazy_table_above_rows`` rows it is sent a page at a time (Streamlit's ``lazy``: rows
     are fetched as the user scrolls or sorts), so it does not hold up the map.
     """
-    lazy = len(table) > int(result.config.data["display"]["lazy_table_above_rows"])
-    st.dataframe(table, hide_index=True, width="stretch", lazy=lazy)
+    st.dataframe(table, hide_index=True, width="stretch", lazy=sent_in_pages(result.config, len(table)))
+
+
+def sent_in_pages(config: Config, rows: int) -> bool:
+    """Whether a table of ``rows`` rows goes to the browser a page at a time (``[display] lazy_table_above_rows``)."""
+    return rows > int(config.data["display"]["lazy_table_above_rows"])
 
 
 def _xlsx_button(
