@@ -297,21 +297,21 @@ def main() -> None:
     context: Any = None
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        for _ in range(args.opens):  # a new server each time: nothing of the province is cached yet
-            if server is not None:
-                context.close()
-                with contextlib.suppress(StopIteration):
-                    next(server)
-            server = serve_app()
-            url = next(server)
-            context = browser.new_context(viewport={"width": 1500, "height": 1100})
-            context.route("**/*", lambda r: r.continue_() if r.request.url.startswith(LOCAL) else r.abort())
-            page = context.new_page()
-            open_s, tps_s, frame = _open_province(page, url, data, expected[stages[0]])
-            opens.append(open_s)
-            if tps_s is not None:
-                tps_ready.append(tps_s)
-        try:
+        try:  # (a failure anywhere stops the server it started)
+            for _ in range(args.opens):  # a new server each time: nothing of the province is cached yet
+                if server is not None:
+                    context.close()
+                    with contextlib.suppress(StopIteration):
+                        next(server)
+                server = serve_app()
+                url = next(server)
+                context = browser.new_context(viewport={"width": 1500, "height": 1100})
+                context.route("**/*", lambda r: r.continue_() if r.request.url.startswith(LOCAL) else r.abort())
+                page = context.new_page()
+                open_s, tps_s, frame = _open_province(page, url, data, expected[stages[0]])
+                opens.append(open_s)
+                if tps_s is not None:
+                    tps_ready.append(tps_s)
             open_s = statistics.median(opens)
             if args.shot:
                 page.screenshot(path=str(args.shot), full_page=True)
@@ -369,8 +369,9 @@ def main() -> None:
             context.close()
             browser.close()
         finally:
-            with contextlib.suppress(StopIteration):
-                next(server)
+            if server is not None:
+                with contextlib.suppress(StopIteration):
+                    next(server)
 
     switch = statistics.median(button_switches)
     print(f"machine: {_machine()}")
