@@ -307,15 +307,14 @@ def _features(geoms: np.ndarray, props: pd.DataFrame, *, for_js: bool = False) -
 
     ``for_js``: the geometries as :class:`GeometryJSON` (for :func:`js_literal` only; 10 times faster).
     """
-    records = props.to_dict("records")
     keep = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     if for_js:
         shapes: list[Any] = [GeometryJSON(t) for t in shapely.to_geojson(geoms[keep]).tolist()]
     else:
         shapes = [shapely.geometry.mapping(g) for g in geoms[keep]]
+    records = props[keep].to_dict("records")
     feats = [
-        {"type": "Feature", "properties": rec, "geometry": shape}
-        for rec, shape in zip((r for r, k in zip(records, keep.tolist(), strict=True) if k), shapes, strict=True)
+        {"type": "Feature", "properties": rec, "geometry": shape} for rec, shape in zip(records, shapes, strict=True)
     ]
     return {"type": "FeatureCollection", "features": feats}
 
@@ -501,6 +500,24 @@ _POST_ICON = (
 )
 
 
+_TIP_JS = """
+    function row(label, value) { return '<br>' + label + ': <b>' + value + '</b>'; }
+    function score(v) { return v === null || v === undefined ? '-' : v; }
+    function factors(parts, names) {  // [factor, percent, ...] as "Label 62%; Label 20%" (riskmap.view.factor_text)
+        var out = [];
+        for (var i = 0; i + 1 < parts.length; i += 2) out.push(names[parts[i]] + ' ' + parts[i + 1] + '%');
+        return out.length ? out.join('; ') : '-';
+    }
+    function villageTip(p, s, L_, hotLabels) {  // a village's tooltip at stage index s (_village_payload)
+        var out = '<b>' + p.t[0] + ' <small>(' + p.t[1] + ')</small></b>' + row(L_.score, score(p.sc[s]))
+            + row(L_.category, L_.levels[p.lv[s]]) + row(L_.factors, factors(p.fx[s], L_.village_factors));
+        if (p.hs && p.hs[s] >= 0) out += row(L_.hotspot, hotLabels[p.hs[s]]);
+        return out;
+    }
+"""
+"""JavaScript: the tooltip pieces of the stage map and the deployment map (texts escaped in Python)."""
+
+
 _STAGE_MAP_JS = (
     """
 {% macro script(this, kwargs) %}
@@ -512,13 +529,9 @@ _STAGE_MAP_JS = (
     var clusterIcon = ("""
     + _CLUSTER_ICON
     + """);
-    function row(label, value) { return '<br>' + label + ': <b>' + value + '</b>'; }
-    function score(v) { return v === null || v === undefined ? '-' : v; }
-    function factors(parts, names) {  // [factor, percent, ...] as "Label 62%; Label 20%" (riskmap.view.factor_text)
-        var out = [];
-        for (var i = 0; i + 1 < parts.length; i += 2) out.push(names[parts[i]] + ' ' + parts[i + 1] + '%');
-        return out.length ? out.join('; ') : '-';
-    }
+"""
+    + _TIP_JS
+    + """
     function areaStyle(f) {
         var p = f.properties, sel = p.id === state.selected;
         return {fillColor: D.colors[p.lv[state.stage]], color: sel ? '#0000ff' : '#333333', weight: sel ? 4 : 1,
@@ -526,12 +539,7 @@ _STAGE_MAP_JS = (
     }
     function areaTip(layer) {
         var p = layer.feature.properties, s = state.stage, L_ = D.labels;
-        if (p.kind !== 'village') return p.t + p.rs[s];
-        var out = '<b>' + p.t[0] + ' <small>(' + p.t[1] + ')</small></b>' + row(L_.score, score(p.sc[s]))
-            + row(L_.category, L_.levels[p.lv[s]])
-            + row(L_.factors, factors(p.fx[s], L_.village_factors));
-        if (p.hs && p.hs[s] >= 0) out += row(L_.hotspot, D.hot_labels[p.hs[s]]);
-        return out;
+        return p.kind === 'village' ? villageTip(p, s, L_, D.hot_labels) : p.t + p.rs[s];
     }
     var heat = null, heatOverlay = null;  // below the villages, as before
     function heatPoints() {
@@ -1289,27 +1297,20 @@ def _center(view: View) -> list[float]:
     return [-2.5, 118.0]
 
 
-_DEPLOYMENT_JS = """
+_DEPLOYMENT_JS = (
+    """
 {% macro script(this, kwargs) %}
 (function() {
     var map = {{ this._parent.get_name() }};
     var D = {{ this.payload }};
     var renderer = D.canvas ? L.canvas({padding: 0.5}) : L.svg({padding: 0.5}), L_ = D.labels;
-    function row(label, value) { return '<br>' + label + ': <b>' + value + '</b>'; }
-    function factors(parts, names) {
-        var out = [];
-        for (var i = 0; i + 1 < parts.length; i += 2) out.push(names[parts[i]] + ' ' + parts[i + 1] + '%');
-        return out.length ? out.join('; ') : '-';
-    }
+"""
+    + _TIP_JS
+    + """
     var areas = L.geoJSON(D.areas, {renderer: renderer, className: 'rm-village',
         style: {fillColor: '#eeeeee', color: '#777777', weight: 1, fillOpacity: 0.4}});
     areas.bindTooltip(function (layer) {
-        var p = layer.feature.properties;
-        var out = '<b>' + p.t[0] + ' <small>(' + p.t[1] + ')</small></b>'
-            + row(L_.score, p.sc[0] === null ? '-' : p.sc[0]) + row(L_.category, L_.levels[p.lv[0]])
-            + row(L_.factors, factors(p.fx[0], L_.village_factors));
-        if (p.hs && p.hs[0] >= 0) out += row(L_.hotspot, D.hot_labels[p.hs[0]]);
-        return out;
+        return villageTip(layer.feature.properties, 0, L_, D.hot_labels);  // the payload holds the view's stage
     }, {sticky: true});
     areas.addTo(map);
     areas.eachLayer(function (l) { l.feature.geometry = null; });
@@ -1337,6 +1338,7 @@ _DEPLOYMENT_JS = """
 })();
 {% endmacro %}
 """
+)
 
 
 class _DeploymentLayers(MacroElement):

@@ -240,9 +240,13 @@ def score_layers(
     return _score_merged(source.key, source.paths, ov, day, token, store)
 
 
-def display_geometry(source: Source) -> Any:
-    """Screen geometry of all villages (aligned with the villages' index), cached."""
-    return _display_geometry(source.key, source.paths)
+def display_geometry(source: Source, villages: Any = None) -> Any:
+    """Screen geometry of ``villages`` (a frame of the source's villages, e.g. a view's; all when None), cached.
+
+    Made in a worker thread once per content (:func:`_geometry_of`); this waits for it.
+    """
+    geoms = _display_geometry(source.key, source.paths)
+    return geoms if villages is None else geoms[villages.index.to_numpy()]
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)

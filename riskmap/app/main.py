@@ -680,13 +680,11 @@ def _page() -> None:
     filters = _sidebar_filters(lang, result)
     _whatif_banner(lang, result)
     view = make_view(result, stage, filters)
-    if page in ("log", "verify", "users", "deploy"):
-        geoms = data.display_geometry(source)[view.villages.index.to_numpy()]
     if page in ("log", "verify", "users"):
         from riskmap.app import office_page
 
         if page == "log":
-            office_page.log_page(lang, result, view, geoms, store, access)
+            office_page.log_page(lang, result, view, data.display_geometry(source, view.villages), store, access)
         elif page == "verify":
             office_page.verify_page(lang, result.config, store, access)
         else:
@@ -695,6 +693,7 @@ def _page() -> None:
     if page == "deploy":  # planners only: the plan is never computed for another role
         from riskmap.app.deploy_page import deployment_page
 
+        geoms = data.display_geometry(source, view.villages)
         deployment_page(lang, result, view, geoms, exports=_export_hook(store, access, stage))
         return
 
@@ -735,7 +734,7 @@ def _map(lang: str, result: Result, view: Any, source: data.Source, alerts: Any,
     kab/kota of the overview opens it.
     """
     selected = st.session_state.get("selected", "")
-    geoms = data.display_geometry(source)[view.villages.index.to_numpy()]  # (made meanwhile, in a worker thread)
+    geoms = data.display_geometry(source, view.villages)  # (made meanwhile, in a worker thread)
     if shows_overview(view.villages, result.config):  # too many villages: kab/kota shares, a click opens one
         regions = data.regency_geometry(source)
         payload = data.map_payload(result, view, geoms, lang, regions)
